@@ -1,0 +1,157 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+/*
+ * The configuration schema: the one place that says which keys exist, their types and their
+ * defaults. YAML keys are snake_case; every object refuses unknown keys so a typo stops the
+ * start instead of being silently ignored.
+ */
+
+export const DEFAULT_PORT = 8000
+export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024 // chat requests may carry inline images
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000 // under a typical 30 s orchestrator grace period
+export const DEFAULT_DB_CONNECT_TIMEOUT_MS = 30_000
+
+const strict = { additionalProperties: false } as const
+const Integer = (min: number, max: number, fallback: number) =>
+  Type.Integer({ minimum: min, maximum: max, default: fallback })
+
+const LogLevel = Type.Union(
+  [
+    Type.Literal('fatal'),
+    Type.Literal('error'),
+    Type.Literal('warn'),
+    Type.Literal('info'),
+    Type.Literal('debug'),
+    Type.Literal('trace'),
+    Type.Literal('silent'),
+  ],
+  { default: 'info' },
+)
+
+const PluginEntry = Type.Union([
+  Type.String({ minLength: 1, description: 'module specifier of a plugin package' }),
+  Type.Object(
+    {
+      use: Type.String({ minLength: 1, description: 'module specifier of a plugin package' }),
+      options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    },
+    strict,
+  ),
+])
+
+export const ServerSchema = Type.Object(
+  {
+    host: Type.String({ default: '0.0.0.0', minLength: 1 }),
+    port: Integer(0, 65535, DEFAULT_PORT),
+    body_limit: Integer(1024, 512 * 1024 * 1024, DEFAULT_BODY_LIMIT),
+    /** Whole request (headers and body) must arrive within this time; slowloris guard. */
+    request_timeout_ms: Integer(1000, 3_600_000, 60_000),
+    headers_timeout_ms: Integer(1000, 600_000, 10_000),
+    /** Longer than a load balancer's idle timeout (often 60 s) so the balancer closes first. */
+    keep_alive_timeout_ms: Integer(1000, 600_000, 72_000),
+    shutdown_timeout_ms: Integer(0, 600_000, DEFAULT_SHUTDOWN_TIMEOUT_MS),
+    /** false, or the addresses/CIDRs of proxies whose X-Forwarded-For is believed. */
+    trust_proxy: Type.Union([Type.Literal(false), Type.Array(Type.String({ minLength: 1 }))], { default: false }),
+    cors_origins: Type.Array(Type.String({ minLength: 1 }), { default: ['*'] }),
+    docs: Type.Boolean({ default: true }),
+    metrics: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** When set, /metrics requires `Authorization: Bearer <token>`. */
+        token: Type.Optional(Type.String({ minLength: 16 })),
+      },
+      { ...strict, default: {} },
+    ),
+  },
+  { ...strict, default: {} },
+)
+
+export const SettingsDefaultsSchema = Type.Object(
+  {
+    guest_rpm: Integer(0, 1_000_000, 10),
+    user_rpm: Integer(0, 1_000_000, 60),
+    log_retention_days: Integer(1, 3650, 90),
+    allow_registration: Type.Boolean({ default: true }),
+    allow_guest: Type.Boolean({ default: false }),
+    chat_history_mode: Type.Union([Type.Literal('browser'), Type.Literal('memory'), Type.Literal('server')], {
+      default: 'browser',
+    }),
+    site_name: Type.String({ default: 'Parley', minLength: 1, maxLength: 100 }),
+    site_base_url: Type.String({ default: '' }),
+    default_group: Type.String({ default: 'default', minLength: 1, maxLength: 64 }),
+    model_passthrough: Type.Boolean({ default: false }),
+    time_zone: Type.String({ default: 'UTC', minLength: 1 }),
+  },
+  { ...strict, default: {} },
+)
+
+export const ConfigSchema = Type.Object(
+  {
+    env: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+      default: 'development',
+    }),
+    data_dir: Type.String({ default: './data', minLength: 1 }),
+    server: ServerSchema,
+    database: Type.Object(
+      {
+        /** SQLite file; defaults to `<data_dir>/parley.db`. */
+        path: Type.Optional(Type.String({ minLength: 1 })),
+        /** mysql://user:pass@host:port/db — wins over `path`. */
+        url: Type.Optional(Type.String({ pattern: '^(mysql|mariadb)://' })),
+        connect_timeout_ms: Integer(0, 600_000, DEFAULT_DB_CONNECT_TIMEOUT_MS),
+        pool_max: Integer(1, 500, 10),
+        debug: Type.Boolean({ default: false }),
+      },
+      { ...strict, default: {} },
+    ),
+    redis: Type.Object(
+      {
+        url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+        prefix: Type.String({ default: 'parley:', minLength: 1 }),
+      },
+      { ...strict, default: {} },
+    ),
+    secrets: Type.Object(
+      {
+        /** Signs JWTs; at least 32 characters. */
+        secret_key: Type.Optional(Type.String({ minLength: 32 })),
+        /** Encrypts upstream keys at rest: 32 bytes as 64 hex characters or base64. */
+        encryption_key: Type.Optional(Type.String({ minLength: 32 })),
+      },
+      { ...strict, default: {} },
+    ),
+    admin: Type.Object(
+      {
+        username: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        password: Type.Optional(Type.String({ minLength: 8 })),
+      },
+      { ...strict, default: {} },
+    ),
+    log: Type.Object({ level: LogLevel }, { ...strict, default: {} }),
+    theme: Type.String({ default: 'default', minLength: 1 }),
+    plugins: Type.Array(PluginEntry, { default: [] }),
+    /** Defaults of the runtime settings an admin can later change in the console. */
+    settings: SettingsDefaultsSchema,
+  },
+  strict,
+)
+
+export type ParleyConfig = Static<typeof ConfigSchema>
+export type SettingsDefaults = Static<typeof SettingsDefaultsSchema>
+export type PluginConfigEntry = Static<typeof PluginEntry>
+
+/** Readonly all the way down: config is frozen after validation. */
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T
+
+export type Config = DeepReadonly<ParleyConfig> & {
+  /** Where each value came from, for error messages and `parley doctor`. */
+  readonly sources: Readonly<Record<string, string>>
+  /** The config file that was read, if any. */
+  readonly file: string | undefined
+}
+
+export type { TSchema }

@@ -1,0 +1,151 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { AnyEntity, EntityManager, EntitySchema, MikroORM, Options } from '@mikro-orm/core'
+import { Migrator } from '@mikro-orm/migrations'
+import type { Config } from '../config/schema.js'
+import { errors } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { redactCredentials } from '../redact.js'
+import { toMigrationsList, type Dialect, type MigrationUnit } from './migrations.js'
+
+export const MIGRATIONS_TABLE = 'parley_migrations'
+
+/** The database handle the kernel owns and hands to plugins (as `ctx.db` after start). */
+export interface Database {
+  readonly dialect: Dialect
+  readonly orm: MikroORM
+  /** A fresh unit of work; use one per request or job, never share across them. */
+  em(): EntityManager
+  /** Applies pending migrations; resolves to the names applied. */
+  migrate(): Promise<string[]>
+  /** Names of migrations not yet applied. */
+  pending(): Promise<string[]>
+  /** Rejects when the database does not answer within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void>
+  close(): Promise<void>
+}
+
+export interface OpenDatabaseOptions {
+  readonly config: Config
+  readonly entities: readonly EntitySchema<AnyEntity>[]
+  readonly units: readonly MigrationUnit[]
+  readonly log: Logger
+}
+
+export function dialectOf(config: Config): Dialect {
+  return config.database.url ? 'mysql' : 'sqlite'
+}
+
+/**
+ * Opens SQLite (default) or MySQL/MariaDB (`database.url`). A MySQL server that is still
+ * starting is retried until `database.connect_timeout_ms` runs out.
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const { config, log } = options
+  const dialect = dialectOf(config)
+  const base: Options = {
+    entities: [...options.entities],
+    discovery: { warnWhenNoEntities: false },
+    extensions: [Migrator],
+    migrations: {
+      migrationsList: toMigrationsList(options.units, dialect),
+      tableName: MIGRATIONS_TABLE,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    debug: config.database.debug,
+    logger: message => log.debug({ orm: true }, message),
+    schemaGenerator: { disableForeignKeys: false },
+  }
+  let orm: MikroORM
+  if (dialect === 'sqlite') {
+    const file = config.database.path as string
+    mkdirSync(path.dirname(file), { recursive: true })
+    const { MikroORM: SqliteOrm } = await import('@mikro-orm/sqlite')
+    orm = await SqliteOrm.init({ ...base, dbName: file, pool: { min: 1, max: 1 } })
+  } else {
+    const { MikroORM: MySqlOrm } = await import('@mikro-orm/mysql')
+    orm = await MySqlOrm.init({
+      ...base,
+      clientUrl: config.database.url as string,
+      connect: false,
+      pool: { min: 0, max: config.database.pool_max },
+      timezone: '+00:00',
+    })
+    await waitForConnection(orm, config.database.connect_timeout_ms, log)
+  }
+  return new OrmDatabase(dialect, orm)
+}
+
+async function waitForConnection(orm: MikroORM, timeoutMs: number, log: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let reason = 'no attempt'
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await orm.connect()
+      const check = await orm.checkConnection()
+      if (check.ok) return
+      reason = check.reason ?? 'unknown'
+    } catch (error) {
+      reason = (error as Error).message
+    }
+    if (Date.now() >= deadline) {
+      await orm.close(true).catch(() => undefined)
+      throw errors.PARLEY_ERR_DB_UNREACHABLE({ seconds: Math.round(timeoutMs / 1000), reason: redactCredentials(reason) })
+    }
+    if (attempt === 1) log.warn({ reason: redactCredentials(reason) }, 'database not reachable yet; retrying')
+    await sleep(Math.min(1000, Math.max(0, deadline - Date.now())))
+  }
+}
+
+
+class OrmDatabase implements Database {
+  constructor(
+    readonly dialect: Dialect,
+    readonly orm: MikroORM,
+  ) {}
+
+  em(): EntityManager {
+    return this.orm.em.fork()
+  }
+
+  async migrate(): Promise<string[]> {
+    const migrator = this.orm.getMigrator()
+    try {
+      const applied = await migrator.up()
+      return applied.map(migration => migration.name)
+    } catch (error) {
+      const cause = error as Error & { migration?: { name?: string } }
+      throw errors.PARLEY_ERR_DB_MIGRATION(
+        { name: cause.migration?.name ?? '(unknown)', reason: redactCredentials(cause.message.split('\n')[0] ?? '') },
+        { cause: error },
+      )
+    }
+  }
+
+  async pending(): Promise<string[]> {
+    const pending = await this.orm.getMigrator().getPendingMigrations()
+    return pending.map(migration => migration.name)
+  }
+
+  async ping(timeoutMs = 2000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+    })
+    try {
+      await Promise.race([this.orm.em.getConnection().execute('select 1'), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.orm.close(true)
+  }
+}

@@ -1,0 +1,9 @@
+import type { DialectMigrations } from '../migrations.js'
+import { m0001SystemConfig as mysql0001 } from './mysql/0001_system_config.js'
+import { m0001SystemConfig as sqlite0001 } from './sqlite/0001_system_config.js'
+
+/** The kernel's own tables, listed explicitly (no folder discovery). */
+export const coreMigrations: DialectMigrations = {
+  sqlite: [sqlite0001],
+  mysql: [mysql0001],
+}

@@ -1,0 +1,99 @@
+/**
+ * One catalogue of errors with stable codes (`PARLEY_ERR_<AREA>_<WHAT>`), an HTTP status and
+ * the `type` a client sees in `{"error": {"type", "message"}}`. Codes are never reused for a
+ * different meaning. Plugins build their own catalogue with `defineErrors`.
+ */
+
+export interface ParleyErrorOptions {
+  /** Extra fields placed in the error envelope next to type and message (snake_case). */
+  readonly details?: Record<string, unknown>
+  readonly cause?: unknown
+}
+
+export class ParleyError extends Error {
+  override readonly name = 'ParleyError'
+  readonly code: string
+  readonly statusCode: number
+  readonly type: string
+  readonly details: Record<string, unknown> | undefined
+
+  constructor(code: string, statusCode: number, type: string, message: string, options: ParleyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.statusCode = statusCode
+    this.type = type
+    this.details = options.details
+  }
+}
+
+export interface ErrorSpec {
+  readonly status: number
+  readonly type: string
+  /** A message, or a template whose `{name}` placeholders are filled from the arguments. */
+  readonly message: string
+}
+
+export type ErrorFactory = (params?: Record<string, unknown>, options?: ParleyErrorOptions) => ParleyError
+
+/**
+ * @example
+ * const errors = defineErrors({
+ *   PARLEY_ERR_TICKETS_NOT_FOUND: { status: 404, type: 'not_found', message: 'Ticket {id} does not exist' },
+ * })
+ * throw errors.PARLEY_ERR_TICKETS_NOT_FOUND({ id })
+ */
+export function defineErrors<K extends string>(specs: Record<K, ErrorSpec>): Record<K, ErrorFactory> {
+  const factories = {} as Record<K, ErrorFactory>
+  for (const code of Object.keys(specs) as K[]) {
+    if (!/^PARLEY_ERR_[A-Z0-9]+(_[A-Z0-9]+)+$/.test(code)) {
+      throw new TypeError(`error code ${code} does not match PARLEY_ERR_<AREA>_<WHAT>`)
+    }
+    const spec = specs[code]
+    factories[code] = (params = {}, options) =>
+      new ParleyError(code, spec.status, spec.type, fill(spec.message, params), options)
+  }
+  return Object.freeze(factories)
+}
+
+function fill(template: string, params: Record<string, unknown>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) =>
+    key in params ? String(params[key]) : whole,
+  )
+}
+
+/** The kernel's own errors. */
+export const errors = defineErrors({
+  PARLEY_ERR_CONFIG_INVALID: { status: 500, type: 'config_error', message: 'Invalid configuration:\n{problems}' },
+  PARLEY_ERR_CONFIG_FILE: { status: 500, type: 'config_error', message: 'Cannot read config file {file}: {reason}' },
+  PARLEY_ERR_CONFIG_SECRETS: { status: 500, type: 'config_error', message: '{reason}' },
+  PARLEY_ERR_PLUGIN_INVALID: { status: 500, type: 'plugin_error', message: 'Plugin {plugin}: {reason}' },
+  PARLEY_ERR_PLUGIN_ID: { status: 500, type: 'plugin_error', message: 'Plugin id "{plugin}" is invalid: ids are kebab-case (a-z, 0-9, dashes), 2 to 50 characters' },
+  PARLEY_ERR_PLUGIN_DUPLICATE: { status: 500, type: 'plugin_error', message: 'Plugin {plugin} is listed twice' },
+  PARLEY_ERR_PLUGIN_MISSING_DEPENDENCY: { status: 500, type: 'plugin_error', message: 'Plugin {plugin} requires plugin {dependency}, which is not in the configuration' },
+  PARLEY_ERR_PLUGIN_CYCLE: { status: 500, type: 'plugin_error', message: 'Plugins depend on each other in a cycle: {cycle}' },
+  PARLEY_ERR_PLUGIN_CORE_VERSION: { status: 500, type: 'plugin_error', message: 'Plugin {plugin} needs @parley/core {range}, this is {version}' },
+  PARLEY_ERR_PLUGIN_OPTIONS: { status: 500, type: 'plugin_error', message: 'Plugin {plugin} has invalid options:\n{problems}' },
+  PARLEY_ERR_PLUGIN_LOAD: { status: 500, type: 'plugin_error', message: 'Plugin module {module} could not be loaded: {reason}' },
+  PARLEY_ERR_PLUGIN_SETUP: { status: 500, type: 'plugin_error', message: 'Plugin {plugin} failed during setup: {reason}' },
+  PARLEY_ERR_REGISTRY_DUPLICATE: { status: 500, type: 'plugin_error', message: '{registry} "{id}" is already registered by {owner}' },
+  PARLEY_ERR_REGISTRY_CLOSED: { status: 500, type: 'plugin_error', message: '{registry} can only be registered during plugin setup' },
+  PARLEY_ERR_JOB_DUPLICATE: { status: 500, type: 'job_error', message: 'Job "{name}" is already defined' },
+  PARLEY_ERR_JOB_UNKNOWN: { status: 500, type: 'job_error', message: 'Job "{name}" is not defined' },
+  PARLEY_ERR_JOB_STARTED: { status: 500, type: 'job_error', message: 'Job "{name}" must be defined before the queue starts' },
+  PARLEY_ERR_JOB_CLOSED: { status: 500, type: 'job_error', message: 'The job queue is closed' },
+  PARLEY_ERR_JOB_INVALID: { status: 500, type: 'job_error', message: 'Job "{name}": {reason}' },
+  PARLEY_ERR_DB_UNREACHABLE: { status: 503, type: 'service_unavailable', message: 'Database not reachable after {seconds} s: {reason}' },
+  PARLEY_ERR_DB_MIGRATION: { status: 500, type: 'migration_error', message: 'Migration {name} failed: {reason}' },
+  PARLEY_ERR_SETTING_UNKNOWN: { status: 400, type: 'invalid_request', message: 'Unknown setting "{key}"' },
+  PARLEY_ERR_SETTING_INVALID: { status: 400, type: 'invalid_request', message: 'Setting "{key}" = {value}: {expected}' },
+  PARLEY_ERR_SETTING_DUPLICATE: { status: 500, type: 'plugin_error', message: 'Setting "{key}" is already declared' },
+  PARLEY_ERR_HTTP_NOT_FOUND: { status: 404, type: 'not_found', message: 'Route {method} {path} not found' },
+  PARLEY_ERR_HTTP_BAD_JSON: { status: 400, type: 'invalid_json', message: 'Request body is not valid JSON: {reason}' },
+  PARLEY_ERR_HTTP_VALIDATION: { status: 400, type: 'invalid_request', message: '{reason}' },
+  PARLEY_ERR_HTTP_TOO_LARGE: { status: 413, type: 'payload_too_large', message: 'Request body is larger than the limit of {limit} bytes' },
+  PARLEY_ERR_HTTP_MEDIA_TYPE: { status: 415, type: 'unsupported_media_type', message: 'Content-Type {contentType} is not supported here' },
+  PARLEY_ERR_HTTP_CLIENT: { status: 400, type: 'invalid_request', message: '{reason}' },
+  PARLEY_ERR_HTTP_INTERNAL: { status: 500, type: 'internal_error', message: 'Internal server error (request id {requestId})' },
+  PARLEY_ERR_HTTP_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: '{reason}' },
+  PARLEY_ERR_HTTP_SHUTTING_DOWN: { status: 503, type: 'service_unavailable', message: 'The server is shutting down; retry on another instance' },
+})

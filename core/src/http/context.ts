@@ -1,0 +1,69 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+
+/** Per-request facts set once in onRequest and read everywhere after. */
+export interface RequestContext {
+  /** W3C trace id (32 hex); taken from `traceparent` or generated. */
+  readonly traceId: string
+  /** Span id of the caller from `traceparent`, if any. */
+  readonly parentSpanId: string | undefined
+  /** `process.hrtime.bigint()` at arrival, for latency. */
+  readonly startedAt: bigint
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    parley: RequestContext
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+
+/** Fastify `genReqId`: the caller's X-Request-Id when it is sane, else a fresh UUID. */
+export function requestIdFrom(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+export function parseTraceparent(header: unknown): { traceId: string; parentSpanId: string } | undefined {
+  if (typeof header !== 'string') return undefined
+  const match = TRACEPARENT.exec(header.trim().toLowerCase())
+  if (!match) return undefined
+  const [, version, traceId, spanId] = match as unknown as [string, string, string, string]
+  // Version ff is invalid, and all-zero ids mean "absent" (W3C Trace Context §3.2.2).
+  if (version === 'ff' || /^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined
+  return { traceId, parentSpanId: spanId }
+}
+
+/**
+ * Sets the request context and binds it to `request.log`, so every line logged for a request
+ * carries request id, trace id and client IP (the IP honours proxy headers only from
+ * `server.trust_proxy`, which Fastify applies). The request id is echoed in `X-Request-Id`.
+ */
+export function installRequestContext(app: FastifyInstance): void {
+  app.decorateRequest('parley', null as unknown as RequestContext)
+  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
+    const trace = parseTraceparent(request.headers.traceparent)
+    request.parley = {
+      traceId: trace?.traceId ?? randomBytes(16).toString('hex'),
+      parentSpanId: trace?.parentSpanId,
+      startedAt: process.hrtime.bigint(),
+    }
+    request.log = request.log.child({ trace_id: request.parley.traceId, ip: request.ip })
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const ms = Number(process.hrtime.bigint() - (request.parley?.startedAt ?? process.hrtime.bigint())) / 1e6
+    request.log.info(
+      { method: request.method, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(ms * 10) / 10 },
+      'request completed',
+    )
+  })
+}
+
+/** The path without its query string: queries may carry things that must not be logged. */
+export function pathOf(url: string): string {
+  const index = url.indexOf('?')
+  return index === -1 ? url : url.slice(0, index)
+}

@@ -1,0 +1,106 @@
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { errors, ParleyError } from '../errors.js'
+import { pathOf } from './context.js'
+
+/** The one error shape every client sees. */
+export interface ErrorEnvelope {
+  error: { type: string; message: string; code?: string; [field: string]: unknown }
+}
+
+const TYPE_BY_STATUS: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limit_exceeded',
+  431: 'headers_too_large',
+  503: 'service_unavailable',
+}
+
+/**
+ * Maps every error to the envelope. Errors the kernel or a plugin raised on purpose keep their
+ * status and message; framework errors are translated; anything unexpected becomes a 500 whose
+ * body says only "internal error" with the request id, while the log keeps the stack.
+ */
+export function toEnvelope(error: unknown, request: FastifyRequest): { status: number; body: ErrorEnvelope } {
+  const mapped = translate(error, request)
+  const body: ErrorEnvelope = { error: { type: mapped.type, message: mapped.message, code: mapped.code, ...mapped.details } }
+  return { status: mapped.statusCode, body }
+}
+
+function translate(error: unknown, request: FastifyRequest): ParleyError {
+  if (error instanceof ParleyError) return error
+  const fastifyError = error as Partial<FastifyError> & { status?: number; body?: unknown }
+  if (fastifyError.validation) {
+    const first = fastifyError.validation[0]
+    const where = fastifyError.validationContext ?? 'body'
+    const field = first?.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : (first?.params as { missingProperty?: string } | undefined)?.missingProperty
+    return errors.PARLEY_ERR_HTTP_VALIDATION(
+      { reason: fastifyError.message ?? 'Invalid request' },
+      { details: { location: where, ...(field ? { field } : {}) } },
+    )
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.PARLEY_ERR_HTTP_BAD_JSON({ reason: fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty' : (fastifyError.message ?? 'unparseable') })
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.PARLEY_ERR_HTTP_TOO_LARGE({ limit: request.routeOptions.bodyLimit ?? 'configured' })
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.PARLEY_ERR_HTTP_MEDIA_TYPE({ contentType: JSON.stringify(request.headers['content-type'] ?? '') })
+    default:
+      break
+  }
+  // Body parser errors (secure-json-parse) arrive as SyntaxError with status 400.
+  if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
+    return errors.PARLEY_ERR_HTTP_BAD_JSON({ reason: error.message })
+  }
+  const status = fastifyError.statusCode ?? fastifyError.status
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new ParleyError(
+      fastifyError.code ?? 'PARLEY_ERR_HTTP_CLIENT',
+      status,
+      TYPE_BY_STATUS[status] ?? 'invalid_request',
+      fastifyError.message ?? 'Bad request',
+    )
+  }
+  if (status === 503) return errors.PARLEY_ERR_HTTP_UNAVAILABLE({ reason: 'Service unavailable' })
+  return errors.PARLEY_ERR_HTTP_INTERNAL({ requestId: request.id })
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body } = toEnvelope(error, request)
+    if (status >= 500) request.log.error({ err: error }, 'request failed')
+    else request.log.debug({ err_type: body.error.type, err_code: body.error.code }, 'request refused')
+    if (reply.sent || reply.raw.headersSent) return
+    void reply.code(status).type('application/json; charset=utf-8').send(body)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const error = errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: request.method, path: pathOf(request.url) })
+    void reply.code(404).send({ error: { type: error.type, message: error.message, code: error.code } })
+  })
+}
+
+/** Fastify `clientErrorHandler`: malformed HTTP before any route runs, still in our envelope. */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+  const body = JSON.stringify({
+    error: { type: TYPE_BY_STATUS[status], message: status === 408 ? 'Request timed out' : 'Malformed HTTP request', code: 'PARLEY_ERR_HTTP_CLIENT' },
+  })
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  )
+}

@@ -1,0 +1,77 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import { redactCredentials } from '../redact.js'
+
+/** A dependency /readyz checks: the database, Redis, object storage, ... */
+export interface HealthCheck {
+  /** Rejects (or times out) when the dependency cannot serve. */
+  check(): Promise<void>
+}
+
+export type Lifecycle = 'starting' | 'running' | 'stopping' | 'stopped'
+
+const CHECK_TIMEOUT_MS = 2000
+
+const CheckResult = Type.Object({ ok: Type.Boolean(), ms: Type.Number(), error: Type.Optional(Type.String()) })
+
+/**
+ * /healthz answers while the process lives (liveness). /readyz answers 200 only when the
+ * gateway is running and every dependency answers (readiness): a load balancer stops sending
+ * traffic to an instance that is draining or has lost its database.
+ */
+export function installHealth(
+  app: FastifyInstance,
+  state: () => Lifecycle,
+  checks: () => ReadonlyArray<{ id: string; item: HealthCheck }>,
+): void {
+  app.get(
+    '/healthz',
+    { schema: { tags: ['system'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }),
+  )
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['system'],
+        summary: 'Readiness: database, Redis and other dependencies',
+        response: {
+          '2xx': Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckResult) }),
+          503: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckResult) }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const lifecycle = state()
+      const results: Record<string, { ok: boolean; ms: number; error?: string }> = {}
+      if (lifecycle === 'running') {
+        await Promise.all(
+          checks().map(async ({ id, item }) => {
+            results[id] = await runCheck(item)
+          }),
+        )
+      }
+      const ready = lifecycle === 'running' && Object.values(results).every(result => result.ok)
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : lifecycle === 'running' ? 'degraded' : lifecycle, checks: results })
+    },
+  )
+}
+
+async function runCheck(check: HealthCheck): Promise<{ ok: boolean; ms: number; error?: string }> {
+  const started = performance.now()
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([
+      check.check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS)
+      }),
+    ])
+    return { ok: true, ms: Math.round(performance.now() - started) }
+  } catch (error) {
+    const message = redactCredentials((error as Error).message?.split('\n')[0] ?? 'failed')
+    return { ok: false, ms: Math.round(performance.now() - started), error: message }
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,43 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+
+/** A registry per gateway (never prom-client's global one), so test gateways stay independent. */
+export function createMetricsRegistry(): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'parley_' })
+  return registry
+}
+
+/** Request counters and latency by route template (never the raw URL: unbounded labels). */
+export function installHttpMetrics(app: FastifyInstance, registry: Registry, options: { token?: string | undefined }): void {
+  const requests = new Counter({
+    name: 'parley_http_requests_total',
+    help: 'HTTP requests by method, route and status code',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'parley_http_request_duration_seconds',
+    help: 'Time from request arrival to response end',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }
+    requests.inc(labels)
+    if (request.parley) duration.observe(labels, Number(process.hrtime.bigint() - request.parley.startedAt) / 1e9)
+  })
+
+  const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (expected) {
+      const given = Buffer.from(request.headers.authorization ?? '')
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return reply.code(401).send({ error: { type: 'unauthorized', message: 'Metrics need the configured bearer token' } })
+      }
+    }
+    return reply.type(registry.contentType).send(await registry.metrics())
+  })
+}

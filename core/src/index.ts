@@ -1,0 +1,61 @@
+/**
+ * @parley/core — the only module plugins import. Everything here is public contract; anything
+ * not exported here is an internal that may change without notice.
+ */
+export { createGateway, type Gateway, type GatewayOptions } from './kernel/gateway.js'
+export {
+  definePlugin,
+  type AnyPluginDefinition,
+  type CliCommand,
+  type DoctorCheck,
+  type PluginContext,
+  type PluginDatabase,
+  type PluginDefinition,
+  type PluginEntry,
+  type PluginJobs,
+  type PluginSettings,
+  type PluginUi,
+} from './kernel/plugin.js'
+export { PLUGIN_ID, type LoadedPlugin } from './kernel/loader.js'
+export { Registry, type PluginRegistry, type Registered } from './kernel/registry.js'
+export type { Registries } from './kernel/registries.js'
+export { TOKENS } from './kernel/tokens.js'
+export { CORE_VERSION } from './kernel/version.js'
+
+export { loadConfig, DEFAULT_CONFIG_FILE, type LoadConfigOptions } from './config/load.js'
+export { ENV_BINDINGS } from './config/env.js'
+export { ConfigSchema, SettingsDefaultsSchema, type Config, type DeepReadonly, type SettingsDefaults } from './config/schema.js'
+export type { Secrets } from './config/secrets.js'
+
+export { defineErrors, errors, ParleyError, type ErrorFactory, type ErrorSpec } from './errors.js'
+export { validate, formatProblems, type Problem } from './validation.js'
+export type { Logger } from './logger.js'
+
+export type { Database } from './db/database.js'
+export type { Dialect, DialectMigrations, MigrationStep } from './db/migrations.js'
+export { defineEntity, type EntityManager } from '@mikro-orm/core'
+export { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+export type { KeyValueStore } from './kv/port.js'
+export type { EnqueueOptions, JobDefinition, JobQueue, JobRun } from './jobs/port.js'
+export { EventBus, type EventHandler, type ParleyEvents } from './events/bus.js'
+export { SettingsRegistry, type Setting, type SettingDefinition, type SettingInfo } from './settings/registry.js'
+
+export type { HttpScope } from './http/server.js'
+export type { HealthCheck } from './http/health.js'
+export type { ErrorEnvelope } from './http/errors.js'
+export type { RequestContext } from './http/context.js'
+
+export type { AuthStrategy, Principal } from './pipeline/principal.js'
+export type { LimitDecision, LimitPolicy, LimitSubject } from './pipeline/limits.js'
+export type {
+  ChatEvent,
+  ChatMessage,
+  ChatProvider,
+  ChatRequest,
+  PassthroughResponse,
+  ProviderCall,
+  UpstreamTarget,
+} from './pipeline/provider.js'
+export type { ObjectStorage } from './storage/port.js'
+export type { UiAdminSection, UiNavItem, UiPage, UiPartial } from './ui/contributions.js'

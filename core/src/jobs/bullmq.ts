@@ -1,0 +1,182 @@
+import { Queue, Worker, type Job, type KeepJobs } from 'bullmq'
+import { Redis } from 'ioredis'
+import { errors } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { checkEnqueueOptions, logFailure, messageOf, resolveJob, type ResolvedJob } from './in-process.js'
+import type { EnqueueOptions, JobDefinition, JobQueue, JobRun } from './port.js'
+
+export const DEFAULT_PREFIX = 'parley'
+/** Finished jobs kept for an admin view, bounded so Redis does not grow with every run. */
+const KEEP_COMPLETED: KeepJobs = { count: 1000, age: 7 * 24 * 3600 }
+const KEEP_FAILED: KeepJobs = { count: 5000, age: 30 * 24 * 3600 }
+/** ioredis reports every failed reconnect; one line per source and message is enough. */
+const ERROR_LOG_INTERVAL_MS = 30_000
+
+export interface BullMqJobQueueOptions {
+  /** redis:// or rediss:// URL; its password never reaches the logs. */
+  readonly url: string
+  /** Namespaces the Redis keys; gateways sharing a prefix share jobs and schedules. */
+  readonly prefix?: string
+  readonly logger: Logger
+}
+
+interface Defined {
+  readonly job: ResolvedJob
+  readonly queue: Queue
+}
+
+/**
+ * Jobs on Redis with BullMQ, for several gateway instances: one Queue and one Worker per job
+ * name, cron through job schedulers so N instances register one schedule and each tick runs once.
+ */
+export class BullMqJobQueue implements JobQueue {
+  readonly kind = 'bullmq' as const
+  readonly #log: Logger
+  readonly #prefix: string
+  readonly #password: string | undefined
+  /** Shared by the queues; keeps ioredis' request retry limit so enqueue fails while Redis is down. */
+  readonly #producer: Redis
+  /** Never connects itself: BullMQ duplicates it for each worker, which needs requests that never give up. */
+  readonly #workerTemplate: Redis
+  readonly #defined = new Map<string, Defined>()
+  readonly #workers: Worker[] = []
+  readonly #lastReported = new Map<string, number>()
+  #started: Promise<void> | undefined
+  #closed: Promise<void> | undefined
+
+  constructor(options: BullMqJobQueueOptions) {
+    this.#log = options.logger
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX
+    this.#password = passwordOf(options.url)
+    this.#producer = new Redis(options.url, { lazyConnect: true })
+    this.#workerTemplate = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: null })
+    this.#producer.on('error', (error: unknown) => this.#reportError('producer', error))
+    this.#workerTemplate.on('error', (error: unknown) => this.#reportError('worker', error))
+  }
+
+  define<TData>(definition: JobDefinition<TData>): void {
+    if (this.#closed) throw errors.PARLEY_ERR_JOB_CLOSED()
+    if (this.#started) throw errors.PARLEY_ERR_JOB_STARTED({ name: definition.name })
+    const job = resolveJob(definition)
+    if (this.#defined.has(job.name)) throw errors.PARLEY_ERR_JOB_DUPLICATE({ name: job.name })
+    const queue = new Queue(job.name, {
+      connection: this.#producer,
+      prefix: this.#prefix,
+      // Also the template of scheduler-made jobs, so cron runs retry the same way.
+      defaultJobOptions: {
+        attempts: job.attempts,
+        backoff: { type: 'exponential', delay: job.backoffMs },
+        removeOnComplete: KEEP_COMPLETED,
+        removeOnFail: KEEP_FAILED,
+      },
+    })
+    queue.on('error', (error) => this.#reportError(job.name, error))
+    this.#defined.set(job.name, { job, queue })
+  }
+
+  async enqueue<TData>(name: string, data: TData, options: EnqueueOptions = {}): Promise<string> {
+    if (this.#closed) throw errors.PARLEY_ERR_JOB_CLOSED()
+    const defined = this.#defined.get(name)
+    if (!defined) throw errors.PARLEY_ERR_JOB_UNKNOWN({ name })
+    checkEnqueueOptions(name, options)
+    // Deduplication rather than a custom BullMQ jobId: a jobId stays taken while the finished
+    // job is kept for history, but the port promises dedupe only while the job is queued or running.
+    const added = await defined.queue.add(name, data, {
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
+      ...(options.jobId !== undefined ? { deduplication: { id: options.jobId } } : {}),
+    })
+    if (added.id === undefined) throw new Error(`BullMQ returned no id for a job of ${name}`)
+    return added.id
+  }
+
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(errors.PARLEY_ERR_JOB_CLOSED())
+    this.#started ??= this.#startWorkers()
+    return this.#started
+  }
+
+  async #startWorkers(): Promise<void> {
+    for (const { job, queue } of this.#defined.values()) {
+      if (job.cron !== undefined) {
+        // Upsert by a fixed id: every instance writes the same scheduler, so one schedule exists.
+        await queue.upsertJobScheduler(job.name, { pattern: job.cron, tz: job.timezone }, { name: job.name, data: {} })
+      } else {
+        // The queue belongs to this job alone, so a scheduler here is a cron since removed from it.
+        await queue.removeJobScheduler(job.name)
+      }
+      const worker = new Worker(job.name, (bullJob: Job) => this.#process(job, bullJob), {
+        connection: this.#workerTemplate,
+        prefix: this.#prefix,
+        concurrency: job.concurrency,
+      })
+      worker.on('error', (error) => this.#reportError(job.name, error))
+      this.#workers.push(worker)
+    }
+  }
+
+  async #process(job: ResolvedJob, bullJob: Job): Promise<void> {
+    const id = bullJob.id ?? ''
+    const attempt = bullJob.attemptsMade + 1
+    const run: JobRun<unknown> = {
+      id,
+      name: job.name,
+      data: bullJob.data,
+      attempt,
+      log: this.#log.child({ job: job.name, jobId: id, attempt }),
+    }
+    try {
+      await job.handler(run)
+    } catch (error) {
+      // The job's own options: a run queued by an older deployment may carry other attempts.
+      const attempts = bullJob.opts.attempts ?? job.attempts
+      logFailure(this.#log, run, attempts, error, attempt < attempts)
+      throw error
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown()
+    return this.#closed
+  }
+
+  async #shutdown(): Promise<void> {
+    // A start still registering schedules would otherwise add a worker after this point.
+    await this.#started?.catch(() => undefined)
+    await Promise.all(this.#workers.map((worker) => worker.close()))
+    await Promise.all([...this.#defined.values()].map(({ queue }) => queue.close()))
+    await Promise.all([release(this.#producer), release(this.#workerTemplate)])
+  }
+
+  #reportError(source: string, error: unknown): void {
+    let message = messageOf(error)
+    if (this.#password) message = message.replaceAll(this.#password, '***')
+    const key = `${source}\n${message}`
+    const now = Date.now()
+    if (now - (this.#lastReported.get(key) ?? 0) < ERROR_LOG_INTERVAL_MS) return
+    if (this.#lastReported.size > 100) this.#lastReported.clear()
+    this.#lastReported.set(key, now)
+    this.#log.error({ source, prefix: this.#prefix, error: message }, 'job queue Redis error')
+  }
+}
+
+function passwordOf(url: string): string | undefined {
+  try {
+    const { password } = new URL(url)
+    return password ? decodeURIComponent(password) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** QUIT lets pending replies arrive; a client that is not connected is just dropped. */
+async function release(client: Redis): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect()
+    return
+  }
+  try {
+    await client.quit()
+  } catch {
+    client.disconnect()
+  }
+}

@@ -1,0 +1,16 @@
+import type { Logger } from '../logger.js'
+import { BullMqJobQueue } from './bullmq.js'
+import { InProcessJobQueue } from './in-process.js'
+import type { JobQueue } from './port.js'
+
+export type { EnqueueOptions, JobDefinition, JobQueue, JobRun } from './port.js'
+export { BullMqJobQueue, type BullMqJobQueueOptions } from './bullmq.js'
+export { InProcessJobQueue } from './in-process.js'
+
+/** BullMQ when a Redis URL is configured (several instances), the in-process runner otherwise. */
+export function createJobQueue(options: { redisUrl?: string; prefix?: string; logger: Logger }): JobQueue {
+  if (options.redisUrl) {
+    return new BullMqJobQueue({ url: options.redisUrl, prefix: options.prefix, logger: options.logger })
+  }
+  return new InProcessJobQueue({ logger: options.logger })
+}

@@ -1,0 +1,246 @@
+import 'reflect-metadata'
+import type { AnyEntity, EntitySchema } from '@mikro-orm/core'
+import type { Registry as MetricsRegistry } from 'prom-client'
+import { container as tsyringe, type DependencyContainer, type InjectionToken } from 'tsyringe'
+import { loadConfig, type LoadConfigOptions } from '../config/load.js'
+import { SettingsDefaultsSchema, type Config } from '../config/schema.js'
+import { resolveSecrets } from '../config/secrets.js'
+import { dialectOf, openDatabase, type Database } from '../db/database.js'
+import { coreEntities } from '../db/entities.js'
+import type { MigrationUnit } from '../db/migrations.js'
+import { coreMigrations } from '../db/migrations/index.js'
+import { errors, ParleyError } from '../errors.js'
+import { EventBus } from '../events/bus.js'
+import { installDocs } from '../http/docs.js'
+import { installHealth, type Lifecycle } from '../http/health.js'
+import { createMetricsRegistry, installHttpMetrics } from '../http/metrics.js'
+import { createHttpServer, type HttpScope } from '../http/server.js'
+import { createJobQueue } from '../jobs/index.js'
+import type { JobQueue } from '../jobs/port.js'
+import { createKeyValueStore } from '../kv/index.js'
+import type { KeyValueStore } from '../kv/port.js'
+import { createLogger } from '../log.js'
+import type { Logger } from '../logger.js'
+import { SettingsRegistry } from '../settings/registry.js'
+import { createPluginContext, type KernelServices } from './context.js'
+import { importPlugins, resolvePlugins, type LoadedPlugin } from './loader.js'
+import type { AnyPluginDefinition, PluginEntry } from './plugin.js'
+import { createRegistries, sealAll, type Registries } from './registries.js'
+import { TOKENS } from './tokens.js'
+import { CORE_VERSION } from './version.js'
+
+export interface GatewayOptions {
+  /** A config from `loadConfig`, or how to load one (file, env, overrides). */
+  readonly config?: Config | LoadConfigOptions
+  /** Plugins given in code, in addition to those the config file names. */
+  readonly plugins?: ReadonlyArray<AnyPluginDefinition | PluginEntry>
+  /** Replaces the logger built from `log.level` (tests pass a silent or capturing one). */
+  readonly logger?: Logger
+  /** Apply pending migrations in `start()`; default true. */
+  readonly migrate?: boolean
+}
+
+export interface Gateway {
+  readonly config: Config
+  readonly log: Logger
+  readonly http: HttpScope
+  readonly container: DependencyContainer
+  readonly registries: Registries
+  readonly plugins: readonly LoadedPlugin[]
+  readonly kv: KeyValueStore
+  readonly jobs: JobQueue
+  readonly settings: SettingsRegistry
+  readonly events: EventBus
+  readonly metrics: MetricsRegistry
+  readonly db: Database
+  readonly state: Lifecycle
+  /** Migrates (unless disabled), loads settings, starts jobs and plugin start hooks. */
+  start(): Promise<void>
+  /** Starts if needed and listens; resolves to the address, e.g. `http://127.0.0.1:8000`. */
+  listen(options?: { port?: number; host?: string }): Promise<string>
+  /** Graceful stop: refuse new requests, drain running ones to the deadline, close everything. */
+  stop(): Promise<void>
+  inject: HttpScope['inject']
+}
+
+/**
+ * Builds a gateway: config, logger, secrets, KV, jobs, database and every plugin's setup in
+ * dependency order. Nothing listens until `listen()`; nothing is migrated until `start()`.
+ *
+ * @example
+ * const gateway = await createGateway({ plugins: [identity, openai] })
+ * await gateway.listen()
+ */
+export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const config = isConfig(options.config) ? options.config : loadConfig(options.config)
+  const log = options.logger ?? createLogger(config)
+  const secrets = resolveSecrets(config, log)
+  const entries: PluginEntry[] = [
+    ...(options.plugins ?? []).map(entry => ('plugin' in entry ? entry : { plugin: entry })),
+    ...(await importPlugins(config.plugins, config.file)),
+  ] as PluginEntry[]
+  const plugins = resolvePlugins(entries, CORE_VERSION)
+
+  const cleanups: Array<() => Promise<void>> = []
+  try {
+    const kv = createKeyValueStore({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger: log })
+    cleanups.push(() => kv.close())
+    const jobs = createJobQueue({ redisUrl: config.redis.url, prefix: config.redis.prefix.replace(/:+$/, ''), logger: log })
+    cleanups.push(() => jobs.close())
+    const events = new EventBus(log)
+    const settings = new SettingsRegistry(kv, events, log)
+    settings.defineCore(SettingsDefaultsSchema, config.settings)
+    const metrics = createMetricsRegistry()
+    const registries = createRegistries()
+    const root = tsyringe.createChildContainer()
+    let database: Database | undefined
+    const kernel: KernelServices = {
+      config,
+      secrets,
+      log,
+      root,
+      registries,
+      kv,
+      jobs,
+      settings,
+      events,
+      metrics,
+      dialect: dialectOf(config),
+      database: () => database,
+      provided: new Map<string, Array<[InjectionToken<unknown>, unknown]>>(),
+      entities: [...coreEntities] as EntitySchema<AnyEntity>[],
+      units: [{ unit: 'core', migrations: coreMigrations }] as MigrationUnit[],
+      startHooks: [],
+      stopHooks: [],
+    }
+    for (const [token, value] of [
+      [TOKENS.config, config],
+      [TOKENS.logger, log],
+      [TOKENS.secrets, secrets],
+      [TOKENS.kv, kv],
+      [TOKENS.jobs, jobs],
+      [TOKENS.settings, settings],
+      [TOKENS.events, events],
+      [TOKENS.metrics, metrics],
+      [TOKENS.registries, registries],
+    ] as const) {
+      root.register(token, { useValue: value })
+    }
+
+    let state: Lifecycle = 'starting'
+    const app = await createHttpServer(config, log)
+    cleanups.push(() => app.close())
+    if (config.server.docs) await installDocs(app, CORE_VERSION)
+    if (config.server.metrics.enabled) installHttpMetrics(app, metrics, { token: config.server.metrics.token })
+    installHealth(app, () => state, () => registries.health.list())
+    registries.health.register('database', { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) }, 'core')
+    if (kv.kind === 'redis') registries.health.register('redis', { check: () => kv.ping() }, 'core')
+
+    let inSetup = true
+    for (const loaded of plugins) {
+      const id = loaded.definition.id
+      const register = async (scope: HttpScope) => {
+        const ctx = createPluginContext(kernel, loaded, scope, () => inSetup)
+        try {
+          await loaded.definition.setup(ctx as never)
+        } catch (error) {
+          const reason = error instanceof ParleyError ? `${error.code}: ${error.message}` : (error as Error).message
+          throw errors.PARLEY_ERR_PLUGIN_SETUP({ plugin: id, reason }, { cause: error })
+        }
+      }
+      Object.defineProperty(register, 'name', { value: `parley-plugin-${id}` })
+      await app.register(register)
+    }
+    await app.ready()
+    inSetup = false
+    sealAll(registries)
+
+    database = await openDatabase({ config, entities: kernel.entities, units: kernel.units, log })
+    cleanups.push(() => (database as Database).close())
+    root.register(TOKENS.database, { useValue: database })
+    const db = database
+
+    let starting: Promise<void> | undefined
+    let stopping: Promise<void> | undefined
+    const start = () =>
+      (starting ??= (async () => {
+        if (options.migrate !== false) {
+          const applied = await db.migrate()
+          if (applied.length > 0) log.info({ applied }, 'database migrated')
+        }
+        await settings.start(() => db.em())
+        await jobs.start()
+        for (const { plugin, hook } of kernel.startHooks) {
+          try {
+            await hook()
+          } catch (error) {
+            throw errors.PARLEY_ERR_PLUGIN_SETUP({ plugin, reason: `start hook failed: ${(error as Error).message}` }, { cause: error })
+          }
+        }
+        state = 'running'
+      })())
+
+    const stop = () =>
+      (stopping ??= (async () => {
+        state = 'stopping'
+        const deadline = setTimeout(() => {
+          log.warn({ timeout_ms: config.server.shutdown_timeout_ms }, 'drain deadline reached; closing remaining connections')
+          app.server.closeAllConnections()
+        }, config.server.shutdown_timeout_ms)
+        deadline.unref()
+        try {
+          await app.close()
+        } finally {
+          clearTimeout(deadline)
+        }
+        for (const { plugin, hook } of [...kernel.stopHooks].reverse()) {
+          await Promise.resolve()
+            .then(hook)
+            .catch(error => log.error({ err: error, plugin }, 'plugin stop hook failed'))
+        }
+        const steps: Array<[string, () => Promise<void>]> = [
+          ['settings', () => settings.stop()],
+          ['jobs', () => jobs.close()],
+          ['database', () => db.close()],
+          ['kv', () => kv.close()],
+        ]
+        for (const [name, step] of steps) await step().catch(error => log.error({ err: error, step: name }, 'shutdown step failed'))
+        state = 'stopped'
+        log.info('gateway stopped')
+      })())
+
+    return {
+      config,
+      log,
+      http: app,
+      container: root,
+      registries,
+      plugins,
+      kv,
+      jobs,
+      settings,
+      events,
+      metrics,
+      db,
+      get state() {
+        return state
+      },
+      start,
+      async listen(listenOptions = {}) {
+        await start()
+        const address = await app.listen({ port: listenOptions.port ?? config.server.port, host: listenOptions.host ?? config.server.host })
+        log.info({ address, plugins: plugins.map(p => p.definition.id) }, 'parley listening')
+        return address
+      },
+      stop,
+      inject: app.inject.bind(app) as HttpScope['inject'],
+    }
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
+    throw error
+  }
+}
+
+function isConfig(value: GatewayOptions['config']): value is Config {
+  return typeof value === 'object' && value !== null && 'sources' in value && 'server' in value
+}

@@ -1,0 +1,19 @@
+import type { FastifyRequest } from 'fastify'
+import type { Principal } from './principal.js'
+
+export type LimitDecision =
+  | { readonly allowed: true; readonly limit?: number; readonly remaining?: number; readonly resetMs?: number }
+  | { readonly allowed: false; readonly limit: number; readonly retryAfterMs: number; readonly reason: string }
+
+/** What a limit policy is asked about: a caller, or a channel the router wants to use. */
+export type LimitSubject =
+  | { readonly kind: 'caller'; readonly principal: Principal; readonly request: FastifyRequest }
+  | { readonly kind: 'channel'; readonly channelId: string; readonly rpm: number }
+
+/**
+ * Decides whether a call may go ahead. The pipeline asks every registered policy; the first
+ * refusal wins and becomes a 429 with Retry-After.
+ */
+export interface LimitPolicy {
+  check(subject: LimitSubject): Promise<LimitDecision>
+}

@@ -1,0 +1,25 @@
+import type { FastifyRequest } from 'fastify'
+
+/** Who is calling. Every request through the data plane has exactly one. */
+export type Principal =
+  | { readonly kind: 'user'; readonly userId: string; readonly role: 'root' | 'admin' | 'user'; readonly group: string; readonly name: string }
+  | { readonly kind: 'api_token'; readonly tokenId: string; readonly userId: string; readonly role: 'root' | 'admin' | 'user'; readonly group: string; readonly name: string }
+  | { readonly kind: 'guest'; readonly ip: string; readonly group: string }
+  | { readonly kind: 'widget_user'; readonly clientId: string; readonly externalId: string; readonly group: string }
+
+/**
+ * Turns a request into a principal. Strategies are asked in registration order; the first
+ * that answers wins. Returning `undefined` means "not mine"; throwing a ParleyError refuses
+ * the request (for example a revoked token).
+ *
+ * @example
+ * ctx.auth.register('api-token', {
+ *   async authenticate(request) {
+ *     const token = request.headers['x-api-key']
+ *     return typeof token === 'string' ? lookup(token) : undefined
+ *   },
+ * })
+ */
+export interface AuthStrategy {
+  authenticate(request: FastifyRequest): Promise<Principal | undefined>
+}

@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto'
+import type { EntityManager } from '@mikro-orm/core'
+import type { Static, TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+import type { SettingsDefaults } from '../config/schema.js'
+import { SystemConfig } from '../db/entities.js'
+import { errors } from '../errors.js'
+import type { EventBus } from '../events/bus.js'
+import type { KeyValueStore } from '../kv/port.js'
+import type { Logger } from '../logger.js'
+import { describe, printable } from '../validation.js'
+
+const CHANGED_CHANNEL = 'settings:changed'
+/** Safety net: even if an invalidation message is lost (Redis blip), caches converge. */
+const FULL_REFRESH_MS = 30_000
+
+export interface SettingDefinition<T extends TSchema = TSchema> {
+  readonly key: string
+  readonly schema: T
+  readonly default: Static<T>
+  readonly description?: string
+  /** Readable without admin rights (site name, history mode, ...). */
+  readonly public?: boolean
+}
+
+export interface SettingInfo {
+  readonly key: string
+  readonly owner: string
+  readonly schema: TSchema
+  readonly default: unknown
+  readonly value: unknown
+  readonly description: string | undefined
+  readonly public: boolean
+}
+
+/** A typed handle on one setting, returned by `define`. */
+export interface Setting<T> {
+  readonly key: string
+  get(): T
+  set(value: T): Promise<void>
+}
+
+interface Entry {
+  readonly definition: SettingDefinition
+  readonly owner: string
+  value: unknown
+}
+
+/**
+ * Runtime settings: declared with a schema and a default (from config/env), overridden by rows
+ * in `system_config`, read from memory on the hot path. A change is written to the database and
+ * announced on the KV channel so every instance reloads it within a second.
+ */
+export class SettingsRegistry {
+  readonly #entries = new Map<string, Entry>()
+  readonly #instance = randomUUID()
+  #em: (() => EntityManager) | undefined
+  #unsubscribe: (() => Promise<void>) | undefined
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly kv: KeyValueStore,
+    private readonly events: EventBus,
+    private readonly log: Logger,
+  ) {}
+
+  define<T extends TSchema>(definition: SettingDefinition<T>, owner: string): Setting<Static<T>> {
+    const { key } = definition
+    if (this.#entries.has(key)) throw errors.PARLEY_ERR_SETTING_DUPLICATE({ key })
+    if (!Value.Check(definition.schema, definition.default)) {
+      throw errors.PARLEY_ERR_SETTING_INVALID({ key, value: printable(key, definition.default), expected: `default to be ${describe(definition.schema)}` })
+    }
+    this.#entries.set(key, { definition: definition as SettingDefinition, owner, value: definition.default })
+    return {
+      key,
+      get: () => this.get(key) as Static<T>,
+      set: value => this.set(key, value),
+    }
+  }
+
+  /** Declares the core settings of SPEC §2 with their config/env defaults. */
+  defineCore(schema: TSchema & { properties: Record<string, TSchema> }, defaults: Readonly<SettingsDefaults>): void {
+    for (const [key, property] of Object.entries(schema.properties)) {
+      this.define({ key, schema: property, default: defaults[key as keyof SettingsDefaults], public: PUBLIC_CORE.has(key) }, 'core')
+    }
+  }
+
+  get<K extends keyof SettingsDefaults>(key: K): SettingsDefaults[K]
+  get(key: string): unknown
+  get(key: string): unknown {
+    const entry = this.#entries.get(key)
+    if (!entry) throw errors.PARLEY_ERR_SETTING_UNKNOWN({ key })
+    return entry.value
+  }
+
+  list(): SettingInfo[] {
+    return [...this.#entries.values()].map(({ definition, owner, value }) => ({
+      key: definition.key,
+      owner,
+      schema: definition.schema,
+      default: definition.default,
+      value,
+      description: definition.description,
+      public: definition.public ?? false,
+    }))
+  }
+
+  async set(key: string, value: unknown): Promise<void> {
+    await this.setMany({ [key]: value })
+  }
+
+  /** Validates every value first, so a bad one changes nothing; then writes them together. */
+  async setMany(values: Readonly<Record<string, unknown>>): Promise<void> {
+    const em = this.requireEm()
+    for (const [key, value] of Object.entries(values)) this.check(key, value)
+    await em.transactional(async tx => {
+      for (const [key, value] of Object.entries(values)) {
+        await tx.upsert(SystemConfig, { key, value: JSON.stringify(value), updatedAt: new Date() })
+      }
+    })
+    for (const [key, value] of Object.entries(values)) this.apply(key, value)
+    for (const key of Object.keys(values)) {
+      await this.kv.publish(CHANGED_CHANNEL, JSON.stringify({ key, origin: this.#instance })).catch(error => {
+        this.log.warn({ err: error, key }, 'could not announce a settings change; other instances catch up within 30 s')
+      })
+    }
+  }
+
+  /** Loads stored values and starts listening for changes made on other instances. */
+  async start(em: () => EntityManager): Promise<void> {
+    this.#em = em
+    await this.refresh()
+    this.#unsubscribe = await this.kv.subscribe(CHANGED_CHANNEL, message => this.onMessage(message))
+    this.#timer = setInterval(() => {
+      this.refresh().catch(error => this.log.warn({ err: error }, 'settings refresh failed'))
+    }, FULL_REFRESH_MS)
+    this.#timer.unref()
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.#unsubscribe?.()
+    this.#unsubscribe = undefined
+    this.#em = undefined
+  }
+
+  /** Re-reads every stored value; a stored value that no longer fits its schema is ignored. */
+  async refresh(keys?: readonly string[]): Promise<void> {
+    const em = this.requireEm()
+    const rows = await em.find(SystemConfig, keys ? { key: { $in: [...keys] } } : {})
+    const stored = new Map(rows.map(row => [row.key, row.value]))
+    for (const [key, entry] of this.#entries) {
+      if (keys && !keys.includes(key)) continue
+      const text = stored.get(key)
+      let next = entry.definition.default
+      if (text !== undefined) {
+        const parsed = parseStored(text)
+        if (parsed.ok && Value.Check(entry.definition.schema, parsed.value)) next = parsed.value
+        else this.log.warn({ key }, 'stored setting does not fit its schema; using the default')
+      }
+      this.apply(key, next)
+    }
+  }
+
+  private onMessage(message: string): void {
+    const parsed = parseStored(message)
+    if (!parsed.ok) return
+    const { key, origin } = parsed.value as { key?: unknown; origin?: unknown }
+    if (typeof key !== 'string' || origin === this.#instance || !this.#entries.has(key)) return
+    this.refresh([key]).catch(error => this.log.warn({ err: error, key }, 'could not reload a changed setting'))
+  }
+
+  private check(key: string, value: unknown): void {
+    const entry = this.#entries.get(key)
+    if (!entry) throw errors.PARLEY_ERR_SETTING_UNKNOWN({ key })
+    if (!Value.Check(entry.definition.schema, value)) {
+      throw errors.PARLEY_ERR_SETTING_INVALID({ key, value: printable(key, value), expected: `expected ${describe(entry.definition.schema)}` })
+    }
+  }
+
+  private apply(key: string, value: unknown): void {
+    const entry = this.#entries.get(key)
+    if (!entry) return
+    const changed = JSON.stringify(entry.value) !== JSON.stringify(value)
+    entry.value = value
+    if (changed) this.events.emit('settings.changed', { key })
+  }
+
+  private requireEm(): EntityManager {
+    if (!this.#em) throw errors.PARLEY_ERR_HTTP_UNAVAILABLE({ reason: 'settings are not loaded yet' })
+    return this.#em()
+  }
+}
+
+const PUBLIC_CORE = new Set(['allow_registration', 'allow_guest', 'chat_history_mode', 'site_name', 'site_base_url'])
+
+function parseStored(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown }
+  } catch {
+    return { ok: false }
+  }
+}

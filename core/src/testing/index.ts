@@ -1,0 +1,6 @@
+/**
+ * The test kit (`@parley/core/testing`): boot a real gateway in-process for a plugin's tests.
+ */
+export { createTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.js'
+export { createTempMysqlDatabase, type TempDatabase } from './mysql.js'
+export { missingService, testServices } from './services.js'
