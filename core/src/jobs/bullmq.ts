@@ -34,13 +34,15 @@ export class BullMqJobQueue implements JobQueue {
   readonly #log: Logger
   readonly #prefix: string
   readonly #password: string | undefined
-  /** Shared by the queues; keeps ioredis' request retry limit so enqueue fails while Redis is down. */
+  /** Shared by the queues; keeps ioredis' request retry limit so enqueue fails in a Redis outage. */
   readonly #producer: Redis
-  /** Never connects itself: BullMQ duplicates it for each worker, which needs requests that never give up. */
+  /** BullMQ duplicates this for each worker, whose blocking requests must never give up. */
   readonly #workerTemplate: Redis
   readonly #defined = new Map<string, Defined>()
   readonly #workers: Worker[] = []
   readonly #lastReported = new Map<string, number>()
+  /** Aborted by close(): calls still waiting for an unreachable Redis then fail instead of hanging. */
+  readonly #closing = new AbortController()
   #started: Promise<void> | undefined
   #closed: Promise<void> | undefined
 
@@ -48,8 +50,10 @@ export class BullMqJobQueue implements JobQueue {
     this.#log = options.logger
     this.#prefix = options.prefix ?? DEFAULT_PREFIX
     this.#password = passwordOf(options.url)
-    this.#producer = new Redis(options.url, { lazyConnect: true })
-    this.#workerTemplate = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: null })
+    // Not lazyConnect: BullMQ calls connect() on a lazy client, whose first refusal then breaks
+    // the queue for good, while a connecting client is awaited through ioredis' reconnects.
+    this.#producer = new Redis(options.url)
+    this.#workerTemplate = new Redis(options.url, { maxRetriesPerRequest: null })
     this.#producer.on('error', (error: unknown) => this.#reportError('producer', error))
     this.#workerTemplate.on('error', (error: unknown) => this.#reportError('worker', error))
   }
@@ -81,17 +85,19 @@ export class BullMqJobQueue implements JobQueue {
     checkEnqueueOptions(name, options)
     // Deduplication rather than a custom BullMQ jobId: a jobId stays taken while the finished
     // job is kept for history, but the port promises dedupe only while the job is queued or running.
-    const added = await defined.queue.add(name, data, {
-      ...(options.delayMs ? { delay: options.delayMs } : {}),
-      ...(options.jobId !== undefined ? { deduplication: { id: options.jobId } } : {}),
-    })
+    const added = await this.#unlessClosed(
+      defined.queue.add(name, data, {
+        ...(options.delayMs ? { delay: options.delayMs } : {}),
+        ...(options.jobId !== undefined ? { deduplication: { id: options.jobId } } : {}),
+      }),
+    )
     if (added.id === undefined) throw new Error(`BullMQ returned no id for a job of ${name}`)
     return added.id
   }
 
   start(): Promise<void> {
     if (this.#closed) return Promise.reject(errors.PARLEY_ERR_JOB_CLOSED())
-    this.#started ??= this.#startWorkers()
+    this.#started ??= this.#unlessClosed(this.#startWorkers())
     return this.#started
   }
 
@@ -104,6 +110,10 @@ export class BullMqJobQueue implements JobQueue {
         // The queue belongs to this job alone, so a scheduler here is a cron since removed from it.
         await queue.removeJobScheduler(job.name)
       }
+    }
+    // close() may have run while Redis was slow to answer; it will not wait for workers made now.
+    if (this.#closed) return
+    for (const { job } of this.#defined.values()) {
       const worker = new Worker(job.name, (bullJob: Job) => this.#process(job, bullJob), {
         connection: this.#workerTemplate,
         prefix: this.#prefix,
@@ -135,13 +145,24 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   close(): Promise<void> {
-    this.#closed ??= this.#shutdown()
+    // Aborted once connections are released, so nothing in flight is refused while it can finish.
+    this.#closed ??= this.#shutdown().finally(() => this.#closing.abort())
     return this.#closed
   }
 
+  /** Settles `work`, or fails it with PARLEY_ERR_JOB_CLOSED once the queue has closed. */
+  #unlessClosed<T>(work: Promise<T>): Promise<T> {
+    const { signal } = this.#closing
+    return new Promise<T>((resolve, reject) => {
+      const closed = (): void => reject(errors.PARLEY_ERR_JOB_CLOSED())
+      signal.addEventListener('abort', closed, { once: true })
+      work
+        .then(resolve, (error: unknown) => reject(this.#closed ? errors.PARLEY_ERR_JOB_CLOSED({}, { cause: error }) : error))
+        .finally(() => signal.removeEventListener('abort', closed))
+    })
+  }
+
   async #shutdown(): Promise<void> {
-    // A start still registering schedules would otherwise add a worker after this point.
-    await this.#started?.catch(() => undefined)
     await Promise.all(this.#workers.map((worker) => worker.close()))
     await Promise.all([...this.#defined.values()].map(({ queue }) => queue.close()))
     await Promise.all([release(this.#producer), release(this.#workerTemplate)])

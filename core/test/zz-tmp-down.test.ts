@@ -1,0 +1,20 @@
+import { pino } from 'pino'
+import { BullMqJobQueue } from '../src/jobs/index.js'
+process.on('unhandledRejection', (e) => { console.log('UNHANDLED', e) })
+const lines: string[] = []
+const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) })
+const q = new BullMqJobQueue({ url: 'redis://user:s3cretPW@127.0.0.1:6390', prefix: 'x', logger })
+q.define({ name: 'a.b', async handler() {} })
+q.define({ name: 'a.c', cron: '* * * * *', async handler() {} })
+const started = Date.now()
+const s = q.start().then(() => 'started', (e) => 'start rejected: ' + e.code)
+console.log(await Promise.race([s, new Promise((res) => setTimeout(() => res('still starting'), 3000))]), Date.now() - started)
+const e = q.enqueue('a.b', {}).then(() => 'enq ok', (e) => 'enq rejected: ' + e.code)
+console.log(await Promise.race([e, new Promise((res) => setTimeout(() => res('enq pending'), 1000))]))
+console.log(lines.length, lines.join(''))
+const c = Date.now()
+await q.close()
+console.log('closed in', Date.now() - c)
+console.log(await s, await e)
+await new Promise((r) => setTimeout(r, 500))
+console.log('password leaked:', lines.some((l) => l.includes('s3cretPW')))
