@@ -5,6 +5,7 @@
 export { createGateway, type Gateway, type GatewayOptions } from './kernel/gateway.js'
 export {
   definePlugin,
+  type AnyEntitySchema,
   type AnyPluginDefinition,
   type CliCommand,
   type DoctorCheck,

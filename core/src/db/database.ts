@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { AnyEntity, EntityManager, EntitySchema, MikroORM, Options } from '@mikro-orm/core'
+import type { EntityManager, MikroORM, Options } from '@mikro-orm/core'
+import type { AnyEntitySchema } from '../kernel/plugin.js'
 import { Migrator } from '@mikro-orm/migrations'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
@@ -28,7 +29,7 @@ export interface Database {
 
 export interface OpenDatabaseOptions {
   readonly config: Config
-  readonly entities: readonly EntitySchema<AnyEntity>[]
+  readonly entities: readonly AnyEntitySchema[]
   readonly units: readonly MigrationUnit[]
   readonly log: Logger
 }
@@ -51,8 +52,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     migrations: {
       migrationsList: toMigrationsList(options.units, dialect),
       tableName: MIGRATIONS_TABLE,
-      transactional: true,
-      allOrNothing: true,
+      // MySQL commits DDL implicitly, so a transaction there would only pretend to protect.
+      transactional: dialect === 'sqlite',
+      allOrNothing: dialect === 'sqlite',
       snapshot: false,
       silent: true,
     },

@@ -34,14 +34,14 @@ export class BullMqJobQueue implements JobQueue {
   readonly #log: Logger
   readonly #prefix: string
   readonly #password: string | undefined
-  /** Shared by the queues; keeps ioredis' request retry limit so enqueue fails in a Redis outage. */
+  /** Shared by the queues; keeps ioredis' retry limit so an enqueue in an outage fails, not hangs. */
   readonly #producer: Redis
   /** BullMQ duplicates this for each worker, whose blocking requests must never give up. */
   readonly #workerTemplate: Redis
   readonly #defined = new Map<string, Defined>()
   readonly #workers: Worker[] = []
   readonly #lastReported = new Map<string, number>()
-  /** Aborted by close(): calls still waiting for an unreachable Redis then fail instead of hanging. */
+  /** Aborted once close() released the connections: calls still awaiting Redis then fail. */
   readonly #closing = new AbortController()
   #started: Promise<void> | undefined
   #closed: Promise<void> | undefined

@@ -176,6 +176,7 @@ export class InProcessJobQueue implements JobQueue {
     for (const slot of this.#slots.values()) {
       dropped += slot.waiting.length + slot.delayed
       slot.waiting.length = 0
+      slot.delayed = 0
     }
     if (dropped > 0) this.#log.warn({ dropped }, 'in-process job queue closed with runs still queued; they are dropped')
     await Promise.all(this.#running)

@@ -1,4 +1,3 @@
-import type { AnyEntity, EntitySchema } from '@mikro-orm/core'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import type { DependencyContainer, InjectionToken } from 'tsyringe'
 import type { Config } from '../config/schema.js'
@@ -13,7 +12,7 @@ import type { KeyValueStore } from '../kv/port.js'
 import type { Logger } from '../logger.js'
 import type { SettingsRegistry } from '../settings/registry.js'
 import type { LoadedPlugin } from './loader.js'
-import type { PluginContext } from './plugin.js'
+import type { AnyEntitySchema, PluginContext } from './plugin.js'
 import type { Registries } from './registries.js'
 import { forPlugin } from './registry.js'
 
@@ -35,7 +34,7 @@ export interface KernelServices {
   database(): Database | undefined
   /** Services each plugin offered with `provide`, bridged into its dependents. */
   readonly provided: Map<string, Array<[InjectionToken<unknown>, unknown]>>
-  readonly entities: EntitySchema<AnyEntity>[]
+  readonly entities: AnyEntitySchema[]
   readonly units: MigrationUnit[]
   readonly startHooks: Array<{ plugin: string; hook: () => Promise<void> | void }>
   readonly stopHooks: Array<{ plugin: string; hook: () => Promise<void> | void }>

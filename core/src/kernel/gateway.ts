@@ -1,5 +1,4 @@
 import 'reflect-metadata'
-import type { AnyEntity, EntitySchema } from '@mikro-orm/core'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import { container as tsyringe, type DependencyContainer, type InjectionToken } from 'tsyringe'
 import { loadConfig, type LoadConfigOptions } from '../config/load.js'
@@ -24,7 +23,7 @@ import type { Logger } from '../logger.js'
 import { SettingsRegistry } from '../settings/registry.js'
 import { createPluginContext, type KernelServices } from './context.js'
 import { importPlugins, resolvePlugins, type LoadedPlugin } from './loader.js'
-import type { AnyPluginDefinition, PluginEntry } from './plugin.js'
+import type { AnyEntitySchema, AnyPluginDefinition, PluginEntry } from './plugin.js'
 import { createRegistries, sealAll, type Registries } from './registries.js'
 import { TOKENS } from './tokens.js'
 import { CORE_VERSION } from './version.js'
@@ -108,7 +107,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       dialect: dialectOf(config),
       database: () => database,
       provided: new Map<string, Array<[InjectionToken<unknown>, unknown]>>(),
-      entities: [...coreEntities] as EntitySchema<AnyEntity>[],
+      entities: [...coreEntities] as AnyEntitySchema[],
       units: [{ unit: 'core', migrations: coreMigrations }] as MigrationUnit[],
       startHooks: [],
       stopHooks: [],

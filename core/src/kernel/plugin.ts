@@ -1,4 +1,4 @@
-import type { AnyEntity, EntityManager, EntitySchema } from '@mikro-orm/core'
+import type { EntityManager, EntitySchema } from '@mikro-orm/core'
 import type { Static, TObject, TSchema } from '@sinclair/typebox'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import type { DependencyContainer, InjectionToken } from 'tsyringe'
@@ -66,11 +66,15 @@ export interface PluginEntry {
   readonly options?: Readonly<Record<string, unknown>>
 }
 
+/** Any entity defined with `defineEntity`, whatever its properties. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyEntitySchema = EntitySchema<any, any>
+
 /** The database as a plugin sees it. */
 export interface PluginDatabase {
   readonly dialect: Dialect
   /** Declares entities the plugin owns (setup only). */
-  entities(entities: readonly EntitySchema<AnyEntity>[]): void
+  entities(entities: readonly AnyEntitySchema[]): void
   /** Declares the plugin's migrations for both dialects (setup only). */
   migrations(migrations: DialectMigrations): void
   /** A fresh unit of work; available once the gateway has started. */

@@ -3,4 +3,5 @@
  */
 export { createTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.js'
 export { createTempMysqlDatabase, type TempDatabase } from './mysql.js'
+export { pendingSchemaChanges } from './schema.js'
 export { missingService, testServices } from './services.js'
