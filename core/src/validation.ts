@@ -1,5 +1,6 @@
 import { Kind, type Static, type TSchema } from '@sinclair/typebox'
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
+import { redactCredentials } from './redact.js'
 
 /*
  * Schema validation with messages a person can act on: which key, what value, what was
@@ -37,7 +38,8 @@ export function validate<T extends TSchema>(schema: T, input: unknown): Validate
 export function formatProblems(problems: readonly Problem[], sources: Readonly<Record<string, string>> = {}): string {
   return problems
     .map(p => {
-      const from = sources[p.key] ? ` (from ${sources[p.key]})` : ''
+      const source = sourceOf(p.key, sources)
+      const from = source ? ` (from ${source})` : ''
       return `  - ${p.key || '(root)'} = ${p.value}${from}: expected ${p.expected}`
     })
     .join('\n')
@@ -46,8 +48,32 @@ export function formatProblems(problems: readonly Problem[], sources: Readonly<R
 export function printable(key: string, value: unknown): string {
   if (value === undefined) return '(missing)'
   if (SECRET_KEY.test(key) && typeof value === 'string') return `"***" (${value.length} characters, hidden)`
-  const text = JSON.stringify(value) ?? String(value)
+  if (SECRET_KEY.test(key) && !isPlainObject(value)) return '"***" (hidden)'
+  // A mapping may nest secrets (a plugin's `api_key` option) and any string may be a URL with a
+  // password in it: mask both before printing, and before truncating, which could cut the `@`
+  // that redactCredentials looks for.
+  const text = redactCredentials(JSON.stringify(value, maskSecrets) ?? String(value))
   return text.length > 80 ? `${text.slice(0, 77)}...` : text
+}
+
+function maskSecrets(key: string, value: unknown): unknown {
+  return key !== '' && SECRET_KEY.test(key) && value !== undefined && !isPlainObject(value) ? '***' : value
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * Where a problem's value came from. Sources are recorded per leaf key, while a problem may sit
+ * below a leaf (`server.trust_proxy.1` of a list) or above one (an unknown mapping `servr`).
+ */
+function sourceOf(key: string, sources: Readonly<Record<string, string>>): string | undefined {
+  for (let probe = key; probe !== ''; probe = probe.includes('.') ? probe.slice(0, probe.lastIndexOf('.')) : '') {
+    if (sources[probe]) return sources[probe]
+  }
+  const below = Object.keys(sources).find(source => source.startsWith(`${key}.`))
+  return below === undefined ? undefined : sources[below]
 }
 
 function keyOf(path: string): string {

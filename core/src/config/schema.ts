@@ -99,7 +99,8 @@ export const ConfigSchema = Type.Object(
         /** mysql://user:pass@host:port/db — wins over `path`. */
         url: Type.Optional(Type.String({ pattern: '^(mysql|mariadb)://' })),
         connect_timeout_ms: Integer(0, 600_000, DEFAULT_DB_CONNECT_TIMEOUT_MS),
-        pool_max: Integer(1, 500, 10),
+        /** At least 2: migrations hold a lock on one connection while running on another. */
+        pool_max: Integer(2, 500, 10),
         debug: Type.Boolean({ default: false }),
       },
       { ...strict, default: {} },

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { EntityManager, MikroORM, Options } from '@mikro-orm/core'
 import type { AnyEntitySchema } from '../kernel/plugin.js'
+import type { AbstractSqlConnection } from '@mikro-orm/knex'
 import { Migrator } from '@mikro-orm/migrations'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
@@ -11,6 +12,8 @@ import { redactCredentials } from '../redact.js'
 import { toMigrationsList, type Dialect, type MigrationUnit } from './migrations.js'
 
 export const MIGRATIONS_TABLE = 'parley_migrations'
+const MIGRATION_LOCK = 'parley_migrations'
+const MIGRATION_LOCK_WAIT_S = 120
 
 /** The database handle the kernel owns and hands to plugins (as `ctx.db` after start). */
 export interface Database {
@@ -119,8 +122,8 @@ class OrmDatabase implements Database {
   async migrate(): Promise<string[]> {
     const migrator = this.orm.getMigrator()
     try {
-      const applied = await migrator.up()
-      return applied.map(migration => migration.name)
+      const up = async () => (await migrator.up()).map(migration => migration.name)
+      return this.dialect === 'mysql' ? await this.withMigrationLock(up) : await up()
     } catch (error) {
       const cause = error as Error & { migration?: { name?: string } }
       throw errors.PARLEY_ERR_DB_MIGRATION(
@@ -128,6 +131,23 @@ class OrmDatabase implements Database {
         { cause: error },
       )
     }
+  }
+
+  /**
+   * N instances starting together must not run the same migrations twice: a MySQL named lock,
+   * held on one pooled connection while the migrator works on the others, serialises them.
+   */
+  private async withMigrationLock<T>(work: () => Promise<T>): Promise<T> {
+    const knex = (this.orm.em.getConnection() as AbstractSqlConnection).getKnex()
+    return knex.transaction(async lockHolder => {
+      const [rows] = (await lockHolder.raw('select get_lock(?, ?) as locked', [MIGRATION_LOCK, MIGRATION_LOCK_WAIT_S])) as [Array<{ locked: number | null }>]
+      if (rows[0]?.locked !== 1) throw new Error(`another instance held the migration lock for over ${MIGRATION_LOCK_WAIT_S} s`)
+      try {
+        return await work()
+      } finally {
+        await lockHolder.raw('select release_lock(?)', [MIGRATION_LOCK])
+      }
+    })
   }
 
   async pending(): Promise<string[]> {

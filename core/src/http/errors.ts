@@ -41,7 +41,9 @@ function translate(error: unknown, request: FastifyRequest): ParleyError {
   if (fastifyError.validation) {
     const first = fastifyError.validation[0]
     const where = fastifyError.validationContext ?? 'body'
-    const field = first?.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : (first?.params as { missingProperty?: string } | undefined)?.missingProperty
+    // A missing property is reported on its parent (`/user` + `age`); name the field itself.
+    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
+    const field = [...(first?.instancePath ?? '').split('/').filter(Boolean), ...(missing ? [missing] : [])].join('.') || undefined
     return errors.PARLEY_ERR_HTTP_VALIDATION(
       { reason: fastifyError.message ?? 'Invalid request' },
       { details: { location: where, ...(field ? { field } : {}) } },
@@ -87,6 +89,25 @@ export function installErrorHandling(app: FastifyInstance): void {
     const error = errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: request.method, path: pathOf(request.url) })
     void reply.code(404).send({ error: { type: error.type, message: error.message, code: error.code } })
   })
+}
+
+/**
+ * Fastify `frameworkErrors`: the router's own refusals (an undecodable URL, an over-long path
+ * parameter) skip hooks and the error handler, and Fastify's default body is not our envelope
+ * and echoes the raw URL, query string included.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const reason =
+    error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid (bad percent-encoding)'
+    : error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long'
+    : undefined
+  const mapped = reason ? errors.PARLEY_ERR_HTTP_CLIENT({ reason }) : errors.PARLEY_ERR_HTTP_INTERNAL({ requestId: request.id })
+  if (!reason) request.log.error({ err: error }, 'request failed')
+  void reply
+    .header('x-request-id', request.id)
+    .code(mapped.statusCode)
+    .type('application/json; charset=utf-8')
+    .send({ error: { type: mapped.type, message: mapped.message, code: mapped.code } })
 }
 
 /** Fastify `clientErrorHandler`: malformed HTTP before any route runs, still in our envelope. */

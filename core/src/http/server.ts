@@ -3,9 +3,16 @@ import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Config } from '../config/schema.js'
+import { errors } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { clientErrorHandler, installErrorHandling } from './errors.js'
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.js'
 import { installRequestContext, requestIdFrom } from './context.js'
+
+/**
+ * How often Node checks connections against headersTimeout and requestTimeout. Its default of
+ * 30 s would let a slow client hold a socket for half a minute whatever the timeouts say.
+ */
+const CONNECTIONS_CHECK_INTERVAL_MS = 1000
 
 /** The Fastify instance type every plugin scope has: TypeBox schemas type the handlers. */
 export type HttpScope = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>
@@ -25,9 +32,12 @@ export async function createHttpServer(config: Config, log: Logger): Promise<Htt
     bodyLimit: server.body_limit,
     requestTimeout: server.request_timeout_ms,
     keepAliveTimeout: server.keep_alive_timeout_ms,
-    return503OnClosing: true,
+    http: { connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS },
+    // Fastify's own 503 body is not our envelope; installDrain answers instead.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     clientErrorHandler,
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Node requires headersTimeout <= requestTimeout; a client must finish its headers quickly.
@@ -35,6 +45,7 @@ export async function createHttpServer(config: Config, log: Logger): Promise<Htt
 
   installRequestContext(app)
   installErrorHandling(app)
+  installDrain(app)
   const origins = server.cors_origins
   await app.register(cors, {
     origin: origins.includes('*') ? true : [...origins],
@@ -43,4 +54,29 @@ export async function createHttpServer(config: Config, log: Logger): Promise<Htt
     maxAge: 600,
   })
   return app as unknown as HttpScope
+}
+
+/**
+ * While the server closes: refuse new requests with the envelope, tell clients of running ones
+ * not to reuse the connection, and close each connection as soon as its response is done.
+ * Otherwise keep-alive sockets would hold `close()` open until the shutdown deadline.
+ */
+function installDrain(app: FastifyInstance): void {
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return
+    void reply.header('connection', 'close')
+    throw errors.PARLEY_ERR_HTTP_SHUTTING_DOWN()
+  })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close')
+    return payload
+  })
+  app.addHook('onResponse', async () => {
+    // After 'finish' Node has detached the response; the socket now counts as idle.
+    if (closing) setImmediate(() => app.server.closeIdleConnections())
+  })
 }

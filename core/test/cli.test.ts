@@ -1,0 +1,99 @@
+import { EventEmitter } from 'node:events'
+import net from 'node:net'
+import path from 'node:path'
+import { PassThrough } from 'node:stream'
+import { writeFileSync } from 'node:fs'
+import t from 'tap'
+import { runCli } from '../src/cli/run.js'
+
+function io(env: Record<string, string>, signals?: EventEmitter) {
+  const out = new PassThrough()
+  const err = new PassThrough()
+  let stdout = ''
+  let stderr = ''
+  out.on('data', chunk => (stdout += chunk))
+  err.on('data', chunk => (stderr += chunk))
+  return { io: { out, err, env: { LOG_LEVEL: 'silent', ...env }, signals }, text: () => ({ stdout, stderr }) }
+}
+
+t.test('help and unknown commands', async t => {
+  const help = io({})
+  t.equal(await runCli(['help'], help.io), 0)
+  t.match(help.text().stdout, /start.*migrate.*doctor/s)
+  const unknown = io({ DATA_DIR: t.testdir() })
+  t.equal(await runCli(['frobnicate'], unknown.io), 2)
+  t.match(unknown.text().stderr, /unknown command "frobnicate"/)
+})
+
+t.test('migrate applies pending migrations once', async t => {
+  const env = { DATA_DIR: t.testdir() }
+  const first = io(env)
+  t.equal(await runCli(['migrate'], first.io), 0)
+  t.match(first.text().stdout, /Applied 1 migration\(s\):\n\s+core\/0001_system_config/)
+  const second = io(env)
+  t.equal(await runCli(['migrate'], second.io), 0)
+  t.match(second.text().stdout, /up to date/)
+})
+
+t.test('migrate includes plugins named in PARLEY_CONFIG', async t => {
+  const dir = t.testdir()
+  const fixture = path.resolve(import.meta.dirname, 'fixtures/notes-plugin/index.ts')
+  writeFileSync(path.join(dir, 'parley.yaml'), `plugins:\n  - ${JSON.stringify(fixture)}\n`)
+  const run = io({ DATA_DIR: dir, PARLEY_CONFIG: path.join(dir, 'parley.yaml') })
+  t.equal(await runCli(['migrate'], run.io), 0)
+  t.match(run.text().stdout, /notes\/0001_notes/)
+})
+
+t.test('a bad value stops with a message naming key, value, source and expectation', async t => {
+  const run = io({ DATA_DIR: t.testdir(), APP_PORT: 'eighty' })
+  t.equal(await runCli(['start'], run.io), 1)
+  const { stderr } = run.text()
+  t.match(stderr, /server\.port = "eighty" \(from environment variable APP_PORT\): expected an integer from 0 to 65535/)
+  t.match(stderr, /PARLEY_ERR_CONFIG_INVALID/)
+  t.notMatch(stderr, /\n\s+at /, 'no stack trace for a configuration mistake')
+})
+
+t.test('doctor explains what is fine and what is not', async t => {
+  const good = io({ DATA_DIR: t.testdir() })
+  t.equal(await runCli(['doctor'], good.io), 0)
+  t.match(good.text().stdout, /ok\s+Configuration.*\nok\s+Data directory.*\nok\s+Secrets.*\nok\s+Plugins.*\nok\s+Database — sqlite/s)
+
+  const port = await closedPort()
+  const bad = io({ DATA_DIR: t.testdir(), DATABASE_URL: `mysql://root:hunter2@127.0.0.1:${port}/parley` })
+  t.equal(await runCli(['doctor'], bad.io), 1)
+  const { stdout } = bad.text()
+  t.match(stdout, /FAIL\s+Database — Database not reachable/)
+  t.notMatch(stdout, /hunter2/, 'no password in the report')
+  t.match(stdout, /1 problem\(s\) found/)
+
+  const prod = io({ DATA_DIR: t.testdir(), NODE_ENV: 'production' })
+  t.equal(await runCli(['doctor'], prod.io), 1)
+  t.match(prod.text().stdout, /FAIL\s+Secrets — SECRET_KEY and ENCRYPTION_KEY missing/)
+})
+
+t.test('start serves until SIGTERM, then stops cleanly', async t => {
+  const port = await closedPort()
+  const signals = new EventEmitter()
+  const run = io({ DATA_DIR: t.testdir(), APP_PORT: String(port) }, signals)
+  const exit = runCli(['start'], run.io)
+  let health: Response | undefined
+  for (let i = 0; i < 100 && !health; i++) {
+    health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined)
+    if (!health) await new Promise(r => setTimeout(r, 50))
+  }
+  t.equal(health?.status, 200)
+  signals.emit('SIGTERM')
+  t.equal(await exit, 0)
+  await t.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'no longer listening')
+})
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+    server.on('error', reject)
+  })
+}
