@@ -2,7 +2,7 @@ import { Queue, Worker, type Job, type KeepJobs } from 'bullmq'
 import { Redis } from 'ioredis'
 import { errors } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { checkEnqueueOptions, logFailure, messageOf, resolveJob, type ResolvedJob } from './in-process.js'
+import { checkEnqueueOptions, logFailure, messageOf, resolveJob, type ResolvedJob } from './definition.js'
 import type { EnqueueOptions, JobDefinition, JobQueue, JobRun } from './port.js'
 
 export const DEFAULT_PREFIX = 'parley'

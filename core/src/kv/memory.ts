@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js'
 import type { KeyValueStore } from './port.js'
+import { assertStep, assertTtl } from './checks.js'
 
 /** How often expired entries nobody reads again are dropped, so memory does not grow forever. */
 const SWEEP_INTERVAL_MS = 30_000
@@ -70,7 +71,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     this.#assertOpen()
     const by = options.by ?? 1
     assertTtl(options.ttlMs)
-    if (!Number.isSafeInteger(by)) throw new RangeError(`increment step must be an integer, got ${by}`)
+    assertStep(by)
     const now = performance.now()
     const entry = this.#live(key)
     if (entry && !/^-?\d+$/.test(entry.value)) {
@@ -157,12 +158,5 @@ export class MemoryKeyValueStore implements KeyValueStore {
 
   #assertOpen(): void {
     if (this.#closed) throw new Error('key-value store is closed')
-  }
-}
-
-/** Redis refuses zero, negative and fractional expiries; refusing them here keeps drivers alike. */
-function assertTtl(ttlMs: number): void {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`ttlMs must be a positive integer of milliseconds, got ${ttlMs}`)
   }
 }

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis'
 import type { Logger } from '../logger.js'
 import type { KeyValueStore } from './port.js'
+import { assertStep, assertTtl } from './checks.js'
+import { redactCredentials } from '../redact.js'
 
 const DEFAULT_PREFIX = 'parley:'
 /** A host that does not answer fails fast instead of hanging requests for ioredis' 10 s default. */
@@ -71,7 +73,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   constructor(options: RedisKeyValueStoreOptions) {
     this.#prefix = options.prefix ?? DEFAULT_PREFIX
     this.#logger = options.logger
-    this.#target = redactUrl(options.url)
+    this.#target = redactCredentials(options.url)
     const client = new Redis(options.url, {
       connectionName: connectionName(this.#prefix),
       connectTimeout: CONNECT_TIMEOUT_MS,
@@ -116,7 +118,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.#assertOpen()
     const by = options.by ?? 1
     assertTtl(options.ttlMs)
-    if (!Number.isSafeInteger(by)) throw new RangeError(`increment step must be an integer, got ${by}`)
+    assertStep(by)
     const [value, ttlMs] = await this.#client.parleyIncrement(this.#prefix + key, by, options.ttlMs)
     return { value, ttlMs }
   }
@@ -247,25 +249,8 @@ async function quit(connection: Redis): Promise<void> {
   }
 }
 
-/** The URL as logs may show it: the password never leaves this file. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '<unparsable redis url>'
-  }
-}
 
 /** CLIENT SETNAME refuses spaces and control characters, which a prefix may contain. */
 function connectionName(prefix: string): string {
   return `parley-kv:${prefix.replace(/[^!-~]/g, '_')}`.replace(/:$/, '')
-}
-
-/** Redis refuses zero, negative and fractional expiries with a less helpful error. */
-function assertTtl(ttlMs: number): void {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`ttlMs must be a positive integer of milliseconds, got ${ttlMs}`)
-  }
 }
