@@ -2,6 +2,11 @@
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
+const publicApiOnly = [
+  { group: ['@parley/core/*', '!@parley/core/testing'], message: 'Import the public API from @parley/core (or @parley/core/testing in tests).' },
+  { group: ['**/core/src/**', '**/core/dist/**'], message: 'Plugins never reach into core internals.' },
+]
+
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', '.tap/**', 'scratch/**', 'themes/*/assets/built/**'] },
   js.configs.recommended,
@@ -21,6 +26,25 @@ export default tseslint.config(
         'error',
         {
           paths: [{ name: 'tsyringe', importNames: ['singleton', 'autoInjectable', 'injectable'], message: 'Use explicit tokens and factory registrations (STYLE.md §3).' }],
+        },
+      ],
+    },
+  },
+  {
+    // Plugins, examples and the core's fixture plugin use the public API only (ARCHITECTURE.md).
+    files: ['plugins/**/*.ts', 'examples/**/*.ts', 'themes/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: publicApiOnly }] },
+  },
+  {
+    files: ['core/test/fixtures/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...publicApiOnly,
+            { group: ['../../../**', '../../../../**'], message: 'The fixture plugin uses @parley/core only, like a third-party plugin.' },
+          ],
         },
       ],
     },

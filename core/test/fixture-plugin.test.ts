@@ -1,0 +1,38 @@
+import t from 'tap'
+import { createTestGateway } from '@parley/core/testing'
+import notes from './fixtures/notes-plugin/index.js'
+
+// The fixture plugin is built like a third-party plugin: these are its user-visible behaviours.
+
+t.test("the plugin's setting bounds its route and changes live", async t => {
+  const gateway = await createTestGateway({ plugins: [notes] })
+  t.teardown(gateway.close)
+  const long = 'x'.repeat(250)
+  const refused = await gateway.inject({ method: 'POST', url: '/api/notes', payload: { body: long } })
+  t.equal(refused.statusCode, 400)
+  t.same(refused.json(), {
+    error: { type: 'invalid_request', message: 'A note may have at most 200 characters', code: 'PARLEY_ERR_NOTES_TOO_LONG' },
+  })
+  await gateway.settings.set('notes.max_length', 300)
+  const accepted = await gateway.inject({ method: 'POST', url: '/api/notes', payload: { body: long } })
+  t.equal(accepted.statusCode, 201)
+  const listed = await gateway.inject({ url: '/api/notes' })
+  t.equal(listed.json().total, 1, 'the refused note was not stored')
+})
+
+t.test('unknown fields are refused and change nothing', async t => {
+  const gateway = await createTestGateway({ plugins: [notes] })
+  t.teardown(gateway.close)
+  const response = await gateway.inject({ method: 'POST', url: '/api/notes', payload: { body: 'a', author: 'x' } })
+  t.equal(response.statusCode, 400)
+  t.equal(response.json().error.type, 'invalid_request')
+  t.equal((await gateway.inject({ url: '/api/notes' })).json().total, 0)
+})
+
+t.test("the plugin's routes are in the OpenAPI document", async t => {
+  const gateway = await createTestGateway({ plugins: [notes] })
+  t.teardown(gateway.close)
+  const doc = (await gateway.inject({ url: '/docs/json' })).json()
+  t.ok(doc.paths['/api/notes']?.post, 'POST /api/notes documented')
+  t.same(doc.paths['/api/notes'].post.tags, ['notes'])
+})
