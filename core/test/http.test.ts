@@ -365,7 +365,7 @@ t.test('/metrics', async t => {
     t.match(ok.body, 'parley_http_requests_total')
   })
 
-  t.test('the 401 carries an error code like every other error', { todo: 'needs a catalogue entry in core/src/errors.ts' }, async t => {
+  t.test('the 401 carries an error code like every other error', async t => {
     const gateway = await boot(t, { config: { server: { metrics: { token: 'metrics-token-0123456789' } } } })
     envelope(t, await gateway.inject({ url: '/metrics' }), 401, 'unauthorized')
   })

@@ -165,3 +165,11 @@ t.test('plugin loggers carry the plugin id; start hooks run in plugin order', as
   t.same(events, ['start early', 'start later'])
   t.equal(gateway.state, 'running')
 })
+
+t.test('a failing start hook stops the start and releases everything it opened', async t => {
+  const failing = plugin('late-failure', { setup: (ctx: PluginContext) => ctx.onStart(() => { throw new Error('upstream catalogue unreadable') }) })
+  await t.rejects(createTestGateway({ plugins: [failing] }), {
+    code: 'PARLEY_ERR_PLUGIN_SETUP',
+    message: /late-failure failed during setup: start hook failed: upstream catalogue unreadable/,
+  })
+})

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+import { errors } from '../errors.js'
 
 /** A registry per gateway (never prom-client's global one), so test gateways stay independent. */
 export function createMetricsRegistry(): Registry {
@@ -35,7 +36,7 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry, opt
     if (expected) {
       const given = Buffer.from(request.headers.authorization ?? '')
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        return reply.code(401).send({ error: { type: 'unauthorized', message: 'Metrics need the configured bearer token' } })
+        throw errors.PARLEY_ERR_HTTP_METRICS_TOKEN()
       }
     }
     return reply.type(registry.contentType).send(await registry.metrics())

@@ -67,8 +67,13 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
     })
     const gateway = await createGateway({ config, plugins: options.plugins, logger: options.logger ?? createLogger(config) })
     let url: string | undefined
-    if (options.listen) url = await gateway.listen({ port: 0, host: '127.0.0.1' })
-    else if (options.start !== false) await gateway.start()
+    try {
+      if (options.listen) url = await gateway.listen({ port: 0, host: '127.0.0.1' })
+      else if (options.start !== false) await gateway.start()
+    } catch (error) {
+      await gateway.stop().catch(() => undefined)
+      throw error
+    }
     let closing: Promise<void> | undefined
     const close = () =>
       (closing ??= (async () => {
