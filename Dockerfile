@@ -3,11 +3,9 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json tsconfig*.json ./
-COPY core/package.json core/
-RUN npm ci --no-audit --no-fund
+# The whole tree: npm ci needs every workspace's package.json (core, plugins, themes, examples).
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production DATA_DIR=/data APP_PORT=8000

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
-import { writeFileSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
 import t from 'tap'
 import { runCli } from '../src/cli/run.js'
 
@@ -54,9 +54,16 @@ t.test('a bad value stops with a message naming key, value, source and expectati
 })
 
 t.test('doctor explains what is fine and what is not', async t => {
-  const good = io({ DATA_DIR: t.testdir() })
-  t.equal(await runCli(['doctor'], good.io), 0)
-  t.match(good.text().stdout, /ok\s+Configuration.*\nok\s+Data directory.*\nok\s+Secrets.*\nok\s+Plugins.*\nok\s+Database — sqlite/s)
+  const dataDir = t.testdir()
+  const fresh = io({ DATA_DIR: dataDir })
+  t.equal(await runCli(['doctor'], fresh.io), 0)
+  t.match(fresh.text().stdout, /ok\s+Configuration.*\nok\s+Data directory.*\nok\s+Secrets.*\nok\s+Plugins.*\nok\s+Redis.*\nok\s+Database — no SQLite file yet/s)
+  t.same(readdirSync(dataDir), [], 'doctor writes nothing: no secrets file, no database')
+
+  t.equal(await runCli(['migrate'], io({ DATA_DIR: dataDir }).io), 0)
+  const migrated = io({ DATA_DIR: dataDir })
+  t.equal(await runCli(['doctor'], migrated.io), 0)
+  t.match(migrated.text().stdout, /ok\s+Database — sqlite at .*parley\.db answers; schema up to date/)
 
   const port = await closedPort()
   const bad = io({ DATA_DIR: t.testdir(), DATABASE_URL: `mysql://root:hunter2@127.0.0.1:${port}/parley` })
@@ -65,6 +72,7 @@ t.test('doctor explains what is fine and what is not', async t => {
   t.match(stdout, /FAIL\s+Database — Database not reachable/)
   t.notMatch(stdout, /hunter2/, 'no password in the report')
   t.match(stdout, /1 problem\(s\) found/)
+  t.match(stdout, /ok\s+Plugins/, 'later checks still ran')
 
   const prod = io({ DATA_DIR: t.testdir(), NODE_ENV: 'production' })
   t.equal(await runCli(['doctor'], prod.io), 1)

@@ -383,6 +383,15 @@ t.test('loadConfig', async t => {
   })
 })
 
+t.test('settings.time_zone must be a zone Node knows', async t => {
+  const load = (zone: string) => loadConfig({ file: false, env: {}, cwd: t.testdir(), overrides: { settings: { time_zone: zone } } })
+  t.equal(load('Asia/Shanghai').settings.time_zone, 'Asia/Shanghai')
+  t.throws(() => load('Mars/Olympus_Mons'), {
+    code: 'PARLEY_ERR_CONFIG_INVALID',
+    message: /settings\.time_zone = "Mars\/Olympus_Mons" \(from overrides\): expected an IANA time zone/,
+  })
+})
+
 t.test('resolveSecrets', async t => {
   const load = (t: Test, env: Record<string, string> = {}) => loadConfig({ file: false, env, cwd: t.testdir({}) })
 

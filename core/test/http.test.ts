@@ -44,6 +44,16 @@ const fixture = definePlugin({
       async request => ({ created: request.body.name }),
     )
     ctx.http.get('/fixture/items/:id', async request => ({ id: (request.params as { id: string }).id }))
+    ctx.http.post(
+      '/fixture/typed',
+      {
+        schema: {
+          body: Type.Object({ count: Type.Integer() }, { additionalProperties: false }),
+          querystring: Type.Object({ page: Type.Integer({ default: 1 }), full: Type.Boolean({ default: false }) }),
+        },
+      },
+      async request => ({ count: request.body.count, page: request.query.page, full: request.query.full }),
+    )
     ctx.http.get('/fixture/crash', async () => {
       throw new Error(LEAKY_MESSAGE)
     })
@@ -301,6 +311,16 @@ t.test('every error is the envelope', async t => {
   })
 })
 
+t.test('input types: query strings are coerced, JSON bodies are not', async t => {
+  const gateway = await boot(t)
+  const ok = await gateway.inject({ method: 'POST', url: '/fixture/typed?page=3&full=true', payload: { count: 2 } })
+  t.same(ok.json(), { count: 2, page: 3, full: true }, 'text in the query becomes the declared types')
+  const text = envelope(t, await gateway.inject({ method: 'POST', url: '/fixture/typed', payload: { count: '2' } }), 400, 'invalid_request')
+  t.match(text, { field: 'count', message: /count must be integer/ }, 'a string in a JSON body is refused, not coerced')
+  const unknown = envelope(t, await gateway.inject({ method: 'POST', url: '/fixture/typed', payload: { count: 1, colour: 'red' } }), 400, 'invalid_request')
+  t.match(unknown, { field: 'colour', message: 'body/colour is not a known field' })
+})
+
 t.test('/healthz and /readyz', async t => {
   t.test('alive and ready with a database check', async t => {
     const gateway = await boot(t)
@@ -326,8 +346,33 @@ t.test('/healthz and /readyz', async t => {
     const ready = await gateway.inject({ url: '/readyz' })
     t.ok(performance.now() - started < 3000, 'answers within the check timeout instead of hanging')
     t.equal(ready.statusCode, 503)
-    t.match(ready.json(), { status: 'degraded', checks: { database: { ok: false, error: String } } })
+    t.match(ready.json(), { status: 'unavailable', checks: { database: { ok: false, error: String } } })
     t.equal((await gateway.inject({ url: '/healthz' })).statusCode, 200)
+  })
+
+  t.test('a failing non-critical dependency is reported but keeps the instance ready', async t => {
+    const optional = definePlugin({
+      id: 'optional-dep',
+      version: '1.0.0',
+      setup(ctx) {
+        ctx.health.register('search-index', { check: () => Promise.reject(new Error('index offline')), critical: false })
+      },
+    })
+    const gateway = await boot(t, { plugins: [optional] })
+    const ready = await gateway.inject({ url: '/readyz' })
+    t.equal(ready.statusCode, 200)
+    t.match(ready.json(), { status: 'degraded', checks: { database: { ok: true }, 'search-index': { ok: false, error: 'index offline' } } })
+  })
+
+  t.test('Redis down at boot: the gateway starts, serves, and reports Redis degraded', async t => {
+    const started = performance.now()
+    const gateway = await createTestGateway({ redisUrl: 'redis://127.0.0.1:1' })
+    t.teardown(gateway.close)
+    t.ok(performance.now() - started < 15_000, 'start does not wait for Redis forever')
+    t.equal(gateway.state, 'running')
+    const ready = await gateway.inject({ url: '/readyz' })
+    t.equal(ready.statusCode, 200, 'still ready: limits and caches degrade to this instance')
+    t.match(ready.json(), { status: 'degraded', checks: { database: { ok: true }, redis: { ok: false } } })
   })
 })
 

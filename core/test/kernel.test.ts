@@ -63,6 +63,11 @@ t.test('options are validated, defaulted and frozen; unknown options refused', a
     code: 'PARLEY_ERR_PLUGIN_OPTIONS',
     message: /colour = "red": expected no such key/,
   })
+  const lenient = plugin('lenient', { options: Type.Object({ size: Type.Integer({ default: 1 }) }) })
+  await t.rejects(createTestGateway({ plugins: [{ plugin: lenient, options: { szie: 2 } }] }), {
+    code: 'PARLEY_ERR_PLUGIN_OPTIONS',
+    message: /szie = 2: expected no such key/,
+  }, 'object schemas refuse unknown keys unless they say otherwise')
   await t.rejects(createTestGateway({ plugins: [{ plugin: plugin('plain'), options: { a: 1 } }] }), {
     code: 'PARLEY_ERR_PLUGIN_OPTIONS',
     message: /takes no options, got: a/,

@@ -1,29 +1,32 @@
-import { accessSync, constants, mkdirSync } from 'node:fs'
+import { accessSync, constants, existsSync } from 'node:fs'
+import path from 'node:path'
 import { loadConfig } from '../config/load.js'
 import type { Config } from '../config/schema.js'
 import { ParleyError } from '../errors.js'
 import { createGateway, type Gateway } from '../kernel/gateway.js'
+import { importPlugins, resolvePlugins } from '../kernel/loader.js'
+import { CORE_VERSION } from '../kernel/version.js'
+import { createKeyValueStore } from '../kv/index.js'
 import { createLogger } from '../log.js'
 import { redactCredentials } from '../redact.js'
 import type { CliIo } from './run.js'
 
 const DOCTOR_DB_TIMEOUT_MS = 5000
+/** Doctor checks, it does not configure: it never writes secrets.json, so it uses throwaway ones. */
+const PLACEHOLDER_SECRETS = Object.freeze({ secretKey: 'doctor'.repeat(8), encryptionKey: Buffer.alloc(32) })
 
-interface Finding {
-  readonly ok: boolean
-  readonly title: string
-  readonly detail: string
-}
+type Report = (ok: boolean, title: string, detail: string) => void
 
 /**
  * `parley doctor`: checks each piece an operator configures and says in plain words what is
- * wrong and how to fix it. Exit code 1 when anything failed.
+ * wrong and how to fix it. Every check runs even when an earlier one failed. Exit code 1 when
+ * anything failed.
  */
 export async function runDoctor(io: CliIo): Promise<number> {
-  const findings: Finding[] = []
-  const report = (finding: Finding) => {
-    findings.push(finding)
-    io.out.write(`${finding.ok ? 'ok  ' : 'FAIL'}  ${finding.title}${finding.detail ? ` — ${finding.detail}` : ''}\n`)
+  let failed = 0
+  const report: Report = (ok, title, detail) => {
+    if (!ok) failed++
+    io.out.write(`${ok ? 'ok  ' : 'FAIL'}  ${title}${detail ? ` — ${detail}` : ''}\n`)
   }
 
   let config: Config
@@ -32,68 +35,107 @@ export async function runDoctor(io: CliIo): Promise<number> {
       ...(io.env ? { env: io.env } : {}),
       overrides: { log: { level: 'silent' }, database: { connect_timeout_ms: DOCTOR_DB_TIMEOUT_MS } },
     })
-    report({ ok: true, title: 'Configuration', detail: config.file ? `read ${config.file}` : 'no config file; defaults and environment' })
+    report(true, 'Configuration', config.file ? `read ${config.file}` : 'no config file; defaults and environment')
   } catch (error) {
-    report({ ok: false, title: 'Configuration', detail: error instanceof ParleyError ? error.message : String(error) })
+    report(false, 'Configuration', messageOf(error))
     return 1
   }
 
-  try {
-    mkdirSync(config.data_dir, { recursive: true })
-    accessSync(config.data_dir, constants.W_OK)
-    report({ ok: true, title: 'Data directory', detail: `${config.data_dir} is writable` })
-  } catch (error) {
-    report({ ok: false, title: 'Data directory', detail: `${config.data_dir} is not writable (${(error as NodeJS.ErrnoException).code}); fix its permissions or set DATA_DIR` })
-  }
+  checkDataDir(config, report)
+  checkSecrets(config, report)
+  await checkPlugins(config, report)
+  await checkRedis(config, report)
+  await checkDatabaseAndPlugins(config, report)
 
-  const secrets = [config.secrets.secret_key ? null : 'SECRET_KEY', config.secrets.encryption_key ? null : 'ENCRYPTION_KEY'].filter(Boolean)
-  report({
-    ok: config.env !== 'production' || secrets.length === 0,
-    title: 'Secrets',
-    detail:
-      secrets.length === 0
-        ? 'SECRET_KEY and ENCRYPTION_KEY are set'
-        : config.env === 'production'
-          ? `${secrets.join(' and ')} missing; production refuses to start (openssl rand -hex 32)`
-          : `${secrets.join(' and ')} not set; generated into ${config.data_dir}/secrets.json (set them for production)`,
-  })
-
-  let gateway: Gateway | undefined
-  try {
-    gateway = await createGateway({ config, logger: createLogger({ log: { level: 'silent' } }), migrate: false })
-    report({ ok: true, title: 'Plugins', detail: gateway.plugins.map(p => `${p.definition.id}@${p.definition.version}`).join(', ') || 'none configured' })
-    const where = config.database.url ? redactCredentials(config.database.url) : config.database.path
-    await gateway.db.ping(DOCTOR_DB_TIMEOUT_MS)
-    const pending = await gateway.db.pending()
-    report({
-      ok: true,
-      title: 'Database',
-      detail: `${gateway.db.dialect} at ${where} answers; ${pending.length === 0 ? 'schema up to date' : `${pending.length} migration(s) pending (applied by start or parley migrate)`}`,
-    })
-    if (gateway.kv.kind === 'redis') {
-      await gateway.kv
-        .ping()
-        .then(() => report({ ok: true, title: 'Redis', detail: `${redactCredentials(config.redis.url ?? '')} answers` }))
-        .catch(error => report({ ok: false, title: 'Redis', detail: `${redactCredentials(config.redis.url ?? '')} does not answer: ${(error as Error).message}` }))
-    } else {
-      report({ ok: true, title: 'Redis', detail: 'not configured; limits, caches and jobs stay in this process (single instance only)' })
-    }
-    for (const { id, item, owner } of gateway.registries.doctor.list()) {
-      await item
-        .run()
-        .then(note => report({ ok: true, title: `${item.title} (${owner})`, detail: note ?? '' }))
-        .catch(error => report({ ok: false, title: `${item.title} (${owner})`, detail: redactCredentials((error as Error).message || id) }))
-    }
-  } catch (error) {
-    const code = error instanceof ParleyError ? error.code : ''
-    const title = code.startsWith('PARLEY_ERR_DB') ? 'Database' : code.startsWith('PARLEY_ERR_PLUGIN') ? 'Plugins' : 'Gateway'
-    const detail = error instanceof ParleyError ? error.message : (error as Error).message
-    report({ ok: false, title, detail: redactCredentials(detail) })
-  } finally {
-    await gateway?.stop().catch(() => undefined)
-  }
-
-  const failed = findings.filter(finding => !finding.ok).length
   io.out.write(failed === 0 ? '\nEverything checked is fine.\n' : `\n${failed} problem(s) found.\n`)
   return failed === 0 ? 0 : 1
+}
+
+function checkDataDir(config: Config, report: Report): void {
+  // The closest existing ancestor decides whether Parley could create and use the directory.
+  let dir = config.data_dir
+  while (!existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir)
+  try {
+    accessSync(dir, constants.W_OK)
+    report(true, 'Data directory', existsSync(config.data_dir) ? `${config.data_dir} is writable` : `${config.data_dir} will be created at first start`)
+  } catch (error) {
+    report(false, 'Data directory', `${dir} is not writable (${(error as NodeJS.ErrnoException).code}); fix its permissions or set DATA_DIR`)
+  }
+}
+
+function checkSecrets(config: Config, report: Report): void {
+  const missing = [config.secrets.secret_key ? null : 'SECRET_KEY', config.secrets.encryption_key ? null : 'ENCRYPTION_KEY'].filter(Boolean)
+  const stored = path.join(config.data_dir, 'secrets.json')
+  if (missing.length === 0) report(true, 'Secrets', 'SECRET_KEY and ENCRYPTION_KEY are set')
+  else if (config.env === 'production') report(false, 'Secrets', `${missing.join(' and ')} missing; production refuses to start (generate with: openssl rand -hex 32)`)
+  else report(true, 'Secrets', `${missing.join(' and ')} not set; ${existsSync(stored) ? `using ${stored}` : `generated into ${stored} at first start`} (set them for production)`)
+}
+
+async function checkPlugins(config: Config, report: Report): Promise<void> {
+  try {
+    const plugins = resolvePlugins(await importPlugins(config.plugins, config.file), CORE_VERSION)
+    report(true, 'Plugins', plugins.map(p => `${p.definition.id}@${p.definition.version}`).join(', ') || 'none configured')
+  } catch (error) {
+    report(false, 'Plugins', messageOf(error))
+  }
+}
+
+async function checkRedis(config: Config, report: Report): Promise<void> {
+  if (!config.redis.url) {
+    report(true, 'Redis', 'not configured; limits, caches and jobs stay in this process (single instance only)')
+    return
+  }
+  const where = redactCredentials(config.redis.url)
+  const kv = createKeyValueStore({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger: createLogger({ log: { level: 'silent' } }) })
+  try {
+    await kv.ping()
+    report(true, 'Redis', `${where} answers`)
+  } catch (error) {
+    report(false, 'Redis', `${where} does not answer: ${messageOf(error)}; shared limits and BullMQ jobs need it`)
+  } finally {
+    await kv.close().catch(() => undefined)
+  }
+}
+
+async function checkDatabaseAndPlugins(config: Config, report: Report): Promise<void> {
+  const where = config.database.url ? redactCredentials(config.database.url) : config.database.path
+  if (!config.database.url && !existsSync(config.database.path as string)) {
+    report(true, 'Database', `no SQLite file yet at ${where}; start creates and migrates it`)
+    return
+  }
+  let gateway: Gateway | undefined
+  try {
+    gateway = await createGateway({
+      // Redis was checked above; here it would only add reconnect noise when it is down.
+      config: config.redis.url ? { ...config, redis: { ...config.redis, url: undefined } } : config,
+      logger: createLogger({ log: { level: 'silent' } }),
+      migrate: false,
+      secrets: PLACEHOLDER_SECRETS,
+    })
+  } catch (error) {
+    const code = error instanceof ParleyError ? error.code : ''
+    if (code.startsWith('PARLEY_ERR_PLUGIN')) return // already reported under Plugins
+    report(false, code.startsWith('PARLEY_ERR_DB') ? 'Database' : 'Gateway', messageOf(error))
+    return
+  }
+  try {
+    await gateway.db.ping(DOCTOR_DB_TIMEOUT_MS)
+    const pending = await gateway.db.pending()
+    const state = pending.length === 0 ? 'schema up to date' : `${pending.length} migration(s) pending (applied by start or parley migrate)`
+    report(true, 'Database', `${gateway.db.dialect} at ${where} answers; ${state}`)
+    for (const { id, item, owner } of gateway.registries.doctor.list()) {
+      await item.run().then(
+        note => report(true, `${item.title} (${owner})`, note ?? ''),
+        error => report(false, `${item.title} (${owner})`, messageOf(error) || id),
+      )
+    }
+  } catch (error) {
+    report(false, 'Database', `${gateway.db.dialect} at ${where}: ${messageOf(error)}`)
+  } finally {
+    await gateway.stop().catch(() => undefined)
+  }
+}
+
+function messageOf(error: unknown): string {
+  return redactCredentials(error instanceof Error ? error.message : String(error))
 }

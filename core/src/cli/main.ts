@@ -1,4 +1,6 @@
 #!/usr/bin/env node
 import { runCli } from './run.js'
 
-process.exitCode = await runCli(process.argv.slice(2), { out: process.stdout, err: process.stderr })
+// Exit explicitly: after `start` stops (or a second signal gives up on draining) nothing the
+// process still holds should keep it alive.
+process.exit(await runCli(process.argv.slice(2), { out: process.stdout, err: process.stderr }))

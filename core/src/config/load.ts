@@ -100,10 +100,22 @@ function checkSemantics(config: ParleyConfig): Problem[] {
       }
     })
   }
+  if (!isTimeZone(config.settings.time_zone)) {
+    problems.push({ key: 'settings.time_zone', value: printable('', config.settings.time_zone), expected: 'an IANA time zone such as UTC or Asia/Shanghai' })
+  }
   if (config.env === 'production' && config.server.cors_origins.includes('*') && config.server.cors_origins.length > 1) {
     problems.push({ key: 'server.cors_origins', value: printable('', config.server.cors_origins), expected: '"*" alone or a list of origins' })
   }
   return problems
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
 }
 
 function isProxyEntry(entry: string): boolean {

@@ -41,11 +41,14 @@ function translate(error: unknown, request: FastifyRequest): ParleyError {
   if (fastifyError.validation) {
     const first = fastifyError.validation[0]
     const where = fastifyError.validationContext ?? 'body'
-    // A missing property is reported on its parent (`/user` + `age`); name the field itself.
-    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty
-    const field = [...(first?.instancePath ?? '').split('/').filter(Boolean), ...(missing ? [missing] : [])].join('.') || undefined
+    // Missing and unknown properties are reported on their parent (`/user` + `age`); name the
+    // field itself, so a client can point at it.
+    const params = first?.params as { missingProperty?: string; additionalProperty?: string } | undefined
+    const own = params?.missingProperty ?? params?.additionalProperty
+    const field = [...(first?.instancePath ?? '').split('/').filter(Boolean), ...(own ? [own] : [])].join('.') || undefined
+    const reason = params?.additionalProperty && field ? `${where}/${field} is not a known field` : (fastifyError.message ?? 'Invalid request')
     return errors.PARLEY_ERR_HTTP_VALIDATION(
-      { reason: fastifyError.message ?? 'Invalid request' },
+      { reason },
       { details: { location: where, ...(field ? { field } : {}) } },
     )
   }

@@ -6,6 +6,11 @@ import { redactCredentials } from '../redact.js'
 export interface HealthCheck {
   /** Rejects (or times out) when the dependency cannot serve. */
   check(): Promise<void>
+  /**
+   * Whether a failure makes the instance unready (503). Default true; a dependency the gateway
+   * can degrade without (Redis) is reported with `critical: false` and answers 200 "degraded".
+   */
+  readonly critical?: boolean
 }
 
 export type Lifecycle = 'starting' | 'running' | 'stopping' | 'stopped'
@@ -44,15 +49,23 @@ export function installHealth(
     async (_request, reply) => {
       const lifecycle = state()
       const results: Record<string, { ok: boolean; ms: number; error?: string }> = {}
+      let critical = true
+      let all = true
       if (lifecycle === 'running') {
         await Promise.all(
           checks().map(async ({ id, item }) => {
-            results[id] = await runCheck(item)
+            const result = await runCheck(item)
+            results[id] = result
+            if (!result.ok) {
+              all = false
+              if (item.critical !== false) critical = false
+            }
           }),
         )
       }
-      const ready = lifecycle === 'running' && Object.values(results).every(result => result.ok)
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : lifecycle === 'running' ? 'degraded' : lifecycle, checks: results })
+      const ready = lifecycle === 'running' && critical
+      const status = lifecycle !== 'running' ? lifecycle : !critical ? 'unavailable' : all ? 'ready' : 'degraded'
+      return reply.code(ready ? 200 : 503).send({ status, checks: results })
     },
   )
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import AjvCompiler from '@fastify/ajv-compiler'
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
@@ -38,7 +39,7 @@ export async function createHttpServer(config: Config, log: Logger): Promise<Htt
     forceCloseConnections: 'idle',
     clientErrorHandler,
     frameworkErrors: frameworkErrorHandler,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: validatorWithoutBodyCoercion() } },
   }).withTypeProvider<TypeBoxTypeProvider>()
   // Node requires headersTimeout <= requestTimeout; a client must finish its headers quickly.
   app.server.headersTimeout = Math.min(server.headers_timeout_ms, server.request_timeout_ms)
@@ -79,4 +80,20 @@ function installDrain(app: FastifyInstance): void {
     // After 'finish' Node has detached the response; the socket now counts as idle.
     if (closing) setImmediate(() => app.server.closeIdleConnections())
   })
+}
+
+/**
+ * Query strings and path parameters arrive as text, so their numbers and booleans are coerced;
+ * a JSON body is already typed, and coercing it would turn `{"name": 42}` into "42" instead of
+ * refusing it as the OpenAI API does. One compiler per kind of input, same options otherwise.
+ */
+function validatorWithoutBodyCoercion(): AjvCompiler.BuildCompilerFromPool {
+  const factory = AjvCompiler()
+  const common = { removeAdditional: false, useDefaults: true, allErrors: false } as const
+  return (externalSchemas, options) => {
+    const body = factory(externalSchemas, { ...options, mode: undefined, customOptions: { ...common, coerceTypes: false } })
+    const text = factory(externalSchemas, { ...options, mode: undefined, customOptions: { ...common, coerceTypes: 'array' } })
+    // Fastify calls the compiler with { schema, method, url, httpPart }; the typings say schema only.
+    return route => ((route as unknown as { httpPart?: string }).httpPart === 'body' ? body : text)(route)
+  }
 }

@@ -97,7 +97,11 @@ export class BullMqJobQueue implements JobQueue {
 
   start(): Promise<void> {
     if (this.#closed) return Promise.reject(errors.PARLEY_ERR_JOB_CLOSED())
-    this.#started ??= this.#unlessClosed(this.#startWorkers())
+    // A failed start (Redis unreachable) may be retried, so it is not remembered.
+    this.#started ??= this.#unlessClosed(this.#startWorkers()).catch(error => {
+      this.#started = undefined
+      throw error
+    })
     return this.#started
   }
 

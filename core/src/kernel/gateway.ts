@@ -3,7 +3,7 @@ import type { Registry as MetricsRegistry } from 'prom-client'
 import { container as tsyringe, type DependencyContainer, type InjectionToken } from 'tsyringe'
 import { loadConfig, type LoadConfigOptions } from '../config/load.js'
 import { SettingsDefaultsSchema, type Config } from '../config/schema.js'
-import { resolveSecrets } from '../config/secrets.js'
+import { resolveSecrets, type Secrets } from '../config/secrets.js'
 import { dialectOf, openDatabase, type Database } from '../db/database.js'
 import { coreEntities } from '../db/entities.js'
 import type { MigrationUnit } from '../db/migrations.js'
@@ -28,6 +28,9 @@ import { createRegistries, sealAll, type Registries } from './registries.js'
 import { TOKENS } from './tokens.js'
 import { CORE_VERSION } from './version.js'
 
+const JOBS_START_GRACE_MS = 5000
+const JOBS_RETRY_MS = 5000
+
 export interface GatewayOptions {
   /** A config from `loadConfig`, or how to load one (file, env, overrides). */
   readonly config?: Config | LoadConfigOptions
@@ -37,6 +40,8 @@ export interface GatewayOptions {
   readonly logger?: Logger
   /** Apply pending migrations in `start()`; default true. */
   readonly migrate?: boolean
+  /** Secrets to use instead of resolving them (which may write `<data_dir>/secrets.json`). */
+  readonly secrets?: Secrets
 }
 
 export interface Gateway {
@@ -73,7 +78,7 @@ export interface Gateway {
 export async function createGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const config = isConfig(options.config) ? options.config : loadConfig(options.config)
   const log = options.logger ?? createLogger(config)
-  const secrets = resolveSecrets(config, log)
+  const secrets = options.secrets ?? resolveSecrets(config, log)
   const entries: PluginEntry[] = [
     ...(options.plugins ?? []).map(entry => ('plugin' in entry ? entry : { plugin: entry })),
     ...(await importPlugins(config.plugins, config.file)),
@@ -133,7 +138,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (config.server.metrics.enabled) installHttpMetrics(app, metrics, { token: config.server.metrics.token })
     installHealth(app, () => state, () => registries.health.list())
     registries.health.register('database', { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) }, 'core')
-    if (kv.kind === 'redis') registries.health.register('redis', { check: () => kv.ping() }, 'core')
+    // Redis is reported but not critical: without it the data plane serves with local limits,
+    // so taking every instance out of the load balancer would turn a degradation into an outage.
+    if (kv.kind === 'redis') registries.health.register('redis', { check: () => kv.ping(), critical: false }, 'core')
 
     let inSetup = true
     for (const loaded of plugins) {
@@ -159,6 +166,31 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     root.register(TOKENS.database, { useValue: database })
     const db = database
 
+    // With Redis down at boot the gateway still serves (SPEC §11); BullMQ workers start as
+    // soon as Redis answers. The first attempt gets a few seconds before start() goes on.
+    let jobsRetry: NodeJS.Timeout | undefined
+    const startJobs = async () => {
+      const attempt = (): Promise<boolean> =>
+        jobs.start().then(
+          () => true,
+          error => {
+            log.warn({ err: error }, 'job queue could not start; retrying in 5 s')
+            return false
+          },
+        )
+      const first = attempt()
+      const ready = await Promise.race([first, new Promise<'slow'>(resolve => setTimeout(() => resolve('slow'), JOBS_START_GRACE_MS).unref())])
+      if (ready === true) return
+      if (ready === 'slow') log.warn('job queue is not ready yet (is Redis reachable?); serving without it until it is')
+      const retry = async (previous: Promise<boolean>) => {
+        if (await previous) return
+        if (state === 'stopping' || state === 'stopped') return
+        jobsRetry = setTimeout(() => void retry(attempt()), JOBS_RETRY_MS)
+        jobsRetry.unref()
+      }
+      void retry(first)
+    }
+
     let starting: Promise<void> | undefined
     let stopping: Promise<void> | undefined
     const start = () =>
@@ -168,7 +200,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           if (applied.length > 0) log.info({ applied }, 'database migrated')
         }
         await settings.start(() => db.em())
-        await jobs.start()
+        await startJobs()
         for (const { plugin, hook } of kernel.startHooks) {
           try {
             await hook()
@@ -177,11 +209,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           }
         }
         state = 'running'
+        log.info({ plugins: plugins.map(p => p.definition.id), database: db.dialect, kv: kv.kind, jobs: jobs.kind }, 'gateway started')
       })())
 
     const stop = () =>
       (stopping ??= (async () => {
         state = 'stopping'
+        clearTimeout(jobsRetry)
         const deadline = setTimeout(() => {
           log.warn({ timeout_ms: config.server.shutdown_timeout_ms }, 'drain deadline reached; closing remaining connections')
           app.server.closeAllConnections()
@@ -227,9 +261,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       start,
       async listen(listenOptions = {}) {
         await start()
-        const address = await app.listen({ port: listenOptions.port ?? config.server.port, host: listenOptions.host ?? config.server.host })
-        log.info({ address, plugins: plugins.map(p => p.definition.id) }, 'parley listening')
-        return address
+        return app.listen({ port: listenOptions.port ?? config.server.port, host: listenOptions.host ?? config.server.host })
       },
       stop,
       inject: app.inject.bind(app) as HttpScope['inject'],

@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { Kind } from '@sinclair/typebox'
 import semver from 'semver'
 import { deepFreeze } from '../config/load.js'
 import type { PluginConfigEntry } from '../config/schema.js'
@@ -93,7 +94,13 @@ function validateOptions(plugin: AnyPluginDefinition, options: Readonly<Record<s
     }
     return Object.freeze({})
   }
-  const result = validate(plugin.options, options ?? {})
+  // An object schema that does not say otherwise refuses unknown keys: a misspelt option must
+  // stop the start, not be ignored (STYLE.md, "silent fallbacks").
+  const schema =
+    plugin.options[Kind] === 'Object' && plugin.options.additionalProperties === undefined
+      ? { ...plugin.options, additionalProperties: false }
+      : plugin.options
+  const result = validate(schema, options ?? {})
   if (!result.ok) throw errors.PARLEY_ERR_PLUGIN_OPTIONS({ plugin: plugin.id, problems: formatProblems(result.problems) })
   return deepFreeze(result.value as Record<string, unknown>)
 }

@@ -13,6 +13,7 @@ import { describe, printable } from '../validation.js'
 const CHANGED_CHANNEL = 'settings:changed'
 /** Safety net: even if an invalidation message is lost (Redis blip), caches converge. */
 const FULL_REFRESH_MS = 30_000
+const SUBSCRIBE_RETRY_MS = 5_000
 
 export interface SettingDefinition<T extends TSchema = TSchema> {
   readonly key: string
@@ -57,6 +58,7 @@ export class SettingsRegistry {
   #em: (() => EntityManager) | undefined
   #unsubscribe: (() => Promise<void>) | undefined
   #timer: NodeJS.Timeout | undefined
+  #retry: NodeJS.Timeout | undefined
 
   constructor(
     private readonly kv: KeyValueStore,
@@ -126,22 +128,40 @@ export class SettingsRegistry {
     }
   }
 
-  /** Loads stored values and starts listening for changes made on other instances. */
+  /**
+   * Loads stored values and starts listening for changes made on other instances. The database
+   * must answer; the KV channel may not (Redis down at boot): then this instance keeps serving,
+   * converges through the periodic refresh, and subscribes as soon as the KV answers again.
+   */
   async start(em: () => EntityManager): Promise<void> {
     this.#em = em
     await this.refresh()
-    this.#unsubscribe = await this.kv.subscribe(CHANGED_CHANNEL, message => this.onMessage(message))
     this.#timer = setInterval(() => {
       this.refresh().catch(error => this.log.warn({ err: error }, 'settings refresh failed'))
     }, FULL_REFRESH_MS)
     this.#timer.unref()
+    await this.subscribe()
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      const unsubscribe = await this.kv.subscribe(CHANGED_CHANNEL, message => this.onMessage(message))
+      if (this.#em) this.#unsubscribe = unsubscribe
+      else await unsubscribe() // stopped while subscribing
+    } catch (error) {
+      if (!this.#em) return
+      this.log.warn({ err: error }, 'cannot subscribe to settings changes yet; retrying in 5 s (periodic refresh covers the gap)')
+      this.#retry = setTimeout(() => void this.subscribe(), SUBSCRIBE_RETRY_MS)
+      this.#retry.unref()
+    }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.#timer)
+    clearTimeout(this.#retry)
+    this.#em = undefined
     await this.#unsubscribe?.()
     this.#unsubscribe = undefined
-    this.#em = undefined
   }
 
   /** Re-reads every stored value; a stored value that no longer fits its schema is ignored. */
