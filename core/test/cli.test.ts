@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events'
-import net from 'node:net'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import { readdirSync, writeFileSync } from 'node:fs'
 import t from 'tap'
+import { freePort } from '@parley/core/testing'
 import { runCli } from '../src/cli/run.js'
 
 function io(env: Record<string, string>, signals?: EventEmitter) {
@@ -65,7 +65,7 @@ t.test('doctor explains what is fine and what is not', async t => {
   t.equal(await runCli(['doctor'], migrated.io), 0)
   t.match(migrated.text().stdout, /ok\s+Database — sqlite at .*parley\.db answers; schema up to date/)
 
-  const port = await closedPort()
+  const port = await freePort()
   const bad = io({ DATA_DIR: t.testdir(), DATABASE_URL: `mysql://root:hunter2@127.0.0.1:${port}/parley` })
   t.equal(await runCli(['doctor'], bad.io), 1)
   const { stdout } = bad.text()
@@ -80,7 +80,7 @@ t.test('doctor explains what is fine and what is not', async t => {
 })
 
 t.test('start serves until SIGTERM, then stops cleanly', async t => {
-  const port = await closedPort()
+  const port = await freePort()
   const signals = new EventEmitter()
   const run = io({ DATA_DIR: t.testdir(), APP_PORT: String(port) }, signals)
   const exit = runCli(['start'], run.io)
@@ -94,14 +94,3 @@ t.test('start serves until SIGTERM, then stops cleanly', async t => {
   t.equal(await exit, 0)
   await t.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'no longer listening')
 })
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}

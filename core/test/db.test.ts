@@ -1,7 +1,7 @@
 import net from 'node:net'
 import t from 'tap'
 import { definePlugin, defineEntity, type DialectMigrations } from '@parley/core'
-import { createTempMysqlDatabase, createTestGateway, missingService, pendingSchemaChanges, testServices } from '@parley/core/testing'
+import { createTempMysqlDatabase, createTestGateway, freePort, missingService, pendingSchemaChanges, testServices } from '@parley/core/testing'
 import notes from './fixtures/notes-plugin/index.js'
 
 // Every dialect: migrate from empty, then prove nothing is left to diff against the entities.
@@ -136,15 +136,4 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise
     if (Date.now() > deadline) throw new Error('condition not met in time')
     await new Promise(resolve => setTimeout(resolve, 25))
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
 }

@@ -4,6 +4,7 @@ import { errors } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { checkEnqueueOptions, logFailure, messageOf, resolveJob, type ResolvedJob } from './definition.js'
 import type { EnqueueOptions, JobDefinition, JobQueue, JobRun } from './port.js'
+import { quitRedis } from '../kv/redis-connection.js'
 
 export const DEFAULT_PREFIX = 'parley'
 /** Finished jobs kept for an admin view, bounded so Redis does not grow with every run. */
@@ -169,7 +170,7 @@ export class BullMqJobQueue implements JobQueue {
   async #shutdown(): Promise<void> {
     await Promise.all(this.#workers.map((worker) => worker.close()))
     await Promise.all([...this.#defined.values()].map(({ queue }) => queue.close()))
-    await Promise.all([release(this.#producer), release(this.#workerTemplate)])
+    await Promise.all([quitRedis(this.#producer), quitRedis(this.#workerTemplate)])
   }
 
   #reportError(source: string, error: unknown): void {
@@ -190,18 +191,5 @@ function passwordOf(url: string): string | undefined {
     return password ? decodeURIComponent(password) : undefined
   } catch {
     return undefined
-  }
-}
-
-/** QUIT lets pending replies arrive; a client that is not connected is just dropped. */
-async function release(client: Redis): Promise<void> {
-  if (client.status !== 'ready') {
-    client.disconnect()
-    return
-  }
-  try {
-    await client.quit()
-  } catch {
-    client.disconnect()
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js'
 import type { KeyValueStore } from './port.js'
 import { assertStep, assertTtl } from './checks.js'
 import { redactCredentials } from '../redact.js'
+import { quitRedis } from './redis-connection.js'
 
 const DEFAULT_PREFIX = 'parley:'
 /** A host that does not answer fails fast instead of hanging requests for ioredis' 10 s default. */
@@ -168,7 +169,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.#closed = true
     this.#channels.clear()
     const connections = this.#subscriber ? [this.#client, this.#subscriber] : [this.#client]
-    await Promise.all(connections.map(quit))
+    await Promise.all(connections.map(quitRedis))
   }
 
   #openSubscriber(): Redis {
@@ -236,18 +237,6 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 }
 
-/** QUIT lets pending replies arrive; a connection that is not up is simply dropped. */
-async function quit(connection: Redis): Promise<void> {
-  if (connection.status !== 'ready') {
-    connection.disconnect()
-    return
-  }
-  try {
-    await connection.quit()
-  } catch {
-    connection.disconnect()
-  }
-}
 
 
 /** CLIENT SETNAME refuses spaces and control characters, which a prefix may contain. */

@@ -3,5 +3,6 @@
  */
 export { createTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.js'
 export { createTempMysqlDatabase, type TempDatabase } from './mysql.js'
+export { freePort } from './net.js'
 export { pendingSchemaChanges } from './schema.js'
 export { missingService, testServices } from './services.js'
