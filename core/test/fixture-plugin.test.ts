@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createTestGateway } from '@parley/core/testing'
+import { createTestGateway, missingService, testServices } from '@parley/core/testing'
 import notes from './fixtures/notes-plugin/index.js'
 
 // The fixture plugin is built like a third-party plugin: these are its user-visible behaviours.
@@ -35,4 +35,23 @@ t.test("the plugin's routes are in the OpenAPI document", async t => {
   const doc = (await gateway.inject({ url: '/docs/json' })).json()
   t.ok(doc.paths['/api/notes']?.post, 'POST /api/notes documented')
   t.same(doc.paths['/api/notes'].post.tags, ['notes'])
+})
+
+t.test("with Redis the plugin's job runs on BullMQ, and the test kit leaves no keys behind", { skip: missingService('redis') }, async t => {
+  const gateway = await createTestGateway({ plugins: [notes], redisUrl: testServices.redisUrl })
+  t.equal(gateway.jobs.kind, 'bullmq')
+  t.equal(gateway.kv.kind, 'redis')
+  await gateway.inject({ method: 'POST', url: '/api/notes', payload: { body: 'queued' } })
+  t.equal((await gateway.inject({ method: 'POST', url: '/api/notes/archive' })).statusCode, 202)
+  const deadline = Date.now() + 5000
+  while ((await gateway.inject({ url: '/api/notes' })).json().items[0]?.archived !== true && Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+  t.equal((await gateway.inject({ url: '/api/notes' })).json().items[0]?.archived, true, 'archived by the BullMQ worker')
+  const prefix = gateway.config.redis.prefix
+  await gateway.close()
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(testServices.redisUrl as string)
+  t.teardown(() => redis.disconnect())
+  t.same(await redis.keys(`${prefix}*`), [], 'nothing left under the test prefix')
 })

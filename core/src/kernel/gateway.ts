@@ -89,7 +89,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
   try {
     const kv = createKeyValueStore({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger: log })
     cleanups.push(() => kv.close())
-    const jobs = createJobQueue({ redisUrl: config.redis.url, prefix: config.redis.prefix.replace(/:+$/, ''), logger: log })
+    // Jobs live under the KV prefix but in a namespace of their own, so their keys never meet.
+    const jobs = createJobQueue({ redisUrl: config.redis.url, prefix: `${config.redis.prefix}jobs`, logger: log })
     cleanups.push(() => jobs.close())
     const events = new EventBus(log)
     const settings = new SettingsRegistry(kv, events, log)

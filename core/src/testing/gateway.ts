@@ -45,6 +45,7 @@ export interface TestGateway extends Gateway {
  */
 export async function createTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-test-'))
+  const redisPrefix = `parley-test-${randomBytes(4).toString('hex')}:`
   let temp: TempDatabase | undefined
   try {
     if (options.mysqlUrl) temp = await createTempMysqlDatabase(options.mysqlUrl)
@@ -60,7 +61,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
           server: { host: '127.0.0.1', port: 0, shutdown_timeout_ms: 2000 },
           secrets: { secret_key: randomBytes(32).toString('hex'), encryption_key: randomBytes(32).toString('hex') },
           database: temp ? { url: temp.url, connect_timeout_ms: 5000 } : {},
-          redis: options.redisUrl ? { url: options.redisUrl, prefix: `parley-test-${randomBytes(4).toString('hex')}:` } : {},
+          redis: options.redisUrl ? { url: options.redisUrl, prefix: redisPrefix } : {},
         },
         options.config ?? {},
       ),
@@ -81,6 +82,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
           await gateway.stop()
         } finally {
           await temp?.drop().catch(() => undefined)
+          if (options.redisUrl) await deleteKeys(options.redisUrl, redisPrefix).catch(() => undefined)
           rmSync(dataDir, { recursive: true, force: true })
         }
       })())
@@ -102,4 +104,21 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
         : value
   }
   return out
+}
+
+/** Removes what a test gateway left in Redis (KV keys, BullMQ queues) under its own prefix. */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true })
+  try {
+    await redis.connect()
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
+      if (keys.length > 0) await redis.del(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
 }
