@@ -48,6 +48,7 @@ export type { ErrorEnvelope } from './http/errors.js'
 export type { RequestContext } from './http/context.js'
 
 export type { AuthStrategy, Principal } from './pipeline/principal.js'
+export { principalOf, requireRole, requireUser, type Role, type SessionUser, type TokenUser } from './pipeline/authenticate.js'
 export type { LimitDecision, LimitPolicy, LimitSubject } from './pipeline/limits.js'
 export type {
   ChatEvent,

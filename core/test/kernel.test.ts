@@ -178,3 +178,47 @@ t.test('a failing start hook stops the start and releases everything it opened',
     message: /late-failure failed during setup: start hook failed: upstream catalogue unreadable/,
   })
 })
+
+t.test('auth strategies resolve a principal once per request; guards refuse the wrong caller', async t => {
+  const { requireRole, requireUser } = await import('@parley/core')
+  let lookups = 0
+  const auth = plugin('fake-auth', {
+    setup(ctx: PluginContext) {
+      ctx.auth.register('header', {
+        async authenticate(request) {
+          lookups++
+          const who = request.headers['x-who']
+          if (who === 'admin') return { kind: 'user', userId: '1', role: 'admin', group: 'default', name: 'ada' }
+          if (who === 'user') return { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'bob' }
+          if (who === 'token') return { kind: 'api_token', tokenId: 't', userId: '1', role: 'admin', group: 'default', name: 'ada' }
+          return undefined
+        },
+      })
+      ctx.http.get('/whoami', async request => {
+        const first = await request.principal()
+        const second = await request.principal()
+        return { same: first === second, principal: first ?? null }
+      })
+      ctx.http.get('/me', async request => ({ id: (await requireUser(request)).userId }))
+      ctx.http.get('/data', async request => ({ id: (await requireUser(request, { apiTokens: true })).userId }))
+      ctx.http.get('/admin-only', async request => ({ id: (await requireRole(request, 'admin', 'root')).userId }))
+    },
+  })
+  const gateway = await createTestGateway({ plugins: [auth] })
+  t.teardown(gateway.close)
+  const call = (url: string, who?: string) => gateway.inject({ url, headers: who ? { 'x-who': who } : {} })
+
+  const whoami = await call('/whoami', 'user')
+  t.same(whoami.json(), { same: true, principal: { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'bob' } })
+  t.equal(lookups, 1, 'the strategy ran once for two reads')
+  await call('/healthz', 'user')
+  t.equal(lookups, 1, 'routes that never ask cost no lookup')
+
+  t.equal((await call('/me')).statusCode, 401)
+  t.equal((await call('/me')).json().error.code, 'PARLEY_ERR_AUTH_REQUIRED')
+  t.equal((await call('/me', 'token')).json().error.code, 'PARLEY_ERR_AUTH_SESSION_REQUIRED', 'API tokens cannot manage the account')
+  t.same((await call('/data', 'token')).json(), { id: '1' }, 'but may call data routes that allow them')
+  t.equal((await call('/admin-only', 'user')).statusCode, 403)
+  t.equal((await call('/admin-only', 'token')).statusCode, 401, 'admin routes refuse API tokens, even an admin\'s')
+  t.same((await call('/admin-only', 'admin')).json(), { id: '1' })
+})

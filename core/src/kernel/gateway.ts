@@ -15,6 +15,7 @@ import { installHealth, type Lifecycle } from '../http/health.js'
 import { createMetricsRegistry, installHttpMetrics } from '../http/metrics.js'
 import { createHttpServer, type HttpScope } from '../http/server.js'
 import { createJobQueue } from '../jobs/index.js'
+import { installAuthentication } from '../pipeline/authenticate.js'
 import type { JobQueue } from '../jobs/port.js'
 import { createKeyValueStore } from '../kv/index.js'
 import type { KeyValueStore } from '../kv/port.js'
@@ -138,6 +139,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (config.server.docs) await installDocs(app, CORE_VERSION)
     if (config.server.metrics.enabled) installHttpMetrics(app, metrics, { token: config.server.metrics.token })
     installHealth(app, () => state, () => registries.health.list())
+    installAuthentication(app, registries.auth)
     registries.health.register('database', { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) }, 'core')
     // Redis is reported but not critical: without it the data plane serves with local limits,
     // so taking every instance out of the load balancer would turn a degradation into an outage.

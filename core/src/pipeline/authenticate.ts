@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { errors } from '../errors.js'
+import type { Registry } from '../kernel/registry.js'
+import type { AuthStrategy, Principal } from './principal.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling, resolved once per request by the registered auth strategies. */
+    principal(): Promise<Principal | undefined>
+  }
+}
+
+export type Role = 'root' | 'admin' | 'user'
+export type SessionUser = Extract<Principal, { kind: 'user' }>
+export type TokenUser = Extract<Principal, { kind: 'api_token' }>
+
+/**
+ * Gives every request a lazy, memoised `principal()`: strategies run in registration order
+ * only when a route asks, so public routes never pay for a token lookup.
+ */
+export function installAuthentication(app: FastifyInstance, strategies: Registry<AuthStrategy>): void {
+  const resolved = new WeakMap<FastifyRequest, Promise<Principal | undefined>>()
+  app.decorateRequest('principal', function (this: FastifyRequest) {
+    let principal = resolved.get(this)
+    if (!principal) {
+      principal = resolve(this, strategies)
+      resolved.set(this, principal)
+    }
+    return principal
+  })
+}
+
+async function resolve(request: FastifyRequest, strategies: Registry<AuthStrategy>): Promise<Principal | undefined> {
+  for (const { item } of strategies.list()) {
+    const principal = await item.authenticate(request)
+    if (principal) return principal
+  }
+  return undefined
+}
+
+/** The principal, or undefined for an anonymous request. */
+export function principalOf(request: FastifyRequest): Promise<Principal | undefined> {
+  return request.principal()
+}
+
+/**
+ * A signed-in user. API tokens are refused unless `apiTokens` is set: account and token
+ * management need a session, so a leaked API token cannot mint more tokens.
+ */
+export async function requireUser(request: FastifyRequest, options: { apiTokens?: boolean } = {}): Promise<SessionUser | TokenUser> {
+  const principal = await request.principal()
+  if (principal?.kind === 'user') return principal
+  if (principal?.kind === 'api_token') {
+    if (options.apiTokens) return principal
+    throw errors.PARLEY_ERR_AUTH_SESSION_REQUIRED()
+  }
+  throw errors.PARLEY_ERR_AUTH_REQUIRED()
+}
+
+/** A signed-in user (session, never an API token) holding one of `roles`. */
+export async function requireRole(request: FastifyRequest, ...roles: readonly Role[]): Promise<SessionUser> {
+  const principal = await requireUser(request)
+  if (principal.kind !== 'user') throw errors.PARLEY_ERR_AUTH_SESSION_REQUIRED()
+  if (!roles.includes(principal.role)) throw errors.PARLEY_ERR_AUTH_FORBIDDEN()
+  return principal
+}
