@@ -34,7 +34,7 @@ export type { Logger } from './logger.js'
 
 export type { Database } from './db/database.js'
 export type { Dialect, DialectMigrations, MigrationStep } from './db/migrations.js'
-export { defineEntity, type EntityManager } from '@mikro-orm/core'
+export { defineEntity, UniqueConstraintViolationException, type EntityManager, type InferEntity } from '@mikro-orm/core'
 export { Type, type Static, type TSchema } from '@sinclair/typebox'
 
 export type { KeyValueStore } from './kv/port.js'
@@ -48,6 +48,7 @@ export type { ErrorEnvelope } from './http/errors.js'
 export type { RequestContext } from './http/context.js'
 
 export type { AuthStrategy, Principal } from './pipeline/principal.js'
+export type { FastifyReply, FastifyRequest } from 'fastify'
 export { principalOf, requireRole, requireUser, type Role, type SessionUser, type TokenUser } from './pipeline/authenticate.js'
 export type { LimitDecision, LimitPolicy, LimitSubject } from './pipeline/limits.js'
 export type {

@@ -1,0 +1,24 @@
+import type { EntityManager, HttpScope, Logger, PluginSettings, Setting } from '@parley/core'
+import type { ApiTokens } from './api-tokens.js'
+import type { AccessTokens } from './jwt.js'
+import type { TimingShield } from './passwords.js'
+import type { Principals } from './principals.js'
+import type { Sessions } from './sessions.js'
+import type { Throttle } from './throttle.js'
+
+/** What the identity routes share; built once in setup. */
+export interface Identity {
+  readonly http: HttpScope
+  readonly log: Logger
+  em(): EntityManager
+  readonly accessTokens: AccessTokens
+  readonly sessions: Sessions
+  readonly apiTokens: ApiTokens
+  readonly principals: Principals
+  readonly throttle: Throttle
+  readonly shield: TimingShield
+  readonly settings: PluginSettings
+  readonly genericLoginErrors: Setting<boolean>
+  readonly firstUserBecomesRoot: Setting<boolean>
+  readonly adminTtlSeconds: number
+}

@@ -1,0 +1,31 @@
+import { defineErrors } from '@parley/core'
+
+/** Every error the identity plugin answers with; the seeds ask for one `type` per cause. */
+export const identityErrors = defineErrors({
+  PARLEY_ERR_IDENTITY_EMAIL_TAKEN: { status: 409, type: 'email_taken', message: 'This email is already registered' },
+  PARLEY_ERR_IDENTITY_EMAIL_INVALID: { status: 400, type: 'invalid_email', message: 'This is not a valid email address' },
+  PARLEY_ERR_IDENTITY_USERNAME_TAKEN: { status: 409, type: 'username_taken', message: 'This username is already taken' },
+  PARLEY_ERR_IDENTITY_USERNAME_INVALID: { status: 400, type: 'invalid_username', message: 'A username has 2 to 64 characters and no control characters' },
+  PARLEY_ERR_IDENTITY_PASSWORD_MISMATCH: { status: 400, type: 'password_mismatch', message: 'The password and its confirmation differ' },
+  PARLEY_ERR_IDENTITY_PASSWORD_WEAK: { status: 400, type: 'weak_password', message: 'A password needs at least {min} characters (at most {max})' },
+  PARLEY_ERR_IDENTITY_EMAIL_NOT_FOUND: { status: 401, type: 'email_not_found', message: 'No account is registered with this email' },
+  PARLEY_ERR_IDENTITY_WRONG_PASSWORD: { status: 401, type: 'wrong_password', message: 'The password is wrong' },
+  PARLEY_ERR_IDENTITY_BAD_CREDENTIALS: { status: 401, type: 'invalid_credentials', message: 'The email or the password is wrong' },
+  PARLEY_ERR_IDENTITY_ADMIN_CREDENTIALS: { status: 401, type: 'invalid_credentials', message: 'The username or the password is wrong' },
+  PARLEY_ERR_IDENTITY_CURRENT_PASSWORD: { status: 400, type: 'wrong_password', message: 'The current password is wrong' },
+  PARLEY_ERR_IDENTITY_DISABLED: { status: 403, type: 'account_disabled', message: 'This account is disabled' },
+  PARLEY_ERR_IDENTITY_REGISTRATION_CLOSED: { status: 403, type: 'registration_closed', message: 'Registration is closed on this site' },
+  PARLEY_ERR_IDENTITY_REFRESH_INVALID: { status: 401, type: 'invalid_refresh_token', message: 'The refresh token is invalid, expired or already used; sign in again' },
+  PARLEY_ERR_IDENTITY_TOKEN_INVALID: { status: 401, type: 'invalid_token', message: 'The access token is invalid' },
+  PARLEY_ERR_IDENTITY_TOKEN_EXPIRED: { status: 401, type: 'token_expired', message: 'The access token has expired; refresh it' },
+  PARLEY_ERR_IDENTITY_API_TOKEN_INVALID: { status: 401, type: 'invalid_api_key', message: 'The API token is invalid or revoked' },
+  PARLEY_ERR_IDENTITY_THROTTLED: { status: 429, type: 'rate_limit_exceeded', message: 'Too many failed attempts; try again in {seconds} s' },
+  PARLEY_ERR_IDENTITY_COUNTERS_DOWN: { status: 503, type: 'service_unavailable', message: 'Sign-in is briefly unavailable; try again shortly' },
+  PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN: { status: 409, type: 'token_name_taken', message: 'You already have a token named {name}' },
+  PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such token' },
+  PARLEY_ERR_IDENTITY_USER_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such user' },
+  PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: { status: 404, type: 'group_not_found', message: 'Group {name} does not exist' },
+  PARLEY_ERR_IDENTITY_GROUP_EXISTS: { status: 409, type: 'group_exists', message: 'Group {name} already exists' },
+  PARLEY_ERR_IDENTITY_GROUP_IN_USE: { status: 409, type: 'group_in_use', message: 'Group {name} still has {count} member(s)' },
+  PARLEY_ERR_IDENTITY_LAST_ROOT: { status: 409, type: 'last_root', message: 'The last active root account cannot lose its role or be disabled' },
+})

@@ -1,0 +1,98 @@
+import { definePlugin, Type } from '@parley/core'
+import { ApiTokens } from './api-tokens.js'
+import { bootstrapAdmin } from './bootstrap.js'
+import { createAdminCommand } from './cli.js'
+import type { Identity } from './context.js'
+import { identityEntities } from './entities.js'
+import { AccessTokens } from './jwt.js'
+import { identityMigrations } from './migrations/index.js'
+import { TimingShield } from './passwords.js'
+import { Principals } from './principals.js'
+import { installAdminRoutes } from './routes/admin.js'
+import { installAuthRoutes } from './routes/auth.js'
+import { installMeRoutes } from './routes/me.js'
+import { installTokenRoutes } from './routes/tokens.js'
+import { Sessions } from './sessions.js'
+import { Throttle } from './throttle.js'
+
+export { principalOf, requireRole, requireUser } from '@parley/core'
+export { identityErrors } from './errors.js'
+export { API_TOKEN_PREFIX, isWellFormedApiToken } from './api-token-format.js'
+
+const Options = Type.Object({
+  /** Lifetime of portal access tokens; SPEC §11 asks for short-lived ones. */
+  access_ttl_seconds: Type.Integer({ minimum: 60, maximum: 86_400, default: 900 }),
+  /** Lifetime of the admin console token (seed 001: 24 h). */
+  admin_ttl_seconds: Type.Integer({ minimum: 300, maximum: 7 * 86_400, default: 86_400 }),
+  refresh_ttl_days: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
+  /** Failed sign-ins per account within the window before 429. */
+  login_max_failures_per_account: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  /** Failed sign-ins per client IP within the window (offices share an IP: keep it generous). */
+  login_max_failures_per_ip: Type.Integer({ minimum: 1, maximum: 100_000, default: 50 }),
+  throttle_window_seconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
+})
+
+/** Users, groups, sessions, API tokens and the admin bootstrap (SPEC §3). */
+export default definePlugin({
+  id: 'identity',
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'Users, groups, JWT sessions with refresh rotation, API tokens, admin bootstrap',
+  options: Options,
+  setup(ctx) {
+    ctx.db.entities(identityEntities)
+    ctx.db.migrations(identityMigrations)
+    const genericLoginErrors = ctx.settings.define({
+      key: 'generic_login_errors',
+      schema: Type.Boolean(),
+      default: false,
+      description: 'Answer "email or password is wrong" instead of saying which one (hides which emails are registered)',
+    })
+    const firstUserBecomesRoot = ctx.settings.define({
+      key: 'first_user_becomes_root',
+      schema: Type.Boolean(),
+      default: false,
+      description: 'The first account registered becomes root (Realms habit; dangerous on a public host)',
+      public: false,
+    })
+
+    const accessTokens = new AccessTokens(ctx.secrets.secretKey)
+    const em = () => ctx.db.em()
+    const principals = new Principals(em, accessTokens, ctx.kv, ctx.log, () => ({
+      allowed: ctx.settings.get('allow_guest') === true,
+      group: String(ctx.settings.get('default_group')),
+    }))
+    const identity: Identity = {
+      http: ctx.http,
+      log: ctx.log,
+      em,
+      accessTokens,
+      sessions: new Sessions(accessTokens, { accessTtlSeconds: ctx.options.access_ttl_seconds, refreshTtlDays: ctx.options.refresh_ttl_days }),
+      apiTokens: new ApiTokens(principals),
+      principals,
+      throttle: new Throttle(ctx.kv, {
+        maxPerAccount: ctx.options.login_max_failures_per_account,
+        maxPerIp: ctx.options.login_max_failures_per_ip,
+        windowSeconds: ctx.options.throttle_window_seconds,
+      }),
+      shield: new TimingShield(),
+      settings: ctx.settings,
+      genericLoginErrors,
+      firstUserBecomesRoot,
+      adminTtlSeconds: ctx.options.admin_ttl_seconds,
+    }
+
+    ctx.auth.register('identity', principals.strategy)
+    ctx.commands.register('create-admin', createAdminCommand())
+    installAuthRoutes(identity)
+    installMeRoutes(identity)
+    installTokenRoutes(identity)
+    installAdminRoutes(identity)
+
+    ctx.onStart(async () => {
+      await principals.start()
+      await bootstrapAdmin(em(), { username: ctx.config.admin.username ?? 'admin', password: ctx.config.admin.password }, ctx.log, text => process.stderr.write(text))
+    })
+    ctx.onStop(() => principals.stop())
+  },
+})

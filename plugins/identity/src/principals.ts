@@ -1,0 +1,153 @@
+import type { AuthStrategy, EntityManager, FastifyRequest, KeyValueStore, Logger, Principal } from '@parley/core'
+import { isWellFormedApiToken, sha256, API_TOKEN_PREFIX } from './api-token-format.js'
+import { ApiToken, User } from './entities.js'
+import { identityErrors } from './errors.js'
+import { looksLikeJwt, type AccessTokens } from './jwt.js'
+import type { Role } from './users.js'
+
+const CACHE_TTL_MS = 10_000
+const CACHE_MAX = 10_000
+const INVALIDATE_CHANNEL = 'identity:invalidate'
+/** last_used_at is for humans; writing it more than once a minute per token is waste. */
+const LAST_USED_EVERY_MS = 60_000
+
+interface CachedUser {
+  readonly id: number
+  readonly role: Role
+  readonly group: string
+  readonly name: string
+  readonly active: boolean
+}
+
+interface CachedToken {
+  readonly id: number
+  readonly userId: number
+}
+
+/**
+ * Turns credentials into a principal: an access JWT, an API token (Bearer or x-api-key), or a
+ * guest when guest access is on. User and token lookups are cached for a few seconds and
+ * dropped on every instance when a user changes or a token is revoked.
+ */
+export class Principals {
+  readonly #users = new Map<number, { value: CachedUser | null; expires: number }>()
+  readonly #tokens = new Map<string, { value: CachedToken | null; expires: number }>()
+  readonly #lastUsedWrites = new Map<number, number>()
+  #unsubscribe: (() => Promise<void>) | undefined
+
+  constructor(
+    private readonly em: () => EntityManager,
+    private readonly tokens: AccessTokens,
+    private readonly kv: KeyValueStore,
+    private readonly log: Logger,
+    private readonly guests: () => { allowed: boolean; group: string },
+  ) {}
+
+  readonly strategy: AuthStrategy = { authenticate: request => this.authenticate(request) }
+
+  async start(): Promise<void> {
+    try {
+      this.#unsubscribe = await this.kv.subscribe(INVALIDATE_CHANNEL, message => this.onInvalidate(message))
+    } catch (error) {
+      // Without the channel other instances keep a revoked entry for at most CACHE_TTL_MS.
+      this.log.warn({ err: error }, 'cannot subscribe to identity invalidations; caches expire within 10 s instead')
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.#unsubscribe?.()
+  }
+
+  /** Drops a user's cached state here and on every other instance. */
+  async forgetUser(userId: number): Promise<void> {
+    this.#users.delete(userId)
+    await this.kv.publish(INVALIDATE_CHANNEL, JSON.stringify({ user: userId })).catch(() => undefined)
+  }
+
+  async forgetToken(tokenHash: string): Promise<void> {
+    this.#tokens.delete(tokenHash)
+    await this.kv.publish(INVALIDATE_CHANNEL, JSON.stringify({ token: tokenHash })).catch(() => undefined)
+  }
+
+  private onInvalidate(message: string): void {
+    try {
+      const { user, token } = JSON.parse(message) as { user?: number; token?: string }
+      if (typeof user === 'number') this.#users.delete(user)
+      if (typeof token === 'string') this.#tokens.delete(token)
+    } catch {
+      // not ours
+    }
+  }
+
+  private async authenticate(request: FastifyRequest): Promise<Principal | undefined> {
+    const credential = credentialOf(request)
+    if (credential === undefined) {
+      const guests = this.guests()
+      return guests.allowed ? { kind: 'guest', ip: request.ip, group: guests.group } : undefined
+    }
+    if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential)
+    if (!looksLikeJwt(credential)) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+    const claims = await this.tokens.verify(credential)
+    const user = await this.user(Number(claims.sub))
+    if (!user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+    // The 24 h admin token is only as good as the role its holder has now.
+    if (claims.scope === 'admin' && user.role === 'user') throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+    return { kind: 'user', userId: String(user.id), role: user.role, group: user.group, name: user.name }
+  }
+
+  private async fromApiToken(token: string): Promise<Principal> {
+    if (!isWellFormedApiToken(token)) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
+    const hash = sha256(token)
+    const found = await this.token(hash)
+    const user = found ? await this.user(found.userId) : null
+    if (!found || !user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
+    this.touch(found.id)
+    return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name }
+  }
+
+  private async user(id: number): Promise<CachedUser | null> {
+    if (!Number.isSafeInteger(id) || id <= 0) return null
+    return cached(this.#users, id, async () => {
+      const row = await this.em().findOne(User, { id })
+      return row ? { id: row.id, role: row.role as Role, group: row.groupName, name: row.username, active: row.status === 'active' } : null
+    })
+  }
+
+  private async token(hash: string): Promise<CachedToken | null> {
+    return cached(this.#tokens, hash, async () => {
+      const row = await this.em().findOne(ApiToken, { tokenHash: hash })
+      return row ? { id: row.id, userId: row.userId } : null
+    })
+  }
+
+  private touch(tokenId: number): void {
+    const now = Date.now()
+    if ((this.#lastUsedWrites.get(tokenId) ?? 0) > now - LAST_USED_EVERY_MS) return
+    this.#lastUsedWrites.set(tokenId, now)
+    if (this.#lastUsedWrites.size > CACHE_MAX) this.#lastUsedWrites.clear()
+    this.em()
+      .nativeUpdate(ApiToken, { id: tokenId }, { lastUsedAt: new Date(now) })
+      .catch(error => this.log.warn({ err: error }, 'could not record API token use'))
+  }
+}
+
+/** `Authorization: Bearer <x>` or `x-api-key: <x>`; undefined when the request carries neither. */
+function credentialOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization
+  if (typeof header === 'string' && header.length > 0) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    if (!match) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+    return match[1]
+  }
+  const apiKey = request.headers['x-api-key']
+  return typeof apiKey === 'string' && apiKey.length > 0 ? apiKey.trim() : undefined
+}
+
+async function cached<K, V>(map: Map<K, { value: V; expires: number }>, key: K, load: () => Promise<V>): Promise<V> {
+  const hit = map.get(key)
+  if (hit && hit.expires > Date.now()) return hit.value
+  const value = await load()
+  if (map.size >= CACHE_MAX) map.delete(map.keys().next().value as K)
+  map.set(key, { value, expires: Date.now() + CACHE_TTL_MS })
+  return value
+}

@@ -1,0 +1,163 @@
+import { Type, UniqueConstraintViolationException } from '@parley/core'
+import type { Identity } from '../context.js'
+import { User } from '../entities.js'
+import { identityErrors } from '../errors.js'
+import { checkPasswordStrength, hashPassword, verifyPassword } from '../passwords.js'
+import { assertAvailable, normaliseEmail, normaliseUsername, uniqueViolation } from '../users.js'
+import { ErrorResponses, TokenPairSchema } from './schemas.js'
+
+const strict = { additionalProperties: false } as const
+
+/** Register, login, refresh, logout and admin login (SPEC §3, Appendix A). */
+export function installAuthRoutes(identity: Identity): void {
+  const { http } = identity
+
+  http.post(
+    '/api/auth/register',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an account and sign in',
+        body: Type.Object(
+          { email: Type.String({ maxLength: 320 }), username: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }), password_confirm: Type.String({ maxLength: 1024 }) },
+          strict,
+        ),
+        response: { 201: TokenPairSchema, ...ErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (identity.settings.get('allow_registration') !== true) throw identityErrors.PARLEY_ERR_IDENTITY_REGISTRATION_CLOSED()
+      const body = request.body
+      const email = normaliseEmail(body.email)
+      const { username, key } = normaliseUsername(body.username)
+      if (body.password !== body.password_confirm) throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_MISMATCH()
+      checkPasswordStrength(body.password)
+      const em = identity.em()
+      await assertAvailable(em, { email, usernameKey: key })
+      const first = identity.firstUserBecomesRoot.get() && (await em.count(User, {})) === 0
+      const user = em.create(User, {
+        email,
+        username,
+        usernameKey: key,
+        passwordHash: await hashPassword(body.password),
+        role: first ? 'root' : 'user',
+        groupName: String(identity.settings.get('default_group')),
+        lastLoginAt: new Date(),
+      })
+      try {
+        await em.flush()
+      } catch (error) {
+        if (error instanceof UniqueConstraintViolationException) throw uniqueViolation(error)
+        throw error
+      }
+      request.log.info({ user_id: user.id, role: user.role }, 'user registered')
+      return reply.code(201).send(await identity.sessions.issue(em, user))
+    },
+  )
+
+  http.post(
+    '/api/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in with email and password',
+        body: Type.Object({ email: Type.String({ maxLength: 320 }), password: Type.String({ maxLength: 1024 }) }, strict),
+        response: { 200: TokenPairSchema, ...ErrorResponses },
+      },
+    },
+    async request => {
+      const email = normaliseEmail(request.body.email)
+      await identity.throttle.check('login', email, request.ip)
+      const em = identity.em()
+      const user = await em.findOne(User, { email })
+      const generic = identity.genericLoginErrors.get()
+      if (!user) {
+        await identity.shield.burn(request.body.password)
+        await identity.throttle.fail('login', email, request.ip)
+        throw generic ? identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS() : identityErrors.PARLEY_ERR_IDENTITY_EMAIL_NOT_FOUND()
+      }
+      const verdict = await verifyPassword(user.passwordHash, request.body.password)
+      if (!verdict.ok) {
+        await identity.throttle.fail('login', email, request.ip)
+        throw generic ? identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS() : identityErrors.PARLEY_ERR_IDENTITY_WRONG_PASSWORD()
+      }
+      if (user.status !== 'active') throw identityErrors.PARLEY_ERR_IDENTITY_DISABLED()
+      await identity.throttle.succeed('login', email)
+      if (verdict.rehash) user.passwordHash = await hashPassword(request.body.password)
+      user.lastLoginAt = new Date()
+      await em.flush()
+      return identity.sessions.issue(em, user)
+    },
+  )
+
+  http.post(
+    '/api/auth/refresh',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Trade a refresh token for a new pair (the old one is revoked)',
+        body: Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 200 }) }, strict),
+        response: { 200: TokenPairSchema, ...ErrorResponses },
+      },
+    },
+    async request => {
+      await identity.throttle.check('refresh', undefined, request.ip)
+      try {
+        return await identity.sessions.rotate(identity.em(), request.body.refresh_token)
+      } catch (error) {
+        await identity.throttle.fail('refresh', undefined, request.ip)
+        throw error
+      }
+    },
+  )
+
+  http.post(
+    '/api/auth/logout',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke a refresh token',
+        body: Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 200 }) }, strict),
+        response: { 204: Type.Null(), ...ErrorResponses },
+      },
+    },
+    async (request, reply) => {
+      await identity.sessions.revoke(identity.em(), request.body.refresh_token)
+      return reply.code(204).send(null)
+    },
+  )
+
+  http.post(
+    '/api/auth/admin/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Admin console sign-in; the token is valid 24 h',
+        body: Type.Object({ username: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }) }, strict),
+        response: {
+          200: Type.Object({ access_token: Type.String(), token_type: Type.Literal('bearer'), expires_in: Type.Integer() }),
+          ...ErrorResponses,
+        },
+      },
+    },
+    async request => {
+      const key = request.body.username.trim().toLowerCase()
+      await identity.throttle.check('admin-login', key, request.ip)
+      const em = identity.em()
+      const user = await em.findOne(User, { usernameKey: key })
+      const verdict = user ? await verifyPassword(user.passwordHash, request.body.password) : (await identity.shield.burn(request.body.password), { ok: false, rehash: false })
+      // One message for every cause: the admin login has no enumeration requirement.
+      if (!user || !verdict.ok || user.role === 'user' || user.status !== 'active') {
+        await identity.throttle.fail('admin-login', key, request.ip)
+        throw identityErrors.PARLEY_ERR_IDENTITY_ADMIN_CREDENTIALS()
+      }
+      await identity.throttle.succeed('admin-login', key)
+      if (verdict.rehash) user.passwordHash = await hashPassword(request.body.password)
+      user.lastLoginAt = new Date()
+      await em.flush()
+      request.log.info({ user_id: user.id }, 'admin signed in')
+      const token = await identity.accessTokens.sign({ sub: String(user.id), scope: 'admin' }, identity.adminTtlSeconds)
+      return { access_token: token, token_type: 'bearer' as const, expires_in: identity.adminTtlSeconds }
+    },
+  )
+}

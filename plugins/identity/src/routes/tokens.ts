@@ -1,0 +1,63 @@
+import { requireUser, Type } from '@parley/core'
+import type { Identity } from '../context.js'
+import { ErrorResponses, NewTokenSchema, TokenInfoSchema } from './schemas.js'
+
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) })
+
+/** API tokens (seed 003) and the portal's chat token (seed 000); always scoped to the caller. */
+export function installTokenRoutes(identity: Identity): void {
+  const { http, apiTokens } = identity
+  const owner = async (request: Parameters<typeof requireUser>[0]) => Number((await requireUser(request)).userId)
+  const security = [{ bearer: [] }]
+
+  http.get(
+    '/api/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: "The caller's API tokens (never the secrets)",
+        security,
+        response: { 200: Type.Object({ items: Type.Array(TokenInfoSchema), total: Type.Integer(), page: Type.Integer(), page_size: Type.Integer() }), ...ErrorResponses },
+      },
+    },
+    async request => {
+      const items = await apiTokens.list(identity.em(), await owner(request))
+      return { items, total: items.length, page: 1, page_size: items.length }
+    },
+  )
+
+  http.post(
+    '/api/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create an API token; the plaintext is in this answer only',
+        security,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' }) }, { additionalProperties: false }),
+        response: { 201: NewTokenSchema, ...ErrorResponses },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await apiTokens.create(identity.em(), await owner(request), request.body.name.trim())),
+  )
+
+  http.post(
+    '/api/tokens/:id/regenerate',
+    { schema: { tags: ['tokens'], summary: 'Replace the secret of a token; the old one stops working', security, params: IdParams, response: { 200: NewTokenSchema, ...ErrorResponses } } },
+    async request => apiTokens.regenerate(identity.em(), await owner(request), request.params.id),
+  )
+
+  http.delete(
+    '/api/tokens/:id',
+    { schema: { tags: ['tokens'], summary: 'Delete a token', security, params: IdParams, response: { 204: Type.Null(), ...ErrorResponses } } },
+    async (request, reply) => {
+      await apiTokens.delete(identity.em(), await owner(request), request.params.id)
+      return reply.code(204).send(null)
+    },
+  )
+
+  http.post(
+    '/api/chat/token',
+    { schema: { tags: ['tokens'], summary: "Create, or rotate, the user's `chat` token for the portal", security, response: { 200: NewTokenSchema, ...ErrorResponses } } },
+    async request => apiTokens.rotateChat(identity.em(), await owner(request)),
+  )
+}

@@ -1,0 +1,59 @@
+import type { EntityManager, InferEntity } from '@parley/core'
+import { User } from './entities.js'
+import { identityErrors } from './errors.js'
+
+export type UserRow = InferEntity<typeof User>
+export type Role = 'root' | 'admin' | 'user'
+export type Status = 'active' | 'disabled'
+
+/** The wire shape of a user (Appendix A). Never the hash. */
+export interface PublicUser {
+  id: number
+  email: string
+  username: string
+  role: Role
+  group: string
+}
+
+const EMAIL = /^[^\s@"<>()[\],;:\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/
+
+/** Trimmed and lower-cased, or a coded error saying the address is not valid. */
+export function normaliseEmail(email: string): string {
+  const value = email.trim().toLowerCase()
+  if (value.length > 191 || !EMAIL.test(value)) throw identityErrors.PARLEY_ERR_IDENTITY_EMAIL_INVALID()
+  return value
+}
+
+export function normaliseUsername(username: string): { username: string; key: string } {
+  const value = username.trim()
+  if (value.length < 2 || value.length > 64 || CONTROL.test(value)) throw identityErrors.PARLEY_ERR_IDENTITY_USERNAME_INVALID()
+  return { username: value, key: value.toLowerCase() }
+}
+
+export function toPublicUser(user: UserRow): PublicUser {
+  return { id: user.id, email: user.email, username: user.username, role: user.role as Role, group: user.groupName }
+}
+
+export async function findUser(em: EntityManager, id: number): Promise<UserRow | null> {
+  return em.findOne(User, { id })
+}
+
+/** Checks email and username are free; the unique indexes still decide a race. */
+export async function assertAvailable(em: EntityManager, fields: { email?: string; usernameKey?: string }, exceptId?: number): Promise<void> {
+  if (fields.email !== undefined) {
+    const taken = await em.findOne(User, { email: fields.email })
+    if (taken && taken.id !== exceptId) throw identityErrors.PARLEY_ERR_IDENTITY_EMAIL_TAKEN()
+  }
+  if (fields.usernameKey !== undefined) {
+    const taken = await em.findOne(User, { usernameKey: fields.usernameKey })
+    if (taken && taken.id !== exceptId) throw identityErrors.PARLEY_ERR_IDENTITY_USERNAME_TAKEN()
+  }
+}
+
+/** Maps a unique-index violation to the field it concerns. */
+export function uniqueViolation(error: unknown): Error {
+  const message = String((error as Error).message ?? '')
+  return message.includes('username') ? identityErrors.PARLEY_ERR_IDENTITY_USERNAME_TAKEN() : identityErrors.PARLEY_ERR_IDENTITY_EMAIL_TAKEN()
+}
