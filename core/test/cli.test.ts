@@ -1,10 +1,15 @@
 import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
-import { readdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import t from 'tap'
 import { freePort } from '@parley/core/testing'
 import { runCli } from '../src/cli/run.js'
+
+// Each run reads an empty config file of its own, never the repository's config/default.yaml.
+const emptyConfig = path.join(mkdtempSync(path.join(tmpdir(), 'parley-cli-')), 'empty.yaml')
+writeFileSync(emptyConfig, 'plugins: []\n')
 
 function io(env: Record<string, string>, signals?: EventEmitter) {
   const out = new PassThrough()
@@ -13,7 +18,7 @@ function io(env: Record<string, string>, signals?: EventEmitter) {
   let stderr = ''
   out.on('data', chunk => (stdout += chunk))
   err.on('data', chunk => (stderr += chunk))
-  return { io: { out, err, env: { LOG_LEVEL: 'silent', ...env }, signals }, text: () => ({ stdout, stderr }) }
+  return { io: { out, err, env: { LOG_LEVEL: 'silent', PARLEY_CONFIG: emptyConfig, ...env }, signals }, text: () => ({ stdout, stderr }) }
 }
 
 t.test('help and unknown commands', async t => {
