@@ -91,7 +91,12 @@ export default definePlugin({
 
     ctx.onStart(async () => {
       await principals.start()
-      await bootstrapAdmin(em(), { username: ctx.config.admin.username ?? 'admin', password: ctx.config.admin.password }, ctx.log, text => process.stderr.write(text))
+      const spec = { username: ctx.config.admin.username ?? 'admin', password: ctx.config.admin.password }
+      if (firstUserBecomesRoot.get() && spec.password === undefined) {
+        ctx.log.info('first_user_becomes_root is on and ADMIN_PASSWORD is unset: the first account to register becomes root')
+      } else {
+        await bootstrapAdmin(em(), spec, ctx.log, text => process.stderr.write(text))
+      }
     })
     ctx.onStop(() => principals.stop())
   },

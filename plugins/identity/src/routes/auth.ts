@@ -34,7 +34,9 @@ export function installAuthRoutes(identity: Identity): void {
       checkPasswordStrength(body.password)
       const em = identity.em()
       await assertAvailable(em, { email, usernameKey: key })
-      const first = identity.firstUserBecomesRoot.get() && (await em.count(User, {})) === 0
+      // The Realms habit: with the setting on, the first account to register while no root or
+      // admin exists becomes root (bootstrap then creates none unless ADMIN_PASSWORD is set).
+      const first = identity.firstUserBecomesRoot.get() && (await em.count(User, { role: { $in: ['root', 'admin'] } })) === 0
       const user = em.create(User, {
         email,
         username,
@@ -145,7 +147,9 @@ export function installAuthRoutes(identity: Identity): void {
       await identity.throttle.check('admin-login', key, request.ip)
       const em = identity.em()
       const user = await em.findOne(User, { usernameKey: key })
-      const verdict = user ? await verifyPassword(user.passwordHash, request.body.password) : (await identity.shield.burn(request.body.password), { ok: false, rehash: false })
+      let verdict = { ok: false, rehash: false }
+      if (user) verdict = await verifyPassword(user.passwordHash, request.body.password)
+      else await identity.shield.burn(request.body.password)
       // One message for every cause: the admin login has no enumeration requirement.
       if (!user || !verdict.ok || user.role === 'user' || user.status !== 'active') {
         await identity.throttle.fail('admin-login', key, request.ip)
