@@ -83,6 +83,7 @@ export const errors = defineErrors({
   PARLEY_ERR_JOB_CLOSED: { status: 500, type: 'job_error', message: 'The job queue is closed' },
   PARLEY_ERR_JOB_INVALID: { status: 500, type: 'job_error', message: 'Job "{name}": {reason}' },
   PARLEY_ERR_DB_UNREACHABLE: { status: 503, type: 'service_unavailable', message: 'Database not reachable after {seconds} s: {reason}' },
+  PARLEY_ERR_DB_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: 'The database is not available right now; try again shortly' },
   PARLEY_ERR_DB_MIGRATION: { status: 500, type: 'migration_error', message: 'Migration {name} failed: {reason}' },
   PARLEY_ERR_SETTING_UNKNOWN: { status: 400, type: 'invalid_request', message: 'Unknown setting "{key}"' },
   PARLEY_ERR_SETTING_INVALID: { status: 400, type: 'invalid_request', message: 'Setting "{key}" = {value}: {expected}' },

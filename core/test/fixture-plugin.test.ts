@@ -29,6 +29,17 @@ t.test('unknown fields are refused and change nothing', async t => {
   t.equal((await gateway.inject({ url: '/api/notes' })).json().total, 0)
 })
 
+t.test('a database that is down answers a clear 503, not a 500', async t => {
+  const gateway = await createTestGateway({ plugins: [notes] })
+  t.teardown(gateway.close)
+  await gateway.db.close()
+  const response = await gateway.inject({ url: '/api/notes' })
+  t.equal(response.statusCode, 503)
+  t.same(response.json(), {
+    error: { type: 'service_unavailable', message: 'The database is not available right now; try again shortly', code: 'PARLEY_ERR_DB_UNAVAILABLE' },
+  })
+})
+
 t.test("the plugin's routes are in the OpenAPI document", async t => {
   const gateway = await createTestGateway({ plugins: [notes] })
   t.teardown(gateway.close)

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ConnectionException, DriverException } from '@mikro-orm/core'
 import { errors, ParleyError } from '../errors.js'
+import { redactCredentials } from '../redact.js'
 import { pathOf } from './context.js'
 
 /** The one error shape every client sees. */
@@ -67,6 +69,7 @@ function translate(error: unknown, request: FastifyRequest): ParleyError {
   if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
     return errors.PARLEY_ERR_HTTP_BAD_JSON({ reason: error.message })
   }
+  if (isDatabaseUnavailable(error)) return errors.PARLEY_ERR_DB_UNAVAILABLE()
   const status = fastifyError.statusCode ?? fastifyError.status
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new ParleyError(
@@ -80,12 +83,28 @@ function translate(error: unknown, request: FastifyRequest): ParleyError {
   return errors.PARLEY_ERR_HTTP_INTERNAL({ requestId: request.id })
 }
 
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST'])
+
+/**
+ * A database that is down must answer a clear 503 (SPEC §11), not a 500: the request was fine,
+ * the service is not. Lost connections, refused connections and an exhausted or closed pool.
+ */
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof ConnectionException) return true
+  if (!(error instanceof DriverException)) return false
+  const code = (error as DriverException & { code?: string }).code
+  return (code !== undefined && UNREACHABLE_CODES.has(code)) || /Unable to acquire a connection|Timeout acquiring a connection/i.test(error.message)
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = toEnvelope(error, request)
-    if (status >= 500) request.log.error({ err: error }, 'request failed')
+    if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed')
+    else if (status === 503) request.log.warn({ err_code: body.error.code, reason: redactCredentials(String((error as Error)?.message ?? '').split('\n')[0] ?? '') }, 'request refused: service unavailable')
     else request.log.debug({ err_type: body.error.type, err_code: body.error.code }, 'request refused')
     if (reply.sent || reply.raw.headersSent) return
+    // Any refusal that says when to come back says it in the header too (RFC 9110 §10.2.3).
+    if (typeof body.error.retry_after === 'number') void reply.header('retry-after', String(body.error.retry_after))
     void reply.code(status).type('application/json; charset=utf-8').send(body)
   })
   app.setNotFoundHandler((request, reply) => {

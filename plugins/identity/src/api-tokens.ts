@@ -1,4 +1,4 @@
-import type { EntityManager } from '@parley/core'
+import { UniqueConstraintViolationException, type EntityManager } from '@parley/core'
 import { generateApiToken, sha256, tokenHint } from './api-token-format.js'
 import { ApiToken } from './entities.js'
 import { identityErrors } from './errors.js'
@@ -34,7 +34,13 @@ export class ApiTokens {
     if (await em.findOne(ApiToken, { userId, name })) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name })
     const token = generateApiToken()
     const row = em.create(ApiToken, { userId, name, tokenHash: sha256(token), hint: tokenHint(token) })
-    await em.flush()
+    try {
+      await em.flush()
+    } catch (error) {
+      // Two creations with one name at once: the check above passed for both, the index decides.
+      if (error instanceof UniqueConstraintViolationException) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name })
+      throw error
+    }
     return { ...info(row), token }
   }
 

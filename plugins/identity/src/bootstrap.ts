@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { UniqueConstraintViolationException, type EntityManager, type Logger } from '@parley/core'
 import { User } from './entities.js'
 import { checkPasswordStrength, hashPassword } from './passwords.js'
-import { normaliseUsername, type UserRow } from './users.js'
+import { normaliseEmail, normaliseUsername, type UserRow } from './users.js'
 
 export interface AdminSpec {
   readonly username: string
@@ -22,7 +22,7 @@ export async function createAdmin(em: EntityManager, spec: AdminSpec): Promise<{
   checkPasswordStrength(password)
   const user = em.create(User, {
     // `.invalid` is reserved (RFC 2606): a placeholder the admin replaces with a real address.
-    email: (spec.email ?? `${key}@parley.invalid`).toLowerCase(),
+    email: spec.email === undefined ? `${key}@parley.invalid` : normaliseEmail(spec.email),
     username,
     usernameKey: key,
     passwordHash: await hashPassword(password),

@@ -1,7 +1,8 @@
-import type { CliCommand } from '@parley/core'
+import { ParleyError, UniqueConstraintViolationException, type CliCommand } from '@parley/core'
 import { createAdmin } from './bootstrap.js'
 import { identityErrors } from './errors.js'
 import { User } from './entities.js'
+import { assertAvailable, normaliseEmail, uniqueViolation } from './users.js'
 
 /**
  * `parley create-admin --username NAME [--email ADDRESS] [--password SECRET]`: a root account
@@ -22,10 +23,19 @@ export function createAdminCommand(out: NodeJS.WritableStream = process.stdout):
         out.write(`${identityErrors.PARLEY_ERR_IDENTITY_USERNAME_TAKEN().message}: ${username}\n`)
         return 1
       }
-      const { user, password, generated } = await createAdmin(em, { username, email: flags.email, password: flags.password ?? process.env.ADMIN_PASSWORD })
-      out.write(`Created root account ${user.username} (id ${user.id}).\n`)
-      if (generated) out.write(`Password (shown once): ${password}\n`)
-      return 0
+      try {
+        // A bad or taken email, or a weak password, is an operator's typo: say so, no stack trace.
+        if (flags.email !== undefined) await assertAvailable(em, { email: normaliseEmail(flags.email) })
+        const { user, password, generated } = await createAdmin(em, { username, email: flags.email, password: flags.password ?? process.env.ADMIN_PASSWORD })
+        out.write(`Created root account ${user.username} (id ${user.id}).\n`)
+        if (generated) out.write(`Password (shown once): ${password}\n`)
+        return 0
+      } catch (error) {
+        const known = error instanceof UniqueConstraintViolationException ? uniqueViolation(error) : error
+        if (!(known instanceof ParleyError)) throw error
+        out.write(`${known.message}\n`)
+        return 1
+      }
     },
   }
 }

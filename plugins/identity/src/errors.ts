@@ -28,4 +28,6 @@ export const identityErrors = defineErrors({
   PARLEY_ERR_IDENTITY_GROUP_EXISTS: { status: 409, type: 'group_exists', message: 'Group {name} already exists' },
   PARLEY_ERR_IDENTITY_GROUP_IN_USE: { status: 409, type: 'group_in_use', message: 'Group {name} still has {count} member(s)' },
   PARLEY_ERR_IDENTITY_LAST_ROOT: { status: 409, type: 'last_root', message: 'The last active root account cannot lose its role or be disabled' },
+  PARLEY_ERR_IDENTITY_ROOT_ONLY: { status: 403, type: 'forbidden', message: 'Only a root account can grant the root role or change a root account' },
+  PARLEY_ERR_IDENTITY_GROUP_PROTECTED: { status: 409, type: 'group_protected', message: 'Group {name} is where new users go; it cannot be deleted' },
 })

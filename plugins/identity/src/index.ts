@@ -30,6 +30,9 @@ const Options = Type.Object({
   /** Failed sign-ins per client IP within the window (offices share an IP: keep it generous). */
   login_max_failures_per_ip: Type.Integer({ minimum: 1, maximum: 100_000, default: 50 }),
   throttle_window_seconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
+  /** Defaults of the two identity settings below; an admin may change them at runtime. */
+  generic_login_errors: Type.Boolean({ default: false }),
+  first_user_becomes_root: Type.Boolean({ default: false }),
 })
 
 /** Users, groups, sessions, API tokens and the admin bootstrap (SPEC §3). */
@@ -45,13 +48,13 @@ export default definePlugin({
     const genericLoginErrors = ctx.settings.define({
       key: 'generic_login_errors',
       schema: Type.Boolean(),
-      default: false,
+      default: ctx.options.generic_login_errors,
       description: 'Answer "email or password is wrong" instead of saying which one (hides which emails are registered)',
     })
     const firstUserBecomesRoot = ctx.settings.define({
       key: 'first_user_becomes_root',
       schema: Type.Boolean(),
-      default: false,
+      default: ctx.options.first_user_becomes_root,
       description: 'The first account registered becomes root (Realms habit; dangerous on a public host)',
       public: false,
     })

@@ -32,7 +32,8 @@ interface CachedToken {
 export class Principals {
   readonly #users = new Map<number, { value: CachedUser | null; expires: number }>()
   readonly #tokens = new Map<string, { value: CachedToken | null; expires: number }>()
-  readonly #lastUsedWrites = new Map<number, number>()
+  /** By token hash, not id: a regenerated secret records its own first use at once. */
+  readonly #lastUsedWrites = new Map<string, number>()
   #unsubscribe: (() => Promise<void>) | undefined
 
   constructor(
@@ -101,7 +102,7 @@ export class Principals {
     const found = await this.token(hash)
     const user = found ? await this.user(found.userId) : null
     if (!found || !user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
-    this.touch(found.id)
+    this.touch(found.id, hash)
     return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name }
   }
 
@@ -120,10 +121,10 @@ export class Principals {
     })
   }
 
-  private touch(tokenId: number): void {
+  private touch(tokenId: number, hash: string): void {
     const now = Date.now()
-    if ((this.#lastUsedWrites.get(tokenId) ?? 0) > now - LAST_USED_EVERY_MS) return
-    this.#lastUsedWrites.set(tokenId, now)
+    if ((this.#lastUsedWrites.get(hash) ?? 0) > now - LAST_USED_EVERY_MS) return
+    this.#lastUsedWrites.set(hash, now)
     if (this.#lastUsedWrites.size > CACHE_MAX) this.#lastUsedWrites.clear()
     this.em()
       .nativeUpdate(ApiToken, { id: tokenId }, { lastUsedAt: new Date(now) })

@@ -54,6 +54,10 @@ export async function assertAvailable(em: EntityManager, fields: { email?: strin
 
 /** Maps a unique-index violation to the field it concerns. */
 export function uniqueViolation(error: unknown): Error {
-  const message = String((error as Error).message ?? '')
-  return message.includes('username') ? identityErrors.PARLEY_ERR_IDENTITY_USERNAME_TAKEN() : identityErrors.PARLEY_ERR_IDENTITY_EMAIL_TAKEN()
+  // The exception's message starts with the SQL, which names every column, so only the
+  // driver's own words (after the last " - " on SQLite) say which index failed; they end with
+  // it: `identity_users.username_key` (SQLite), `...identity_users_username_key_unique'` (MySQL).
+  const { message = '', sqlMessage } = error as { message?: string; sqlMessage?: string }
+  const reason = (sqlMessage ?? message.slice(message.lastIndexOf(' - ') + 3)).trim()
+  return /username_key(?:_unique)?'?$/.test(reason) ? identityErrors.PARLEY_ERR_IDENTITY_USERNAME_TAKEN() : identityErrors.PARLEY_ERR_IDENTITY_EMAIL_TAKEN()
 }

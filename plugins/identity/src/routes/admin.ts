@@ -1,4 +1,9 @@
 import type { Identity } from '../context.js'
+import { installAdminGroupRoutes } from './admin-groups.js'
+import { installAdminUserRoutes } from './admin-users.js'
 
-/** Admin API for users and groups (written next). */
-export function installAdminRoutes(_identity: Identity): void {}
+/** Admin API for users and groups; every route requires a signed-in admin or root session. */
+export function installAdminRoutes(identity: Identity): void {
+  installAdminUserRoutes(identity)
+  installAdminGroupRoutes(identity)
+}
