@@ -24,6 +24,8 @@ export const REDACTED_LOG_PATHS = [
   '*.secret_key',
   'encryption_key',
   '*.encryption_key',
+  'previous_encryption_keys',
+  '*.previous_encryption_keys',
   'private_key',
   '*.private_key',
 ]

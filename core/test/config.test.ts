@@ -18,7 +18,11 @@ const SPEC_VARIABLES = [
   'SITE_BASE_URL', 'NODE_ENV', 'LOG_LEVEL',
 ]
 
+/** Variables Parley adds beyond SPEC §2. */
+const EXTRA_VARIABLES = ['ENCRYPTION_KEY_PREVIOUS']
+
 const HEX_KEY = 'ab'.repeat(32)
+const BASE64_KEY = Buffer.alloc(32, 0x5c).toString('base64')
 
 /**
  * One valid, non-default value per variable and what the loaded config must hold for it
@@ -31,6 +35,7 @@ const SAMPLES: Record<string, { raw: string; expected: (cwd: string) => unknown 
   ADMIN_PASSWORD: { raw: 'correct horse battery', expected: () => 'correct horse battery' },
   SECRET_KEY: { raw: 'k'.repeat(40), expected: () => 'k'.repeat(40) },
   ENCRYPTION_KEY: { raw: HEX_KEY, expected: () => HEX_KEY },
+  ENCRYPTION_KEY_PREVIOUS: { raw: ` ${'cd'.repeat(32)} ,${BASE64_KEY}`, expected: () => ['cd'.repeat(32), BASE64_KEY] },
   DATABASE_PATH: { raw: 'db/main.sqlite', expected: cwd => path.join(cwd, 'db/main.sqlite') },
   DATABASE_URL: { raw: 'mysql://parley:pw@db.internal:3306/parley', expected: () => 'mysql://parley:pw@db.internal:3306/parley' },
   REDIS_URL: { raw: 'redis://cache.internal:6379/2', expected: () => 'redis://cache.internal:6379/2' },
@@ -99,6 +104,7 @@ t.test('loadConfig', async t => {
       site_base_url: '',
       default_group: 'default',
       model_passthrough: false,
+      allow_private_upstreams: false,
       time_zone: 'UTC',
     })
     t.same(config.plugins, [])
@@ -156,9 +162,9 @@ t.test('loadConfig', async t => {
     t.equal(config.server.port, 7003)
   })
 
-  t.test('ENV_BINDINGS covers exactly the variables of SPEC §2, and every one has a sample here', async t => {
+  t.test('ENV_BINDINGS covers exactly the variables of SPEC §2 and our extras, and every one has a sample here', async t => {
     const bound = ENV_BINDINGS.map(binding => binding.variable).sort()
-    t.same(bound, [...SPEC_VARIABLES].sort())
+    t.same(bound, [...SPEC_VARIABLES, ...EXTRA_VARIABLES].sort())
     t.same(Object.keys(SAMPLES).sort(), bound)
   })
 
@@ -485,6 +491,45 @@ t.test('resolveSecrets', async t => {
       t.match(error.message, 'must be 32 bytes', name)
       t.notMatch(error.message, key, `${name}: not printed`)
     }
+  })
+
+  t.test('ENCRYPTION_KEY_PREVIOUS: comma-separated keys, hex or base64, in order; none by default', async t => {
+    const none = resolveSecrets(load(t, { SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEY: HEX_KEY }), captureLogger().logger)
+    t.same(none.previousEncryptionKeys, [])
+
+    const config = load(t, { SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEY: HEX_KEY, ENCRYPTION_KEY_PREVIOUS: `${'cd'.repeat(32)}, ${BASE64_KEY}` })
+    t.same(config.secrets.previous_encryption_keys, ['cd'.repeat(32), BASE64_KEY])
+    t.equal(config.sources['secrets.previous_encryption_keys'], 'environment variable ENCRYPTION_KEY_PREVIOUS')
+    const secrets = resolveSecrets(config, captureLogger().logger)
+    t.same(secrets.previousEncryptionKeys, [Buffer.from('cd'.repeat(32), 'hex'), Buffer.alloc(32, 0x5c)])
+    t.ok(Object.isFrozen(secrets.previousEncryptionKeys))
+    t.same(secrets.encryptionKey, Buffer.from(HEX_KEY, 'hex'), 'the current key is unchanged')
+  })
+
+  t.test('previous keys from the file, next to a generated current key', async t => {
+    const cwd = t.testdir({ 'parley.yaml': `secrets:\n  previous_encryption_keys:\n    - "${BASE64_KEY}"\n` })
+    const config = loadConfig({ file: 'parley.yaml', env: {}, cwd })
+    const { logger, lines } = captureLogger()
+    const secrets = resolveSecrets(config, logger)
+    t.same(secrets.previousEncryptionKeys, [Buffer.alloc(32, 0x5c)])
+    t.match(lines[0], '"generated":["SECRET_KEY","ENCRYPTION_KEY"]', 'generation is unchanged')
+    t.notMatch(lines.join(''), BASE64_KEY)
+  })
+
+  t.test('a bad ENCRYPTION_KEY_PREVIOUS entry is named by variable and position, never printed', async t => {
+    const bad = 'ef'.repeat(20)
+    const config = load(t, { SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEY: HEX_KEY, ENCRYPTION_KEY_PREVIOUS: `${BASE64_KEY},${bad}` })
+    const error = refusal(t, () => resolveSecrets(config, captureLogger().logger), 'PARLEY_ERR_CONFIG_SECRETS')
+    t.match(error.message, 'ENCRYPTION_KEY_PREVIOUS (secrets.previous_encryption_keys), entry 2 of 2, must be 32 bytes')
+    t.notMatch(error.message, bad)
+    t.notMatch(error.message, BASE64_KEY)
+    t.notMatch(error.message, HEX_KEY)
+
+    const short = 'SHORT-previous-SECRET'
+    const invalid = refusal(t, () => load(t, { ENCRYPTION_KEY_PREVIOUS: `${BASE64_KEY},${short}` }), 'PARLEY_ERR_CONFIG_INVALID')
+    t.match(invalid.message, 'secrets.previous_encryption_keys.1')
+    t.match(invalid.message, 'environment variable ENCRYPTION_KEY_PREVIOUS')
+    t.notMatch(invalid.message, short, 'too short for the schema: named, not printed')
   })
 
   t.test('a corrupt secrets file stops the start instead of being overwritten', async t => {

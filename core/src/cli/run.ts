@@ -2,6 +2,10 @@ import { loadConfig } from '../config/load.js'
 import type { Config } from '../config/schema.js'
 import { ParleyError } from '../errors.js'
 import { createGateway, type Gateway } from '../kernel/gateway.js'
+import { ChannelStore } from '../catalog/channels.js'
+import { SecretBox } from '../catalog/secret-box.js'
+import type { Secrets } from '../config/secrets.js'
+import { TOKENS } from '../kernel/tokens.js'
 import { runDoctor } from './doctor.js'
 
 export interface CliIo {
@@ -18,6 +22,7 @@ Commands:
   start     run the gateway (applies pending migrations first)
   migrate   apply pending database migrations and exit
   doctor    check configuration, database, Redis and plugins; explain what is wrong
+  re-encrypt  seal every stored upstream secret with the current ENCRYPTION_KEY
   help      show this text
 
 Plugins may add commands (for example create-admin); run them the same way.
@@ -41,6 +46,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         return await migrate(io)
       case 'doctor':
         return await runDoctor(io)
+      case 're-encrypt':
+        return await reencrypt(io)
       default:
         return await pluginCommand(command, rest, io)
     }
@@ -98,6 +105,19 @@ async function migrate(io: CliIo): Promise<number> {
   try {
     const applied = await gateway.db.migrate()
     io.out.write(applied.length === 0 ? 'Database is up to date.\n' : `Applied ${applied.length} migration(s):\n${applied.map(name => `  ${name}\n`).join('')}`)
+    return 0
+  } finally {
+    await gateway.stop()
+  }
+}
+
+async function reencrypt(io: CliIo): Promise<number> {
+  const gateway = await createGateway({ config: config(io) })
+  try {
+    await gateway.start()
+    const store = new ChannelStore(SecretBox.fromSecrets(gateway.container.resolve<Secrets>(TOKENS.secrets)), gateway.registries.providers)
+    const { keys, settings } = await store.reencrypt(gateway.db.em())
+    io.out.write(`Re-encrypted ${keys} channel key(s) and ${settings} secret setting(s) with the current ENCRYPTION_KEY.\n`)
     return 0
   } finally {
     await gateway.stop()

@@ -1,7 +1,8 @@
 /*
- * Environment variables of SPEC §2 and where each lands in the config tree. Values arrive as
- * strings; each is parsed by its kind here, and a value that does not parse is reported with
- * the variable's name instead of being silently dropped.
+ * Environment variables of SPEC §2, plus ENCRYPTION_KEY_PREVIOUS for key rotation, and where
+ * each lands in the config tree. Values arrive as strings; each is parsed by its kind here, and
+ * a value that does not parse is reported with the variable's name instead of being silently
+ * dropped.
  */
 
 type Kind = 'string' | 'integer' | 'list' | 'trust_proxy'
@@ -19,6 +20,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { variable: 'ADMIN_PASSWORD', key: 'admin.password', kind: 'string' },
   { variable: 'SECRET_KEY', key: 'secrets.secret_key', kind: 'string' },
   { variable: 'ENCRYPTION_KEY', key: 'secrets.encryption_key', kind: 'string' },
+  { variable: 'ENCRYPTION_KEY_PREVIOUS', key: 'secrets.previous_encryption_keys', kind: 'list' },
   { variable: 'DATABASE_PATH', key: 'database.path', kind: 'string' },
   { variable: 'DATABASE_URL', key: 'database.url', kind: 'string' },
   { variable: 'REDIS_URL', key: 'redis.url', kind: 'string' },

@@ -80,6 +80,8 @@ export const SettingsDefaultsSchema = Type.Object(
     site_base_url: Type.String({ default: '' }),
     default_group: Type.String({ default: 'default', minLength: 1, maxLength: 64 }),
     model_passthrough: Type.Boolean({ default: false }),
+    /** Admit upstream base URLs on private networks (LAN model servers); off: SSRF protection. */
+    allow_private_upstreams: Type.Boolean({ default: false }),
     time_zone: Type.String({ default: 'UTC', minLength: 1 }),
   },
   { ...strict, default: {} },
@@ -118,6 +120,8 @@ export const ConfigSchema = Type.Object(
         secret_key: Type.Optional(Type.String({ minLength: 32 })),
         /** Encrypts upstream keys at rest: 32 bytes as 64 hex characters or base64. */
         encryption_key: Type.Optional(Type.String({ minLength: 32 })),
+        /** Keys being rotated out: they still open stored secrets until re-encrypted with the current one. */
+        previous_encryption_keys: Type.Array(Type.String({ minLength: 32 }), { default: [] }),
       },
       { ...strict, default: {} },
     ),

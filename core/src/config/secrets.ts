@@ -11,6 +11,11 @@ export interface Secrets {
   readonly secretKey: string
   /** 32 bytes for AES-256-GCM of upstream keys at rest. */
   readonly encryptionKey: Buffer
+  /**
+   * Keys being rotated out (ENCRYPTION_KEY_PREVIOUS): they only open what they sealed. Optional
+   * so that secrets built by hand (`createGateway({ secrets })`, tests) need not name it.
+   */
+  readonly previousEncryptionKeys?: readonly Buffer[]
 }
 
 const SECRETS_FILE = 'secrets.json'
@@ -60,15 +65,21 @@ export function resolveSecrets(config: Config, log: Logger): Secrets {
   const secretKey = configured.secret_key ?? stored.secret_key
   const encryptionText = configured.encryption_key ?? stored.encryption_key
   if (!secretKey || !encryptionText) throw errors.PARLEY_ERR_CONFIG_SECRETS({ reason: 'secrets could not be resolved' })
-  return Object.freeze({ secretKey, encryptionKey: parseEncryptionKey(encryptionText) })
+  const previous = configured.previous_encryption_keys
+  const previousEncryptionKeys = Object.freeze(
+    previous.map((text, index) =>
+      parseEncryptionKey(text, `ENCRYPTION_KEY_PREVIOUS (secrets.previous_encryption_keys), entry ${index + 1} of ${previous.length},`),
+    ),
+  )
+  return Object.freeze({ secretKey, encryptionKey: parseEncryptionKey(encryptionText), previousEncryptionKeys })
 }
 
-/** 64 hex characters or base64 of exactly 32 bytes. */
-export function parseEncryptionKey(text: string): Buffer {
+/** 64 hex characters or base64 of exactly 32 bytes; `name` says which setting in the error. */
+export function parseEncryptionKey(text: string, name = 'ENCRYPTION_KEY (secrets.encryption_key)'): Buffer {
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64')
   if (key.length !== 32) {
     throw errors.PARLEY_ERR_CONFIG_SECRETS({
-      reason: 'ENCRYPTION_KEY (secrets.encryption_key) must be 32 bytes: 64 hex characters or base64; generate one with: openssl rand -hex 32',
+      reason: `${name} must be 32 bytes: 64 hex characters or base64; generate one with: openssl rand -hex 32`,
     })
   }
   return key

@@ -1,4 +1,5 @@
 import { defineEntity } from '@mikro-orm/core'
+import { catalogEntities } from '../catalog/entities.js'
 
 /** Runtime settings an admin changed; absent keys use their config/env default. */
 export const SystemConfig = defineEntity({
@@ -14,4 +15,4 @@ export const SystemConfig = defineEntity({
   }),
 })
 
-export const coreEntities = [SystemConfig]
+export const coreEntities = [SystemConfig, ...catalogEntities]

@@ -1,6 +1,10 @@
 import 'reflect-metadata'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import { container as tsyringe, type DependencyContainer, type InjectionToken } from 'tsyringe'
+import { installCatalogAdminRoutes } from '../catalog/admin-routes.js'
+import { ChannelStore } from '../catalog/channels.js'
+import { ChatRouteStore, ModelStore } from '../catalog/models.js'
+import { SecretBox } from '../catalog/secret-box.js'
 import { loadConfig, type LoadConfigOptions } from '../config/load.js'
 import { SettingsDefaultsSchema, type Config } from '../config/schema.js'
 import { resolveSecrets, type Secrets } from '../config/secrets.js'
@@ -29,6 +33,8 @@ import { createRegistries, sealAll, type Registries } from './registries.js'
 import { TOKENS } from './tokens.js'
 import { CORE_VERSION } from './version.js'
 
+/** KV channel on which a catalog change is announced, so every instance reloads its snapshot. */
+export const CATALOG_CHANGED = 'catalog:changed'
 const JOBS_START_GRACE_MS = 5000
 const JOBS_RETRY_MS = 5000
 
@@ -140,6 +146,17 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (config.server.metrics.enabled) installHttpMetrics(app, metrics, { token: config.server.metrics.token })
     installHealth(app, () => state, () => registries.health.list())
     installAuthentication(app, registries.auth)
+    installCatalogAdminRoutes(app, {
+      em: () => {
+        if (!database) throw errors.PARLEY_ERR_HTTP_UNAVAILABLE({ reason: 'the database is not open yet' })
+        return database.em()
+      },
+      channels: new ChannelStore(SecretBox.fromSecrets(secrets), registries.providers),
+      models: new ModelStore(),
+      routes: new ChatRouteStore(),
+      allowPrivateUpstreams: () => settings.get('allow_private_upstreams'),
+      changed: () => kv.publish(CATALOG_CHANGED, '1').catch(error => log.warn({ err: error }, 'could not announce a catalog change')),
+    })
     registries.health.register('database', { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) }, 'core')
     // Redis is reported but not critical: without it the data plane serves with local limits,
     // so taking every instance out of the load balancer would turn a degradation into an outage.

@@ -74,6 +74,11 @@ export interface PassthroughResponse {
 export interface ChatProvider {
   /** JSON schema of the channel's provider-specific `settings`; the console renders a form from it. */
   readonly settingsSchema?: Readonly<Record<string, unknown>>
+  /**
+   * Top-level keys of `settings` that hold secrets (a private key, a PAT): the catalog seals
+   * them like channel keys on save and shows only a masked hint afterwards.
+   */
+  readonly secretSettings?: readonly string[]
   chat(request: ChatRequest, call: ProviderCall): AsyncIterable<ChatEvent>
   passthrough?(path: '/chat/completions' | '/responses', body: Readonly<Record<string, unknown>>, call: ProviderCall): Promise<PassthroughResponse>
   listModels?(call: ProviderCall): Promise<string[]>
