@@ -61,4 +61,7 @@ export type {
   UpstreamTarget,
 } from './pipeline/provider.js'
 export type { ObjectStorage } from './storage/port.js'
+export { CATALOG_CHANGED, CatalogCache, type CatalogSnapshot, type ModelInfo, type RoutableChannel } from './catalog/snapshot.js'
+export { candidates, type RouteCandidate, type RouteRequest } from './catalog/routing.js'
+export { checkBaseUrl, createUpstreamAgent, forbiddenReason, type AddressPolicy } from './catalog/upstream-address.js'
 export type { UiAdminSection, UiNavItem, UiPage, UiPartial } from './ui/contributions.js'

@@ -5,6 +5,7 @@ import { installCatalogAdminRoutes } from '../catalog/admin-routes.js'
 import { ChannelStore } from '../catalog/channels.js'
 import { ChatRouteStore, ModelStore } from '../catalog/models.js'
 import { SecretBox } from '../catalog/secret-box.js'
+import { CATALOG_CHANGED, CatalogCache, loadSnapshot } from '../catalog/snapshot.js'
 import { loadConfig, type LoadConfigOptions } from '../config/load.js'
 import { SettingsDefaultsSchema, type Config } from '../config/schema.js'
 import { resolveSecrets, type Secrets } from '../config/secrets.js'
@@ -33,8 +34,6 @@ import { createRegistries, sealAll, type Registries } from './registries.js'
 import { TOKENS } from './tokens.js'
 import { CORE_VERSION } from './version.js'
 
-/** KV channel on which a catalog change is announced, so every instance reloads its snapshot. */
-export const CATALOG_CHANGED = 'catalog:changed'
 const JOBS_START_GRACE_MS = 5000
 const JOBS_RETRY_MS = 5000
 
@@ -64,6 +63,8 @@ export interface Gateway {
   readonly events: EventBus
   readonly metrics: MetricsRegistry
   readonly db: Database
+  /** The in-memory catalog snapshot routing reads. */
+  readonly catalog: CatalogCache
   readonly state: Lifecycle
   /** Migrates (unless disabled), loads settings, starts jobs and plugin start hooks. */
   start(): Promise<void>
@@ -146,12 +147,16 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (config.server.metrics.enabled) installHttpMetrics(app, metrics, { token: config.server.metrics.token })
     installHealth(app, () => state, () => registries.health.list())
     installAuthentication(app, registries.auth)
+    const openEm = () => {
+      if (!database) throw errors.PARLEY_ERR_HTTP_UNAVAILABLE({ reason: 'the database is not open yet' })
+      return database.em()
+    }
+    const channelStore = new ChannelStore(SecretBox.fromSecrets(secrets), registries.providers)
+    const catalog = new CatalogCache(() => loadSnapshot(openEm(), channelStore), kv, log)
+    root.register(TOKENS.catalog, { useValue: catalog })
     installCatalogAdminRoutes(app, {
-      em: () => {
-        if (!database) throw errors.PARLEY_ERR_HTTP_UNAVAILABLE({ reason: 'the database is not open yet' })
-        return database.em()
-      },
-      channels: new ChannelStore(SecretBox.fromSecrets(secrets), registries.providers),
+      em: openEm,
+      channels: channelStore,
       models: new ModelStore(),
       routes: new ChatRouteStore(),
       allowPrivateUpstreams: () => settings.get('allow_private_upstreams'),
@@ -220,6 +225,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           if (applied.length > 0) log.info({ applied }, 'database migrated')
         }
         await settings.start(() => db.em())
+        await catalog.start()
         await startJobs()
         for (const { plugin, hook } of kernel.startHooks) {
           try {
@@ -253,6 +259,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         }
         const steps: Array<[string, () => Promise<void>]> = [
           ['settings', () => settings.stop()],
+          ['catalog', () => catalog.stop()],
           ['jobs', () => jobs.close()],
           ['database', () => db.close()],
           ['kv', () => kv.close()],
@@ -275,6 +282,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       events,
       metrics,
       db,
+      catalog,
       get state() {
         return state
       },

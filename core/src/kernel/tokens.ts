@@ -16,4 +16,5 @@ export const TOKENS = Object.freeze({
   events: Symbol.for('parley.core.events'),
   metrics: Symbol.for('parley.core.metrics'),
   registries: Symbol.for('parley.core.registries'),
+  catalog: Symbol.for('parley.core.catalog'),
 })

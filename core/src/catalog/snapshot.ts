@@ -1,0 +1,158 @@
+import type { EntityManager } from '@mikro-orm/core'
+import type { KeyValueStore } from '../kv/port.js'
+import type { Logger } from '../logger.js'
+import type { ChannelStore } from './channels.js'
+import { Channel, ChannelModel, ChatRoute, Model } from './entities.js'
+
+/** KV channel on which a catalog change is announced, so every instance reloads its snapshot. */
+export const CATALOG_CHANGED = 'catalog:changed'
+/** Safety net when a change message is lost (Redis blip): snapshots converge within this time. */
+const FULL_RELOAD_MS = 60_000
+
+export interface RoutableChannel {
+  readonly id: number
+  readonly name: string
+  readonly provider: string
+  readonly baseUrl: string
+  readonly rpmLimit: number
+  readonly groups: ReadonlySet<string>
+  readonly priority: number
+  readonly weight: number
+  /** Provider settings as stored (secret ones still sealed). */
+  readonly settings: Readonly<Record<string, unknown>>
+  /** Enabled keys, opened once per snapshot, never per request. */
+  readonly keys: ReadonlyArray<{ readonly id: number; readonly key: string }>
+  /** Catalog model name → the upstream's name for it. */
+  readonly models: ReadonlyMap<string, string>
+}
+
+export interface ModelInfo {
+  readonly name: string
+  readonly displayName: string
+  readonly reasoning: boolean
+  readonly vision: boolean
+}
+
+/** Everything routing needs, in memory: enabled channels and models, and chat routes. */
+export interface CatalogSnapshot {
+  readonly channels: readonly RoutableChannel[]
+  readonly models: ReadonlyMap<string, ModelInfo>
+  /** Group → channel id (seed 000). */
+  readonly chatRoutes: ReadonlyMap<string, number>
+  readonly loadedAt: Date
+}
+
+export const EMPTY_SNAPSHOT: CatalogSnapshot = Object.freeze({ channels: [], models: new Map(), chatRoutes: new Map(), loadedAt: new Date(0) })
+
+/** Reads the catalog once; the only query routing ever causes, and only on a change. */
+export async function loadSnapshot(em: EntityManager, store: ChannelStore): Promise<CatalogSnapshot> {
+  const [channels, bindings, models, routes] = await Promise.all([
+    em.find(Channel, { enabled: true }, { orderBy: { priority: 'desc', id: 'asc' } }),
+    em.find(ChannelModel, {}),
+    em.find(Model, { enabled: true }),
+    em.find(ChatRoute, {}),
+  ])
+  const routable: RoutableChannel[] = []
+  for (const channel of channels) {
+    routable.push(
+      Object.freeze({
+        id: channel.id,
+        name: channel.name,
+        provider: channel.provider,
+        baseUrl: channel.baseUrl,
+        rpmLimit: channel.rpmLimit,
+        groups: new Set(parseList(channel.groups)),
+        priority: channel.priority,
+        weight: channel.weight,
+        settings: Object.freeze(parseObject(channel.settings)),
+        keys: Object.freeze(await store.openKeys(em, channel.id)),
+        models: new Map(bindings.filter(b => b.channelId === channel.id).map(b => [b.model, b.upstreamModel])),
+      }),
+    )
+  }
+  return Object.freeze({
+    channels: Object.freeze(routable),
+    models: new Map(models.map(m => [m.name, Object.freeze({ name: m.name, displayName: m.displayName || m.name, reasoning: m.reasoning, vision: m.vision })])),
+    chatRoutes: new Map(routes.map(r => [r.groupName, r.channelId])),
+    loadedAt: new Date(),
+  })
+}
+
+/**
+ * The current snapshot of every instance, swapped whole on a change: requests read it
+ * synchronously and never see a half-loaded catalog. Reloads on `catalog:changed` from any
+ * instance and every minute as a safety net. A failed reload keeps the previous snapshot.
+ */
+export class CatalogCache {
+  #current: CatalogSnapshot = EMPTY_SNAPSHOT
+  #loading: Promise<void> | undefined
+  #again = false
+  #timer: NodeJS.Timeout | undefined
+  #unsubscribe: (() => Promise<void>) | undefined
+
+  constructor(
+    private readonly load: () => Promise<CatalogSnapshot>,
+    private readonly kv: KeyValueStore,
+    private readonly log: Logger,
+  ) {}
+
+  current(): CatalogSnapshot {
+    return this.#current
+  }
+
+  async start(): Promise<void> {
+    await this.reload()
+    this.#timer = setInterval(() => void this.reload(), FULL_RELOAD_MS)
+    this.#timer.unref()
+    try {
+      this.#unsubscribe = await this.kv.subscribe(CATALOG_CHANGED, () => void this.reload())
+    } catch (error) {
+      this.log.warn({ err: error }, 'cannot subscribe to catalog changes; snapshots refresh every minute instead')
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.#unsubscribe?.()
+    await this.#loading
+  }
+
+  /** Coalesces bursts: one load at a time, and one more if changes arrived meanwhile. */
+  reload(): Promise<void> {
+    if (this.#loading) {
+      this.#again = true
+      return this.#loading
+    }
+    this.#loading = (async () => {
+      do {
+        this.#again = false
+        try {
+          this.#current = await this.load()
+        } catch (error) {
+          this.log.error({ err: error }, 'catalog reload failed; serving the previous snapshot')
+        }
+      } while (this.#again)
+    })().finally(() => {
+      this.#loading = undefined
+    })
+    return this.#loading
+  }
+}
+
+function parseList(text: string): string[] {
+  try {
+    const value = JSON.parse(text) as unknown
+    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const value = JSON.parse(text) as unknown
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+  } catch {
+    return {}
+  }
+}
