@@ -63,5 +63,7 @@ export type {
 export type { ObjectStorage } from './storage/port.js'
 export { CATALOG_CHANGED, CatalogCache, type CatalogSnapshot, type ModelInfo, type RoutableChannel } from './catalog/snapshot.js'
 export { candidates, type RouteCandidate, type RouteRequest } from './catalog/routing.js'
+export { UsageWriter, type UsageRecord } from './usage/writer.js'
+export { estimatePromptTokens, estimateTokens } from './usage/tokens.js'
 export { checkBaseUrl, createUpstreamAgent, forbiddenReason, type AddressPolicy } from './catalog/upstream-address.js'
 export type { UiAdminSection, UiNavItem, UiPage, UiPartial } from './ui/contributions.js'

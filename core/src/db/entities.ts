@@ -1,5 +1,6 @@
 import { defineEntity } from '@mikro-orm/core'
 import { catalogEntities } from '../catalog/entities.js'
+import { usageEntities } from '../usage/entities.js'
 
 /** Runtime settings an admin changed; absent keys use their config/env default. */
 export const SystemConfig = defineEntity({
@@ -15,4 +16,4 @@ export const SystemConfig = defineEntity({
   }),
 })
 
-export const coreEntities = [SystemConfig, ...catalogEntities]
+export const coreEntities = [SystemConfig, ...catalogEntities, ...usageEntities]

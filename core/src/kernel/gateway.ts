@@ -27,6 +27,7 @@ import type { KeyValueStore } from '../kv/port.js'
 import { createLogger } from '../log.js'
 import type { Logger } from '../logger.js'
 import { SettingsRegistry } from '../settings/registry.js'
+import { UsageWriter } from '../usage/writer.js'
 import { createPluginContext, type KernelServices } from './context.js'
 import { importPlugins, resolvePlugins, type LoadedPlugin } from './loader.js'
 import type { AnyEntitySchema, AnyPluginDefinition, PluginEntry } from './plugin.js'
@@ -65,6 +66,8 @@ export interface Gateway {
   readonly db: Database
   /** The in-memory catalog snapshot routing reads. */
   readonly catalog: CatalogCache
+  /** Buffered, batched writer of usage rows (SPEC §9). */
+  readonly usage: UsageWriter
   readonly state: Lifecycle
   /** Migrates (unless disabled), loads settings, starts jobs and plugin start hooks. */
   start(): Promise<void>
@@ -154,6 +157,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const channelStore = new ChannelStore(SecretBox.fromSecrets(secrets), registries.providers)
     const catalog = new CatalogCache(() => loadSnapshot(openEm(), channelStore), kv, log)
     root.register(TOKENS.catalog, { useValue: catalog })
+    // Usage rows never wait on the database: buffered here, written in batches, flushed at stop.
+    const usage = new UsageWriter({ em: openEm, log: log.child({ component: 'usage' }), metrics })
+    root.register(TOKENS.usage, { useValue: usage })
     installCatalogAdminRoutes(app, {
       em: openEm,
       channels: channelStore,
@@ -258,6 +264,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
             .catch(error => log.error({ err: error, plugin }, 'plugin stop hook failed'))
         }
         const steps: Array<[string, () => Promise<void>]> = [
+          ['usage', () => usage.close()],
           ['settings', () => settings.stop()],
           ['catalog', () => catalog.stop()],
           ['jobs', () => jobs.close()],
@@ -283,6 +290,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       metrics,
       db,
       catalog,
+      usage,
       get state() {
         return state
       },

@@ -17,4 +17,5 @@ export const TOKENS = Object.freeze({
   metrics: Symbol.for('parley.core.metrics'),
   registries: Symbol.for('parley.core.registries'),
   catalog: Symbol.for('parley.core.catalog'),
+  usage: Symbol.for('parley.core.usage'),
 })
