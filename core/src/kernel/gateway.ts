@@ -160,6 +160,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     // Usage rows never wait on the database: buffered here, written in batches, flushed at stop.
     const usage = new UsageWriter({ em: openEm, log: log.child({ component: 'usage' }), metrics })
     root.register(TOKENS.usage, { useValue: usage })
+    cleanups.push(() => usage.close())
     installCatalogAdminRoutes(app, {
       em: openEm,
       channels: channelStore,
