@@ -1,6 +1,6 @@
 import t from 'tap'
-import { candidates, createGateway, definePlugin, loadConfig, type CatalogSnapshot, type Principal, type RoutableChannel } from '@parley/core'
-import { createTempMysqlDatabase, createTestGateway, missingService, testServices } from '@parley/core/testing'
+import { candidates, definePlugin, type CatalogSnapshot, type Principal, type RoutableChannel } from '@parley/core'
+import { createTestGateway, missingService, testServices } from '@parley/core/testing'
 
 type ChannelFields = Partial<Omit<RoutableChannel, 'models' | 'groups'>> & { models?: Record<string, string>; groups?: string[] }
 
@@ -91,27 +91,15 @@ t.test('the snapshot holds opened keys and follows changes', async t => {
 })
 
 t.test('two instances on MySQL and Redis: a change on one reaches the other', { skip: missingService('mysql') || missingService('redis') }, async t => {
-  const database = await createTempMysqlDatabase(testServices.mysqlUrl as string)
-  t.teardown(database.drop)
-  const dir = t.testdir({ a: {}, b: {} })
-  const shared = {
-    env: 'test',
-    log: { level: 'silent' },
-    database: { url: database.url },
-    redis: { url: testServices.redisUrl, prefix: `parley-test-${Date.now()}:` },
-    secrets: { secret_key: 'k'.repeat(40), encryption_key: 'b'.repeat(64) },
-  }
-  const [a, b] = await Promise.all(
-    ['a', 'b'].map(async name => {
-      const gateway = await createGateway({ config: loadConfig({ file: false, env: {}, overrides: { ...shared, data_dir: `${dir}/${name}` } }), plugins: [admin] })
-      await gateway.start()
-      t.teardown(() => gateway.stop())
-      return gateway
-    }),
-  )
-  t.equal((await a!.inject({ method: 'POST', url: '/api/admin/channels', payload: body })).statusCode, 201)
+  const a = await createTestGateway({ plugins: [admin], mysqlUrl: testServices.mysqlUrl, redisUrl: testServices.redisUrl })
+  const b = await createTestGateway({ plugins: [admin], sharedWith: a })
+  t.teardown(async () => {
+    await b.close()
+    await a.close()
+  })
+  t.equal((await a.inject({ method: 'POST', url: '/api/admin/channels', payload: body })).statusCode, 201)
   const started = Date.now()
-  await waitFor(() => b!.catalog.current().channels.length === 1)
+  await waitFor(() => b.catalog.current().channels.length === 1)
   t.ok(Date.now() - started < 1000, `instance B reloaded within ${Date.now() - started} ms`)
 })
 

@@ -24,6 +24,12 @@ export interface TestGatewayOptions {
   readonly logger?: Logger
   /** Environment the config loader reads; empty by default so the developer's shell never leaks in. */
   readonly env?: Record<string, string>
+  /**
+   * Another instance of the same deployment: its database, Redis prefix and secrets are shared
+   * (N instances behind a load balancer). The owner's `close()` removes the shared data, so
+   * close this one first.
+   */
+  readonly sharedWith?: TestGateway
 }
 
 export interface TestGateway extends Gateway {
@@ -47,8 +53,9 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
   const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-test-'))
   const redisPrefix = `parley-test-${randomBytes(4).toString('hex')}:`
   let temp: TempDatabase | undefined
+  const shared = options.sharedWith?.config
   try {
-    if (options.mysqlUrl) temp = await createTempMysqlDatabase(options.mysqlUrl)
+    if (options.mysqlUrl && !shared) temp = await createTempMysqlDatabase(options.mysqlUrl)
     const config = loadConfig({
       file: false,
       env: options.env ?? {},
@@ -59,9 +66,15 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
           data_dir: dataDir,
           log: { level: process.env.PARLEY_TEST_LOG ?? 'silent' },
           server: { host: '127.0.0.1', port: 0, shutdown_timeout_ms: 2000 },
-          secrets: { secret_key: randomBytes(32).toString('hex'), encryption_key: randomBytes(32).toString('hex') },
-          database: temp ? { url: temp.url, connect_timeout_ms: 5000 } : {},
-          redis: options.redisUrl ? { url: options.redisUrl, prefix: redisPrefix } : {},
+          secrets: shared
+            ? { secret_key: shared.secrets.secret_key, encryption_key: shared.secrets.encryption_key }
+            : { secret_key: randomBytes(32).toString('hex'), encryption_key: randomBytes(32).toString('hex') },
+          database: shared
+            ? shared.database.url ? { url: shared.database.url } : { path: shared.database.path }
+            : temp ? { url: temp.url, connect_timeout_ms: 5000 } : {},
+          redis: shared?.redis.url
+            ? { url: shared.redis.url, prefix: shared.redis.prefix }
+            : options.redisUrl ? { url: options.redisUrl, prefix: redisPrefix } : {},
         },
         options.config ?? {},
       ),
@@ -82,7 +95,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
           await gateway.stop()
         } finally {
           await temp?.drop().catch(() => undefined)
-          if (options.redisUrl) await deleteKeys(options.redisUrl, redisPrefix).catch(() => undefined)
+          if (options.redisUrl && !shared) await deleteKeys(options.redisUrl, redisPrefix).catch(() => undefined)
           rmSync(dataDir, { recursive: true, force: true })
         }
       })())

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import t, { type Test } from 'tap'
 import { decodeJwt, SignJWT } from 'jose'
 import pino from 'pino'
-import { createGateway, definePlugin, loadConfig, type Gateway, type Logger } from '@parley/core'
+import { definePlugin, type Gateway, type Logger } from '@parley/core'
 import identity from '@parley/identity'
 import { createTestGateway, freePort, missingService, testServices, type TestGateway, type TestGatewayOptions } from '@parley/core/testing'
 
@@ -255,26 +255,11 @@ t.test(
   async t => {
     const options = { login_max_failures_per_account: 3, throttle_window_seconds: 60 }
     const a = await createTestGateway({ plugins: [{ plugin: identity, options }], mysqlUrl: testServices.mysqlUrl, redisUrl: testServices.redisUrl, config: { admin: ADMIN } })
-    let b: Gateway | undefined
+    const b = await createTestGateway({ sharedWith: a, plugins: [{ plugin: identity, options }], config: { admin: ADMIN } })
     t.teardown(async () => {
-      await b?.stop()
+      await b.close()
       await a.close()
     })
-    const config = loadConfig({
-      file: false,
-      env: {},
-      overrides: {
-        env: 'test',
-        data_dir: t.testdir(),
-        log: { level: 'silent' },
-        database: { url: a.config.database.url },
-        redis: { url: a.config.redis.url, prefix: a.config.redis.prefix },
-        secrets: { secret_key: a.config.secrets.secret_key, encryption_key: a.config.secrets.encryption_key },
-        admin: ADMIN,
-      },
-    })
-    b = await createGateway({ config, plugins: [{ plugin: identity, options }] })
-    await b.start()
     t.equal(b.kv.kind, 'redis')
 
     await register(a)

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { createGateway, definePlugin, loadConfig, requireUser, type Gateway } from '@parley/core'
+import { definePlugin, requireUser, type Gateway } from '@parley/core'
 import identity from '@parley/identity'
 import { createTestGateway, missingService, testServices, type TestGateway } from '@parley/core/testing'
 
@@ -243,9 +243,9 @@ t.test(
   { skip: missingService('mysql') || missingService('redis') },
   async t => {
     const a = await createTestGateway({ plugins: [identity, probe], mysqlUrl: testServices.mysqlUrl, redisUrl: testServices.redisUrl, config: { admin: ADMIN } })
-    const b = await second(t, a)
+    const b = await createTestGateway({ sharedWith: a, plugins: [identity, probe], config: { admin: ADMIN } })
     t.teardown(async () => {
-      await b.stop()
+      await b.close()
       await a.close()
     })
     const session = await signUp(a)
@@ -257,25 +257,6 @@ t.test(
   },
 )
 
-/** Another instance on the same database and Redis prefix as `first`. */
-async function second(t: Test, first: TestGateway): Promise<Gateway> {
-  const config = loadConfig({
-    file: false,
-    env: {},
-    overrides: {
-      env: 'test',
-      data_dir: t.testdir(),
-      log: { level: 'silent' },
-      database: { url: first.config.database.url },
-      redis: { url: first.config.redis.url, prefix: first.config.redis.prefix },
-      secrets: { secret_key: first.config.secrets.secret_key, encryption_key: first.config.secrets.encryption_key },
-      admin: ADMIN,
-    },
-  })
-  const gateway = await createGateway({ config, plugins: [identity, probe] })
-  await gateway.start()
-  return gateway
-}
 
 function call(gateway: Gateway, method: 'GET' | 'POST' | 'DELETE', url: string, token?: string, payload?: Record<string, unknown>): Promise<Reply> {
   return gateway.inject({ method, url, ...(payload ? { payload } : {}), headers: token ? { authorization: `Bearer ${token}` } : {} })
