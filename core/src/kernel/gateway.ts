@@ -21,6 +21,7 @@ import { createMetricsRegistry, installHttpMetrics } from '../http/metrics.js'
 import { createHttpServer, type HttpScope } from '../http/server.js'
 import { createJobQueue } from '../jobs/index.js'
 import { installAuthentication } from '../pipeline/authenticate.js'
+import { installModelRoutes } from '../pipeline/models-routes.js'
 import type { JobQueue } from '../jobs/port.js'
 import { createKeyValueStore } from '../kv/index.js'
 import type { KeyValueStore } from '../kv/port.js'
@@ -157,6 +158,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const channelStore = new ChannelStore(SecretBox.fromSecrets(secrets), registries.providers)
     const catalog = new CatalogCache(() => loadSnapshot(openEm(), channelStore), kv, log)
     root.register(TOKENS.catalog, { useValue: catalog })
+    installModelRoutes(app, catalog, settings)
     // Usage rows never wait on the database: buffered here, written in batches, flushed at stop.
     const usage = new UsageWriter({ em: openEm, log: log.child({ component: 'usage' }), metrics })
     root.register(TOKENS.usage, { useValue: usage })

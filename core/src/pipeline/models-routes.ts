@@ -1,0 +1,55 @@
+import type { FastifyRequest } from 'fastify'
+import type { CatalogCache, CatalogSnapshot, ModelInfo } from '../catalog/snapshot.js'
+import { errors } from '../errors.js'
+import type { HttpScope } from '../http/server.js'
+import type { SettingsRegistry } from '../settings/registry.js'
+import { requireUser } from './authenticate.js'
+
+/** OpenAI lists no creation time we could know; a fixed one keeps answers stable. */
+const CREATED = 1_700_000_000
+
+/**
+ * The models a caller may use, straight from the in-memory snapshot (no query): `GET /v1/models`
+ * in OpenAI's shape for API clients, `GET /api/chat/models` for the portal, which honours the
+ * group's chat route (seed 000: the picker shows only what that channel serves).
+ */
+export function installModelRoutes(app: HttpScope, catalog: CatalogCache, settings: SettingsRegistry): void {
+  app.get('/v1/models', { schema: { tags: ['data plane'], summary: 'Models you may call (OpenAI format)', security: [{ bearer: [] }, { apiKey: [] }] } }, async request => {
+    const caller = await requireUser(request, { apiTokens: true })
+    if (settings.get('model_passthrough')) throw errors.PARLEY_ERR_ROUTE_LISTING_OFF()
+    const models = modelsFor(catalog.current(), caller.group, false)
+    return { object: 'list', data: models.map(model => ({ id: model.name, object: 'model', created: CREATED, owned_by: 'parley' })) }
+  })
+
+  app.get('/api/chat/models', { schema: { tags: ['portal'], summary: 'Models the chat page offers you' } }, async request => {
+    const group = await portalGroup(request)
+    const items = modelsFor(catalog.current(), group, true).map(model => ({
+      name: model.name,
+      display_name: model.displayName,
+      reasoning: model.reasoning,
+      vision: model.vision,
+    }))
+    return { items, total: items.length, page: 1, page_size: items.length }
+  })
+}
+
+/** Enabled models an enabled channel serving the group binds; only the chat route's when one exists. */
+export function modelsFor(snapshot: CatalogSnapshot, group: string, chat: boolean): ModelInfo[] {
+  const routed = chat ? snapshot.chatRoutes.get(group) : undefined
+  const names = new Set<string>()
+  for (const channel of snapshot.channels) {
+    if (routed !== undefined ? channel.id !== routed : !channel.groups.has(group)) continue
+    for (const name of channel.models.keys()) names.add(name)
+  }
+  return [...names]
+    .map(name => snapshot.models.get(name))
+    .filter((model): model is ModelInfo => model !== undefined)
+    .sort((a, b) => a.name.localeCompare(b.name))
+}
+
+/** The portal serves signed-in users and, when guest access is on, guests. */
+async function portalGroup(request: FastifyRequest): Promise<string> {
+  const principal = await request.principal()
+  if (!principal) throw errors.PARLEY_ERR_AUTH_REQUIRED()
+  return principal.group
+}
