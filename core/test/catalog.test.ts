@@ -158,9 +158,9 @@ for (const dialect of dialects) {
       t.equal((await route({ group_name: 'gold', channel_id: channel.id })).json().error.type, 'channel_group_mismatch')
       t.equal((await route({ group_name: 'vip', channel_id: channel.id })).statusCode, 201)
       t.equal((await route({ group_name: 'vip', channel_id: channel.id })).statusCode, 200, 'saving again updates')
-      t.same((await call(gateway, 'GET', '/api/admin/chat-routes')).json().items, [
-        { group_name: 'vip', channel_id: channel.id, channel_name: 'OpenAI main', updated_at: String(((await call(gateway, 'GET', '/api/admin/chat-routes')).json().items[0].updated_at)) },
-      ])
+      const routes = (await call(gateway, 'GET', '/api/admin/chat-routes')).json().items
+      t.equal(routes.length, 1)
+      t.match(routes[0], { group_name: 'vip', channel_id: channel.id, channel_name: 'OpenAI main', updated_at: /^\d{4}-\d\d-\d\dT/ })
       t.equal((await call(gateway, 'PUT', `/api/admin/channels/${channel.id}`, { enabled: false })).json().error.type, 'channel_in_use', 'a routed channel cannot be disabled')
       t.equal((await call(gateway, 'PUT', `/api/admin/channels/${channel.id}`, { groups: ['default'] })).json().error.type, 'channel_in_use', 'nor stop serving the routed group')
       t.equal((await call(gateway, 'DELETE', `/api/admin/channels/${channel.id}`)).json().error.type, 'channel_in_use')

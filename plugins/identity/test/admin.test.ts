@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import identity from '@parley/identity'
-import { createTempMysqlDatabase, createTestGateway, missingService, testServices, type TestGateway } from '@parley/core/testing'
+import { createTestGateway, missingService, testServices, type TestGateway } from '@parley/core/testing'
 
 const ADMIN_PASSWORD = 'root-password-for-tests'
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -410,17 +406,13 @@ for (const { name: dialect, skip, mysqlUrl } of dialects) {
 
   t.test(`${dialect}: disabling a user reaches every instance at once through Redis`, { skip: skip || missingService('redis') }, async t => {
     // Two gateways on one database and one Redis prefix, as behind a load balancer.
-    const shared = await sharedDatabase(t, mysqlUrl)
-    const config = {
-      ...shared,
-      admin: { username: 'admin', password: ADMIN_PASSWORD },
-      secrets: { secret_key: randomBytes(32).toString('hex'), encryption_key: randomBytes(32).toString('hex') },
-      redis: { url: testServices.redisUrl, prefix: `parley-test-${randomBytes(4).toString('hex')}:` },
-    }
-    const one = await createTestGateway({ plugins: [identity], config })
-    t.teardown(one.close)
-    const two = await createTestGateway({ plugins: [identity], config })
-    t.teardown(two.close)
+    const config = { admin: { username: 'admin', password: ADMIN_PASSWORD } }
+    const one = await createTestGateway({ plugins: [identity], mysqlUrl, redisUrl: testServices.redisUrl, config })
+    const two = await createTestGateway({ plugins: [identity], sharedWith: one, config })
+    t.teardown(async () => {
+      await two.close()
+      await one.close()
+    })
 
     const session = await register(one, 'ivan')
     t.equal((await caller(two, session.access_token)('GET', '/api/users/me')).statusCode, 200, 'instance two caches ivan as active')
@@ -434,14 +426,3 @@ for (const { name: dialect, skip, mysqlUrl } of dialects) {
   })
 }
 
-/** Database settings two gateways can share: one SQLite file, or one fresh MySQL database. */
-async function sharedDatabase(t: Test, mysqlUrl: string | undefined): Promise<{ database: Record<string, string> }> {
-  if (mysqlUrl) {
-    const temp = await createTempMysqlDatabase(mysqlUrl)
-    t.teardown(temp.drop)
-    return { database: { url: temp.url } }
-  }
-  const dir = mkdtempSync(path.join(tmpdir(), 'parley-identity-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  return { database: { path: path.join(dir, 'shared.db') } }
-}
