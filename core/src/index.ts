@@ -52,14 +52,22 @@ export type { FastifyReply, FastifyRequest } from 'fastify'
 export { principalOf, requireRole, requireUser, type Role, type SessionUser, type TokenUser } from './pipeline/authenticate.js'
 export type { LimitDecision, LimitPolicy, LimitSubject } from './pipeline/limits.js'
 export type {
+  ChatContentPart,
+  ChatErrorEvent,
   ChatEvent,
   ChatMessage,
   ChatProvider,
   ChatRequest,
+  Passthrough,
+  PassthroughPath,
+  PassthroughRequest,
   PassthroughResponse,
   ProviderCall,
   UpstreamTarget,
 } from './pipeline/provider.js'
+export { PORTAL_HEADER } from './pipeline/chat-routes.js'
+export type { ProbeResult } from './pipeline/chat-pipeline.js'
+export { SseSplitter, type SseEvent } from './pipeline/sse.js'
 export type { ObjectStorage } from './storage/port.js'
 export { CATALOG_CHANGED, CatalogCache, type CatalogSnapshot, type ModelInfo, type RoutableChannel } from './catalog/snapshot.js'
 export { candidates, type RouteCandidate, type RouteRequest } from './catalog/routing.js'

@@ -4,9 +4,10 @@ import type { EntityManager } from '@mikro-orm/core'
 import { errors } from '../errors.js'
 import type { HttpScope } from '../http/server.js'
 import { requireRole } from '../pipeline/authenticate.js'
+import type { ChatPipeline } from '../pipeline/chat-pipeline.js'
 import type { ChannelInput, ChannelStore } from './channels.js'
 import type { ChatRouteStore, ModelStore } from './models.js'
-import { checkBaseUrl } from './upstream-address.js'
+import { checkBaseUrl, type AddressPolicy } from './upstream-address.js'
 
 const strict = { additionalProperties: false } as const
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
@@ -58,7 +59,10 @@ export interface CatalogAdmin {
   readonly channels: ChannelStore
   readonly models: ModelStore
   readonly routes: ChatRouteStore
-  readonly allowPrivateUpstreams: () => boolean
+  /** The SSRF policy base URLs are checked against when saved. */
+  readonly addressPolicy: () => AddressPolicy
+  /** Runs the channel test's round trips. */
+  readonly pipeline: ChatPipeline
   /** Tells every instance to reload its catalog snapshot. */
   readonly changed: () => Promise<void>
 }
@@ -71,7 +75,7 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
   const common = { onRequest: admin }
   const tags = ['admin: catalog']
   const security = [{ bearer: [] }]
-  const baseUrl = async (raw: string) => (await checkBaseUrl(raw, { allowPrivate: catalog.allowPrivateUpstreams() })).toString()
+  const baseUrl = async (raw: string) => (await checkBaseUrl(raw, catalog.addressPolicy())).toString()
 
   app.get('/api/admin/channels', { ...common, schema: { tags, security, summary: 'Channels, paged', querystring: Page } }, async request => {
     const { page, page_size } = request.query
@@ -119,6 +123,36 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
     await catalog.changed()
     return reply.code(204).send()
   })
+
+  app.post(
+    '/api/admin/channels/:id/test',
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: 'A real round trip through each enabled key of a channel (disabled channels too)',
+        params: IdParams,
+        body: Type.Optional(Type.Object({ model: Type.Optional(ModelName), key_id: Type.Optional(Type.Integer({ minimum: 1 })) }, strict)),
+      },
+    },
+    async request => {
+      const { view, keys, settings } = await catalog.channels.open(catalog.em(), request.params.id)
+      const wanted = request.body?.key_id
+      const chosen = wanted === undefined ? keys : keys.filter(key => key.id === wanted)
+      if (wanted !== undefined && chosen.length === 0) throw errors.PARLEY_ERR_CATALOG_KEY_NOT_FOUND({ id: wanted })
+      const model = request.body?.model ?? view.models[0]?.model
+      const upstreamModel = view.models.find(binding => binding.model === model)?.upstream_model ?? model
+      if (upstreamModel === undefined) throw errors.PARLEY_ERR_CATALOG_TEST_NO_MODEL()
+      const results = []
+      for (const key of chosen.length > 0 ? chosen : [undefined]) {
+        const result = await catalog.pipeline.probe({ channelId: view.id, channelName: view.name, provider: view.provider, baseUrl: view.base_url, key, settings }, upstreamModel, request.log)
+        results.push({ key_id: key?.id ?? null, hint: view.keys.find(k => k.id === key?.id)?.hint ?? null, ...result })
+      }
+      request.log.info({ channel_id: view.id, ok: results.every(r => r.ok) }, 'channel tested')
+      return { ok: results.every(r => r.ok), model, upstream_model: upstreamModel, results }
+    },
+  )
 
   app.get('/api/admin/models', { ...common, schema: { tags, security, summary: 'The model catalog' } }, async () => {
     const items = await catalog.models.list(catalog.em())

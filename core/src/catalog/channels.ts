@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { EntityManager, InferEntity } from '@mikro-orm/core'
 import { errors } from '../errors.js'
+import { validate } from '../validation.js'
 import type { Registry } from '../kernel/registry.js'
 import type { ChatProvider } from '../pipeline/provider.js'
 import { Channel, ChannelKey, ChannelModel, ChatRoute, Model } from './entities.js'
@@ -163,6 +164,25 @@ export class ChannelStore {
     return keys.map(key => ({ id: key.id, key: this.box.open(key.sealed, keyContext(key.uid)) }))
   }
 
+  /** A channel with its enabled keys and secret settings opened, for the channel test (admin only). */
+  async open(em: EntityManager, id: number): Promise<{ view: ChannelView; keys: Array<{ id: number; key: string }>; settings: Record<string, unknown> }> {
+    const row = await em.findOne(Channel, { id })
+    if (!row) throw errors.PARLEY_ERR_CATALOG_CHANNEL_NOT_FOUND({ id })
+    const view = (await this.views(em, [row]))[0] as ChannelView
+    return { view, keys: await this.openKeys(em, id), settings: this.openSettings(id, row.settings) }
+  }
+
+  /** Provider settings with the sealed ones opened, for the data plane's snapshot (never for an API answer). */
+  openSettings(channelId: number, stored: string): Record<string, unknown> {
+    const values = parse(stored)
+    const out: Record<string, unknown> = {}
+    for (const [name, value] of Object.entries(values)) {
+      const sealed = (value as { sealed?: unknown } | null)?.sealed
+      out[name] = typeof sealed === 'string' ? this.box.open(sealed, settingContext(channelId, name)) : value
+    }
+    return out
+  }
+
   private provider(id: string): ChatProvider {
     const provider = this.providers.get(id)
     if (!provider) {
@@ -221,7 +241,15 @@ export class ChannelStore {
   }
 
   private sealSettings(provider: ChatProvider, channelId: number, settings: Record<string, unknown>, previous: Record<string, unknown>): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...settings }
+    let out: Record<string, unknown> = { ...settings }
+    if (provider.settingsSchema) {
+      const checked = validate(provider.settingsSchema, out)
+      if (!checked.ok) {
+        const problems = checked.problems.map(p => `settings.${p.key}: ${p.expected}`).join('; ')
+        throw errors.PARLEY_ERR_CATALOG_SETTINGS_INVALID({ problems })
+      }
+      out = checked.value as Record<string, unknown>
+    }
     for (const key of provider.secretSettings ?? []) {
       const value = settings[key]
       if (value === undefined || value === null || value === '') {

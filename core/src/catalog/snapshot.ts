@@ -18,7 +18,7 @@ export interface RoutableChannel {
   readonly groups: ReadonlySet<string>
   readonly priority: number
   readonly weight: number
-  /** Provider settings as stored (secret ones still sealed). */
+  /** Provider settings, secret ones opened once per snapshot (memory only). */
   readonly settings: Readonly<Record<string, unknown>>
   /** Enabled keys, opened once per snapshot, never per request. */
   readonly keys: ReadonlyArray<{ readonly id: number; readonly key: string }>
@@ -64,7 +64,7 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore): Prom
         groups: new Set(parseList(channel.groups)),
         priority: channel.priority,
         weight: channel.weight,
-        settings: Object.freeze(parseObject(channel.settings)),
+        settings: Object.freeze(store.openSettings(channel.id, channel.settings)),
         keys: Object.freeze(await store.openKeys(em, channel.id)),
         models: new Map(bindings.filter(b => b.channelId === channel.id).map(b => [b.model, b.upstreamModel])),
       }),
@@ -145,14 +145,5 @@ function parseList(text: string): string[] {
     return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []
   } catch {
     return []
-  }
-}
-
-function parseObject(text: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(text) as unknown
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
-  } catch {
-    return {}
   }
 }

@@ -114,6 +114,26 @@ export const ConfigSchema = Type.Object(
       },
       { ...strict, default: {} },
     ),
+    /** How the data plane talks to upstreams (SPEC §5): timeouts, failover and connection pools. */
+    upstream: Type.Object(
+      {
+        /** TCP (and TLS) connect to the upstream. */
+        connect_timeout_ms: Integer(100, 600_000, 10_000),
+        /** Sending the request to the first byte of the answer (headers and first chunk); reasoning models think before answering. */
+        first_byte_timeout_ms: Integer(100, 3_600_000, 120_000),
+        /** Silence between two chunks of a streamed answer. */
+        idle_timeout_ms: Integer(100, 3_600_000, 60_000),
+        /** A whole call, failovers included. */
+        total_timeout_ms: Integer(1000, 24 * 3_600_000, 900_000),
+        /** Upstream attempts per call (keys, then channels) before the client gets the error. */
+        max_attempts: Integer(1, 20, 4),
+        /** Open connections per upstream origin; 0: no limit. */
+        connections: Integer(0, 100_000, 0),
+        /** An idle pooled connection is closed after this long unless the upstream says otherwise. */
+        keep_alive_timeout_ms: Integer(100, 600_000, 30_000),
+      },
+      { ...strict, default: {} },
+    ),
     secrets: Type.Object(
       {
         /** Signs JWTs; at least 32 characters. */

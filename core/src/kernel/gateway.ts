@@ -21,7 +21,10 @@ import { createMetricsRegistry, installHttpMetrics } from '../http/metrics.js'
 import { createHttpServer, type HttpScope } from '../http/server.js'
 import { createJobQueue } from '../jobs/index.js'
 import { installAuthentication } from '../pipeline/authenticate.js'
+import { ChatPipeline } from '../pipeline/chat-pipeline.js'
+import { installChatRoutes } from '../pipeline/chat-routes.js'
 import { installModelRoutes } from '../pipeline/models-routes.js'
+import { UpstreamAgents } from '../pipeline/upstream-agents.js'
 import type { JobQueue } from '../jobs/port.js'
 import { createKeyValueStore } from '../kv/index.js'
 import type { KeyValueStore } from '../kv/port.js'
@@ -50,6 +53,11 @@ export interface GatewayOptions {
   readonly migrate?: boolean
   /** Secrets to use instead of resolving them (which may write `<data_dir>/secrets.json`). */
   readonly secrets?: Secrets
+  /**
+   * Admit upstreams on loopback (127/8, ::1, localhost). No setting or config key exposes this:
+   * it is for tests (mock upstreams) and for embedding code whose model server shares the host.
+   */
+  readonly allowLoopbackUpstreams?: boolean
 }
 
 export interface Gateway {
@@ -163,12 +171,23 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const usage = new UsageWriter({ em: openEm, log: log.child({ component: 'usage' }), metrics })
     root.register(TOKENS.usage, { useValue: usage })
     cleanups.push(() => usage.close())
+    const allowLoopback = options.allowLoopbackUpstreams === true
+    const agents = new UpstreamAgents({
+      connectTimeoutMs: config.upstream.connect_timeout_ms,
+      keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
+      connections: config.upstream.connections,
+      allowLoopback,
+    })
+    cleanups.push(() => agents.close())
+    const pipeline = new ChatPipeline({ catalog, providers: registries.providers, limits: registries.limits, usage, settings, agents, upstream: config.upstream, log })
+    installChatRoutes(app, pipeline)
     installCatalogAdminRoutes(app, {
       em: openEm,
       channels: channelStore,
       models: new ModelStore(),
       routes: new ChatRouteStore(),
-      allowPrivateUpstreams: () => settings.get('allow_private_upstreams'),
+      addressPolicy: () => ({ allowPrivate: settings.get('allow_private_upstreams'), allowLoopback }),
+      pipeline,
       changed: () => kv.publish(CATALOG_CHANGED, '1').catch(error => log.warn({ err: error }, 'could not announce a catalog change')),
     })
     registries.health.register('database', { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) }, 'core')
@@ -273,6 +292,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           ['jobs', () => jobs.close()],
           ['database', () => db.close()],
           ['kv', () => kv.close()],
+          ['upstream connections', () => agents.close()],
         ]
         for (const [name, step] of steps) await step().catch(error => log.error({ err: error, step: name }, 'shutdown step failed'))
         state = 'stopped'

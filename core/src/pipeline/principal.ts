@@ -3,7 +3,16 @@ import type { FastifyRequest } from 'fastify'
 /** Who is calling. Every request through the data plane has exactly one. */
 export type Principal =
   | { readonly kind: 'user'; readonly userId: string; readonly role: 'root' | 'admin' | 'user'; readonly group: string; readonly name: string }
-  | { readonly kind: 'api_token'; readonly tokenId: string; readonly userId: string; readonly role: 'root' | 'admin' | 'user'; readonly group: string; readonly name: string }
+  | {
+      readonly kind: 'api_token'
+      readonly tokenId: string
+      readonly userId: string
+      readonly role: 'root' | 'admin' | 'user'
+      readonly group: string
+      readonly name: string
+      /** The user's portal token (seed 000's `chat` token): only it may mark `/v1` calls as portal traffic. */
+      readonly portal?: boolean
+    }
   | { readonly kind: 'guest'; readonly ip: string; readonly group: string }
   | { readonly kind: 'widget_user'; readonly clientId: string; readonly externalId: string; readonly group: string }
 

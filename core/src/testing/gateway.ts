@@ -30,6 +30,11 @@ export interface TestGatewayOptions {
    * close this one first.
    */
   readonly sharedWith?: TestGateway
+  /**
+   * Admit upstreams on loopback, where mock upstreams listen; default true. Set false to see
+   * the production SSRF policy refuse them.
+   */
+  readonly allowLoopbackUpstreams?: boolean
 }
 
 export interface TestGateway extends Gateway {
@@ -79,7 +84,12 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
         options.config ?? {},
       ),
     })
-    const gateway = await createGateway({ config, plugins: options.plugins, logger: options.logger ?? createLogger(config) })
+    const gateway = await createGateway({
+      config,
+      plugins: options.plugins,
+      logger: options.logger ?? createLogger(config),
+      allowLoopbackUpstreams: options.allowLoopbackUpstreams ?? true,
+    })
     let url: string | undefined
     try {
       if (options.listen) url = await gateway.listen({ port: 0, host: '127.0.0.1' })

@@ -1,5 +1,6 @@
 import type { AuthStrategy, EntityManager, FastifyRequest, KeyValueStore, Logger, Principal } from '@parley/core'
 import { isWellFormedApiToken, sha256, API_TOKEN_PREFIX } from './api-token-format.js'
+import { CHAT_TOKEN_NAME } from './api-tokens.js'
 import { ApiToken, User } from './entities.js'
 import { identityErrors } from './errors.js'
 import { looksLikeJwt, type AccessTokens } from './jwt.js'
@@ -22,6 +23,8 @@ interface CachedUser {
 interface CachedToken {
   readonly id: number
   readonly userId: number
+  /** The portal's own `chat` token. */
+  readonly portal: boolean
 }
 
 /**
@@ -103,7 +106,7 @@ export class Principals {
     const user = found ? await this.user(found.userId) : null
     if (!found || !user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
     this.touch(found.id, hash)
-    return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name }
+    return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name, portal: found.portal }
   }
 
   private async user(id: number): Promise<CachedUser | null> {
@@ -117,7 +120,7 @@ export class Principals {
   private async token(hash: string): Promise<CachedToken | null> {
     return cached(this.#tokens, hash, async () => {
       const row = await this.em().findOne(ApiToken, { tokenHash: hash })
-      return row ? { id: row.id, userId: row.userId } : null
+      return row ? { id: row.id, userId: row.userId, portal: row.name === CHAT_TOKEN_NAME } : null
     })
   }
 

@@ -1,0 +1,867 @@
+import { Readable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { RouteCandidate } from '../catalog/routing.js'
+import { candidates } from '../catalog/routing.js'
+import type { CatalogCache, RoutableChannel } from '../catalog/snapshot.js'
+import type { Config } from '../config/schema.js'
+import { errors, ParleyError } from '../errors.js'
+import type { Registry } from '../kernel/registry.js'
+import type { Logger } from '../logger.js'
+import type { SettingsRegistry } from '../settings/registry.js'
+import type { UsageEndpoint, UsageStatus } from '../usage/entities.js'
+import { estimatePromptTokens, estimateTokens, type PromptMessage } from '../usage/tokens.js'
+import type { UsageWriter } from '../usage/writer.js'
+import { KeyHealth, type FailureKind } from './key-health.js'
+import type { LimitDecision, LimitPolicy } from './limits.js'
+import type { Principal } from './principal.js'
+import type { ChatEvent, ChatProvider, ChatRequest, PassthroughPath, PassthroughResponse, ProviderCall, UpstreamTarget } from './provider.js'
+import { chatCompletionsTap, chatCompletionText, chatUsage, parseJson, responsesTap, responsesUsage, responseText, SseSplitter, type StreamTap, type TokenUsage } from './sse.js'
+import {
+  chatChunkWriter,
+  chatCompletionBody,
+  responseObjectBody,
+  responsesEventWriter,
+  responsesInputToMessages,
+  responsesParameters,
+  Transcript,
+  type StreamWriter,
+} from './translate.js'
+import type { UpstreamAgents } from './upstream-agents.js'
+
+type Json = Record<string, unknown>
+type Format = 'chat' | 'responses'
+
+/** The largest upstream error body read to explain a failure. */
+const ERROR_BODY_LIMIT = 64 * 1024
+/** The largest non-streamed answer accepted from an upstream. */
+const ANSWER_LIMIT = 64 * 1024 * 1024
+
+export interface ChatPipelineOptions {
+  readonly catalog: CatalogCache
+  readonly providers: Registry<ChatProvider>
+  readonly limits: Registry<LimitPolicy>
+  readonly usage: UsageWriter
+  readonly settings: SettingsRegistry
+  readonly agents: UpstreamAgents
+  readonly upstream: Config['upstream']
+  readonly log: Logger
+  readonly health?: KeyHealth
+}
+
+/** A channel as the channel test sees it: opened from the database, enabled or not. */
+export interface ProbeChannel {
+  readonly channelId: number
+  readonly channelName: string
+  readonly provider: string
+  readonly baseUrl: string
+  readonly key: { readonly id: number; readonly key: string } | undefined
+  readonly settings: Readonly<Record<string, unknown>>
+}
+
+export interface ProbeResult {
+  readonly ok: boolean
+  readonly latency_ms: number
+  /** The upstream's HTTP status when it refused. */
+  readonly status?: number
+  readonly error?: string
+  /** The start of the model's reply. */
+  readonly reply?: string
+}
+
+/** One client call as the routes hand it over. */
+export interface ChatCall {
+  readonly format: Format
+  readonly body: Json
+  readonly principal: Principal
+  /** Portal traffic: the group's chat route applies (seed 000). */
+  readonly portal: boolean
+  readonly endpoint: UsageEndpoint
+}
+
+type AbortReason = 'client' | 'first_byte' | 'idle' | 'total'
+
+/** Why an attempt was stopped; the reason decides the error and the usage status. */
+class Stop extends Error {
+  constructor(readonly reason: AbortReason) {
+    super(`stopped: ${reason}`)
+  }
+}
+
+/** An attempt that produced nothing for the client: maybe another key or channel can do better. */
+interface Failure {
+  readonly kind: FailureKind | 'final'
+  /** What the client sees if this was the last try. */
+  readonly error: ParleyError
+  readonly retryAfterMs?: number
+  /** Kept for the log only: an upstream code or class, never a body. */
+  readonly detail: string
+  /** The usage row's error type when it differs from the client's (`timeout`). */
+  readonly rowType?: string
+}
+
+/** Facts gathered for the usage row as the call goes on. */
+interface CallState {
+  channel: RoutableChannel | undefined
+  upstreamModel: string
+  /** `process.hrtime.bigint()` at arrival. */
+  readonly startedAt: bigint
+  /** Milliseconds from arrival to the first byte sent. */
+  ttfbMs: number | undefined
+  usage: TokenUsage | undefined
+  outputText: () => string
+  recorded: boolean
+}
+
+/**
+ * The data plane (ARCHITECTURE "one request flows"): caller limits, routing from the in-memory
+ * snapshot, channel limits, attempts over keys then channels with failover before the first
+ * byte only, the answer relayed as it arrives (passthrough) or written from a provider's events
+ * (translating), timeouts, client disconnects, and one usage row per call.
+ */
+export class ChatPipeline {
+  readonly health: KeyHealth
+
+  constructor(private readonly options: ChatPipelineOptions) {
+    this.health = options.health ?? new KeyHealth()
+  }
+
+  async handle(request: FastifyRequest, reply: FastifyReply, call: ChatCall): Promise<unknown> {
+    await this.checkCaller(request, reply, call.principal)
+    const model = call.body.model as string
+    const state: CallState = { channel: undefined, upstreamModel: model, startedAt: request.parley.startedAt, ttfbMs: undefined, usage: undefined, outputText: () => '', recorded: false }
+    const record = (status: UsageStatus, errorType: string | null, produced: boolean) => this.record(request, call, state, status, errorType, produced)
+
+    const control = new CallControl(this.options.upstream.total_timeout_ms)
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) control.stop('client')
+    })
+    try {
+      const plan = candidates(this.options.catalog.current(), {
+        model,
+        group: call.principal.group,
+        chat: call.portal,
+        passthrough: this.options.settings.get('model_passthrough'),
+      })
+      return await this.attempts(request, reply, call, plan, state, control, record)
+    } catch (error) {
+      control.done()
+      if (error instanceof Stop) {
+        record(error.reason === 'client' ? 'aborted' : 'error', error.reason === 'client' ? 'client_closed' : 'timeout', false)
+        if (error.reason === 'client') return reply
+        throw errors.PARLEY_ERR_UPSTREAM_TIMEOUT({ phase: phaseText(error.reason) })
+      }
+      const type = error instanceof ParleyError ? error.type : 'internal_error'
+      record('error', type, false)
+      throw error
+    }
+  }
+
+  /** Asks every limit policy about the caller; the first refusal is the answer. */
+  private async checkCaller(request: FastifyRequest, reply: FastifyReply, principal: Principal): Promise<void> {
+    let tightest: Extract<LimitDecision, { allowed: true }> | undefined
+    for (const { item } of this.options.limits.list()) {
+      const decision = await item.check({ kind: 'caller', principal, request })
+      if (!decision.allowed) {
+        rateHeaders(reply, decision.limit, 0, decision.retryAfterMs)
+        throw errors.PARLEY_ERR_LIMIT_EXCEEDED({ reason: decision.reason }, { details: { retry_after: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) } })
+      }
+      if (decision.remaining !== undefined && (tightest?.remaining === undefined || decision.remaining < tightest.remaining)) tightest = decision
+    }
+    if (tightest?.limit !== undefined) rateHeaders(reply, tightest.limit, tightest.remaining ?? 0, tightest.resetMs ?? 0)
+  }
+
+  private async channelAllowed(channel: RoutableChannel): Promise<LimitDecision> {
+    for (const { item } of this.options.limits.list()) {
+      const decision = await item.check({ kind: 'channel', channelId: String(channel.id), rpm: channel.rpmLimit })
+      if (!decision.allowed) return decision
+    }
+    return { allowed: true }
+  }
+
+  /** Keys (then channels) in turn until one answers; ready keys of every channel before cooling ones. */
+  private async attempts(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    call: ChatCall,
+    plan: readonly RouteCandidate[],
+    state: CallState,
+    control: CallControl,
+    record: (status: UsageStatus, errorType: string | null, produced: boolean) => void,
+  ): Promise<unknown> {
+    const { providers, upstream } = this.options
+    const deferred: Array<[RouteCandidate, { id: number; key: string } | undefined]> = []
+    const refused = new Set<number>()
+    let channelRefusal: Extract<LimitDecision, { allowed: false }> | undefined
+    const last: { failure?: Failure } = {}
+    let tries = 0
+    // A refusal about the request itself ends the search: every key would get the same answer.
+    const exhausted = () => tries >= upstream.max_attempts || last.failure?.kind === 'final'
+    const tryOne = async (candidate: RouteCandidate, key: { id: number; key: string } | undefined): Promise<unknown> => {
+      tries++
+      state.channel = candidate.channel
+      state.upstreamModel = candidate.upstreamModel
+      const result = await this.attempt(request, reply, call, candidate, key, state, control, record)
+      if ('failure' in result) {
+        last.failure = result.failure
+        if (result.failure.kind !== 'final') this.health.failure(candidate.channel.id, key?.id, result.failure.kind, result.failure.retryAfterMs)
+        request.log.warn({ channel: candidate.channel.name, key_id: key?.id, failure: result.failure.kind, detail: result.failure.detail }, 'upstream attempt failed')
+        return NEXT
+      }
+      this.health.success(candidate.channel.id, key?.id)
+      return result.sent
+    }
+    for (const candidate of plan) {
+      if (exhausted()) break
+      const provider = providers.get(candidate.channel.provider)
+      if (!provider) continue
+      const decision = await this.channelAllowed(candidate.channel)
+      if (!decision.allowed) {
+        refused.add(candidate.channel.id)
+        if (!channelRefusal || decision.retryAfterMs < channelRefusal.retryAfterMs) channelRefusal = decision
+        continue
+      }
+      const { ready, cooling } = this.health.order(candidate.channel.id, candidate.channel.keys)
+      const keys: Array<{ id: number; key: string } | undefined> = candidate.channel.keys.length === 0 ? [undefined] : ready
+      for (const key of cooling) deferred.push([candidate, key])
+      for (const key of keys) {
+        if (exhausted()) break
+        const sent = await tryOne(candidate, key)
+        if (sent !== NEXT) return sent
+      }
+    }
+    for (const [candidate, key] of deferred) {
+      if (exhausted()) break
+      const sent = await tryOne(candidate, key)
+      if (sent !== NEXT) return sent
+    }
+    control.done()
+    const failure = last.failure
+    if (failure) {
+      record('error', failure.rowType ?? failure.error.type, false)
+      throw failure.error
+    }
+    if (channelRefusal) {
+      const retryAfter = Math.max(1, Math.ceil(channelRefusal.retryAfterMs / 1000))
+      record('error', 'rate_limit_exceeded', false)
+      throw errors.PARLEY_ERR_LIMIT_CHANNELS_BUSY({}, { details: { retry_after: retryAfter } })
+    }
+    record('error', 'upstream_error', false)
+    throw errors.PARLEY_ERR_UPSTREAM_NO_PROVIDER({ model: call.body.model })
+  }
+
+  private async attempt(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    call: ChatCall,
+    candidate: RouteCandidate,
+    key: { id: number; key: string } | undefined,
+    state: CallState,
+    control: CallControl,
+    record: (status: UsageStatus, errorType: string | null, produced: boolean) => void,
+  ): Promise<{ sent: unknown } | { failure: Failure }> {
+    const provider = this.options.providers.get(candidate.channel.provider) as ChatProvider
+    const target: UpstreamTarget = {
+      channelId: candidate.channel.id,
+      channelName: candidate.channel.name,
+      baseUrl: candidate.channel.baseUrl.replace(/\/+$/, ''),
+      apiKey: key?.key ?? '',
+      keyId: key?.id,
+      settings: candidate.channel.settings,
+    }
+    const attempt = control.attempt(this.options.upstream.first_byte_timeout_ms, this.options.upstream.idle_timeout_ms)
+    const providerCall: ProviderCall = {
+      target,
+      signal: attempt.signal,
+      log: request.log.child({ channel: candidate.channel.name }),
+      userKey: userKeyOf(call.principal),
+      dispatcher: this.options.agents.for(this.options.settings.get('allow_private_upstreams')),
+    }
+    const path: PassthroughPath = call.format === 'chat' ? '/chat/completions' : '/responses'
+    const stream = call.body.stream === true
+    try {
+      if (provider.passthrough?.supports(path, target)) {
+        return await this.passthrough(provider, path, reply, call, candidate, providerCall, attempt, state, stream, record)
+      }
+      return await this.translate(provider, reply, call, candidate, providerCall, attempt, state, stream, record)
+    } catch (error) {
+      attempt.release()
+      if (error instanceof Stop) {
+        if (error.reason === 'client' || error.reason === 'total') throw error
+        return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_TIMEOUT({ phase: phaseText(error.reason) }), detail: error.reason, rowType: 'timeout' } }
+      }
+      if (error instanceof ParleyError && error.code === 'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN') {
+        return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_UNREACHABLE(), detail: error.code } }
+      }
+      return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_UNREACHABLE(), detail: describe(error) } }
+    }
+  }
+
+  // ------------------------------------------------------------- passthrough
+
+  private async passthrough(
+    provider: ChatProvider,
+    path: PassthroughPath,
+    reply: FastifyReply,
+    call: ChatCall,
+    candidate: RouteCandidate,
+    providerCall: ProviderCall,
+    attempt: Attempt,
+    state: CallState,
+    stream: boolean,
+    record: (status: UsageStatus, errorType: string | null, produced: boolean) => void,
+  ): Promise<{ sent: unknown } | { failure: Failure }> {
+    const body: Json = { ...call.body, model: candidate.upstreamModel }
+    const clientWantsUsage = (call.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
+    if (stream && call.format === 'chat') body.stream_options = { ...(call.body.stream_options as Json | undefined), include_usage: true }
+    const response = await attempt.wait((provider.passthrough as NonNullable<ChatProvider['passthrough']>).send({ path, body }, providerCall))
+    if (response.status >= 400 || response.status < 200) return { failure: await this.upstreamFailure(response, attempt, providerCall.target) }
+    const iterator = response.body[Symbol.asyncIterator]()
+
+    if (!stream) {
+      const chunks: Buffer[] = []
+      let size = 0
+      for (;;) {
+        const next = await attempt.next(iterator)
+        if (next.done) break
+        size += next.value.byteLength
+        if (size > ANSWER_LIMIT) throw new Error('upstream answer too large')
+        chunks.push(Buffer.from(next.value))
+        attempt.flowing()
+      }
+      attempt.release()
+      const bytes = Buffer.concat(chunks)
+      const parsed = parseJson(bytes.toString('utf8'))
+      if (!parsed) return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_BAD_ANSWER(), detail: 'answer is not JSON' } }
+      state.usage = call.format === 'chat' ? chatUsage(parsed.usage) : responsesUsage(parsed.usage)
+      state.outputText = () => (call.format === 'chat' ? chatCompletionText(parsed) : responseText(parsed))
+      state.ttfbMs = elapsedMs(state.startedAt)
+      control(attempt).done()
+      record('success', null, true)
+      return { sent: reply.code(200).header('content-type', 'application/json').send(bytes) }
+    }
+
+    const first = await attempt.next(iterator)
+    const tap: StreamTap = call.format === 'chat' ? chatCompletionsTap(clientWantsUsage) : responsesTap()
+    const splitter = new SseSplitter()
+    const relay = (chunk: Uint8Array): string => {
+      let out = ''
+      for (const event of splitter.push(chunk)) if (tap.forward(event)) out += event.raw
+      return out
+    }
+    state.outputText = () => tap.result().outputText
+    const finish = (outcome: 'done' | Stop | unknown): string => {
+      const rest = splitter.rest()
+      let tail = rest && tap.forward(rest) ? rest.raw : ''
+      const result = tap.result()
+      state.usage = result.usage
+      if (outcome === 'done') {
+        if (result.error) record('error', 'upstream_error', true)
+        else if (!result.complete) {
+          tail += failFrame(call.format, 'upstream_error', 'The upstream ended the answer early')
+          record('error', 'upstream_error', true)
+        } else record('success', null, true)
+      } else if (outcome instanceof Stop && outcome.reason === 'client') record('aborted', 'client_closed', true)
+      else {
+        const timeout = outcome instanceof Stop
+        tail += failFrame(call.format, timeout ? 'timeout' : 'upstream_error', timeout ? `The upstream ${phaseText(outcome.reason)}` : 'The upstream connection broke off mid-answer')
+        record('error', timeout ? 'timeout' : 'upstream_error', true)
+      }
+      return tail
+    }
+    return { sent: this.sendStream(reply, state, attempt, iterator, first, relay, finish) }
+  }
+
+  /** A refusal or error status: read a little of its body to explain it, then classify. */
+  private async upstreamFailure(response: PassthroughResponse, attempt: Attempt, target: UpstreamTarget): Promise<Failure> {
+    let text = ''
+    try {
+      const iterator = response.body[Symbol.asyncIterator]()
+      for (;;) {
+        const next = await attempt.next(iterator)
+        if (next.done) break
+        text += Buffer.from(next.value).toString('utf8')
+        if (text.length > ERROR_BODY_LIMIT) {
+          await iterator.return?.()
+          break
+        }
+      }
+    } catch {
+      // The status alone decides.
+    }
+    attempt.release()
+    const status = response.status
+    const upstreamError = (parseJson(text)?.error ?? {}) as { message?: unknown; type?: unknown; code?: unknown; param?: unknown }
+    const code = typeof upstreamError.code === 'string' ? upstreamError.code : undefined
+    const detail = `HTTP ${status}${code ? ` ${code}` : ''}`
+    if (status === 401 || status === 403) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
+    if (status === 429) {
+      const retryAfterMs = retryAfterOf(response.headers['retry-after'])
+      const details = retryAfterMs === undefined ? undefined : { retry_after: Math.ceil(retryAfterMs / 1000) }
+      return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY({}, details ? { details } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }), detail }
+    }
+    if (status >= 500 || status === 408) return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status }), detail }
+    // 400, 404, 422...: the request itself is wrong; another key would get the same answer.
+    const message = typeof upstreamError.message === 'string' && upstreamError.message !== '' ? scrub(upstreamError.message, target.apiKey) : `The upstream refused the request (HTTP ${status})`
+    const error = new ParleyError('PARLEY_ERR_UPSTREAM_REFUSED', status >= 400 && status < 500 ? status : 502, typeof upstreamError.type === 'string' ? upstreamError.type : 'invalid_request_error', message, {
+      details: { param: typeof upstreamError.param === 'string' ? upstreamError.param : null, code: code ?? null },
+    })
+    return { kind: 'final', error, detail }
+  }
+
+  // ------------------------------------------------------------- translating
+
+  private async translate(
+    provider: ChatProvider,
+    reply: FastifyReply,
+    call: ChatCall,
+    candidate: RouteCandidate,
+    providerCall: ProviderCall,
+    attempt: Attempt,
+    state: CallState,
+    stream: boolean,
+    record: (status: UsageStatus, errorType: string | null, produced: boolean) => void,
+  ): Promise<{ sent: unknown } | { failure: Failure }> {
+    const chatRequest = toChatRequest(call, candidate.upstreamModel)
+    const iterator = provider.chat(chatRequest, providerCall)[Symbol.asyncIterator]()
+    const transcript = new Transcript()
+    const buffered: ChatEvent[] = []
+    // Read up to the first output: an error before it may still fail over.
+    for (;;) {
+      const next = await attempt.next(iterator)
+      if (next.done) break
+      const event = next.value
+      if (event.type === 'error') {
+        await iterator.return?.(undefined)
+        attempt.release()
+        return { failure: eventFailure(event) }
+      }
+      buffered.push(event)
+      if (event.type !== 'usage') break
+    }
+    const meta = { model: call.body.model as string, createdAt: Math.floor(Date.now() / 1000) }
+    state.outputText = () => transcript.outputText()
+
+    if (!stream) {
+      for (const event of buffered) transcript.add(event)
+      attempt.flowing()
+      for (;;) {
+        const next = await attempt.next(iterator)
+        if (next.done) break
+        if (next.value.type === 'error') {
+          attempt.release()
+          return { failure: eventFailure(next.value) }
+        }
+        transcript.add(next.value)
+      }
+      attempt.release()
+      state.usage = transcript.usage
+      const usage = this.usageOf(call, state, true)
+      state.ttfbMs = elapsedMs(state.startedAt)
+      control(attempt).done()
+      record('success', null, true)
+      const body = call.format === 'chat' ? chatCompletionBody(meta, transcript, usage) : responseObjectBody(meta, call.body, transcript, usage)
+      return { sent: reply.code(200).header('content-type', 'application/json').send(JSON.stringify(body)) }
+    }
+
+    const clientWantsUsage = (call.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
+    const writer: StreamWriter = call.format === 'chat' ? chatChunkWriter(meta, clientWantsUsage) : responsesEventWriter(meta, call.body)
+    let failed: Extract<ChatEvent, { type: 'error' }> | undefined
+    const write = (event: ChatEvent): string => {
+      if (failed) return ''
+      transcript.add(event)
+      if (event.type !== 'error') return writer.event(event)
+      failed = event
+      return ''
+    }
+    const eventIterator: AsyncIterator<Uint8Array> = {
+      next: async () => {
+        if (failed) return { done: true, value: undefined }
+        const next = await attempt.next(iterator)
+        if (next.done) return { done: true, value: undefined }
+        return { done: false, value: Buffer.from(write(next.value)) }
+      },
+      return: async () => {
+        await iterator.return?.(undefined)
+        return { done: true, value: undefined }
+      },
+    }
+    const first = { done: false as const, value: Buffer.from(buffered.map(write).join('')) }
+    const finish = (outcome: 'done' | Stop | unknown): string => {
+      state.usage = transcript.usage
+      if (outcome === 'done') {
+        if (failed) {
+          record('error', 'upstream_error', true)
+          return writer.fail('upstream_error', failed.message)
+        }
+        record('success', null, true)
+        return writer.end(this.usageOf(call, state, true))
+      }
+      if (outcome instanceof Stop && outcome.reason === 'client') {
+        record('aborted', 'client_closed', true)
+        return ''
+      }
+      const timeout = outcome instanceof Stop
+      record('error', timeout ? 'timeout' : 'upstream_error', true)
+      return writer.fail(timeout ? 'timeout' : 'upstream_error', timeout ? `The upstream ${phaseText(outcome.reason)}` : 'The upstream broke off mid-answer')
+    }
+    return { sent: this.sendStream(reply, state, attempt, eventIterator, first, chunk => Buffer.from(chunk).toString('utf8'), finish) }
+  }
+
+  // ------------------------------------------------------------- streaming out
+
+  /**
+   * Commits the call: status and headers go out with the first piece, then every piece as it
+   * arrives. From here on nothing fails over; a broken upstream ends the stream with an error
+   * event, and a client that goes away aborts the upstream at once.
+   */
+  private sendStream(
+    reply: FastifyReply,
+    state: CallState,
+    attempt: Attempt,
+    iterator: AsyncIterator<Uint8Array>,
+    first: IteratorResult<Uint8Array>,
+    transform: (chunk: Uint8Array) => string,
+    finish: (outcome: 'done' | Stop | unknown) => string,
+  ): FastifyReply {
+    let finished = false
+    const end = (outcome: 'done' | Stop | unknown): string => {
+      if (finished) return ''
+      finished = true
+      attempt.release()
+      control(attempt).done()
+      return finish(outcome)
+    }
+    async function* pieces(): AsyncGenerator<Buffer> {
+      try {
+        if (!first.done) {
+          const text = transform(first.value)
+          if (text !== '') yield Buffer.from(text)
+        }
+        if (first.done) {
+          yield Buffer.from(end('done'))
+          return
+        }
+        attempt.flowing()
+        for (;;) {
+          const next = await attempt.next(iterator)
+          if (next.done) break
+          const text = transform(next.value)
+          if (text !== '') yield Buffer.from(text)
+        }
+        const tail = end('done')
+        if (tail !== '') yield Buffer.from(tail)
+      } catch (error) {
+        const tail = end(error)
+        if (tail !== '') yield Buffer.from(tail)
+      } finally {
+        end(new Stop('client'))
+        void iterator.return?.(undefined)?.catch(() => undefined)
+      }
+    }
+    // A client gone while the upstream is silent: end the row now, the generator may never resume.
+    attempt.onStop(reason => {
+      if (reason === 'client') end(new Stop('client'))
+    })
+    state.ttfbMs = elapsedMs(state.startedAt)
+    return reply
+      .code(200)
+      .header('content-type', 'text/event-stream; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('x-accel-buffering', 'no')
+      .send(Readable.from(pieces(), { objectMode: false }))
+  }
+
+  // ------------------------------------------------------------- channel test
+
+  /**
+   * The channel test: one short real chat through the provider with this key, under the same
+   * timeouts and SSRF policy as traffic. Not a call of anyone's, so no usage row.
+   */
+  async probe(channel: ProbeChannel, model: string, log: Logger): Promise<ProbeResult> {
+    const started = performance.now()
+    const took = () => Math.round(performance.now() - started)
+    const provider = this.options.providers.get(channel.provider)
+    if (!provider) return { ok: false, latency_ms: 0, error: `provider ${channel.provider} is not installed` }
+    const { upstream } = this.options
+    const control = new CallControl(upstream.total_timeout_ms)
+    const attempt = control.attempt(upstream.first_byte_timeout_ms, upstream.idle_timeout_ms)
+    const apiKey = channel.key?.key ?? ''
+    const call: ProviderCall = {
+      target: { channelId: channel.channelId, channelName: channel.channelName, baseUrl: channel.baseUrl.replace(/\/+$/, ''), apiKey, keyId: channel.key?.id, settings: channel.settings },
+      signal: attempt.signal,
+      log: log.child({ channel: channel.channelName }),
+      userKey: 'parley-channel-test',
+      dispatcher: this.options.agents.for(this.options.settings.get('allow_private_upstreams')),
+    }
+    const transcript = new Transcript()
+    try {
+      const iterator = provider.chat({ model, messages: [{ role: 'user', content: 'Reply with one word: pong' }], stream: false, parameters: {} }, call)[Symbol.asyncIterator]()
+      for (;;) {
+        const next = await attempt.next(iterator)
+        if (next.done) break
+        if (next.value.type === 'error') {
+          await iterator.return?.(undefined)
+          return { ok: false, latency_ms: took(), ...(next.value.status === undefined ? {} : { status: next.value.status }), error: scrub(next.value.message, apiKey) }
+        }
+        transcript.add(next.value)
+        attempt.flowing()
+      }
+      return { ok: true, latency_ms: took(), reply: transcript.text.slice(0, 200) }
+    } catch (error) {
+      const reason =
+        error instanceof Stop ? `the upstream ${phaseText(error.reason)}`
+        : error instanceof ParleyError ? error.message
+        : `the upstream could not be reached (${describe(error)})`
+      return { ok: false, latency_ms: took(), error: scrub(reason, apiKey) }
+    } finally {
+      attempt.release()
+      control.done()
+    }
+  }
+
+  // ------------------------------------------------------------- usage
+
+  /** The upstream's counts, or our tokenizer's. */
+  private usageOf(call: ChatCall, state: CallState, produced: boolean): TokenUsage & { estimated: boolean } {
+    if (state.usage) return { ...state.usage, estimated: false }
+    if (!produced) return { promptTokens: 0, completionTokens: 0, estimated: false }
+    const model = state.upstreamModel
+    const messages = (call.format === 'chat' ? call.body.messages : responsesInputToMessages(call.body)) as PromptMessage[]
+    let promptTokens = 0
+    try {
+      promptTokens = estimatePromptTokens(Array.isArray(messages) ? messages : [], model)
+    } catch {
+      promptTokens = 0
+    }
+    return { promptTokens, completionTokens: estimateTokens(state.outputText(), model), estimated: true }
+  }
+
+  private record(request: FastifyRequest, call: ChatCall, state: CallState, status: UsageStatus, errorType: string | null, produced: boolean): void {
+    if (state.recorded) return
+    state.recorded = true
+    const usage = this.usageOf(call, state, produced)
+    const principal = call.principal
+    this.options.usage.record({
+      requestId: request.id,
+      ip: request.ip,
+      principalKind: principal.kind,
+      userId: 'userId' in principal ? Number(principal.userId) : null,
+      username: 'name' in principal ? principal.name : null,
+      tokenId: principal.kind === 'api_token' ? Number(principal.tokenId) : null,
+      model: String(call.body.model),
+      channelId: state.channel?.id ?? null,
+      channelName: state.channel?.name ?? null,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      estimated: usage.estimated,
+      status,
+      errorType,
+      latencyMs: elapsedMs(state.startedAt),
+      ttfbMs: state.ttfbMs ?? null,
+      endpoint: call.endpoint,
+      stream: call.body.stream === true,
+    })
+  }
+}
+
+const NEXT = Symbol('next')
+
+function elapsedMs(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e6
+}
+
+/** The whole call's deadline and the client's presence; each attempt gets its own signal under it. */
+class CallControl {
+  #stopped: AbortReason | undefined
+  readonly #attempts = new Set<Attempt>()
+  readonly #total: NodeJS.Timeout
+
+  constructor(totalMs: number) {
+    this.#total = setTimeout(() => this.stop('total'), totalMs)
+    this.#total.unref()
+  }
+
+  attempt(firstByteMs: number, idleMs: number): Attempt {
+    const attempt = new Attempt(this, firstByteMs, idleMs)
+    if (this.#stopped) attempt.stop(this.#stopped)
+    this.#attempts.add(attempt)
+    return attempt
+  }
+
+  forget(attempt: Attempt): void {
+    this.#attempts.delete(attempt)
+  }
+
+  stop(reason: AbortReason): void {
+    this.#stopped ??= reason
+    for (const attempt of this.#attempts) attempt.stop(reason)
+  }
+
+  done(): void {
+    clearTimeout(this.#total)
+  }
+}
+
+function control(attempt: Attempt): CallControl {
+  return attempt.parent
+}
+
+/**
+ * One upstream attempt: an abort signal for the provider, and waits that give up when the
+ * signal fires (even if a provider ignores it) or their timer runs out. Until output flows the
+ * timer is the first-byte deadline of the attempt; afterwards, the idle time of each wait.
+ * Time spent waiting for a slow client is never counted against the upstream.
+ */
+class Attempt {
+  readonly #controller = new AbortController()
+  readonly #firstByteDeadline: number
+  #flowing = false
+  #reason: AbortReason | undefined
+  readonly #listeners: Array<(reason: AbortReason) => void> = []
+
+  constructor(
+    readonly parent: CallControl,
+    firstByteMs: number,
+    private readonly idleMs: number,
+  ) {
+    this.#firstByteDeadline = performance.now() + firstByteMs
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
+  stop(reason: AbortReason): void {
+    if (this.#reason) return
+    this.#reason = reason
+    this.#controller.abort(new Stop(reason))
+    for (const listener of this.#listeners) listener(reason)
+  }
+
+  onStop(listener: (reason: AbortReason) => void): void {
+    if (this.#reason) listener(this.#reason)
+    else this.#listeners.push(listener)
+  }
+
+  /** Output is flowing: from now on each wait may last the idle timeout. */
+  flowing(): void {
+    this.#flowing = true
+  }
+
+  /** The attempt is over (answered or failed): the call no longer stops it. */
+  release(): void {
+    this.parent.forget(this)
+  }
+
+  /** A provider promise that loses to the attempt being stopped or to its timer. */
+  wait<T>(promise: Promise<T>): Promise<T> {
+    const signal = this.#controller.signal
+    if (signal.aborted) {
+      promise.catch(() => undefined)
+      return Promise.reject(signal.reason as Error)
+    }
+    const ms = this.#flowing ? this.idleMs : Math.max(0, this.#firstByteDeadline - performance.now())
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => this.stop(this.#flowing ? 'idle' : 'first_byte'), ms)
+      const onAbort = () => {
+        clearTimeout(timer)
+        reject(signal.reason as Error)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      promise.then(
+        value => {
+          clearTimeout(timer)
+          signal.removeEventListener('abort', onAbort)
+          resolve(value)
+        },
+        (error: unknown) => {
+          clearTimeout(timer)
+          signal.removeEventListener('abort', onAbort)
+          reject(signal.aborted ? (signal.reason as Error) : error)
+        },
+      )
+    })
+  }
+
+  next<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
+    return this.wait(iterator.next())
+  }
+}
+
+function toChatRequest(call: ChatCall, upstreamModel: string): ChatRequest {
+  const body = call.body
+  if (call.format === 'responses') {
+    return { model: upstreamModel, messages: responsesInputToMessages(body), stream: body.stream === true, parameters: responsesParameters(body) }
+  }
+  const { model: _model, messages, stream, ...parameters } = body
+  return { model: upstreamModel, messages: messages as ChatRequest['messages'], stream: stream === true, parameters }
+}
+
+function eventFailure(event: Extract<ChatEvent, { type: 'error' }>): Failure {
+  const status = event.status
+  const retryable = event.retryable ?? (status === undefined || status === 408 || status === 429 || status >= 500)
+  const detail = `${status ?? 'no status'}${event.upstreamCode ? ` ${event.upstreamCode}` : ''}`
+  if (event.keyProblem) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
+  if (!retryable) {
+    return { kind: 'final', error: new ParleyError('PARLEY_ERR_UPSTREAM_REFUSED', status !== undefined && status >= 400 && status < 500 ? status : 502, 'upstream_error', event.message), detail }
+  }
+  if (status === 429) return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY(), detail }
+  return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status: status ?? 502 }), detail }
+}
+
+function failFrame(format: Format, type: string, message: string): string {
+  if (format === 'chat') return `data: ${JSON.stringify({ error: { type, message, code: type, param: null } })}\n\n`
+  return `event: error\ndata: ${JSON.stringify({ type: 'error', code: type, message, param: null })}\n\n`
+}
+
+function phaseText(reason: AbortReason): string {
+  switch (reason) {
+    case 'first_byte':
+      return 'did not start answering in time'
+    case 'idle':
+      return 'stopped sending in the middle of the answer'
+    case 'total':
+      return 'took longer than the call may last'
+    case 'client':
+      return 'call was cancelled by the client'
+  }
+}
+
+function rateHeaders(reply: FastifyReply, limit: number, remaining: number, resetMs: number): void {
+  void reply.header('x-ratelimit-limit', String(limit))
+  void reply.header('x-ratelimit-remaining', String(Math.max(0, remaining)))
+  void reply.header('x-ratelimit-reset', String(Math.max(0, Math.ceil(resetMs / 1000))))
+}
+
+function retryAfterOf(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  if (value === undefined) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 3600) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.min(date - Date.now(), 3_600_000))
+}
+
+/** Never echo a key, even if an upstream quotes it back in an error. */
+function scrub(message: string, key: string): string {
+  const clipped = message.slice(0, 500)
+  return key.length >= 8 ? clipped.split(key).join('***') : clipped
+}
+
+function describe(error: unknown): string {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown }
+  return `${typeof name === 'string' ? name : 'Error'}${typeof code === 'string' ? ` (${code})` : ''}`
+}
+
+/** A stable id for the end user, without exposing who they are. */
+function userKeyOf(principal: Principal): string {
+  switch (principal.kind) {
+    case 'user':
+    case 'api_token':
+      return `user-${principal.userId}`
+    case 'guest':
+      return `guest-${principal.ip}`
+    case 'widget_user':
+      return `widget-${principal.clientId}-${principal.externalId}`
+  }
+}

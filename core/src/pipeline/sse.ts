@@ -1,0 +1,227 @@
+/**
+ * Server-sent events as OpenAI-compatible upstreams send them, read on the side of a
+ * passthrough: the bytes go to the client unchanged (except one frame a client did not ask
+ * for), while usage and the streamed text are picked up for the usage row.
+ */
+
+/** One event: its text as received (blank-line terminator included), its `event:` name and its data. */
+export interface SseEvent {
+  readonly raw: string
+  readonly name: string | undefined
+  readonly data: string
+}
+
+/**
+ * Splits a byte stream into whole events, whatever the chunking and line endings (`\n`,
+ * `\r\n`, `\r`). A multi-byte character cut between chunks is decoded once whole.
+ */
+export class SseSplitter {
+  #buffer = ''
+  readonly #decoder = new TextDecoder()
+
+  push(chunk: Uint8Array): SseEvent[] {
+    this.#buffer += this.#decoder.decode(chunk, { stream: true })
+    const events: SseEvent[] = []
+    for (;;) {
+      const end = eventEnd(this.#buffer)
+      if (end < 0) break
+      events.push(parseEvent(this.#buffer.slice(0, end)))
+      this.#buffer = this.#buffer.slice(end)
+    }
+    return events
+  }
+
+  /** What is left after the stream ended: an event without its blank line, if any. */
+  rest(): SseEvent | undefined {
+    const text = this.#buffer + this.#decoder.decode()
+    this.#buffer = ''
+    return text.trim() === '' ? undefined : parseEvent(text)
+  }
+}
+
+/** Index just past the first event terminator (a blank line), or -1. */
+function eventEnd(text: string): number {
+  const match = /\r\n\r\n|\n\n|\r\r|\r\n\n|\n\r\n/.exec(text)
+  return match ? match.index + match[0].length : -1
+}
+
+function parseEvent(raw: string): SseEvent {
+  let name: string | undefined
+  const data: string[] = []
+  for (const line of raw.split(/\r\n|\r|\n/)) {
+    if (line.startsWith('data:')) data.push(line.slice(line.charAt(5) === ' ' ? 6 : 5))
+    else if (line.startsWith('event:')) name = line.slice(line.charAt(6) === ' ' ? 7 : 6).trim()
+  }
+  return { raw, name, data: data.join('\n') }
+}
+
+export interface TokenUsage {
+  readonly promptTokens: number
+  readonly completionTokens: number
+}
+
+/** What a tap learned from a stream by its end. */
+export interface TapResult {
+  /** From the upstream; undefined when it sent none (the pipeline estimates). */
+  readonly usage: TokenUsage | undefined
+  /** The streamed output text (answer, reasoning, tool arguments), for estimating when usage is missing. */
+  readonly outputText: string
+  /** The upstream reported an error inside the stream. */
+  readonly error: { readonly message: string; readonly code?: string } | undefined
+  /** The stream ended the way the format ends (`[DONE]`, `response.completed`, ...). */
+  readonly complete: boolean
+}
+
+/** Watches one passthrough stream. `forward` returns whether an event goes on to the client. */
+export interface StreamTap {
+  forward(event: SseEvent): boolean
+  result(): TapResult
+}
+
+/**
+ * Chat completions: usage comes on the extra last chunk that `stream_options.include_usage`
+ * adds (choices empty). When the client did not ask for it, that chunk is dropped.
+ */
+export function chatCompletionsTap(clientWantsUsage: boolean): StreamTap {
+  let usage: TokenUsage | undefined
+  let error: TapResult['error']
+  let complete = false
+  // Data payloads are kept raw and parsed only if usage never comes: the common path parses
+  // just the one usage chunk.
+  const payloads: string[] = []
+  return {
+    forward(event) {
+      const data = event.data
+      if (data === '[DONE]') {
+        complete = true
+        return true
+      }
+      if (data.includes('"usage":{') || data.includes('"usage": {')) {
+        const parsed = parseJson(data)
+        const found = chatUsage(parsed?.usage)
+        if (found) usage = found
+        const choices = parsed?.choices
+        if (Array.isArray(choices) && choices.length === 0) return clientWantsUsage
+        payloads.push(data)
+        return true
+      }
+      if (data.startsWith('{"error"') || data.includes('"error":{')) {
+        const parsed = parseJson(data)
+        if (parsed && typeof parsed.error === 'object' && parsed.error !== null) error = errorOf(parsed.error)
+      }
+      if (data !== '') payloads.push(data)
+      return true
+    },
+    result: () => ({ usage, outputText: usage ? '' : chatStreamText(payloads), error, complete }),
+  }
+}
+
+/** Responses API: usage comes inside the final `response.completed` (or `.incomplete`/`.failed`) event. */
+export function responsesTap(): StreamTap {
+  let usage: TokenUsage | undefined
+  let error: TapResult['error']
+  let complete = false
+  const pieces: string[] = []
+  return {
+    forward(event) {
+      const type = event.name ?? /"type":\s*"([^"]+)"/.exec(event.data)?.[1]
+      if (type === undefined) return true
+      if (type.endsWith('.delta')) {
+        if (type === 'response.output_text.delta' || type.startsWith('response.reasoning') || type === 'response.function_call_arguments.delta') {
+          const delta = parseJson(event.data)?.delta
+          if (typeof delta === 'string') pieces.push(delta)
+        }
+        return true
+      }
+      if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
+        complete = type !== 'response.failed'
+        const response = parseJson(event.data)?.response as Record<string, unknown> | undefined
+        const found = responsesUsage(response?.usage)
+        if (found) usage = found
+        if (type === 'response.failed' && response?.error) error = errorOf(response.error)
+      } else if (type === 'error') {
+        error = errorOf(parseJson(event.data) ?? {})
+      }
+      return true
+    },
+    result: () => ({ usage, outputText: pieces.join(''), error, complete }),
+  }
+}
+
+/** Usage in a chat completion (`usage.prompt_tokens`, `usage.completion_tokens`). */
+export function chatUsage(value: unknown): TokenUsage | undefined {
+  const usage = value as { prompt_tokens?: unknown; completion_tokens?: unknown } | null | undefined
+  if (typeof usage?.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number') return undefined
+  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens }
+}
+
+/** Usage in a Responses API object (`usage.input_tokens`, `usage.output_tokens`). */
+export function responsesUsage(value: unknown): TokenUsage | undefined {
+  const usage = value as { input_tokens?: unknown; output_tokens?: unknown } | null | undefined
+  if (typeof usage?.input_tokens !== 'number' || typeof usage.output_tokens !== 'number') return undefined
+  return { promptTokens: usage.input_tokens, completionTokens: usage.output_tokens }
+}
+
+/** The text of a non-streamed chat completion's choices (answer, reasoning, tool arguments). */
+export function chatCompletionText(body: Record<string, unknown> | undefined): string {
+  const parts: string[] = []
+  for (const choice of arrayOf(body?.choices)) {
+    const message = (choice as { message?: Record<string, unknown> }).message
+    collectMessageText(message, parts)
+  }
+  return parts.join('')
+}
+
+/** The text of a non-streamed Responses API object's output items. */
+export function responseText(body: Record<string, unknown> | undefined): string {
+  const parts: string[] = []
+  for (const item of arrayOf(body?.output)) {
+    const record = item as Record<string, unknown>
+    if (typeof record.arguments === 'string') parts.push(record.arguments)
+    for (const part of [...arrayOf(record.content), ...arrayOf(record.summary)]) {
+      const text = (part as { text?: unknown }).text
+      if (typeof text === 'string') parts.push(text)
+    }
+  }
+  return parts.join('')
+}
+
+function chatStreamText(payloads: readonly string[]): string {
+  const parts: string[] = []
+  for (const payload of payloads) {
+    for (const choice of arrayOf(parseJson(payload)?.choices)) collectMessageText((choice as { delta?: Record<string, unknown> }).delta, parts)
+  }
+  return parts.join('')
+}
+
+function collectMessageText(message: Record<string, unknown> | undefined, parts: string[]): void {
+  if (!message) return
+  for (const field of ['content', 'reasoning_content', 'reasoning'] as const) {
+    const value = message[field]
+    if (typeof value === 'string') parts.push(value)
+  }
+  for (const call of arrayOf(message.tool_calls)) {
+    const fn = (call as { function?: { name?: unknown; arguments?: unknown } }).function
+    if (typeof fn?.name === 'string') parts.push(fn.name)
+    if (typeof fn?.arguments === 'string') parts.push(fn.arguments)
+  }
+}
+
+function errorOf(value: unknown): { message: string; code?: string } {
+  const record = value as { message?: unknown; code?: unknown }
+  const message = typeof record.message === 'string' ? record.message : 'the upstream reported an error'
+  return typeof record.code === 'string' ? { message, code: record.code } : { message }
+}
+
+function arrayOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : []
+}
+
+export function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text) as unknown
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
