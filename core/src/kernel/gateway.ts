@@ -179,7 +179,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       allowLoopback,
     })
     cleanups.push(() => agents.close())
-    const pipeline = new ChatPipeline({ catalog, providers: registries.providers, limits: registries.limits, usage, settings, agents, upstream: config.upstream, log })
+    const pipeline = new ChatPipeline({ catalog, providers: registries.providers, limits: registries.limits, usage, settings, agents, upstream: config.upstream, log, metrics })
     installChatRoutes(app, pipeline)
     installCatalogAdminRoutes(app, {
       em: openEm,

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { Counter, type Registry as MetricsRegistry } from 'prom-client'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RouteCandidate } from '../catalog/routing.js'
 import { candidates } from '../catalog/routing.js'
@@ -46,6 +47,8 @@ export interface ChatPipelineOptions {
   readonly upstream: Config['upstream']
   readonly log: Logger
   readonly health?: KeyHealth
+  /** When given, upstream attempts are counted there by channel and outcome. */
+  readonly metrics?: MetricsRegistry
 }
 
 /** A channel as the channel test sees it: opened from the database, enabled or not. */
@@ -120,9 +123,15 @@ interface CallState {
  */
 export class ChatPipeline {
   readonly health: KeyHealth
+  readonly #attempts: Counter | undefined
 
   constructor(private readonly options: ChatPipelineOptions) {
     this.health = options.health ?? new KeyHealth()
+    if (options.metrics) {
+      this.#attempts =
+        (options.metrics.getSingleMetric('parley_upstream_attempts_total') as Counter | undefined) ??
+        new Counter({ name: 'parley_upstream_attempts_total', help: 'Upstream attempts by channel and outcome (success, auth, rate, upstream, final)', labelNames: ['channel', 'outcome'], registers: [options.metrics] })
+    }
   }
 
   async handle(request: FastifyRequest, reply: FastifyReply, call: ChatCall): Promise<unknown> {
@@ -201,6 +210,7 @@ export class ChatPipeline {
       state.channel = candidate.channel
       state.upstreamModel = candidate.upstreamModel
       const result = await this.attempt(request, reply, call, candidate, key, state, control, record)
+      this.#attempts?.inc({ channel: candidate.channel.name, outcome: 'failure' in result ? result.failure.kind : 'success' })
       if ('failure' in result) {
         last.failure = result.failure
         if (result.failure.kind !== 'final') this.health.failure(candidate.channel.id, key?.id, result.failure.kind, result.failure.retryAfterMs)
@@ -269,10 +279,14 @@ export class ChatPipeline {
       settings: candidate.channel.settings,
     }
     const attempt = control.attempt(this.options.upstream.first_byte_timeout_ms, this.options.upstream.idle_timeout_ms)
+    let log: Logger | undefined
     const providerCall: ProviderCall = {
       target,
       signal: attempt.signal,
-      log: request.log.child({ channel: candidate.channel.name }),
+      // A child logger costs a few microseconds; most providers never log.
+      get log() {
+        return (log ??= request.log.child({ channel: candidate.channel.name }))
+      },
       userKey: userKeyOf(call.principal),
       dispatcher: this.options.agents.for(this.options.settings.get('allow_private_upstreams')),
     }
