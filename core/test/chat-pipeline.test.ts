@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
 import t, { type Test } from 'tap'
-import { definePlugin, SseSplitter, type LimitDecision, type LimitSubject, type Principal } from '@parley/core'
+import { definePlugin, SseSplitter, Type, type LimitDecision, type LimitSubject, type Principal } from '@parley/core'
 import { createTestGateway, providerPlugin, scriptedProvider, type ScriptedProvider, type TestGateway } from '@parley/core/testing'
 
 /**
@@ -318,5 +318,67 @@ t.test('SseSplitter finds whole events whatever the chunking and line endings', 
     )
     t.equal(rest?.data, 'tail')
     t.equal(events.map(e => e.raw).join('') + (rest?.raw ?? ''), text, 'the raw text is kept byte for byte')
+  }
+})
+
+t.test('model_passthrough forwards a model name no channel binds', async t => {
+  const { gateway, provider, client, channel } = await setup(t)
+  await channel('main')
+  const unknown = await client.chat.completions.create({ model: 'brand-new-model', messages: [{ role: 'user', content: 'hi' }] }).catch((error: unknown) => error)
+  t.type(unknown, OpenAI.NotFoundError, 'off: an unbound model is unknown')
+  const saved = await gateway.inject({ method: 'PUT', url: '/api/admin/config', headers: { authorization: 'Bearer root' }, payload: { model_passthrough: true } })
+  t.equal(saved.statusCode, 200, saved.body)
+  const answer = await client.chat.completions.create({ model: 'brand-new-model', messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(answer.choices[0]?.message.content, 'ok')
+  t.equal(provider.calls.at(-1)?.request.model, 'brand-new-model', 'the name goes upstream as it is')
+})
+
+t.test('channel settings are checked against the provider schema when saved', async t => {
+  const strictProvider = definePlugin({
+    id: 'strict-provider',
+    version: '1.0.0',
+    setup(ctx) {
+      ctx.providers.register('strict', {
+        settingsSchema: Type.Object({ region: Type.Union([Type.Literal('cn'), Type.Literal('global')], { default: 'global' }) }, { additionalProperties: false }),
+        async *chat() {
+          yield { type: 'done', finishReason: 'stop' }
+        },
+      })
+    },
+  })
+  const gateway = await createTestGateway({ plugins: [callers, strictProvider] })
+  t.teardown(gateway.close)
+  const create = (settings: Record<string, unknown>) =>
+    gateway.inject({ method: 'POST', url: '/api/admin/channels', headers: { authorization: 'Bearer root' }, payload: { name: `c${Math.random()}`, provider: 'strict', base_url: 'https://1.1.1.1/v1', keys: ['k'], models: ['m'], settings } })
+  const bad = await create({ region: 'mars' })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json().error.message, /settings\.region/)
+  const extra = await create({ region: 'cn', colour: 'red' })
+  t.equal(extra.statusCode, 400, 'unknown settings are refused')
+  const good = await create({})
+  t.equal(good.statusCode, 201)
+  t.same(good.json().settings, { region: 'global' }, 'defaults are filled in')
+})
+
+t.test('GET/PUT /api/admin/config: all or nothing, admins only', async t => {
+  const { gateway } = await setup(t)
+  const before = await gateway.inject({ method: 'GET', url: '/api/admin/config', headers: { authorization: 'Bearer root' } })
+  t.equal(before.statusCode, 200)
+  t.equal(before.json().guest_rpm, 10)
+  const bad = await gateway.inject({ method: 'PUT', url: '/api/admin/config', headers: { authorization: 'Bearer root' }, payload: { guest_rpm: 30, user_rpm: 'many' } })
+  t.equal(bad.statusCode, 400)
+  t.match(bad.json().error.message, /user_rpm/)
+  t.equal(gateway.settings.get('guest_rpm'), 10, 'one bad value changes nothing')
+  const unknown = await gateway.inject({ method: 'PUT', url: '/api/admin/config', headers: { authorization: 'Bearer root' }, payload: { no_such_thing: 1 } })
+  t.equal(unknown.statusCode, 400)
+  const good = await gateway.inject({ method: 'PUT', url: '/api/admin/config', headers: { authorization: 'Bearer root' }, payload: { guest_rpm: 30 } })
+  t.equal(good.statusCode, 200)
+  t.equal(good.json().guest_rpm, 30)
+  t.equal(gateway.settings.get('guest_rpm'), 30)
+  const schema = await gateway.inject({ method: 'GET', url: '/api/admin/config/schema', headers: { authorization: 'Bearer root' } })
+  t.match(schema.json().items.find((item: { key: string }) => item.key === 'guest_rpm'), { owner: 'core', default: 10, schema: { type: 'integer' } })
+  for (const [method, url] of [['GET', '/api/admin/config'], ['PUT', '/api/admin/config'], ['GET', '/api/admin/config/schema']] as const) {
+    const refused = await gateway.inject({ method, url, headers: { authorization: 'Bearer ada' }, payload: method === 'PUT' ? { guest_rpm: 1 } : undefined })
+    t.equal(refused.statusCode, 401, `${method} ${url} needs an admin session, not an API token`)
   }
 })

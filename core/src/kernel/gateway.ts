@@ -30,6 +30,7 @@ import { createKeyValueStore } from '../kv/index.js'
 import type { KeyValueStore } from '../kv/port.js'
 import { createLogger } from '../log.js'
 import type { Logger } from '../logger.js'
+import { installSettingsAdminRoutes } from '../settings/admin-routes.js'
 import { SettingsRegistry } from '../settings/registry.js'
 import { UsageWriter } from '../usage/writer.js'
 import { createPluginContext, type KernelServices } from './context.js'
@@ -181,6 +182,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     cleanups.push(() => agents.close())
     const pipeline = new ChatPipeline({ catalog, providers: registries.providers, limits: registries.limits, usage, settings, agents, upstream: config.upstream, log, metrics })
     installChatRoutes(app, pipeline)
+    installSettingsAdminRoutes(app, settings)
     installCatalogAdminRoutes(app, {
       em: openEm,
       channels: channelStore,

@@ -100,7 +100,7 @@ export async function until(check: () => boolean, what = 'condition', withinMs =
   }
 }
 
-/** An official SDK client on the gateway; `path` is `/v1` for the API, `/api/chat` for the portal. */
+/** An official SDK client on the gateway; `path` is `/v1` for the API, `/api` for the portal (the SDK appends /chat/completions). */
 export function sdk(gateway: TestGateway, apiKey: string, options: { path?: string; headers?: Record<string, string> } = {}): OpenAI {
   return new OpenAI({ apiKey, baseURL: `${gateway.url}${options.path ?? '/v1'}`, maxRetries: 0, timeout: 10_000, defaultHeaders: options.headers ?? {} })
 }
