@@ -13,6 +13,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { measure } from './load.js'
@@ -49,8 +50,16 @@ if (settings.connections.some(c => !Number.isInteger(c) || c < 1)) throw new Err
 const profileDir = path.join(HERE, 'results', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'))
 const admin = { username: 'bench-admin', password: randomBytes(18).toString('base64url') }
 
+// Anything else busy on the machine skews every figure: say so rather than hide it.
+const loadBefore = os.loadavg()[0] as number
+if (loadBefore > 0.5) console.warn(`bench: the 1-minute load average is ${loadBefore.toFixed(2)} before starting; other work on this machine will skew the figures`)
+
 const servers: RunningServer[] = []
-const stopAll = () => Promise.all(servers.splice(0).reverse().map(server => server.stop()))
+// Parley first, the mock last: requests still queued in Parley when the load stops must not
+// meet a closed upstream (they would be logged as failures).
+const stopAll = async () => {
+  for (const server of servers.splice(0).reverse()) await server.stop()
+}
 try {
   const childEnv = { NODE_ENV: 'production' }
   const mock = await startServer('mock upstream', './mock-upstream.ts', { env: childEnv })
@@ -89,7 +98,8 @@ try {
   const high = Math.max(...settings.connections)
   const results = checks(rows, high, low)
   console.log(`\n${table(rows)}\n\n${verdicts(results)}`)
-  writeResults(settings.out, { date: new Date().toISOString(), machine: machine(), settings: { ...settings, out: undefined }, rows, checks: results })
+  const load = { before: loadBefore, after: os.loadavg()[0] as number }
+  writeResults(settings.out, { date: new Date().toISOString(), machine: machine(), load_average_1m: load, settings: { ...settings, out: undefined }, rows, checks: results })
   console.log(`\nresults written to ${path.relative(process.cwd(), settings.out)}`)
   if (settings.profile) {
     for (const file of readdirSync(profileDir).filter(name => name.endsWith('.cpuprofile'))) console.log(`\n${summarize(path.join(profileDir, file))}`)

@@ -35,7 +35,7 @@ const dialects = [
 
 for (const dialect of dialects) {
   const boot = async (t: Test): Promise<TestGateway> => {
-    const gateway = await createTestGateway({ plugins: [fixtures], mysqlUrl: dialect.mysqlUrl })
+    const gateway = await createTestGateway({ plugins: [fixtures], mysqlUrl: dialect.mysqlUrl, allowLoopbackUpstreams: false })
     t.teardown(gateway.close)
     return gateway
   }

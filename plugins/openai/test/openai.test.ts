@@ -209,6 +209,39 @@ t.test('image content parts reach the upstream unchanged', async t => {
     t.same(sent?.images, [https, dataUrl], `${label}: both images, the data URL byte for byte`)
     t.same(sent?.body?.messages, messages, `${label}: the content parts as the client sent them`)
   }
+
+  // The Responses API names them input_image; translated, they become chat image_url parts.
+  await createChannel(gateway, { name: 'translated', base_url: upstream.url, keys: [KEY], models: ['qwen-vl-max'], settings: { responses_api: 'translate' } })
+  const input: OpenAI.Responses.ResponseInput = [
+    {
+      role: 'user',
+      content: [
+        { type: 'input_text', text: 'What is in these two pictures?' },
+        { type: 'input_image', image_url: https, detail: 'high' },
+        { type: 'input_image', image_url: dataUrl, detail: 'auto' },
+      ],
+    },
+  ]
+  upstream.reply({ text: 'Two cats, natively.' })
+  t.equal((await client.responses.create({ model: 'gpt-4o', input })).output_text, 'Two cats, natively.')
+  t.match(upstream.requests[2], { path: '/v1/responses', images: [https, dataUrl], body: { input } }, 'native: the input items as the client sent them')
+  upstream.reply({ text: 'Two cats, translated.' })
+  t.equal((await client.responses.create({ model: 'qwen-vl-max', input })).output_text, 'Two cats, translated.')
+  t.match(upstream.requests[3], { path: '/v1/chat/completions', images: [https, dataUrl] }, 'translated: both images reach the chat upstream')
+  t.same(
+    upstream.requests[3]?.body?.messages,
+    [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is in these two pictures?' },
+          { type: 'image_url', image_url: { url: https, detail: 'high' } },
+          { type: 'image_url', image_url: { url: dataUrl, detail: 'auto' } },
+        ],
+      },
+    ],
+    'translated: input_text and input_image become text and image_url parts',
+  )
 })
 
 t.test('a model alias: the upstream gets its own name, the row keeps the catalog name', async t => {
@@ -220,6 +253,7 @@ t.test('a model alias: the upstream gets its own name, the row keeps the catalog
   upstream.reply({ text: 'quick answer', usage: { prompt: 3, completion: 2 } })
   const completion = await client.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] })
   t.equal(completion.choices[0]?.message.content, 'quick answer')
+  t.equal(completion.model, 'gpt-4o-mini', 'the answer carries the upstream\'s name, as docs/data-plane.md says (new-api does the same)')
   upstream.reply({ text: 'quick stream', usage: { prompt: 3, completion: 2 } })
   let streamed = ''
   for await (const chunk of await client.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'hi' }], stream: true })) streamed += chunk.choices[0]?.delta?.content ?? ''
@@ -365,6 +399,7 @@ t.test('errors the client can act on, never a 500', async t => {
   const upstream = await bootUpstream(t, { keys: [KEY, OTHER_KEY] })
   const gateway = await bootGateway(t)
   await createChannel(gateway, { name: 'main', base_url: upstream.url, keys: [KEY, OTHER_KEY], models: ['gpt-4o-mini'] })
+  await createChannel(gateway, { name: 'translated', base_url: upstream.url, keys: [KEY], models: ['deepseek-chat'], settings: { responses_api: 'translate' } })
   const client = sdk(gateway, 'token-default')
   const hi: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'hi' }]
 
@@ -389,6 +424,16 @@ t.test('errors the client can act on, never a 500', async t => {
     const streamed = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: hi, temperature: 7, stream: true }).catch((e: unknown) => e)
     t.match(streamed, { status: 400, error: { message } }, 'a stream refused before its first byte is an HTTP 400 too')
     t.equal(upstream.requests.length - before, 2, 'a refused request is not retried with the other key')
+
+    upstream.reply({ status: 400, message: `This model does not accept key ${KEY} for tools.` })
+    const quoted = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: hi }).catch((e: unknown) => e)
+    t.match(quoted, { status: 400, error: { message: /This model does not accept key .* for tools\./ } })
+    t.notMatch((quoted as Error).message, KEY, 'a key the upstream quotes is masked')
+
+    upstream.reply({ status: 400, message: "Invalid 'max_tokens': integer above maximum value." })
+    const translated = await client.responses.create({ model: 'deepseek-chat', input: 'hi', max_output_tokens: 1_000_000 }).catch((e: unknown) => e)
+    t.ok(translated instanceof OpenAI.BadRequestError, 'translated Responses call: BadRequestError too')
+    t.match(translated, { status: 400, error: { message: "Invalid 'max_tokens': integer above maximum value." } }, 'with the upstream\'s message')
   })
 
   t.test('missing credentials and guests are refused on /v1 with 401', async t => {
@@ -426,15 +471,43 @@ t.test('errors the client can act on, never a 500', async t => {
   t.test('routed failures are error rows; refusals before routing record nothing', async t => {
     const rows = await usageRows(gateway)
     t.same(
-      rows.map(row => [row.endpoint, row.status, row.error_type]),
+      rows.map(row => [row.endpoint, row.status, row.prompt_tokens, row.completion_tokens, Boolean(row.estimated)]),
       [
-        ['chat.completions', 'error', 'model_not_found'],
-        ['responses', 'error', 'model_not_found'],
-        ['chat.completions', 'error', 'invalid_request_error'],
-        ['chat.completions', 'error', 'invalid_request_error'],
+        ['chat.completions', 'error', 0, 0, false],
+        ['responses', 'error', 0, 0, false],
+        ['chat.completions', 'error', 0, 0, false],
+        ['chat.completions', 'error', 0, 0, false],
+        ['chat.completions', 'error', 0, 0, false],
+        ['responses', 'error', 0, 0, false],
       ],
+      'one error row per routed call, 0 tokens and not estimated: it produced nothing',
     )
+    t.same(rows.slice(0, 2).map(row => row.error_type), ['model_not_found', 'model_not_found'])
+    t.ok(rows.slice(2).every(row => row.error_type !== null), 'upstream refusals carry an error type')
   })
+})
+
+t.test('a channel\'s keys take turns, and its extra headers go upstream without overriding the key', async t => {
+  const upstream = await bootUpstream(t, { keys: [KEY, OTHER_KEY] })
+  const gateway = await bootGateway(t)
+  await createChannel(gateway, {
+    name: 'openrouter',
+    base_url: upstream.url,
+    keys: [KEY, OTHER_KEY],
+    models: ['gpt-4o-mini'],
+    settings: { headers: { 'HTTP-Referer': 'https://parley.example', 'X-Title': 'Parley', Authorization: 'Bearer sk-from-settings' } },
+  })
+  const client = sdk(gateway, 'token-default')
+  for (let i = 0; i < 4; i++) await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `call ${i}` }] })
+
+  const keys = upstream.requests.map(request => request.apiKey)
+  t.equal(keys.length, 4)
+  t.same(new Set(keys), new Set([KEY, OTHER_KEY]), 'both keys carry traffic')
+  t.ok(keys.every((key, i) => i === 0 || key !== keys[i - 1]), `they alternate: ${keys.map(key => key?.slice(8, 13)).join(', ')}`)
+  for (const request of upstream.requests) {
+    t.match(request.headers, { 'http-referer': 'https://parley.example', 'x-title': 'Parley' }, 'the extra headers')
+    t.not(request.apiKey, 'sk-from-settings', 'a header setting never replaces the channel key')
+  }
 })
 
 t.test('portal chat: guests and users, chat routes, the portal token on /v1', async t => {
@@ -608,13 +681,18 @@ t.test('end to end with the identity plugin: a user\'s API token through the SDK
   for await (const chunk of await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Again.' }], stream: true })) streamed += chunk.choices[0]?.delta?.content ?? ''
   t.equal(streamed, 'Hello again.')
   t.equal(upstream.requests[0]?.apiKey, KEY, 'the channel key went upstream, not the user\'s token')
+  upstream.reply({ text: 'Hello by header.', usage: { prompt: 9, completion: 3 } })
+  const byHeader = await post(gateway, '/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi.' }] }, { 'x-api-key': token.token })
+  t.equal(byHeader.status, 200, 'the token works as x-api-key too')
+  t.match(await byHeader.json(), { choices: [{ message: { content: 'Hello by header.' } }] })
 
-  const rows = await waitForRows(gateway, 2)
+  const rows = await waitForRows(gateway, 3)
   t.same(
     rows.map(row => [row.principal_kind, row.user_id, row.token_id, row.username, row.channel_id, row.prompt_tokens, row.completion_tokens, row.status]),
     [
       ['api_token', session.user.id, token.id, 'Ada', channelId, 9, 3, 'success'],
       ['api_token', session.user.id, token.id, 'Ada', channelId, 9, 2, 'success'],
+      ['api_token', session.user.id, token.id, 'Ada', channelId, 9, 3, 'success'],
     ],
     'the rows carry the user and the token',
   )

@@ -13,6 +13,7 @@ import { definePlugin, type AnyPluginDefinition, type Principal } from '@parley/
 import {
   captureLogs,
   createTestGateway,
+  freePort,
   providerPlugin,
   scriptedProvider,
   startMockUpstream,
@@ -32,7 +33,9 @@ const CALLER = 'token-default'
 
 /** Every channel key made in this file, and every log and client-visible text: test 10 checks them all. */
 const channelKeys = new Set<string>()
-const allLogs: CapturedLogs[] = []
+/** Keys an upstream deliberately echoes back; their own tests check them, the final sweep skips them. */
+const hostileKeys = new Set<string>()
+const logsOf = new Map<TestGateway, CapturedLogs>()
 const clientTexts: string[] = []
 
 const auth = definePlugin({
@@ -61,8 +64,8 @@ function key(label: string): string {
 /** A listening gateway with the openai provider, logging at debug into a capture, closed at teardown. */
 async function boot(t: Test, upstream: Record<string, number> = {}, extra: AnyPluginDefinition[] = []): Promise<TestGateway> {
   const logs = captureLogs('debug')
-  allLogs.push(logs)
   const gateway = await createTestGateway({ plugins: [auth, openai, ...extra], listen: true, logger: logs.logger, config: { upstream } })
+  logsOf.set(gateway, logs)
   t.teardown(gateway.close)
   return gateway
 }
@@ -194,13 +197,13 @@ async function rows(gateway: TestGateway, count: number, withinMs = 3000): Promi
 
 const keysOf = (upstream: MockUpstream) => upstream.requests.filter(r => r.path !== '/v1/models').map(r => r.apiKey)
 
-/** A server that answers every request 200 with a body that is not JSON. */
-async function garbageServer(t: Test): Promise<{ url: string; hits: () => number }> {
+/** An upstream that answers every request with `answer` (given the Bearer key it was sent), for answers the mock cannot give. */
+async function rawUpstream(t: Test, answer: (res: http.ServerResponse, apiKey: string) => void): Promise<{ url: string; hits: () => number }> {
   let hits = 0
   const server = http.createServer((req, res) => {
     hits++
     req.resume()
-    req.on('end', () => res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway (nginx)</body>'))
+    req.on('end', () => answer(res, /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? ''))
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => {
@@ -209,6 +212,9 @@ async function garbageServer(t: Test): Promise<{ url: string; hits: () => number
   })
   return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/v1`, hits: () => hits }
 }
+
+/** A 200 whose body is not JSON, as a misconfigured proxy in front of an upstream sends. */
+const garbageServer = (t: Test) => rawUpstream(t, res => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway (nginx)</body>'))
 
 /** A TCP server that accepts and never says a word: a TLS handshake with it hangs. */
 async function silentServer(t: Test): Promise<{ port: number; accepted: () => number }> {
@@ -623,6 +629,21 @@ t.test('an answer that is not JSON gives 502 upstream_error, or fails over', asy
   t.match(rowGarbage, { status: 'error', error_type: 'upstream_error', channel_name: 'garbage' })
 })
 
+t.test('a refused connection fails over to the next channel, or gives 502 upstream_error', async t => {
+  const gateway = await boot(t)
+  const closed = `http://127.0.0.1:${await freePort()}/v1`
+  const [c1, c2, b1] = [key('c1'), key('c2'), key('b1')]
+  await channel(gateway, { name: 'nobody-home', base_url: closed, keys: [c1, c2], models: ['closed'] })
+  const answer = await raw(gateway, { model: 'closed', messages: MESSAGES, stream: true })
+  t.equal(answer.status, 502)
+  t.match(json(answer.text), { error: { type: 'upstream_error', message: String } })
+
+  const backup = await mock(t, { keys: [b1], defaultBehaviour: { text: 'still here' } })
+  await channel(gateway, { name: 'nobody-home-2', base_url: closed, keys: [c1], models: ['closed-or-backup'], priority: 10 })
+  await channel(gateway, { name: 'still-here', base_url: backup.url, keys: [b1], models: ['closed-or-backup'], priority: 0 })
+  t.same(await askStream(gateway, 'closed-or-backup'), { text: 'still here' })
+})
+
 t.test('a non-streamed answer cut in half fails over to the next key', async t => {
   const gateway = await boot(t)
   const [a, b] = [key('a'), key('b')]
@@ -635,31 +656,73 @@ t.test('a non-streamed answer cut in half fails over to the next key', async t =
 
 // ---------------------------------------------------------------- 10. secrets
 
-t.test('an upstream error that quotes the key reaches the client masked', async t => {
+t.test('an upstream 400 whose message quotes the key reaches the client masked', async t => {
   const gateway = await boot(t)
   const k = key('quoted')
   const upstream = await mock(t, { keys: [k] })
   await channel(gateway, { name: 'quotes-keys', base_url: upstream.url, keys: [k] })
   await channel(gateway, { name: 'quotes-keys-translated', base_url: upstream.url, keys: [k], models: ['translated'], settings: { responses_api: 'translate' } })
-  const message = (key: string) => `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`
+  const message = `Incorrect API key provided: ${k}. You can find your API key at https://platform.openai.com/account/api-keys.`
 
-  upstream.reply({ status: 400, message: message(k), code: 'invalid_request_error' })
+  upstream.reply({ status: 400, message, code: 'invalid_request_error' })
   const plain = await raw(gateway, { model: MODEL, messages: MESSAGES })
   t.equal(plain.status, 400, 'a refusal of the request itself is passed on')
   t.notOk(plain.text.includes(k), plain.text)
   t.match(json(plain.text), { error: { message: /Incorrect API key provided: \*\*\*/ } })
 
-  upstream.reply({ status: 400, message: message(k) })
+  upstream.reply({ status: 400, message })
   const sdk = await ask(gateway)
   t.equal(sdk.error?.status, 400)
   t.notOk(sdk.error?.message.includes(k))
 
-  upstream.reply({ status: 400, message: message(k) })
+  upstream.reply({ status: 400, message })
   const translated = await raw(gateway, { model: 'translated', input: 'hello' }, '/v1/responses')
   t.equal(translated.status, 400, 'the translating path passes the refusal on too')
   t.notOk(translated.text.includes(k), translated.text)
   t.match(json(translated.text), { error: { message: /\*\*\*/ } })
   t.equal(upstream.requests.length, 3, 'a refusal of the request is not retried on another key')
+  t.same(logsOf.get(gateway)?.containing(k), [], 'nor logged')
+})
+
+t.test('an upstream 400 whose type, code and param quote the key: no field reaches the client or the log unmasked', async t => {
+  const gateway = await boot(t)
+  const k = key('fields')
+  hostileKeys.add(k)
+  const upstream = await mock(t, { keys: [k] })
+  await channel(gateway, { name: 'quotes-keys-in-fields', base_url: upstream.url, keys: [k] })
+  upstream.reply({ status: 400, message: 'Invalid value', type: `invalid_key_${k}`, param: `key=${k}`, code: `key_${k}` })
+  const answer = await raw(gateway, { model: MODEL, messages: MESSAGES })
+  t.equal(answer.status, 400)
+  t.notOk(answer.text.includes(k), `the client's body: ${answer.text}`)
+  t.same(logsOf.get(gateway)?.containing(k), [], 'no log line')
+})
+
+t.test('an error frame that quotes the key mid-stream reaches the client masked', async t => {
+  const gateway = await boot(t)
+  const k = key('in-stream')
+  hostileKeys.add(k)
+  const chunk = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: MODEL, choices: [{ index: 0, delta: { content: 'Hello' }, finish_reason: null }] }
+  const upstream = await rawUpstream(t, (res, apiKey) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write(`data: ${JSON.stringify(chunk)}\n\n`)
+    res.end(`data: ${JSON.stringify({ error: { message: `You exceeded your current quota for key ${apiKey}`, type: 'insufficient_quota', code: 'insufficient_quota' } })}\n\n`)
+  })
+  await channel(gateway, { name: 'quota-in-stream', base_url: upstream.url, keys: [k] })
+  await channel(gateway, { name: 'quota-in-stream-translated', base_url: upstream.url, keys: [k], models: ['translated'], settings: { responses_api: 'translate' } })
+
+  const translated = await raw(gateway, { model: 'translated', input: 'hello', stream: true }, '/v1/responses')
+  t.match(translated.text, /exceeded your current quota/, 'translated: the error reaches the client')
+  t.notOk(translated.text.includes(k), 'translated: the key is masked')
+
+  const result = await askStream(gateway)
+  t.equal(result.text, 'Hello')
+  t.ok(result.error instanceof APIError, 'passthrough: the upstream error frame ends the stream')
+  const message = result.error instanceof APIError ? result.error.message : ''
+  t.match(message, /exceeded your current quota/)
+  t.notOk(message.includes(k), `passthrough: the key is masked: ${message}`)
+  t.same(logsOf.get(gateway)?.containing(k), [], 'no log line')
+  const all = await rows(gateway, 2)
+  t.match(all, [{ status: 'error', error_type: 'upstream_error' }, { status: 'error', error_type: 'upstream_error' }])
 })
 
 // ---------------------------------------------------------------- 11. translating path
@@ -681,6 +744,37 @@ t.test('translating path (a scripted provider)', async t => {
       t.same(provider.calls.slice(before).map(call => call.target.apiKey), [s1, s2])
     })
   }
+
+  t.test('a provider that throws before any output fails over to the next key', async t => {
+    const [s1, s2] = [key('s1'), key('s2')]
+    await scripted('throws-first', [s1, s2])
+    const before = provider.calls.length
+    provider.reply({ throwAfter: 0 })
+    t.same(await askStream(gateway, 'throws-first'), { text: 'ok' })
+    t.same(provider.calls.slice(before).map(call => call.target.apiKey), [s1, s2])
+  })
+
+  t.test('not streamed, nothing is sent before the answer is whole: a throw after some output still fails over', async t => {
+    const [s1, s2] = [key('s1'), key('s2')]
+    await scripted('throws-late', [s1, s2])
+    const before = provider.calls.length
+    provider.reply({ events: [{ type: 'text', delta: 'half' }, { type: 'text', delta: ' answer' }, { type: 'done', finishReason: 'stop' }], throwAfter: 1 })
+    t.same(await ask(gateway, 'throws-late'), { text: 'ok' })
+    t.same(provider.calls.slice(before).map(call => call.target.apiKey), [s1, s2])
+  })
+
+  t.test('a client that leaves mid-stream aborts the provider call', async t => {
+    await scripted('leaves', [key('s1'), key('s2')])
+    const before = provider.calls.length
+    const events = Array.from({ length: 40 }, (_, i) => ({ type: 'text' as const, delta: `w${i} ` }))
+    provider.reply({ events: [...events, { type: 'done', finishReason: 'stop' }], delayMs: 50 })
+    const controller = new AbortController()
+    const result = await askStream(gateway, 'leaves', { signal: controller.signal, onText: text => text.length > 6 && controller.abort() })
+    t.equal(result.error, undefined)
+    await until(() => provider.calls[before]?.aborted === true, 'the provider call aborted', 1000)
+    t.ok((provider.calls[before]?.emitted ?? 40) < 20, 'the provider stopped early')
+    t.equal(provider.calls.length, before + 1, 'no other attempt')
+  })
 
   t.test('a refusal of the request (not retryable) is not retried', async t => {
     const [s1, s2] = [key('s1'), key('s2')]
@@ -718,11 +812,12 @@ t.test('translating path (a scripted provider)', async t => {
   }
 
   t.test('usage rows of the translating path', async t => {
-    const all = await rows(gateway, 6)
+    const all = await rows(gateway, 9)
     const byChannel = new Map(all.map(row => [row.channel_name, row]))
     t.match(byChannel.get('throws'), { status: 'error', error_type: 'upstream_error' })
     t.match(byChannel.get('errors-first-n'), { status: 'success' })
     t.match(byChannel.get('deaf-n'), { status: 'error', error_type: 'timeout' })
+    t.match(byChannel.get('leaves'), { status: 'aborted', error_type: 'client_closed' })
   })
 })
 
@@ -730,13 +825,10 @@ t.test('translating path (a scripted provider)', async t => {
 
 t.test('no log line and no client-visible text of this file contains a channel key', async t => {
   t.ok(channelKeys.size > 50, `${channelKeys.size} keys made`)
-  const lines = allLogs.flatMap(logs => logs.lines)
+  const lines = [...logsOf.values()].flatMap(logs => logs.lines)
   t.ok(lines.length > 100, `${lines.length} log lines captured at debug`)
   t.ok(lines.some(line => line.includes('upstream attempt failed')), 'failed attempts were logged')
-  const leaks: string[] = []
-  for (const secret of channelKeys) {
-    for (const line of lines) if (line.includes(secret)) leaks.push(`log: ${line.slice(0, 300)}`)
-    for (const text of clientTexts) if (text.includes(secret)) leaks.push(`client: ${text.slice(0, 300)}`)
-  }
-  t.same(leaks, [], 'no key anywhere')
+  const secrets = [...channelKeys].filter(k => !hostileKeys.has(k))
+  t.same(lines.filter(line => secrets.some(k => line.includes(k))), [], 'no log line contains a key')
+  t.same(clientTexts.filter(text => secrets.some(k => text.includes(k))), [], 'no client-visible text contains a key')
 })
