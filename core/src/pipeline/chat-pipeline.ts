@@ -328,7 +328,8 @@ export class ChatPipeline {
     const clientWantsUsage = (call.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
     if (stream && call.format === 'chat') body.stream_options = { ...(call.body.stream_options as Json | undefined), include_usage: true }
     const response = await attempt.wait((provider.passthrough as NonNullable<ChatProvider['passthrough']>).send({ path, body }, providerCall))
-    if (response.status >= 400 || response.status < 200) return { failure: await this.upstreamFailure(response, attempt, providerCall.target) }
+    // Redirects are never followed (SSRF): a 3xx is a failure like any other non-2xx.
+    if (response.status < 200 || response.status >= 300) return { failure: await this.upstreamFailure(response, attempt, providerCall.target) }
     const iterator = response.body[Symbol.asyncIterator]()
 
     if (!stream) {
@@ -355,12 +356,15 @@ export class ChatPipeline {
     }
 
     const first = await attempt.next(iterator)
+    if (first.done) return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_BAD_ANSWER(), detail: 'empty stream' } }
     const tap: StreamTap = call.format === 'chat' ? chatCompletionsTap(clientWantsUsage) : responsesTap()
     const splitter = new SseSplitter()
+    const key = providerCall.target.apiKey
     const relay = (chunk: Uint8Array): string => {
       let out = ''
       for (const event of splitter.push(chunk)) if (tap.forward(event)) out += event.raw
-      return out
+      // An upstream may quote the key in an error frame; it never reaches the client.
+      return key.length >= 8 && out.includes(key) ? scrub(out, key, Infinity) : out
     }
     state.outputText = () => tap.result().outputText
     const finish = (outcome: 'done' | Stop | unknown): string => {
@@ -405,7 +409,8 @@ export class ChatPipeline {
     attempt.release()
     const status = response.status
     const upstreamError = (parseJson(text)?.error ?? {}) as { message?: unknown; type?: unknown; code?: unknown; param?: unknown }
-    const code = typeof upstreamError.code === 'string' ? upstreamError.code : undefined
+    const field = (value: unknown, max: number) => (typeof value === 'string' && value !== '' ? scrub(value, target.apiKey, max) : undefined)
+    const code = field(upstreamError.code, 100)
     const detail = `HTTP ${status}${code ? ` ${code}` : ''}`
     if (status === 401 || status === 403) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
     if (status === 429) {
@@ -413,11 +418,11 @@ export class ChatPipeline {
       const details = retryAfterMs === undefined ? undefined : { retry_after: Math.ceil(retryAfterMs / 1000) }
       return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY({}, details ? { details } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }), detail }
     }
-    if (status >= 500 || status === 408) return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status }), detail }
+    if (status >= 500 || status === 408 || status < 400) return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status }), detail }
     // 400, 404, 422...: the request itself is wrong; another key would get the same answer.
-    const message = typeof upstreamError.message === 'string' && upstreamError.message !== '' ? scrub(upstreamError.message, target.apiKey) : `The upstream refused the request (HTTP ${status})`
-    const error = new ParleyError('PARLEY_ERR_UPSTREAM_REFUSED', status >= 400 && status < 500 ? status : 502, typeof upstreamError.type === 'string' ? upstreamError.type : 'invalid_request_error', message, {
-      details: { param: typeof upstreamError.param === 'string' ? upstreamError.param : null, code: code ?? null },
+    const message = field(upstreamError.message, 500) ?? `The upstream refused the request (HTTP ${status})`
+    const error = new ParleyError('PARLEY_ERR_UPSTREAM_REFUSED', status, field(upstreamError.type, 64) ?? 'invalid_request_error', message, {
+      details: { param: field(upstreamError.param, 200) ?? null, code: code ?? null },
     })
     return { kind: 'final', error, detail }
   }
@@ -447,7 +452,7 @@ export class ChatPipeline {
       if (event.type === 'error') {
         await iterator.return?.(undefined)
         attempt.release()
-        return { failure: eventFailure(event) }
+        return { failure: eventFailure(event, providerCall.target.apiKey) }
       }
       buffered.push(event)
       if (event.type !== 'usage') break
@@ -463,7 +468,7 @@ export class ChatPipeline {
         if (next.done) break
         if (next.value.type === 'error') {
           attempt.release()
-          return { failure: eventFailure(next.value) }
+          return { failure: eventFailure(next.value, providerCall.target.apiKey) }
         }
         transcript.add(next.value)
       }
@@ -505,7 +510,7 @@ export class ChatPipeline {
       if (outcome === 'done') {
         if (failed) {
           record('error', 'upstream_error', true)
-          return writer.fail('upstream_error', failed.message)
+          return writer.fail('upstream_error', scrub(failed.message, providerCall.target.apiKey))
         }
         record('success', null, true)
         return writer.end(this.usageOf(call, state, true))
@@ -811,13 +816,14 @@ function toChatRequest(call: ChatCall, upstreamModel: string): ChatRequest {
   return { model: upstreamModel, messages: messages as ChatRequest['messages'], stream: stream === true, parameters }
 }
 
-function eventFailure(event: Extract<ChatEvent, { type: 'error' }>): Failure {
+function eventFailure(event: Extract<ChatEvent, { type: 'error' }>, apiKey: string): Failure {
   const status = event.status
-  const retryable = event.retryable ?? (status === undefined || status === 408 || status === 429 || status >= 500)
-  const detail = `${status ?? 'no status'}${event.upstreamCode ? ` ${event.upstreamCode}` : ''}`
+  // A redirect is never followed, so it is the upstream's problem like a 5xx.
+  const retryable = event.retryable ?? (status === undefined || status < 400 || status === 408 || status === 429 || status >= 500)
+  const detail = scrub(`${status ?? 'no status'}${event.upstreamCode ? ` ${event.upstreamCode}` : ''}`, apiKey, 120)
   if (event.keyProblem) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
   if (!retryable) {
-    return { kind: 'final', error: new ParleyError('PARLEY_ERR_UPSTREAM_REFUSED', status !== undefined && status >= 400 && status < 500 ? status : 502, 'upstream_error', event.message), detail }
+    return { kind: 'final', error: new ParleyError('PARLEY_ERR_UPSTREAM_REFUSED', status !== undefined && status >= 400 && status < 500 ? status : 502, 'upstream_error', scrub(event.message, apiKey)), detail }
   }
   if (status === 429) return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY(), detail }
   return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status: status ?? 502 }), detail }
@@ -857,8 +863,8 @@ function retryAfterOf(header: string | string[] | undefined): number | undefined
 }
 
 /** Never echo a key, even if an upstream quotes it back in an error. */
-function scrub(message: string, key: string): string {
-  const clipped = message.slice(0, 500)
+function scrub(message: string, key: string, max = 500): string {
+  const clipped = message.length > max ? message.slice(0, max) : message
   return key.length >= 8 ? clipped.split(key).join('***') : clipped
 }
 
