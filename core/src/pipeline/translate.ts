@@ -362,8 +362,19 @@ function contentParts(content: unknown): string | ChatContentPart[] {
 /** Chat parameters a Responses request carries under other names. */
 export function responsesParameters(body: Json): Json {
   const parameters: Json = {}
-  for (const key of ['temperature', 'top_p', 'tool_choice', 'parallel_tool_calls', 'metadata', 'user']) if (body[key] !== undefined) parameters[key] = body[key]
+  for (const key of ['temperature', 'top_p', 'parallel_tool_calls', 'metadata', 'user']) if (body[key] !== undefined) parameters[key] = body[key]
   if (typeof body.max_output_tokens === 'number') parameters.max_tokens = body.max_output_tokens
+  const choice = body.tool_choice as Json | string | undefined
+  if (typeof choice === 'string') parameters.tool_choice = choice
+  else if (choice?.type === 'function' && typeof choice.name === 'string') parameters.tool_choice = { type: 'function', function: { name: choice.name } }
+  const effort = (body.reasoning as Json | undefined)?.effort
+  if (typeof effort === 'string') parameters.reasoning_effort = effort
+  const format = (body.text as Json | undefined)?.format as Json | undefined
+  if (format?.type === 'json_object') parameters.response_format = { type: 'json_object' }
+  else if (format?.type === 'json_schema') {
+    const { type: _type, ...schema } = format
+    parameters.response_format = { type: 'json_schema', json_schema: schema }
+  }
   if (Array.isArray(body.tools)) {
     parameters.tools = body.tools
       .filter(tool => (tool as Json)?.type === 'function')

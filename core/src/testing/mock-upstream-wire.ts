@@ -168,11 +168,12 @@ export function responseFrames(answer: WireAnswer, request: Json): string[] {
   let outputIndex = 0
   if (answer.reasoningPieces.length > 0) {
     const text = answer.reasoningPieces.join('')
+    const at = { item_id: ids.reasoning, output_index: outputIndex, summary_index: 0 }
     emit('response.output_item.added', { output_index: outputIndex, item: { ...reasoningItem(ids, undefined) } })
-    for (const delta of answer.reasoningPieces) {
-      emit('response.reasoning_summary_text.delta', { item_id: ids.reasoning, output_index: outputIndex, summary_index: 0, delta })
-    }
-    emit('response.reasoning_summary_text.done', { item_id: ids.reasoning, output_index: outputIndex, summary_index: 0, text })
+    emit('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } })
+    for (const delta of answer.reasoningPieces) emit('response.reasoning_summary_text.delta', { ...at, delta })
+    emit('response.reasoning_summary_text.done', { ...at, text })
+    emit('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text } })
     emit('response.output_item.done', { output_index: outputIndex, item: reasoningItem(ids, text) })
     outputIndex++
   }

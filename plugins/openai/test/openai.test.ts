@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import OpenAI from 'openai'
 import t, { type Test } from 'tap'
 import identity from '@parley/identity'
@@ -132,11 +133,19 @@ t.test('chat completions, streamed: deltas as they come, reasoning_content, usag
   t.match(usages[0], { prompt_tokens: 12, completion_tokens: 6, total_tokens: 18 }, 'with the upstream\'s numbers')
   t.same(last?.choices, [], 'the usage chunk is the last one, with no choices')
 
-  const rows = await waitForRows(gateway, 2)
-  t.equal(rows.length, 2)
+  // The SDK's accumulating helper checks the chunks fit together.
+  upstream.reply({ text: answer, reasoning, usage: { prompt: 12, completion: 40 } })
+  const helper = client.chat.completions.stream({ model: 'deepseek-reasoner', messages: [{ role: 'user', content: 'What is 2 + 2?' }] })
+  const assembled = await helper.finalChatCompletion()
+  t.equal(assembled.choices[0]?.message.content, answer, 'chat.completions.stream() assembles the answer')
+  t.equal(assembled.choices[0]?.finish_reason, 'stop')
+
+  const rows = await waitForRows(gateway, 3)
+  t.equal(rows.length, 3)
   for (const [index, expected] of [
     [0, { prompt_tokens: 12, completion_tokens: 40 }],
     [1, { prompt_tokens: 12, completion_tokens: 6 }],
+    [2, { prompt_tokens: 12, completion_tokens: 40 }],
   ] as const) {
     const row = rows[index] as UsageRow
     t.match(row, { ...expected, model: 'deepseek-reasoner', channel_id: channelId, status: 'success', endpoint: 'chat.completions', user_id: 2, token_id: 7 }, `row ${index + 1}`)
@@ -168,15 +177,31 @@ t.test('an upstream without usage: the row is estimated with the tokenizer', asy
   }
   t.equal(streamed, answer)
 
-  const rows = await waitForRows(gateway, 2)
+  // The Responses API, native (streamed) and translated (not streamed), the same way.
+  await createChannel(gateway, { name: 'translated', base_url: upstream.url, keys: [KEY], models: ['qwen-plus'], settings: { responses_api: 'translate' } })
+  const input = 'Write one sentence about a fox and a dog.'
+  const instructions = 'You are a helpful assistant.'
+  upstream.reply({ text: answer, usage: false })
+  let nativeText = ''
+  for await (const event of await client.responses.create({ model: 'gpt-4o-mini', input, instructions, stream: true })) {
+    if (event.type === 'response.output_text.delta') nativeText += event.delta
+  }
+  t.equal(nativeText, answer)
+  upstream.reply({ text: answer, usage: false })
+  const translated = await client.responses.create({ model: 'qwen-plus', input, instructions })
+  t.equal(translated.output_text, answer)
+
+  const rows = await waitForRows(gateway, 4)
   const words = wordCount(answer)
-  for (const [index, label] of ['not streamed', 'streamed'].entries()) {
+  for (const [index, label] of ['chat, not streamed', 'chat, streamed', 'responses native, streamed', 'responses translated'].entries()) {
     const row = rows[index] as UsageRow
     t.ok(Boolean(row.estimated), `${label}: estimated`)
     t.equal(row.status, 'success', `${label}: success`)
     t.ok(row.prompt_tokens >= 15 && row.prompt_tokens <= 40, `${label}: plausible prompt tokens (${row.prompt_tokens})`)
     t.ok(Math.abs(row.completion_tokens - words) <= 3, `${label}: completion tokens (${row.completion_tokens}) close to the ${words} words`)
   }
+  const last = rows[3] as UsageRow
+  t.match(translated.usage, { input_tokens: last.prompt_tokens, output_tokens: last.completion_tokens }, 'a translated answer reports the same estimate the row holds')
 })
 
 t.test('image content parts reach the upstream unchanged', async t => {
@@ -242,6 +267,20 @@ t.test('image content parts reach the upstream unchanged', async t => {
     ],
     'translated: input_text and input_image become text and image_url parts',
   )
+
+  // A real photo as a data URL is megabytes: it must pass whole, and count as an image, not as text.
+  const photo = `data:image/jpeg;base64,${randomBytes(2_250_000).toString('base64')}`
+  upstream.reply({ text: 'A photo.', usage: false })
+  const described = await client.chat.completions.create({
+    model: 'gpt-4o',
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe this photo.' }, { type: 'image_url', image_url: { url: photo, detail: 'low' } }] }],
+  })
+  t.equal(described.choices[0]?.message.content, 'A photo.')
+  t.equal(upstream.requests[4]?.images.length, 1)
+  t.ok(upstream.requests[4]?.images[0] === photo, `the ${Math.round(photo.length / 1e6)} MB data URL arrives byte for byte`)
+  const row = (await waitForRows(gateway, 5))[4] as UsageRow
+  t.ok(Boolean(row.estimated), 'estimated: the upstream gave no usage')
+  t.ok(row.prompt_tokens >= 85 && row.prompt_tokens <= 120, `a low-detail image counts 85 tokens, not its base64 text (${row.prompt_tokens})`)
 })
 
 t.test('a model alias: the upstream gets its own name, the row keeps the catalog name', async t => {
@@ -393,6 +432,45 @@ t.test('Responses API, translated (responses_api: translate): chat completions u
       ['responses', 14, 19, false, 'success'],
     ],
   )
+})
+
+t.test('a translated Responses call carries the conversation, tools and tool_choice in chat form', async t => {
+  const upstream = await bootUpstream(t, { keys: [KEY] })
+  const gateway = await bootGateway(t)
+  await createChannel(gateway, { name: 'deepseek', base_url: upstream.url, keys: [KEY], models: ['deepseek-chat'], settings: { responses_api: 'translate' } })
+  const client = sdk(gateway, 'token-default')
+  const parameters = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false }
+  const input: OpenAI.Responses.ResponseInput = [
+    { role: 'user', content: 'What is the weather in Paris?' },
+    { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+    { type: 'function_call_output', call_id: 'call_1', output: '{"celsius":21}' },
+  ]
+  upstream.reply({ text: 'It is 21 °C in Paris.' })
+  const response = await client.responses.create({
+    model: 'deepseek-chat',
+    input,
+    tools: [{ type: 'function', name: 'get_weather', description: 'Weather by city', parameters, strict: true }],
+    tool_choice: 'auto',
+    temperature: 0.3,
+  })
+  t.equal(response.output_text, 'It is 21 °C in Paris.')
+  t.match(upstream.requests[0]?.body, {
+    model: 'deepseek-chat',
+    temperature: 0.3,
+    tool_choice: 'auto',
+    messages: [
+      { role: 'user', content: 'What is the weather in Paris?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"celsius":21}' },
+    ],
+    tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather by city', parameters, strict: true } }],
+  })
+
+  // Responses names a forced function { type, name }; chat completions wants { type, function: { name } }.
+  upstream.reply({ text: 'ok' })
+  const forced = await statusOf(client.responses.create({ model: 'deepseek-chat', input: 'Weather in Paris?', tools: [{ type: 'function', name: 'get_weather', parameters, strict: true }], tool_choice: { type: 'function', name: 'get_weather' } }))
+  t.equal(forced, 200)
+  t.same(upstream.requests[1]?.body?.tool_choice, { type: 'function', function: { name: 'get_weather' } }, 'a forced function choice is translated to the chat form')
 })
 
 t.test('errors the client can act on, never a 500', async t => {
@@ -641,6 +719,23 @@ t.test('POST /api/admin/channels/:id/test', async t => {
     const named = await test(id, { model: 'gpt-4o' })
     t.match(named.json(), { ok: true, model: 'gpt-4o', upstream_model: 'gpt-4o', results: [{ ok: true, reply: 'pong' }] })
     t.equal(upstream.requests.at(-1)?.body?.model, 'gpt-4o')
+  })
+
+  t.test('a disabled channel can be tested, one key at a time', async t => {
+    const id = await createChannel(gateway, { name: 'dormant', base_url: upstream.url, keys: [BAD_KEY, KEY], models: ['gpt-4o-mini'], enabled: false })
+    const view = (await gateway.inject({ url: `/api/admin/channels/${id}`, headers: { authorization: `Bearer ${ROOT}` } })).json() as { keys: Array<{ id: number; hint: string }> }
+    const good = view.keys.find(key => key.hint.endsWith(KEY.slice(-4)))
+    t.ok(good, 'the good key is listed')
+    const before = upstream.requests.length
+    const response = await test(id, { key_id: good?.id })
+    t.equal(response.statusCode, 200, response.body)
+    t.match(response.json(), { ok: true, results: [{ key_id: good?.id, ok: true, reply: 'pong' }] })
+    t.equal(response.json().results.length, 1, 'only the key asked for')
+    t.equal(upstream.requests.length - before, 1)
+    t.equal(upstream.requests.at(-1)?.apiKey, KEY)
+    const foreign = await test(id, { key_id: 999_999 })
+    t.equal(foreign.statusCode, 400, 'a key the channel does not have: 400')
+    t.match(foreign.json(), { error: { message: /999999/ } })
   })
 
   t.test('only admins may test', async t => {
