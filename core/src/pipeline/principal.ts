@@ -2,7 +2,15 @@ import type { FastifyRequest } from 'fastify'
 
 /** Who is calling. Every request through the data plane has exactly one. */
 export type Principal =
-  | { readonly kind: 'user'; readonly userId: string; readonly role: 'root' | 'admin' | 'user'; readonly group: string; readonly name: string }
+  | {
+      readonly kind: 'user'
+      readonly userId: string
+      readonly role: 'root' | 'admin' | 'user'
+      readonly group: string
+      readonly name: string
+      /** Requests per minute of the user's group, when the group overrides the `user_rpm` setting. */
+      readonly groupRpm?: number
+    }
   | {
       readonly kind: 'api_token'
       readonly tokenId: string
@@ -12,6 +20,8 @@ export type Principal =
       readonly name: string
       /** The user's portal token (seed 000's `chat` token): only it may mark `/v1` calls as portal traffic. */
       readonly portal?: boolean
+      /** Requests per minute of the user's group, when the group overrides the `user_rpm` setting. */
+      readonly groupRpm?: number
     }
   | { readonly kind: 'guest'; readonly ip: string; readonly group: string }
   | { readonly kind: 'widget_user'; readonly clientId: string; readonly externalId: string; readonly group: string }

@@ -1,7 +1,7 @@
 import type { AuthStrategy, EntityManager, FastifyRequest, KeyValueStore, Logger, Principal } from '@parley/core'
 import { isWellFormedApiToken, sha256, API_TOKEN_PREFIX } from './api-token-format.js'
 import { CHAT_TOKEN_NAME } from './api-tokens.js'
-import { ApiToken, User } from './entities.js'
+import { ApiToken, Group, User } from './entities.js'
 import { identityErrors } from './errors.js'
 import { looksLikeJwt, type AccessTokens } from './jwt.js'
 import type { Role } from './users.js'
@@ -18,6 +18,8 @@ interface CachedUser {
   readonly group: string
   readonly name: string
   readonly active: boolean
+  /** The group's own requests per minute, if it sets one. */
+  readonly groupRpm: number | null
 }
 
 interface CachedToken {
@@ -68,6 +70,12 @@ export class Principals {
     await this.kv.publish(INVALIDATE_CHANNEL, JSON.stringify({ user: userId })).catch(() => undefined)
   }
 
+  /** Drops every cached user here and on every other instance (a group's limit changed). */
+  async forgetAllUsers(): Promise<void> {
+    this.#users.clear()
+    await this.kv.publish(INVALIDATE_CHANNEL, JSON.stringify({ allUsers: true })).catch(() => undefined)
+  }
+
   async forgetToken(tokenHash: string): Promise<void> {
     this.#tokens.delete(tokenHash)
     await this.kv.publish(INVALIDATE_CHANNEL, JSON.stringify({ token: tokenHash })).catch(() => undefined)
@@ -75,7 +83,8 @@ export class Principals {
 
   private onInvalidate(message: string): void {
     try {
-      const { user, token } = JSON.parse(message) as { user?: number; token?: string }
+      const { user, token, allUsers } = JSON.parse(message) as { user?: number; token?: string; allUsers?: boolean }
+      if (allUsers === true) this.#users.clear()
       if (typeof user === 'number') this.#users.delete(user)
       if (typeof token === 'string') this.#tokens.delete(token)
     } catch {
@@ -96,7 +105,7 @@ export class Principals {
     if (!user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
     // The 24 h admin token is only as good as the role its holder has now.
     if (claims.scope === 'admin' && user.role === 'user') throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
-    return { kind: 'user', userId: String(user.id), role: user.role, group: user.group, name: user.name }
+    return { kind: 'user', userId: String(user.id), role: user.role, group: user.group, name: user.name, ...rpmOf(user) }
   }
 
   private async fromApiToken(token: string): Promise<Principal> {
@@ -106,14 +115,17 @@ export class Principals {
     const user = found ? await this.user(found.userId) : null
     if (!found || !user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
     this.touch(found.id, hash)
-    return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name, portal: found.portal }
+    return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name, portal: found.portal, ...rpmOf(user) }
   }
 
   private async user(id: number): Promise<CachedUser | null> {
     if (!Number.isSafeInteger(id) || id <= 0) return null
     return cached(this.#users, id, async () => {
-      const row = await this.em().findOne(User, { id })
-      return row ? { id: row.id, role: row.role as Role, group: row.groupName, name: row.username, active: row.status === 'active' } : null
+      const em = this.em()
+      const row = await em.findOne(User, { id })
+      if (!row) return null
+      const group = await em.findOne(Group, { name: row.groupName })
+      return { id: row.id, role: row.role as Role, group: row.groupName, name: row.username, active: row.status === 'active', groupRpm: group?.rpm ?? null }
     })
   }
 
@@ -154,4 +166,8 @@ async function cached<K, V>(map: Map<K, { value: V; expires: number }>, key: K, 
   if (map.size >= CACHE_MAX) map.delete(map.keys().next().value as K)
   map.set(key, { value, expires: Date.now() + CACHE_TTL_MS })
   return value
+}
+
+function rpmOf(user: CachedUser): { groupRpm?: number } {
+  return user.groupRpm === null ? {} : { groupRpm: user.groupRpm }
 }

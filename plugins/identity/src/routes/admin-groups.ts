@@ -107,6 +107,8 @@ export function installAdminGroupRoutes(identity: Identity): void {
       if (body.models !== undefined) group.models = encodeModels(body.models)
       if (body.model_config_limit !== undefined) group.modelConfigLimit = body.model_config_limit
       await em.flush()
+      // Members carry the group's limit in their cached principal: refresh them everywhere.
+      if (body.rpm !== undefined) await identity.principals.forgetAllUsers()
       request.log.info({ group: group.name }, 'group changed')
       return toWire(group, (await memberCounts(em, [group.name])).get(group.name) ?? 0)
     },
