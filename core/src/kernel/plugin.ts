@@ -12,6 +12,7 @@ import type { EnqueueOptions, JobDefinition } from '../jobs/port.js'
 import type { KeyValueStore } from '../kv/port.js'
 import type { Logger } from '../logger.js'
 import type { LimitPolicy } from '../pipeline/limits.js'
+import type { RetentionTask } from '../retention/task.js'
 import type { AuthStrategy } from '../pipeline/principal.js'
 import type { ChatProvider } from '../pipeline/provider.js'
 import type { Setting, SettingDefinition, SettingInfo } from '../settings/registry.js'
@@ -130,6 +131,8 @@ export interface PluginContext<TOptions = Record<string, unknown>> {
   readonly providers: PluginRegistry<ChatProvider>
   readonly auth: PluginRegistry<AuthStrategy>
   readonly limits: PluginRegistry<LimitPolicy>
+  /** What the daily retention job prunes (`log_retention_days`). */
+  readonly retention: PluginRegistry<RetentionTask>
   readonly storage: PluginRegistry<ObjectStorage>
   readonly health: PluginRegistry<HealthCheck>
   readonly doctor: PluginRegistry<DoctorCheck>

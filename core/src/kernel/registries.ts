@@ -2,6 +2,7 @@ import type { HealthCheck } from '../http/health.js'
 import type { LimitPolicy } from '../pipeline/limits.js'
 import type { AuthStrategy } from '../pipeline/principal.js'
 import type { ChatProvider } from '../pipeline/provider.js'
+import type { RetentionTask } from '../retention/task.js'
 import type { ObjectStorage } from '../storage/port.js'
 import type { UiAdminSection, UiNavItem, UiPage, UiPartial } from '../ui/contributions.js'
 import type { CliCommand, DoctorCheck } from './plugin.js'
@@ -12,6 +13,7 @@ export interface Registries {
   readonly providers: Registry<ChatProvider>
   readonly auth: Registry<AuthStrategy>
   readonly limits: Registry<LimitPolicy>
+  readonly retention: Registry<RetentionTask>
   readonly storage: Registry<ObjectStorage>
   readonly health: Registry<HealthCheck>
   readonly doctor: Registry<DoctorCheck>
@@ -27,6 +29,7 @@ export function createRegistries(): Registries {
     providers: new Registry('Chat provider'),
     auth: new Registry('Auth strategy'),
     limits: new Registry('Limit policy'),
+    retention: new Registry('Retention task'),
     storage: new Registry('Object storage'),
     health: new Registry('Health check'),
     doctor: new Registry('Doctor check'),
