@@ -1,4 +1,5 @@
 import { defineEntity } from '@mikro-orm/core'
+import { blocklistEntities } from '../blocklist/entities.js'
 import { catalogEntities } from '../catalog/entities.js'
 import { usageEntities } from '../usage/entities.js'
 
@@ -16,4 +17,4 @@ export const SystemConfig = defineEntity({
   }),
 })
 
-export const coreEntities = [SystemConfig, ...catalogEntities, ...usageEntities]
+export const coreEntities = [SystemConfig, ...catalogEntities, ...usageEntities, ...blocklistEntities]

@@ -1,6 +1,9 @@
 import 'reflect-metadata'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import { container as tsyringe, type DependencyContainer, type InjectionToken } from 'tsyringe'
+import { installBlocklistAdminRoutes } from '../blocklist/admin-routes.js'
+import { Blocklist, installBlocklistGuard } from '../blocklist/blocklist.js'
+import { pruneBlockedAttempts } from '../blocklist/retention.js'
 import { installCatalogAdminRoutes } from '../catalog/admin-routes.js'
 import { ChannelStore } from '../catalog/channels.js'
 import { ChatRouteStore, ModelStore } from '../catalog/models.js'
@@ -160,6 +163,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     if (config.server.metrics.enabled) installHttpMetrics(app, metrics, { token: config.server.metrics.token })
     installHealth(app, () => state, () => registries.health.list())
     installAuthentication(app, registries.auth)
+    // Before any plugin registers its routes, so the guard covers every route but the exempt ones.
+    const blocklist = new Blocklist({ em: () => openEm(), kv, log: log.child({ component: 'blocklist' }), metrics })
+    installBlocklistGuard(app, blocklist)
+    cleanups.push(() => blocklist.attempts.close())
     const openEm = () => {
       if (!database) throw errors.PARLEY_ERR_HTTP_UNAVAILABLE({ reason: 'the database is not open yet' })
       return database.em()
@@ -183,6 +190,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const pipeline = new ChatPipeline({ catalog, providers: registries.providers, limits: registries.limits, usage, settings, agents, upstream: config.upstream, log, metrics })
     installChatRoutes(app, pipeline)
     installSettingsAdminRoutes(app, settings)
+    installBlocklistAdminRoutes(app, openEm, blocklist)
+    registries.retention.register('blocked-attempts', { prune: context => pruneBlockedAttempts(openEm(), context) }, 'core')
     installCatalogAdminRoutes(app, {
       em: openEm,
       channels: channelStore,
@@ -256,6 +265,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         }
         await settings.start(() => db.em())
         await catalog.start()
+        await blocklist.start()
         await startJobs()
         for (const { plugin, hook } of kernel.startHooks) {
           try {
@@ -291,6 +301,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           ['usage', () => usage.close()],
           ['settings', () => settings.stop()],
           ['catalog', () => catalog.stop()],
+          ['blocklist', () => blocklist.stop()],
           ['jobs', () => jobs.close()],
           ['database', () => db.close()],
           ['kv', () => kv.close()],
