@@ -104,6 +104,8 @@ export function describe(schema: TSchema): string {
       return noun
     }
     case 'String': {
+      // A format is named for machines (`iana-time-zone`); its schema says it for people.
+      if (schema.format !== undefined && schema.description) return schema.description
       const parts = [schema.minLength === 1 ? 'a non-empty string' : 'a string']
       if (schema.minLength !== undefined && schema.minLength > 1) parts.push(`of at least ${schema.minLength} characters`)
       if (schema.maxLength !== undefined) parts.push(`of at most ${schema.maxLength} characters`)

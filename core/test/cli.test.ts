@@ -34,7 +34,7 @@ t.test('migrate applies pending migrations once', async t => {
   const env = { DATA_DIR: t.testdir() }
   const first = io(env)
   t.equal(await runCli(['migrate'], first.io), 0)
-  t.match(first.text().stdout, /Applied 4 migration\(s\):\n\s+core\/0001_system_config\n\s+core\/0002_catalog\n\s+core\/0003_usage_logs\n\s+core\/0004_blocklist/)
+  t.match(first.text().stdout, /Applied 5 migration\(s\):\n\s+core\/0001_system_config\n\s+core\/0002_catalog\n\s+core\/0003_usage_logs\n\s+core\/0004_blocklist\n\s+core\/0005_usage_stats/)
   const second = io(env)
   t.equal(await runCli(['migrate'], second.io), 0)
   t.match(second.text().stdout, /up to date/)

@@ -15,7 +15,7 @@ for (const dialect of dialects) {
     const gateway = await createTestGateway({ plugins: [notes], mysqlUrl: dialect.mysqlUrl, start: false })
     t.teardown(gateway.close)
     t.equal(gateway.db.dialect, dialect.name)
-    t.same(await gateway.db.pending(), ['core/0001_system_config', 'core/0002_catalog', 'core/0003_usage_logs', 'core/0004_blocklist', 'notes/0001_notes'], 'core first, then plugins in order')
+    t.same(await gateway.db.pending(), ['core/0001_system_config', 'core/0002_catalog', 'core/0003_usage_logs', 'core/0004_blocklist', 'core/0005_usage_stats', 'notes/0001_notes'], 'core first, then plugins in order')
     await gateway.start()
     t.same(await gateway.db.pending(), [], 'all applied')
     t.same(await pendingSchemaChanges(gateway), [], 'schema equals entities: nothing left to diff')

@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox'
 
 /*
  * The configuration schema: the one place that says which keys exist, their types and their
@@ -12,6 +12,19 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000 // under a typical 30 s orches
 export const DEFAULT_DB_CONNECT_TIMEOUT_MS = 30_000
 
 const strict = { additionalProperties: false } as const
+
+// TypeBox checks string formats through its registry. Registering this one makes the settings
+// registry refuse a zone Intl does not know at runtime (PUT /api/admin/config), as the config
+// loader does at start; stats would otherwise fail on every request after a typo.
+FormatRegistry.Set('iana-time-zone', zone => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone })
+    return true
+  } catch {
+    return false
+  }
+})
+
 const Integer = (min: number, max: number, fallback: number) =>
   Type.Integer({ minimum: min, maximum: max, default: fallback })
 
@@ -82,7 +95,8 @@ export const SettingsDefaultsSchema = Type.Object(
     model_passthrough: Type.Boolean({ default: false }),
     /** Admit upstream base URLs on private networks (LAN model servers); off: SSRF protection. */
     allow_private_upstreams: Type.Boolean({ default: false }),
-    time_zone: Type.String({ default: 'UTC', minLength: 1 }),
+    /** Days of the stats (SPEC §9) start at midnight here. */
+    time_zone: Type.String({ default: 'UTC', minLength: 1, format: 'iana-time-zone', description: 'an IANA time zone such as UTC or Asia/Shanghai' }),
   },
   { ...strict, default: {} },
 )

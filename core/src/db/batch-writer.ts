@@ -19,6 +19,11 @@ export interface BatchWriterOptions<Input, Entity extends object> {
   readonly toRow: (input: Input) => RequiredEntityData<Entity>
   /** A fresh EntityManager per batch (`db.em`). */
   readonly em: () => EntityManager
+  /**
+   * Writes one batch; a multi-row insert of `entity` by default. A writer that keeps other
+   * tables in step with its rows (the usage rollups) does it here, in one transaction.
+   */
+  readonly insert?: (em: EntityManager, rows: Array<RequiredEntityData<Entity>>) => Promise<void>
   readonly log: Logger
   /** When given, rows written and dropped are counted there. */
   readonly metrics?: Registry
@@ -143,7 +148,8 @@ export class BatchWriter<Input, Entity extends object> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, this.batchSize)
       try {
-        await this.options.em().insertMany<Entity>(this.options.entity, batch)
+        if (this.options.insert) await this.options.insert(this.options.em(), batch)
+        else await this.options.em().insertMany<Entity>(this.options.entity, batch)
       } catch (error) {
         this.failed(batch, error)
         if (strict) throw new Error(`${this.options.name} rows could not be written: ${describe(error)}`)

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js'
+import type { RetentionReport } from '../retention/job.js'
 
 /**
  * Events other plugins may react to. Plugins add their own by declaration merging:
@@ -10,6 +11,8 @@ import type { Logger } from '../logger.js'
  */
 export interface ParleyEvents {
   'settings.changed': { readonly key: string }
+  /** A run of the daily retention job ended (on the instance that ran it). */
+  'retention.finished': RetentionReport
 }
 
 export type EventHandler<T> = (payload: T) => void | Promise<void>

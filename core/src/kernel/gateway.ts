@@ -33,8 +33,11 @@ import { createKeyValueStore } from '../kv/index.js'
 import type { KeyValueStore } from '../kv/port.js'
 import { createLogger } from '../log.js'
 import type { Logger } from '../logger.js'
+import { installRetentionJob } from '../retention/job.js'
 import { installSettingsAdminRoutes } from '../settings/admin-routes.js'
 import { SettingsRegistry } from '../settings/registry.js'
+import { installUsageAdminRoutes } from '../usage/admin-routes.js'
+import { usageRetentionTask } from '../usage/retention.js'
 import { UsageWriter } from '../usage/writer.js'
 import { createPluginContext, type KernelServices } from './context.js'
 import { importPlugins, resolvePlugins, type LoadedPlugin } from './loader.js'
@@ -192,6 +195,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     installSettingsAdminRoutes(app, settings)
     installBlocklistAdminRoutes(app, openEm, blocklist)
     registries.retention.register('blocked-attempts', { prune: context => pruneBlockedAttempts(openEm(), context) }, 'core')
+    installUsageAdminRoutes(app, { em: openEm, settings })
+    registries.retention.register('usage-logs', usageRetentionTask(openEm), 'core')
+    installRetentionJob(app, { jobs, tasks: registries.retention, settings, events })
     installCatalogAdminRoutes(app, {
       em: openEm,
       channels: channelStore,

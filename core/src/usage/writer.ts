@@ -1,8 +1,9 @@
-import type { EntityManager, InferEntity } from '@mikro-orm/core'
+import type { EntityManager, InferEntity, RequiredEntityData } from '@mikro-orm/core'
 import type { Registry } from 'prom-client'
 import { BatchWriter, count, fit, type BatchWriterOptions } from '../db/batch-writer.js'
 import type { Logger } from '../logger.js'
 import { UsageLog, type UsageEndpoint, type UsagePrincipalKind, type UsageStatus } from './entities.js'
+import { addToRollups } from './rollups.js'
 
 /** What the pipeline reports about one model call. Counts and timings only, never text. */
 export interface UsageRecord {
@@ -28,7 +29,7 @@ export interface UsageRecord {
   readonly stream: boolean
 }
 
-export type UsageWriterOptions = Omit<BatchWriterOptions<UsageRecord, UsageLogRow>, 'name' | 'label' | 'entity' | 'toRow'> & {
+export type UsageWriterOptions = Omit<BatchWriterOptions<UsageRecord, UsageLogRow>, 'name' | 'label' | 'entity' | 'toRow' | 'insert'> & {
   readonly em: () => EntityManager
   readonly log: Logger
   readonly metrics?: Registry
@@ -40,7 +41,8 @@ type UsageRow = Required<UsageRecord>
 type UsageLogRow = InferEntity<typeof UsageLog>
 
 /**
- * Buffers usage rows and writes them in multi-row inserts off the request path (SPEC §9).
+ * Buffers usage rows and writes them in multi-row inserts off the request path (SPEC §9), each
+ * batch in one transaction with its increments of the stats rollups (`usage_rollups`).
  * `record()` is synchronous and cannot fail; a database outage keeps rows (up to `maxBuffered`,
  * oldest dropped first) and retries with backoff. Call `close()` on shutdown.
  *
@@ -51,14 +53,29 @@ type UsageLogRow = InferEntity<typeof UsageLog>
  */
 export class UsageWriter extends BatchWriter<UsageRecord, UsageLogRow> {
   constructor(options: UsageWriterOptions) {
-    super({ ...options, name: 'usage', label: 'Usage log', entity: UsageLog, toRow })
+    super({ ...options, name: 'usage', label: 'Usage log', entity: UsageLog, toRow, insert: insertWithRollups })
+  }
+}
+
+/** The rows and their rollup increments commit together, or neither does (then the batch is retried). */
+async function insertWithRollups(em: EntityManager, rows: Array<RequiredEntityData<UsageLogRow>>): Promise<void> {
+  await em.begin()
+  try {
+    await em.insertMany<UsageLogRow>(UsageLog, rows)
+    await addToRollups(em, rows as UsageRow[])
+    await em.commit()
+  } catch (error) {
+    await em.rollback().catch(() => undefined)
+    throw error
   }
 }
 
 /** Copies the known columns only, fitted to their sizes, so one odd row cannot fail a whole batch. */
 function toRow(record: UsageRecord): UsageRow {
   return {
-    createdAt: record.createdAt ?? new Date(),
+    // Whole seconds: MySQL rounds fractions away in a datetime column, which could move a row
+    // into the next quarter hour from the rollup bucket counted for it here.
+    createdAt: wholeSeconds(record.createdAt ?? new Date()),
     requestId: fit(record.requestId, 128),
     ip: fit(record.ip, 45),
     principalKind: record.principalKind,
@@ -80,3 +97,7 @@ function toRow(record: UsageRecord): UsageRow {
   }
 }
 
+
+function wholeSeconds(time: Date): Date {
+  return new Date(Math.floor(time.getTime() / 1000) * 1000)
+}

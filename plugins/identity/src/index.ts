@@ -1,9 +1,9 @@
-import { definePlugin, Type } from '@parley/core'
+import { definePlugin, deleteInBatches, Type } from '@parley/core'
 import { ApiTokens } from './api-tokens.js'
 import { bootstrapAdmin } from './bootstrap.js'
 import { createAdminCommand } from './cli.js'
 import type { Identity } from './context.js'
-import { identityEntities } from './entities.js'
+import { identityEntities, RefreshToken } from './entities.js'
 import { AccessTokens } from './jwt.js'
 import { identityMigrations } from './migrations/index.js'
 import { TimingShield } from './passwords.js'
@@ -87,6 +87,11 @@ export default definePlugin({
 
     ctx.auth.register('identity', principals.strategy)
     ctx.commands.register('create-admin', createAdminCommand())
+    // Kept for log_retention_days after expiry (revoked ones too): a replayed stolen token
+    // still revokes its family until then. Indexed by expires_at.
+    ctx.retention.register('expired-refresh-tokens', {
+      prune: context => deleteInBatches(em, { entity: RefreshToken, where: { expiresAt: { $lt: context.before } }, orderBy: { expiresAt: 'asc' } }, context),
+    })
     installAuthRoutes(identity)
     installMeRoutes(identity)
     installTokenRoutes(identity)
