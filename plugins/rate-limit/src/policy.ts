@@ -1,0 +1,37 @@
+import type { LimitDecision, LimitPolicy, LimitSubject } from '@parley/core'
+import { callerLimit, type CallerRates } from './callers.js'
+import type { WindowCounter } from './counter.js'
+import { languageOf, refusalReason } from './messages.js'
+import type { Sample } from './metrics.js'
+
+/**
+ * Caller and channel RPM (SPEC §8). A call is counted, then compared with the limit read
+ * now; a refused call is taken back out of the count, so the count is the calls that went
+ * ahead, and a limit raised in the middle of a window grants exactly the difference.
+ */
+export class RpmPolicy implements LimitPolicy {
+  constructor(
+    private readonly counter: WindowCounter,
+    private readonly rates: CallerRates,
+    private readonly refusals: Sample,
+  ) {}
+
+  async check(subject: LimitSubject): Promise<LimitDecision> {
+    if (subject.kind === 'channel') {
+      return this.decide(`channel:${subject.channelId}`, subject.rpm, 'channel', () => `channel ${subject.channelId} is at its limit of ${subject.rpm} requests per minute`)
+    }
+    const caller = callerLimit(subject.principal, this.rates)
+    return this.decide(caller.key, caller.rpm, caller.kind, retryAfterMs =>
+      refusalReason(languageOf(subject.request.headers['accept-language']), caller.kind, caller.rpm, retryAfterMs),
+    )
+  }
+
+  private async decide(key: string, limit: number, kind: string, reason: (retryAfterMs: number) => string): Promise<LimitDecision> {
+    if (limit <= 0) return { allowed: true }
+    const hit = await this.counter.hit(key)
+    if (hit.count <= limit) return { allowed: true, limit, remaining: limit - hit.count, resetMs: hit.resetMs }
+    hit.refund()
+    this.refusals.inc({ kind })
+    return { allowed: false, limit, retryAfterMs: hit.resetMs, reason: reason(hit.resetMs) }
+  }
+}
