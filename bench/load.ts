@@ -20,7 +20,10 @@ export interface Measurement {
   readonly requestsPerSec: number
   /** Milliseconds, from the 2xx answers only. */
   readonly p50Ms: number
+  readonly p90Ms: number
   readonly p99Ms: number
+  readonly p999Ms: number
+  readonly maxMs: number
   readonly meanMs: number
   readonly ok: number
   /** Answers with another status; any of them makes the cell invalid. */
@@ -55,8 +58,12 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number
 }
 
-export async function measure(options: LoadOptions): Promise<Measurement> {
+/** Load whose results are thrown away: JIT, connection pools and caches settle first. */
+export async function warmUp(options: LoadOptions): Promise<void> {
   if (options.warmupS > 0) await fire(options, options.warmupS)
+}
+
+export async function measure(options: LoadOptions): Promise<Measurement> {
   let latencies = new Float64Array(1 << 16)
   let ok = 0
   const result = await fire(options, options.durationS, (status, ms) => {
@@ -74,7 +81,10 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
   return {
     requestsPerSec: ok / result.duration,
     p50Ms: percentile(sorted, 50),
+    p90Ms: percentile(sorted, 90),
     p99Ms: percentile(sorted, 99),
+    p999Ms: percentile(sorted, 99.9),
+    maxMs: percentile(sorted, 100),
     meanMs: ok === 0 ? Number.NaN : sum / ok,
     ok,
     non2xx: result.non2xx,

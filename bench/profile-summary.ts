@@ -1,7 +1,7 @@
 /**
- * Reads a V8 `.cpuprofile` (from `node --cpu-prof`) and lists where the time went: functions
- * by self time, functions by total time (self plus callees, each counted once per sample), and
- * self time by package or source file. Run alone:
+ * Reads a V8 `.cpuprofile` (from the bench or `node --cpu-prof`) and lists where the time
+ * went: by stage of a Parley request, functions by self time, functions by total time (self
+ * plus callees, each counted once per sample), and self time by package or source file. Run alone:
  * `node --import <ts loader> bench/profile-summary.ts <file.cpuprofile> [top]`.
  */
 import { readFileSync } from 'node:fs'
@@ -22,6 +22,28 @@ interface CpuProfile {
 /** Frames that are not code: the profile's bookkeeping. */
 const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)'])
 
+/**
+ * Parley's per-request stages, recognised by the files and functions on a sample's stack. The
+ * first stage that matches wins, so the order resolves overlaps (a usage insert that logs is
+ * usage, not logging). Anything else is the HTTP server and client, Fastify and streams.
+ */
+const STAGES: ReadonlyArray<readonly [string, RegExp]> = [
+  ['garbage collection', /^\(garbage collector\)/],
+  ['usage rows: batched inserts (MikroORM, knex, sqlite3)', /batch-writer\.ts|usage\/writer\.ts|@mikro-orm|\/knex\/|sqlite3/],
+  ['request context hook: ids, child logger', /http\/context\.ts/],
+  ['blocked-IP check', /blocklist\//],
+  ['metrics hook (prom-client)', /http\/metrics\.ts|prom-client/],
+  ['authentication: API token to principal', /pipeline\/authenticate\.ts|identity\/src\/principals\.ts|api-token-format\.ts/],
+  ['limits hook: caller and channel', /^(checkCaller|channelAllowed) /],
+  ['usage row built by the pipeline', /^(record|usageOf) .*chat-pipeline\.ts/],
+  ['request body: JSON parse and schema validation', /secure-json-parse|fastify\/lib\/validation\.js|\/ajv|content-type-parser/],
+  ['answer relay: per-chunk waits, SSE split and tap, stream generator', /pipeline\/sse\.ts|^(relay|pieces|wait|next|sendStream|end|finish) .*chat-pipeline\.ts|internal\/streams\/from/],
+  ['upstream call: body serialisation, undici', /openai\/src\/provider\.ts|undici/],
+  ['rest of the pipeline: routing, attempts, passthrough', /pipeline\/chat-pipeline\.ts|pipeline\/chat-routes\.ts|catalog\/|key-health\.ts/],
+  ['logging (pino)', /\/pino\//],
+]
+const REST = 'HTTP server and client, Fastify, streams, other'
+
 function where(url: string): string {
   if (url === '') return '(native)'
   const modules = url.lastIndexOf('/node_modules/')
@@ -37,7 +59,8 @@ function where(url: string): string {
 function label(node: ProfileNode): string {
   const { functionName, url, lineNumber } = node.callFrame
   if (META.has(functionName)) return functionName
-  return `${functionName || '(anonymous)'} ${where(url)}:${lineNumber + 1}`
+  // TypeScript sources run transpiled: their line numbers are the emitted JavaScript's, so they would mislead.
+  return `${functionName || '(anonymous)'} ${where(url)}${url.endsWith('.ts') ? '' : `:${lineNumber + 1}`}`
 }
 
 function top(map: Map<string, number>, total: number, count: number): string[] {
@@ -55,6 +78,7 @@ export function summarize(file: string, count = 25): string {
   const self = new Map<string, number>()
   const inclusive = new Map<string, number>()
   const files = new Map<string, number>()
+  const stages = new Map<string, number>()
   let total = 0
   let busy = 0
   profile.samples.forEach((id, i) => {
@@ -68,15 +92,23 @@ export function summarize(file: string, count = 25): string {
     const area = META.has(node.callFrame.functionName) ? node.callFrame.functionName : where(node.callFrame.url)
     files.set(area, (files.get(area) ?? 0) + delta)
     const seen = new Set<string>()
+    const stack: string[] = []
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const frame = label(byId.get(at) as ProfileNode)
-      if (META.has(frame) || seen.has(frame)) continue
-      seen.add(frame)
-      inclusive.set(frame, (inclusive.get(frame) ?? 0) + delta)
+      const frame = byId.get(at) as ProfileNode
+      stack.push(`${frame.callFrame.functionName} ${frame.callFrame.url}`)
+      const name = label(frame)
+      if (META.has(name) || seen.has(name)) continue
+      seen.add(name)
+      inclusive.set(name, (inclusive.get(name) ?? 0) + delta)
     }
+    const stage = STAGES.find(([, pattern]) => stack.some(frame => pattern.test(frame)))?.[0] ?? REST
+    stages.set(stage, (stages.get(stage) ?? 0) + delta)
   })
   return [
     `profile ${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy (${((100 * busy) / total).toFixed(0)}%); percentages are of busy time`,
+    '',
+    'by stage of a Parley request:',
+    ...top(stages, busy, STAGES.length + 1),
     '',
     'self time by function:',
     ...top(self, busy, count),

@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import type { CpuUse } from './cpu.js'
 import type { Measurement } from './load.js'
 
 export type Target = 'mock' | 'proxy' | 'parley'
@@ -14,6 +15,8 @@ export interface Row extends Measurement {
   readonly target: Target
   readonly format: Format
   readonly connections: number
+  /** Cores each process used during the measurement (Linux only). */
+  readonly cpu?: CpuUse | undefined
 }
 
 export interface Check {
@@ -22,17 +25,64 @@ export interface Check {
   readonly value: number
   readonly goal: string
   readonly pass: boolean
+  /** One of the cells compared shared the machine with other busy programs. */
+  readonly noisy: boolean
 }
 
 /** Parley's throughput is at least half the bare proxy's at c=64. */
 export const MIN_THROUGHPUT_RATIO = 0.5
 /** Parley adds at most 1 ms to the bare proxy's p99 at c=1. */
 export const MAX_P99_DELTA_MS = 1
+/** Cores used by other programs during a cell above which its figures are marked as skewed. */
+export const NOISY_OTHER_CORES = 0.1
+
+export function noisy(row: Row | undefined): boolean {
+  return (row?.cpu?.other ?? 0) > NOISY_OTHER_CORES
+}
 
 const TARGET_NAMES: Record<Target, string> = { mock: 'mock (direct)', proxy: 'bare proxy', parley: 'Parley' }
 
 function find(rows: readonly Row[], target: Target, format: Format, connections: number): Row | undefined {
   return rows.find(row => row.target === target && row.format === format && row.connections === connections)
+}
+
+function middle(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const half = sorted.length >> 1
+  return sorted.length % 2 === 1 ? (sorted[half] as number) : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2
+}
+
+/** One row per cell: each figure is the median of that cell's rounds (failures are summed). */
+export function medians(rounds: readonly Row[]): Row[] {
+  const cells = new Map<string, Row[]>()
+  for (const row of rounds) {
+    const key = `${row.target}/${row.format}/${row.connections}`
+    cells.set(key, [...(cells.get(key) ?? []), row])
+  }
+  return [...cells.values()].map(rows => {
+    const first = rows[0] as Row
+    const median = (pick: (row: Row) => number) => middle(rows.map(pick))
+    const sum = (pick: (row: Row) => number) => rows.reduce((total, row) => total + pick(row), 0)
+    const cpu = first.cpu && Object.fromEntries(Object.keys(first.cpu).map(name => [name, median(row => row.cpu?.[name] ?? 0)]))
+    return {
+      target: first.target,
+      format: first.format,
+      connections: first.connections,
+      requestsPerSec: median(row => row.requestsPerSec),
+      p50Ms: median(row => row.p50Ms),
+      p90Ms: median(row => row.p90Ms),
+      p99Ms: median(row => row.p99Ms),
+      p999Ms: median(row => row.p999Ms),
+      maxMs: median(row => row.maxMs),
+      meanMs: median(row => row.meanMs),
+      ok: sum(row => row.ok),
+      non2xx: sum(row => row.non2xx),
+      errors: sum(row => row.errors),
+      timeouts: sum(row => row.timeouts),
+      durationS: sum(row => row.durationS),
+      cpu,
+    }
+  })
 }
 
 export function checks(rows: readonly Row[], high: number, low: number): Check[] {
@@ -41,12 +91,12 @@ export function checks(rows: readonly Row[], high: number, low: number): Check[]
     const [parleyHigh, proxyHigh] = [find(rows, 'parley', format, high), find(rows, 'proxy', format, high)]
     if (parleyHigh && proxyHigh) {
       const value = parleyHigh.requestsPerSec / proxyHigh.requestsPerSec
-      out.push({ name: `throughput Parley / bare proxy at c=${high}`, format, value, goal: `>= ${MIN_THROUGHPUT_RATIO}`, pass: value >= MIN_THROUGHPUT_RATIO })
+      out.push({ name: `throughput Parley / bare proxy at c=${high}`, format, value, goal: `>= ${MIN_THROUGHPUT_RATIO}`, pass: value >= MIN_THROUGHPUT_RATIO, noisy: noisy(parleyHigh) || noisy(proxyHigh) })
     }
     const [parleyLow, proxyLow] = [find(rows, 'parley', format, low), find(rows, 'proxy', format, low)]
     if (parleyLow && proxyLow) {
       const value = parleyLow.p99Ms - proxyLow.p99Ms
-      out.push({ name: `p99 Parley - bare proxy at c=${low} (ms)`, format, value, goal: `<= ${MAX_P99_DELTA_MS}`, pass: value <= MAX_P99_DELTA_MS })
+      out.push({ name: `p99 Parley - bare proxy at c=${low} (ms)`, format, value, goal: `<= ${MAX_P99_DELTA_MS}`, pass: value <= MAX_P99_DELTA_MS, noisy: noisy(parleyLow) || noisy(proxyLow) })
     }
   }
   return out
@@ -56,8 +106,18 @@ function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width)
 }
 
+/**
+ * CPU time the target spent per answered request, all its threads included. Less sensitive to
+ * other programs on the machine than req/s: a target that gets less CPU answers fewer
+ * requests, but each still costs about the same.
+ */
+export function cpuPerRequestUs(row: Row): number {
+  return ((row.cpu?.[row.target] ?? Number.NaN) / row.requestsPerSec) * 1e6
+}
+
 export function table(rows: readonly Row[]): string {
-  const header = ['target', 'format', 'c', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'requests', 'failed']
+  const header = ['target', 'format', 'c', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'requests', 'failed', 'cpu target', 'µs cpu/req', 'cpu mock', 'cpu loadgen', 'cpu other']
+  const cores = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(2))
   const lines = rows.map(row => [
     TARGET_NAMES[row.target],
     row.format,
@@ -68,14 +128,40 @@ export function table(rows: readonly Row[]): string {
     row.meanMs.toFixed(3),
     String(row.ok),
     String(row.non2xx + row.errors + row.timeouts),
+    cores(row.cpu?.[row.target]),
+    row.cpu?.[row.target] === undefined ? '-' : cpuPerRequestUs(row).toFixed(0),
+    row.target === 'mock' ? '-' : cores(row.cpu?.mock),
+    cores(row.cpu?.loadgen),
+    `${cores(row.cpu?.other)}${noisy(row) ? '*' : ''}`,
   ])
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map(line => (line[i] as string).length)))
   const render = (cells: string[]) => `| ${cells.map((cell, i) => pad(cell, widths[i] as number, i >= 2)).join(' | ')} |`
-  return [render(header), `|${widths.map((width, i) => (i >= 2 ? `${'-'.repeat(width + 1)}:` : `${'-'.repeat(width + 2)}`)).join('|')}|`, ...lines.map(render)].join('\n')
+  const note = rows.some(noisy) ? [``, `* other programs used more than ${NOISY_OTHER_CORES} core during this cell: its figures are skewed`] : []
+  return [render(header), `|${widths.map((width, i) => (i >= 2 ? `${'-'.repeat(width + 1)}:` : `${'-'.repeat(width + 2)}`)).join('|')}|`, ...lines.map(render), ...note].join('\n')
+}
+
+/**
+ * Bare proxy CPU per request over Parley's, per format and concurrency: the throughput ratio the
+ * two would reach if both were CPU-bound on the same CPU. Printed beside the targets because it
+ * holds up better than req/s when other programs share the machine.
+ */
+export function cpuRatios(rows: readonly Row[]): Array<{ format: Format; connections: number; value: number }> {
+  const out: Array<{ format: Format; connections: number; value: number }> = []
+  for (const parley of rows.filter(row => row.target === 'parley')) {
+    const proxy = find(rows, 'proxy', parley.format, parley.connections)
+    if (proxy?.cpu && parley.cpu) out.push({ format: parley.format, connections: parley.connections, value: cpuPerRequestUs(proxy) / cpuPerRequestUs(parley) })
+  }
+  return out
 }
 
 export function verdicts(list: readonly Check[]): string {
-  return list.map(check => `${check.pass ? 'PASS' : 'MISS'}  ${check.format.padEnd(4)} ${check.name}: ${check.value.toFixed(3)} (goal ${check.goal})`).join('\n')
+  return list
+    .map(check => `${check.pass ? 'PASS' : 'MISS'}  ${check.format.padEnd(4)} ${check.name}: ${check.value.toFixed(3)} (goal ${check.goal})${check.noisy ? '  [skewed: other programs were busy]' : ''}`)
+    .join('\n')
+}
+
+export function cpuRatioLines(list: ReturnType<typeof cpuRatios>): string {
+  return list.map(ratio => `info  ${ratio.format.padEnd(4)} CPU per request, bare proxy / Parley at c=${ratio.connections}: ${ratio.value.toFixed(3)}`).join('\n')
 }
 
 export function machine(): Record<string, unknown> {

@@ -1,11 +1,11 @@
 /**
  * Starts each server in a child process of its own, so none shares an event loop with the load
  * generator (the runner) or with another server. Children inherit the runner's Node flags (the
- * TypeScript loader and the `parley-source` condition) and may add their own (`--cpu-prof`).
+ * TypeScript loader and the `parley-source` condition).
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { ServerMessage } from './child.js'
+import type { RunnerMessage, ServerMessage } from './child.js'
 
 const READY_TIMEOUT_MS = 60_000
 const STOP_TIMEOUT_MS = 15_000
@@ -14,13 +14,24 @@ export interface RunningServer {
   readonly name: string
   readonly url: string
   readonly pid: number
+  /** Starts V8's CPU profiler in the child. */
+  startProfile(): Promise<void>
+  /** Stops it and has the child write the `.cpuprofile` to `file`. */
+  stopProfile(file: string): Promise<void>
   /** Asks the child to close and exit; kills it if it does not within 15 s. */
   stop(): Promise<void>
 }
 
-export async function startServer(name: string, entry: string, options: { args?: string[]; execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<RunningServer> {
+export interface ServerOptions {
+  readonly args?: string[]
+  readonly env?: NodeJS.ProcessEnv
+  /** Node flags, instead of the runner's own. */
+  readonly execArgv?: string[]
+}
+
+export async function startServer(name: string, entry: string, options: ServerOptions = {}): Promise<RunningServer> {
   const child = fork(fileURLToPath(new URL(entry, import.meta.url)), options.args ?? [], {
-    execArgv: [...process.execArgv, ...(options.execArgv ?? [])],
+    execArgv: options.execArgv ?? process.execArgv,
     env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', ...options.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
@@ -29,6 +40,8 @@ export async function startServer(name: string, entry: string, options: { args?:
     name,
     url,
     pid: child.pid as number,
+    startProfile: () => ask(child, { type: 'profile-start' }, 'profiling').then(() => undefined),
+    stopProfile: file => ask(child, { type: 'profile-stop', file }, 'profiled').then(() => undefined),
     stop: () => stopChild(child),
   }
 }
@@ -39,16 +52,30 @@ function ready(name: string, child: ChildProcess): Promise<string> {
       child.kill('SIGKILL')
       reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS / 1000} s`))
     }, READY_TIMEOUT_MS)
-    child.once('exit', code => {
+    const exited = (code: number | null) => {
       clearTimeout(timer)
       reject(new Error(`${name} exited during start (code ${code})`))
-    })
+    }
+    child.once('exit', exited)
     child.on('message', (message: ServerMessage) => {
       if (message.type !== 'ready') return
       clearTimeout(timer)
-      child.removeAllListeners('exit')
+      child.off('exit', exited)
       resolve(message.url)
     })
+  })
+}
+
+function ask(child: ChildProcess, message: RunnerMessage, answer: ServerMessage['type']): Promise<ServerMessage> {
+  return new Promise((resolve, reject) => {
+    const listen = (reply: ServerMessage) => {
+      if (reply.type !== answer && reply.type !== 'failed') return
+      child.off('message', listen)
+      if (reply.type === 'failed') reject(new Error(reply.message))
+      else resolve(reply)
+    }
+    child.on('message', listen)
+    child.send(message)
   })
 }
 
@@ -60,6 +87,7 @@ function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(timer)
       resolve()
     })
-    child.send('stop')
+    const message: RunnerMessage = { type: 'stop' }
+    child.send(message)
   })
 }

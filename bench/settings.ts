@@ -1,0 +1,83 @@
+/**
+ * The run's settings, read once from the environment and frozen. Every variable is optional:
+ *
+ * - BENCH_DURATION: seconds measured per cell (default 10).
+ * - BENCH_WARMUP: seconds of load thrown away before each cell (default 2).
+ * - BENCH_CONNECTIONS: concurrencies, comma-separated (default "1,64"). The throughput target is
+ *   checked at the highest, the latency target at the lowest.
+ * - BENCH_TARGETS: any of "mock,proxy,parley" (default all three, in that order).
+ * - BENCH_FORMATS: any of "json,sse" (default both).
+ * - BENCH_ROUNDS: how many times the whole matrix runs (default 1). With more, each cell reports
+ *   the median of its rounds, and rounds interleave the targets in time, so a noisy minute on a
+ *   shared machine skews one round of every target rather than all of one.
+ * - BENCH_PROFILE: targets whose CPU is profiled during their measurements ("1" means
+ *   "parley"). The profiler slows its target: such a run's figures are not the reference ones.
+ * - BENCH_PARLEY_CODE: "source" (default; the TypeScript sources through the loader, as the
+ *   tests run them) or "dist" (the output of `npm run build`, as `npm start` runs it).
+ * - BENCH_PARLEY_FLAGS: extra Node flags for the Parley process, e.g. "--max-semi-space-size=32".
+ * - BENCH_PARLEY_LOG: Parley's log level (default "warn"). At "info" Parley logs a line per
+ *   request to the runner's standard output.
+ * - BENCH_OUT: where the JSON results go (default bench/results/latest.json).
+ */
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Format, Target } from './report.js'
+
+const DEFAULT_DURATION_S = 10
+const DEFAULT_WARMUP_S = 2
+const DEFAULT_CONNECTIONS = '1,64'
+const DEFAULT_ROUNDS = 1
+const TARGETS = ['mock', 'proxy', 'parley'] as const
+const FORMATS = ['json', 'sse'] as const
+const CODE = ['source', 'dist'] as const
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results')
+
+export interface BenchSettings {
+  readonly durationS: number
+  readonly warmupS: number
+  readonly connections: readonly number[]
+  readonly targets: readonly Target[]
+  readonly formats: readonly Format[]
+  readonly rounds: number
+  readonly profile: readonly Target[]
+  readonly parleyCode: (typeof CODE)[number]
+  readonly parleyFlags: readonly string[]
+  readonly parleyLog: (typeof LOG_LEVELS)[number]
+  readonly out: string
+}
+
+function list<T extends string>(env: NodeJS.ProcessEnv, name: string, fallback: string, allowed: readonly T[]): T[] {
+  const values = (env[name] ?? fallback).split(',').map(value => value.trim()).filter(Boolean)
+  for (const value of values) if (!allowed.includes(value as T)) throw new Error(`${name}: unknown value "${value}" (one of ${allowed.join(', ')})`)
+  return values as T[]
+}
+
+function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name] ?? fallback)
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name}: a number of seconds, not "${env[name]}"`)
+  return value
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  const connections = (env.BENCH_CONNECTIONS ?? DEFAULT_CONNECTIONS).split(',').map(Number)
+  if (connections.some(c => !Number.isInteger(c) || c < 1)) throw new Error('BENCH_CONNECTIONS: positive integers, comma-separated')
+  const durationS = seconds(env, 'BENCH_DURATION', DEFAULT_DURATION_S)
+  if (durationS === 0) throw new Error('BENCH_DURATION: at least one second')
+  const rounds = Number(env.BENCH_ROUNDS ?? DEFAULT_ROUNDS)
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('BENCH_ROUNDS: a positive integer')
+  return Object.freeze({
+    durationS,
+    warmupS: seconds(env, 'BENCH_WARMUP', DEFAULT_WARMUP_S),
+    connections,
+    targets: list(env, 'BENCH_TARGETS', TARGETS.join(','), TARGETS),
+    formats: list(env, 'BENCH_FORMATS', FORMATS.join(','), FORMATS),
+    rounds,
+    profile: env.BENCH_PROFILE === '1' ? ['parley' as const] : list(env, 'BENCH_PROFILE', '', TARGETS),
+    parleyCode: list(env, 'BENCH_PARLEY_CODE', 'source', CODE)[0] ?? 'source',
+    parleyFlags: (env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    parleyLog: list(env, 'BENCH_PARLEY_LOG', 'warn', LOG_LEVELS)[0] ?? 'warn',
+    out: path.resolve(env.BENCH_OUT ?? path.join(RESULTS_DIR, 'latest.json')),
+  })
+}
