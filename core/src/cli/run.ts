@@ -6,6 +6,7 @@ import { ChannelStore } from '../catalog/channels.js'
 import { SecretBox } from '../catalog/secret-box.js'
 import type { Secrets } from '../config/secrets.js'
 import { TOKENS } from '../kernel/tokens.js'
+import { runCheckTheme } from './check-theme.js'
 import { runDoctor } from './doctor.js'
 
 export interface CliIo {
@@ -23,6 +24,7 @@ Commands:
   migrate   apply pending database migrations and exit
   doctor    check configuration, database, Redis and plugins; explain what is wrong
   re-encrypt  seal every stored upstream secret with the current ENCRYPTION_KEY
+  check-theme [--json] <dir>...  check theme folders (rule codes in docs/themes.md)
   help      show this text
 
 Plugins may add commands (for example create-admin); run them the same way.
@@ -48,6 +50,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         return await runDoctor(io)
       case 're-encrypt':
         return await reencrypt(io)
+      case 'check-theme':
+        return runCheckTheme(rest, io)
       default:
         return await pluginCommand(command, rest, io)
     }

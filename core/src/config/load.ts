@@ -49,6 +49,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const config = result.value
   config.data_dir = path.resolve(cwd, config.data_dir)
   config.database.path = path.resolve(cwd, config.database.path ?? path.join(config.data_dir, 'parley.db'))
+  if (config.themes_dir !== undefined) config.themes_dir = path.resolve(cwd, config.themes_dir)
   return deepFreeze({ ...config, sources, file }) as Config
 }
 

@@ -167,7 +167,10 @@ export const ConfigSchema = Type.Object(
       { ...strict, default: {} },
     ),
     log: Type.Object({ level: LogLevel }, { ...strict, default: {} }),
-    theme: Type.String({ default: 'default', minLength: 1 }),
+    /** Folder name of the active theme under `themes_dir`. */
+    theme: Type.String({ default: 'default', minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+    /** Where themes are found; relative to the working directory. Default: the repository's `themes/`. */
+    themes_dir: Type.Optional(Type.String({ minLength: 1 })),
     plugins: Type.Array(PluginEntry, { default: [] }),
     /** Defaults of the runtime settings an admin can later change in the console. */
     settings: SettingsDefaultsSchema,

@@ -36,6 +36,8 @@ import type { Logger } from '../logger.js'
 import { installRetentionJob } from '../retention/job.js'
 import { installSettingsAdminRoutes } from '../settings/admin-routes.js'
 import { SettingsRegistry } from '../settings/registry.js'
+import { ThemeEngine } from '../ui/engine.js'
+import { installThemeRoutes } from '../ui/routes.js'
 import { installUsageAdminRoutes } from '../usage/admin-routes.js'
 import { usageRetentionTask } from '../usage/retention.js'
 import { UsageWriter } from '../usage/writer.js'
@@ -84,6 +86,8 @@ export interface Gateway {
   readonly catalog: CatalogCache
   /** Buffered, batched writer of usage rows (SPEC §9). */
   readonly usage: UsageWriter
+  /** The active theme, its templates compiled once at setup (SPEC §10). */
+  readonly theme: ThemeEngine
   readonly state: Lifecycle
   /** Migrates (unless disabled), loads settings, starts jobs and plugin start hooks. */
   start(): Promise<void>
@@ -227,6 +231,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       Object.defineProperty(register, 'name', { value: `parley-plugin-${id}` })
       await app.register(register)
     }
+    // After every plugin's setup, so the pages and partials they registered are all known.
+    const theme = ThemeEngine.load({ theme: config.theme, themesDir: config.themes_dir, pages: registries.uiPages.list(), partials: registries.uiPartials.list(), log })
+    installThemeRoutes(app, theme, { pages: registries.uiPages.list(), settings })
     await app.ready()
     inSetup = false
     sealAll(registries)
@@ -333,6 +340,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       db,
       catalog,
       usage,
+      theme,
       get state() {
         return state
       },

@@ -8,9 +8,12 @@ export interface UiPage {
   readonly path: string
   /** Template name resolved through the active theme first, then the plugin's own templates. */
   readonly template: string
-  /** Directory with the plugin's own templates (the fallback of the resolution chain). */
+  /**
+   * Directory with the plugin's own templates, shaped like a theme: `pages/<template>.hbs`
+   * and optionally `locales/<lang>.json` (the fallback of the resolution chain).
+   */
   readonly templatesDir: string
-  /** Who may see the page. */
+  /** Who may see the page: `user` and `admin` pages send visitors to `/login`. */
   readonly access: 'public' | 'user' | 'admin'
   readonly title?: string
 }
@@ -24,8 +27,9 @@ export interface UiNavItem {
 }
 
 export interface UiPartial {
-  /** Partial name as used in templates (`{{> name}}`). */
+  /** Partial name as used in templates (`{{> name}}`); a theme partial of that name wins. */
   readonly name: string
+  /** Absolute path of the `.hbs` file. */
   readonly file: string
 }
 

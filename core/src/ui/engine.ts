@@ -1,0 +1,195 @@
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Handlebars from 'handlebars'
+import { errors } from '../errors.js'
+import { LANGUAGES, type Language } from '../i18n.js'
+import type { Registered } from '../kernel/registry.js'
+import { CORE_VERSION } from '../kernel/version.js'
+import type { Logger } from '../logger.js'
+import { AssetTable } from './assets.js'
+import { checkTheme, cssVariableOf, formatThemeCheck } from './check-theme.js'
+import type { UiPage, UiPartial } from './contributions.js'
+import { themeHelpers } from './helpers.js'
+import { checkCustomValue, type CustomValue, type ThemeManifest } from './manifest.js'
+import type { ThemeProblem } from './rules.js'
+import { scanTemplate } from './template-scan.js'
+import { partialName, readThemeFolder, templateName, type Messages } from './theme-folder.js'
+
+/** The repository's `themes/` folder, beside `core/` (from src/ui and dist/ui alike). */
+export const DEFAULT_THEMES_DIR = fileURLToPath(new URL('../../../themes/', import.meta.url))
+const THEME_NAME = /^[a-z0-9][a-z0-9._-]*$/i
+/** Generated from the colour settings; a dotfile name, so no file of the theme can clash. */
+const CUSTOM_CSS = '.custom.css'
+
+export interface ThemeEngineOptions {
+  readonly theme: string
+  readonly themesDir?: string
+  readonly pages?: readonly Registered<UiPage>[]
+  readonly partials?: readonly Registered<UiPartial>[]
+  /** Values replacing the manifest's defaults of `config.custom` (checked like them). */
+  readonly custom?: Readonly<Record<string, unknown>>
+  readonly coreVersion?: string
+  readonly log?: Logger
+}
+
+/** What a page template and the layout see, besides `@custom` and `@lang`. */
+export interface PageContext {
+  readonly site: { readonly title: string; readonly lang: Language }
+  readonly user?: { readonly name: string; readonly role: string }
+  readonly page: { readonly path: string; readonly title?: string }
+  readonly [key: string]: unknown
+}
+
+type Template = Handlebars.TemplateDelegate
+type Internals = typeof Handlebars & {
+  Compiler: new () => { compile(ast: hbs.AST.Program, options: object): unknown }
+  JavaScriptCompiler: new () => { compile(environment: unknown, options: object, context: undefined, asObject: true): TemplateSpecification }
+}
+
+/**
+ * The theme engine: loads the active theme and the UI plugins' templates, checks and compiles
+ * every template once, and renders pages inside the theme's `default.hbs`. Resolution: the
+ * theme first, then the plugin that registered the page or partial.
+ */
+export class ThemeEngine {
+  readonly #hb = Handlebars.create() as Internals
+  /** The theme's pages by template name, then the plugins' by file (two plugins may share a name). */
+  readonly #pages = new Map<string, Template>()
+  readonly #pluginPages = new Map<string, Template>()
+  #layout: Template | undefined
+  #compiles = 0
+
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly manifest: ThemeManifest,
+    readonly custom: Readonly<Record<string, CustomValue>>,
+    readonly assets: AssetTable,
+  ) {
+    // Handlebars compiles string partials lazily, per render; counting its compile() proves
+    // the engine never hands it one (every template here is compiled once, at load).
+    const compile = this.#hb.compile.bind(this.#hb)
+    this.#hb.compile = ((...args: Parameters<typeof compile>) => {
+      this.#compiles++
+      return compile(...args)
+    }) as typeof compile
+  }
+
+  static load(options: ThemeEngineOptions): ThemeEngine {
+    const themesDir = options.themesDir ?? DEFAULT_THEMES_DIR
+    const dir = path.resolve(themesDir, options.theme)
+    if (!THEME_NAME.test(options.theme) || !existsSync(dir)) throw errors.PARLEY_ERR_THEME_NOT_FOUND({ theme: options.theme, dir: themesDir })
+    const pluginPartials = options.partials ?? []
+    const check = checkTheme(dir, { coreVersion: options.coreVersion ?? CORE_VERSION, knownPartials: pluginPartials.map(p => p.item.name) })
+    const fatal = check.problems.filter(p => p.level === 'error' && p.code !== 'PT007')
+    if (fatal.length > 0 || !check.manifest) throw invalid(`theme ${options.theme}`, fatal.length > 0 ? fatal : check.problems)
+    if (check.problems.length > 0) options.log?.warn({ theme: options.theme, problems: formatThemeCheck(check) }, 'theme has warnings (run parley check-theme)')
+
+    const manifest = check.manifest
+    const custom = customValues(manifest, options.custom ?? {})
+    const assets = AssetTable.fromFolder(`/assets/${options.theme}`, path.join(dir, 'assets'), check.folder.assets)
+    const variables = Object.entries(custom).filter(([key]) => manifest.custom[key]?.type === 'color')
+    assets.add(CUSTOM_CSS, Buffer.from(`:root {\n${variables.map(([key, value]) => `  ${cssVariableOf(key)}: ${String(value)};\n`).join('')}}\n`))
+
+    const engine = new ThemeEngine(options.theme, dir, manifest, custom, assets)
+    const messages = new Map<Language, Record<string, string>>(LANGUAGES.map(language => [language, {}]))
+    const known = new Set([...pluginPartials.map(p => p.item.name), ...check.folder.templates.map(t => partialName(t.file)).filter(name => name !== undefined)])
+    const themed = new Set<string>()
+    for (const template of check.folder.templates) {
+      const compiled = engine.#compile(template.source, template.file, `theme ${options.theme}`, known)
+      const partial = partialName(template.file)
+      if (partial !== undefined) {
+        engine.#hb.registerPartial(partial, compiled)
+        themed.add(partial)
+      } else if (template.file === 'default.hbs') engine.#layout = compiled
+      else if (template.file.startsWith('pages/')) engine.#pages.set(templateName(template.file).slice('pages/'.length), compiled)
+    }
+    for (const { item, owner } of pluginPartials) {
+      if (themed.has(item.name)) continue // the theme overrides the plugin's partial
+      engine.#hb.registerPartial(item.name, engine.#compile(readFileSync(item.file, 'utf8'), item.file, `plugin ${owner}`, known))
+    }
+    const pluginLocales = new Map<string, ReadonlyMap<Language, Messages>>()
+    for (const { item, owner } of options.pages ?? []) {
+      if (engine.#pages.has(item.template)) continue
+      const file = pluginPageFile(item)
+      if (engine.#pluginPages.has(file)) continue
+      if (!existsSync(file)) {
+        throw errors.PARLEY_ERR_THEME_TEMPLATE_MISSING({ path: item.path, plugin: owner, template: item.template, theme: options.theme, dir: path.join(item.templatesDir, 'pages') })
+      }
+      engine.#pluginPages.set(file, engine.#compile(readFileSync(file, 'utf8'), file, `plugin ${owner}`, known))
+      if (!pluginLocales.has(item.templatesDir)) pluginLocales.set(item.templatesDir, readThemeFolder(item.templatesDir).locales)
+    }
+    // The theme's texts win over the plugins' own, key by key.
+    for (const locales of [...pluginLocales.values(), check.folder.locales]) {
+      for (const [language, texts] of locales) Object.assign(messages.get(language) ?? {}, texts)
+    }
+    const helpers = themeHelpers({ messages, assets, customCss: CUSTOM_CSS })
+    for (const [name, helper] of Object.entries(helpers)) engine.#hb.registerHelper(name, helper)
+    return engine
+  }
+
+  /** Templates compiled since load: stays constant however many pages are rendered. */
+  get compileCount(): number {
+    return this.#compiles
+  }
+
+  /** Whether the active theme has `pages/<template>.hbs` (and so overrides the plugins'). */
+  themeHasPage(template: string): boolean {
+    return this.#pages.has(template)
+  }
+
+  /**
+   * Renders a registered page — the theme's `pages/<template>.hbs`, else the plugin's — inside
+   * `default.hbs`; every value printed is escaped.
+   */
+  render(page: Pick<UiPage, 'template' | 'templatesDir'>, context: PageContext): string {
+    const template = this.#pages.get(page.template) ?? this.#pluginPages.get(pluginPageFile(page))
+    if (!template || !this.#layout) throw errors.PARLEY_ERR_THEME_PAGE_UNKNOWN({ template: page.template })
+    const data = { lang: context.site.lang, custom: this.custom }
+    const body = template(context, { data })
+    return this.#layout({ ...context, body }, { data })
+  }
+
+  #compile(source: string, file: string, owner: string, knownPartials: ReadonlySet<string>): Template {
+    const scanned = scanTemplate(source, file)
+    const problems: ThemeProblem[] = [...scanned.problems]
+    if (!scanned.ast) throw invalid(owner, problems)
+    for (const use of scanned.usage.partials) {
+      if (!use.name.startsWith('@') && !knownPartials.has(use.name)) {
+        problems.push({ code: 'PT009', level: 'error', file, line: use.line, message: `partial "${use.name}" is neither in the theme nor registered by a plugin` })
+      }
+    }
+    for (const use of scanned.usage.assets) {
+      if (!this.assets.has(use.name)) problems.push({ code: 'PT010', level: 'error', file, line: use.line, message: `asset "${use.name}" is not in the theme's assets/` })
+    }
+    if (problems.length > 0) throw invalid(owner, problems)
+    const options = { data: true }
+    const environment = new this.#hb.Compiler().compile(scanned.ast, options)
+    this.#compiles++
+    return this.#hb.template(new this.#hb.JavaScriptCompiler().compile(environment, options, undefined, true))
+  }
+}
+
+function pluginPageFile(page: Pick<UiPage, 'template' | 'templatesDir'>): string {
+  return path.resolve(page.templatesDir, 'pages', `${page.template}.hbs`)
+}
+
+function customValues(manifest: ThemeManifest, overrides: Readonly<Record<string, unknown>>): Readonly<Record<string, CustomValue>> {
+  const values: Record<string, CustomValue> = {}
+  for (const [key, setting] of Object.entries(manifest.custom)) values[key] = setting.default
+  for (const [key, value] of Object.entries(overrides)) {
+    const setting = manifest.custom[key]
+    if (!setting) throw errors.PARLEY_ERR_THEME_SETTING({ key, reason: `theme ${manifest.name} declares no such setting` })
+    const checked = checkCustomValue(setting, value)
+    if (!checked.ok) throw errors.PARLEY_ERR_THEME_SETTING({ key, reason: checked.reason })
+    values[key] = checked.value
+  }
+  return Object.freeze(values)
+}
+
+/** `owner`: `theme <name>` or `plugin <id>`, whose templates have the problems. */
+function invalid(owner: string, problems: readonly ThemeProblem[]) {
+  const lines = problems.map(p => `  ${p.file}${p.line === undefined ? '' : `:${p.line}`} ${p.code} ${p.message}`)
+  return errors.PARLEY_ERR_THEME_INVALID({ owner, problems: lines.join('\n') })
+}

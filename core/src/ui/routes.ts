@@ -1,0 +1,93 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { errors } from '../errors.js'
+import type { HttpScope } from '../http/server.js'
+import { languageOf, parseLanguage, type Language } from '../i18n.js'
+import type { Registered } from '../kernel/registry.js'
+import type { SettingsRegistry } from '../settings/registry.js'
+import { IMMUTABLE, REVALIDATE } from './assets.js'
+import type { UiPage } from './contributions.js'
+import type { PageContext, ThemeEngine } from './engine.js'
+
+/** No inline script or style anywhere: themes ship their code and styles as assets. */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+export const LANGUAGE_COOKIE = 'lang'
+const LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+export interface ThemeRoutesOptions {
+  readonly pages: readonly Registered<UiPage>[]
+  readonly settings: SettingsRegistry
+}
+
+/**
+ * Mounts the UI: one GET route per registered page, rendered by the engine, and the active
+ * theme's assets under `/assets/<theme>/`. `?lang=zh-CN|en` on any page switches the language
+ * and remembers it in the `lang` cookie.
+ */
+export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options: ThemeRoutesOptions): void {
+  for (const { item: page } of options.pages) {
+    app.get(page.path, { schema: { hide: true } }, async (request, reply) => {
+      const user = await signedIn(request)
+      if (page.access !== 'public' && !user) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 302)
+      if (page.access === 'admin' && user?.role !== 'admin' && user?.role !== 'root') throw errors.PARLEY_ERR_AUTH_FORBIDDEN()
+      const lang = languageFor(request, reply)
+      const context: PageContext = {
+        site: { title: options.settings.get('site_name'), lang },
+        ...(user ? { user } : {}),
+        page: { path: page.path, ...(page.title === undefined ? {} : { title: page.title }) },
+      }
+      const html = engine.render(page, context)
+      return reply
+        .header('content-type', 'text/html; charset=utf-8')
+        .header('content-security-policy', CONTENT_SECURITY_POLICY)
+        .header('x-content-type-options', 'nosniff')
+        .header('referrer-policy', 'same-origin')
+        .header('cache-control', 'private, no-cache')
+        .header('vary', 'Cookie, Accept-Language')
+        .send(html)
+    })
+  }
+
+  app.get(`/assets/:theme/*`, { schema: { hide: true } }, async (request, reply) => {
+    const params = request.params as { theme: string; '*': string }
+    const asset = params.theme === engine.name ? engine.assets.get(params['*']) : undefined
+    if (!asset) throw errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: 'GET', path: request.url.split('?')[0] })
+    const version = (request.query as { v?: unknown }).v
+    const etag = `"${asset.hash}"`
+    void reply
+      .header('content-type', asset.contentType)
+      .header('cache-control', version === asset.hash ? IMMUTABLE : REVALIDATE)
+      .header('etag', etag)
+      .header('x-content-type-options', 'nosniff')
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send()
+    return reply.send(asset.body)
+  })
+}
+
+async function signedIn(request: FastifyRequest): Promise<{ name: string; role: string } | undefined> {
+  const principal = await request.principal()
+  return principal?.kind === 'user' ? { name: principal.name, role: principal.role } : undefined
+}
+
+/** `?lang=` (remembered in a cookie), else the cookie, else `Accept-Language`, else English. */
+function languageFor(request: FastifyRequest, reply: FastifyReply): Language {
+  const asked = parseLanguage((request.query as { lang?: unknown } | undefined)?.lang)
+  if (asked) {
+    void reply.header('set-cookie', `${LANGUAGE_COOKIE}=${asked}; Path=/; Max-Age=${LANGUAGE_COOKIE_MAX_AGE}; SameSite=Lax`)
+    return asked
+  }
+  return parseLanguage(cookie(request.headers.cookie, LANGUAGE_COOKIE)) ?? languageOf(request.headers['accept-language'])
+}
+
+function cookie(header: string | undefined, name: string): string | undefined {
+  for (const part of header?.split(';') ?? []) {
+    const [key, ...value] = part.split('=')
+    if (key?.trim() !== name) continue
+    try {
+      return decodeURIComponent(value.join('=').trim())
+    } catch {
+      return undefined // a malformed cookie is ignored, never a 500
+    }
+  }
+  return undefined
+}
