@@ -144,8 +144,13 @@ export class BatchWriter<Input, Entity extends object> {
     return this.draining
   }
 
+  /**
+   * Writes batches until the buffer is empty (`strict`: a flush) or, in the background, while a
+   * full batch waits: the rows that trickle in during an insert wait for the next batch or the
+   * timer, so steady traffic makes a few large inserts instead of many tiny ones.
+   */
   private async writeAll(strict: boolean): Promise<void> {
-    while (this.buffer.length > 0) {
+    for (let first = true; this.buffer.length > 0 && (strict || first || this.buffer.length >= this.batchSize); first = false) {
       const batch = this.buffer.splice(0, this.batchSize)
       try {
         if (this.options.insert) await this.options.insert(this.options.em(), batch)

@@ -72,7 +72,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const file = config.database.path as string
     mkdirSync(path.dirname(file), { recursive: true })
     const { MikroORM: SqliteOrm } = await import('@mikro-orm/sqlite')
-    orm = await SqliteOrm.init({ ...base, dbName: file, pool: { min: 1, max: 1 } })
+    // WAL: readers never wait for the usage writer, and a commit is one append instead of a
+    // journal round trip; with synchronous=NORMAL a power cut may lose the last commits but
+    // never corrupts the file (https://sqlite.org/wal.html). busy_timeout covers a second
+    // process (the CLI) writing at the same moment.
+    const afterCreate = (connection: { exec(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void) => {
+      connection.exec('pragma journal_mode = wal; pragma synchronous = normal; pragma busy_timeout = 5000', error => done(error, connection))
+    }
+    orm = await SqliteOrm.init({ ...base, dbName: file, pool: { min: 1, max: 1, afterCreate } })
   } else {
     const { MikroORM: MySqlOrm } = await import('@mikro-orm/mysql')
     orm = await MySqlOrm.init({

@@ -6,6 +6,7 @@ import { candidates } from '../catalog/routing.js'
 import type { CatalogCache, RoutableChannel } from '../catalog/snapshot.js'
 import type { Config } from '../config/schema.js'
 import { errors, ParleyError } from '../errors.js'
+import { languageOf } from '../i18n.js'
 import type { Registry } from '../kernel/registry.js'
 import type { Logger } from '../logger.js'
 import type { SettingsRegistry } from '../settings/registry.js'
@@ -172,7 +173,9 @@ export class ChatPipeline {
       const decision = await item.check({ kind: 'caller', principal, request })
       if (!decision.allowed) {
         rateHeaders(reply, decision.limit, 0, decision.retryAfterMs)
-        throw errors.PARLEY_ERR_LIMIT_EXCEEDED({ reason: decision.reason }, { details: { retry_after: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) } })
+        const details = { retry_after: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) }
+        if (decision.message === undefined) throw errors.PARLEY_ERR_LIMIT_EXCEEDED({ reason: decision.reason }, { details })
+        throw new ParleyError('PARLEY_ERR_LIMIT_EXCEEDED', 429, 'rate_limit_exceeded', decision.message, { details })
       }
       if (decision.remaining !== undefined && (tightest?.remaining === undefined || decision.remaining < tightest.remaining)) tightest = decision
     }
@@ -253,7 +256,9 @@ export class ChatPipeline {
     if (channelRefusal) {
       const retryAfter = Math.max(1, Math.ceil(channelRefusal.retryAfterMs / 1000))
       record('error', 'rate_limit_exceeded', false)
-      throw errors.PARLEY_ERR_LIMIT_CHANNELS_BUSY({}, { details: { retry_after: retryAfter } })
+      const busy = errors.PARLEY_ERR_LIMIT_CHANNELS_BUSY({}, { details: { retry_after: retryAfter } })
+      if (languageOf(request.headers['accept-language']) === 'en') throw busy
+      throw new ParleyError(busy.code, busy.statusCode, busy.type, CHANNELS_BUSY_ZH, { details: { retry_after: retryAfter } })
     }
     record('error', 'upstream_error', false)
     throw errors.PARLEY_ERR_UPSTREAM_NO_PROVIDER({ model: call.body.model })
@@ -293,10 +298,11 @@ export class ChatPipeline {
     const path: PassthroughPath = call.format === 'chat' ? '/chat/completions' : '/responses'
     const stream = call.body.stream === true
     try {
-      if (provider.passthrough?.supports(path, target)) {
-        return await this.passthrough(provider, path, reply, call, candidate, providerCall, attempt, state, stream, record)
-      }
-      return await this.translate(provider, reply, call, candidate, providerCall, attempt, state, stream, record)
+      const result = provider.passthrough?.supports(path, target)
+        ? await this.passthrough(provider, path, reply, call, candidate, providerCall, attempt, state, stream, record)
+        : await this.translate(provider, reply, call, candidate, providerCall, attempt, state, stream, record)
+      if ('failure' in result) attempt.release()
+      return result
     } catch (error) {
       attempt.release()
       if (error instanceof Stop) {
@@ -333,14 +339,14 @@ export class ChatPipeline {
     const iterator = response.body[Symbol.asyncIterator]()
 
     if (!stream) {
-      const chunks: Buffer[] = []
+      const chunks: Uint8Array[] = []
       let size = 0
       for (;;) {
         const next = await attempt.next(iterator)
         if (next.done) break
         size += next.value.byteLength
         if (size > ANSWER_LIMIT) throw new Error('upstream answer too large')
-        chunks.push(Buffer.from(next.value))
+        chunks.push(next.value)
         attempt.flowing()
       }
       attempt.release()
@@ -360,11 +366,16 @@ export class ChatPipeline {
     const tap: StreamTap = call.format === 'chat' ? chatCompletionsTap(clientWantsUsage) : responsesTap()
     const splitter = new SseSplitter()
     const key = providerCall.target.apiKey
-    const relay = (chunk: Uint8Array): string => {
-      let out = ''
-      for (const event of splitter.push(chunk)) if (tap.forward(event)) out += event.raw
+    const relay = (chunk: Uint8Array): Uint8Array | string => {
+      const events = splitter.push(chunk)
+      const kept = events.filter(event => tap.forward(event))
       // An upstream may quote the key in an error frame; it never reaches the client.
-      return key.length >= 8 && out.includes(key) ? scrub(out, key, Infinity) : out
+      const leaks = key.length >= 8 && kept.some(event => event.raw.includes(key))
+      // The common case: the upstream's own bytes go on, not decoded and encoded again.
+      if (!leaks && kept.length === events.length && splitter.aligned) return chunk
+      let out = ''
+      for (const event of kept) out += event.raw
+      return leaks ? scrub(out, key, Infinity) : out
     }
     state.outputText = () => tap.result().outputText
     const finish = (outcome: 'done' | Stop | unknown): string => {
@@ -492,19 +503,19 @@ export class ChatPipeline {
       failed = event
       return ''
     }
-    const eventIterator: AsyncIterator<Uint8Array> = {
+    const eventIterator: AsyncIterator<string> = {
       next: async () => {
         if (failed) return { done: true, value: undefined }
         const next = await attempt.next(iterator)
         if (next.done) return { done: true, value: undefined }
-        return { done: false, value: Buffer.from(write(next.value)) }
+        return { done: false, value: write(next.value) }
       },
       return: async () => {
         await iterator.return?.(undefined)
         return { done: true, value: undefined }
       },
     }
-    const first = { done: false as const, value: Buffer.from(buffered.map(write).join('')) }
+    const first = { done: false as const, value: buffered.map(write).join('') }
     const finish = (outcome: 'done' | Stop | unknown): string => {
       state.usage = transcript.usage
       if (outcome === 'done') {
@@ -523,7 +534,7 @@ export class ChatPipeline {
       record('error', timeout ? 'timeout' : 'upstream_error', true)
       return writer.fail(timeout ? 'timeout' : 'upstream_error', timeout ? `The upstream ${phaseText(outcome.reason)}` : 'The upstream broke off mid-answer')
     }
-    return { sent: this.sendStream(reply, state, attempt, eventIterator, first, chunk => Buffer.from(chunk).toString('utf8'), finish) }
+    return { sent: this.sendStream(reply, state, attempt, eventIterator, first, text => text, finish) }
   }
 
   // ------------------------------------------------------------- streaming out
@@ -533,13 +544,13 @@ export class ChatPipeline {
    * arrives. From here on nothing fails over; a broken upstream ends the stream with an error
    * event, and a client that goes away aborts the upstream at once.
    */
-  private sendStream(
+  private sendStream<T>(
     reply: FastifyReply,
     state: CallState,
     attempt: Attempt,
-    iterator: AsyncIterator<Uint8Array>,
-    first: IteratorResult<Uint8Array>,
-    transform: (chunk: Uint8Array) => string,
+    iterator: AsyncIterator<T>,
+    first: IteratorResult<T>,
+    transform: (chunk: T) => Uint8Array | string,
     finish: (outcome: 'done' | Stop | unknown) => string,
   ): FastifyReply {
     let finished = false
@@ -550,34 +561,51 @@ export class ChatPipeline {
       control(attempt).done()
       return finish(outcome)
     }
-    async function* pieces(): AsyncGenerator<Buffer> {
+    // A pull loop behind a plain Readable: one await per upstream chunk, no generator between.
+    let started = false
+    let pumping = false
+    let exhausted = first.done === true
+    const out = new Readable({
+      read: () => {
+        if (!pumping) void pump()
+      },
+      destroy: (error, callback) => {
+        // The client went away (or the reply failed) before the answer was whole.
+        if (!finished) end(new Stop('client'))
+        if (!exhausted) void Promise.resolve(iterator.return?.(undefined)).catch(() => undefined)
+        callback(error)
+      },
+    })
+    const push = (piece: Uint8Array | string): boolean => piece.length === 0 || out.push(piece)
+    const close = (tail: string) => {
+      push(tail)
+      out.push(null)
+    }
+    const pump = async (): Promise<void> => {
+      pumping = true
       try {
-        if (!first.done) {
-          const text = transform(first.value)
-          if (text !== '') yield Buffer.from(text)
+        if (!started) {
+          started = true
+          if (first.done) return close(end('done'))
+          const more = push(transform(first.value))
+          attempt.flowing()
+          if (!more) return
         }
-        if (first.done) {
-          yield Buffer.from(end('done'))
-          return
-        }
-        attempt.flowing()
         for (;;) {
           const next = await attempt.next(iterator)
-          if (next.done) break
-          const text = transform(next.value)
-          if (text !== '') yield Buffer.from(text)
+          if (next.done) {
+            exhausted = true
+            return close(end('done'))
+          }
+          if (!push(transform(next.value))) return
         }
-        const tail = end('done')
-        if (tail !== '') yield Buffer.from(tail)
       } catch (error) {
-        const tail = end(error)
-        if (tail !== '') yield Buffer.from(tail)
+        close(end(error))
       } finally {
-        end(new Stop('client'))
-        void iterator.return?.(undefined)?.catch(() => undefined)
+        pumping = false
       }
     }
-    // A client gone while the upstream is silent: end the row now, the generator may never resume.
+    // A client gone while the upstream is silent: end the row now, the loop may never resume.
     attempt.onStop(reason => {
       if (reason === 'client') end(new Stop('client'))
     })
@@ -587,7 +615,7 @@ export class ChatPipeline {
       .header('content-type', 'text/event-stream; charset=utf-8')
       .header('cache-control', 'no-cache')
       .header('x-accel-buffering', 'no')
-      .send(Readable.from(pieces(), { objectMode: false }))
+      .send(out)
   }
 
   // ------------------------------------------------------------- channel test
@@ -685,6 +713,9 @@ export class ChatPipeline {
 
 const NEXT = Symbol('next')
 
+/** PARLEY_ERR_LIMIT_CHANNELS_BUSY for callers who read Chinese (SPEC §8: zh-CN or en). */
+const CHANNELS_BUSY_ZH = '此模型的所有渠道都已达到速率限制，请稍后重试'
+
 function elapsedMs(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e6
 }
@@ -727,16 +758,20 @@ function control(attempt: Attempt): CallControl {
 
 /**
  * One upstream attempt: an abort signal for the provider, and waits that give up when the
- * signal fires (even if a provider ignores it) or their timer runs out. Until output flows the
- * timer is the first-byte deadline of the attempt; afterwards, the idle time of each wait.
- * Time spent waiting for a slow client is never counted against the upstream.
+ * attempt is stopped (even if a provider ignores the signal) or its timer runs out. Until
+ * output flows the timer is the first-byte deadline of the attempt; afterwards, the idle time
+ * of each wait. Time spent waiting for a slow client is never counted against the upstream.
+ * One timer serves every wait (re-armed, not re-created) and waits are one at a time.
  */
 class Attempt {
   readonly #controller = new AbortController()
   readonly #firstByteDeadline: number
   #flowing = false
-  #reason: AbortReason | undefined
+  #stopped: Stop | undefined
   readonly #listeners: Array<(reason: AbortReason) => void> = []
+  #timer: NodeJS.Timeout | undefined
+  /** Rejects the wait in progress, if any. */
+  #waiting: ((error: Error) => void) | undefined
 
   constructor(
     readonly parent: CallControl,
@@ -751,52 +786,51 @@ class Attempt {
   }
 
   stop(reason: AbortReason): void {
-    if (this.#reason) return
-    this.#reason = reason
-    this.#controller.abort(new Stop(reason))
+    if (this.#stopped) return
+    const stopped = new Stop(reason)
+    this.#stopped = stopped
+    this.#clearTimer()
+    this.#controller.abort(stopped)
+    this.#waiting?.(stopped)
     for (const listener of this.#listeners) listener(reason)
   }
 
   onStop(listener: (reason: AbortReason) => void): void {
-    if (this.#reason) listener(this.#reason)
+    if (this.#stopped) listener(this.#stopped.reason)
     else this.#listeners.push(listener)
   }
 
   /** Output is flowing: from now on each wait may last the idle timeout. */
   flowing(): void {
+    if (this.#flowing) return
     this.#flowing = true
+    this.#clearTimer()
   }
 
   /** The attempt is over (answered or failed): the call no longer stops it. */
   release(): void {
+    this.#clearTimer()
     this.parent.forget(this)
   }
 
   /** A provider promise that loses to the attempt being stopped or to its timer. */
   wait<T>(promise: Promise<T>): Promise<T> {
-    const signal = this.#controller.signal
-    if (signal.aborted) {
+    const stopped = this.#stopped
+    if (stopped) {
       promise.catch(() => undefined)
-      return Promise.reject(signal.reason as Error)
+      return Promise.reject(stopped)
     }
-    const ms = this.#flowing ? this.idleMs : Math.max(0, this.#firstByteDeadline - performance.now())
+    this.#arm()
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => this.stop(this.#flowing ? 'idle' : 'first_byte'), ms)
-      const onAbort = () => {
-        clearTimeout(timer)
-        reject(signal.reason as Error)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
+      this.#waiting = reject
       promise.then(
         value => {
-          clearTimeout(timer)
-          signal.removeEventListener('abort', onAbort)
+          this.#waiting = undefined
           resolve(value)
         },
         (error: unknown) => {
-          clearTimeout(timer)
-          signal.removeEventListener('abort', onAbort)
-          reject(signal.aborted ? (signal.reason as Error) : error)
+          this.#waiting = undefined
+          reject(this.#stopped ?? error)
         },
       )
     })
@@ -804,6 +838,33 @@ class Attempt {
 
   next<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
     return this.wait(iterator.next())
+  }
+
+  #arm(): void {
+    if (this.#timer) {
+      // The first-byte deadline is fixed; an idle wait starts its own time now.
+      if (this.#flowing) this.#timer.refresh()
+      return
+    }
+    const ms = this.#flowing ? this.idleMs : Math.max(0, this.#firstByteDeadline - performance.now())
+    // Unref'd: the upstream's socket keeps the process alive while it matters, a timer need not.
+    this.#timer = setTimeout(() => this.#expired(), ms)
+    this.#timer.unref()
+  }
+
+  #expired(): void {
+    if (this.#waiting) {
+      this.stop(this.#flowing ? 'idle' : 'first_byte')
+      return
+    }
+    // Nobody waits on the upstream (the pipeline is busy with the client): the next wait re-arms
+    // an idle timer as it is, or a first-byte one with what is left of the deadline (nothing).
+    if (!this.#flowing) this.#timer = undefined
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = undefined
   }
 }
 

@@ -18,8 +18,12 @@ export interface SseEvent {
 export class SseSplitter {
   #buffer = ''
   readonly #decoder = new TextDecoder()
+  /** The previous chunk ended on an event boundary, with no partial character held back. */
+  #clean = true
+  #aligned = false
 
   push(chunk: Uint8Array): SseEvent[] {
+    const startedClean = this.#clean
     this.#buffer += this.#decoder.decode(chunk, { stream: true })
     const events: SseEvent[] = []
     for (;;) {
@@ -28,7 +32,18 @@ export class SseSplitter {
       events.push(parseEvent(this.#buffer.slice(0, end)))
       this.#buffer = this.#buffer.slice(end)
     }
+    // An ASCII last byte (the terminator's) means the decoder holds nothing back.
+    this.#clean = this.#buffer === '' && (chunk.length === 0 || (chunk[chunk.length - 1] as number) < 0x80)
+    this.#aligned = startedClean && this.#clean
     return events
+  }
+
+  /**
+   * The last chunk pushed held exactly the events it returned, from the start of the first to
+   * the end of the last: forwarding its bytes unchanged equals forwarding those events' text.
+   */
+  get aligned(): boolean {
+    return this.#aligned
   }
 
   /** What is left after the stream ended: an event without its blank line, if any. */

@@ -1,9 +1,10 @@
 import type { EntityManager, InferEntity, RequiredEntityData } from '@mikro-orm/core'
+import type { SqlEntityManager } from '@mikro-orm/knex'
 import type { Registry } from 'prom-client'
 import { BatchWriter, count, fit, type BatchWriterOptions } from '../db/batch-writer.js'
 import type { Logger } from '../logger.js'
 import { UsageLog, type UsageEndpoint, type UsagePrincipalKind, type UsageStatus } from './entities.js'
-import { addToRollups } from './rollups.js'
+import { addToRollups, isSqlite } from './rollups.js'
 
 /** What the pipeline reports about one model call. Counts and timings only, never text. */
 export interface UsageRecord {
@@ -61,13 +62,42 @@ export class UsageWriter extends BatchWriter<UsageRecord, UsageLogRow> {
 async function insertWithRollups(em: EntityManager, rows: Array<RequiredEntityData<UsageLogRow>>): Promise<void> {
   await em.begin()
   try {
-    await em.insertMany<UsageLogRow>(UsageLog, rows)
+    await insertRows(em as SqlEntityManager, rows as UsageRow[])
     await addToRollups(em, rows as UsageRow[])
     await em.commit()
   } catch (error) {
     await em.rollback().catch(() => undefined)
     throw error
   }
+}
+
+/**
+ * One multi-row INSERT with bound parameters, handed to the driver through knex. MikroORM's
+ * `insertMany` would inline every value into the SQL text first, on the event loop, which at
+ * a few hundred rows holds it for milliseconds: a latency spike for every request in flight.
+ * Values are stored as MikroORM stores them (SQLite: dates as epoch milliseconds).
+ */
+async function insertRows(em: SqlEntityManager, rows: readonly UsageRow[]): Promise<void> {
+  const first = rows[0]
+  if (!first) return
+  const properties = Object.keys(first) as Array<keyof UsageRow>
+  const meta = em.getMetadata().get(UsageLog.meta.className)
+  const columns = properties.map(property => `\`${meta.properties[property]?.fieldNames[0] ?? property}\``)
+  const sqlite = isSqlite(em)
+  const params: unknown[] = []
+  for (const row of rows) for (const property of properties) params.push(databaseValue(row[property], sqlite))
+  const tuple = `(${properties.map(() => '?').join(', ')})`
+  const sql = `insert into \`${meta.tableName}\` (${columns.join(', ')}) values ${Array<string>(rows.length).fill(tuple).join(', ')}`
+  const query = em.getConnection().getKnex().raw(sql, params)
+  const transaction = em.getTransactionContext()
+  if (transaction) query.transacting(transaction)
+  await query
+}
+
+function databaseValue(value: unknown, sqlite: boolean): unknown {
+  if (value instanceof Date) return sqlite ? value.getTime() : value.toISOString().slice(0, 19).replace('T', ' ')
+  if (typeof value === 'boolean' && sqlite) return value ? 1 : 0
+  return value
 }
 
 /** Copies the known columns only, fitted to their sizes, so one odd row cannot fail a whole batch. */

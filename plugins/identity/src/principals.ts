@@ -4,6 +4,7 @@ import { CHAT_TOKEN_NAME } from './api-tokens.js'
 import { ApiToken, Group, User } from './entities.js'
 import { identityErrors } from './errors.js'
 import { looksLikeJwt, type AccessTokens } from './jwt.js'
+import { LookupCache } from './lookup-cache.js'
 import type { Role } from './users.js'
 
 const CACHE_TTL_MS = 10_000
@@ -35,8 +36,8 @@ interface CachedToken {
  * dropped on every instance when a user changes or a token is revoked.
  */
 export class Principals {
-  readonly #users = new Map<number, { value: CachedUser | null; expires: number }>()
-  readonly #tokens = new Map<string, { value: CachedToken | null; expires: number }>()
+  readonly #users = new LookupCache<number, CachedUser | null>(CACHE_TTL_MS, CACHE_MAX)
+  readonly #tokens = new LookupCache<string, CachedToken | null>(CACHE_TTL_MS, CACHE_MAX)
   /** By token hash, not id: a regenerated secret records its own first use at once. */
   readonly #lastUsedWrites = new Map<string, number>()
   #unsubscribe: (() => Promise<void>) | undefined
@@ -120,7 +121,7 @@ export class Principals {
 
   private async user(id: number): Promise<CachedUser | null> {
     if (!Number.isSafeInteger(id) || id <= 0) return null
-    return cached(this.#users, id, async () => {
+    return this.#users.get(id, async () => {
       const em = this.em()
       const row = await em.findOne(User, { id })
       if (!row) return null
@@ -130,7 +131,7 @@ export class Principals {
   }
 
   private async token(hash: string): Promise<CachedToken | null> {
-    return cached(this.#tokens, hash, async () => {
+    return this.#tokens.get(hash, async () => {
       const row = await this.em().findOne(ApiToken, { tokenHash: hash })
       return row ? { id: row.id, userId: row.userId, portal: row.name === CHAT_TOKEN_NAME } : null
     })
@@ -157,15 +158,6 @@ function credentialOf(request: FastifyRequest): string | undefined {
   }
   const apiKey = request.headers['x-api-key']
   return typeof apiKey === 'string' && apiKey.length > 0 ? apiKey.trim() : undefined
-}
-
-async function cached<K, V>(map: Map<K, { value: V; expires: number }>, key: K, load: () => Promise<V>): Promise<V> {
-  const hit = map.get(key)
-  if (hit && hit.expires > Date.now()) return hit.value
-  const value = await load()
-  if (map.size >= CACHE_MAX) map.delete(map.keys().next().value as K)
-  map.set(key, { value, expires: Date.now() + CACHE_TTL_MS })
-  return value
 }
 
 function rpmOf(user: CachedUser): { groupRpm?: number } {

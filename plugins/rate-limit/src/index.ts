@@ -6,7 +6,7 @@ import { RpmPolicy } from './policy.js'
 import { SharedCounter } from './shared-counter.js'
 
 export { addressKey, callerLimit, type CallerKind, type CallerLimit } from './callers.js'
-export { languageOf, refusalReason, type Language } from './messages.js'
+export { refusalMessage } from './messages.js'
 
 const Options = Type.Object({
   /** Default of the `rate-limit.widget_rpm` setting; an admin may change it at runtime. */

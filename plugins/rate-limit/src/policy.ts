@@ -1,7 +1,7 @@
-import type { LimitDecision, LimitPolicy, LimitSubject } from '@parley/core'
+import { languageOf, type LimitDecision, type LimitPolicy, type LimitSubject } from '@parley/core'
 import { callerLimit, type CallerRates } from './callers.js'
 import type { WindowCounter } from './counter.js'
-import { languageOf, refusalReason } from './messages.js'
+import { refusalMessage } from './messages.js'
 import type { Sample } from './metrics.js'
 
 /**
@@ -18,20 +18,22 @@ export class RpmPolicy implements LimitPolicy {
 
   async check(subject: LimitSubject): Promise<LimitDecision> {
     if (subject.kind === 'channel') {
-      return this.decide(`channel:${subject.channelId}`, subject.rpm, 'channel', () => `channel ${subject.channelId} is at its limit of ${subject.rpm} requests per minute`)
+      // Only the pipeline sees a channel refusal; the caller gets "channels busy" if none can serve.
+      return this.decide(`channel:${subject.channelId}`, subject.rpm, 'channel', () => ({ reason: `channel ${subject.channelId} is at its limit of ${subject.rpm} requests per minute` }))
     }
     const caller = callerLimit(subject.principal, this.rates)
-    return this.decide(caller.key, caller.rpm, caller.kind, retryAfterMs =>
-      refusalReason(languageOf(subject.request.headers['accept-language']), caller.kind, caller.rpm, retryAfterMs),
-    )
+    return this.decide(caller.key, caller.rpm, caller.kind, retryAfterMs => ({
+      reason: `${caller.kind} limit of ${caller.rpm} requests per minute reached`,
+      message: refusalMessage(languageOf(subject.request.headers['accept-language']), caller.kind, caller.rpm, retryAfterMs),
+    }))
   }
 
-  private async decide(key: string, limit: number, kind: string, reason: (retryAfterMs: number) => string): Promise<LimitDecision> {
+  private async decide(key: string, limit: number, kind: string, explain: (retryAfterMs: number) => { reason: string; message?: string }): Promise<LimitDecision> {
     if (limit <= 0) return { allowed: true }
     const hit = await this.counter.hit(key)
     if (hit.count <= limit) return { allowed: true, limit, remaining: limit - hit.count, resetMs: hit.resetMs }
     hit.refund()
     this.refusals.inc({ kind })
-    return { allowed: false, limit, retryAfterMs: hit.resetMs, reason: reason(hit.resetMs) }
+    return { allowed: false, limit, retryAfterMs: hit.resetMs, ...explain(hit.resetMs) }
   }
 }

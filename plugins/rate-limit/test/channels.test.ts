@@ -25,6 +25,11 @@ t.test('a channel at its rpm_limit is skipped for another; when none can serve, 
   t.ok(retryAfter >= 59 && retryAfter <= 60, `Retry-After is when the first channel frees up (${retryAfter} s)`)
   t.equal(refused.json().error.retry_after, retryAfter)
   t.equal(provider.calls.length, 5, 'no provider was called for the refused calls')
+  t.match(refused.json().error.message, /^Every channel serving this model is at its rate limit/)
+  const chinese = await call(gateway, { token: 'user-2', language: 'zh-CN,zh;q=0.9' })
+  t.equal(chinese.statusCode, 429)
+  t.equal(chinese.json().error.message, '此模型的所有渠道都已达到速率限制，请稍后重试', 'in the caller’s language')
+  t.equal(chinese.json().error.type, 'rate_limit_exceeded')
 
   // rpm_limit is read from the catalog on every call: raising it applies at once.
   const raised = await gateway.inject({ method: 'PUT', url: `/api/admin/channels/${spareId}`, headers: { authorization: `Bearer ${ROOT}` }, payload: { rpm_limit: 4 } })
