@@ -10,7 +10,7 @@ const services = [
     name: 'Redis',
     env: 'PARLEY_TEST_REDIS_URL',
     fallback: 'redis://127.0.0.1:6379',
-    suites: 'Redis KV driver, BullMQ jobs driver, cross-instance settings',
+    suites: 'Redis KV driver, BullMQ jobs driver, cross-instance settings and caches, shared rate limits, the Coze token cache, the retention job on BullMQ',
   },
   {
     name: 'MySQL/MariaDB',
