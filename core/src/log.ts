@@ -3,6 +3,21 @@ import type { Config } from './config/schema.js'
 import type { Logger } from './logger.js'
 import { REDACTED_LOG_PATHS } from './redact.js'
 
+/**
+ * Fields a request's logger adds to every line it (or a child of it) writes, set with
+ * `bindRequestFields`. Cheaper than a child logger per request: pino serialises (and redacts)
+ * a child's bindings when it is created, whether or not a line is ever written, and most
+ * requests write none.
+ */
+const REQUEST_FIELDS = Symbol('parley.requestFields')
+
+type WithFields = { [REQUEST_FIELDS]?: Record<string, unknown> }
+
+/** Every line `logger` (a request's own logger) and its children write carries `fields`. */
+export function bindRequestFields(logger: object, fields: Record<string, unknown>): void {
+  ;(logger as WithFields)[REQUEST_FIELDS] = fields
+}
+
 /** The process logger: JSON lines, secrets redacted by path, level from config. */
 export function createLogger(config: Pick<Config, 'log'>, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
@@ -10,6 +25,9 @@ export function createLogger(config: Pick<Config, 'log'>, destination?: pino.Des
     base: { service: 'parley' },
     redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Children inherit the request fields through their prototype (pino children are Object.create
+    // of the parent). A fresh object each time: pino merges the line's own fields into it.
+    mixin: (_object, _level, logger) => ({ ...(logger as WithFields)[REQUEST_FIELDS] }),
   }
   return (destination ? pino(options, destination) : pino(options)) as unknown as Logger
 }

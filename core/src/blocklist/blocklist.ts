@@ -219,12 +219,13 @@ export function exemptFromBlocklist(route: string | undefined): boolean {
 
 /** Refuses blocked clients on every route except the exempt ones, and records each refusal. */
 export function installBlocklistGuard(app: FastifyInstance, blocklist: Blocklist): void {
-  app.addHook('onRequest', async request => {
+  // A callback hook: it runs on every request and almost always has nothing to wait for.
+  app.addHook('onRequest', (request, _reply, done) => {
     const matcher = blocklist.matcher
-    if (matcher.size === 0) return
+    if (matcher.size === 0) return done()
     const rule = matcher.match(request.ip)
-    if (rule === undefined || exemptFromBlocklist(request.routeOptions.url)) return
+    if (rule === undefined || exemptFromBlocklist(request.routeOptions.url)) return done()
     blocklist.attempts.record({ ip: request.ip, method: request.method, path: pathOf(request.url), rule })
-    throw errors.PARLEY_ERR_BLOCKED_IP()
+    done(errors.PARLEY_ERR_BLOCKED_IP())
   })
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { bindRequestFields } from '../log.js'
 
 /** Per-request facts set once in onRequest and read everywhere after. */
 export interface RequestContext {
@@ -43,22 +44,27 @@ export function parseTraceparent(header: unknown): { traceId: string; parentSpan
  */
 export function installRequestContext(app: FastifyInstance): void {
   app.decorateRequest('parley', null as unknown as RequestContext)
-  app.addHook('onRequest', async (request: FastifyRequest, reply) => {
+  // Callback hooks: they run on every request, and a promise each is waste.
+  app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
     const trace = parseTraceparent(request.headers.traceparent)
     request.parley = {
       traceId: trace?.traceId ?? newTraceId(),
       parentSpanId: trace?.parentSpanId,
       startedAt: process.hrtime.bigint(),
     }
-    request.log = request.log.child({ trace_id: request.parley.traceId, ip: request.ip })
+    // Fastify gives each request its own child logger (bound to the request id) unless logging
+    // is off, when every request shares one: only a request's own logger gets the fields.
+    if (request.log !== request.server.log) bindRequestFields(request.log, { trace_id: request.parley.traceId, ip: request.ip })
     reply.header('x-request-id', request.id)
+    done()
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const ms = Number(process.hrtime.bigint() - (request.parley?.startedAt ?? process.hrtime.bigint())) / 1e6
     request.log.info(
       { method: request.method, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(ms * 10) / 10 },
       'request completed',
     )
+    done()
   })
 }
 

@@ -25,10 +25,11 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry, opt
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }
     requests.inc(labels)
     if (request.parley) duration.observe(labels, Number(process.hrtime.bigint() - request.parley.startedAt) / 1e9)
+    done()
   })
 
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined

@@ -67,18 +67,20 @@ function installDrain(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     closing = true
   })
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return
+  // Callback hooks, not async ones: they run on every request, and a promise each is waste.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done()
     void reply.header('connection', 'close')
-    throw errors.PARLEY_ERR_HTTP_SHUTTING_DOWN()
+    done(errors.PARLEY_ERR_HTTP_SHUTTING_DOWN())
   })
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
-  app.addHook('onResponse', async () => {
+  app.addHook('onResponse', (_request, _reply, done) => {
     // After 'finish' Node has detached the response; the socket now counts as idle.
     if (closing) setImmediate(() => app.server.closeIdleConnections())
+    done()
   })
 }
 
