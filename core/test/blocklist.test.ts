@@ -140,8 +140,8 @@ for (const dialect of dialects) {
     await em.flush()
     const before = new Date(now - 2 * day)
     const context = { now: new Date(now), before, batchSize: 4, signal: new AbortController().signal }
-    t.equal(await pruneBlockedAttempts(gateway.db.em(), context), 15, 'rows older than two days go, in batches of 4')
-    t.equal(await pruneBlockedAttempts(gateway.db.em(), context), 0, 'a second run finds nothing')
+    t.equal(await pruneBlockedAttempts(() => gateway.db.em(), context), 15, 'rows older than two days go, in batches of 4')
+    t.equal(await pruneBlockedAttempts(() => gateway.db.em(), context), 0, 'a second run finds nothing')
     const left = await gateway.db.em().find(BlockedAttempt, {})
     t.equal(left.length, 10)
     t.ok(left.every(row => row.createdAt >= before))

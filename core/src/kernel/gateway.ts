@@ -198,7 +198,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     installChatRoutes(app, pipeline)
     installSettingsAdminRoutes(app, settings)
     installBlocklistAdminRoutes(app, openEm, blocklist)
-    registries.retention.register('blocked-attempts', { prune: context => pruneBlockedAttempts(openEm(), context) }, 'core')
+    registries.retention.register('blocked-attempts', { prune: context => pruneBlockedAttempts(openEm, context) }, 'core')
     installUsageAdminRoutes(app, { em: openEm, settings })
     registries.retention.register('usage-logs', usageRetentionTask(openEm), 'core')
     installRetentionJob(app, { jobs, tasks: registries.retention, settings, events })
