@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
 import t, { type Test } from 'tap'
 import { definePlugin, SseSplitter, Type, type LimitDecision, type LimitSubject, type Principal } from '@parley/core'
-import { createTestGateway, providerPlugin, scriptedProvider, type ScriptedProvider, type TestGateway } from '@parley/core/testing'
+import { captureLogs, createTestGateway, providerPlugin, scriptedProvider, type ScriptedProvider, type TestGateway } from '@parley/core/testing'
 
 /**
  * The translating half of the data plane and the limits hook, with the test kit's scripted
@@ -43,10 +43,10 @@ function limitsFixture() {
   return { plugin, asked, decide }
 }
 
-async function setup(t: Test, extra: { limits?: ReturnType<typeof limitsFixture> } = {}): Promise<{ gateway: TestGateway; provider: ScriptedProvider; client: OpenAI; channel: (name: string, priority?: number) => Promise<number> }> {
+async function setup(t: Test, extra: { limits?: ReturnType<typeof limitsFixture>; logs?: ReturnType<typeof captureLogs> } = {}): Promise<{ gateway: TestGateway; provider: ScriptedProvider; client: OpenAI; channel: (name: string, priority?: number) => Promise<number> }> {
   const provider = scriptedProvider()
   const plugins = [callers, providerPlugin('scripted', provider), ...(extra.limits ? [extra.limits.plugin] : [])]
-  const gateway = await createTestGateway({ plugins, listen: true })
+  const gateway = await createTestGateway({ plugins, listen: true, ...(extra.logs ? { logger: extra.logs.logger } : {}) })
   t.teardown(gateway.close)
   const channel = async (name: string, priority = 0): Promise<number> => {
     const before = gateway.catalog.current().channels.length
@@ -319,6 +319,55 @@ t.test('SseSplitter finds whole events whatever the chunking and line endings', 
     t.equal(rest?.data, 'tail')
     t.equal(events.map(e => e.raw).join('') + (rest?.raw ?? ''), text, 'the raw text is kept byte for byte')
   }
+})
+
+t.test('SseSplitter: one-line events, and which chunks can be forwarded byte for byte', async t => {
+  const splitter = new SseSplitter()
+  const data = (chunk: string | Buffer) => splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk).map(e => e.data)
+  t.same(data('data: {"a":1}\n\ndata: [DONE]\n\n'), ['{"a":1}', '[DONE]'])
+  t.ok(splitter.aligned, 'whole events only: forward the chunk as it is')
+  t.same(data('data:  two spaces\n\n'), [' two spaces'], 'one space after the colon is dropped, no more')
+  t.same(data('data: x\r\n\n'), ['x'], 'a CR before the blank line is not data')
+  t.same(data('data: a\rdata: b\n\n'), ['a\nb'], 'a lone CR ends a line')
+  t.same(data('data: par'), [])
+  t.notOk(splitter.aligned, 'an event cut in two')
+  t.same(data('tial\n\n'), ['partial'])
+  t.notOk(splitter.aligned, 'this chunk starts inside an event')
+  t.same(data('data: ok\n\n'), ['ok'])
+  t.ok(splitter.aligned, 'aligned again')
+  const han = Buffer.from('data: 汉\n\n')
+  t.same(data(han.subarray(0, 7)), [])
+  t.same(data(han.subarray(7)), ['汉'], 'a character cut between chunks')
+  t.notOk(splitter.aligned, 'the chunk began with the rest of a character')
+})
+
+t.test('a secret that cannot be opened takes its key or channel out of routing, not the whole catalog', async t => {
+  const logs = captureLogs('warn')
+  const { gateway, provider, client, channel } = await setup(t, { logs })
+  const broken = await channel('broken', 10)
+  const created = await gateway.inject({
+    method: 'POST',
+    url: '/api/admin/channels',
+    headers: { authorization: 'Bearer root' },
+    payload: { name: 'main', provider: 'scripted', base_url: 'https://1.1.1.1/v1', keys: ['sk-main-first-000000000000', 'sk-main-second-00000000000'], models: ['bot'] },
+  })
+  t.equal(created.statusCode, 201, created.body)
+  const main = created.json().id as number
+  // As if ENCRYPTION_KEY had changed without re-encrypt: the broken channel's only key and the
+  // first key of main no longer open.
+  const sql = gateway.db.em().getConnection()
+  await sql.execute("update catalog_channel_keys set sealed = 'v1.bogus.bogus.bogus' where channel_id = ? or id = (select min(id) from catalog_channel_keys where channel_id = ?)", [broken, main])
+  await gateway.catalog.reload()
+  const snapshot = gateway.catalog.current()
+  t.same(snapshot.channels.map(c => c.name), ['main'], 'the channel without a readable key is left out, the other stays')
+  t.same(snapshot.channels[0]?.keys.map(k => k.key), ['sk-main-second-00000000000'], 'only the readable key')
+  const answer = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }] })
+  t.equal(answer.choices[0]?.message.content, 'ok', 'the model is still served')
+  t.equal(provider.calls.at(-1)?.target.apiKey, 'sk-main-second-00000000000')
+  const reported = logs.containing('a key of this channel cannot be opened')
+  t.ok(reported.some(line => line.includes('"channel":"main"')), 'the unreadable key of main is reported')
+  t.ok(reported.some(line => line.includes('"channel":"broken"')), 'so is the one of the channel left out')
+  t.notOk(logs.lines.some(line => line.includes('sk-main') || line.includes('sk-broken')), 'no key in the log')
 })
 
 t.test('model_passthrough forwards a model name no channel binds', async t => {

@@ -161,7 +161,12 @@ export class ChannelStore {
   /** Plaintext keys of a channel, for the data plane's snapshot (never for an API answer). */
   async openKeys(em: EntityManager, channelId: number): Promise<Array<{ id: number; key: string }>> {
     const keys = await em.find(ChannelKey, { channelId, enabled: true }, { orderBy: { id: 'asc' } })
-    return keys.map(key => ({ id: key.id, key: this.box.open(key.sealed, keyContext(key.uid)) }))
+    return keys.map(key => this.openKey(key))
+  }
+
+  /** One stored key opened; throws when it cannot be (another ENCRYPTION_KEY, a damaged row). */
+  openKey(row: { readonly id: number; readonly uid: string; readonly sealed: string }): { id: number; key: string } {
+    return { id: row.id, key: this.box.open(row.sealed, keyContext(row.uid)) }
   }
 
   /** A channel with its enabled keys and secret settings opened, for the channel test (admin only). */

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/core'
 import type { KeyValueStore } from '../kv/port.js'
 import type { Logger } from '../logger.js'
 import type { ChannelStore } from './channels.js'
-import { Channel, ChannelModel, ChatRoute, Model } from './entities.js'
+import { Channel, ChannelKey, ChannelModel, ChatRoute, Model } from './entities.js'
 
 /** KV channel on which a catalog change is announced, so every instance reloads its snapshot. */
 export const CATALOG_CHANGED = 'catalog:changed'
@@ -44,16 +44,41 @@ export interface CatalogSnapshot {
 
 export const EMPTY_SNAPSHOT: CatalogSnapshot = Object.freeze({ channels: [], models: new Map(), chatRoutes: new Map(), loadedAt: new Date(0) })
 
-/** Reads the catalog once; the only query routing ever causes, and only on a change. */
-export async function loadSnapshot(em: EntityManager, store: ChannelStore): Promise<CatalogSnapshot> {
-  const [channels, bindings, models, routes] = await Promise.all([
+/**
+ * Reads the catalog once; the only queries routing ever causes, and only on a change. A secret
+ * that cannot be opened (ENCRYPTION_KEY changed without `parley re-encrypt`, a damaged row)
+ * takes its key, or its channel, out of routing with an error in the log; the rest of the
+ * catalog keeps serving.
+ */
+export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?: Logger): Promise<CatalogSnapshot> {
+  const [channels, bindings, models, routes, keys] = await Promise.all([
     em.find(Channel, { enabled: true }, { orderBy: { priority: 'desc', id: 'asc' } }),
     em.find(ChannelModel, {}),
     em.find(Model, { enabled: true }),
     em.find(ChatRoute, {}),
+    em.find(ChannelKey, { enabled: true }, { orderBy: { id: 'asc' } }),
   ])
   const routable: RoutableChannel[] = []
+  const hint = 'was ENCRYPTION_KEY changed without `parley re-encrypt`?'
   for (const channel of channels) {
+    let settings: Record<string, unknown>
+    try {
+      settings = store.openSettings(channel.id, channel.settings)
+    } catch {
+      log?.error({ channel: channel.name, channel_id: channel.id, hint }, 'a secret setting of this channel cannot be opened; the channel is left out of routing')
+      continue
+    }
+    const stored = keys.filter(key => key.channelId === channel.id)
+    const opened: Array<{ id: number; key: string }> = []
+    for (const key of stored) {
+      try {
+        opened.push(store.openKey(key))
+      } catch {
+        log?.error({ channel: channel.name, channel_id: channel.id, key_id: key.id, hint }, 'a key of this channel cannot be opened; the key is left out of routing')
+      }
+    }
+    // A channel whose every key is unreadable would be called with none: leave it out.
+    if (stored.length > 0 && opened.length === 0) continue
     routable.push(
       Object.freeze({
         id: channel.id,
@@ -64,8 +89,8 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore): Prom
         groups: new Set(parseList(channel.groups)),
         priority: channel.priority,
         weight: channel.weight,
-        settings: Object.freeze(store.openSettings(channel.id, channel.settings)),
-        keys: Object.freeze(await store.openKeys(em, channel.id)),
+        settings: Object.freeze(settings),
+        keys: Object.freeze(opened),
         models: new Map(bindings.filter(b => b.channelId === channel.id).map(b => [b.model, b.upstreamModel])),
       }),
     )

@@ -179,7 +179,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       return database.em()
     }
     const channelStore = new ChannelStore(SecretBox.fromSecrets(secrets), registries.providers)
-    const catalog = new CatalogCache(() => loadSnapshot(openEm(), channelStore), kv, log)
+    const catalog = new CatalogCache(() => loadSnapshot(openEm(), channelStore, log), kv, log)
     root.register(TOKENS.catalog, { useValue: catalog })
     installModelRoutes(app, catalog, settings)
     // Usage rows never wait on the database: buffered here, written in batches, flushed at stop.
