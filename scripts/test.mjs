@@ -3,6 +3,7 @@
 // PARLEY_TEST_* variables, run tap, and say loudly what was skipped and how to enable it.
 // With PARLEY_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails the run instead.
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import net from 'node:net'
 
 const services = [
@@ -36,6 +37,11 @@ function reachable(url, timeoutMs = 1500) {
 
 const required = process.env.PARLEY_REQUIRE_SERVICES === '1'
 const skipped = []
+// Not a server but the same deal: the portal's browser tests need Debian's chromium.
+const chromium = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium'
+if (!existsSync(chromium)) {
+  skipped.push({ name: 'Chromium', url: chromium, env: 'PARLEY_CHROMIUM', suites: "the portal's browser tests (plugins/portal/test)", enable: 'apt-get install -y chromium' })
+}
 for (const service of services) {
   const url = process.env[service.env] || service.fallback
   if (await reachable(url)) {
@@ -52,7 +58,7 @@ function banner() {
   for (const s of skipped) {
     lines.push(`#  - ${s.name} not reachable at ${s.url}`)
     lines.push(`#    skipped: ${s.suites}`)
-    lines.push(`#    enable:  start it, or set ${s.env}=<url>`)
+    lines.push(`#    enable:  ${s.enable ?? 'start it'}, or set ${s.env}=<${s.enable ? 'path' : 'url'}>`)
   }
   lines.push('#'.repeat(78), '')
   console.error(lines.join('\n'))

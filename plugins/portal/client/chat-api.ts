@@ -1,0 +1,79 @@
+import { sseData } from './sse.js'
+import { ApiError, errorOf, loadSession, send, sessionJson, storeChatToken, storedChatToken } from './session.js'
+
+/*
+ * How the chat page talks to the gateway. A signed-in user uses seed 000's flow: the user's
+ * `chat` token (POST /api/chat/token, kept in localStorage) on /v1/chat/completions with
+ * `X-Parley-Chat: 1`, so the call is portal traffic; a 401 rotates the token and retries once.
+ * A guest calls /api/chat/completions without credentials.
+ */
+
+export interface ChatModel {
+  readonly name: string
+  readonly display_name?: string | null
+  readonly reasoning?: boolean
+}
+
+export interface ChatMessage {
+  readonly role: 'user' | 'assistant' | 'system'
+  readonly content: string
+}
+
+export interface Delta {
+  readonly content?: string
+  readonly reasoning?: string
+}
+
+/** Creates, or rotates, the chat token (the old one is revoked by the server). */
+async function rotateChatToken(): Promise<string> {
+  const { token } = await sessionJson<{ token: string }>('POST', '/api/chat/token')
+  storeChatToken(token)
+  return token
+}
+
+/** A request as the current caller; for a user, a 401 rotates the chat token and retries once. */
+async function callAsCaller(path: (user: boolean) => string, init: RequestInit): Promise<Response> {
+  if (!loadSession()) return send(path(false), init)
+  let token = storedChatToken() ?? (await rotateChatToken())
+  for (let attempt = 0; ; attempt++) {
+    const headers = new Headers(init.headers)
+    headers.set('authorization', `Bearer ${token}`)
+    headers.set('x-parley-chat', '1')
+    const response = await send(path(true), { ...init, headers })
+    if (response.status !== 401 || attempt > 0) return response
+    token = await rotateChatToken()
+  }
+}
+
+export async function listModels(): Promise<ChatModel[]> {
+  const response = await callAsCaller(() => '/api/chat/models', { method: 'GET' })
+  if (!response.ok) throw await errorOf(response)
+  return ((await response.json()) as { items: ChatModel[] }).items
+}
+
+/** Streams one answer: content and reasoning deltas as they arrive. */
+export async function* streamChat(model: string, messages: readonly ChatMessage[], signal: AbortSignal): AsyncGenerator<Delta> {
+  const response = await callAsCaller(user => (user ? '/v1/chat/completions' : '/api/chat/completions'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ model, messages, stream: true }),
+    signal,
+  })
+  if (!response.ok || !response.body) throw await errorOf(response)
+  for await (const data of sseData(response.body)) {
+    if (data === '[DONE]') return
+    let chunk: { error?: { type?: string; message?: string }; choices?: Array<{ delta?: { content?: string | null; reasoning_content?: string | null } }> }
+    try {
+      chunk = JSON.parse(data) as typeof chunk
+    } catch {
+      continue // a comment or keep-alive we do not know
+    }
+    if (chunk.error) throw new ApiError(502, chunk.error.type ?? 'upstream_error', chunk.error.message ?? 'The stream ended with an error')
+    const delta = chunk.choices?.[0]?.delta
+    if (!delta) continue
+    const out: { content?: string; reasoning?: string } = {}
+    if (typeof delta.content === 'string' && delta.content !== '') out.content = delta.content
+    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') out.reasoning = delta.reasoning_content
+    if (out.content !== undefined || out.reasoning !== undefined) yield out
+  }
+}

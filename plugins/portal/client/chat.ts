@@ -1,0 +1,209 @@
+import { listModels, streamChat, type ChatModel } from './chat-api.js'
+import { showErrorDialog } from './dialog.js'
+import { element, role, text } from './dom.js'
+import { History, type Conversation, type HistoryMode, type StoredMessage } from './history.js'
+import { renderMarkdown } from './markdown.js'
+import { ApiError, loadSession } from './session.js'
+
+/*
+ * The chat page: model picker, conversation list, streaming answers with a stop button and a
+ * "thinking" panel for reasoning deltas, error dialogs. Every piece of user or model text
+ * reaches the page through textContent (or the DOM-only Markdown renderer).
+ */
+
+const MODEL_KEY = 'parley.model'
+
+export interface ChatSettings {
+  readonly chat_history_mode: HistoryMode
+}
+
+export async function startChat(root: HTMLElement, settings: ChatSettings): Promise<void> {
+  const session = loadSession()
+  const history = new History(settings.chat_history_mode, `parley.history.${session ? `user-${session.user.id}` : 'guest'}`)
+  const picker = role<HTMLSelectElement>(root, 'model')
+  const log = role<HTMLOListElement>(root, 'log')
+  const list = role<HTMLUListElement>(root, 'conversations')
+  const composer = role<HTMLFormElement>(root, 'composer')
+  const prompt = role<HTMLTextAreaElement>(root, 'prompt')
+  const sendButton = role<HTMLButtonElement>(root, 'send')
+  const stopButton = role<HTMLButtonElement>(root, 'stop')
+  let current: Conversation | undefined
+  let running: AbortController | undefined
+
+  const privacy = role(root, 'privacy')
+  role(privacy, 'privacy-text').textContent = history.persistent ? text('privacy_browser') : text('privacy_memory')
+  privacy.hidden = false
+
+  const renderList = () => {
+    list.replaceChildren(
+      ...history.list().map(conversation => {
+        const item = element('li')
+        const button = element('button', { className: 'chat-list-item', text: conversation.title, attributes: { type: 'button' } })
+        if (conversation === current) button.setAttribute('aria-current', 'true')
+        button.addEventListener('click', () => open(conversation))
+        item.append(button)
+        return item
+      }),
+    )
+  }
+
+  const open = (conversation: Conversation | undefined) => {
+    if (running) return
+    current = conversation
+    log.replaceChildren(...(conversation?.messages ?? []).map(message => messageView(message, regenerate).item))
+    if (conversation && [...picker.options].some(option => option.value === conversation.model)) picker.value = conversation.model
+    renderList()
+    prompt.focus()
+  }
+
+  const setRunning = (controller: AbortController | undefined) => {
+    running = controller
+    sendButton.hidden = controller !== undefined
+    stopButton.hidden = controller === undefined
+    root.dataset.streaming = controller ? 'true' : 'false'
+  }
+
+  /** Sends `again` (a regenerated question) or what the box holds. */
+  const send = async (again?: string) => {
+    const content = again ?? prompt.value.trim()
+    const model = picker.value
+    if (content === '' || running || model === '') return
+    const conversation = current ?? history.create(model, content.slice(0, 60))
+    current = conversation
+    conversation.model = model
+    const request = [...conversation.messages.map(({ role: r, content: c }) => ({ role: r, content: c })), { role: 'user' as const, content }]
+    const question: StoredMessage = { role: 'user', content }
+    conversation.messages.push(question)
+    const questionView = messageView(question, regenerate)
+    log.append(questionView.item)
+    if (again === undefined) prompt.value = ''
+    const answer: StoredMessage = { role: 'assistant', content: '' }
+    const view = messageView(answer, regenerate)
+    view.item.dataset.state = 'streaming'
+    // The log is a live region: screen readers wait for the finished answer, not every delta.
+    view.item.setAttribute('aria-busy', 'true')
+    log.append(view.item)
+    const controller = new AbortController()
+    setRunning(controller)
+    try {
+      for await (const delta of streamChat(model, request, controller.signal)) {
+        if (delta.reasoning) answer.reasoning = (answer.reasoning ?? '') + delta.reasoning
+        if (delta.content) answer.content += delta.content
+        view.update()
+        log.scrollTop = log.scrollHeight
+      }
+      view.item.dataset.state = 'done'
+    } catch (error) {
+      if (error instanceof DOMException && error.name === 'AbortError') view.item.dataset.state = 'stopped'
+      else {
+        view.item.dataset.state = 'error'
+        showErrorDialog(error instanceof ApiError ? error : new ApiError(0, 'client_error', String(error)))
+      }
+    } finally {
+      view.item.removeAttribute('aria-busy')
+      setRunning(undefined)
+      if (answer.content !== '' || answer.reasoning) conversation.messages.push(answer)
+      else {
+        // Nothing came back: drop the exchange and give the question back to the box.
+        view.item.remove()
+        questionView.item.remove()
+        conversation.messages.pop()
+        if (!prompt.value) prompt.value = content
+      }
+      if (conversation.messages.length > 0) history.save(conversation)
+      renderList()
+    }
+  }
+
+  /** Drops the last answer and asks its question again. */
+  function regenerate(): void {
+    const messages = current?.messages
+    if (running || !messages) return
+    if (messages.at(-1)?.role === 'assistant') {
+      messages.pop()
+      log.lastElementChild?.remove()
+    }
+    const question = messages.at(-1)
+    if (question?.role !== 'user') return
+    messages.pop()
+    log.lastElementChild?.remove()
+    void send(question.content)
+  }
+
+  composer.addEventListener('submit', event => {
+    event.preventDefault()
+    void send()
+  })
+  prompt.addEventListener('keydown', event => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault()
+      void send()
+    }
+  })
+  stopButton.addEventListener('click', () => running?.abort())
+  root.querySelector('[data-action="new-chat"]')?.addEventListener('click', () => open(undefined))
+  root.querySelector('[data-action="clear-all"]')?.addEventListener('click', () => {
+    if (!confirm(text('confirm_clear'))) return
+    history.clear()
+    open(undefined)
+  })
+  picker.addEventListener('change', () => localStorage.setItem(MODEL_KEY, picker.value))
+
+  renderList()
+  try {
+    fillModels(picker, await listModels())
+  } catch (error) {
+    if (error instanceof ApiError) showErrorDialog(error)
+    else throw error
+  }
+  root.dataset.ready = 'true'
+}
+
+function fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): void {
+  picker.replaceChildren(...models.map(model => element('option', { text: model.display_name || model.name, attributes: { value: model.name } })))
+  if (models.length === 0) picker.append(element('option', { text: text('no_models'), attributes: { value: '' } }))
+  const remembered = localStorage.getItem(MODEL_KEY)
+  if (remembered && models.some(model => model.name === remembered)) picker.value = remembered
+}
+
+/** One message in the log; `update()` re-renders it from the (growing) message. */
+function messageView(message: StoredMessage, regenerate: () => void): { item: HTMLLIElement; update(): void } {
+  const item = element('li', { className: `chat-message chat-message-${message.role}` })
+  item.dataset.role = message.role === 'user' ? 'message-user' : 'message-assistant'
+  item.append(element('span', { className: 'chat-message-author', text: message.role === 'user' ? text('you') : text('assistant') }))
+  const thinking = element('details', { className: 'chat-thinking' })
+  thinking.dataset.role = 'thinking'
+  thinking.open = true
+  thinking.append(element('summary', { text: text('thinking') }))
+  const thoughts = element('div', { className: 'chat-thinking-text' })
+  thinking.append(thoughts)
+  thinking.hidden = true
+  const body = element('div', { className: 'chat-message-body' })
+  body.dataset.role = 'message-body'
+  item.append(thinking, body)
+  if (message.role === 'assistant') {
+    // Regenerate shows on the last answer only (portal.css).
+    const actions = element('div', { className: 'chat-message-actions' })
+    const copy = element('button', { className: 'link-button', text: text('copy'), attributes: { type: 'button', 'data-action': 'copy' } })
+    copy.addEventListener('click', () => {
+      void navigator.clipboard?.writeText(message.content).then(
+        () => (copy.textContent = text('copied')),
+        () => undefined,
+      )
+    })
+    const again = element('button', { className: 'link-button chat-regenerate', text: text('regenerate_answer'), attributes: { type: 'button', 'data-action': 'regenerate' } })
+    again.addEventListener('click', regenerate)
+    actions.append(copy, again)
+    item.append(actions)
+  }
+  const update = () => {
+    if (message.reasoning) {
+      thinking.hidden = false
+      thoughts.textContent = message.reasoning
+    }
+    if (message.role === 'user') body.textContent = message.content
+    else renderMarkdown(body, message.content)
+  }
+  update()
+  return { item, update }
+}

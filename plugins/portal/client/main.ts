@@ -1,0 +1,47 @@
+import { startAccount } from './account.js'
+import { startAuthForm, startNav } from './auth.js'
+import { startChat } from './chat.js'
+import { showErrorDialog } from './dialog.js'
+import { ApiError, loadSession, publicJson } from './session.js'
+import { startTokens } from './tokens.js'
+import type { HistoryMode } from './history.js'
+
+/*
+ * The portal's one bundle: each page's shell marks its root with `data-portal-page`, and this
+ * module starts what that page needs. Pages are public on the server (the session lives in
+ * this browser), so the pages that need a user send visitors to /login here.
+ */
+
+interface PortalConfig {
+  readonly allow_guest: boolean
+  readonly allow_registration: boolean
+  readonly chat_history_mode: HistoryMode
+}
+
+function toLogin(): void {
+  location.replace(`/login?next=${encodeURIComponent(location.pathname)}`)
+}
+
+async function start(): Promise<void> {
+  const root = document.querySelector<HTMLElement>('[data-portal-page]')
+  if (!root) return
+  startNav()
+  const page = root.dataset.portalPage
+  try {
+    if (page === 'login' || page === 'register') return startAuthForm(root, page)
+    if (page === 'chat') {
+      const config = await publicJson<PortalConfig>('GET', '/api/portal/config')
+      if (!loadSession() && !config.allow_guest) return toLogin()
+      return await startChat(root, config)
+    }
+    if (!loadSession()) return toLogin()
+    if (page === 'account') return await startAccount(root)
+    if (page === 'tokens') return await startTokens(root)
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return toLogin()
+    if (error instanceof ApiError) return showErrorDialog(error)
+    throw error
+  }
+}
+
+void start()

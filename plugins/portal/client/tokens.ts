@@ -1,0 +1,66 @@
+import { element, role, showError, text } from './dom.js'
+import { ApiError, sessionJson } from './session.js'
+
+/* API tokens: the list (never the secrets), create and regenerate (plaintext shown once), delete. */
+
+interface TokenInfo {
+  readonly id: number
+  readonly name: string
+  readonly hint: string
+  readonly last_used_at: string | null
+}
+
+export async function startTokens(root: HTMLElement): Promise<void> {
+  const rows = role<HTMLTableSectionElement>(root, 'rows')
+  const error = role(root, 'error')
+  const secret = role(root, 'secret')
+  const secretValue = role(root, 'secret-value')
+  const reveal = (token: string) => {
+    secretValue.textContent = token
+    secret.hidden = false
+  }
+  const guarded = (action: () => Promise<void>) => () =>
+    void action().catch((failure: unknown) => showError(error, failure instanceof ApiError ? failure.message : String(failure)))
+
+  const refresh = async () => {
+    const { items } = await sessionJson<{ items: TokenInfo[] }>('GET', '/api/tokens')
+    rows.replaceChildren(
+      ...items.map(token => {
+        const row = element('tr')
+        row.append(element('td', { text: token.name }), element('td', { text: token.hint }), element('td', { text: token.last_used_at ? new Date(token.last_used_at).toLocaleString() : text('never') }))
+        const actions = element('td', { className: 'token-actions' })
+        const regenerate = element('button', { className: 'btn', text: text('regenerate'), attributes: { type: 'button' } })
+        regenerate.addEventListener('click', guarded(async () => {
+          reveal((await sessionJson<{ token: string }>('POST', `/api/tokens/${token.id}/regenerate`)).token)
+          await refresh()
+        }))
+        const remove = element('button', { className: 'btn btn-quiet', text: text('delete'), attributes: { type: 'button' } })
+        remove.addEventListener('click', guarded(async () => {
+          if (!confirm(text('confirm_delete'))) return
+          await sessionJson('DELETE', `/api/tokens/${token.id}`)
+          await refresh()
+        }))
+        actions.append(regenerate, remove)
+        row.append(actions)
+        return row
+      }),
+    )
+  }
+
+  const form = role<HTMLFormElement>(root, 'create-form')
+  form.addEventListener('submit', event => {
+    event.preventDefault()
+    guarded(async () => {
+      showError(error, '')
+      const name = String(new FormData(form).get('name') ?? '').trim()
+      reveal((await sessionJson<{ token: string }>('POST', '/api/tokens', { name })).token)
+      form.reset()
+      await refresh()
+    })()
+  })
+  root.querySelector('[data-action="copy"]')?.addEventListener('click', () => {
+    void navigator.clipboard?.writeText(secretValue.textContent ?? '').then(() => showError(error, ''))
+  })
+  await refresh()
+  root.dataset.ready = 'true'
+}

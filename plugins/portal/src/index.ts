@@ -1,0 +1,37 @@
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { definePlugin } from '@parley/core'
+import { ASSETS_PARTIAL, CLIENT_DIR, readClientBundle } from './bundle.js'
+import { installPortalRoutes } from './routes.js'
+
+export { buildClient, type BuiltClient } from './build-client.js'
+
+const TEMPLATES_DIR = fileURLToPath(new URL('../templates/', import.meta.url))
+
+/** The pages, all `public`: sessions live in the browser (see docs/portal.md), so each page's script guards itself. */
+const PAGES = [
+  { id: 'chat', path: '/', template: 'chat' },
+  { id: 'chat-seed-000', path: '/chat', template: 'chat' },
+  { id: 'login', path: '/login', template: 'login' },
+  { id: 'register', path: '/register', template: 'register' },
+  { id: 'account', path: '/account', template: 'account' },
+  { id: 'tokens', path: '/tokens', template: 'tokens' },
+] as const
+
+/** The end-user portal (SPEC §10): server-rendered shells, behaviour in one front-end bundle. */
+export default definePlugin({
+  id: 'portal',
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'Chat, sign-in, registration, account and API token pages',
+  setup(ctx) {
+    const bundle = readClientBundle()
+    for (const page of PAGES) {
+      ctx.ui.pages.register(page.id, { path: page.path, template: page.template, templatesDir: TEMPLATES_DIR, access: 'public' })
+    }
+    ctx.ui.partials.register('assets', { name: 'portal/assets', file: path.join(CLIENT_DIR, ASSETS_PARTIAL) })
+    ctx.ui.partials.register('nav', { name: 'portal/nav', file: path.join(TEMPLATES_DIR, 'partials/portal/nav.hbs') })
+    ctx.ui.partials.register('dialog', { name: 'portal/dialog', file: path.join(TEMPLATES_DIR, 'partials/portal/dialog.hbs') })
+    installPortalRoutes(ctx.http, bundle, key => ctx.settings.get(key))
+  },
+})
