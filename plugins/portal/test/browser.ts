@@ -58,13 +58,13 @@ export interface Portal {
 }
 
 /** A listening gateway with identity, rate limits, the portal and a scripted channel serving MODELS. */
-export async function bootPortal(t: Test, settings: Record<string, unknown> = {}): Promise<Portal> {
+export async function bootPortal(t: Test, settings: Record<string, unknown> = {}, options: { readonly theme?: string } = {}): Promise<Portal> {
   await ensureBundle()
   const provider = scriptedProvider()
   const gateway = await createTestGateway({
     plugins: [identity, providerPlugin('scripted', provider), rateLimit, portal],
     listen: true,
-    config: { admin: { username: 'admin', password: ADMIN_PASSWORD }, settings },
+    config: { admin: { username: 'admin', password: ADMIN_PASSWORD }, settings, ...(options.theme ? { theme: options.theme } : {}) },
   })
   t.teardown(gateway.close)
   const login = await gateway.inject({ method: 'POST', url: '/api/auth/admin/login', payload: { username: 'admin', password: ADMIN_PASSWORD } })

@@ -75,31 +75,35 @@ browserTest('a new user registers, signs in again, picks a model and watches the
   t.ok((portal.provider.calls[1]?.emitted ?? 0) < 40, 'the upstream stopped early')
 })
 
-browserTest('screenshots of the chat page: desktop light and dark, phone', async t => {
-  const portal = await bootPortal(t)
-  const session = await registerUser(portal, 'grace')
-  const { page } = await openPage(t, { baseUrl: portal.url, session })
-  await page.goto('/chat')
-  await ready(page, 'chat')
-  await page.selectOption('[data-role="model"]', 'thinker')
-  portal.provider.reply({
-    events: [
-      { type: 'reasoning', delta: 'They want a short example. A function with a default parameter shows the idea.' },
-      { type: 'text', delta: 'Here is a small **TypeScript** example:\n\n```ts\n// Greets someone, politely by default\nfunction greet(name: string, polite = true): string {\n  return polite ? `Hello, ${name}.` : `Hi ${name}`\n}\n```\n\nCall it as `greet("Ada")`.' },
-      { type: 'done', finishReason: 'stop' },
-    ],
+/** The same conversation in each theme, so the screenshots compare like with like. */
+for (const theme of ['default', 'ink'] as const) {
+  const prefix = theme === 'default' ? 'chat' : `chat-${theme}`
+  browserTest(`screenshots of the chat page in the ${theme} theme: desktop light and dark, phone`, async t => {
+    const portal = await bootPortal(t, {}, { theme })
+    const session = await registerUser(portal, 'grace')
+    const { page } = await openPage(t, { baseUrl: portal.url, session })
+    await page.goto('/chat')
+    await ready(page, 'chat')
+    await page.selectOption('[data-role="model"]', 'thinker')
+    portal.provider.reply({
+      events: [
+        { type: 'reasoning', delta: 'They want a short example. A function with a default parameter shows the idea.' },
+        { type: 'text', delta: 'Here is a small **TypeScript** example:\n\n```ts\n// Greets someone, politely by default\nfunction greet(name: string, polite = true): string {\n  return polite ? `Hello, ${name}.` : `Hi ${name}`\n}\n```\n\nCall it as `greet("Ada")`.' },
+        { type: 'done', finishReason: 'stop' },
+      ],
+    })
+    await page.fill('[data-role="prompt"]', 'Show me a tiny TypeScript function, please.')
+    await page.keyboard.press('Enter')
+    await page.waitForSelector('[data-role="message-assistant"][data-state="done"]')
+    await page.locator('[data-role="prompt"]').blur()
+    mkdirSync(SCREENSHOTS, { recursive: true })
+    await page.screenshot({ path: `${SCREENSHOTS}${prefix}-desktop.png` })
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.screenshot({ path: `${SCREENSHOTS}${prefix}-desktop-dark.png` })
+    await page.emulateMedia({ colorScheme: 'light' })
+    await page.setViewportSize(PHONE)
+    await page.screenshot({ path: `${SCREENSHOTS}${prefix}-phone.png` })
+    await page.setViewportSize(DESKTOP)
+    t.pass(`screenshots written to docs/screenshots/${prefix}-*.png`)
   })
-  await page.fill('[data-role="prompt"]', 'Show me a tiny TypeScript function, please.')
-  await page.keyboard.press('Enter')
-  await page.waitForSelector('[data-role="message-assistant"][data-state="done"]')
-  await page.locator('[data-role="prompt"]').blur()
-  mkdirSync(SCREENSHOTS, { recursive: true })
-  await page.screenshot({ path: `${SCREENSHOTS}chat-desktop.png` })
-  await page.emulateMedia({ colorScheme: 'dark' })
-  await page.screenshot({ path: `${SCREENSHOTS}chat-desktop-dark.png` })
-  await page.emulateMedia({ colorScheme: 'light' })
-  await page.setViewportSize(PHONE)
-  await page.screenshot({ path: `${SCREENSHOTS}chat-phone.png` })
-  await page.setViewportSize(DESKTOP)
-  t.pass('screenshots written to docs/screenshots/')
-})
+}

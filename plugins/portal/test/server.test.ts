@@ -25,6 +25,23 @@ t.test('pages are server-rendered shells with the CSP and one hashed bundle; no 
   t.match(zh.body, '<h1>登录</h1>')
 })
 
+t.test('the ink theme: its own layout and colours around the portal pages it does not have', async t => {
+  const gateway = await createTestGateway({ plugins: [identity, portal], config: { theme: 'ink' } })
+  t.teardown(gateway.close)
+  const chat = await gateway.inject({ method: 'GET', url: '/chat' })
+  t.equal(chat.statusCode, 200)
+  t.match(chat.body, '<header class="ink-rail">', "ink's own header partial")
+  t.match(chat.body, /<link rel="stylesheet" href="\/assets\/ink\/css\/theme\.css\?v=[0-9a-f]{12}">/, "ink's own stylesheet")
+  t.match(chat.body, 'data-role="prompt"', "the page itself is the portal's: ink has no pages")
+  t.notMatch(chat.body, 'site-header', "nothing of the default theme's layout")
+  const zh = await gateway.inject({ method: 'GET', url: '/login', headers: { 'accept-language': 'zh-CN' } })
+  t.match(zh.body, '回答由语言模型生成', "ink's own locale")
+  t.match(zh.body, '<h1>登录</h1>', "the portal's locale for the portal's page")
+  const plain = await createTestGateway({ plugins: [identity, portal] })
+  t.teardown(plain.close)
+  t.notMatch((await plain.inject({ method: 'GET', url: '/chat' })).body, 'ink-rail', 'the default theme is not ink')
+})
+
 t.test('the bundle: immutable with its hash, revalidated without, 304 on its ETag, 404 otherwise', async t => {
   const gateway = await createTestGateway({ plugins: [identity, portal] })
   t.teardown(gateway.close)
