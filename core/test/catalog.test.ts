@@ -1,21 +1,17 @@
 import t, { type Test } from 'tap'
-import { definePlugin, type Principal } from '@parley/core'
-import { createTestGateway, missingService, testServices, type TestGateway } from '@parley/core/testing'
+import { definePlugin } from '@parley/core'
+import { createTestGateway, headerAuth, missingService, testServices, type TestGateway } from '@parley/core/testing'
 
 // A stand-in auth (x-who header) and a provider with one secret setting: the catalog is core's,
 // so its tests must not depend on the identity plugin.
+const auth = headerAuth({
+  admin: { kind: 'user', userId: '1', role: 'admin', group: 'default', name: 'ada' },
+  user: { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'bob' },
+})
 const fixtures = definePlugin({
   id: 'catalog-fixtures',
   version: '1.0.0',
   setup(ctx) {
-    ctx.auth.register('header', {
-      async authenticate(request): Promise<Principal | undefined> {
-        const who = request.headers['x-who']
-        if (who === 'admin') return { kind: 'user', userId: '1', role: 'admin', group: 'default', name: 'ada' }
-        if (who === 'user') return { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'bob' }
-        return undefined
-      },
-    })
     ctx.providers.register('mock', {
       secretSettings: ['private_key'],
       async *chat() {
@@ -35,7 +31,7 @@ const dialects = [
 
 for (const dialect of dialects) {
   const boot = async (t: Test): Promise<TestGateway> => {
-    const gateway = await createTestGateway({ plugins: [fixtures], mysqlUrl: dialect.mysqlUrl, allowLoopbackUpstreams: false })
+    const gateway = await createTestGateway({ plugins: [auth, fixtures], mysqlUrl: dialect.mysqlUrl, allowLoopbackUpstreams: false })
     t.teardown(gateway.close)
     return gateway
   }
@@ -196,7 +192,7 @@ t.test('re-encrypt: rotating ENCRYPTION_KEY keeps every secret readable', async 
   const oldKey = randomBytes(32).toString('hex')
   const newKey = randomBytes(32).toString('hex')
   const dataDir = t.testdir()
-  const gateway = await createTestGateway({ plugins: [fixtures], config: { data_dir: dataDir, secrets: { encryption_key: oldKey } } })
+  const gateway = await createTestGateway({ plugins: [auth, fixtures], config: { data_dir: dataDir, secrets: { encryption_key: oldKey } } })
   const created = await gateway.inject({
     method: 'POST',
     url: '/api/admin/channels',
@@ -222,7 +218,7 @@ t.test('re-encrypt: rotating ENCRYPTION_KEY keeps every secret readable', async 
   t.match(printed, /Re-encrypted 0 channel key\(s\) and 0 secret setting\(s\)/, 'idempotent')
 
   // Without the old key at all, everything still opens.
-  const after = await createTestGateway({ plugins: [fixtures], config: { data_dir: dataDir, database: { path: database }, secrets: { encryption_key: newKey } } })
+  const after = await createTestGateway({ plugins: [auth, fixtures], config: { data_dir: dataDir, database: { path: database }, secrets: { encryption_key: newKey } } })
   t.teardown(after.close)
   const store = new ChannelStore(new SecretBox(Buffer.from(newKey, 'hex'), []), after.registries.providers)
   t.same(await store.openKeys(after.db.em(), channelId), [{ id: created.json().keys[0].id, key: SECRET }])

@@ -2,8 +2,8 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { definePlugin, ThemeEngine, type Principal } from '@parley/core'
-import { createTestGateway } from '@parley/core/testing'
+import { definePlugin, ThemeEngine } from '@parley/core'
+import { createTestGateway, headerAuth } from '@parley/core/testing'
 
 const fixtures = path.resolve(import.meta.dirname, 'fixtures')
 const themesDir = path.join(fixtures, 'themes')
@@ -11,19 +11,15 @@ const pluginTemplates = path.join(fixtures, 'ui-plugin/templates')
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 const EVIL = '<script>alert(1)</script>'
 
-// A UI plugin with its own templates, and a stand-in auth (x-who header).
+// A stand-in auth (x-who header), and a UI plugin with its own templates.
+const auth = headerAuth({
+  evil: { kind: 'user', userId: '1', role: 'user', group: 'default', name: EVIL },
+  user: { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'bob' },
+})
 const uiPlugin = definePlugin({
   id: 'ui-fixture',
   version: '1.0.0',
   setup(ctx) {
-    ctx.auth.register('header', {
-      async authenticate(request): Promise<Principal | undefined> {
-        const who = request.headers['x-who']
-        if (who === 'evil') return { kind: 'user', userId: '1', role: 'user', group: 'default', name: EVIL }
-        if (who === 'user') return { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'bob' }
-        return undefined
-      },
-    })
     ctx.ui.pages.register('hello', { path: '/hello', template: 'hello', templatesDir: pluginTemplates, access: 'public' })
     ctx.ui.pages.register('greeting', { path: '/greeting', template: 'greeting', templatesDir: pluginTemplates, access: 'public' })
     ctx.ui.pages.register('private', { path: '/private', template: 'private', templatesDir: pluginTemplates, access: 'user' })
@@ -33,7 +29,7 @@ const uiPlugin = definePlugin({
   },
 })
 
-const themed = () => createTestGateway({ plugins: [uiPlugin], config: { theme: 'override', themes_dir: themesDir } })
+const themed = () => createTestGateway({ plugins: [auth, uiPlugin], config: { theme: 'override', themes_dir: themesDir } })
 
 t.test('resolution chain: the theme overrides what it has, the plugin fills in the rest', async t => {
   const gateway = await themed()
@@ -65,7 +61,7 @@ t.test('two plugins may use the same template name; each renders its own', async
       ctx.ui.pages.register('second-hello', { path: '/second/hello', template: 'hello', templatesDir: dir, access: 'public' })
     },
   })
-  const gateway = await createTestGateway({ plugins: [uiPlugin, second], config: { theme: 'override', themes_dir: themesDir } })
+  const gateway = await createTestGateway({ plugins: [auth, uiPlugin, second], config: { theme: 'override', themes_dir: themesDir } })
   t.teardown(gateway.close)
   t.match((await gateway.inject({ method: 'GET', url: '/hello' })).body, /data-source="plugin">Hello from the plugin/)
   t.match((await gateway.inject({ method: 'GET', url: '/second/hello' })).body, /data-source="second">second hello/)

@@ -2,8 +2,8 @@ import http from 'node:http'
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t, { type Test } from 'tap'
-import { definePlugin, type Principal, type UsageRecord } from '@parley/core'
-import { createTestGateway, missingService, pendingSchemaChanges, testServices, type TestGateway } from '@parley/core/testing'
+import type { UsageRecord } from '@parley/core'
+import { createTestGateway, headerAuth, missingService, pendingSchemaChanges, testServices, type TestGateway } from '@parley/core/testing'
 import { Channel } from '../src/catalog/entities.js'
 import { m0005UsageStats as mysql0005 } from '../src/db/migrations/mysql/0005_usage_stats.js'
 import { m0005UsageStats as sqlite0005 } from '../src/db/migrations/sqlite/0005_usage_stats.js'
@@ -13,20 +13,10 @@ import { exportLogs } from '../src/usage/logs.js'
 import { computeStats } from '../src/usage/stats.js'
 
 // A stand-in auth (x-who header): the usage admin API is core's and must not need identity.
-const fixtures = definePlugin({
-  id: 'usage-fixtures',
-  version: '1.0.0',
-  setup(ctx) {
-    ctx.auth.register('header', {
-      async authenticate(request): Promise<Principal | undefined> {
-        const who = request.headers['x-who']
-        if (who === 'admin') return { kind: 'user', userId: '1', role: 'admin', group: 'default', name: 'ada' }
-        if (who === 'root') return { kind: 'user', userId: '2', role: 'root', group: 'default', name: 'root' }
-        if (who === 'user') return { kind: 'user', userId: '3', role: 'user', group: 'default', name: 'bob' }
-        return undefined
-      },
-    })
-  },
+const fixtures = headerAuth({
+  admin: { kind: 'user', userId: '1', role: 'admin', group: 'default', name: 'ada' },
+  root: { kind: 'user', userId: '2', role: 'root', group: 'default', name: 'root' },
+  user: { kind: 'user', userId: '3', role: 'user', group: 'default', name: 'bob' },
 })
 
 const dialects = [
