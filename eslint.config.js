@@ -3,7 +3,10 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 const publicApiOnly = [
-  { group: ['@parley/core/*', '!@parley/core/testing'], message: 'Import the public API from @parley/core (or @parley/core/testing in tests).' },
+  {
+    group: ['@parley/core/*', '!@parley/core/testing', '!@parley/core/testing/browser', '!@parley/core/wire'],
+    message: 'Import the public API from @parley/core (@parley/core/wire for API shapes in front ends, @parley/core/testing in tests).',
+  },
   { group: ['**/core/src/**', '**/core/dist/**'], message: 'Plugins never reach into core internals.' },
 ]
 

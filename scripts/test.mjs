@@ -40,7 +40,7 @@ const skipped = []
 // Not a server but the same deal: the portal's browser tests need Debian's chromium.
 const chromium = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium'
 if (!existsSync(chromium)) {
-  skipped.push({ name: 'Chromium', url: chromium, env: 'PARLEY_CHROMIUM', suites: "the portal's browser tests (plugins/portal/test)", enable: 'apt-get install -y chromium' })
+  skipped.push({ name: 'Chromium', url: chromium, env: 'PARLEY_CHROMIUM', suites: "the browser tests of the portal and the console (plugins/portal/test, plugins/admin/test)", enable: 'apt-get install -y chromium' })
 }
 for (const service of services) {
   const url = process.env[service.env] || service.fallback

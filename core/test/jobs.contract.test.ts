@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Queue } from 'bullmq'
+import { CronExpressionParser } from 'cron-parser'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import t from 'tap'
@@ -27,6 +28,15 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
     await sleep(10)
+  }
+}
+
+/** Polls an async condition, for states the queue reaches a little after a handler returns. */
+async function eventually(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await sleep(20)
   }
 }
 
@@ -183,6 +193,140 @@ function contract(driver: Driver): void {
       const again = await queue.enqueue('contract.dedupe', { n: 4 }, { jobId: 'user-42' })
       t.not(again, first, 'a finished jobId can be queued again')
       await waitFor(() => runs.some((run) => run.id === again))
+    })
+
+    t.test('the overview counts runs per state, shows the last finished run and the next cron tick', async (t) => {
+      const queue = driver.open(t)
+      let release = (): void => undefined
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      let started = 0
+      queue.define({ name: 'contract.gated', handler: async () => void (started += 1, await gate) })
+      queue.define({
+        name: 'contract.report',
+        attempts: 1,
+        async handler(run) {
+          await sleep(5) // distinct finish times
+          if ((run.data as { fail?: boolean }).fail) throw new Error('report failed')
+        },
+      })
+      queue.define({ name: 'contract.nightly', cron: '0 3 * * *', timezone: 'Asia/Shanghai', handler: noop })
+      await queue.enqueue('contract.report', {})
+      const before = await queue.overview()
+      t.match(before[0], { name: 'contract.gated', cron: null, timezone: null, counts: { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 }, last_run: null, next_run_at: null })
+      t.same(before[1]?.counts, { waiting: 1, active: 0, delayed: 0, completed: 0, failed: 0 }, 'queued before start: waiting')
+      try {
+        await queue.start()
+        await queue.enqueue('contract.gated', {})
+        await waitFor(() => started === 1)
+        await queue.enqueue('contract.gated', {})
+        await queue.enqueue('contract.gated', {}, { delayMs: 60_000 })
+        const failedId = await queue.enqueue('contract.report', { fail: true })
+        const report = async () => (await queue.overview()).find((entry) => entry.name === 'contract.report')
+        await eventually(async () => (await report())?.counts.failed === 1)
+
+        const overview = await queue.overview()
+        t.same(overview.map((entry) => entry.name), ['contract.gated', 'contract.report', 'contract.nightly'], 'one entry per job, in definition order')
+        const [gated, reported, nightly] = overview
+        t.same(gated?.counts, { waiting: 1, active: 1, delayed: 1, completed: 0, failed: 0 })
+        t.same(reported?.counts, { waiting: 0, active: 0, delayed: 0, completed: 1, failed: 1 })
+        t.match(reported?.last_run, { id: failedId, name: 'contract.report', state: 'failed', attempts: 1, error: 'report failed' })
+        t.ok(reported?.last_run?.finished_at, 'the last run has finished')
+        t.notOk(reported?.last_run && 'data' in reported.last_run, 'no job data in the view')
+        const tick = CronExpressionParser.parse('0 3 * * *', { tz: 'Asia/Shanghai' }).next().toISOString()
+        t.match(nightly, { cron: '0 3 * * *', timezone: 'Asia/Shanghai', next_run_at: tick, last_run: null })
+        t.same(nightly?.counts, { waiting: 0, active: 0, delayed: 1, completed: 0, failed: 0 }, 'the pending tick counts as delayed')
+      } finally {
+        release()
+      }
+    })
+
+    t.test('runs are listed newest first, paged, with the failure message and never the data', async (t) => {
+      const queue = driver.open(t)
+      queue.define({
+        name: 'contract.history',
+        attempts: 1,
+        async handler(run) {
+          await sleep(5) // distinct finish times
+          const { fail } = run.data as { fail?: string }
+          if (fail) throw new Error(fail)
+        },
+      })
+      await queue.start()
+      const ids: string[] = []
+      const long = `boom: ${'x'.repeat(600)}`
+      for (const data of [{ secret: 'sk-private-1' }, { fail: long }, { secret: 'sk-private-2' }, { fail: 'second failure' }]) {
+        ids.push(await queue.enqueue('contract.history', data))
+        await eventually(async () => (await queue.runs('contract.history', { state: 'all', page: 1, pageSize: 10 })).total === ids.length && (await queue.overview())[0]?.counts.active === 0 && (await queue.overview())[0]?.counts.waiting === 0)
+      }
+      const [ok1, fail1, ok2, fail2] = ids as [string, string, string, string]
+      const all = await queue.runs('contract.history', { state: 'all', page: 1, pageSize: 10 })
+      t.equal(all.total, 4)
+      t.same(all.items.map((run) => run.id), [fail2, ok2, fail1, ok1], 'newest first')
+      t.same(all.items.map((run) => run.state), ['failed', 'completed', 'failed', 'completed'])
+      t.match(all.items[0], { name: 'contract.history', attempts: 1, error: 'second failure' })
+      const cut = all.items[2]?.error ?? ''
+      t.ok(cut.startsWith('boom: xxx') && cut.length <= 500, `a long message is cut (${cut.length} chars)`)
+      t.equal(all.items[1]?.error, null, 'a completed run has no error')
+      for (const run of all.items) {
+        t.ok(!Number.isNaN(Date.parse(run.created_at)) && run.started_at !== null && run.finished_at !== null, 'times are set')
+        t.ok(Date.parse(run.finished_at ?? '') >= Date.parse(run.started_at ?? ''), 'finished after it started')
+      }
+      t.notMatch(JSON.stringify(all), /sk-private|secret/, 'job data never reaches the view')
+
+      const first = await queue.runs('contract.history', { state: 'all', page: 1, pageSize: 3 })
+      const second = await queue.runs('contract.history', { state: 'all', page: 2, pageSize: 3 })
+      t.same([first.items.length, second.items.length, first.total, second.total], [3, 1, 4, 4], 'paged')
+      t.same(second.items.map((run) => run.id), [ok1])
+      t.same((await queue.runs('contract.history', { state: 'failed', page: 1, pageSize: 10 })).items.map((run) => run.id), [fail2, fail1])
+      t.same((await queue.runs('contract.history', { state: 'completed', page: 1, pageSize: 10 })).items.map((run) => run.id), [ok2, ok1])
+      t.same(await queue.runs('contract.history', { state: 'failed', page: 3, pageSize: 10 }), { items: [], total: 2 }, 'past the last page')
+
+      const later = await queue.enqueue('contract.history', {}, { delayMs: 60_000 })
+      const pending = await queue.runs('contract.history', { state: 'all', page: 1, pageSize: 2 })
+      t.equal(pending.total, 5)
+      t.match(pending.items, [{ id: later, state: 'delayed', attempts: 0, started_at: null, finished_at: null, error: null }, { id: fail2 }], 'runs not finished lead')
+      await t.rejects(queue.runs('contract.missing', { state: 'all', page: 1, pageSize: 10 }), { code: 'PARLEY_ERR_JOB_NOT_FOUND' })
+    })
+
+    t.test('a failed run can be retried: it runs again with its id and data', async (t) => {
+      const queue = driver.open(t)
+      const attempts: Array<{ id: string; attempt: number; data: unknown }> = []
+      let failing = true
+      queue.define({
+        name: 'contract.retry',
+        attempts: 2,
+        backoffMs: 20,
+        async handler(run) {
+          attempts.push({ id: run.id, attempt: run.attempt, data: run.data })
+          if (failing) throw new Error(`attempt ${run.attempt} failed`)
+        },
+      })
+      await queue.start()
+      const id = await queue.enqueue('contract.retry', { n: 7 })
+      const runs = () => queue.runs('contract.retry', { state: 'all', page: 1, pageSize: 10 })
+      await eventually(async () => (await runs()).items[0]?.state === 'failed')
+      t.match((await runs()).items, [{ id, state: 'failed', attempts: 2, error: 'attempt 2 failed' }])
+
+      failing = false
+      await queue.retry(id)
+      await eventually(async () => (await runs()).items[0]?.state === 'completed')
+      t.same(attempts, [
+        { id, attempt: 1, data: { n: 7 } },
+        { id, attempt: 2, data: { n: 7 } },
+        { id, attempt: 3, data: { n: 7 } },
+      ], 'one more attempt, same id and data')
+      const after = await runs()
+      t.equal(after.total, 1, 'still one run')
+      t.match(after.items[0], { id, state: 'completed', attempts: 3, error: null })
+      t.match((await queue.overview())[0]?.counts, { completed: 1, failed: 0 })
+
+      await t.rejects(queue.retry(id), { code: 'PARLEY_ERR_JOB_RUN_NOT_FAILED' }, 'a completed run is not retried')
+      const later = await queue.enqueue('contract.retry', {}, { delayMs: 60_000 })
+      await t.rejects(queue.retry(later), { code: 'PARLEY_ERR_JOB_RUN_NOT_FAILED', message: /delayed/ }, 'nor a queued one')
+      await t.rejects(queue.retry(randomUUID()), { code: 'PARLEY_ERR_JOB_RUN_NOT_FOUND' })
+      await t.rejects(queue.retry('1'), { code: 'PARLEY_ERR_JOB_RUN_NOT_FOUND' })
+      await sleep(200)
+      t.equal(attempts.length, 3, 'refused retries ran nothing')
     })
 
     t.test('concurrency and delay are honoured', async (t) => {

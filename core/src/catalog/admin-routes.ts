@@ -8,6 +8,7 @@ import type { ChatPipeline } from '../pipeline/chat-pipeline.js'
 import type { ChannelInput, ChannelStore } from './channels.js'
 import type { ChatRouteStore, ModelStore } from './models.js'
 import { checkBaseUrl, type AddressPolicy } from './upstream-address.js'
+import type { ChannelTestView } from './views.js'
 
 const strict = { additionalProperties: false } as const
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
@@ -76,6 +77,11 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
   const tags = ['admin: catalog']
   const security = [{ bearer: [] }]
   const baseUrl = async (raw: string) => (await checkBaseUrl(raw, catalog.addressPolicy())).toString()
+
+  app.get('/api/admin/providers', { ...common, schema: { tags, security, summary: "Installed providers with their channel settings' JSON schema (for generated forms)" } }, async () => {
+    const items = catalog.channels.providerList()
+    return { items, total: items.length, page: 1, page_size: items.length }
+  })
 
   app.get('/api/admin/channels', { ...common, schema: { tags, security, summary: 'Channels, paged', querystring: Page } }, async request => {
     const { page, page_size } = request.query
@@ -150,7 +156,7 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
         results.push({ key_id: key?.id ?? null, hint: view.keys.find(k => k.id === key?.id)?.hint ?? null, ...result })
       }
       request.log.info({ channel_id: view.id, ok: results.every(r => r.ok) }, 'channel tested')
-      return { ok: results.every(r => r.ok), model, upstream_model: upstreamModel, results }
+      return { ok: results.every(r => r.ok), model, upstream_model: upstreamModel, results } satisfies ChannelTestView
     },
   )
 

@@ -6,6 +6,7 @@ import type { Registry } from '../kernel/registry.js'
 import type { ChatProvider } from '../pipeline/provider.js'
 import { Channel, ChannelKey, ChannelModel, ChatRoute, Model } from './entities.js'
 import { maskSecret, type SecretBox } from './secret-box.js'
+import type { ChannelView, ProviderView } from './views.js'
 
 /** What an admin sends to create a channel (Appendix A); on update every field is optional. */
 export interface ChannelInput {
@@ -24,24 +25,10 @@ export interface ChannelInput {
 }
 
 /** What the API answers: keys only as hints, secret settings only as hints. */
-export interface ChannelView {
-  id: number
-  name: string
-  provider: string
-  base_url: string
-  keys: Array<{ id: number; hint: string; enabled: boolean }>
-  models: Array<{ model: string; upstream_model: string }>
-  rpm_limit: number
-  groups: string[]
-  priority: number
-  weight: number
-  enabled: boolean
-  settings: Record<string, unknown>
-  created_at: string
-  updated_at: string
-}
 
 type ChannelRow = InferEntity<typeof Channel>
+
+export type { ChannelView, ProviderView } from './views.js'
 
 /** Seals and unseals everything secret about a channel; the only place that sees plaintext keys. */
 export class ChannelStore {
@@ -186,6 +173,17 @@ export class ChannelStore {
       out[name] = typeof sealed === 'string' ? this.box.open(sealed, settingContext(channelId, name)) : value
     }
     return out
+  }
+
+  /** The installed providers and what the console needs to draw a channel's settings form. */
+  providerList(): ProviderView[] {
+    return this.providers.list().map(({ id, owner, item }) => ({
+      id,
+      plugin: owner,
+      passthrough: item.passthrough !== undefined,
+      settings_schema: item.settingsSchema ?? null,
+      secret_settings: [...(item.secretSettings ?? [])],
+    }))
   }
 
   private provider(id: string): ChatProvider {

@@ -1,15 +1,10 @@
 import type { EntityManager, InferEntity } from '@mikro-orm/core'
 import { errors } from '../errors.js'
 import { Channel, ChannelModel, ChatRoute, Model } from './entities.js'
+import type { ChatRouteView, ModelView } from './views.js'
 
-export interface ModelView {
-  name: string
-  display_name: string
-  reasoning: boolean
-  vision: boolean
-  enabled: boolean
-  channels: number[]
-}
+export type { ChatRouteView, ModelView } from './views.js'
+
 
 export interface ModelInput {
   name: string
@@ -66,7 +61,7 @@ export class ModelStore {
 
 /** Chat group routes (seed 000): a group's portal traffic goes to one channel only. */
 export class ChatRouteStore {
-  async list(em: EntityManager): Promise<Array<{ group_name: string; channel_id: number; channel_name: string; updated_at: string }>> {
+  async list(em: EntityManager): Promise<ChatRouteView[]> {
     const routes = await em.find(ChatRoute, {}, { orderBy: { groupName: 'asc' } })
     const channels = routes.length ? await em.find(Channel, { id: { $in: routes.map(r => r.channelId) } }) : []
     return routes.map(route => ({

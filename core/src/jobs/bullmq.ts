@@ -1,15 +1,18 @@
-import { Queue, Worker, type Job, type KeepJobs } from 'bullmq'
+import { randomUUID } from 'node:crypto'
+import { ErrorCode, Queue, Worker, type Job, type KeepJobs } from 'bullmq'
 import { Redis } from 'ioredis'
 import { errors } from '../errors.js'
 import type { Logger } from '../logger.js'
+import { overviewOf, runsOf } from './bullmq-inspect.js'
 import { checkEnqueueOptions, logFailure, messageOf, resolveJob, type ResolvedJob } from './definition.js'
 import type { EnqueueOptions, JobDefinition, JobQueue, JobRun } from './port.js'
+import { KEEP_COMPLETED, KEEP_FAILED, type JobOverview, type JobRunsPage, type JobRunsQuery } from './views.js'
 import { quitRedis } from '../kv/redis-connection.js'
 
 export const DEFAULT_PREFIX = 'parley'
-/** Finished jobs kept for an admin view, bounded so Redis does not grow with every run. */
-const KEEP_COMPLETED: KeepJobs = { count: 1000, age: 7 * 24 * 3600 }
-const KEEP_FAILED: KeepJobs = { count: 5000, age: 30 * 24 * 3600 }
+/** Finished jobs kept for the admin view, bounded so Redis does not grow with every run. */
+const REMOVE_ON_COMPLETE: KeepJobs = { count: KEEP_COMPLETED.count, age: KEEP_COMPLETED.ageMs / 1000 }
+const REMOVE_ON_FAIL: KeepJobs = { count: KEEP_FAILED.count, age: KEEP_FAILED.ageMs / 1000 }
 /** ioredis reports every failed reconnect; one line per source and message is enough. */
 const ERROR_LOG_INTERVAL_MS = 30_000
 
@@ -71,8 +74,8 @@ export class BullMqJobQueue implements JobQueue {
       defaultJobOptions: {
         attempts: job.attempts,
         backoff: { type: 'exponential', delay: job.backoffMs },
-        removeOnComplete: KEEP_COMPLETED,
-        removeOnFail: KEEP_FAILED,
+        removeOnComplete: REMOVE_ON_COMPLETE,
+        removeOnFail: REMOVE_ON_FAIL,
       },
     })
     queue.on('error', (error) => this.#reportError(job.name, error))
@@ -84,10 +87,13 @@ export class BullMqJobQueue implements JobQueue {
     const defined = this.#defined.get(name)
     if (!defined) throw errors.PARLEY_ERR_JOB_UNKNOWN({ name })
     checkEnqueueOptions(name, options)
-    // Deduplication rather than a custom BullMQ jobId: a jobId stays taken while the finished
-    // job is kept for history, but the port promises dedupe only while the job is queued or running.
+    // Deduplication rather than the caller's jobId as BullMQ's: a jobId stays taken while the
+    // finished job is kept for history, but the port promises dedupe only while it is queued or
+    // running. A UUID rather than BullMQ's counter, which counts per queue: the admin retry
+    // names a run by its id alone, as in the in-process runner.
     const added = await this.#unlessClosed(
       defined.queue.add(name, data, {
+        jobId: randomUUID(),
         ...(options.delayMs ? { delay: options.delayMs } : {}),
         ...(options.jobId !== undefined ? { deduplication: { id: options.jobId } } : {}),
       }),
@@ -145,6 +151,34 @@ export class BullMqJobQueue implements JobQueue {
       // The job's own options: a run queued by an older deployment may carry other attempts.
       const attempts = bullJob.opts.attempts ?? job.attempts
       logFailure(this.#log, run, attempts, error, attempt < attempts)
+      throw error
+    }
+  }
+
+  async overview(): Promise<JobOverview[]> {
+    if (this.#closed) throw errors.PARLEY_ERR_JOB_CLOSED()
+    return this.#unlessClosed(Promise.all([...this.#defined.values()].map(({ job, queue }) => overviewOf(job, queue))))
+  }
+
+  async runs(name: string, query: JobRunsQuery): Promise<JobRunsPage> {
+    if (this.#closed) throw errors.PARLEY_ERR_JOB_CLOSED()
+    const defined = this.#defined.get(name)
+    if (!defined) throw errors.PARLEY_ERR_JOB_NOT_FOUND({ name })
+    return this.#unlessClosed(runsOf(name, defined.queue, this.#producer, query))
+  }
+
+  async retry(id: string): Promise<void> {
+    if (this.#closed) throw errors.PARLEY_ERR_JOB_CLOSED()
+    const found = await this.#unlessClosed(Promise.all([...this.#defined.values()].map(({ queue }) => queue.getJob(id))))
+    const job = found.find(candidate => candidate !== undefined)
+    if (!job) throw errors.PARLEY_ERR_JOB_RUN_NOT_FOUND({ id })
+    try {
+      // Checks the state and moves the job in one script, so a run is never queued twice.
+      await this.#unlessClosed(job.retry('failed'))
+    } catch (error) {
+      const code = (error as { code?: unknown }).code
+      if (code === ErrorCode.JobNotExist) throw errors.PARLEY_ERR_JOB_RUN_NOT_FOUND({ id }, { cause: error })
+      if (code === ErrorCode.JobNotInState) throw errors.PARLEY_ERR_JOB_RUN_NOT_FAILED({ id, state: await job.getState() }, { cause: error })
       throw error
     }
   }

@@ -1,32 +1,17 @@
-import { randomUUID } from 'node:crypto'
 import { errors } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { checkEnqueueOptions, logFailure, nextCronTime, resolveJob, type ResolvedJob } from './definition.js'
+import { checkEnqueueOptions, logFailure, messageOf, nextCronTime, resolveJob, type ResolvedJob } from './definition.js'
+import { keepFinished, newestFirst, newRun, newSlot, overviewOf, viewOf, type Run, type Slot } from './in-process-runs.js'
 import type { EnqueueOptions, JobDefinition, JobQueue, JobRun } from './port.js'
+import { errorSummary, type JobOverview, type JobRunsPage, type JobRunsQuery } from './views.js'
 
 /** setTimeout turns longer delays into 1 ms, so far-off times are reached in several steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-interface QueuedRun {
-  readonly id: string
-  readonly data: unknown
-  readonly attempt: number
-  readonly jobId: string | undefined
-}
-
-interface Slot {
-  readonly job: ResolvedJob
-  readonly waiting: QueuedRun[]
-  /** jobId → run id, from enqueue until the run succeeds or fails for good. */
-  readonly queuedIds: Map<string, string>
-  running: number
-  /** Runs waiting on a delay or a retry backoff timer. */
-  delayed: number
-}
-
 /**
  * Runs jobs inside this process for embedded, single-instance use. Nothing survives a
- * restart: queued and delayed runs are dropped at close (and logged as such).
+ * restart: queued and delayed runs are dropped at close (and logged as such), and the run
+ * history of the admin view is kept in memory only.
  */
 export class InProcessJobQueue implements JobQueue {
   readonly kind = 'in-process' as const
@@ -34,6 +19,7 @@ export class InProcessJobQueue implements JobQueue {
   readonly #slots = new Map<string, Slot>()
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #running = new Set<Promise<void>>()
+  #finishes = 0
   #started = false
   #closed: Promise<void> | undefined
 
@@ -46,7 +32,7 @@ export class InProcessJobQueue implements JobQueue {
     if (this.#started) throw errors.PARLEY_ERR_JOB_STARTED({ name: definition.name })
     const job = resolveJob(definition)
     if (this.#slots.has(job.name)) throw errors.PARLEY_ERR_JOB_DUPLICATE({ name: job.name })
-    this.#slots.set(job.name, { job, waiting: [], queuedIds: new Map(), running: 0, delayed: 0 })
+    this.#slots.set(job.name, newSlot(job))
   }
 
   async enqueue<TData>(name: string, data: TData, options: EnqueueOptions = {}): Promise<string> {
@@ -57,13 +43,13 @@ export class InProcessJobQueue implements JobQueue {
     const { jobId } = options
     const queuedId = jobId === undefined ? undefined : slot.queuedIds.get(jobId)
     if (queuedId !== undefined) return queuedId
-    const id = randomUUID()
-    if (jobId !== undefined) slot.queuedIds.set(jobId, id)
     // The JSON round trip hands the handler what BullMQ would, so a Date or class instance
     // in job data shows up in embedded mode rather than after switching to Redis.
     const copy: unknown = data === undefined ? undefined : JSON.parse(JSON.stringify(data))
-    this.#queue(slot, { id, data: copy, attempt: 1, jobId }, Date.now() + (options.delayMs ?? 0))
-    return id
+    const run = newRun(copy, jobId, false)
+    if (jobId !== undefined) slot.queuedIds.set(jobId, run.id)
+    this.#queue(slot, run, Date.now() + (options.delayMs ?? 0))
+    return run.id
   }
 
   async start(): Promise<void> {
@@ -82,40 +68,82 @@ export class InProcessJobQueue implements JobQueue {
     return this.#closed
   }
 
+  async overview(): Promise<JobOverview[]> {
+    if (this.#closed) throw errors.PARLEY_ERR_JOB_CLOSED()
+    return [...this.#slots.values()].map(overviewOf)
+  }
+
+  async runs(name: string, query: JobRunsQuery): Promise<JobRunsPage> {
+    if (this.#closed) throw errors.PARLEY_ERR_JOB_CLOSED()
+    const slot = this.#slots.get(name)
+    if (!slot) throw errors.PARLEY_ERR_JOB_NOT_FOUND({ name })
+    const runs = newestFirst(slot, query.state)
+    const start = (query.page - 1) * query.pageSize
+    return { items: runs.slice(start, start + query.pageSize).map(run => viewOf(name, run)), total: runs.length }
+  }
+
+  async retry(id: string): Promise<void> {
+    if (this.#closed) throw errors.PARLEY_ERR_JOB_CLOSED()
+    for (const slot of this.#slots.values()) {
+      const index = slot.failed.findIndex(run => run.id === id)
+      if (index >= 0) {
+        // As BullMQ's job.retry('failed'): same id and data, the attempt count goes on.
+        const [run] = slot.failed.splice(index, 1) as [Run]
+        run.error = null
+        run.startedAt = undefined
+        run.finishedAt = undefined
+        this.#wait(slot, run)
+        return
+      }
+      const other = [...slot.active, ...slot.waiting, ...slot.delayed, ...slot.completed].find(candidate => candidate.id === id)
+      if (other) throw errors.PARLEY_ERR_JOB_RUN_NOT_FAILED({ id, state: other.state })
+    }
+    throw errors.PARLEY_ERR_JOB_RUN_NOT_FOUND({ id })
+  }
+
   async #shutdown(): Promise<void> {
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
     let dropped = 0
     for (const slot of this.#slots.values()) {
-      dropped += slot.waiting.length + slot.delayed
+      dropped += slot.waiting.length + [...slot.delayed].filter(run => !run.scheduled).length
       slot.waiting.length = 0
-      slot.delayed = 0
+      slot.delayed.clear()
+      slot.nextCronAt = undefined
     }
     if (dropped > 0) this.#log.warn({ dropped }, 'in-process job queue closed with runs still queued; they are dropped')
     await Promise.all(this.#running)
   }
 
-  #queue(slot: Slot, run: QueuedRun, at: number): void {
+  /** Queues `run` to start at `at`; `onDue` runs once it is no longer delayed. */
+  #queue(slot: Slot, run: Run, at: number, onDue?: () => void): void {
     if (at <= Date.now()) {
-      slot.waiting.push(run)
-      this.#pump(slot)
+      this.#wait(slot, run)
+      onDue?.()
       return
     }
-    slot.delayed += 1
+    run.state = 'delayed'
+    run.dueAt = at
+    slot.delayed.add(run)
     this.#at(at, () => {
-      slot.delayed -= 1
-      slot.waiting.push(run)
-      this.#pump(slot)
+      slot.delayed.delete(run)
+      this.#wait(slot, run)
+      onDue?.()
     })
   }
 
+  #wait(slot: Slot, run: Run): void {
+    run.state = 'waiting'
+    slot.waiting.push(run)
+    this.#pump(slot)
+  }
+
+  /** Each tick is a delayed run until it is due, as BullMQ's job scheduler keeps the next one. */
   #scheduleCron(slot: Slot, job: ResolvedJob & { cron: string }, after: number): void {
     const next = nextCronTime(job, after)
-    this.#at(next, () => {
-      this.#queue(slot, { id: randomUUID(), data: {}, attempt: 1, jobId: undefined }, 0)
-      // From the tick just served, so a timer that fires a little early cannot repeat it.
-      this.#scheduleCron(slot, job, Math.max(Date.now(), next))
-    })
+    slot.nextCronAt = next
+    // From the tick just served, so a timer that fires a little early cannot repeat it.
+    this.#queue(slot, newRun({}, undefined, true), next, () => this.#scheduleCron(slot, job, Math.max(Date.now(), next)))
   }
 
   /** Unref'd: pending jobs never keep the process alive on their own. */
@@ -131,12 +159,10 @@ export class InProcessJobQueue implements JobQueue {
 
   #pump(slot: Slot): void {
     if (!this.#started || this.#closed) return
-    while (slot.running < slot.job.concurrency) {
+    while (slot.active.length < slot.job.concurrency) {
       const run = slot.waiting.shift()
       if (!run) return
-      slot.running += 1
       const running: Promise<void> = this.#attempt(slot, run).finally(() => {
-        slot.running -= 1
         this.#running.delete(running)
         this.#pump(slot)
       })
@@ -144,27 +170,42 @@ export class InProcessJobQueue implements JobQueue {
     }
   }
 
-  /** Never rejects: a failure is retried or logged here. */
-  async #attempt(slot: Slot, queued: QueuedRun): Promise<void> {
+  /** Never rejects: a failure is retried or logged here. Marks the run active before its first await. */
+  async #attempt(slot: Slot, run: Run): Promise<void> {
     const { job } = slot
-    const run: JobRun<unknown> = {
-      id: queued.id,
+    run.state = 'active'
+    run.startedAt = Date.now()
+    slot.active.push(run)
+    const attempt = run.attemptsMade + 1
+    const jobRun: JobRun<unknown> = {
+      id: run.id,
       name: job.name,
-      data: queued.data,
-      attempt: queued.attempt,
-      log: this.#log.child({ job: job.name, jobId: queued.id, attempt: queued.attempt }),
+      data: run.data,
+      attempt,
+      log: this.#log.child({ job: job.name, jobId: run.id, attempt }),
     }
+    let failure: { error: unknown } | undefined
     try {
-      await job.handler(run)
+      await job.handler(jobRun)
     } catch (error) {
-      const retrying = queued.attempt < job.attempts && !this.#closed
-      logFailure(this.#log, run, job.attempts, error, retrying)
-      if (retrying) {
-        const delay = job.backoffMs * 2 ** (queued.attempt - 1)
-        this.#queue(slot, { ...queued, attempt: queued.attempt + 1 }, Date.now() + delay)
-        return
-      }
+      failure = { error }
     }
-    if (queued.jobId !== undefined) slot.queuedIds.delete(queued.jobId)
+    slot.active.splice(slot.active.indexOf(run), 1)
+    run.attemptsMade = attempt
+    if (!failure) {
+      this.#finish(slot, run, 'completed')
+      return
+    }
+    run.error = errorSummary(messageOf(failure.error))
+    const retrying = attempt < job.attempts && !this.#closed
+    logFailure(this.#log, jobRun, job.attempts, failure.error, retrying)
+    if (retrying) this.#queue(slot, run, Date.now() + job.backoffMs * 2 ** (attempt - 1))
+    else this.#finish(slot, run, 'failed')
+  }
+
+  #finish(slot: Slot, run: Run, state: 'completed' | 'failed'): void {
+    keepFinished(slot, Object.assign(run, { state, finishedAt: Date.now(), finishSeq: ++this.#finishes }))
+    // A retried run must not release a jobId that a newer run has taken since.
+    if (run.jobId !== undefined && slot.queuedIds.get(run.jobId) === run.id) slot.queuedIds.delete(run.jobId)
   }
 }

@@ -4,6 +4,8 @@ import { InProcessJobQueue } from './in-process.js'
 import type { JobQueue } from './port.js'
 
 export type { EnqueueOptions, JobDefinition, JobQueue, JobRun } from './port.js'
+export type { JobCounts, JobOverview, JobRunsPage, JobRunsQuery, JobRunState, JobRunView } from './views.js'
+export { installJobsAdminRoutes } from './admin-routes.js'
 export { BullMqJobQueue, type BullMqJobQueueOptions } from './bullmq.js'
 export { InProcessJobQueue } from './in-process.js'
 

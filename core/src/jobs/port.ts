@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js'
+import type { JobOverview, JobRunsPage, JobRunsQuery } from './views.js'
 
 /** What a job handler receives for one attempt. */
 export interface JobRun<TData = unknown> {
@@ -57,4 +58,23 @@ export interface JobQueue {
   start(): Promise<void>
   /** Stops taking new work, waits for running jobs, then releases connections. */
   close(): Promise<void>
+
+  /** One entry per defined job, in definition order: counts, the last finished run, the next cron tick. */
+  overview(): Promise<JobOverview[]>
+  /**
+   * Runs of one job, newest first: with `state: 'all'` the runs not finished yet lead (active,
+   * then waiting, then delayed, each latest first), then finished runs by finish time. Finished
+   * runs are kept for a while only (1000 completed for 7 days, 5000 failed for 30 days).
+   * An undefined name is PARLEY_ERR_JOB_NOT_FOUND.
+   *
+   * @example
+   * const { items, total } = await jobs.runs('core.retention', { state: 'failed', page: 1, pageSize: 20 })
+   */
+  runs(name: string, query: JobRunsQuery): Promise<JobRunsPage>
+  /**
+   * Queues a failed run again, with its data and id, for one more attempt (its attempt count
+   * goes on, so `run.attempt` is one more than its last). PARLEY_ERR_JOB_RUN_NOT_FOUND for an
+   * unknown id, PARLEY_ERR_JOB_RUN_NOT_FAILED for a run in any other state.
+   */
+  retry(id: string): Promise<void>
 }

@@ -22,7 +22,7 @@ import { installDocs } from '../http/docs.js'
 import { installHealth, type Lifecycle } from '../http/health.js'
 import { createMetricsRegistry, installHttpMetrics } from '../http/metrics.js'
 import { createHttpServer, type HttpScope } from '../http/server.js'
-import { createJobQueue } from '../jobs/index.js'
+import { createJobQueue, installJobsAdminRoutes } from '../jobs/index.js'
 import { installAuthentication } from '../pipeline/authenticate.js'
 import { ChatPipeline } from '../pipeline/chat-pipeline.js'
 import { installChatRoutes } from '../pipeline/chat-routes.js'
@@ -38,6 +38,8 @@ import { installSettingsAdminRoutes } from '../settings/admin-routes.js'
 import { SettingsRegistry } from '../settings/registry.js'
 import { ThemeEngine } from '../ui/engine.js'
 import { installThemeRoutes } from '../ui/routes.js'
+import { adminSectionPages } from '../ui/sections.js'
+import { installThemeSettings } from '../ui/theme-settings.js'
 import { installUsageAdminRoutes } from '../usage/admin-routes.js'
 import { usageRetentionTask } from '../usage/retention.js'
 import { UsageWriter } from '../usage/writer.js'
@@ -202,6 +204,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     installUsageAdminRoutes(app, { em: openEm, settings })
     registries.retention.register('usage-logs', usageRetentionTask(openEm), 'core')
     installRetentionJob(app, { jobs, tasks: registries.retention, settings, events })
+    installJobsAdminRoutes(app, jobs)
     installCatalogAdminRoutes(app, {
       em: openEm,
       channels: channelStore,
@@ -232,8 +235,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       await app.register(register)
     }
     // After every plugin's setup, so the pages and partials they registered are all known.
-    const theme = ThemeEngine.load({ theme: config.theme, themesDir: config.themes_dir, pages: registries.uiPages.list(), partials: registries.uiPartials.list(), log })
-    installThemeRoutes(app, theme, { pages: registries.uiPages.list(), settings })
+    const sections = adminSectionPages(registries.uiAdminSections.list())
+    const pages = [...registries.uiPages.list(), ...sections.pages]
+    const theme = ThemeEngine.load({ theme: config.theme, themesDir: config.themes_dir, pages, partials: registries.uiPartials.list(), log })
+    installThemeSettings(theme, settings, events, log)
+    installThemeRoutes(app, theme, { pages, nav: [...registries.uiNav.list(), ...sections.nav], settings })
     await app.ready()
     inSetup = false
     sealAll(registries)

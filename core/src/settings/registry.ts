@@ -192,9 +192,10 @@ export class SettingsRegistry {
 
   private check(key: string, value: unknown): void {
     const entry = this.#entries.get(key)
-    if (!entry) throw errors.PARLEY_ERR_SETTING_UNKNOWN({ key })
+    if (!entry) throw errors.PARLEY_ERR_SETTING_UNKNOWN({ key }, { details: { field: key } })
     if (!Value.Check(entry.definition.schema, value)) {
-      throw errors.PARLEY_ERR_SETTING_INVALID({ key, value: printable(key, value), expected: `expected ${describe(entry.definition.schema)}` })
+      // `field` names the setting, so the console shows the refusal next to its input.
+      throw errors.PARLEY_ERR_SETTING_INVALID({ key, value: printable(key, value), expected: `expected ${describe(entry.definition.schema)}` }, { details: { field: key } })
     }
   }
 

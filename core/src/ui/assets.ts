@@ -36,6 +36,11 @@ export interface Asset {
   readonly contentType: string
 }
 
+/** The first 12 hex digits of the SHA-256 of a file: its cache-busting version. */
+export function contentHash(body: Buffer | string): string {
+  return createHash('sha256').update(body).digest('hex').slice(0, 12)
+}
+
 export class AssetTable {
   readonly #assets = new Map<string, Asset>()
 
@@ -49,7 +54,7 @@ export class AssetTable {
   }
 
   add(file: string, body: Buffer): void {
-    const hash = createHash('sha256').update(body).digest('hex').slice(0, 12)
+    const hash = contentHash(body)
     const contentType = CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream'
     this.#assets.set(file, Object.freeze({ body, hash, contentType }))
   }

@@ -59,14 +59,16 @@ export class ThemeEngine {
   readonly #pluginPages = new Map<string, Template>()
   #layout: Template | undefined
   #compiles = 0
+  #custom: Readonly<Record<string, CustomValue>>
 
   private constructor(
     readonly name: string,
     readonly dir: string,
     readonly manifest: ThemeManifest,
-    readonly custom: Readonly<Record<string, CustomValue>>,
+    custom: Readonly<Record<string, CustomValue>>,
     readonly assets: AssetTable,
   ) {
+    this.#custom = custom
     // Handlebars compiles string partials lazily, per render; counting its compile() proves
     // the engine never hands it one (every template here is compiled once, at load).
     const compile = this.#hb.compile.bind(this.#hb)
@@ -89,8 +91,7 @@ export class ThemeEngine {
     const manifest = check.manifest
     const custom = customValues(manifest, options.custom ?? {})
     const assets = AssetTable.fromFolder(`/assets/${options.theme}`, path.join(dir, 'assets'), check.folder.assets)
-    const variables = Object.entries(custom).filter(([key]) => manifest.custom[key]?.type === 'color')
-    assets.add(CUSTOM_CSS, Buffer.from(`:root {\n${variables.map(([key, value]) => `  ${cssVariableOf(key)}: ${String(value)};\n`).join('')}}\n`))
+    addCustomCss(assets, manifest, custom)
 
     const engine = new ThemeEngine(options.theme, dir, manifest, custom, assets)
     const messages = new Map<Language, Record<string, string>>(LANGUAGES.map(language => [language, {}]))
@@ -129,6 +130,21 @@ export class ThemeEngine {
     return engine
   }
 
+  /** The theme's settings (`@custom` in templates): the manifest's defaults, then the overrides. */
+  get custom(): Readonly<Record<string, CustomValue>> {
+    return this.#custom
+  }
+
+  /**
+   * Replaces setting values at run time (the console's theme settings), checked like the
+   * configured ones; the colour stylesheet is rebuilt, so its URL changes with its content.
+   */
+  setCustom(overrides: Readonly<Record<string, unknown>>): void {
+    const custom = customValues(this.manifest, { ...this.#custom, ...overrides })
+    addCustomCss(this.assets, this.manifest, custom)
+    this.#custom = custom
+  }
+
   /** Templates compiled since load: stays constant however many pages are rendered. */
   get compileCount(): number {
     return this.#compiles
@@ -146,7 +162,7 @@ export class ThemeEngine {
   render(page: Pick<UiPage, 'template' | 'templatesDir'>, context: PageContext): string {
     const template = this.#pages.get(page.template) ?? this.#pluginPages.get(pluginPageFile(page))
     if (!template || !this.#layout) throw errors.PARLEY_ERR_THEME_PAGE_UNKNOWN({ template: page.template })
-    const data = { lang: context.site.lang, custom: this.custom }
+    const data = { lang: context.site.lang, custom: this.#custom }
     const body = template(context, { data })
     return this.#layout({ ...context, body }, { data })
   }
@@ -173,6 +189,11 @@ export class ThemeEngine {
 
 function pluginPageFile(page: Pick<UiPage, 'template' | 'templatesDir'>): string {
   return path.resolve(page.templatesDir, 'pages', `${page.template}.hbs`)
+}
+
+function addCustomCss(assets: AssetTable, manifest: ThemeManifest, custom: Readonly<Record<string, CustomValue>>): void {
+  const variables = Object.entries(custom).filter(([key]) => manifest.custom[key]?.type === 'color')
+  assets.add(CUSTOM_CSS, Buffer.from(`:root {\n${variables.map(([key, value]) => `  ${cssVariableOf(key)}: ${String(value)};\n`).join('')}}\n`))
 }
 
 function customValues(manifest: ThemeManifest, overrides: Readonly<Record<string, unknown>>): Readonly<Record<string, CustomValue>> {

@@ -5,7 +5,7 @@ import { languageOf, parseLanguage, type Language } from '../i18n.js'
 import type { Registered } from '../kernel/registry.js'
 import type { SettingsRegistry } from '../settings/registry.js'
 import { IMMUTABLE, REVALIDATE } from './assets.js'
-import type { UiPage } from './contributions.js'
+import type { UiNavItem, UiPage } from './contributions.js'
 import type { PageContext, ThemeEngine } from './engine.js'
 
 /** No inline script or style anywhere: themes ship their code and styles as assets. */
@@ -16,7 +16,16 @@ const LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 export interface ThemeRoutesOptions {
   readonly pages: readonly Registered<UiPage>[]
+  /** Navigation links; a page sees those of its own area that its visitor may open. */
+  readonly nav?: readonly Registered<UiNavItem>[]
   readonly settings: SettingsRegistry
+}
+
+/** What a page's template gets as `nav`: its area's links, in order, the current one marked. */
+export interface NavLink {
+  readonly label: string
+  readonly href: string
+  readonly current: boolean
 }
 
 /**
@@ -25,16 +34,22 @@ export interface ThemeRoutesOptions {
  * and remembers it in the `lang` cookie.
  */
 export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options: ThemeRoutesOptions): void {
+  const nav = [...(options.nav ?? [])].map(entry => entry.item).sort((a, b) => (a.order ?? 0) - (b.order ?? 0))
   for (const { item: page } of options.pages) {
+    const area = areaOf(page.path)
     app.get(page.path, { schema: { hide: true } }, async (request, reply) => {
       const user = await signedIn(request)
-      if (page.access !== 'public' && !user) return reply.redirect(`/login?next=${encodeURIComponent(request.url)}`, 302)
-      if (page.access === 'admin' && user?.role !== 'admin' && user?.role !== 'root') throw errors.PARLEY_ERR_AUTH_FORBIDDEN()
+      if (page.access !== 'public' && !user) return reply.redirect(`${page.signIn ?? '/login'}?next=${encodeURIComponent(request.url)}`, 302)
+      const admin = user?.role === 'admin' || user?.role === 'root'
+      if (page.access === 'admin' && !admin) throw errors.PARLEY_ERR_AUTH_FORBIDDEN()
       const lang = languageFor(request, reply)
+      const visible = (access: UiNavItem['access']) => access === 'public' || (access === 'user' && user !== undefined) || (access === 'admin' && admin)
+      const links: NavLink[] = nav.filter(item => item.area === area && visible(item.access)).map(item => ({ label: item.label, href: item.href, current: item.href === page.path }))
       const context: PageContext = {
         site: { title: options.settings.get('site_name'), lang },
         ...(user ? { user } : {}),
         page: { path: page.path, ...(page.title === undefined ? {} : { title: page.title }) },
+        nav: links,
       }
       const html = engine.render(page, context)
       return reply
@@ -64,9 +79,14 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
   })
 }
 
+/** The signed-in user; a stale or broken credential on a page load counts as signed out. */
 async function signedIn(request: FastifyRequest): Promise<{ name: string; role: string } | undefined> {
-  const principal = await request.principal()
+  const principal = await request.principal().catch(() => undefined)
   return principal?.kind === 'user' ? { name: principal.name, role: principal.role } : undefined
+}
+
+function areaOf(path: string): UiNavItem['area'] {
+  return path === '/admin' || path.startsWith('/admin/') ? 'admin' : 'portal'
 }
 
 /** `?lang=` (remembered in a cookie), else the cookie, else `Accept-Language`, else English. */

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { UsageEndpoint, UsageStatus } from './entities.js'
 import { BUCKET_MS } from './rollups.js'
+import type { UsageLogView } from './views.js'
 
 /** Rows per query of an export: big enough to amortise the round trip, small enough to hold. */
 export const EXPORT_BATCH_SIZE = 1000
@@ -27,29 +28,8 @@ export interface LogFilter {
   readonly endpoint?: UsageEndpoint
 }
 
-/** One row as the API shows it (Appendix A names first, then the extra columns). */
-export interface UsageLogView {
-  id: number
-  created_at: string
-  ip_address: string
-  user_id: number | null
-  username: string | null
-  model: string
-  channel_id: number | null
-  channel_name: string | null
-  prompt_tokens: number
-  completion_tokens: number
-  estimated: boolean
-  status: string
-  error_type: string | null
-  latency_ms: number
-  ttfb_ms: number | null
-  request_id: string
-  principal_kind: string
-  token_id: number | null
-  endpoint: string
-  stream: boolean
-}
+export type { UsageLogView } from './views.js'
+
 
 export const LOG_COLUMNS: ReadonlyArray<keyof UsageLogView> = [
   'id',

@@ -1,23 +1,12 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { addDays, formatDate, isoWeekday, ZonedCalendar, type LocalDate } from './calendar.js'
 import { bucketOf } from './rollups.js'
+import type { UsageStats } from './views.js'
 
 /** Days in the `daily` series, today included. */
 export const DAILY_DAYS = 7
 
-/** `GET /api/admin/stats` (Appendix A), plus the zone its days are counted in. */
-export interface UsageStats {
-  calls: { today: number; week: number; month: number }
-  /** This month, most calls first. */
-  models: Array<{ model: string; calls: number }>
-  /** The last 7 days, oldest first, today last. */
-  daily: Array<{ date: string; calls: number }>
-  /** This month. */
-  tokens: { prompt: number; completion: number }
-  /** Signed-in users (API tokens count as their owner) with at least one call this month. */
-  active_users: number
-  time_zone: string
-}
+export type { UsageStats } from './views.js'
 
 type Row = Record<string, unknown>
 

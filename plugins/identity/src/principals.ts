@@ -1,6 +1,7 @@
 import type { AuthStrategy, EntityManager, FastifyRequest, KeyValueStore, Logger, Principal } from '@parley/core'
 import { isWellFormedApiToken, sha256, API_TOKEN_PREFIX } from './api-token-format.js'
 import { CHAT_TOKEN_NAME } from './api-tokens.js'
+import { consoleCredential } from './console-session.js'
 import { ApiToken, Group, User } from './entities.js'
 import { identityErrors } from './errors.js'
 import { looksLikeJwt, type AccessTokens } from './jwt.js'
@@ -96,12 +97,25 @@ export class Principals {
   private async authenticate(request: FastifyRequest): Promise<Principal | undefined> {
     const credential = credentialOf(request)
     if (credential === undefined) {
+      const fromConsole = consoleCredential(request)
+      if (fromConsole !== undefined) return this.fromConsole(fromConsole)
       const guests = this.guests()
       return guests.allowed ? { kind: 'guest', ip: request.ip, group: guests.group } : undefined
     }
     if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential)
     if (!looksLikeJwt(credential)) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
-    const claims = await this.tokens.verify(credential)
+    return this.fromJwt(credential, false)
+  }
+
+  /** The console cookie holds an admin token and nothing else. */
+  private async fromConsole(token: string): Promise<Principal> {
+    if (!looksLikeJwt(token)) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+    return this.fromJwt(token, true)
+  }
+
+  private async fromJwt(token: string, adminOnly: boolean): Promise<Principal> {
+    const claims = await this.tokens.verify(token)
+    if (adminOnly && claims.scope !== 'admin') throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
     const user = await this.user(Number(claims.sub))
     if (!user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
     // The 24 h admin token is only as good as the role its holder has now.

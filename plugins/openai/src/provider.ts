@@ -10,9 +10,9 @@ export const OpenAiSettings = Type.Object(
      * `native`: `/v1/responses` goes to the upstream's own Responses API (OpenAI). `translate`:
      * the gateway answers it from the upstream's chat completions (DeepSeek, Qwen, vLLM...).
      */
-    responses_api: Type.Union([Type.Literal('native'), Type.Literal('translate')], { default: 'native' }),
+    responses_api: Type.Union([Type.Literal('native'), Type.Literal('translate')], { default: 'native', description: "native: /v1/responses goes to the upstream's own Responses API; translate: answered from its chat completions" }),
     /** Extra request headers some upstreams want (OpenRouter's `HTTP-Referer`, a project id...). */
-    headers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 1000 }), { default: {} }),
+    headers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 1000 }), { default: {}, description: 'Extra request headers sent upstream (name → value)' }),
   },
   { additionalProperties: false },
 )

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { definePlugin } from '@parley/core'
-import { ASSETS_PARTIAL, CLIENT_DIR, readClientBundle } from './bundle.js'
+import { BUNDLE_PARTIAL, definePlugin, readClientBundle, serveClientBundle } from '@parley/core'
+import { ASSETS_URL, CLIENT_DIR } from './bundle.js'
 import { installPortalRoutes } from './routes.js'
 
 export { buildClient, type BuiltClient } from './build-client.js'
@@ -25,13 +25,14 @@ export default definePlugin({
   core: '^0.1.0',
   description: 'Chat, sign-in, registration, account and API token pages',
   setup(ctx) {
-    const bundle = readClientBundle()
+    const bundle = readClientBundle(CLIENT_DIR, 'portal')
     for (const page of PAGES) {
       ctx.ui.pages.register(page.id, { path: page.path, template: page.template, templatesDir: TEMPLATES_DIR, access: 'public' })
     }
-    ctx.ui.partials.register('assets', { name: 'portal/assets', file: path.join(CLIENT_DIR, ASSETS_PARTIAL) })
+    ctx.ui.partials.register('assets', { name: 'portal/assets', file: path.join(CLIENT_DIR, BUNDLE_PARTIAL) })
     ctx.ui.partials.register('nav', { name: 'portal/nav', file: path.join(TEMPLATES_DIR, 'partials/portal/nav.hbs') })
     ctx.ui.partials.register('dialog', { name: 'portal/dialog', file: path.join(TEMPLATES_DIR, 'partials/portal/dialog.hbs') })
-    installPortalRoutes(ctx.http, bundle, key => ctx.settings.get(key))
+    serveClientBundle(ctx.http, ASSETS_URL, bundle)
+    installPortalRoutes(ctx.http, key => ctx.settings.get(key))
   },
 })

@@ -3,7 +3,8 @@ import { CONTENT_SECURITY_POLICY } from '@parley/core'
 import { createTestGateway } from '@parley/core/testing'
 import identity from '@parley/identity'
 import portal from '@parley/portal'
-import { readClientBundle } from '../src/bundle.js'
+import { readClientBundle } from '@parley/core'
+import { CLIENT_DIR } from '../src/bundle.js'
 import { ensureBundle } from './browser.js'
 
 t.before(ensureBundle)
@@ -45,7 +46,7 @@ t.test('the ink theme: its own layout and colours around the portal pages it doe
 t.test('the bundle: immutable with its hash, revalidated without, 304 on its ETag, 404 otherwise', async t => {
   const gateway = await createTestGateway({ plugins: [identity, portal] })
   t.teardown(gateway.close)
-  const js = readClientBundle().get('app.js')
+  const js = readClientBundle(CLIENT_DIR, 'portal').get('app.js')
   const hashed = await gateway.inject({ method: 'GET', url: `/portal/assets/app.js?v=${js?.hash}` })
   t.equal(hashed.statusCode, 200)
   t.equal(hashed.headers['cache-control'], 'public, max-age=31536000, immutable')
@@ -69,5 +70,5 @@ t.test('GET /api/portal/config: the public settings the pages need', async t => 
 })
 
 t.test('a missing bundle stops the start with a message that says how to build it', async t => {
-  t.throws(() => readClientBundle(t.testdir({})), { code: 'PARLEY_ERR_PORTAL_BUNDLE_MISSING', message: /npm run build/ })
+  t.throws(() => readClientBundle(t.testdir({}), 'portal'), { code: 'PARLEY_ERR_UI_BUNDLE_MISSING', message: /portal.*npm run build/ })
 })

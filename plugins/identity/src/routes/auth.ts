@@ -4,6 +4,7 @@ import { User } from '../entities.js'
 import { identityErrors } from '../errors.js'
 import { checkPasswordStrength, hashPassword, verifyPassword } from '../passwords.js'
 import { assertAvailable, normaliseEmail, normaliseUsername, uniqueViolation } from '../users.js'
+import { clearConsoleCookie, setConsoleCookie } from '../console-session.js'
 import { ErrorResponses, TokenPairSchema } from './schemas.js'
 
 const strict = { additionalProperties: false } as const
@@ -134,7 +135,7 @@ export function installAuthRoutes(identity: Identity): void {
     {
       schema: {
         tags: ['auth'],
-        summary: 'Admin console sign-in; the token is valid 24 h',
+        summary: "Admin console sign-in: the token (valid 24 h) is answered and also set as the console's httpOnly cookie",
         body: Type.Object({ username: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }) }, strict),
         response: {
           200: Type.Object({ access_token: Type.String(), token_type: Type.Literal('bearer'), expires_in: Type.Integer() }),
@@ -142,7 +143,7 @@ export function installAuthRoutes(identity: Identity): void {
         },
       },
     },
-    async request => {
+    async (request, reply) => {
       const key = request.body.username.trim().toLowerCase()
       await identity.throttle.check('admin-login', key, request.ip)
       const em = identity.em()
@@ -161,7 +162,17 @@ export function installAuthRoutes(identity: Identity): void {
       await em.flush()
       request.log.info({ user_id: user.id }, 'admin signed in')
       const token = await identity.accessTokens.sign({ sub: String(user.id), scope: 'admin' }, identity.adminTtlSeconds)
+      setConsoleCookie(request, reply, token, identity.adminTtlSeconds)
       return { access_token: token, token_type: 'bearer' as const, expires_in: identity.adminTtlSeconds }
+    },
+  )
+
+  http.post(
+    '/api/auth/admin/logout',
+    { schema: { tags: ['auth'], summary: "Sign out of the admin console: clears the console's cookie", response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      clearConsoleCookie(request, reply)
+      return reply.code(204).send(null)
     },
   )
 }

@@ -1,0 +1,90 @@
+import { api } from '../api.js'
+import { h } from '../dom.js'
+import { t } from '../i18n.js'
+import { button, clearErrors, confirmAction, field, formError, header, notify, openDialog, render, showError, submitRow, table } from '../ui.js'
+import { allGroups, type Group } from './users.js'
+
+/** Groups and their limits: requests per minute, allowed models, personal model configs. */
+export function groupsSection(root: HTMLElement): void {
+  const load = () =>
+    render(root, async () => {
+      const groups = await allGroups()
+      return h(
+        'div',
+        {},
+        header(t('groups.title'), button(t('groups.create'), 'create-group', () => void editGroup(undefined, load), 'primary')),
+        table(
+          [
+            { label: t('groups.name'), cell: (g: Group) => h('strong', {}, g.name) },
+            { label: t('groups.description'), cell: g => g.description },
+            { label: t('groups.rpm'), cell: g => (g.rpm === null ? t('groups.rpm_default') : g.rpm) },
+            { label: t('groups.models'), cell: g => (g.models === null ? t('groups.all_models') : g.models.join(', ') || '—') },
+            { label: t('groups.config_limit'), cell: g => g.model_config_limit },
+            { label: t('groups.members'), cell: g => g.members },
+            {
+              label: t('common.actions'),
+              cell: g =>
+                h('div', { class: 'admin-row-actions' }, button(t('common.edit'), 'edit', () => void editGroup(g, load)), button(t('common.delete'), 'delete', () => void remove(g), 'danger')),
+            },
+          ],
+          groups,
+          { role: 'groups', rowKey: g => g.name },
+        ),
+      )
+    })
+
+  const remove = async (group: Group) => {
+    if (!(await confirmAction(t('groups.confirm_delete', { name: group.name })))) return
+    try {
+      await api('DELETE', `/api/admin/groups/${encodeURIComponent(group.name)}`)
+      notify(t('groups.deleted', { name: group.name }))
+      await load()
+    } catch (error) {
+      notify((error as Error).message, 'error')
+    }
+  }
+  void load()
+}
+
+async function editGroup(group: Group | undefined, saved: () => Promise<void>): Promise<void> {
+  const name = h('input', { required: true, maxlength: 64, value: group?.name ?? '', readonly: group !== undefined })
+  const description = h('input', { maxlength: 255, value: group?.description ?? '' })
+  const rpm = h('input', { type: 'number', min: 1, value: group?.rpm ?? '', placeholder: t('groups.rpm_default') })
+  const models = h('textarea', { rows: 3, placeholder: t('groups.models_placeholder') })
+  models.value = group?.models?.join('\n') ?? ''
+  const limit = h('input', { type: 'number', min: 0, value: group?.model_config_limit ?? 0 })
+  const form = h(
+    'form',
+    { class: 'admin-form', novalidate: true, 'data-role': 'group-form' },
+    formError(),
+    field('name', t('groups.name'), name),
+    field('description', t('groups.description'), description),
+    field('rpm', t('groups.rpm'), rpm, t('groups.rpm_help')),
+    field('models', t('groups.models'), models, t('groups.models_help')),
+    field('model_config_limit', t('groups.config_limit'), limit),
+    submitRow(button(t('common.cancel'), 'cancel', () => dialog.close()), h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' }, t('common.save'))),
+  )
+  const dialog = openDialog(group ? t('groups.edit_title', { name: group.name }) : t('groups.create'), form)
+  form.addEventListener('submit', event => {
+    event.preventDefault()
+    void (async () => {
+      clearErrors(form)
+      const listed = models.value.split(/[\n,]/).map(m => m.trim()).filter(Boolean)
+      const body = {
+        description: description.value.trim(),
+        rpm: rpm.value.trim() === '' ? null : Number(rpm.value),
+        models: listed.length ? listed : null,
+        model_config_limit: Number(limit.value || 0),
+      }
+      try {
+        if (group) await api('PUT', `/api/admin/groups/${encodeURIComponent(group.name)}`, body)
+        else await api('POST', '/api/admin/groups', { name: name.value.trim(), ...body })
+        dialog.close()
+        notify(t('groups.saved', { name: name.value.trim() }))
+        await saved()
+      } catch (error) {
+        showError(form, error, { PARLEY_ERR_IDENTITY_GROUP_EXISTS: 'name' })
+      }
+    })()
+  })
+}

@@ -1,0 +1,75 @@
+import { api, type Page } from '../api.js'
+import { h } from '../dom.js'
+import { t } from '../i18n.js'
+import { generateField, readFields, type GeneratedField, type JsonSchema } from '../schema-form.js'
+import { clearErrors, formError, header, notify, render, showError, submitRow } from '../ui.js'
+
+interface SettingInfo {
+  key: string
+  owner: string
+  schema: JsonSchema
+  default: unknown
+  description: string | null
+}
+
+/**
+ * Every runtime setting as a form generated from its schema, one form per owner: core, each
+ * plugin, the active theme. Saving sends only what changed; the server checks all of it first.
+ */
+export function settingsSection(root: HTMLElement): void {
+  const load = () =>
+    render(root, async () => {
+      const [schema, values] = await Promise.all([api<Page<SettingInfo>>('GET', '/api/admin/config/schema'), api<Record<string, unknown>>('GET', '/api/admin/config')])
+      const owners = new Map<string, SettingInfo[]>()
+      for (const setting of schema.items) owners.set(setting.owner, [...(owners.get(setting.owner) ?? []), setting])
+      const order = (owner: string) => (owner === 'core' ? 0 : owner.startsWith('theme:') ? 2 : 1)
+      const forms = [...owners.entries()].sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b)).map(([owner, settings]) => ownerForm(owner, settings, values, load))
+      return h('div', {}, header(t('settings.title')), h('p', { class: 'admin-muted' }, t('settings.lead')), ...forms)
+    })
+  void load()
+}
+
+function ownerTitle(owner: string): string {
+  if (owner === 'core') return t('settings.core')
+  if (owner.startsWith('theme:')) return t('settings.theme', { name: owner.slice('theme:'.length) })
+  return t('settings.plugin', { name: owner })
+}
+
+function ownerForm(owner: string, settings: readonly SettingInfo[], values: Record<string, unknown>, saved: () => Promise<void>): HTMLElement {
+  const fields: GeneratedField[] = settings.map(setting =>
+    generateField({
+      name: setting.key,
+      label: t(`setting.${setting.key}`) === `setting.${setting.key}` ? setting.key : t(`setting.${setting.key}`),
+      schema: setting.schema,
+      value: values[setting.key],
+      ...(setting.description ? { help: setting.description } : {}),
+      required: true,
+    }),
+  )
+  const form = h(
+    'form',
+    { class: 'admin-form admin-settings', novalidate: true, 'data-role': 'settings-form', 'data-owner': owner },
+    h('h2', {}, ownerTitle(owner)),
+    formError(),
+    ...fields.map(f => f.element),
+    submitRow(h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save-settings' }, t('common.save'))),
+  )
+  form.addEventListener('submit', event => {
+    event.preventDefault()
+    void (async () => {
+      clearErrors(form)
+      const read = readFields(fields)
+      if (!read) return
+      const changes = Object.fromEntries(Object.entries(read).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(values[key])))
+      if (Object.keys(changes).length === 0) return notify(t('settings.unchanged'))
+      try {
+        await api('PUT', '/api/admin/config', changes)
+        notify(t('settings.saved'))
+        await saved()
+      } catch (error) {
+        showError(form, error)
+      }
+    })()
+  })
+  return form
+}

@@ -1,0 +1,142 @@
+import { ApiError } from './api.js'
+import { append, h, replace } from './dom.js'
+import { t } from './i18n.js'
+
+/* The console's building blocks: tables, pagers, fields with their errors, dialogs, notices. */
+
+type Cell = Node | string | number | null | undefined
+
+export interface Column<T> {
+  readonly label: string
+  readonly cell: (row: T) => Cell
+  readonly className?: string
+}
+
+export function table<T>(columns: readonly Column<T>[], rows: readonly T[], options: { role?: string; rowKey?: (row: T) => string } = {}): HTMLElement {
+  const head = h('tr', {}, ...columns.map(column => h('th', { scope: 'col' }, column.label)))
+  const body = rows.length
+    ? rows.map(row => h('tr', { 'data-row': options.rowKey?.(row) }, ...columns.map(column => h('td', { class: column.className }, column.cell(row) ?? ''))))
+    : [h('tr', {}, h('td', { colspan: columns.length, class: 'admin-empty' }, t('common.empty')))]
+  return h('div', { class: 'admin-table-wrap' }, h('table', { class: 'admin-table', 'data-role': options.role }, h('thead', {}, head), h('tbody', {}, ...body)))
+}
+
+/** "Page 2 of 7 · 130 rows" with previous/next; hidden work when everything fits one page. */
+export function pager(page: number, pageSize: number, total: number, go: (page: number) => void): HTMLElement {
+  const pages = Math.max(1, Math.ceil(total / pageSize))
+  return h(
+    'nav',
+    { class: 'admin-pager', 'aria-label': t('common.pages'), 'data-role': 'pager' },
+    h('button', { type: 'button', class: 'admin-btn', disabled: page <= 1, 'data-action': 'previous-page', onclick: () => go(page - 1) }, t('common.previous')),
+    h('span', { 'data-role': 'page-info' }, t('common.page_of', { page, pages, total })),
+    h('button', { type: 'button', class: 'admin-btn', disabled: page >= pages, 'data-action': 'next-page', onclick: () => go(page + 1) }, t('common.next')),
+  )
+}
+
+/** A labelled control with the slot its server validation error appears in. */
+export function field(name: string, label: string, control: HTMLElement, help?: string): HTMLElement {
+  const id = `f-${name.replace(/[^a-z0-9_-]/gi, '-')}-${Math.random().toString(36).slice(2, 7)}`
+  control.id = id
+  if (!control.getAttribute('name')) control.setAttribute('name', name)
+  const checkbox = control instanceof HTMLInputElement && control.type === 'checkbox'
+  const labelElement = h('label', { for: id }, label)
+  return h(
+    'div',
+    { class: checkbox ? 'admin-field admin-field-check' : 'admin-field', 'data-field': name },
+    ...(checkbox ? [control, labelElement] : [labelElement, control]),
+    help ? h('small', { class: 'admin-help' }, help) : null,
+    h('p', { class: 'admin-field-error', 'data-role': 'field-error', role: 'alert', hidden: true }),
+  )
+}
+
+export function clearErrors(form: HTMLElement): void {
+  for (const slot of form.querySelectorAll<HTMLElement>('[data-role=field-error], [data-role=form-error]')) {
+    slot.textContent = ''
+    slot.hidden = true
+  }
+  for (const control of form.querySelectorAll('[aria-invalid]')) control.removeAttribute('aria-invalid')
+}
+
+/**
+ * Shows an error where it belongs: next to its field when the server named one (or `fields`
+ * maps its code to one), else at the top of the form.
+ */
+export function showError(form: HTMLElement, error: unknown, fields: Readonly<Record<string, string>> = {}): void {
+  const message = error instanceof Error ? error.message : String(error)
+  const path = error instanceof ApiError ? (fields[error.code] ?? error.field) : undefined
+  // `settings.bots` may be drawn as `bots` (a provider's field) or belong to `settings` as a whole.
+  const candidates = path ? [path, path.split('.').at(-1), path.split('.')[0]] : []
+  const wrapper = candidates.map(name => (name ? form.querySelector<HTMLElement>(`[data-field="${CSS.escape(name)}"]`) : null)).find(Boolean) ?? null
+  const slot = wrapper?.querySelector<HTMLElement>('[data-role=field-error]') ?? form.querySelector<HTMLElement>('[data-role=form-error]')
+  if (!slot) return notify(message, 'error')
+  slot.textContent = message
+  slot.hidden = false
+  wrapper?.querySelector('input, select, textarea')?.setAttribute('aria-invalid', 'true')
+}
+
+export function formError(): HTMLElement {
+  return h('p', { class: 'admin-error', 'data-role': 'form-error', role: 'alert', hidden: true })
+}
+
+/** A modal dialog holding a form; resolves when it closes. */
+export function openDialog(title: string, content: HTMLElement): { close(): void; closed: Promise<void> } {
+  const dialog = h('dialog', { class: 'admin-dialog', 'aria-label': title }, h('h2', {}, title), content)
+  document.body.append(dialog)
+  const closed = new Promise<void>(resolve => dialog.addEventListener('close', () => (dialog.remove(), resolve())))
+  dialog.showModal()
+  return { close: () => dialog.close(), closed }
+}
+
+/** Destructive actions ask first. */
+export function confirmAction(message: string, confirmLabel = t('common.delete')): Promise<boolean> {
+  return new Promise(resolve => {
+    let answer = false
+    const ok = h('button', { type: 'button', class: 'admin-btn admin-btn-danger', 'data-action': 'confirm', onclick: () => ((answer = true), close()) }, confirmLabel)
+    const cancel = h('button', { type: 'button', class: 'admin-btn', 'data-action': 'cancel', onclick: () => close() }, t('common.cancel'))
+    const { close, closed } = openDialog(t('common.confirm_title'), h('div', { class: 'admin-confirm' }, h('p', { 'data-role': 'confirm-message' }, message), h('div', { class: 'admin-actions' }, cancel, ok)))
+    void closed.then(() => resolve(answer))
+    ok.focus()
+  })
+}
+
+let notices: HTMLElement | undefined
+
+/** A short message in the corner, read out by screen readers. */
+export function notify(message: string, kind: 'ok' | 'error' = 'ok'): void {
+  notices ??= document.body.appendChild(h('div', { class: 'admin-notices', role: 'status', 'aria-live': 'polite' }))
+  const item = h('p', { class: `admin-notice admin-notice-${kind}`, 'data-role': 'notice' }, message)
+  notices.append(item)
+  setTimeout(() => item.remove(), kind === 'error' ? 8000 : 4000)
+}
+
+export function header(title: string, ...actions: HTMLElement[]): HTMLElement {
+  return h('header', { class: 'admin-header' }, h('h1', {}, title), h('div', { class: 'admin-actions' }, ...actions))
+}
+
+export function button(label: string, action: string, onclick: () => void, kind: 'primary' | 'danger' | '' = ''): HTMLButtonElement {
+  return h('button', { type: 'button', class: `admin-btn${kind ? ` admin-btn-${kind}` : ''}`, 'data-action': action, onclick }, label)
+}
+
+export function badge(text: string, kind: 'ok' | 'off' | 'warn' | 'error' = 'ok'): HTMLElement {
+  return h('span', { class: `admin-badge admin-badge-${kind}` }, text)
+}
+
+export function when(value: string | null | undefined): string {
+  if (!value) return '—'
+  const date = new Date(value)
+  return Number.isNaN(date.getTime()) ? value : date.toLocaleString(document.documentElement.lang || undefined)
+}
+
+/** Renders a section's view into the root, with a visible error instead of a blank page. */
+export async function render(root: HTMLElement, build: () => Promise<Node>): Promise<void> {
+  try {
+    replace(root, await build())
+  } catch (error) {
+    replace(root, h('p', { class: 'admin-error', role: 'alert' }, error instanceof Error ? error.message : String(error)))
+  }
+}
+
+export function submitRow(...children: HTMLElement[]): HTMLElement {
+  const row = h('div', { class: 'admin-actions admin-form-actions' })
+  append(row, ...children)
+  return row
+}
