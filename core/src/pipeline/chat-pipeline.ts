@@ -17,7 +17,7 @@ import { KeyHealth, type FailureKind } from './key-health.js'
 import type { LimitDecision, LimitPolicy } from './limits.js'
 import type { Principal } from './principal.js'
 import type { ChatEvent, ChatProvider, ChatRequest, PassthroughPath, PassthroughResponse, ProviderCall, UpstreamTarget } from './provider.js'
-import { chatCompletionsTap, chatCompletionText, chatUsage, parseJson, responsesTap, responsesUsage, responseText, SseSplitter, type StreamTap, type TokenUsage } from './sse.js'
+import { bytesOf, chatCompletionsTap, chatCompletionText, chatUsage, parseJson, relayWholeEvents, responsesTap, responsesUsage, responseText, SseSplitter, wholeEvents, type StreamTap, type TokenUsage } from './sse.js'
 import {
   chatChunkWriter,
   chatCompletionBody,
@@ -366,7 +366,10 @@ export class ChatPipeline {
     const tap: StreamTap = call.format === 'chat' ? chatCompletionsTap(clientWantsUsage) : responsesTap()
     const splitter = new SseSplitter()
     const key = providerCall.target.apiKey
+    const keyBytes = key.length >= 8 ? Buffer.from(key) : undefined
     const relay = (chunk: Uint8Array): Uint8Array | string => {
+      // The common case: whole events, of which only those the tap acts on are decoded.
+      if (splitter.idle && wholeEvents(chunk) && !(keyBytes && bytesOf(chunk).includes(keyBytes))) return relayWholeEvents(chunk, tap)
       const events = splitter.push(chunk)
       const kept = events.filter(event => tap.forward(event))
       // An upstream may quote the key in an error frame; it never reaches the client.

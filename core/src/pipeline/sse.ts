@@ -46,12 +46,32 @@ export class SseSplitter {
     return this.#aligned
   }
 
+  /**
+   * Nothing is held back: the stream so far ended on an event boundary. A chunk that then ends
+   * with a blank line (`wholeEvents`) holds whole events only, and may bypass `push`
+   * (`relayWholeEvents`): the splitter's state is the same either way.
+   */
+  get idle(): boolean {
+    return this.#clean
+  }
+
   /** What is left after the stream ended: an event without its blank line, if any. */
   rest(): SseEvent | undefined {
     const text = this.#buffer + this.#decoder.decode()
     this.#buffer = ''
     return text.trim() === '' ? undefined : parseEvent(text)
   }
+}
+
+/** Whether a chunk ends with `\n\n`: the end of an event, with no character cut in two. */
+export function wholeEvents(chunk: Uint8Array): boolean {
+  const length = chunk.length
+  return length >= 2 && chunk[length - 1] === 10 && chunk[length - 2] === 10
+}
+
+/** A Buffer view of a chunk (no copy), for native byte searches. */
+export function bytesOf(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
 }
 
 /** Index just past the first event terminator (a blank line), or -1. */
@@ -95,8 +115,85 @@ export interface TapResult {
 /** Watches one passthrough stream. `forward` returns whether an event goes on to the client. */
 export interface StreamTap {
   forward(event: SseEvent): boolean
+  /**
+   * Bytes found in every event the tap must read (usage, an error, the end). An event with
+   * none of them goes on unchanged and undecoded (see `relayWholeEvents`), and the tap only
+   * gets its bytes through `skip`, to read later if `result()` needs the text.
+   */
+  readonly markers: readonly Buffer[]
+  skip(bytes: Uint8Array): void
   result(): TapResult
 }
+
+const BLANK_LINE = Buffer.from('\n\n')
+
+/** Where the first of `markers` is in `bytes` from `from` on, or -1. */
+function firstMarker(bytes: Buffer, markers: readonly Buffer[], from: number): number {
+  let first = -1
+  for (const marker of markers) {
+    const at = bytes.indexOf(marker, from)
+    if (at >= 0 && (first < 0 || at < first)) first = at
+  }
+  return first
+}
+
+/**
+ * The relay's common path, for a chunk of whole events (`SseSplitter.idle` and `wholeEvents`):
+ * a byte search finds the few events the tap must read; only those are decoded and given to
+ * `forward`, the rest pass to `skip` as bytes. Answers the bytes to send on: the chunk itself
+ * unless `forward` dropped an event, then the chunk without it.
+ */
+export function relayWholeEvents(chunk: Uint8Array, tap: StreamTap): Uint8Array {
+  const bytes = bytesOf(chunk)
+  let kept: Buffer[] | undefined
+  let cursor = 0
+  for (;;) {
+    const hit = firstMarker(bytes, tap.markers, cursor)
+    if (hit < 0) break
+    // The events around the hit: from the blank line before it (or the read position) to the
+    // blank line after it. A line holds no line break, so both lie outside every data line.
+    const before = bytes.lastIndexOf(BLANK_LINE, hit)
+    const start = before < cursor ? cursor : before + 2
+    const end = bytes.indexOf(BLANK_LINE, hit) + 2
+    if (start > cursor) {
+      tap.skip(bytes.subarray(cursor, start))
+      kept?.push(bytes.subarray(cursor, start))
+    }
+    const splitter = new SseSplitter()
+    const events = splitter.push(bytes.subarray(start, end))
+    const rest = splitter.rest()
+    if (rest) events.push(rest)
+    events.forEach((event, index) => {
+      if (tap.forward(event)) kept?.push(Buffer.from(event.raw))
+      else if (!kept) {
+        // The first event dropped: what came before it is kept, as it was.
+        kept = [bytes.subarray(0, start), ...events.slice(0, index).map(earlier => Buffer.from(earlier.raw))]
+      }
+    })
+    cursor = end
+  }
+  if (cursor < bytes.length) {
+    tap.skip(bytes.subarray(cursor))
+    kept?.push(bytes.subarray(cursor))
+  }
+  return kept ? Buffer.concat(kept) : chunk
+}
+
+/** A tap's record of the stream's text, in order: data of events it read, or bytes it let pass unread. */
+type Seen = Array<string | Uint8Array>
+
+/** The data of every event in `seen`, in order, bytes that passed unread split only now. */
+function dataOf(seen: Seen, keep: (event: SseEvent) => boolean = () => true): string[] {
+  const out: string[] = []
+  for (const item of seen) {
+    if (typeof item === 'string') out.push(item)
+    else for (const event of new SseSplitter().push(item)) if (keep(event)) out.push(event.data)
+  }
+  return out
+}
+
+const CHAT_MARKERS = ['"usage":{', '"usage": {', '"error"', '[DONE]'].map(text => Buffer.from(text))
+const RESPONSES_MARKERS = ['response.completed', 'response.incomplete', 'response.failed', 'error'].map(text => Buffer.from(text))
 
 /**
  * Chat completions: usage comes on the extra last chunk that `stream_options.include_usage`
@@ -108,8 +205,12 @@ export function chatCompletionsTap(clientWantsUsage: boolean): StreamTap {
   let complete = false
   // Data payloads are kept raw and parsed only if usage never comes: the common path parses
   // just the one usage chunk.
-  const payloads: string[] = []
+  const payloads: Seen = []
   return {
+    markers: CHAT_MARKERS,
+    skip(bytes) {
+      payloads.push(bytes)
+    },
     forward(event) {
       const data = event.data
       if (data === '[DONE]') {
@@ -132,7 +233,7 @@ export function chatCompletionsTap(clientWantsUsage: boolean): StreamTap {
       if (data !== '') payloads.push(data)
       return true
     },
-    result: () => ({ usage, outputText: usage ? '' : chatStreamText(payloads), error, complete }),
+    result: () => ({ usage, outputText: usage ? '' : chatStreamText(dataOf(payloads)), error, complete }),
   }
 }
 
@@ -141,16 +242,18 @@ export function responsesTap(): StreamTap {
   let usage: TokenUsage | undefined
   let error: TapResult['error']
   let complete = false
-  const pieces: string[] = []
+  // Text deltas are kept raw and parsed only at the end (for an estimate, when usage is missing).
+  const deltas: Seen = []
   return {
+    markers: RESPONSES_MARKERS,
+    skip(bytes) {
+      deltas.push(bytes)
+    },
     forward(event) {
-      const type = event.name ?? /"type":\s*"([^"]+)"/.exec(event.data)?.[1]
+      const type = typeOf(event)
       if (type === undefined) return true
       if (type.endsWith('.delta')) {
-        if (type === 'response.output_text.delta' || type.startsWith('response.reasoning') || type === 'response.function_call_arguments.delta') {
-          const delta = parseJson(event.data)?.delta
-          if (typeof delta === 'string') pieces.push(delta)
-        }
+        if (isTextDelta(type)) deltas.push(event.data)
         return true
       }
       if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
@@ -164,8 +267,25 @@ export function responsesTap(): StreamTap {
       }
       return true
     },
-    result: () => ({ usage, outputText: pieces.join(''), error, complete }),
+    result: () => ({ usage, outputText: deltaText(dataOf(deltas, event => isTextDelta(typeOf(event)))), error, complete }),
   }
+}
+
+function typeOf(event: SseEvent): string | undefined {
+  return event.name ?? /"type":\s*"([^"]+)"/.exec(event.data)?.[1]
+}
+
+function isTextDelta(type: string | undefined): boolean {
+  return type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta' || (type?.startsWith('response.reasoning') === true && type.endsWith('.delta'))
+}
+
+function deltaText(payloads: readonly string[]): string {
+  let text = ''
+  for (const payload of payloads) {
+    const delta = parseJson(payload)?.delta
+    if (typeof delta === 'string') text += delta
+  }
+  return text
 }
 
 /** Usage in a chat completion (`usage.prompt_tokens`, `usage.completion_tokens`). */
