@@ -32,6 +32,18 @@ export function pager(page: number, pageSize: number, total: number, go: (page: 
   )
 }
 
+/**
+ * A table of rows the API answers whole (models, bindings, groups, chat routes), paged in the
+ * page: `pageSize` rows at a time, with the same pager as the API-paged lists.
+ */
+export function pagedTable<T>(columns: readonly Column<T>[], rows: readonly T[], options: { role?: string; rowKey?: (row: T) => string; pageSize?: number } = {}): HTMLElement {
+  const size = options.pageSize ?? 20
+  const box = h('div', { class: 'admin-paged' })
+  const show = (page: number) => replace(box, table(columns, rows.slice((page - 1) * size, page * size), options), rows.length > size ? pager(page, size, rows.length, show) : null)
+  show(1)
+  return box
+}
+
 /** A labelled control with the slot its server validation error appears in. */
 export function field(name: string, label: string, control: HTMLElement, help?: string): HTMLElement {
   const id = `f-${name.replace(/[^a-z0-9_-]/gi, '-')}-${Math.random().toString(36).slice(2, 7)}`

@@ -107,3 +107,16 @@ browserTest('the console inside the ink theme', async t => {
   t.equal(background, 'rgb(30, 27, 22)', "the console's surfaces use the theme's colours")
   await screenshot(page, 'admin-users-ink')
 })
+
+browserTest('lists the API answers whole (groups, models) are paged in the page as well', async t => {
+  const c = await bootConsole(t)
+  for (let i = 0; i < 25; i++) await asAdmin(c, 'POST', '/api/admin/groups', { name: `team-${String(i).padStart(2, '0')}` })
+  const { page } = await signIn(t, c, '/admin/groups')
+  await page.waitForSelector('[data-role=groups] tbody tr[data-row]')
+  t.equal(await page.locator('[data-role=groups] tbody tr[data-row]').count(), 20, 'twenty on the first page')
+  t.match(await page.textContent('[data-role=page-info]'), /Page 1 of 2 · 26 in all/)
+  await page.click('[data-action=next-page]')
+  await page.waitForFunction(() => document.querySelectorAll('[data-role=groups] tbody tr[data-row]').length === 6)
+  t.match(await page.textContent('[data-role=page-info]'), /Page 2 of 2/)
+  t.ok(await page.isDisabled('[data-action=next-page]'))
+})

@@ -2,7 +2,7 @@ import type { ChatRouteView as Route } from '@parley/core/wire'
 import { api, type Page } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { button, clearErrors, confirmAction, field, formError, header, notify, render, showError, submitRow, table, when } from '../ui.js'
+import { button, clearErrors, confirmAction, field, formError, header, notify, pagedTable, render, showError, submitRow, when } from '../ui.js'
 import { allChannels } from './models.js'
 import { allGroups } from './users.js'
 
@@ -47,7 +47,7 @@ export function chatRoutesSection(root: HTMLElement): void {
         header(t('routes.title')),
         h('p', { class: 'admin-muted' }, t('routes.lead')),
         form,
-        table(
+        pagedTable(
           [
             { label: t('routes.group'), cell: (r: Route) => h('strong', {}, r.group_name) },
             { label: t('routes.channel'), cell: r => r.channel_name || `#${r.channel_id}` },

@@ -1,7 +1,7 @@
 import { api } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { button, clearErrors, confirmAction, field, formError, header, notify, openDialog, render, showError, submitRow, table } from '../ui.js'
+import { button, clearErrors, confirmAction, field, formError, header, notify, openDialog, pagedTable, render, showError, submitRow } from '../ui.js'
 import { allGroups, type Group } from './users.js'
 
 /** Groups and their limits: requests per minute, allowed models, personal model configs. */
@@ -13,7 +13,7 @@ export function groupsSection(root: HTMLElement): void {
         'div',
         {},
         header(t('groups.title'), button(t('groups.create'), 'create-group', () => void editGroup(undefined, load), 'primary')),
-        table(
+        pagedTable(
           [
             { label: t('groups.name'), cell: (g: Group) => h('strong', {}, g.name) },
             { label: t('groups.description'), cell: g => g.description },

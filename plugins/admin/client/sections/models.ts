@@ -2,7 +2,7 @@ import type { ModelView as Model } from '@parley/core/wire'
 import { api, type Page } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { badge, button, clearErrors, confirmAction, field, formError, header, notify, openDialog, render, showError, submitRow, table } from '../ui.js'
+import { badge, button, clearErrors, confirmAction, field, formError, header, notify, openDialog, pagedTable, render, showError, submitRow } from '../ui.js'
 import type { Channel } from './channels.js'
 
 interface Binding {
@@ -22,7 +22,7 @@ export function modelsSection(root: HTMLElement): void {
         'div',
         {},
         header(t('models.title'), button(t('models.create'), 'create-model', () => void editModel(undefined, load), 'primary')),
-        table(
+        pagedTable(
           [
             { label: t('models.name'), cell: (m: Model) => h('strong', {}, m.name) },
             { label: t('models.display_name'), cell: m => m.display_name },
@@ -46,7 +46,7 @@ export function modelsSection(root: HTMLElement): void {
         h('h2', {}, t('models.bindings')),
         h('p', { class: 'admin-muted' }, t('models.bindings_lead')),
         h('div', { class: 'admin-actions' }, button(t('models.bind'), 'bind-model', () => void bind(channels, models.items, load), 'primary')),
-        table(
+        pagedTable(
           [
             { label: t('models.alias'), cell: (b: Binding) => h('strong', {}, b.model) },
             { label: t('models.upstream_model'), cell: b => h('code', {}, b.upstream_model) },
