@@ -98,6 +98,47 @@ export function openDialog(title: string, content: HTMLElement): { close(): void
   return { close: () => dialog.close(), closed }
 }
 
+/**
+ * Runs `save` when the form is submitted, with the last errors cleared first; a refusal is
+ * shown where it belongs (`showError`). `save` answers false to stay put without an error.
+ */
+export function onSubmit(form: HTMLFormElement, save: () => Promise<boolean | void>, fieldsOfCode: Readonly<Record<string, string>> = {}, done?: () => void): void {
+  form.addEventListener('submit', event => {
+    event.preventDefault()
+    clearErrors(form)
+    save().then(
+      result => (result === false ? undefined : done?.()),
+      (error: unknown) => showError(form, error, fieldsOfCode),
+    )
+  })
+}
+
+export interface DialogFormOptions {
+  readonly title: string
+  /** `data-role` of the form, for tests and styles. */
+  readonly role: string
+  readonly fields: ReadonlyArray<HTMLElement | null>
+  readonly saveLabel?: string
+  /** Sends the form; the dialog closes once it resolves (unless it answers false). */
+  readonly save: () => Promise<boolean | void>
+  /** Error codes of refusals about one field → that field's name. */
+  readonly fieldsOfCode?: Readonly<Record<string, string>>
+}
+
+/** A form in a modal dialog: its fields, Cancel and Save. */
+export function dialogForm(options: DialogFormOptions): { form: HTMLFormElement; close(): void } {
+  const form = h(
+    'form',
+    { class: 'admin-form', novalidate: true, 'data-role': options.role },
+    formError(),
+    ...options.fields,
+    submitRow(button(t('common.cancel'), 'cancel', () => dialog.close()), h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' }, options.saveLabel ?? t('common.save'))),
+  )
+  const dialog = openDialog(options.title, form)
+  onSubmit(form, options.save, options.fieldsOfCode, () => dialog.close())
+  return { form, close: () => dialog.close() }
+}
+
 /** Destructive actions ask first. */
 export function confirmAction(message: string, confirmLabel = t('common.delete')): Promise<boolean> {
   return new Promise(resolve => {

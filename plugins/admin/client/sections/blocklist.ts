@@ -1,7 +1,7 @@
 import { api, query, type Page } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { button, clearErrors, confirmAction, field, formError, header, notify, pager, render, showError, submitRow, table, when } from '../ui.js'
+import { button, confirmAction, field, formError, header, notify, onSubmit, pager, render, submitRow, table, when } from '../ui.js'
 
 interface Rule {
   id: number
@@ -41,20 +41,16 @@ export function blocklistSection(root: HTMLElement): void {
         field('reason', t('blocklist.reason'), reason),
         submitRow(h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'block' }, t('blocklist.block'))),
       )
-      form.addEventListener('submit', event => {
-        event.preventDefault()
-        void (async () => {
-          clearErrors(form)
-          try {
-            await api('POST', '/api/admin/blocked-ips', { ip_address: address.value.trim(), ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) })
-            notify(t('blocklist.blocked', { rule: address.value.trim() }))
-            state.rules = 1
-            await load()
-          } catch (error) {
-            showError(form, error, { PARLEY_ERR_BLOCKLIST_RULE_INVALID: 'ip_address', PARLEY_ERR_BLOCKLIST_RULE_EXISTS: 'ip_address' })
-          }
-        })()
-      })
+      onSubmit(
+        form,
+        async () => {
+          await api('POST', '/api/admin/blocked-ips', { ip_address: address.value.trim(), ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) })
+          notify(t('blocklist.blocked', { rule: address.value.trim() }))
+          state.rules = 1
+          await load()
+        },
+        { PARLEY_ERR_BLOCKLIST_RULE_INVALID: 'ip_address', PARLEY_ERR_BLOCKLIST_RULE_EXISTS: 'ip_address' },
+      )
       const ipFilter = h('input', { type: 'search', value: state.ip, placeholder: t('blocklist.filter_ip'), 'aria-label': t('blocklist.filter_ip') })
       const filter = h('form', { class: 'admin-filters', 'data-role': 'attempt-filters' }, ipFilter, h('button', { type: 'submit', class: 'admin-btn' }, t('common.filter')))
       filter.addEventListener('submit', event => {

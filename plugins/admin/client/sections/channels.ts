@@ -3,7 +3,7 @@ import { api, query, type Page } from '../api.js'
 import { h, replace } from '../dom.js'
 import { t } from '../i18n.js'
 import { objectFields, readFields, type GeneratedField, type JsonSchema } from '../schema-form.js'
-import { badge, button, clearErrors, confirmAction, field, formError, header, notify, openDialog, pager, render, showError, submitRow, table } from '../ui.js'
+import { badge, button, confirmAction, dialogForm, field, header, notify, openDialog, pager, render, submitRow, table } from '../ui.js'
 
 export type Channel = ChannelView
 
@@ -160,10 +160,7 @@ async function editChannel(providers: readonly ProviderView[], channel: Channel 
         h('p', { class: 'admin-field-error', 'data-role': 'field-error', role: 'alert', hidden: true }),
       )
     : null
-  const form = h(
-    'form',
-    { class: 'admin-form', novalidate: true, 'data-role': 'channel-form' },
-    formError(),
+  const fields = [
     field('name', t('channels.name'), name),
     field('provider', t('channels.provider'), provider),
     field('base_url', t('channels.base_url'), baseUrl, t('channels.base_url_help')),
@@ -174,15 +171,15 @@ async function editChannel(providers: readonly ProviderView[], channel: Channel 
     h('div', { class: 'admin-grid-3' }, field('rpm_limit', t('channels.rpm'), rpm, t('channels.rpm_help')), field('priority', t('channels.priority'), priority), field('weight', t('channels.weight'), weight)),
     field('enabled', t('common.enabled'), enabled),
     settingsBox,
-    submitRow(button(t('common.cancel'), 'cancel', () => dialog.close()), h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' }, t('common.save'))),
-  )
-  const dialog = openDialog(channel ? t('channels.edit_title', { name: channel.name }) : t('channels.create'), form)
-  form.addEventListener('submit', event => {
-    event.preventDefault()
-    void (async () => {
-      clearErrors(form)
+  ]
+  dialogForm({
+    title: channel ? t('channels.edit_title', { name: channel.name }) : t('channels.create'),
+    role: 'channel-form',
+    fields,
+    fieldsOfCode: FIELD_OF_CODE,
+    async save() {
       const settings = readFields(settingFields)
-      if (!settings) return
+      if (!settings) return false
       const added = lines(newKeys.value)
       const body: Record<string, unknown> = {
         name: name.value.trim(),
@@ -203,15 +200,10 @@ async function editChannel(providers: readonly ProviderView[], channel: Channel 
         body.provider = provider.value
         body.keys = added
       }
-      try {
-        await api(channel ? 'PUT' : 'POST', channel ? `/api/admin/channels/${channel.id}` : '/api/admin/channels', body)
-        dialog.close()
-        notify(t('channels.saved', { name: String(body.name) }))
-        await saved()
-      } catch (error) {
-        showError(form, error, FIELD_OF_CODE)
-      }
-    })()
+      await api(channel ? 'PUT' : 'POST', channel ? `/api/admin/channels/${channel.id}` : '/api/admin/channels', body)
+      notify(t('channels.saved', { name: String(body.name) }))
+      await saved()
+    },
   })
 }
 

@@ -2,7 +2,7 @@ import type { ChatRouteView as Route } from '@parley/core/wire'
 import { api, type Page } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { button, clearErrors, confirmAction, field, formError, header, notify, pagedTable, render, showError, submitRow, when } from '../ui.js'
+import { button, confirmAction, field, formError, header, notify, onSubmit, pagedTable, render, submitRow, when } from '../ui.js'
 import { allChannels } from './models.js'
 import { allGroups } from './users.js'
 
@@ -28,19 +28,15 @@ export function chatRoutesSection(root: HTMLElement): void {
         field('channel_id', t('routes.channel'), channel),
         submitRow(h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save-route' }, t('routes.save'))),
       )
-      form.addEventListener('submit', event => {
-        event.preventDefault()
-        void (async () => {
-          clearErrors(form)
-          try {
-            await api('POST', '/api/admin/chat-routes', { group_name: group.value, channel_id: Number(channel.value) })
-            notify(t('routes.saved', { group: group.value }))
-            await load()
-          } catch (error) {
-            showError(form, error, FIELD_OF_CODE)
-          }
-        })()
-      })
+      onSubmit(
+        form,
+        async () => {
+          await api('POST', '/api/admin/chat-routes', { group_name: group.value, channel_id: Number(channel.value) })
+          notify(t('routes.saved', { group: group.value }))
+          await load()
+        },
+        FIELD_OF_CODE,
+      )
       return h(
         'div',
         {},

@@ -1,7 +1,7 @@
 import { api } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { button, clearErrors, confirmAction, field, formError, header, notify, openDialog, pagedTable, render, showError, submitRow } from '../ui.js'
+import { button, confirmAction, dialogForm, field, header, notify, pagedTable, render } from '../ui.js'
 import { allGroups, type Group } from './users.js'
 
 /** Groups and their limits: requests per minute, allowed models, personal model configs. */
@@ -53,22 +53,18 @@ async function editGroup(group: Group | undefined, saved: () => Promise<void>): 
   const models = h('textarea', { rows: 3, placeholder: t('groups.models_placeholder') })
   models.value = group?.models?.join('\n') ?? ''
   const limit = h('input', { type: 'number', min: 0, value: group?.model_config_limit ?? 0 })
-  const form = h(
-    'form',
-    { class: 'admin-form', novalidate: true, 'data-role': 'group-form' },
-    formError(),
-    field('name', t('groups.name'), name),
-    field('description', t('groups.description'), description),
-    field('rpm', t('groups.rpm'), rpm, t('groups.rpm_help')),
-    field('models', t('groups.models'), models, t('groups.models_help')),
-    field('model_config_limit', t('groups.config_limit'), limit),
-    submitRow(button(t('common.cancel'), 'cancel', () => dialog.close()), h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' }, t('common.save'))),
-  )
-  const dialog = openDialog(group ? t('groups.edit_title', { name: group.name }) : t('groups.create'), form)
-  form.addEventListener('submit', event => {
-    event.preventDefault()
-    void (async () => {
-      clearErrors(form)
+  dialogForm({
+    title: group ? t('groups.edit_title', { name: group.name }) : t('groups.create'),
+    role: 'group-form',
+    fields: [
+      field('name', t('groups.name'), name),
+      field('description', t('groups.description'), description),
+      field('rpm', t('groups.rpm'), rpm, t('groups.rpm_help')),
+      field('models', t('groups.models'), models, t('groups.models_help')),
+      field('model_config_limit', t('groups.config_limit'), limit),
+    ],
+    fieldsOfCode: { PARLEY_ERR_IDENTITY_GROUP_EXISTS: 'name' },
+    async save() {
       const listed = models.value.split(/[\n,]/).map(m => m.trim()).filter(Boolean)
       const body = {
         description: description.value.trim(),
@@ -76,15 +72,10 @@ async function editGroup(group: Group | undefined, saved: () => Promise<void>): 
         models: listed.length ? listed : null,
         model_config_limit: Number(limit.value || 0),
       }
-      try {
-        if (group) await api('PUT', `/api/admin/groups/${encodeURIComponent(group.name)}`, body)
-        else await api('POST', '/api/admin/groups', { name: name.value.trim(), ...body })
-        dialog.close()
-        notify(t('groups.saved', { name: name.value.trim() }))
-        await saved()
-      } catch (error) {
-        showError(form, error, { PARLEY_ERR_IDENTITY_GROUP_EXISTS: 'name' })
-      }
-    })()
+      if (group) await api('PUT', `/api/admin/groups/${encodeURIComponent(group.name)}`, body)
+      else await api('POST', '/api/admin/groups', { name: name.value.trim(), ...body })
+      notify(t('groups.saved', { name: name.value.trim() }))
+      await saved()
+    },
   })
 }

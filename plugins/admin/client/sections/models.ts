@@ -2,7 +2,7 @@ import type { ModelView as Model } from '@parley/core/wire'
 import { api, type Page } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { badge, button, clearErrors, confirmAction, field, formError, header, notify, openDialog, pagedTable, render, showError, submitRow } from '../ui.js'
+import { badge, button, confirmAction, dialogForm, field, header, notify, pagedTable, render } from '../ui.js'
 import type { Channel } from './channels.js'
 
 interface Binding {
@@ -101,33 +101,24 @@ async function editModel(model: Model | undefined, saved: () => Promise<void>): 
   const reasoning = h('input', { type: 'checkbox', checked: model?.reasoning ?? false })
   const vision = h('input', { type: 'checkbox', checked: model?.vision ?? false })
   const enabled = h('input', { type: 'checkbox', checked: model?.enabled ?? true })
-  const form = h(
-    'form',
-    { class: 'admin-form', novalidate: true, 'data-role': 'model-form' },
-    formError(),
-    field('name', t('models.name'), name),
-    field('display_name', t('models.display_name'), display),
-    field('reasoning', t('models.reasoning'), reasoning),
-    field('vision', t('models.vision'), vision),
-    field('enabled', t('common.enabled'), enabled),
-    submitRow(button(t('common.cancel'), 'cancel', () => dialog.close()), h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' }, t('common.save'))),
-  )
-  const dialog = openDialog(model ? t('models.edit_title', { name: model.name }) : t('models.create'), form)
-  form.addEventListener('submit', event => {
-    event.preventDefault()
-    void (async () => {
-      clearErrors(form)
+  dialogForm({
+    title: model ? t('models.edit_title', { name: model.name }) : t('models.create'),
+    role: 'model-form',
+    fields: [
+      field('name', t('models.name'), name),
+      field('display_name', t('models.display_name'), display),
+      field('reasoning', t('models.reasoning'), reasoning),
+      field('vision', t('models.vision'), vision),
+      field('enabled', t('common.enabled'), enabled),
+    ],
+    fieldsOfCode: { PARLEY_ERR_CATALOG_MODEL_EXISTS: 'name' },
+    async save() {
       const body = { display_name: display.value.trim() || name.value.trim(), reasoning: reasoning.checked, vision: vision.checked, enabled: enabled.checked }
-      try {
-        if (model) await api('PUT', `/api/admin/models/${encodeURIComponent(model.name)}`, body)
-        else await api('POST', '/api/admin/models', { name: name.value.trim(), ...body })
-        dialog.close()
-        notify(t('models.saved', { name: name.value.trim() }))
-        await saved()
-      } catch (error) {
-        showError(form, error, { PARLEY_ERR_CATALOG_MODEL_EXISTS: 'name' })
-      }
-    })()
+      if (model) await api('PUT', `/api/admin/models/${encodeURIComponent(model.name)}`, body)
+      else await api('POST', '/api/admin/models', { name: name.value.trim(), ...body })
+      notify(t('models.saved', { name: name.value.trim() }))
+      await saved()
+    },
   })
 }
 
@@ -137,33 +128,20 @@ async function bind(channels: readonly Channel[], models: readonly Model[], save
   const names = h('datalist', { id: 'admin-model-names' }, ...models.map(m => h('option', { value: m.name })))
   const channel = h('select', {}, ...channels.map(c => h('option', { value: String(c.id) }, c.name)))
   const upstream = h('input', { maxlength: 191, placeholder: t('models.upstream_placeholder') })
-  const form = h(
-    'form',
-    { class: 'admin-form', novalidate: true, 'data-role': 'bind-form' },
-    formError(),
-    field('model', t('models.alias'), alias),
-    names,
-    field('channel', t('models.channel'), channel),
-    field('upstream_model', t('models.upstream_model'), upstream, t('models.upstream_help')),
-    submitRow(button(t('common.cancel'), 'cancel', () => dialog.close()), h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' }, t('models.bind'))),
-  )
-  const dialog = openDialog(t('models.bind'), form)
-  form.addEventListener('submit', event => {
-    event.preventDefault()
-    void (async () => {
-      clearErrors(form)
+  dialogForm({
+    title: t('models.bind'),
+    role: 'bind-form',
+    fields: [field('model', t('models.alias'), alias), names, field('channel', t('models.channel'), channel), field('upstream_model', t('models.upstream_model'), upstream, t('models.upstream_help'))],
+    saveLabel: t('models.bind'),
+    fieldsOfCode: { PARLEY_ERR_CATALOG_MODEL_TWICE: 'model' },
+    async save() {
       const target = channels.find(c => String(c.id) === channel.value)
       const model = alias.value.trim()
-      if (!target || !model) return showError(form, new Error(t('models.bind_incomplete')))
+      if (!target || !model) throw new Error(t('models.bind_incomplete'))
       const models = [...target.models.filter(m => m.model !== model), { model, upstream_model: upstream.value.trim() || model }]
-      try {
-        await api('PUT', `/api/admin/channels/${target.id}`, { models })
-        dialog.close()
-        notify(t('models.bound', { model, channel: target.name }))
-        await saved()
-      } catch (error) {
-        showError(form, error, { PARLEY_ERR_CATALOG_MODEL_TWICE: 'model' })
-      }
-    })()
+      await api('PUT', `/api/admin/channels/${target.id}`, { models })
+      notify(t('models.bound', { model, channel: target.name }))
+      await saved()
+    },
   })
 }

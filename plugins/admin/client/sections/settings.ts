@@ -2,7 +2,7 @@ import { api, type Page } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
 import { generateField, readFields, type GeneratedField, type JsonSchema } from '../schema-form.js'
-import { clearErrors, formError, header, notify, render, showError, submitRow } from '../ui.js'
+import { formError, header, notify, onSubmit, render, submitRow } from '../ui.js'
 
 interface SettingInfo {
   key: string
@@ -54,22 +54,14 @@ function ownerForm(owner: string, settings: readonly SettingInfo[], values: Reco
     ...fields.map(f => f.element),
     submitRow(h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save-settings' }, t('common.save'))),
   )
-  form.addEventListener('submit', event => {
-    event.preventDefault()
-    void (async () => {
-      clearErrors(form)
-      const read = readFields(fields)
-      if (!read) return
-      const changes = Object.fromEntries(Object.entries(read).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(values[key])))
-      if (Object.keys(changes).length === 0) return notify(t('settings.unchanged'))
-      try {
-        await api('PUT', '/api/admin/config', changes)
-        notify(t('settings.saved'))
-        await saved()
-      } catch (error) {
-        showError(form, error)
-      }
-    })()
+  onSubmit(form, async () => {
+    const read = readFields(fields)
+    if (!read) return false
+    const changes = Object.fromEntries(Object.entries(read).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(values[key])))
+    if (Object.keys(changes).length === 0) return notify(t('settings.unchanged'))
+    await api('PUT', '/api/admin/config', changes)
+    notify(t('settings.saved'))
+    await saved()
   })
   return form
 }

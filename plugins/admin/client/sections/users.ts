@@ -1,7 +1,7 @@
 import { api, query, type Page } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { badge, button, clearErrors, field, formError, header, notify, openDialog, pager, render, showError, submitRow, table, when } from '../ui.js'
+import { badge, button, dialogForm, field, header, notify, pager, render, table, when } from '../ui.js'
 
 interface User {
   id: number
@@ -87,30 +87,16 @@ async function editUser(user: User, groups: readonly Group[], saved: () => Promi
   const role = select(ROLES, user.role, value => t(`users.role_${value}`))
   const group = select(groups.map(g => g.name), user.group, value => value)
   const status = select(['active', 'disabled'], user.status, value => t(`users.status_${value}`))
-  const form = h(
-    'form',
-    { class: 'admin-form', novalidate: true, 'data-role': 'user-form' },
-    formError(),
-    h('p', {}, h('strong', {}, user.username), ' · ', user.email),
-    field('role', t('users.role'), role),
-    field('group', t('users.group'), group),
-    field('status', t('users.status'), status),
-    submitRow(button(t('common.cancel'), 'cancel', () => dialog.close()), h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' }, t('common.save'))),
-  )
-  const dialog = openDialog(t('users.edit_title', { name: user.username }), form)
-  form.addEventListener('submit', event => {
-    event.preventDefault()
-    void (async () => {
-      clearErrors(form)
-      try {
-        await api('PUT', `/api/admin/users/${user.id}`, { role: role.value, group: group.value, status: status.value })
-        dialog.close()
-        notify(t('users.saved', { name: user.username }))
-        await saved()
-      } catch (error) {
-        showError(form, error, { PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: 'group', PARLEY_ERR_IDENTITY_LAST_ROOT: 'role', PARLEY_ERR_IDENTITY_ROOT_ONLY: 'role' })
-      }
-    })()
+  dialogForm({
+    title: t('users.edit_title', { name: user.username }),
+    role: 'user-form',
+    fields: [h('p', {}, h('strong', {}, user.username), ' · ', user.email), field('role', t('users.role'), role), field('group', t('users.group'), group), field('status', t('users.status'), status)],
+    fieldsOfCode: { PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: 'group', PARLEY_ERR_IDENTITY_LAST_ROOT: 'role', PARLEY_ERR_IDENTITY_ROOT_ONLY: 'role' },
+    async save() {
+      await api('PUT', `/api/admin/users/${user.id}`, { role: role.value, group: group.value, status: status.value })
+      notify(t('users.saved', { name: user.username }))
+      await saved()
+    },
   })
 }
 
@@ -120,37 +106,28 @@ async function createUser(groups: readonly Group[], saved: () => Promise<void>):
   const password = h('input', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password' })
   const role = select(ROLES, 'user', value => t(`users.role_${value}`))
   const group = select(groups.map(g => g.name), groups[0]?.name ?? 'default', value => value)
-  const form = h(
-    'form',
-    { class: 'admin-form', novalidate: true, 'data-role': 'user-form' },
-    formError(),
-    field('email', t('users.email'), email),
-    field('username', t('users.username'), username),
-    field('password', t('users.password'), password, t('users.password_help')),
-    field('role', t('users.role'), role),
-    field('group', t('users.group'), group),
-    submitRow(button(t('common.cancel'), 'cancel', () => dialog.close()), h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' }, t('common.save'))),
-  )
-  const dialog = openDialog(t('users.create'), form)
-  form.addEventListener('submit', event => {
-    event.preventDefault()
-    void (async () => {
-      clearErrors(form)
-      try {
-        await api('POST', '/api/admin/users', { email: email.value.trim(), username: username.value.trim(), password: password.value, role: role.value, group: group.value })
-        dialog.close()
-        notify(t('users.created', { name: username.value.trim() }))
-        await saved()
-      } catch (error) {
-        showError(form, error, {
-          PARLEY_ERR_IDENTITY_EMAIL_TAKEN: 'email',
-          PARLEY_ERR_IDENTITY_EMAIL_INVALID: 'email',
-          PARLEY_ERR_IDENTITY_USERNAME_TAKEN: 'username',
-          PARLEY_ERR_IDENTITY_USERNAME_INVALID: 'username',
-          PARLEY_ERR_IDENTITY_PASSWORD_WEAK: 'password',
-          PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: 'group',
-        })
-      }
-    })()
+  dialogForm({
+    title: t('users.create'),
+    role: 'user-form',
+    fields: [
+      field('email', t('users.email'), email),
+      field('username', t('users.username'), username),
+      field('password', t('users.password'), password, t('users.password_help')),
+      field('role', t('users.role'), role),
+      field('group', t('users.group'), group),
+    ],
+    fieldsOfCode: {
+      PARLEY_ERR_IDENTITY_EMAIL_TAKEN: 'email',
+      PARLEY_ERR_IDENTITY_EMAIL_INVALID: 'email',
+      PARLEY_ERR_IDENTITY_USERNAME_TAKEN: 'username',
+      PARLEY_ERR_IDENTITY_USERNAME_INVALID: 'username',
+      PARLEY_ERR_IDENTITY_PASSWORD_WEAK: 'password',
+      PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: 'group',
+    },
+    async save() {
+      await api('POST', '/api/admin/users', { email: email.value.trim(), username: username.value.trim(), password: password.value, role: role.value, group: group.value })
+      notify(t('users.created', { name: username.value.trim() }))
+      await saved()
+    },
   })
 }
