@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { errors } from '../errors.js'
+import { errors, ParleyError } from '../errors.js'
 import type { HttpScope } from '../http/server.js'
 import { languageOf, parseLanguage, type Language } from '../i18n.js'
 import type { Registered } from '../kernel/registry.js'
@@ -79,9 +79,15 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
   })
 }
 
-/** The signed-in user; a stale or broken credential on a page load counts as signed out. */
+/**
+ * The signed-in user. A stale or broken credential on a page load (a 401) counts as signed out,
+ * so the visitor is sent to sign in; anything else (the database down) stays an error.
+ */
 async function signedIn(request: FastifyRequest): Promise<{ name: string; role: string } | undefined> {
-  const principal = await request.principal().catch(() => undefined)
+  const principal = await request.principal().catch((error: unknown) => {
+    if (error instanceof ParleyError && error.statusCode === 401) return undefined
+    throw error
+  })
   return principal?.kind === 'user' ? { name: principal.name, role: principal.role } : undefined
 }
 
