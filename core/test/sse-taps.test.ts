@@ -19,7 +19,7 @@ function relay(chunks: readonly Buffer[], tap: StreamTap, fastPath: boolean): Ou
   let fast = 0
   for (const chunk of chunks) {
     if (fastPath && splitter.idle && wholeEvents(chunk)) {
-      out += Buffer.from(relayWholeEvents(chunk, tap)).toString('utf8')
+      out += Buffer.from(relayWholeEvents(chunk, tap, splitter)).toString('utf8')
       fast++
       continue
     }
@@ -72,14 +72,14 @@ t.test('chat completions: the fast path reads what the tap acts on, and only tha
   const watching: StreamTap = { forward: event => (read.push(event.data), tap.forward(event)), markers: tap.markers, skip: bytes => tap.skip(bytes), result: () => tap.result() }
   const usageFrame = 'data: {"choices":[],"usage": {"prompt_tokens":1,"completion_tokens":2}}\n\n'
   const text = [chunk({ content: 'a' }, ',"usage":null'), 'data: {"error":{"message":"overloaded","code":"busy"}}\n\n', chunk({ content: 'b' }, ',"usage":null'), usageFrame, 'data: [DONE]\n\n'].join('')
-  const out = Buffer.from(relayWholeEvents(Buffer.from(text), watching)).toString('utf8')
+  const out = Buffer.from(relayWholeEvents(Buffer.from(text), watching, new SseSplitter())).toString('utf8')
   t.same(read, ['{"error":{"message":"overloaded","code":"busy"}}', '{"choices":[],"usage": {"prompt_tokens":1,"completion_tokens":2}}', '[DONE]'], '"usage":null frames (OpenAI sends one on every chunk) are not decoded')
   t.same(tap.result().error, { message: 'overloaded', code: 'busy' })
   t.same(tap.result().usage, { promptTokens: 1, completionTokens: 2 })
   t.ok(tap.result().complete)
   t.equal(out, text.replace(usageFrame, ''), 'the usage frame the client did not ask for is cut out, the rest byte for byte')
   const plain = Buffer.from(chunk({ content: 'c' }))
-  t.equal(relayWholeEvents(plain, chatCompletionsTap(false)), plain, 'nothing to cut: the very chunk goes on, not a copy')
+  t.equal(relayWholeEvents(plain, chatCompletionsTap(false), new SseSplitter()), plain, 'nothing to cut: the very chunk goes on, not a copy')
 })
 
 t.test('responses: fast and slow paths agree', async t => {

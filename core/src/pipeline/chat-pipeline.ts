@@ -369,7 +369,7 @@ export class ChatPipeline {
     const keyBytes = key.length >= 8 ? Buffer.from(key) : undefined
     const relay = (chunk: Uint8Array): Uint8Array | string => {
       // The common case: whole events, of which only those the tap acts on are decoded.
-      if (splitter.idle && wholeEvents(chunk) && !(keyBytes && bytesOf(chunk).includes(keyBytes))) return relayWholeEvents(chunk, tap)
+      if (splitter.idle && wholeEvents(chunk) && !(keyBytes && bytesOf(chunk).includes(keyBytes))) return relayWholeEvents(chunk, tap, splitter)
       const events = splitter.push(chunk)
       const kept = events.filter(event => tap.forward(event))
       // An upstream may quote the key in an error frame; it never reaches the client.

@@ -140,10 +140,11 @@ function firstMarker(bytes: Buffer, markers: readonly Buffer[], from: number): n
 /**
  * The relay's common path, for a chunk of whole events (`SseSplitter.idle` and `wholeEvents`):
  * a byte search finds the few events the tap must read; only those are decoded and given to
- * `forward`, the rest pass to `skip` as bytes. Answers the bytes to send on: the chunk itself
- * unless `forward` dropped an event, then the chunk without it.
+ * `forward`, the rest pass to `skip` as bytes. `splitter` is the stream's (idle) splitter.
+ * Answers the bytes to send on: the chunk itself unless `forward` dropped an event, then the
+ * chunk without it.
  */
-export function relayWholeEvents(chunk: Uint8Array, tap: StreamTap): Uint8Array {
+export function relayWholeEvents(chunk: Uint8Array, tap: StreamTap, splitter: SseSplitter): Uint8Array {
   const bytes = bytesOf(chunk)
   let kept: Buffer[] | undefined
   let cursor = 0
@@ -159,10 +160,8 @@ export function relayWholeEvents(chunk: Uint8Array, tap: StreamTap): Uint8Array 
       tap.skip(bytes.subarray(cursor, start))
       kept?.push(bytes.subarray(cursor, start))
     }
-    const splitter = new SseSplitter()
+    // The stream's own splitter: idle, and idle again after a run of whole events.
     const events = splitter.push(bytes.subarray(start, end))
-    const rest = splitter.rest()
-    if (rest) events.push(rest)
     events.forEach((event, index) => {
       if (tap.forward(event)) kept?.push(Buffer.from(event.raw))
       else if (!kept) {

@@ -89,6 +89,15 @@ export async function openPage(t: Test, options: { viewport?: { width: number; h
   })
 }
 
+/** A newly registered user (`name`) on the chat page, its script started. */
+export async function openChat(t: Test, portalGateway: Portal, options: { name?: string; expected?: RegExp[] } = {}): Promise<WatchedPage & { session: Session }> {
+  const session = await registerUser(portalGateway, options.name)
+  const watched = await openPage(t, { baseUrl: portalGateway.url, session, ...(options.expected ? { expected: options.expected } : {}) })
+  await watched.page.goto('/chat')
+  await ready(watched.page, 'chat')
+  return { ...watched, session }
+}
+
 /** Waits until the page's script has started (`data-ready` on its root). */
 export async function ready(page: Page, name: string): Promise<void> {
   await page.waitForSelector(`[data-portal-page="${name}"][data-ready="true"]`, { timeout: 10_000 })

@@ -1,13 +1,10 @@
-import { bootPortal, browserTest, openPage, ready, registerUser } from './browser.js'
+import { bootPortal, browserTest, openChat, openPage, ready, registerUser } from './browser.js'
 
 const answer = '[data-role="message-assistant"]'
 
 browserTest('a reasoning answer shows the thinking panel, collapsible, above the answer', async t => {
   const portal = await bootPortal(t)
-  const session = await registerUser(portal)
-  const { page } = await openPage(t, { baseUrl: portal.url, session })
-  await page.goto('/chat')
-  await ready(page, 'chat')
+  const { page } = await openChat(t, portal)
   await page.selectOption('[data-role="model"]', 'thinker')
   portal.provider.reply({
     events: [
@@ -32,10 +29,7 @@ browserTest('a reasoning answer shows the thinking panel, collapsible, above the
 
 browserTest('a rate limit shows its dialog with a countdown; an upstream error shows its dialog', async t => {
   const portal = await bootPortal(t, { user_rpm: 1 })
-  const session = await registerUser(portal)
-  const { page } = await openPage(t, { baseUrl: portal.url, session, expected: [/status of 429/, /status of 502/] })
-  await page.goto('/chat')
-  await ready(page, 'chat')
+  const { page } = await openChat(t, portal, { expected: [/status of 429/, /status of 502/] })
   await page.fill('[data-role="prompt"]', 'one')
   await page.keyboard.press('Enter')
   await page.waitForSelector(`${answer}[data-state="done"]`)
@@ -63,10 +57,7 @@ browserTest('a rate limit shows its dialog with a countdown; an upstream error s
 
 browserTest('browser history survives a reload; clear-all empties it', async t => {
   const portal = await bootPortal(t)
-  const session = await registerUser(portal)
-  const { page } = await openPage(t, { baseUrl: portal.url, session })
-  await page.goto('/chat')
-  await ready(page, 'chat')
+  const { page } = await openChat(t, portal)
   t.match(await page.textContent('[data-role="privacy-text"]'), /kept in this browser only/)
   portal.provider.reply({ events: [{ type: 'text', delta: 'Remembered.' }, { type: 'done', finishReason: 'stop' }] })
   await page.fill('[data-role="prompt"]', 'Remember me')
@@ -99,10 +90,7 @@ browserTest('browser history survives a reload; clear-all empties it', async t =
 
 browserTest('memory history is gone on reload', async t => {
   const portal = await bootPortal(t, { chat_history_mode: 'memory' })
-  const session = await registerUser(portal)
-  const { page } = await openPage(t, { baseUrl: portal.url, session })
-  await page.goto('/chat')
-  await ready(page, 'chat')
+  const { page } = await openChat(t, portal)
   t.match(await page.textContent('[data-role="privacy-text"]'), /not saved/)
   await page.fill('[data-role="prompt"]', 'Forget me')
   await page.keyboard.press('Enter')

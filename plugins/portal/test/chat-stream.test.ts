@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { bootPortal, browserTest, DESKTOP, openPage, PHONE, ready, registerUser, until } from './browser.js'
+import { bootPortal, browserTest, DESKTOP, openChat, openPage, PHONE, ready, until } from './browser.js'
 
 const SCREENSHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
 
@@ -80,10 +80,7 @@ for (const theme of ['default', 'ink'] as const) {
   const prefix = theme === 'default' ? 'chat' : `chat-${theme}`
   browserTest(`screenshots of the chat page in the ${theme} theme: desktop light and dark, phone`, async t => {
     const portal = await bootPortal(t, {}, { theme })
-    const session = await registerUser(portal, 'grace')
-    const { page } = await openPage(t, { baseUrl: portal.url, session })
-    await page.goto('/chat')
-    await ready(page, 'chat')
+    const { page } = await openChat(t, portal, { name: 'grace' })
     await page.selectOption('[data-role="model"]', 'thinker')
     portal.provider.reply({
       events: [

@@ -1,4 +1,4 @@
-import { bootPortal, browserTest, openPage, ready, registerUser } from './browser.js'
+import { bootPortal, browserTest, openChat, openPage, ready, registerUser } from './browser.js'
 
 browserTest('account and API token pages; visitors are sent to sign in; an expired access token is refreshed', async t => {
   const portal = await bootPortal(t)
@@ -51,10 +51,7 @@ browserTest('account and API token pages; visitors are sent to sign in; an expir
 
 browserTest('a revoked chat token is rotated once and the message goes through', async t => {
   const portal = await bootPortal(t)
-  const session = await registerUser(portal)
-  const { page } = await openPage(t, { baseUrl: portal.url, session, expected: [/status of 401/] })
-  await page.goto('/chat')
-  await ready(page, 'chat')
+  const { page, session } = await openChat(t, portal, { expected: [/status of 401/] })
   const first = await page.evaluate(() => localStorage.getItem('parley.chat_token'))
   t.match(first, /^prl_/, 'the chat token is kept in localStorage')
   // Another tab (or device) rotates the token: this page's copy is revoked.
@@ -71,10 +68,7 @@ browserTest('a revoked chat token is rotated once and the message goes through',
 
 browserTest('answers render Markdown: highlighted code blocks, inline code, emphasis, lists, http links', async t => {
   const portal = await bootPortal(t)
-  const session = await registerUser(portal)
-  const { page } = await openPage(t, { baseUrl: portal.url, session })
-  await page.goto('/chat')
-  await ready(page, 'chat')
+  const { page } = await openChat(t, portal)
   portal.provider.reply({ events: [{ type: 'text', delta: '## Title\n\nSome **bold**, *soft* and `code`.\n\n- one\n- two\n\n```ts\nconst x = 1 < 2\n```\n\nSee [docs](https://example.com/a?b=1).' }, { type: 'done', finishReason: 'stop' }] })
   await page.fill('[data-role="prompt"]', 'markdown please')
   await page.keyboard.press('Enter')

@@ -1,4 +1,4 @@
-import { bootPortal, browserTest, openPage, ready, registerUser } from './browser.js'
+import { bootPortal, browserTest, openChat, ready } from './browser.js'
 
 /** Each would run script, load something or leave markup behind if it reached the page as HTML. */
 const CORPUS = [
@@ -20,10 +20,7 @@ const answer = '[data-role="message-assistant"]'
 
 browserTest('an XSS corpus, sent as messages and returned as model output, runs no script and leaves no markup', async t => {
   const portal = await bootPortal(t)
-  const session = await registerUser(portal)
-  const { page } = await openPage(t, { baseUrl: portal.url, session })
-  await page.goto('/chat')
-  await ready(page, 'chat')
+  const { page } = await openChat(t, portal)
   for (const [index, payload] of CORPUS.entries()) {
     portal.provider.reply({ events: [{ type: 'reasoning', delta: payload }, { type: 'text', delta: `${payload}\n\n` }, { type: 'text', delta: payload }, { type: 'done', finishReason: 'stop' }] })
     await page.fill('[data-role="prompt"]', payload)
