@@ -61,7 +61,7 @@ export type {
   Passthrough,
   PassthroughPath,
   PassthroughRequest,
-  PassthroughResponse,
+  UpstreamHttpRequest,
   ProviderCall,
   UpstreamTarget,
 } from './pipeline/provider.js'

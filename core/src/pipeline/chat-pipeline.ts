@@ -16,7 +16,7 @@ import type { UsageWriter } from '../usage/writer.js'
 import { KeyHealth, type FailureKind } from './key-health.js'
 import type { LimitDecision, LimitPolicy } from './limits.js'
 import type { Principal } from './principal.js'
-import type { ChatEvent, ChatProvider, ChatRequest, PassthroughPath, PassthroughResponse, ProviderCall, UpstreamTarget } from './provider.js'
+import type { ChatEvent, ChatProvider, ChatRequest, Passthrough, PassthroughPath, ProviderCall, UpstreamTarget } from './provider.js'
 import { bytesOf, chatCompletionsTap, chatCompletionText, chatUsage, parseJson, relayWholeEvents, responsesTap, responsesUsage, responseText, SseSplitter, wholeEvents, type StreamTap, type TokenUsage } from './sse.js'
 import {
   chatChunkWriter,
@@ -29,6 +29,7 @@ import {
   type StreamWriter,
 } from './translate.js'
 import type { UpstreamAgents } from './upstream-agents.js'
+import { UpstreamExchange, type UpstreamHead } from './upstream-exchange.js'
 
 type Json = Record<string, unknown>
 type Format = 'chat' | 'responses'
@@ -333,10 +334,12 @@ export class ChatPipeline {
     const body: Json = { ...call.body, model: candidate.upstreamModel }
     const clientWantsUsage = (call.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
     if (stream && call.format === 'chat') body.stream_options = { ...(call.body.stream_options as Json | undefined), include_usage: true }
-    const response = await attempt.wait((provider.passthrough as NonNullable<ChatProvider['passthrough']>).send({ path, body }, providerCall))
+    const prepared = (provider.passthrough as Passthrough).prepare({ path, body }, providerCall.target)
+    const iterator = new UpstreamExchange(providerCall.dispatcher, prepared, JSON.stringify(body))
+    attempt.onStop(reason => iterator.abort(new Stop(reason)))
+    const head = await attempt.wait(iterator.head)
     // Redirects are never followed (SSRF): a 3xx is a failure like any other non-2xx.
-    if (response.status < 200 || response.status >= 300) return { failure: await this.upstreamFailure(response, attempt, providerCall.target) }
-    const iterator = response.body[Symbol.asyncIterator]()
+    if (head.status < 200 || head.status >= 300) return { failure: await this.upstreamFailure(head, iterator, attempt, providerCall.target) }
 
     if (!stream) {
       const chunks: Uint8Array[] = []
@@ -404,10 +407,9 @@ export class ChatPipeline {
   }
 
   /** A refusal or error status: read a little of its body to explain it, then classify. */
-  private async upstreamFailure(response: PassthroughResponse, attempt: Attempt, target: UpstreamTarget): Promise<Failure> {
+  private async upstreamFailure(head: UpstreamHead, iterator: AsyncIterator<Uint8Array>, attempt: Attempt, target: UpstreamTarget): Promise<Failure> {
     let text = ''
     try {
-      const iterator = response.body[Symbol.asyncIterator]()
       for (;;) {
         const next = await attempt.next(iterator)
         if (next.done) break
@@ -421,14 +423,14 @@ export class ChatPipeline {
       // The status alone decides.
     }
     attempt.release()
-    const status = response.status
+    const status = head.status
     const upstreamError = (parseJson(text)?.error ?? {}) as { message?: unknown; type?: unknown; code?: unknown; param?: unknown }
     const field = (value: unknown, max: number) => (typeof value === 'string' && value !== '' ? scrub(value, target.apiKey, max) : undefined)
     const code = field(upstreamError.code, 100)
     const detail = `HTTP ${status}${code ? ` ${code}` : ''}`
     if (status === 401 || status === 403) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
     if (status === 429) {
-      const retryAfterMs = retryAfterOf(response.headers['retry-after'])
+      const retryAfterMs = retryAfterOf(head.header('retry-after'))
       const details = retryAfterMs === undefined ? undefined : { retry_after: Math.ceil(retryAfterMs / 1000) }
       return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY({}, details ? { details } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }), detail }
     }
@@ -767,7 +769,8 @@ function control(attempt: Attempt): CallControl {
  * One timer serves every wait (re-armed, not re-created) and waits are one at a time.
  */
 class Attempt {
-  readonly #controller = new AbortController()
+  /** Made on first use: passthrough calls are stopped through `onStop`, not a signal. */
+  #controller: AbortController | undefined
   readonly #firstByteDeadline: number
   #flowing = false
   #stopped: Stop | undefined
@@ -785,6 +788,10 @@ class Attempt {
   }
 
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController()
+      if (this.#stopped) this.#controller.abort(this.#stopped)
+    }
     return this.#controller.signal
   }
 
@@ -793,7 +800,7 @@ class Attempt {
     const stopped = new Stop(reason)
     this.#stopped = stopped
     this.#clearTimer()
-    this.#controller.abort(stopped)
+    this.#controller?.abort(stopped)
     this.#waiting?.(stopped)
     for (const listener of this.#listeners) listener(reason)
   }
@@ -917,8 +924,7 @@ function rateHeaders(reply: FastifyReply, limit: number, remaining: number, rese
   void reply.header('x-ratelimit-reset', String(Math.max(0, Math.ceil(resetMs / 1000))))
 }
 
-function retryAfterOf(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header
+function retryAfterOf(value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   const seconds = Number(value)
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, 3600) * 1000

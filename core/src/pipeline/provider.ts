@@ -93,19 +93,23 @@ export interface PassthroughRequest {
   readonly body: Readonly<Record<string, unknown>>
 }
 
-/** A raw upstream response: the pipeline reads usage from it on the side and forwards the bytes. */
-export interface PassthroughResponse {
-  readonly status: number
-  /** Lower-case names. */
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>
-  readonly body: AsyncIterable<Uint8Array>
+/**
+ * The HTTP request a passthrough provider wants sent for a call: the pipeline POSTs the body as
+ * JSON over the SSRF-safe pool, under its timeouts, and relays the answer's bytes.
+ */
+export interface UpstreamHttpRequest {
+  /** Absolute URL: the channel's base URL and the endpoint path. */
+  readonly url: string
+  /** The provider's headers (the key, extra ones); `content-type` is set by the pipeline. */
+  readonly headers: Readonly<Record<string, string>>
 }
 
 /** For upstreams that already speak the OpenAI wire format: bytes pass through untouched. */
 export interface Passthrough {
   /** Whether this channel's upstream serves `path` itself; otherwise the pipeline translates through `chat`. */
   supports(path: PassthroughPath, target: UpstreamTarget): boolean
-  send(request: PassthroughRequest, call: ProviderCall): Promise<PassthroughResponse>
+  /** Where and with which headers `request` goes; the pipeline sends it and reads the answer. */
+  prepare(request: PassthroughRequest, target: UpstreamTarget): UpstreamHttpRequest
 }
 
 /**

@@ -1,4 +1,4 @@
-import { SseSplitter, Type, type ChatEvent, type ChatProvider, type ChatRequest, type PassthroughResponse, type ProviderCall, type Static } from '@parley/core'
+import { SseSplitter, Type, type ChatEvent, type ChatProvider, type ChatRequest, type ProviderCall, type Static, type UpstreamTarget } from '@parley/core'
 import { request } from 'undici'
 
 /** Headers a channel's `headers` setting may not override: they carry the key and the framing. */
@@ -28,13 +28,16 @@ export const openaiProvider: ChatProvider = {
   settingsSchema: OpenAiSettings,
   passthrough: {
     supports: (path, target) => path === '/chat/completions' || settingsOf(target.settings).responses_api === 'native',
-    send: (passthrough, call) => post(call, passthrough.path, passthrough.body),
+    prepare: (passthrough, target) => ({
+      url: `${target.baseUrl}${passthrough.path}`,
+      headers: { ...headersFor(target), accept: passthrough.body.stream === true ? 'text/event-stream' : 'application/json' },
+    }),
   },
   chat,
   async listModels(call) {
     const response = await request(`${call.target.baseUrl}/models`, {
       method: 'GET',
-      headers: headersFor(call),
+      headers: headersFor(call.target),
       dispatcher: call.dispatcher,
       signal: call.signal,
     })
@@ -44,10 +47,16 @@ export const openaiProvider: ChatProvider = {
   },
 }
 
-async function post(call: ProviderCall, path: string, body: Readonly<Record<string, unknown>>): Promise<PassthroughResponse> {
+/** An upstream answer as `chat` reads it. */
+interface UpstreamResponse {
+  readonly status: number
+  readonly body: AsyncIterable<Uint8Array>
+}
+
+async function post(call: ProviderCall, path: string, body: Readonly<Record<string, unknown>>): Promise<UpstreamResponse> {
   const response = await request(`${call.target.baseUrl}${path}`, {
     method: 'POST',
-    headers: { ...headersFor(call), 'content-type': 'application/json', accept: body.stream === true ? 'text/event-stream' : 'application/json' },
+    headers: { ...headersFor(call.target), 'content-type': 'application/json', accept: body.stream === true ? 'text/event-stream' : 'application/json' },
     body: JSON.stringify(body),
     dispatcher: call.dispatcher,
     signal: call.signal,
@@ -55,15 +64,15 @@ async function post(call: ProviderCall, path: string, body: Readonly<Record<stri
     headersTimeout: 0,
     bodyTimeout: 0,
   })
-  return { status: response.statusCode, headers: response.headers, body: response.body }
+  return { status: response.statusCode, body: response.body }
 }
 
-function headersFor(call: ProviderCall): Record<string, string> {
+function headersFor(target: UpstreamTarget): Record<string, string> {
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(settingsOf(call.target.settings).headers)) {
+  for (const [name, value] of Object.entries(settingsOf(target.settings).headers)) {
     if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name] = value
   }
-  if (call.target.apiKey !== '') headers.authorization = `Bearer ${call.target.apiKey}`
+  if (target.apiKey !== '') headers.authorization = `Bearer ${target.apiKey}`
   return headers
 }
 
@@ -147,7 +156,7 @@ function finishReason(reason: string): Extract<ChatEvent, { type: 'done' }>['fin
   return reason === 'length' || reason === 'tool_calls' || reason === 'content_filter' ? reason : reason === 'function_call' ? 'tool_calls' : 'stop'
 }
 
-async function failure(response: PassthroughResponse, apiKey: string): Promise<ChatEvent> {
+async function failure(response: UpstreamResponse, apiKey: string): Promise<ChatEvent> {
   let text = ''
   for await (const chunk of response.body) {
     text += Buffer.from(chunk).toString('utf8')
