@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Agent } from 'undici'
 import { UpstreamExchange } from '../src/pipeline/upstream-exchange.js'
 
@@ -13,7 +13,7 @@ import { UpstreamExchange } from '../src/pipeline/upstream-exchange.js'
 
 type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void
 
-async function upstream(t: Tap.Test, handler: Handler): Promise<{ url: string; agent: Agent }> {
+async function upstream(t: Test, handler: Handler): Promise<{ url: string; agent: Agent }> {
   const server = createServer((request, response) => {
     let body = ''
     request.setEncoding('utf8')

@@ -15,6 +15,13 @@ import { installRequestContext, requestIdFrom } from './context.js'
  */
 const CONNECTIONS_CHECK_INTERVAL_MS = 1000
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** True once the server began to close: answers should say `connection: close`. */
+    readonly draining: boolean
+  }
+}
+
 /** The Fastify instance type every plugin scope has: TypeBox schemas type the handlers. */
 export type HttpScope = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, TypeBoxTypeProvider>
 
@@ -67,6 +74,8 @@ function installDrain(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     closing = true
   })
+  // For answers that take over from Fastify (the data plane's): no onSend hook runs for them.
+  app.decorate('draining', { getter: () => closing })
   // Callback hooks, not async ones: they run on every request, and a promise each is waste.
   app.addHook('onRequest', (_request, reply, done) => {
     if (!closing) return done()

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream'
 import { Counter, type Registry as MetricsRegistry } from 'prom-client'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RouteCandidate } from '../catalog/routing.js'
@@ -361,7 +360,8 @@ export class ChatPipeline {
       state.ttfbMs = elapsedMs(state.startedAt)
       control(attempt).done()
       record('success', null, true)
-      return { sent: reply.code(200).header('content-type', 'application/json').send(bytes) }
+      commit(reply, 'application/json', undefined, bytes.byteLength).end(bytes)
+      return { sent: reply }
     }
 
     const first = await attempt.next(iterator)
@@ -495,7 +495,9 @@ export class ChatPipeline {
       control(attempt).done()
       record('success', null, true)
       const body = call.format === 'chat' ? chatCompletionBody(meta, transcript, usage) : responseObjectBody(meta, call.body, transcript, usage)
-      return { sent: reply.code(200).header('content-type', 'application/json').send(JSON.stringify(body)) }
+      const json = Buffer.from(JSON.stringify(body))
+      commit(reply, 'application/json', undefined, json.byteLength).end(json)
+      return { sent: reply }
     }
 
     const clientWantsUsage = (call.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
@@ -566,61 +568,43 @@ export class ChatPipeline {
       control(attempt).done()
       return finish(outcome)
     }
-    // A pull loop behind a plain Readable: one await per upstream chunk, no generator between.
-    let started = false
-    let pumping = false
-    let exhausted = first.done === true
-    const out = new Readable({
-      read: () => {
-        if (!pumping) void pump()
-      },
-      destroy: (error, callback) => {
-        // The client went away (or the reply failed) before the answer was whole.
-        if (!finished) end(new Stop('client'))
-        if (!exhausted) void Promise.resolve(iterator.return?.(undefined)).catch(() => undefined)
-        callback(error)
-      },
-    })
-    const push = (piece: Uint8Array | string): boolean => piece.length === 0 || out.push(piece)
-    const close = (tail: string) => {
-      push(tail)
-      out.push(null)
-    }
-    const pump = async (): Promise<void> => {
-      pumping = true
-      try {
-        if (!started) {
-          started = true
-          if (first.done) return close(end('done'))
-          const more = push(transform(first.value))
-          attempt.flowing()
-          if (!more) return
-        }
-        for (;;) {
-          const next = await attempt.next(iterator)
-          if (next.done) {
-            exhausted = true
-            return close(end('done'))
-          }
-          if (!push(transform(next.value))) return
-        }
-      } catch (error) {
-        close(end(error))
-      } finally {
-        pumping = false
-      }
-    }
     // A client gone while the upstream is silent: end the row now, the loop may never resume.
     attempt.onStop(reason => {
       if (reason === 'client') end(new Stop('client'))
     })
     state.ttfbMs = elapsedMs(state.startedAt)
+    const res = commit(reply, 'text/event-stream; charset=utf-8', STREAM_HEADERS)
+    // The pieces go straight to the socket, one write each; a slow client is waited for (its
+    // time never counts against the upstream), a gone one ends the loop.
+    const pump = async (): Promise<void> => {
+      let exhausted = first.done === true
+      try {
+        if (first.done) return void res.end(end('done'))
+        let more = write(res, transform(first.value))
+        attempt.flowing()
+        for (;;) {
+          if (!more) await drained(res)
+          if (res.destroyed) return
+          const next = await attempt.next(iterator)
+          if (next.done) {
+            exhausted = true
+            return void res.end(end('done'))
+          }
+          more = write(res, transform(next.value))
+        }
+      } catch (error) {
+        const tail = end(error)
+        if (!res.destroyed) res.end(tail)
+      } finally {
+        if (res.destroyed) {
+          // The client went away (or the socket failed) before the answer was whole.
+          end(new Stop('client'))
+          if (!exhausted) void Promise.resolve(iterator.return?.(undefined)).catch(() => undefined)
+        }
+      }
+    }
+    void pump()
     return reply
-      .code(200)
-      .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .header('x-accel-buffering', 'no')
-      .send(out)
   }
 
   // ------------------------------------------------------------- channel test
@@ -723,6 +707,43 @@ const CHANNELS_BUSY_ZH = '此模型的所有渠道都已达到速率限制，请
 
 function elapsedMs(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e6
+}
+
+/** Headers of every streamed answer, besides its content type. */
+const STREAM_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+
+/**
+ * Takes the answer over from Fastify and sends status 200 with the headers set on the reply so
+ * far (request id, CORS, rate limits) and these: the answer's bytes then go to the socket with
+ * no stream or hook between. `onResponse` hooks still run when it finishes. While the server
+ * drains, the client is told not to reuse the connection, as `installDrain` does for the rest.
+ */
+function commit(reply: FastifyReply, type: string, extra?: Readonly<Record<string, string>>, length?: number): FastifyReply['raw'] {
+  reply.hijack()
+  const headers: Record<string, string | number | string[] | undefined> = reply.getHeaders()
+  headers['content-type'] = type
+  if (extra) Object.assign(headers, extra)
+  if (length !== undefined) headers['content-length'] = length
+  if (reply.server.draining) headers.connection = 'close'
+  return reply.raw.writeHead(200, headers)
+}
+
+/** One piece to the client; false when it has to be waited for. */
+function write(res: FastifyReply['raw'], piece: Uint8Array | string): boolean {
+  return piece.length === 0 || res.write(piece)
+}
+
+/** Until the client took what was written, or went away. */
+function drained(res: FastifyReply['raw']): Promise<void> {
+  return new Promise(resolve => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
 }
 
 /** The whole call's deadline and the client's presence; each attempt gets its own signal under it. */
