@@ -1,5 +1,5 @@
 import t from 'tap'
-import { chatCompletionsTap, relayWholeEvents, responsesTap, SseSplitter, wholeEvents, type StreamTap } from '../src/pipeline/sse.js'
+import { chatCompletionsTap, chatUsage, framedAsObject, relayWholeEvents, responsesTap, responsesUsage, SseSplitter, usageInAnswer, wholeEvents, type StreamTap } from '../src/pipeline/sse.js'
 
 /*
  * The passthrough relay's fast path (in a chunk of whole events, only the events the tap acts
@@ -101,4 +101,33 @@ t.test('responses: fast and slow paths agree', async t => {
   const run = relay(cuts(text)[0] ?? [], responsesTap(), true)
   t.equal(run.result.outputText, 'hmm Hi there')
   t.same(run.result.usage, { promptTokens: 7, completionTokens: 2 })
+})
+
+t.test('the usage of a whole JSON answer is read from its own bytes, as a full parse would read it', async t => {
+  const answers: Array<[string, unknown]> = [
+    ['compact', { id: 'c', choices: [{ message: { role: 'assistant', content: 'hi' } }], usage: { prompt_tokens: 12, completion_tokens: 3 } }],
+    ['a quoted "usage": key inside the text', { choices: [{ message: { content: 'say "usage": {"prompt_tokens": 999, "completion_tokens": 999} {' } }], usage: { prompt_tokens: 5, completion_tokens: 7, completion_tokens_details: { reasoning_tokens: 2 } } }],
+    ['strings with braces and escapes in the usage', { usage: { prompt_tokens: 1, completion_tokens: 2, note: 'a } b \\" { [' } }],
+    ['no usage', { choices: [] }],
+    ['usage null', { choices: [], usage: null }],
+    ['usage without numbers', { usage: { prompt_tokens: '1', completion_tokens: 2 } }],
+  ]
+  for (const [name, answer] of answers) {
+    for (const text of [JSON.stringify(answer), JSON.stringify(answer, null, 2)]) {
+      const bytes = Buffer.from(text)
+      t.ok(framedAsObject(bytes), `${name}: framed as an object`)
+      const expected = chatUsage((JSON.parse(text) as { usage?: unknown }).usage)
+      const read = usageInAnswer(bytes, chatUsage)
+      // Undefined means "parse it whole": never a different answer than the full parse.
+      if (read !== undefined) t.same(read, expected, `${name}: the same usage`)
+      else t.equal(expected, undefined, `${name}: left to the full parse only when it has no usage`)
+    }
+  }
+  const usage = Buffer.from('{"usage":{"input_tokens":4,"output_tokens":6}}')
+  t.same(usageInAnswer(usage, responsesUsage), { promptTokens: 4, completionTokens: 6 }, 'a Responses object')
+  t.equal(usageInAnswer(Buffer.from('{"usage":{"prompt_tokens":1,"completion_tokens":'), chatUsage), undefined, 'a cut answer')
+  t.notOk(framedAsObject(Buffer.from('{"usage":{"prompt_tokens":1')), 'a cut answer is not framed')
+  t.notOk(framedAsObject(Buffer.from('<html>502</html>')))
+  t.notOk(framedAsObject(Buffer.from('')))
+  t.ok(framedAsObject(Buffer.from(' \n{}\n')))
 })

@@ -16,7 +16,7 @@ import { KeyHealth, type FailureKind } from './key-health.js'
 import type { LimitDecision, LimitPolicy } from './limits.js'
 import type { Principal } from './principal.js'
 import type { ChatEvent, ChatProvider, ChatRequest, Passthrough, PassthroughPath, ProviderCall, UpstreamTarget } from './provider.js'
-import { bytesOf, chatCompletionsTap, chatCompletionText, chatUsage, parseJson, relayWholeEvents, responsesTap, responsesUsage, responseText, SseSplitter, wholeEvents, type StreamTap, type TokenUsage } from './sse.js'
+import { bytesOf, chatCompletionsTap, chatCompletionText, chatUsage, framedAsObject, parseJson, relayWholeEvents, responsesTap, responsesUsage, responseText, SseSplitter, usageInAnswer, wholeEvents, type StreamTap, type TokenUsage } from './sse.js'
 import {
   chatChunkWriter,
   chatCompletionBody,
@@ -287,7 +287,10 @@ export class ChatPipeline {
     let log: Logger | undefined
     const providerCall: ProviderCall = {
       target,
-      signal: attempt.signal,
+      // An AbortController is made only for a provider that asks for its signal.
+      get signal() {
+        return attempt.signal
+      },
       // A child logger costs a few microseconds; most providers never log.
       get log() {
         return (log ??= request.log.child({ channel: candidate.channel.name }))
@@ -353,10 +356,20 @@ export class ChatPipeline {
       }
       attempt.release()
       const bytes = Buffer.concat(chunks)
-      const parsed = parseJson(bytes.toString('utf8'))
-      if (!parsed) return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_BAD_ANSWER(), detail: 'answer is not JSON' } }
-      state.usage = call.format === 'chat' ? chatUsage(parsed.usage) : responsesUsage(parsed.usage)
-      state.outputText = () => (call.format === 'chat' ? chatCompletionText(parsed) : responseText(parsed))
+      const readUsage = call.format === 'chat' ? chatUsage : responsesUsage
+      const textOf = call.format === 'chat' ? chatCompletionText : responseText
+      // The usage is read from its own bytes; the answer is parsed whole only when it has none
+      // (its text is then estimated), so a large answer is not parsed just to count it.
+      const usage = framedAsObject(bytes) ? usageInAnswer(bytes, readUsage) : undefined
+      if (usage) {
+        state.usage = usage
+        state.outputText = () => textOf(parseJson(bytes.toString('utf8')))
+      } else {
+        const parsed = parseJson(bytes.toString('utf8'))
+        if (!parsed) return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_BAD_ANSWER(), detail: 'answer is not JSON' } }
+        state.usage = readUsage(parsed.usage)
+        state.outputText = () => textOf(parsed)
+      }
       state.ttfbMs = elapsedMs(state.startedAt)
       control(attempt).done()
       record('success', null, true)
