@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
+import { requestLogger } from '../log.js'
 import type { Logger } from '../logger.js'
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.js'
 import { installRequestContext, requestIdFrom } from './context.js'
@@ -36,6 +37,7 @@ export async function createHttpServer(config: Config, log: Logger): Promise<Htt
     // One line per request, written by the request context instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: requestIdFrom,
+    childLoggerFactory: (logger, bindings) => requestLogger(logger, bindings),
     trustProxy: server.trust_proxy === false ? false : [...server.trust_proxy],
     bodyLimit: server.body_limit,
     requestTimeout: server.request_timeout_ms,

@@ -201,54 +201,40 @@ export class ChatPipeline {
     record: (status: UsageStatus, errorType: string | null, produced: boolean) => void,
   ): Promise<unknown> {
     const { providers, upstream } = this.options
-    const deferred: Array<[RouteCandidate, { id: number; key: string } | undefined]> = []
-    const refused = new Set<number>()
+    type Key = { id: number; key: string } | undefined
+    let deferred: Array<[RouteCandidate, Key]> | undefined
     let channelRefusal: Extract<LimitDecision, { allowed: false }> | undefined
-    const last: { failure?: Failure } = {}
+    let failure: Failure | undefined
     let tries = 0
-    // A refusal about the request itself ends the search: every key would get the same answer.
-    const exhausted = () => tries >= upstream.max_attempts || last.failure?.kind === 'final'
-    const tryOne = async (candidate: RouteCandidate, key: { id: number; key: string } | undefined): Promise<unknown> => {
-      tries++
-      state.channel = candidate.channel
-      state.upstreamModel = candidate.upstreamModel
-      const result = await this.attempt(request, reply, call, candidate, key, state, control, record)
-      this.#attempts?.inc({ channel: candidate.channel.name, outcome: 'failure' in result ? result.failure.kind : 'success' })
-      if ('failure' in result) {
-        last.failure = result.failure
-        if (result.failure.kind !== 'final') this.health.failure(candidate.channel.id, key?.id, result.failure.kind, result.failure.retryAfterMs)
-        request.log.warn({ channel: candidate.channel.name, key_id: key?.id, failure: result.failure.kind, detail: result.failure.detail }, 'upstream attempt failed')
-        return NEXT
-      }
-      this.health.success(candidate.channel.id, key?.id)
-      return result.sent
-    }
     for (const candidate of plan) {
-      if (exhausted()) break
+      // A refusal about the request itself ends the search: every key would get the same answer.
+      if (tries >= upstream.max_attempts || failure?.kind === 'final') break
       const provider = providers.get(candidate.channel.provider)
       if (!provider) continue
       const decision = await this.channelAllowed(candidate.channel)
       if (!decision.allowed) {
-        refused.add(candidate.channel.id)
         if (!channelRefusal || decision.retryAfterMs < channelRefusal.retryAfterMs) channelRefusal = decision
         continue
       }
       const { ready, cooling } = this.health.order(candidate.channel.id, candidate.channel.keys)
-      const keys: Array<{ id: number; key: string } | undefined> = candidate.channel.keys.length === 0 ? [undefined] : ready
-      for (const key of cooling) deferred.push([candidate, key])
+      for (const key of cooling) (deferred ??= []).push([candidate, key])
+      const keys: Key[] = candidate.channel.keys.length === 0 ? [undefined] : ready
       for (const key of keys) {
-        if (exhausted()) break
-        const sent = await tryOne(candidate, key)
-        if (sent !== NEXT) return sent
+        if (tries >= upstream.max_attempts || failure?.kind === 'final') break
+        tries++
+        const result = await this.attempt(request, reply, call, candidate, key, state, control, record)
+        if ('sent' in result) return this.answered(candidate, key, result.sent)
+        failure = this.failed(request, candidate, key, result.failure)
       }
     }
-    for (const [candidate, key] of deferred) {
-      if (exhausted()) break
-      const sent = await tryOne(candidate, key)
-      if (sent !== NEXT) return sent
+    for (const [candidate, key] of deferred ?? []) {
+      if (tries >= upstream.max_attempts || failure?.kind === 'final') break
+      tries++
+      const result = await this.attempt(request, reply, call, candidate, key, state, control, record)
+      if ('sent' in result) return this.answered(candidate, key, result.sent)
+      failure = this.failed(request, candidate, key, result.failure)
     }
     control.done()
-    const failure = last.failure
     if (failure) {
       record('error', failure.rowType ?? failure.error.type, false)
       throw failure.error
@@ -264,6 +250,19 @@ export class ChatPipeline {
     throw errors.PARLEY_ERR_UPSTREAM_NO_PROVIDER({ model: call.body.model })
   }
 
+  private answered(candidate: RouteCandidate, key: { id: number } | undefined, sent: unknown): unknown {
+    this.#attempts?.inc({ channel: candidate.channel.name, outcome: 'success' })
+    this.health.success(candidate.channel.id, key?.id)
+    return sent
+  }
+
+  private failed(request: FastifyRequest, candidate: RouteCandidate, key: { id: number } | undefined, failure: Failure): Failure {
+    this.#attempts?.inc({ channel: candidate.channel.name, outcome: failure.kind })
+    if (failure.kind !== 'final') this.health.failure(candidate.channel.id, key?.id, failure.kind, failure.retryAfterMs)
+    request.log.warn({ channel: candidate.channel.name, key_id: key?.id, failure: failure.kind, detail: failure.detail }, 'upstream attempt failed')
+    return failure
+  }
+
   private async attempt(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -274,6 +273,8 @@ export class ChatPipeline {
     control: CallControl,
     record: (status: UsageStatus, errorType: string | null, produced: boolean) => void,
   ): Promise<{ sent: unknown } | { failure: Failure }> {
+    state.channel = candidate.channel
+    state.upstreamModel = candidate.upstreamModel
     const provider = this.options.providers.get(candidate.channel.provider) as ChatProvider
     const target: UpstreamTarget = {
       channelId: candidate.channel.id,
@@ -713,7 +714,6 @@ export class ChatPipeline {
   }
 }
 
-const NEXT = Symbol('next')
 
 /** PARLEY_ERR_LIMIT_CHANNELS_BUSY for callers who read Chinese (SPEC §8: zh-CN or en). */
 const CHANNELS_BUSY_ZH = '此模型的所有渠道都已达到速率限制，请稍后重试'

@@ -58,6 +58,8 @@ export class KeyHealth {
     if (keys.length === 0) return { ready: [], cooling: [] }
     const start = this.#rotation.get(channelId) ?? 0
     this.#rotation.set(channelId, (start + 1) % keys.length)
+    // Nothing has failed lately (the usual case): every key is ready, in turn.
+    if (this.#keys.size === 0) return { ready: start === 0 ? [...keys] : [...keys.slice(start), ...keys.slice(0, start)], cooling: [] }
     const ready: K[] = []
     const cooling: K[] = []
     for (let i = 0; i < keys.length; i++) {

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto'
 import { createHash, randomBytes } from 'node:crypto'
 
 /*
@@ -30,8 +31,17 @@ export function isWellFormedApiToken(token: string): boolean {
   return token.endsWith(checksum(body))
 }
 
+/**
+ * `crypto.hash` (Node 20.12+) digests in one call, about five times faster than a Hash object;
+ * every API call hashes its token twice (checksum, lookup). Older Node 20 releases fall back.
+ */
+const digest: (text: string, encoding: 'hex' | 'buffer') => string | Buffer =
+  typeof crypto.hash === 'function'
+    ? (text, encoding) => (encoding === 'hex' ? crypto.hash('sha256', text, 'hex') : crypto.hash('sha256', text, 'buffer'))
+    : (text, encoding) => (encoding === 'hex' ? createHash('sha256').update(text).digest('hex') : createHash('sha256').update(text).digest())
+
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex')
+  return digest(text, 'hex') as string
 }
 
 /** What the UI shows: prefix and the last four characters. */
@@ -40,7 +50,7 @@ export function tokenHint(token: string): string {
 }
 
 function checksum(body: string): string {
-  let value = createHash('sha256').update(body).digest().readUIntBE(0, 6)
+  let value = (digest(body, 'buffer') as Buffer).readUIntBE(0, 6)
   let out = ''
   for (let i = 0; i < CHECKSUM_LENGTH; i++) {
     out = ALPHABET[value % 62] + out
