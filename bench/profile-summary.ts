@@ -37,8 +37,8 @@ const STAGES: ReadonlyArray<readonly [string, RegExp]> = [
   ['limits hook: caller and channel', /^(checkCaller|channelAllowed) /],
   ['usage row built by the pipeline', /^(record|usageOf) .*chat-pipeline\.ts/],
   ['request body: JSON parse and schema validation', /secure-json-parse|fastify\/lib\/validation\.js|\/ajv|content-type-parser/],
-  ['answer relay: per-chunk waits, SSE split and tap, stream generator', /pipeline\/sse\.ts|^(relay|pieces|wait|next|sendStream|end|finish) .*chat-pipeline\.ts|internal\/streams\/from/],
-  ['upstream call: body serialisation, undici', /openai\/src\/provider\.ts|undici/],
+  ['answer relay: per-chunk waits, SSE split and tap, writes to the client', /pipeline\/sse\.ts|^(relay|pump|write|drained|commit|wait|next|sendStream|end|finish) .*chat-pipeline\.ts/],
+  ['upstream call: body serialisation, undici', /openai\/src\/provider\.ts|upstream-exchange\.ts|undici/],
   ['rest of the pipeline: routing, attempts, passthrough', /pipeline\/chat-pipeline\.ts|pipeline\/chat-routes\.ts|catalog\/|key-health\.ts/],
   ['logging (pino)', /\/pino\//],
 ]
