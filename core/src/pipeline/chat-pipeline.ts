@@ -748,6 +748,8 @@ function write(res: FastifyReply['raw'], piece: Uint8Array | string): boolean {
 
 /** Until the client took what was written, or went away. */
 function drained(res: FastifyReply['raw']): Promise<void> {
+  // A write to a closed response also answers false, and no event would follow.
+  if (res.destroyed) return Promise.resolve()
   return new Promise(resolve => {
     const done = () => {
       res.off('drain', done)

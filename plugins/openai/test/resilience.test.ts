@@ -608,6 +608,42 @@ t.test('client disconnect', async t => {
   }
 })
 
+t.test('a slow reader: the answer waits for the client, and that wait is not the upstream idling', async t => {
+  const gateway = await boot(t, { idle_timeout_ms: 1000 })
+  const k = key('k')
+  const upstream = await mock(t, { keys: [k] })
+  await channel(gateway, { name: 'big-answers', base_url: upstream.url, keys: [k] })
+  // About 14 MB of frames: more than the loopback socket buffers between Parley and the client
+  // hold, so Parley has to wait for the client to read (and hold the upstream back meanwhile).
+  const word = 'x'.repeat(200)
+  const words = 40_000
+  upstream.reply({ text: Array.from({ length: words }, () => word).join(' ') })
+  const port = Number(new URL(gateway.url as string).port)
+  const body = await new Promise<string>((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CALLER}` } }, response => {
+      const chunks: Buffer[] = []
+      response.once('data', (chunk: Buffer) => {
+        chunks.push(chunk)
+        // Two and a half idle timeouts without reading.
+        response.pause()
+        setTimeout(() => {
+          response.on('data', (more: Buffer) => chunks.push(more))
+          response.resume()
+        }, 2500)
+      })
+      response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+      response.on('error', reject)
+    })
+    request.on('error', reject)
+    request.end(JSON.stringify({ model: MODEL, messages: MESSAGES, stream: true }))
+  })
+  t.notMatch(body, /"error"/, 'no error event: the time spent waiting for the client is not counted against the upstream')
+  t.ok(body.endsWith('data: [DONE]\n\n'), 'the stream ended normally')
+  t.equal(body.split(word).length - 1, words, 'every word arrived')
+  const [row] = await rows(gateway, 1)
+  t.match(row, { status: 'success', stream: 1 })
+})
+
 // ---------------------------------------------------------------- 9. broken answers
 
 t.test('an answer that is not JSON gives 502 upstream_error, or fails over', async t => {
