@@ -728,8 +728,9 @@ const STREAM_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-
 /**
  * Takes the answer over from Fastify and sends status 200 with the headers set on the reply so
  * far (request id, CORS, rate limits) and these: the answer's bytes then go to the socket with
- * no stream or hook between. `onResponse` hooks still run when it finishes. While the server
- * drains, the client is told not to reuse the connection, as `installDrain` does for the rest.
+ * no stream or hook between. `onResponse` hooks still run when it finishes; `onSend` hooks do
+ * not, so the one the core has (`installDrain`: while the server drains, tell the client not to
+ * reuse the connection) is done here too, and so must any root `onSend` hook added later.
  */
 function commit(reply: FastifyReply, type: string, extra?: Readonly<Record<string, string>>, length?: number): FastifyReply['raw'] {
   reply.hijack()
