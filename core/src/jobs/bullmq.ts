@@ -118,7 +118,7 @@ export class BullMqJobQueue implements JobQueue {
         // Upsert by a fixed id: every instance writes the same scheduler, so one schedule exists.
         await queue.upsertJobScheduler(job.name, { pattern: job.cron, tz: job.timezone }, { name: job.name, data: {} }).catch((error: unknown) => {
           // Two instances starting at once: the other one made this tick's job first, for the same schedule.
-          if (!(error instanceof Error && error.message.includes('job ID already exists'))) throw error
+          if ((error as { code?: unknown }).code !== ErrorCode.SchedulerJobIdCollision) throw error
         })
       } else {
         // The queue belongs to this job alone, so a scheduler here is a cron since removed from it.

@@ -35,7 +35,6 @@ function targetOf(url: string): { origin: string; path: string } {
  */
 export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.DispatchHandler {
   readonly head: Promise<UpstreamHead>
-  #headSettled = false
   #resolveHead!: (head: UpstreamHead) => void
   #rejectHead!: (error: Error) => void
   #abort: ((error?: Error) => void) | undefined
@@ -89,7 +88,6 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
     // 1xx informational answers come first and are not the answer.
     if (status < 200) return true
     this.#resume = resume
-    this.#headSettled = true
     this.#resolveHead({ status, header: name => headerOf(rawHeaders, name) })
     return true
   }
@@ -112,10 +110,8 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
     if (this.#ended || this.#error) return
     const reason = this.#aborted ?? error
     this.#error = reason
-    if (!this.#headSettled) {
-      this.#headSettled = true
-      this.#rejectHead(reason)
-    }
+    // A no-op once the head has come: the error then reaches the reader.
+    this.#rejectHead(reason)
     this.#wake()
   }
 
