@@ -55,7 +55,8 @@ function watched(source: () => EntityManager, before: (rows: number) => Promise<
     proxy(knex, 'raw', () => (sql: string, params: unknown[]) => {
       const query = knex.raw(sql, params)
       if (!sql.startsWith('insert into `usage_logs`')) return query
-      const rows = sql.split('), (').length
+      // SQLite gets the batch as one JSON array parameter, MySQL as one tuple per row.
+      const rows = sql.includes('json_each(?)') ? (JSON.parse(params[0] as string) as unknown[]).length : sql.split('), (').length
       const held = {
         transacting(trx: unknown) {
           query.transacting(trx)
@@ -144,6 +145,23 @@ for (const dialect of dialects) {
         stream: true,
       })
       t.type(saved?.id, 'number')
+    })
+
+    t.test('text is stored as sent (quotes, escapes, line breaks, emoji), a NUL or half a surrogate pair as U+FFFD', async t => {
+      const gateway = await boot(t)
+      const usage = writer(t, { em: () => gateway.db.em() })
+      const odd = [`it's "quoted" \\ back\\slashed`, 'two\nlines\tand\u0000nul', 'ünï 模型 😀', 'half \uD83D pair', '[1, {"a": null}]', '?']
+      odd.forEach((text, n) => usage.record(row(n, { username: text, channelName: text, model: `m-${text}`, errorType: null, userId: null })))
+      await usage.flush()
+      const saved = await gateway.db.em().find(UsageLog, {}, { orderBy: { id: 'asc' } })
+      const expected = odd.map(text => text.toWellFormed().replaceAll('\0', '\uFFFD'))
+      t.same([expected[1], expected[3]], ['two\nlines\tand\uFFFDnul', 'half \uFFFD pair'])
+      t.same(
+        saved.map(r => [r.username, r.channelName, r.model, r.errorType, r.userId]),
+        expected.map(text => [text, text, `m-${text}`, null, null]),
+      )
+      const rollups = (await gateway.db.em().getConnection().execute('select model, calls from usage_rollups')) as Array<{ model: string; calls: number }>
+      t.same(rollups.map(r => r.model).sort(), expected.map(text => `m-${text}`).sort(), 'the stats count each model under the name its rows carry')
     })
 
     t.test('rows are written in multi-row batches, and close() writes the rest', async t => {

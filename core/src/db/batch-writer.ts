@@ -191,8 +191,13 @@ function counter(registry: Registry, name: string, help: string): Counter {
   return (registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, registers: [registry] })
 }
 
-/** Fits text to a column of `length` characters, never leaving half a surrogate pair. */
+/**
+ * Fits text to a column of `length` characters, never leaving half a surrogate pair. A NUL or
+ * a lone half of a pair cannot be stored as sent in every database (SQLite's JSON functions end
+ * a string at a NUL and keep a lone half as invalid UTF-8): each becomes U+FFFD, the same everywhere.
+ */
 export function fit(text: string, length: number): string {
+  if (!text.isWellFormed() || text.includes('\0')) text = text.toWellFormed().replaceAll('\0', '\uFFFD')
   if (text.length <= length) return text
   const cut = text.slice(0, length)
   // Never leave half a surrogate pair: MySQL would refuse the row.

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core'
-import { BaseSqlitePlatform, type SqlEntityManager } from '@mikro-orm/knex'
+import { databaseValue, isSqlite, runBound } from './sql.js'
 
 /*
  * What the stats read instead of the rows: calls and tokens per model per quarter hour
@@ -62,7 +62,7 @@ async function addCalls(em: EntityManager, rows: readonly RollupSource[]): Promi
   const merge = isSqlite(em)
     ? 'on conflict (`bucket`, `model`) do update set `calls` = `calls` + excluded.`calls`, `prompt_tokens` = `prompt_tokens` + excluded.`prompt_tokens`, `completion_tokens` = `completion_tokens` + excluded.`completion_tokens`'
     : 'on duplicate key update `calls` = `calls` + values(`calls`), `prompt_tokens` = `prompt_tokens` + values(`prompt_tokens`), `completion_tokens` = `completion_tokens` + values(`completion_tokens`)'
-  await (em as SqlEntityManager).execute(`${insert} ${merge}`, params, 'run')
+  await runBound(em, `${insert} ${merge}`, params)
 }
 
 async function addLastCalls(em: EntityManager, rows: readonly RollupSource[]): Promise<void> {
@@ -74,15 +74,12 @@ async function addLastCalls(em: EntityManager, rows: readonly RollupSource[]): P
   if (last.size === 0) return
   const sorted = [...last].sort(([a], [b]) => a - b)
   const values = sorted.map(() => '(?, ?)').join(', ')
-  const params = sorted.flatMap(([userId, time]) => [userId, new Date(time)])
+  const sqlite = isSqlite(em)
+  const params = sorted.flatMap(([userId, time]) => [userId, databaseValue(new Date(time), sqlite)])
   const insert = `insert into \`usage_user_activity\` (\`user_id\`, \`last_call_at\`) values ${values}`
   // Never backwards: a late row must not hide a newer call.
-  const merge = isSqlite(em)
+  const merge = sqlite
     ? 'on conflict (`user_id`) do update set `last_call_at` = max(`last_call_at`, excluded.`last_call_at`)'
     : 'on duplicate key update `last_call_at` = greatest(`last_call_at`, values(`last_call_at`))'
-  await (em as SqlEntityManager).execute(`${insert} ${merge}`, params, 'run')
-}
-
-export function isSqlite(em: EntityManager): boolean {
-  return em.getPlatform() instanceof BaseSqlitePlatform
+  await runBound(em, `${insert} ${merge}`, params)
 }

@@ -4,7 +4,8 @@ import type { Registry } from 'prom-client'
 import { BatchWriter, count, fit, type BatchWriterOptions } from '../db/batch-writer.js'
 import type { Logger } from '../logger.js'
 import { UsageLog, type UsageEndpoint, type UsagePrincipalKind, type UsageStatus } from './entities.js'
-import { addToRollups, isSqlite } from './rollups.js'
+import { addToRollups } from './rollups.js'
+import { databaseValue, isSqlite, runBound } from './sql.js'
 
 /** What the pipeline reports about one model call. Counts and timings only, never text. */
 export interface UsageRecord {
@@ -72,32 +73,24 @@ async function insertWithRollups(em: EntityManager, rows: Array<RequiredEntityDa
 }
 
 /**
- * One multi-row INSERT with bound parameters, handed to the driver through knex. MikroORM's
- * `insertMany` would inline every value into the SQL text first, on the event loop, which at
- * a few hundred rows holds it for milliseconds: a latency spike for every request in flight.
- * Values are stored as MikroORM stores them (SQLite: dates as epoch milliseconds).
+ * One multi-row INSERT. MikroORM's `insertMany` would inline every value into the SQL text
+ * first, on the event loop, which at a few hundred rows holds it for milliseconds: a latency
+ * spike for every request in flight. SQLite gets the whole batch as one JSON parameter that
+ * `json_each` unpacks in the driver's thread: binding thousands of separate parameters (and
+ * preparing a statement with as many placeholders) cost the event loop a millisecond or more
+ * per batch. MySQL gets one tuple of bound parameters per row.
  */
 async function insertRows(em: SqlEntityManager, rows: readonly UsageRow[]): Promise<void> {
   const first = rows[0]
   if (!first) return
   const properties = Object.keys(first) as Array<keyof UsageRow>
   const meta = em.getMetadata().get(UsageLog.meta.className)
-  const columns = properties.map(property => `\`${meta.properties[property]?.fieldNames[0] ?? property}\``)
+  const columns = properties.map(property => `\`${meta.properties[property]?.fieldNames[0] ?? property}\``).join(', ')
   const sqlite = isSqlite(em)
-  const params: unknown[] = []
-  for (const row of rows) for (const property of properties) params.push(databaseValue(row[property], sqlite))
-  const tuple = `(${properties.map(() => '?').join(', ')})`
-  const sql = `insert into \`${meta.tableName}\` (${columns.join(', ')}) values ${Array<string>(rows.length).fill(tuple).join(', ')}`
-  const query = em.getConnection().getKnex().raw(sql, params)
-  const transaction = em.getTransactionContext()
-  if (transaction) query.transacting(transaction)
-  await query
-}
-
-function databaseValue(value: unknown, sqlite: boolean): unknown {
-  if (value instanceof Date) return sqlite ? value.getTime() : value.toISOString().slice(0, 19).replace('T', ' ')
-  if (typeof value === 'boolean' && sqlite) return value ? 1 : 0
-  return value
+  const values = (row: UsageRow) => properties.map(property => databaseValue(row[property], sqlite))
+  const insert = `insert into \`${meta.tableName}\` (${columns})`
+  if (sqlite) await runBound(em, `${insert} select ${properties.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} from json_each(?)`, [JSON.stringify(rows.map(values))])
+  else await runBound(em, `${insert} values ${Array<string>(rows.length).fill(`(${properties.map(() => '?').join(', ')})`).join(', ')}`, rows.flatMap(values))
 }
 
 /** Copies the known columns only, fitted to their sizes, so one odd row cannot fail a whole batch. */
