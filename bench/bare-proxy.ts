@@ -5,12 +5,18 @@
  * than this, so the ratio of the two is Parley's overhead.
  */
 import { createServer } from 'node:http'
+import { setFlagsFromString } from 'node:v8'
 import { Agent, request } from 'undici'
 import { announce, onStop } from './child.js'
 
 const upstream = process.argv[2]
 if (!upstream) throw new Error('usage: bare-proxy.ts <upstream origin>')
 const UPSTREAM_KEY = 'Bearer sk-bench-upstream-key'
+
+// The V8 setting Parley's own process runs with (GATEWAY_V8_FLAGS in core/src/runtime.ts). It
+// helps any Node proxy (this one's young-generation pauses too), so the ceiling gets it as
+// well: the ratio then measures Parley's code, not a runtime setting only one side has.
+setFlagsFromString('--no-allocation-site-pretenuring')
 
 // The same pool shape as Parley's upstream agent with its defaults (no connection cap, 30 s keep-alive).
 const agent = new Agent({ keepAliveTimeout: 30_000, connect: { timeout: 10_000 } })

@@ -2,18 +2,22 @@
  * Parley as a deployment runs it, in a child process: SQLite in a temporary directory, the
  * identity, openai and rate-limit plugins, auth on, limits on (every call counted per user and
  * per channel in memory, as without Redis; the user limit set high enough never to refuse),
- * usage logging on (it always is), metrics on (the default). Loopback upstreams are admitted
- * because the mock listens on 127.0.0.1.
+ * usage logging on (it always is), metrics on (the default), V8 set up as the `parley` command
+ * sets it (`tuneProcessForGateway`). Loopback upstreams are admitted because the mock listens
+ * on 127.0.0.1.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createGateway, loadConfig } from '@parley/core'
+import { createGateway, loadConfig, tuneProcessForGateway } from '@parley/core'
 import identity from '@parley/identity'
 import openai from '@parley/openai'
 import rateLimit from '@parley/rate-limit'
 import { announce, onStop } from './child.js'
+
+// As the `parley` command does before anything else.
+tuneProcessForGateway()
 
 const admin = { username: process.env.BENCH_ADMIN_USERNAME ?? 'bench-admin', password: process.env.BENCH_ADMIN_PASSWORD ?? '' }
 if (admin.password === '') throw new Error('BENCH_ADMIN_PASSWORD is required')

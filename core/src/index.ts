@@ -22,6 +22,7 @@ export { Registry, type PluginRegistry, type Registered } from './kernel/registr
 export type { Registries } from './kernel/registries.js'
 export { TOKENS } from './kernel/tokens.js'
 export { CORE_VERSION } from './kernel/version.js'
+export { GATEWAY_V8_FLAGS, tuneProcessForGateway } from './runtime.js'
 
 export { loadConfig, DEFAULT_CONFIG_FILE, type LoadConfigOptions } from './config/load.js'
 export { ENV_BINDINGS } from './config/env.js'

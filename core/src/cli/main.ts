@@ -1,5 +1,8 @@
 #!/usr/bin/env node
+import { tuneProcessForGateway } from '../runtime.js'
 import { runCli } from './run.js'
+
+tuneProcessForGateway()
 
 // Exit explicitly: after `start` stops (or a second signal gives up on draining) nothing the
 // process still holds should keep it alive.
