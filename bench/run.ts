@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { cpuUse, sample } from './cpu.js'
-import { measure, warmUp } from './load.js'
+import { measure } from './load.js'
 import { summarize } from './profile-summary.js'
 import { provision } from './provision.js'
 import { checks, cpuRatioLines, cpuRatios, machine, medians, table, verdicts, writeResults, type Row, type Target } from './report.js'
@@ -70,11 +70,12 @@ try {
       for (const format of settings.formats) {
         for (const connections of settings.connections) {
           const load = { url: url(target), headers, body: requestBody(format), connections, durationS: settings.durationS, warmupS: settings.warmupS }
-          await warmUp(load)
           const profiled = settings.profile.includes(target) ? servers[target] : undefined
-          await profiled?.startProfile()
-          const before = sample([...pids.keys()])
-          const measured = await measure(load)
+          let before = sample([...pids.keys()])
+          const measured = await measure(load, async () => {
+            await profiled?.startProfile()
+            before = sample([...pids.keys()])
+          })
           const after = sample([...pids.keys()])
           if (profiled) {
             mkdirSync(profileDir, { recursive: true })

@@ -2,7 +2,8 @@
  * The run's settings, read once from the environment and frozen. Every variable is optional:
  *
  * - BENCH_DURATION: seconds measured per cell (default 10).
- * - BENCH_WARMUP: seconds of load thrown away before each cell (default 2).
+ * - BENCH_WARMUP: seconds of load at the start of each cell, on its connections, whose answers
+ *   are not counted (default 5: Parley's code needs a few seconds of load to be optimised).
  * - BENCH_CONNECTIONS: concurrencies, comma-separated (default "1,64"). The throughput target is
  *   checked at the highest, the latency target at the lowest.
  * - BENCH_TARGETS: any of "mock,proxy,parley" (default all three, in that order).
@@ -24,7 +25,7 @@ import { fileURLToPath } from 'node:url'
 import type { Format, Target } from './report.js'
 
 const DEFAULT_DURATION_S = 10
-const DEFAULT_WARMUP_S = 2
+const DEFAULT_WARMUP_S = 5
 const DEFAULT_CONNECTIONS = '1,64'
 const DEFAULT_ROUNDS = 1
 const TARGETS = ['mock', 'proxy', 'parley'] as const
