@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { tuneProcessForGateway } from '../runtime.js'
-import { runCli } from './run.js'
 
+// Before the gateway's modules load: V8's settings then hold for everything they allocate.
 tuneProcessForGateway()
+const { runCli } = await import('./run.js')
 
 // Exit explicitly: after `start` stops (or a second signal gives up on draining) nothing the
 // process still holds should keep it alive.
