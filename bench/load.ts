@@ -75,8 +75,13 @@ export async function measure(options: LoadOptions, measuring: () => Promise<voi
   let ok = 0
   let counting = false
   let startedAt = performance.now()
+  let failed: { error: unknown } | undefined
   const start = async () => {
-    await measuring()
+    try {
+      await measuring()
+    } catch (error) {
+      failed = { error }
+    }
     startedAt = performance.now()
     counting = true
   }
@@ -91,6 +96,7 @@ export async function measure(options: LoadOptions, measuring: () => Promise<voi
     }
     latencies[ok++] = ms
   }).finally(() => clearTimeout(warm))
+  if (failed) throw failed.error
   const measuredS = (performance.now() - startedAt) / 1000
   const sorted = latencies.subarray(0, ok).sort()
   let sum = 0
