@@ -4,8 +4,11 @@
  * the one `node --cpu-prof` uses, but only around a measurement, not start-up), and close
  * cleanly when told.
  */
+import diagnostics from 'node:diagnostics_channel'
 import { writeFileSync } from 'node:fs'
+import type { IncomingMessage } from 'node:http'
 import { Session } from 'node:inspector'
+import { performance, PerformanceObserver } from 'node:perf_hooks'
 
 /** Child to runner. */
 export type ServerMessage = { readonly type: 'ready'; readonly url: string } | { readonly type: 'profiling' } | { readonly type: 'profiled'; readonly file: string } | { readonly type: 'failed'; readonly message: string }
@@ -44,6 +47,35 @@ async function profile(message: Extract<RunnerMessage, { type: 'profile-start' |
   writeFileSync(message.file, JSON.stringify(data))
   return { type: 'profiled', file: message.file }
 }
+
+/** What `BENCH_TAIL_FILE` collects: epoch milliseconds, durations in milliseconds. */
+export interface TailRecord {
+  /** Garbage collections: start, duration, kind (1 young, 4 full, 8 incremental, 16 weak callbacks). */
+  readonly gc: Array<[number, number, number]>
+  /** HTTP requests as the server saw them: from its headers parsed to the answer's last byte. */
+  readonly requests: Array<[number, number]>
+}
+
+/**
+ * With `BENCH_TAIL_FILE` set (by bench/tail.ts), records this process's collections and its
+ * requests' server-side times, written to that file when the process exits.
+ */
+function recordTail(file: string): void {
+  const tail: TailRecord = { gc: [], requests: [] }
+  const epoch = (at: number) => performance.timeOrigin + at
+  new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) tail.gc.push([epoch(entry.startTime), entry.duration, ((entry as { detail?: { kind?: number } }).detail?.kind ?? 0)])
+  }).observe({ entryTypes: ['gc'] })
+  const started = new WeakMap<IncomingMessage, number>()
+  diagnostics.subscribe('http.server.request.start', message => started.set((message as { request: IncomingMessage }).request, performance.now()))
+  diagnostics.subscribe('http.server.response.finish', message => {
+    const at = started.get((message as { request: IncomingMessage }).request)
+    if (at !== undefined) tail.requests.push([epoch(at), performance.now() - at])
+  })
+  process.on('exit', () => writeFileSync(file, JSON.stringify(tail)))
+}
+
+if (process.env.BENCH_TAIL_FILE) recordTail(process.env.BENCH_TAIL_FILE)
 
 /** Runs `close` once when the runner says `stop` (or on SIGTERM/SIGINT), then exits. */
 export function onStop(close: () => Promise<void>): void {
