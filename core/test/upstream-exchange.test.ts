@@ -31,6 +31,18 @@ async function upstream(t: Test, handler: Handler): Promise<{ url: string; agent
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions?x=1`, agent }
 }
 
+/** An upstream that sends a head and the start of an answer, then holds; `gone` settles when its connection closes. */
+async function halfAnswer(t: Test, status: number, type: string, start: string): Promise<{ url: string; agent: Agent; gone: Promise<void> }> {
+  let closed!: () => void
+  const gone = new Promise<void>(resolve => (closed = resolve))
+  const served = await upstream(t, (_request, response) => {
+    response.writeHead(status, { 'content-type': type })
+    response.write(start)
+    response.on('close', closed)
+  })
+  return { ...served, gone }
+}
+
 async function readAll(exchange: UpstreamExchange): Promise<Buffer[]> {
   const chunks: Buffer[] = []
   for (;;) {
@@ -99,13 +111,7 @@ t.test('a reader that does not read pauses the upstream socket, and reading resu
 })
 
 t.test('an abort drops the connection and fails the read with its reason', async t => {
-  let closed!: () => void
-  const gone = new Promise<void>(resolve => (closed = resolve))
-  const { url, agent } = await upstream(t, (_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/event-stream' })
-    response.write('data: {"n":1}\n\n')
-    response.on('close', closed)
-  })
+  const { url, agent, gone } = await halfAnswer(t, 200, 'text/event-stream', 'data: {"n":1}\n\n')
   const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}')
   await exchange.head
   t.equal(Buffer.from((await exchange.next()).value as Uint8Array).toString(), 'data: {"n":1}\n\n')
@@ -141,13 +147,7 @@ t.test('an upstream that breaks off mid-answer fails the read', async t => {
 })
 
 t.test('return() stops an answer that is not wanted', async t => {
-  let closed!: () => void
-  const gone = new Promise<void>(resolve => (closed = resolve))
-  const { url, agent } = await upstream(t, (_request, response) => {
-    response.writeHead(500, { 'content-type': 'application/json' })
-    response.write('{"error":')
-    response.on('close', closed)
-  })
+  const { url, agent, gone } = await halfAnswer(t, 500, 'application/json', '{"error":')
   const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}')
   t.equal((await exchange.head).status, 500)
   t.same(await exchange.return(), { done: true, value: undefined })
