@@ -40,44 +40,54 @@ function capture(): { log: Logger; text: () => string } {
   return { log, text: () => lines.join('') }
 }
 
-/** Wraps `em()` so each insert is seen (and can be held back) before it reaches the database. */
 /**
  * An EntityManager that reports each multi-row insert of usage rows (its row count) and can
- * hold it before it runs (`before`), as a slow database would. The writer inserts through
- * knex with bound parameters, so that is where the inserts are watched.
+ * hold it before it runs (`before`), as a slow database would. The writer runs its SQL on a
+ * driver connection borrowed from the pool, so that is where the inserts are watched.
  */
 function watched(source: () => EntityManager, before: (rows: number) => Promise<void> | void = () => undefined) {
   const inserts: number[] = []
   const proxy = <T extends object>(target: T, key: string | symbol, replace: (original: never) => unknown): T =>
     new Proxy(target, { get: (object, name, receiver) => (name === key ? replace(Reflect.get(object, name, receiver) as never) : Reflect.get(object, name, receiver)) })
-  type Knex = { raw(sql: string, params: unknown[]): { transacting(trx: unknown): unknown } & PromiseLike<unknown> }
-  const watchRaw = (knex: Knex): Knex =>
-    proxy(knex, 'raw', () => (sql: string, params: unknown[]) => {
-      const query = knex.raw(sql, params)
-      if (!sql.startsWith('insert into `usage_logs`')) return query
-      // SQLite gets the batch as one JSON array parameter, MySQL as one tuple per row.
-      const rows = sql.includes('json_each(?)') ? (JSON.parse(params[0] as string) as unknown[]).length : sql.split('), (').length
-      const held = {
-        transacting(trx: unknown) {
-          query.transacting(trx)
-          return held
+  type Done = (error: Error | null) => void
+  type Driver = Record<'run' | 'query', (sql: string, params: unknown[], done: Done) => void>
+  // sqlite3 runs statements with `run`, mysql2 with `query`; the batch is one JSON array parameter.
+  const watchDriver = (connection: Driver): Driver => {
+    const watch = (original: Driver['run']) => (sql: string, params: unknown[], done: Done) => {
+      if (!sql.startsWith('insert into `usage_logs`')) return original.call(connection, sql, params, done)
+      const rows = (JSON.parse(params[0] as string) as unknown[]).length
+      Promise.resolve(before(rows)).then(
+        () => {
+          inserts.push(rows)
+          original.call(connection, sql, params, done)
         },
-        then(resolve: (value: unknown) => unknown, reject: (error: unknown) => unknown) {
-          return Promise.resolve(before(rows))
-            .then(() => {
-              inserts.push(rows)
-              return query
-            })
-            .then(resolve, reject)
-        },
-      }
-      return held
-    })
+        (error: Error) => done(error),
+      )
+    }
+    return proxy(proxy(connection, 'run', watch), 'query', watch)
+  }
+  type Pool = { acquireConnection(): Promise<Driver>; releaseConnection(connection: Driver): unknown }
+  // The pool takes back the connection it lent, not the watching stand-in.
+  const lent = new WeakMap<Driver, Driver>()
+  const watchPool = (pool: Pool): Pool =>
+    proxy(
+      proxy(pool, 'acquireConnection', () => async () => {
+        const connection = await pool.acquireConnection()
+        const watching = watchDriver(connection)
+        lent.set(watching, connection)
+        return watching
+      }),
+      'releaseConnection',
+      () => (connection: Driver) => pool.releaseConnection(lent.get(connection) ?? connection),
+    )
   const em = (): EntityManager => {
-    const real = source() as EntityManager & { getConnection(): { getKnex(): Knex } }
-    return proxy(real, 'getConnection', (getConnection: () => { getKnex(): Knex }) => () => {
+    const real = source() as EntityManager & { getConnection(): { getKnex(): { client: Pool } } }
+    return proxy(real, 'getConnection', (getConnection: () => { getKnex(): { client: Pool } }) => () => {
       const connection = getConnection.call(real)
-      return proxy(connection, 'getKnex', () => () => watchRaw(connection.getKnex()))
+      return proxy(connection, 'getKnex', () => () => {
+        const knex = connection.getKnex()
+        return proxy(knex, 'client', () => watchPool(knex.client))
+      })
     })
   }
   return { em, inserts }

@@ -1,4 +1,4 @@
-import type { EntityManager, InferEntity } from '@mikro-orm/core'
+import type { EntityManager, InferEntity, RequiredEntityData } from '@mikro-orm/core'
 import type { FastifyInstance } from 'fastify'
 import ipaddr from 'ipaddr.js'
 import type { Registry as MetricsRegistry } from 'prom-client'
@@ -107,7 +107,7 @@ function toUint32(address: ipaddr.IPv4): number {
   return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0
 }
 
-type AttemptRow = InferEntity<typeof BlockedAttempt>
+type AttemptRow = RequiredEntityData<InferEntity<typeof BlockedAttempt>>
 
 interface AttemptInput {
   readonly ip: string
@@ -137,12 +137,12 @@ export class Blocklist {
   readonly attempts: BatchWriter<AttemptInput, AttemptRow>
 
   constructor(private readonly options: BlocklistOptions) {
-    this.attempts = new BatchWriter({
+    this.attempts = new BatchWriter<AttemptInput, AttemptRow>({
       name: 'blocked_attempts',
       label: 'Refused blocked-IP attempt',
-      entity: BlockedAttempt,
       toRow: input => ({ createdAt: new Date(), ip: fit(input.ip, 45), method: fit(input.method, 10), path: fit(input.path, 255), rule: fit(input.rule, 64) }),
       em: options.em,
+      insert: (em, rows) => em.insertMany<InferEntity<typeof BlockedAttempt>>(BlockedAttempt, rows),
       log: options.log,
       ...(options.metrics ? { metrics: options.metrics } : {}),
     })

@@ -1,4 +1,4 @@
-import type { EntityManager, EntityName, RequiredEntityData } from '@mikro-orm/core'
+import type { EntityManager } from '@mikro-orm/core'
 import { Counter, type Registry } from 'prom-client'
 import type { Logger } from '../logger.js'
 
@@ -8,22 +8,21 @@ const DEFAULT_MAX_BUFFERED = 10_000
 const DEFAULT_RETRY_BASE_MS = 1000
 const DEFAULT_RETRY_MAX_MS = 60_000
 
-export interface BatchWriterOptions<Input, Entity extends object> {
+export interface BatchWriterOptions<Input, Row> {
   /** Names the metrics (`parley_<name>_rows_written_total`) and log lines. */
   readonly name: string
   /** Human name of a row in metric help, e.g. `Usage log`. */
   readonly label: string
-  /** The entity written (a `defineEntity` schema). */
-  readonly entity: EntityName<Entity>
   /** Turns what callers record into a row; must not throw for valid input. */
-  readonly toRow: (input: Input) => RequiredEntityData<Entity>
+  readonly toRow: (input: Input) => Row
   /** A fresh EntityManager per batch (`db.em`). */
   readonly em: () => EntityManager
   /**
-   * Writes one batch; a multi-row insert of `entity` by default. A writer that keeps other
-   * tables in step with its rows (the usage rollups) does it here, in one transaction.
+   * Writes one batch, all of it or none (it is retried whole), e.g. `em.insertMany(Entity, rows)`.
+   * A writer that keeps other tables in step with its rows (the usage rollups) does it here, in
+   * one transaction.
    */
-  readonly insert?: (em: EntityManager, rows: Array<RequiredEntityData<Entity>>) => Promise<void>
+  readonly insert: (em: EntityManager, rows: Row[]) => Promise<unknown>
   readonly log: Logger
   /** When given, rows written and dropped are counted there. */
   readonly metrics?: Registry
@@ -50,8 +49,8 @@ export interface BatchWriterStats {
  * synchronous and cannot fail; a database outage keeps rows (up to `maxBuffered`, oldest
  * dropped first) and retries with backoff. Call `close()` on shutdown.
  */
-export class BatchWriter<Input, Entity extends object> {
-  private buffer: Array<RequiredEntityData<Entity>> = []
+export class BatchWriter<Input, Row> {
+  private buffer: Row[] = []
   private draining: Promise<void> | undefined
   private scheduled = false
   private closed = false
@@ -63,7 +62,7 @@ export class BatchWriter<Input, Entity extends object> {
   private readonly writtenTotal: Counter | undefined
   private readonly droppedTotal: Counter | undefined
 
-  constructor(private readonly options: BatchWriterOptions<Input, Entity>) {
+  constructor(private readonly options: BatchWriterOptions<Input, Row>) {
     this.batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE)
     this.maxBuffered = Math.max(this.batchSize, options.maxBuffered ?? DEFAULT_MAX_BUFFERED)
     if (options.metrics) {
@@ -153,8 +152,7 @@ export class BatchWriter<Input, Entity extends object> {
     for (let first = true; this.buffer.length > 0 && (strict || first || this.buffer.length >= this.batchSize); first = false) {
       const batch = this.buffer.splice(0, this.batchSize)
       try {
-        if (this.options.insert) await this.options.insert(this.options.em(), batch)
-        else await this.options.em().insertMany<Entity>(this.options.entity, batch)
+        await this.options.insert(this.options.em(), batch)
       } catch (error) {
         this.failed(batch, error)
         if (strict) throw new Error(`${this.options.name} rows could not be written: ${describe(error)}`)
@@ -167,7 +165,7 @@ export class BatchWriter<Input, Entity extends object> {
     }
   }
 
-  private failed(batch: Array<RequiredEntityData<Entity>>, error: unknown): void {
+  private failed(batch: Row[], error: unknown): void {
     // Back in front, in order; rows that arrived meanwhile may now push the oldest out.
     this.buffer.unshift(...batch)
     if (this.buffer.length > this.maxBuffered) this.drop(this.buffer.splice(0, this.buffer.length - this.maxBuffered).length)

@@ -1,5 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core'
-import { databaseValue, isSqlite, runBound } from './sql.js'
+import type { Run } from './sql.js'
 
 /*
  * What the stats read instead of the rows: calls and tokens per model per quarter hour
@@ -16,7 +15,8 @@ export function bucketOf(instant: Date | number): number {
 
 /** The fields of a usage row the rollups count. */
 export interface RollupSource {
-  readonly createdAt: Date
+  /** Epoch milliseconds. */
+  readonly createdAt: number
   readonly model: string
   readonly userId?: number | null
   readonly promptTokens: number
@@ -37,12 +37,12 @@ interface Delta {
  * instances writing at once, rows that arrive late (a writer that waited out an outage) and
  * retries of a failed batch all leave both tables equal to what the rows say.
  */
-export async function addToRollups(em: EntityManager, rows: readonly RollupSource[]): Promise<void> {
-  await addCalls(em, rows)
-  await addLastCalls(em, rows)
+export async function addToRollups(run: Run, sqlite: boolean, rows: readonly RollupSource[]): Promise<void> {
+  await addCalls(run, sqlite, rows)
+  await addLastCalls(run, sqlite, rows)
 }
 
-async function addCalls(em: EntityManager, rows: readonly RollupSource[]): Promise<void> {
+async function addCalls(run: Run, sqlite: boolean, rows: readonly RollupSource[]): Promise<void> {
   const deltas = new Map<string, Delta>()
   for (const row of rows) {
     const bucket = bucketOf(row.createdAt)
@@ -59,27 +59,27 @@ async function addCalls(em: EntityManager, rows: readonly RollupSource[]): Promi
   const values = sorted.map(() => '(?, ?, ?, ?, ?)').join(', ')
   const params = sorted.flatMap(delta => [delta.bucket, delta.model, delta.calls, delta.promptTokens, delta.completionTokens])
   const insert = `insert into \`usage_rollups\` (\`bucket\`, \`model\`, \`calls\`, \`prompt_tokens\`, \`completion_tokens\`) values ${values}`
-  const merge = isSqlite(em)
+  const merge = sqlite
     ? 'on conflict (`bucket`, `model`) do update set `calls` = `calls` + excluded.`calls`, `prompt_tokens` = `prompt_tokens` + excluded.`prompt_tokens`, `completion_tokens` = `completion_tokens` + excluded.`completion_tokens`'
     : 'on duplicate key update `calls` = `calls` + values(`calls`), `prompt_tokens` = `prompt_tokens` + values(`prompt_tokens`), `completion_tokens` = `completion_tokens` + values(`completion_tokens`)'
-  await runBound(em, `${insert} ${merge}`, params)
+  await run(`${insert} ${merge}`, params)
 }
 
-async function addLastCalls(em: EntityManager, rows: readonly RollupSource[]): Promise<void> {
+async function addLastCalls(run: Run, sqlite: boolean, rows: readonly RollupSource[]): Promise<void> {
   const last = new Map<number, number>()
   for (const row of rows) {
     if (row.userId == null) continue
-    last.set(row.userId, Math.max(last.get(row.userId) ?? 0, row.createdAt.getTime()))
+    last.set(row.userId, Math.max(last.get(row.userId) ?? 0, row.createdAt))
   }
   if (last.size === 0) return
   const sorted = [...last].sort(([a], [b]) => a - b)
   const values = sorted.map(() => '(?, ?)').join(', ')
-  const sqlite = isSqlite(em)
-  const params = sorted.flatMap(([userId, time]) => [userId, databaseValue(new Date(time), sqlite)])
+  // As MikroORM stores a datetime: epoch milliseconds in SQLite, UTC text in MySQL.
+  const params = sorted.flatMap(([userId, time]) => [userId, sqlite ? time : new Date(time).toISOString().slice(0, 19).replace('T', ' ')])
   const insert = `insert into \`usage_user_activity\` (\`user_id\`, \`last_call_at\`) values ${values}`
   // Never backwards: a late row must not hide a newer call.
   const merge = sqlite
     ? 'on conflict (`user_id`) do update set `last_call_at` = max(`last_call_at`, excluded.`last_call_at`)'
     : 'on duplicate key update `last_call_at` = greatest(`last_call_at`, values(`last_call_at`))'
-  await runBound(em, `${insert} ${merge}`, params)
+  await run(`${insert} ${merge}`, params)
 }

@@ -2,27 +2,55 @@ import type { EntityManager } from '@mikro-orm/core'
 import { BaseSqlitePlatform, type SqlEntityManager } from '@mikro-orm/knex'
 
 /*
- * The usage writer's SQL: statements run with bound parameters through knex, inside the
- * EntityManager's transaction. MikroORM's `em.execute(sql, params)` would inline every value
- * into the SQL text first: work on the event loop for each batch, and a value with a NUL in it
- * cuts SQLite's statement short, so one odd model name would fail every retry of its batch.
+ * The usage writer's SQL runs on the database driver itself, on a connection borrowed from the
+ * ORM's pool: a batch is five statements (begin, rows, rollups, last calls, commit), and through
+ * MikroORM and knex their transaction, query building and result handling held the event loop
+ * for about a millisecond per batch, on top of the rows (docs/performance.md). The driver binds
+ * the parameters itself, so no value is ever spliced into the SQL text.
  */
+
+/** Runs one statement with bound parameters; resolves when the database has done it. */
+export type Run = (sql: string, params?: readonly unknown[]) => Promise<void>
+
+/** The two drivers MikroORM's knex dialects use, as far as the writer needs them. */
+interface Sqlite3Connection {
+  run(sql: string, params: readonly unknown[], done: (error: Error | null) => void): void
+}
+interface Mysql2Connection {
+  query(sql: string, params: readonly unknown[], done: (error: Error | null) => void): void
+}
+interface PoolClient {
+  acquireConnection(): Promise<unknown>
+  releaseConnection(connection: unknown): unknown
+}
 
 export function isSqlite(em: EntityManager): boolean {
   return em.getPlatform() instanceof BaseSqlitePlatform
 }
 
-/** A value as MikroORM stores it: SQLite keeps dates as epoch milliseconds and booleans as 0/1. */
-export function databaseValue(value: unknown, sqlite: boolean): unknown {
-  if (value instanceof Date) return sqlite ? value.getTime() : value.toISOString().slice(0, 19).replace('T', ' ')
-  if (typeof value === 'boolean' && sqlite) return value ? 1 : 0
-  return value
-}
-
-/** Runs `sql` with `params` bound (values already as `databaseValue` gives them). */
-export async function runBound(em: EntityManager, sql: string, params: readonly unknown[]): Promise<void> {
-  const query = (em as SqlEntityManager).getConnection().getKnex().raw(sql, params as unknown[])
-  const transaction = em.getTransactionContext()
-  if (transaction) query.transacting(transaction)
-  await query
+/**
+ * Runs `work` in one transaction on a pooled connection: committed when `work` resolves, rolled
+ * back when it (or the commit) fails. SQLite's transaction takes the write lock at once
+ * (`begin immediate`), so a second process writing meanwhile makes it wait out `busy_timeout`
+ * instead of failing half-way.
+ */
+export async function inTransaction(em: EntityManager, work: (run: Run, sqlite: boolean) => Promise<void>): Promise<void> {
+  const sqlite = isSqlite(em)
+  const pool = (em as SqlEntityManager).getConnection().getKnex().client as PoolClient
+  const connection = await pool.acquireConnection()
+  const run: Run = sqlite
+    ? (sql, params = []) => new Promise((resolve, reject) => (connection as Sqlite3Connection).run(sql, params, error => (error ? reject(error) : resolve())))
+    : (sql, params = []) => new Promise((resolve, reject) => (connection as Mysql2Connection).query(sql, params, error => (error ? reject(error) : resolve())))
+  try {
+    await run(sqlite ? 'begin immediate' : 'start transaction')
+    try {
+      await work(run, sqlite)
+      await run('commit')
+    } catch (error) {
+      await run('rollback').catch(() => undefined)
+      throw error
+    }
+  } finally {
+    await pool.releaseConnection(connection)
+  }
 }

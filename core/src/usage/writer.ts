@@ -1,11 +1,10 @@
-import type { EntityManager, InferEntity, RequiredEntityData } from '@mikro-orm/core'
-import type { SqlEntityManager } from '@mikro-orm/knex'
+import type { EntityManager } from '@mikro-orm/core'
 import type { Registry } from 'prom-client'
 import { BatchWriter, count, fit, type BatchWriterOptions } from '../db/batch-writer.js'
 import type { Logger } from '../logger.js'
-import { UsageLog, type UsageEndpoint, type UsagePrincipalKind, type UsageStatus } from './entities.js'
-import { addToRollups } from './rollups.js'
-import { databaseValue, isSqlite, runBound } from './sql.js'
+import type { UsageEndpoint, UsagePrincipalKind, UsageStatus } from './entities.js'
+import { addToRollups, type RollupSource } from './rollups.js'
+import { inTransaction } from './sql.js'
 
 /** What the pipeline reports about one model call. Counts and timings only, never text. */
 export interface UsageRecord {
@@ -31,7 +30,7 @@ export interface UsageRecord {
   readonly stream: boolean
 }
 
-export type UsageWriterOptions = Omit<BatchWriterOptions<UsageRecord, UsageLogRow>, 'name' | 'label' | 'entity' | 'toRow' | 'insert'> & {
+export type UsageWriterOptions = Omit<BatchWriterOptions<UsageRecord, PendingRow>, 'name' | 'label' | 'toRow' | 'insert'> & {
   readonly em: () => EntityManager
   readonly log: Logger
   readonly metrics?: Registry
@@ -39,8 +38,50 @@ export type UsageWriterOptions = Omit<BatchWriterOptions<UsageRecord, UsageLogRo
 
 export type { BatchWriterStats as UsageWriterStats } from '../db/batch-writer.js'
 
-type UsageRow = Required<UsageRecord>
-type UsageLogRow = InferEntity<typeof UsageLog>
+/** A usage row waiting for its batch: its values as a JSON array, made when the call ended, and what the rollups count. */
+interface PendingRow extends RollupSource {
+  readonly values: string
+}
+
+/**
+ * The columns of `usage_logs` in the order of a row's values, with the type MySQL's
+ * `JSON_TABLE` reads each as. `created_at` travels as epoch seconds, booleans as 0 or 1.
+ */
+const COLUMNS = [
+  ['created_at', 'bigint'],
+  ['request_id', 'varchar(128)'],
+  ['ip', 'varchar(45)'],
+  ['principal_kind', 'varchar(16)'],
+  ['user_id', 'int'],
+  ['username', 'varchar(64)'],
+  ['token_id', 'int'],
+  ['model', 'varchar(191)'],
+  ['channel_id', 'int'],
+  ['channel_name', 'varchar(100)'],
+  ['prompt_tokens', 'int'],
+  ['completion_tokens', 'int'],
+  ['estimated', 'tinyint'],
+  ['status', 'varchar(16)'],
+  ['error_type', 'varchar(64)'],
+  ['latency_ms', 'int'],
+  ['ttfb_ms', 'int'],
+  ['endpoint', 'varchar(32)'],
+  ['stream', 'tinyint'],
+] as const
+
+/**
+ * One statement per batch whatever its size, with the whole batch as one JSON parameter that
+ * the database unpacks (SQLite's `json_each`, MySQL's `JSON_TABLE`): binding a parameter per
+ * value cost the event loop a few microseconds each (MySQL's driver formats them in
+ * JavaScript), and a statement with thousands of placeholders must be prepared anew.
+ */
+const INSERT = {
+  sqlite: `insert into \`usage_logs\` (${COLUMNS.map(([name]) => `\`${name}\``).join(', ')}) select ${COLUMNS.map(([name], i) => (name === 'created_at' ? `json_extract(value, '$[${i}]') * 1000` : `json_extract(value, '$[${i}]')`)).join(', ')} from json_each(?)`,
+  mysql:
+    `insert into \`usage_logs\` (${COLUMNS.map(([name]) => `\`${name}\``).join(', ')}) ` +
+    `select ${COLUMNS.map(([name]) => (name === 'created_at' ? "timestampadd(second, `created_at`, '1970-01-01 00:00:00')" : `\`${name}\``)).join(', ')} ` +
+    `from json_table(?, '$[*]' columns (${COLUMNS.map(([name, type], i) => `\`${name}\` ${type} path '$[${i}]'`).join(', ')})) as batch`,
+}
 
 /**
  * Buffers usage rows and writes them in multi-row inserts off the request path (SPEC §9), each
@@ -53,74 +94,56 @@ type UsageLogRow = InferEntity<typeof UsageLog>
  * usage.record({ requestId, ip, principalKind: 'guest', model, promptTokens: 12, ... })
  * await usage.close()
  */
-export class UsageWriter extends BatchWriter<UsageRecord, UsageLogRow> {
+export class UsageWriter extends BatchWriter<UsageRecord, PendingRow> {
   constructor(options: UsageWriterOptions) {
-    super({ ...options, name: 'usage', label: 'Usage log', entity: UsageLog, toRow, insert: insertWithRollups })
+    super({ ...options, name: 'usage', label: 'Usage log', toRow, insert: insertWithRollups })
   }
 }
 
 /** The rows and their rollup increments commit together, or neither does (then the batch is retried). */
-async function insertWithRollups(em: EntityManager, rows: Array<RequiredEntityData<UsageLogRow>>): Promise<void> {
-  await em.begin()
-  try {
-    await insertRows(em as SqlEntityManager, rows as UsageRow[])
-    await addToRollups(em, rows as UsageRow[])
-    await em.commit()
-  } catch (error) {
-    await em.rollback().catch(() => undefined)
-    throw error
-  }
+async function insertWithRollups(em: EntityManager, rows: PendingRow[]): Promise<void> {
+  if (rows.length === 0) return
+  let batch = '['
+  for (let i = 0; i < rows.length; i++) batch += (i === 0 ? '' : ',') + (rows[i] as PendingRow).values
+  batch += ']'
+  await inTransaction(em, async (run, sqlite) => {
+    await run(sqlite ? INSERT.sqlite : INSERT.mysql, [batch])
+    await addToRollups(run, sqlite, rows)
+  })
 }
 
 /**
- * One multi-row INSERT. MikroORM's `insertMany` would inline every value into the SQL text
- * first, on the event loop, which at a few hundred rows holds it for milliseconds: a latency
- * spike for every request in flight. SQLite gets the whole batch as one JSON parameter that
- * `json_each` unpacks in the driver's thread: binding thousands of separate parameters (and
- * preparing a statement with as many placeholders) cost the event loop a millisecond or more
- * per batch. MySQL gets one tuple of bound parameters per row.
+ * Copies the known columns only, fitted to their sizes, so one odd row cannot fail a whole
+ * batch. The JSON is made here, a microsecond per call, rather than for a whole batch at once.
  */
-async function insertRows(em: SqlEntityManager, rows: readonly UsageRow[]): Promise<void> {
-  const first = rows[0]
-  if (!first) return
-  const properties = Object.keys(first) as Array<keyof UsageRow>
-  const meta = em.getMetadata().get(UsageLog.meta.className)
-  const columns = properties.map(property => `\`${meta.properties[property]?.fieldNames[0] ?? property}\``).join(', ')
-  const sqlite = isSqlite(em)
-  const values = (row: UsageRow) => properties.map(property => databaseValue(row[property], sqlite))
-  const insert = `insert into \`${meta.tableName}\` (${columns})`
-  if (sqlite) await runBound(em, `${insert} select ${properties.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ')} from json_each(?)`, [JSON.stringify(rows.map(values))])
-  else await runBound(em, `${insert} values ${Array<string>(rows.length).fill(`(${properties.map(() => '?').join(', ')})`).join(', ')}`, rows.flatMap(values))
-}
-
-/** Copies the known columns only, fitted to their sizes, so one odd row cannot fail a whole batch. */
-function toRow(record: UsageRecord): UsageRow {
-  return {
-    // Whole seconds: MySQL rounds fractions away in a datetime column, which could move a row
-    // into the next quarter hour from the rollup bucket counted for it here.
-    createdAt: wholeSeconds(record.createdAt ?? new Date()),
-    requestId: fit(record.requestId, 128),
-    ip: fit(record.ip, 45),
-    principalKind: record.principalKind,
-    userId: record.userId ?? null,
-    username: record.username == null ? null : fit(record.username, 64),
-    tokenId: record.tokenId ?? null,
-    model: fit(record.model, 191),
-    channelId: record.channelId ?? null,
-    channelName: record.channelName == null ? null : fit(record.channelName, 100),
-    promptTokens: count(record.promptTokens),
-    completionTokens: count(record.completionTokens),
-    estimated: record.estimated,
-    status: record.status,
-    errorType: record.errorType == null ? null : fit(record.errorType, 64),
-    latencyMs: count(record.latencyMs),
-    ttfbMs: record.ttfbMs == null ? null : count(record.ttfbMs),
-    endpoint: record.endpoint,
-    stream: record.stream,
-  }
-}
-
-
-function wholeSeconds(time: Date): Date {
-  return new Date(Math.floor(time.getTime() / 1000) * 1000)
+function toRow(record: UsageRecord): PendingRow {
+  // Whole seconds: MySQL rounds fractions away in a datetime column, which could move a row
+  // into the next quarter hour from the rollup bucket counted for it here.
+  const seconds = Math.floor((record.createdAt ?? new Date()).getTime() / 1000)
+  const userId = record.userId ?? null
+  const model = fit(record.model, 191)
+  const promptTokens = count(record.promptTokens)
+  const completionTokens = count(record.completionTokens)
+  const values = [
+    seconds,
+    fit(record.requestId, 128),
+    fit(record.ip, 45),
+    record.principalKind,
+    userId,
+    record.username == null ? null : fit(record.username, 64),
+    record.tokenId ?? null,
+    model,
+    record.channelId ?? null,
+    record.channelName == null ? null : fit(record.channelName, 100),
+    promptTokens,
+    completionTokens,
+    record.estimated ? 1 : 0,
+    record.status,
+    record.errorType == null ? null : fit(record.errorType, 64),
+    count(record.latencyMs),
+    record.ttfbMs == null ? null : count(record.ttfbMs),
+    record.endpoint,
+    record.stream ? 1 : 0,
+  ]
+  return { values: JSON.stringify(values), createdAt: seconds * 1000, model, userId, promptTokens, completionTokens }
 }
