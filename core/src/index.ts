@@ -51,7 +51,8 @@ export type { RequestContext } from './http/context.js'
 export type { AuthStrategy, Principal } from './pipeline/principal.js'
 export type { FastifyReply, FastifyRequest } from 'fastify'
 export { principalOf, requireRole, requireUser, type Role, type SessionUser, type TokenUser } from './pipeline/authenticate.js'
-export type { LimitDecision, LimitPolicy, LimitSubject } from './pipeline/limits.js'
+export type { LimitAllowance, LimitDecision, LimitPolicy, LimitRefusal, LimitSubject } from './pipeline/limits.js'
+export { isPromiseLike, type MaybePromise } from './maybe.js'
 export type {
   ChatContentPart,
   ChatErrorEvent,

@@ -15,6 +15,7 @@ export interface Registered<T> {
 export class Registry<T> {
   readonly #entries = new Map<string, Registered<T>>()
   #sealed = false
+  #items: readonly T[] | undefined
 
   constructor(readonly name: string) {}
 
@@ -35,6 +36,14 @@ export class Registry<T> {
 
   list(): Registered<T>[] {
     return [...this.#entries.values()]
+  }
+
+  /** The items in registration order; once sealed, one array for every call (the data plane reads it per request). */
+  items(): readonly T[] {
+    if (this.#items) return this.#items
+    const items = Object.freeze([...this.#entries.values()].map(entry => entry.item))
+    if (this.#sealed) this.#items = items
+    return items
   }
 
   seal(): void {

@@ -14,7 +14,8 @@ import type { UsageEndpoint, UsageStatus } from '../usage/entities.js'
 import { estimatePromptTokens, estimateTokens, type PromptMessage } from '../usage/tokens.js'
 import type { UsageWriter } from '../usage/writer.js'
 import { KeyHealth, type FailureKind } from './key-health.js'
-import type { LimitDecision, LimitPolicy } from './limits.js'
+import { isPromiseLike } from '../maybe.js'
+import { firstRefusal, type LimitAllowance, type LimitPolicy, type LimitRefusal } from './limits.js'
 import type { Principal } from './principal.js'
 import type { ChatEvent, ChatProvider, ChatRequest, Passthrough, PassthroughPath, ProviderCall, UpstreamTarget } from './provider.js'
 import { bytesOf, chatCompletionsTap, chatCompletionText, chatUsage, framedAsObject, parseJson, relayWholeEvents, responsesTap, responsesUsage, responseText, SseSplitter, usageInAnswer, wholeEvents, type StreamTap, type TokenUsage } from './sse.js'
@@ -137,7 +138,8 @@ export class ChatPipeline {
   }
 
   async handle(request: FastifyRequest, reply: FastifyReply, call: ChatCall): Promise<unknown> {
-    await this.checkCaller(request, reply, call.principal)
+    const checking = this.checkCaller(request, reply, call.principal)
+    if (checking) await checking
     const model = call.body.model as string
     const state: CallState = { channel: undefined, upstreamModel: model, startedAt: request.parley.startedAt, ttfbMs: undefined, usage: undefined, outputText: () => '', recorded: false }
     const record = (status: UsageStatus, errorType: string | null, produced: boolean) => this.record(request, call, state, status, errorType, produced)
@@ -167,28 +169,27 @@ export class ChatPipeline {
     }
   }
 
-  /** Asks every limit policy about the caller; the first refusal is the answer. */
-  private async checkCaller(request: FastifyRequest, reply: FastifyReply, principal: Principal): Promise<void> {
-    let tightest: Extract<LimitDecision, { allowed: true }> | undefined
-    for (const { item } of this.options.limits.list()) {
-      const decision = await item.check({ kind: 'caller', principal, request })
-      if (!decision.allowed) {
-        rateHeaders(reply, decision.limit, 0, decision.retryAfterMs)
-        const details = { retry_after: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) }
-        if (decision.message === undefined) throw errors.PARLEY_ERR_LIMIT_EXCEEDED({ reason: decision.reason }, { details })
-        throw new ParleyError('PARLEY_ERR_LIMIT_EXCEEDED', 429, 'rate_limit_exceeded', decision.message, { details })
-      }
+  /**
+   * Asks every limit policy about the caller; the first refusal is the answer (thrown). A
+   * promise only when a policy had to wait (a shared counter); in-memory limits cost none.
+   */
+  private checkCaller(request: FastifyRequest, reply: FastifyReply, principal: Principal): PromiseLike<void> | undefined {
+    let tightest: LimitAllowance | undefined
+    const refusal = firstRefusal(this.options.limits.items(), { kind: 'caller', principal, request }, decision => {
       if (decision.remaining !== undefined && (tightest?.remaining === undefined || decision.remaining < tightest.remaining)) tightest = decision
+    })
+    const settle = (refused: LimitRefusal | undefined): void => {
+      if (refused) {
+        rateHeaders(reply, refused.limit, 0, refused.retryAfterMs)
+        const details = { retry_after: Math.max(1, Math.ceil(refused.retryAfterMs / 1000)) }
+        if (refused.message === undefined) throw errors.PARLEY_ERR_LIMIT_EXCEEDED({ reason: refused.reason }, { details })
+        throw new ParleyError('PARLEY_ERR_LIMIT_EXCEEDED', 429, 'rate_limit_exceeded', refused.message, { details })
+      }
+      if (tightest?.limit !== undefined) rateHeaders(reply, tightest.limit, tightest.remaining ?? 0, tightest.resetMs ?? 0)
     }
-    if (tightest?.limit !== undefined) rateHeaders(reply, tightest.limit, tightest.remaining ?? 0, tightest.resetMs ?? 0)
-  }
-
-  private async channelAllowed(channel: RoutableChannel): Promise<LimitDecision> {
-    for (const { item } of this.options.limits.list()) {
-      const decision = await item.check({ kind: 'channel', channelId: String(channel.id), rpm: channel.rpmLimit })
-      if (!decision.allowed) return decision
-    }
-    return { allowed: true }
+    if (isPromiseLike(refusal)) return refusal.then(settle)
+    settle(refusal)
+    return undefined
   }
 
   /** Keys (then channels) in turn until one answers; ready keys of every channel before cooling ones. */
@@ -204,7 +205,7 @@ export class ChatPipeline {
     const { providers, upstream } = this.options
     type Key = { id: number; key: string } | undefined
     let deferred: Array<[RouteCandidate, Key]> | undefined
-    let channelRefusal: Extract<LimitDecision, { allowed: false }> | undefined
+    let channelRefusal: LimitRefusal | undefined
     let failure: Failure | undefined
     let tries = 0
     for (const candidate of plan) {
@@ -212,9 +213,10 @@ export class ChatPipeline {
       if (tries >= upstream.max_attempts || failure?.kind === 'final') break
       const provider = providers.get(candidate.channel.provider)
       if (!provider) continue
-      const decision = await this.channelAllowed(candidate.channel)
-      if (!decision.allowed) {
-        if (!channelRefusal || decision.retryAfterMs < channelRefusal.retryAfterMs) channelRefusal = decision
+      let refusal = firstRefusal(this.options.limits.items(), { kind: 'channel', channelId: String(candidate.channel.id), rpm: candidate.channel.rpmLimit })
+      if (isPromiseLike(refusal)) refusal = await refusal
+      if (refusal) {
+        if (!channelRefusal || refusal.retryAfterMs < channelRefusal.retryAfterMs) channelRefusal = refusal
         continue
       }
       const { ready, cooling } = this.health.order(candidate.channel.id, candidate.channel.keys)

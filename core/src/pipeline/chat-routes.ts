@@ -52,7 +52,7 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void 
     '/v1/chat/completions',
     { schema: { tags: ['data plane'], summary: 'Chat completion (OpenAI format, streaming or not)', security, body: ChatCompletionBody } },
     async (request, reply) => {
-      const principal = await apiCaller(request)
+      const principal = apiCaller(await request.principal())
       return pipeline.handle(request, reply, { format: 'chat', body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint: 'chat.completions' })
     },
   )
@@ -60,7 +60,7 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void 
     '/v1/responses',
     { schema: { tags: ['data plane'], summary: 'Responses API (OpenAI format, streaming or not)', security, body: ResponsesBody } },
     async (request, reply) => {
-      const principal = await apiCaller(request)
+      const principal = apiCaller(await request.principal())
       return pipeline.handle(request, reply, { format: 'responses', body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint: 'responses' })
     },
   )
@@ -76,8 +76,7 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void 
 }
 
 /** `/v1` needs a credential: a guest (no token) is refused even when the portal admits guests. */
-async function apiCaller(request: FastifyRequest): Promise<Principal> {
-  const principal = await request.principal()
+function apiCaller(principal: Principal | undefined): Principal {
   if (!principal) throw errors.PARLEY_ERR_AUTH_REQUIRED()
   if (principal.kind === 'guest') throw errors.PARLEY_ERR_CHAT_GUEST_API()
   return principal

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import type { MaybePromise } from '../maybe.js'
 
 /** Who is calling. Every request through the data plane has exactly one. */
 export type Principal =
@@ -40,5 +41,6 @@ export type Principal =
  * })
  */
 export interface AuthStrategy {
-  authenticate(request: FastifyRequest): Promise<Principal | undefined>
+  /** May answer at once (a cached token) or with a promise (a database lookup). */
+  authenticate(request: FastifyRequest): MaybePromise<Principal | undefined>
 }

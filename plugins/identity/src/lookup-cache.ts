@@ -18,14 +18,15 @@ export class LookupCache<K, V> {
     this.#refreshAfterMs = ttlMs * 0.8
   }
 
-  get(key: K, load: () => Promise<V>): Promise<V> {
+  /** The cached value at once, or a promise of the load (shared with every caller missing the same key). */
+  get(key: K, load: () => Promise<V>): V | Promise<V> {
     const hit = this.#entries.get(key)
     if (hit) {
       const age = Date.now() - hit.loadedAt
       if (age < this.ttlMs) {
         // A failed refresh is not the caller's problem: the entry expires as it would have.
         if (age >= this.#refreshAfterMs && !this.#loading.has(key)) this.#load(key, load).catch(() => undefined)
-        return Promise.resolve(hit.value)
+        return hit.value
       }
     }
     return this.#loading.get(key) ?? this.#load(key, load)

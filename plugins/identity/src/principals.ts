@@ -1,4 +1,4 @@
-import type { AuthStrategy, EntityManager, FastifyRequest, KeyValueStore, Logger, Principal } from '@parley/core'
+import { isPromiseLike, type AuthStrategy, type EntityManager, type FastifyRequest, type KeyValueStore, type Logger, type MaybePromise, type Principal } from '@parley/core'
 import { isWellFormedApiToken, sha256, API_TOKEN_PREFIX } from './api-token-format.js'
 import { CHAT_TOKEN_NAME } from './api-tokens.js'
 import { consoleCredential } from './console-session.js'
@@ -94,7 +94,8 @@ export class Principals {
     }
   }
 
-  private async authenticate(request: FastifyRequest): Promise<Principal | undefined> {
+  /** At once for an API token whose token and user are cached (nearly every call); a promise otherwise. */
+  private authenticate(request: FastifyRequest): MaybePromise<Principal | undefined> {
     const credential = credentialOf(request)
     if (credential === undefined) {
       const fromConsole = consoleCredential(request)
@@ -123,17 +124,25 @@ export class Principals {
     return { kind: 'user', userId: String(user.id), role: user.role, group: user.group, name: user.name, ...rpmOf(user) }
   }
 
-  private async fromApiToken(token: string): Promise<Principal> {
+  private fromApiToken(token: string): MaybePromise<Principal> {
     if (!isWellFormedApiToken(token)) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
     const hash = sha256(token)
-    const found = await this.token(hash)
-    const user = found ? await this.user(found.userId) : null
+    const found = this.token(hash)
+    return isPromiseLike(found) ? found.then(settled => this.ofToken(settled, hash)) : this.ofToken(found, hash)
+  }
+
+  private ofToken(found: CachedToken | null, hash: string): MaybePromise<Principal> {
+    const user = found ? this.user(found.userId) : null
+    return isPromiseLike(user) ? user.then(settled => this.tokenPrincipal(found, settled, hash)) : this.tokenPrincipal(found, user, hash)
+  }
+
+  private tokenPrincipal(found: CachedToken | null, user: CachedUser | null, hash: string): Principal {
     if (!found || !user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
     this.touch(found.id, hash)
     return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name, portal: found.portal, ...rpmOf(user) }
   }
 
-  private async user(id: number): Promise<CachedUser | null> {
+  private user(id: number): MaybePromise<CachedUser | null> {
     if (!Number.isSafeInteger(id) || id <= 0) return null
     return this.#users.get(id, async () => {
       const em = this.em()
@@ -144,7 +153,7 @@ export class Principals {
     })
   }
 
-  private async token(hash: string): Promise<CachedToken | null> {
+  private token(hash: string): MaybePromise<CachedToken | null> {
     return this.#tokens.get(hash, async () => {
       const row = await this.em().findOne(ApiToken, { tokenHash: hash })
       return row ? { id: row.id, userId: row.userId, portal: row.name === CHAT_TOKEN_NAME } : null

@@ -1,3 +1,4 @@
+import type { MaybePromise } from '@parley/core'
 import type { RateLimiterRes } from 'rate-limiter-flexible'
 
 /** Every limit is a fixed window of one minute (SPEC §8 speaks of requests per minute). */
@@ -11,7 +12,7 @@ export const WINDOW_SECONDS = 60
 export const UNCAPPED = Number.MAX_SAFE_INTEGER
 
 /** Below this the window is about to end: a refund could land in the next one and grant an extra call. */
-const REFUND_MIN_MS = 1000
+export const REFUND_MIN_MS = 1000
 
 /** One call counted in a key's current window. */
 export interface Hit {
@@ -23,9 +24,9 @@ export interface Hit {
   refund(): void
 }
 
-/** Counts calls per key in fixed one-minute windows: in this process, or in Redis. */
+/** Counts calls per key in fixed one-minute windows: in this process (at once), or in Redis. */
 export interface WindowCounter {
-  hit(key: string): Promise<Hit>
+  hit(key: string): MaybePromise<Hit>
   start(): Promise<void>
   close(): Promise<void>
 }

@@ -1,6 +1,6 @@
-import { languageOf, type LimitDecision, type LimitPolicy, type LimitSubject } from '@parley/core'
+import { isPromiseLike, languageOf, type LimitDecision, type LimitPolicy, type LimitSubject, type MaybePromise } from '@parley/core'
 import { callerLimit, type CallerRates } from './callers.js'
-import type { WindowCounter } from './counter.js'
+import type { Hit, WindowCounter } from './counter.js'
 import { refusalMessage } from './messages.js'
 import type { Sample } from './metrics.js'
 
@@ -9,6 +9,8 @@ import type { Sample } from './metrics.js'
  * now; a refused call is taken back out of the count, so the count is the calls that went
  * ahead, and a limit raised in the middle of a window grants exactly the difference.
  */
+const ALLOWED: LimitDecision = Object.freeze({ allowed: true })
+
 export class RpmPolicy implements LimitPolicy {
   constructor(
     private readonly counter: WindowCounter,
@@ -16,7 +18,7 @@ export class RpmPolicy implements LimitPolicy {
     private readonly refusals: Sample,
   ) {}
 
-  async check(subject: LimitSubject): Promise<LimitDecision> {
+  check(subject: LimitSubject): MaybePromise<LimitDecision> {
     if (subject.kind === 'channel') {
       // Only the pipeline sees a channel refusal; the caller gets "channels busy" if none can serve.
       return this.decide(`channel:${subject.channelId}`, subject.rpm, 'channel', () => ({ reason: `channel ${subject.channelId} is at its limit of ${subject.rpm} requests per minute` }))
@@ -28,9 +30,14 @@ export class RpmPolicy implements LimitPolicy {
     }))
   }
 
-  private async decide(key: string, limit: number, kind: string, explain: (retryAfterMs: number) => { reason: string; message?: string }): Promise<LimitDecision> {
-    if (limit <= 0) return { allowed: true }
-    const hit = await this.counter.hit(key)
+  /** At once with the counter in memory; a promise while Redis counts. */
+  private decide(key: string, limit: number, kind: string, explain: (retryAfterMs: number) => { reason: string; message?: string }): MaybePromise<LimitDecision> {
+    if (limit <= 0) return ALLOWED
+    const hit = this.counter.hit(key)
+    return isPromiseLike(hit) ? hit.then(counted => this.judge(counted, limit, kind, explain)) : this.judge(hit, limit, kind, explain)
+  }
+
+  private judge(hit: Hit, limit: number, kind: string, explain: (retryAfterMs: number) => { reason: string; message?: string }): LimitDecision {
     if (hit.count <= limit) return { allowed: true, limit, remaining: limit - hit.count, resetMs: hit.resetMs }
     hit.refund()
     this.refusals.inc({ kind })

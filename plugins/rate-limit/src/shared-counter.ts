@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
-import type { Logger } from '@parley/core'
+import type { Logger, MaybePromise } from '@parley/core'
 import { hitOf, UNCAPPED, WINDOW_SECONDS, type Hit, type WindowCounter } from './counter.js'
 import { LocalCounter } from './local-counter.js'
 import type { Sample } from './metrics.js'
@@ -69,6 +69,7 @@ export class SharedCounter implements WindowCounter {
   }
 
   async start(): Promise<void> {
+    await this.#local.start()
     const connected = this.#client.connect().then(
       () => true,
       () => false,
@@ -77,15 +78,18 @@ export class SharedCounter implements WindowCounter {
     if (!(await Promise.race([connected, waited]))) this.#degrade('it did not answer at start')
   }
 
-  async hit(key: string): Promise<Hit> {
-    if (!this.#degraded) {
-      try {
-        const res = await this.#shared.consume(key)
-        return hitOf(res, () => this.#shared.reward(key))
-      } catch (error) {
+  hit(key: string): MaybePromise<Hit> {
+    if (this.#degraded) return this.#fallback(key)
+    return this.#shared.consume(key).then(
+      res => hitOf(res, () => this.#shared.reward(key)),
+      (error: unknown) => {
         this.#degrade(error instanceof Error ? error.message : String(error))
-      }
-    }
+        return this.#fallback(key)
+      },
+    )
+  }
+
+  #fallback(key: string): Hit {
     this.#options.fallbacks.inc()
     return this.#local.hit(key)
   }
@@ -94,6 +98,7 @@ export class SharedCounter implements WindowCounter {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#probe)
+    await this.#local.close()
     if (this.#client.status !== 'ready') {
       this.#client.disconnect()
       return

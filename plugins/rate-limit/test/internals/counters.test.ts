@@ -41,6 +41,38 @@ for (const driver of drivers) {
   })
 }
 
+t.test('memory counter: answers at once; a window ends a minute after its first call; ended windows are swept', async t => {
+  let now = 1_000_000
+  t.capture(Date, 'now', () => now)
+  const sweeps: Array<() => void> = []
+  t.capture(globalThis, 'setInterval', ((sweep: () => void) => {
+    sweeps.push(sweep)
+    return { unref: () => undefined }
+  }) as unknown as typeof setInterval)
+  const counter = new LocalCounter()
+  await counter.start()
+  t.teardown(() => counter.close())
+  const first = counter.hit('guest:203.0.113.9')
+  t.notOk(first instanceof Promise, 'no promise for a count in memory')
+  t.same([first.count, first.resetMs], [1, 60_000])
+  counter.hit('guest:198.51.100.1')
+  now += 59_000
+  const late = counter.hit('guest:203.0.113.9')
+  t.same([late.count, late.resetMs], [2, 1000], 'the window is fixed from the first call')
+  late.refund()
+  t.equal(counter.hit('guest:203.0.113.9').count, 3, 'no refund in the last second: it could land in the next window')
+  now += 1000
+  const next = counter.hit('guest:203.0.113.9')
+  t.same([next.count, next.resetMs], [1, 60_000], 'a new window starts with the first call after the end')
+  t.equal(counter.size, 2)
+  t.equal(sweeps.length, 1, 'one sweeper')
+  sweeps[0]?.()
+  t.equal(counter.size, 1, 'the ended window of the address that went quiet is gone')
+  now += 60_000
+  sweeps[0]?.()
+  t.equal(counter.size, 0, 'nothing is held for keys no longer used')
+})
+
 t.test('two redis counters on one prefix count together', { skip: missingService('redis') }, async t => {
   const prefix = `parley-test-${randomBytes(4).toString('hex')}:`
   const [a, b] = [sharedCounter(prefix), sharedCounter(prefix)]
