@@ -52,3 +52,14 @@ export async function provision(parley: string, mock: string, admin: { username:
   }
   return { apiToken: token, channelId: channel.id }
 }
+
+/**
+ * Parley's usage rows dropped so far (`parley_usage_rows_dropped_total` on `/metrics`). A
+ * cell that drops rows measured a gateway that did not keep up with its own usage log: its
+ * figures would flatter Parley, so the run fails.
+ */
+export async function usageRowsDropped(parley: string): Promise<number> {
+  const text = await (await fetch(`${parley}/metrics`)).text()
+  const line = /^parley_usage_rows_dropped_total(?:\{\})? (\d+(?:\.\d+)?(?:e\+?\d+)?)$/m.exec(text)
+  return line ? Number(line[1]) : 0
+}

@@ -13,7 +13,7 @@ import path from 'node:path'
 import { cpuUse, sample } from './cpu.js'
 import { measure } from './load.js'
 import { summarize } from './profile-summary.js'
-import { provision } from './provision.js'
+import { provision, usageRowsDropped } from './provision.js'
 import { checks, cpuRatioLines, cpuRatios, machine, medians, table, verdicts, writeResults, type Row, type Target } from './report.js'
 import { requestBody, verify } from './requests.js'
 import { readSettings, RESULTS_DIR } from './settings.js'
@@ -72,11 +72,13 @@ try {
           const load = { url: url(target), headers, body: requestBody(format), connections, durationS: settings.durationS, warmupS: settings.warmupS }
           const profiled = settings.profile.includes(target) ? servers[target] : undefined
           let before = sample([...pids.keys()])
+          const droppedBefore = target === 'parley' ? await usageRowsDropped(parley.url) : 0
           const measured = await measure(load, async () => {
             await profiled?.startProfile()
             before = sample([...pids.keys()])
           })
           const after = sample([...pids.keys()])
+          const dropped = target === 'parley' ? (await usageRowsDropped(parley.url)) - droppedBefore : 0
           if (profiled) {
             mkdirSync(profileDir, { recursive: true })
             const file = path.join(profileDir, `${target}-${format}-c${connections}-r${round}.cpuprofile`)
@@ -88,6 +90,7 @@ try {
           const failed = row.non2xx + row.errors + row.timeouts
           console.log(`  ${target.padEnd(6)} ${format.padEnd(4)} c=${String(connections).padEnd(3)} ${row.requestsPerSec.toFixed(0).padStart(6)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${cpuText(row)}`)
           if (failed > 0) throw new Error(`${target} ${format} c=${connections}: ${failed} requests failed; the figures would be meaningless`)
+          if (dropped > 0) throw new Error(`${target} ${format} c=${connections}: ${dropped} usage rows were dropped (the usage log did not keep up); the figures would flatter Parley`)
         }
       }
     }

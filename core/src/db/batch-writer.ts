@@ -4,6 +4,8 @@ import type { Logger } from '../logger.js'
 
 const DEFAULT_FLUSH_INTERVAL_MS = 1000
 const DEFAULT_BATCH_SIZE = 200
+/** A backlog is written in batches of up to this many times `batchSize`. */
+const DEFAULT_BACKLOG_FACTOR = 10
 const DEFAULT_MAX_BUFFERED = 10_000
 const DEFAULT_RETRY_BASE_MS = 1000
 const DEFAULT_RETRY_MAX_MS = 60_000
@@ -27,8 +29,14 @@ export interface BatchWriterOptions<Input, Row> {
   /** When given, rows written and dropped are counted there. */
   readonly metrics?: Registry
   readonly flushIntervalMs?: number
-  /** A batch is written as soon as this many rows wait, and no insert carries more. */
+  /** A batch is written as soon as this many rows wait. */
   readonly batchSize?: number
+  /**
+   * The most rows one insert carries (default 10 × `batchSize`). A batch takes every waiting
+   * row up to this: when the database or a busy event loop falls behind, each write (a few
+   * round trips whatever its size) catches up on more rows at once.
+   */
+  readonly maxBatchSize?: number
   /** Rows held while the database is slow or down; beyond it the oldest are dropped. */
   readonly maxBuffered?: number
   /** First wait after a failed write; doubles per failure up to `retryMaxMs`. */
@@ -58,12 +66,14 @@ export class BatchWriter<Input, Row> {
   private counts = { written: 0, dropped: 0, failures: 0, droppedUnreported: 0 }
   private readonly timer: NodeJS.Timeout
   private readonly batchSize: number
+  private readonly maxBatchSize: number
   private readonly maxBuffered: number
   private readonly writtenTotal: Counter | undefined
   private readonly droppedTotal: Counter | undefined
 
   constructor(private readonly options: BatchWriterOptions<Input, Row>) {
     this.batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE)
+    this.maxBatchSize = Math.max(this.batchSize, options.maxBatchSize ?? this.batchSize * DEFAULT_BACKLOG_FACTOR)
     this.maxBuffered = Math.max(this.batchSize, options.maxBuffered ?? DEFAULT_MAX_BUFFERED)
     if (options.metrics) {
       this.writtenTotal = counter(options.metrics, `parley_${options.name}_rows_written_total`, `${options.label} rows written to the database`)
@@ -146,11 +156,12 @@ export class BatchWriter<Input, Row> {
   /**
    * Writes batches until the buffer is empty (`strict`: a flush) or, in the background, while a
    * full batch waits: the rows that trickle in during an insert wait for the next batch or the
-   * timer, so steady traffic makes a few large inserts instead of many tiny ones.
+   * timer, so steady traffic makes a few large inserts instead of many tiny ones. A batch takes
+   * every waiting row, up to `maxBatchSize`.
    */
   private async writeAll(strict: boolean): Promise<void> {
     for (let first = true; this.buffer.length > 0 && (strict || first || this.buffer.length >= this.batchSize); first = false) {
-      const batch = this.buffer.splice(0, this.batchSize)
+      const batch = this.buffer.splice(0, this.maxBatchSize)
       try {
         await this.options.insert(this.options.em(), batch)
       } catch (error) {
