@@ -17,7 +17,7 @@ import { KeyHealth, type FailureKind } from './key-health.js'
 import { isPromiseLike } from '../maybe.js'
 import { firstRefusal, type LimitAllowance, type LimitPolicy, type LimitRefusal } from './limits.js'
 import type { Principal } from './principal.js'
-import type { ChatEvent, ChatProvider, ChatRequest, Passthrough, PassthroughPath, ProviderCall, UpstreamTarget } from './provider.js'
+import type { ChatEvent, ChatProvider, ChatRequest, Passthrough, PassthroughPath, ProviderCall, UpstreamHttpRequest, UpstreamTarget } from './provider.js'
 import { bytesOf, chatCompletionsTap, chatCompletionText, chatUsage, framedAsObject, parseJson, relayWholeEvents, responsesTap, responsesUsage, responseText, SseSplitter, usageInAnswer, wholeEvents, type StreamTap, type TokenUsage } from './sse.js'
 import {
   chatChunkWriter,
@@ -30,7 +30,7 @@ import {
   type StreamWriter,
 } from './translate.js'
 import type { UpstreamAgents } from './upstream-agents.js'
-import { UpstreamExchange, type UpstreamHead } from './upstream-exchange.js'
+import { UpstreamExchange, type ExchangeWatcher, type UpstreamHead } from './upstream-exchange.js'
 
 type Json = Record<string, unknown>
 type Format = 'chat' | 'responses'
@@ -329,9 +329,8 @@ export class ChatPipeline {
     const clientWantsUsage = (call.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
     if (stream && call.format === 'chat') body.stream_options = { ...(call.body.stream_options as Json | undefined), include_usage: true }
     const prepared = (provider.passthrough as Passthrough).prepare({ path, body }, providerCall.target)
-    const iterator = new UpstreamExchange(providerCall.dispatcher, prepared, JSON.stringify(body))
-    attempt.onStop(reason => iterator.abort(new Stop(reason)))
-    const head = await attempt.wait(iterator.head)
+    const iterator = attempt.exchange(providerCall.dispatcher, prepared, JSON.stringify(body))
+    const head = await iterator.head
     // Redirects are never followed (SSRF): a 3xx is a failure like any other non-2xx.
     if (head.status < 200 || head.status >= 300) return { failure: await this.upstreamFailure(head, iterator, attempt, providerCall.target) }
 
@@ -824,7 +823,7 @@ function control(attempt: Attempt): CallControl {
  * of each wait. Time spent waiting for a slow client is never counted against the upstream.
  * One timer serves every wait (re-armed, not re-created) and waits are one at a time.
  */
-class Attempt {
+class Attempt implements ExchangeWatcher {
   /** Made on first use: passthrough calls are stopped through `onStop`, not a signal. */
   #controller: AbortController | undefined
   readonly #firstByteDeadline: number
@@ -834,6 +833,8 @@ class Attempt {
   #timer: NodeJS.Timeout | undefined
   /** Rejects the wait in progress, if any. */
   #waiting: ((error: Error) => void) | undefined
+  /** The upstream exchange of a passthrough attempt, which reports its own waits. */
+  #exchange: UpstreamExchange | undefined
 
   constructor(
     readonly parent: CallControl,
@@ -903,7 +904,32 @@ class Attempt {
   }
 
   next<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
+    // The exchange is aborted by `stop` and reports its waits itself: no promise around its own.
+    if (iterator === this.#exchange) return iterator.next()
     return this.wait(iterator.next())
+  }
+
+  /**
+   * The passthrough attempt's upstream exchange: stopping the attempt aborts it, and its head
+   * and reads are timed by this attempt's timer (`waiting`/`resumed`) without a promise around
+   * each, so its `head` and `next()` may be awaited directly.
+   */
+  exchange(dispatcher: Dispatcher, request: UpstreamHttpRequest, body: string): UpstreamExchange {
+    const exchange = new UpstreamExchange(dispatcher, request, body, this)
+    this.#exchange = exchange
+    this.onStop(reason => exchange.abort(new Stop(reason)))
+    return exchange
+  }
+
+  /** The exchange waits on the upstream: the timer runs; a stop aborts the exchange (`onStop`). */
+  waiting(): void {
+    if (this.#stopped) return
+    this.#arm()
+    this.#waiting = ignore
+  }
+
+  resumed(): void {
+    this.#waiting = undefined
   }
 
   #arm(): void {
@@ -933,6 +959,8 @@ class Attempt {
     this.#timer = undefined
   }
 }
+
+function ignore(): void {}
 
 function toChatRequest(call: ChatCall, upstreamModel: string): ChatRequest {
   const body = call.body

@@ -8,6 +8,15 @@ export interface UpstreamHead {
   header(name: string): string | undefined
 }
 
+/**
+ * Told when the reader starts waiting on the upstream (for the head, or a read with nothing
+ * buffered) and when that wait ends: the attempt's timeouts count exactly that time.
+ */
+export interface ExchangeWatcher {
+  waiting(): void
+  resumed(): void
+}
+
 /** Above this many buffered bytes the upstream socket is paused until the reader catches up. */
 const HIGH_WATER = 64 * 1024
 
@@ -48,11 +57,17 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
   #waiter: { resolve: (result: IteratorResult<Uint8Array>) => void; reject: (error: Error) => void } | undefined
   #waking = false
 
-  constructor(dispatcher: Dispatcher, request: UpstreamHttpRequest, body: string) {
+  constructor(
+    dispatcher: Dispatcher,
+    request: UpstreamHttpRequest,
+    body: string,
+    private readonly watcher?: ExchangeWatcher,
+  ) {
     this.head = new Promise<UpstreamHead>((resolve, reject) => {
       this.#resolveHead = resolve
       this.#rejectHead = reject
     })
+    watcher?.waiting()
     const { origin, path } = targetOf(request.url)
     dispatcher.dispatch(
       {
@@ -88,6 +103,7 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
     // 1xx informational answers come first and are not the answer.
     if (status < 200) return true
     this.#resume = resume
+    if (!this.#waiter) this.watcher?.resumed()
     this.#resolveHead({ status, header: name => headerOf(rawHeaders, name) })
     return true
   }
@@ -110,6 +126,7 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
     if (this.#ended || this.#error) return
     const reason = this.#aborted ?? error
     this.#error = reason
+    if (!this.#waiter) this.watcher?.resumed()
     // A no-op once the head has come: the error then reaches the reader.
     this.#rejectHead(reason)
     this.#wake()
@@ -128,6 +145,7 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
       const waiter = this.#waiter
       if (!waiter) return
       this.#waiter = undefined
+      this.watcher?.resumed()
       const taken = this.#take()
       if (taken instanceof Error) waiter.reject(taken)
       else waiter.resolve(taken)
@@ -138,6 +156,7 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
 
   next(): Promise<IteratorResult<Uint8Array>> {
     if (this.#chunks.length === 0 && !this.#error && !this.#ended) {
+      this.watcher?.waiting()
       return new Promise((resolve, reject) => {
         this.#waiter = { resolve, reject }
       })
