@@ -154,3 +154,29 @@ t.test('return() stops an answer that is not wanted', async t => {
   await gone
   t.pass('the upstream saw its connection close')
 })
+
+t.test('the watcher is told exactly when the reader waits on the upstream', async t => {
+  let release!: () => void
+  const held = new Promise<void>(resolve => (release = resolve))
+  const { url, agent } = await upstream(t, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream' })
+    response.write('data: 1\n\n')
+    void held.then(() => response.end('data: 2\n\n'))
+  })
+  const events: string[] = []
+  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', { waiting: () => events.push('waiting'), resumed: () => events.push('resumed') })
+  t.same(events, ['waiting'], 'the head is waited for from the start')
+  await exchange.head
+  t.same(events, ['waiting', 'resumed'])
+  // Time for the first frame, written with the head, to be buffered.
+  await new Promise(resolve => setTimeout(resolve, 50))
+  events.length = 0
+  t.equal(Buffer.from((await exchange.next()).value as Uint8Array).toString(), 'data: 1\n\n')
+  t.same(events, [], 'a read that finds bytes buffered does not wait')
+  const second = exchange.next()
+  t.same(events, ['waiting'], 'nothing buffered: the reader waits')
+  release()
+  t.equal(Buffer.from((await second).value as Uint8Array).toString(), 'data: 2\n\n')
+  t.same(events, ['waiting', 'resumed'], 'and the wait ends with the bytes')
+  t.ok((await exchange.next()).done)
+})
