@@ -103,9 +103,7 @@ export class UsageWriter extends BatchWriter<UsageRecord, PendingRow> {
 /** The rows and their rollup increments commit together, or neither does (then the batch is retried). */
 async function insertWithRollups(em: EntityManager, rows: PendingRow[]): Promise<void> {
   if (rows.length === 0) return
-  let batch = '['
-  for (let i = 0; i < rows.length; i++) batch += (i === 0 ? '' : ',') + (rows[i] as PendingRow).values
-  batch += ']'
+  const batch = `[${rows.map(row => row.values).join(',')}]`
   await inTransaction(em, async (run, sqlite) => {
     await run(sqlite ? INSERT.sqlite : INSERT.mysql, [batch])
     await addToRollups(run, sqlite, rows)
