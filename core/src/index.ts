@@ -52,7 +52,7 @@ export type { AuthStrategy, Principal } from './pipeline/principal.js'
 export type { FastifyReply, FastifyRequest } from 'fastify'
 export { principalOf, requireRole, requireUser, type Role, type SessionUser, type TokenUser } from './pipeline/authenticate.js'
 export type { LimitAllowance, LimitDecision, LimitPolicy, LimitRefusal, LimitSubject } from './pipeline/limits.js'
-export { isPromiseLike, type MaybePromise } from './maybe.js'
+export { andThen, isPromiseLike, type MaybePromise } from './maybe.js'
 export type {
   ChatContentPart,
   ChatErrorEvent,

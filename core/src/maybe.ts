@@ -8,3 +8,8 @@ export type MaybePromise<T> = T | PromiseLike<T>
 export function isPromiseLike<T>(value: MaybePromise<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
 }
+
+/** `next(value)` now when the value is here, once it settles when it is a promise. */
+export function andThen<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
+  return isPromiseLike(value) ? value.then(next) : next(value)
+}

@@ -14,7 +14,7 @@ import type { UsageEndpoint, UsageStatus } from '../usage/entities.js'
 import { estimatePromptTokens, estimateTokens, type PromptMessage } from '../usage/tokens.js'
 import type { UsageWriter } from '../usage/writer.js'
 import { KeyHealth, type FailureKind } from './key-health.js'
-import { isPromiseLike } from '../maybe.js'
+import { andThen, isPromiseLike, type MaybePromise } from '../maybe.js'
 import { firstRefusal, type LimitAllowance, type LimitPolicy, type LimitRefusal } from './limits.js'
 import type { Principal } from './principal.js'
 import type { ChatEvent, ChatProvider, ChatRequest, Passthrough, PassthroughPath, ProviderCall, UpstreamHttpRequest, UpstreamTarget } from './provider.js'
@@ -139,7 +139,7 @@ export class ChatPipeline {
 
   async handle(request: FastifyRequest, reply: FastifyReply, call: ChatCall): Promise<unknown> {
     const checking = this.checkCaller(request, reply, call.principal)
-    if (checking) await checking
+    if (isPromiseLike(checking)) await checking
     const model = call.body.model as string
     const state: CallState = { channel: undefined, upstreamModel: model, startedAt: request.parley.startedAt, ttfbMs: undefined, usage: undefined, outputText: () => '', recorded: false }
     const record = (status: UsageStatus, errorType: string | null, produced: boolean) => this.record(request, call, state, status, errorType, produced)
@@ -173,7 +173,7 @@ export class ChatPipeline {
    * Asks every limit policy about the caller; the first refusal is the answer (thrown). A
    * promise only when a policy had to wait (a shared counter); in-memory limits cost none.
    */
-  private checkCaller(request: FastifyRequest, reply: FastifyReply, principal: Principal): PromiseLike<void> | undefined {
+  private checkCaller(request: FastifyRequest, reply: FastifyReply, principal: Principal): MaybePromise<void> {
     let tightest: LimitAllowance | undefined
     const refusal = firstRefusal(this.options.limits.items(), { kind: 'caller', principal, request }, decision => {
       if (decision.remaining !== undefined && (tightest?.remaining === undefined || decision.remaining < tightest.remaining)) tightest = decision
@@ -187,9 +187,7 @@ export class ChatPipeline {
       }
       if (tightest?.limit !== undefined) rateHeaders(reply, tightest.limit, tightest.remaining ?? 0, tightest.resetMs ?? 0)
     }
-    if (isPromiseLike(refusal)) return refusal.then(settle)
-    settle(refusal)
-    return undefined
+    return andThen(refusal, settle)
   }
 
   /** Keys (then channels) in turn until one answers; ready keys of every channel before cooling ones. */

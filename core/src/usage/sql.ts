@@ -24,7 +24,7 @@ interface PoolClient {
   releaseConnection(connection: unknown): unknown
 }
 
-export function isSqlite(em: EntityManager): boolean {
+function isSqlite(em: EntityManager): boolean {
   return em.getPlatform() instanceof BaseSqlitePlatform
 }
 

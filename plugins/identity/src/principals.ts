@@ -1,4 +1,4 @@
-import { isPromiseLike, type AuthStrategy, type EntityManager, type FastifyRequest, type KeyValueStore, type Logger, type MaybePromise, type Principal } from '@parley/core'
+import { andThen, type AuthStrategy, type EntityManager, type FastifyRequest, type KeyValueStore, type Logger, type MaybePromise, type Principal } from '@parley/core'
 import { isWellFormedApiToken, sha256, API_TOKEN_PREFIX } from './api-token-format.js'
 import { CHAT_TOKEN_NAME } from './api-tokens.js'
 import { consoleCredential } from './console-session.js'
@@ -127,13 +127,7 @@ export class Principals {
   private fromApiToken(token: string): MaybePromise<Principal> {
     if (!isWellFormedApiToken(token)) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
     const hash = sha256(token)
-    const found = this.token(hash)
-    return isPromiseLike(found) ? found.then(settled => this.ofToken(settled, hash)) : this.ofToken(found, hash)
-  }
-
-  private ofToken(found: CachedToken | null, hash: string): MaybePromise<Principal> {
-    const user = found ? this.user(found.userId) : null
-    return isPromiseLike(user) ? user.then(settled => this.tokenPrincipal(found, settled, hash)) : this.tokenPrincipal(found, user, hash)
+    return andThen(this.token(hash), found => andThen(found ? this.user(found.userId) : null, user => this.tokenPrincipal(found, user, hash)))
   }
 
   private tokenPrincipal(found: CachedToken | null, user: CachedUser | null, hash: string): Principal {

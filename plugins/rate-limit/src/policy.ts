@@ -1,16 +1,16 @@
-import { isPromiseLike, languageOf, type LimitDecision, type LimitPolicy, type LimitSubject, type MaybePromise } from '@parley/core'
+import { andThen, languageOf, type LimitDecision, type LimitPolicy, type LimitSubject, type MaybePromise } from '@parley/core'
 import { callerLimit, type CallerRates } from './callers.js'
 import type { Hit, WindowCounter } from './counter.js'
 import { refusalMessage } from './messages.js'
 import type { Sample } from './metrics.js'
+
+const ALLOWED: LimitDecision = Object.freeze({ allowed: true })
 
 /**
  * Caller and channel RPM (SPEC §8). A call is counted, then compared with the limit read
  * now; a refused call is taken back out of the count, so the count is the calls that went
  * ahead, and a limit raised in the middle of a window grants exactly the difference.
  */
-const ALLOWED: LimitDecision = Object.freeze({ allowed: true })
-
 export class RpmPolicy implements LimitPolicy {
   constructor(
     private readonly counter: WindowCounter,
@@ -33,8 +33,7 @@ export class RpmPolicy implements LimitPolicy {
   /** At once with the counter in memory; a promise while Redis counts. */
   private decide(key: string, limit: number, kind: string, explain: (retryAfterMs: number) => { reason: string; message?: string }): MaybePromise<LimitDecision> {
     if (limit <= 0) return ALLOWED
-    const hit = this.counter.hit(key)
-    return isPromiseLike(hit) ? hit.then(counted => this.judge(counted, limit, kind, explain)) : this.judge(hit, limit, kind, explain)
+    return andThen(this.counter.hit(key), hit => this.judge(hit, limit, kind, explain))
   }
 
   private judge(hit: Hit, limit: number, kind: string, explain: (retryAfterMs: number) => { reason: string; message?: string }): LimitDecision {
