@@ -4,19 +4,24 @@ import type { Logger } from './logger.js'
 import { REDACTED_LOG_PATHS } from './redact.js'
 
 /**
- * Fields a request's logger adds to every line it (or a child of it) writes, set with
- * `bindRequestFields`. Cheaper than a child logger per request: pino serialises (and redacts)
- * a child's bindings when it is created, whether or not a line is ever written, and most
- * requests write none.
+ * Fields a request's logger adds to every line it (or a child of it) writes: Fastify's bindings
+ * (the request id) and those of `bindRequestFields`. Cheaper than a child logger per request:
+ * pino serialises (and redacts) a child's bindings when it is created, whether or not a line is
+ * ever written, and most requests write none.
  */
 const REQUEST_FIELDS = Symbol('parley.requestFields')
+/** More fields, made only when a line is written (most requests write none). */
+const LATER_FIELDS = Symbol('parley.laterFields')
 
-type WithFields = { [REQUEST_FIELDS]?: Record<string, unknown> }
+type WithFields = { [REQUEST_FIELDS]?: Record<string, unknown>; [LATER_FIELDS]?: () => Record<string, unknown> }
 
-/** Every line `logger` (a request's own logger) and its children write carries `fields`. */
-export function bindRequestFields(logger: object, fields: Record<string, unknown>): void {
+/**
+ * Every line `logger` (a request's own logger) and its children write carries the fields that
+ * `fields` returns, asked for when a line is written.
+ */
+export function bindRequestFields(logger: object, fields: () => Record<string, unknown>): void {
   const bound = logger as WithFields
-  bound[REQUEST_FIELDS] = { ...bound[REQUEST_FIELDS], ...fields }
+  bound[LATER_FIELDS] = fields
 }
 
 /**
@@ -41,7 +46,10 @@ export function createLogger(config: Pick<Config, 'log'>, destination?: pino.Des
     timestamp: pino.stdTimeFunctions.isoTime,
     // Children inherit the request fields through their prototype (pino children are Object.create
     // of the parent). A fresh object each time: pino merges the line's own fields into it.
-    mixin: (_object, _level, logger) => ({ ...(logger as WithFields)[REQUEST_FIELDS] }),
+    mixin: (_object, _level, logger) => {
+      const bound = logger as WithFields
+      return { ...bound[REQUEST_FIELDS], ...bound[LATER_FIELDS]?.() }
+    },
   }
   return (destination ? pino(options, destination) : pino(options)) as unknown as Logger
 }

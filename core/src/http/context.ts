@@ -10,6 +10,11 @@ export interface RequestContext {
   readonly parentSpanId: string | undefined
   /** `process.hrtime.bigint()` at arrival, for latency. */
   readonly startedAt: bigint
+  /**
+   * The client's address (`request.ip`, proxy headers honoured per `server.trust_proxy`), read
+   * on arrival: once the client has gone its socket no longer knows it.
+   */
+  readonly ip: string
 }
 
 declare module 'fastify' {
@@ -51,10 +56,11 @@ export function installRequestContext(app: FastifyInstance): void {
       traceId: trace?.traceId ?? newTraceId(),
       parentSpanId: trace?.parentSpanId,
       startedAt: process.hrtime.bigint(),
+      ip: request.ip,
     }
     // Fastify gives each request its own child logger (bound to the request id) unless logging
     // is off, when every request shares one: only a request's own logger gets the fields.
-    if (request.log !== request.server.log) bindRequestFields(request.log, { trace_id: request.parley.traceId, ip: request.ip })
+    if (request.log !== request.server.log) bindRequestFields(request.log, () => ({ trace_id: request.parley.traceId, ip: request.parley.ip }))
     reply.header('x-request-id', request.id)
     done()
   })

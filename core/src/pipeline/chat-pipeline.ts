@@ -661,7 +661,8 @@ export class ChatPipeline {
 
   /** The upstream's counts, or our tokenizer's. */
   private usageOf(call: ChatCall, state: CallState, produced: boolean): TokenUsage & { estimated: boolean } {
-    if (state.usage) return { ...state.usage, estimated: false }
+    const counted = state.usage
+    if (counted) return { promptTokens: counted.promptTokens, completionTokens: counted.completionTokens, estimated: false }
     if (!produced) return { promptTokens: 0, completionTokens: 0, estimated: false }
     const model = state.upstreamModel
     const messages = (call.format === 'chat' ? call.body.messages : responsesInputToMessages(call.body)) as PromptMessage[]
@@ -681,7 +682,7 @@ export class ChatPipeline {
     const principal = call.principal
     this.options.usage.record({
       requestId: request.id,
-      ip: request.ip,
+      ip: request.parley.ip,
       principalKind: principal.kind,
       userId: 'userId' in principal ? Number(principal.userId) : null,
       username: 'name' in principal ? principal.name : null,

@@ -35,6 +35,15 @@ function targetOf(url: string): { origin: string; path: string } {
   return target
 }
 
+/** The provider's headers and the JSON content type, as the flat name/value list undici takes (no object copied). */
+function headerList(headers: Readonly<Record<string, string>>): string[] {
+  const list = ['content-type', 'application/json']
+  for (const name in headers) {
+    if (name.toLowerCase() !== 'content-type') list.push(name, headers[name] as string)
+  }
+  return list
+}
+
 /**
  * One upstream HTTP exchange over undici's dispatcher, read as an async iterator of body
  * chunks: the least machinery between the upstream socket and the relay (no body stream, no
@@ -74,7 +83,7 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
         origin,
         path,
         method: 'POST',
-        headers: { ...request.headers, 'content-type': 'application/json' },
+        headers: headerList(request.headers),
         body,
         // The pipeline owns the first-byte and idle timeouts; undici's 300 s ones would cut it short.
         headersTimeout: 0,

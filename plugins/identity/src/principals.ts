@@ -39,6 +39,8 @@ interface CachedToken {
 export class Principals {
   readonly #users = new LookupCache<number, CachedUser | null>(CACHE_TTL_MS, CACHE_MAX)
   readonly #tokens = new LookupCache<string, CachedToken | null>(CACHE_TTL_MS, CACHE_MAX)
+  /** Well-formed tokens seen lately and their hashes (`hashOf`). */
+  readonly #hashes = new Map<string, string>()
   /** By token hash, not id: a regenerated secret records its own first use at once. */
   readonly #lastUsedWrites = new Map<string, number>()
   #unsubscribe: (() => Promise<void>) | undefined
@@ -125,9 +127,24 @@ export class Principals {
   }
 
   private fromApiToken(token: string): MaybePromise<Principal> {
-    if (!isWellFormedApiToken(token)) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
-    const hash = sha256(token)
+    const hash = this.hashOf(token)
     return andThen(this.token(hash), found => andThen(found ? this.user(found.userId) : null, user => this.tokenPrincipal(found, user, hash)))
+  }
+
+  /**
+   * The token's SHA-256 after its checksum is checked: both are worked out once per token seen
+   * lately, not on every call (two digests a call otherwise). A memo of a pure function, so a
+   * revoked token is still refused: the lookup by hash decides.
+   */
+  private hashOf(token: string): string {
+    let hash = this.#hashes.get(token)
+    if (hash === undefined) {
+      if (!isWellFormedApiToken(token)) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
+      hash = sha256(token)
+      if (this.#hashes.size >= CACHE_MAX) this.#hashes.clear()
+      this.#hashes.set(token, hash)
+    }
+    return hash
   }
 
   private tokenPrincipal(found: CachedToken | null, user: CachedUser | null, hash: string): Principal {

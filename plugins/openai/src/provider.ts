@@ -28,10 +28,11 @@ export const openaiProvider: ChatProvider = {
   settingsSchema: OpenAiSettings,
   passthrough: {
     supports: (path, target) => path === '/chat/completions' || settingsOf(target.settings).responses_api === 'native',
-    prepare: (passthrough, target) => ({
-      url: `${target.baseUrl}${passthrough.path}`,
-      headers: { ...headersFor(target), accept: passthrough.body.stream === true ? 'text/event-stream' : 'application/json' },
-    }),
+    prepare: (passthrough, target) => {
+      const headers = headersFor(target)
+      headers.accept = passthrough.body.stream === true ? 'text/event-stream' : 'application/json'
+      return { url: `${target.baseUrl}${passthrough.path}`, headers }
+    },
   },
   chat,
   async listModels(call) {
@@ -69,11 +70,21 @@ async function post(call: ProviderCall, path: string, body: Readonly<Record<stri
 
 function headersFor(target: UpstreamTarget): Record<string, string> {
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(settingsOf(target.settings).headers)) {
-    if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name] = value
-  }
+  for (const [name, value] of extraHeaders(target.settings)) headers[name] = value
   if (target.apiKey !== '') headers.authorization = `Bearer ${target.apiKey}`
   return headers
+}
+
+/** A channel's `headers` setting less the reserved ones, worked out once per settings object (the catalog's, shared by its calls). */
+const extraHeadersOf = new WeakMap<object, ReadonlyArray<readonly [string, string]>>()
+
+function extraHeaders(settings: Readonly<Record<string, unknown>>): ReadonlyArray<readonly [string, string]> {
+  let extra = extraHeadersOf.get(settings)
+  if (!extra) {
+    extra = Object.entries(settingsOf(settings).headers).filter(([name]) => !RESERVED_HEADERS.has(name.toLowerCase()))
+    extraHeadersOf.set(settings, extra)
+  }
+  return extra
 }
 
 function settingsOf(settings: Readonly<Record<string, unknown>>): Settings {

@@ -174,6 +174,7 @@ function json(text: string): { error?: { type?: unknown; message?: unknown; code
 }
 
 interface UsageRow {
+  readonly ip: string
   readonly channel_id: number | null
   readonly channel_name: string | null
   readonly prompt_tokens: number
@@ -586,7 +587,8 @@ t.test('client disconnect', async t => {
     const aborted = await upstream.waitForAbort(1000)
     t.equal(aborted.outcome, 'aborted')
     const row = (await rows(gateway, ++rowCount)).at(-1)
-    t.match(row, { status: 'aborted', error_type: 'client_closed' })
+    // The client's address is kept although its socket is gone by the time the row is made.
+    t.match(row, { status: 'aborted', error_type: 'client_closed', ip: /127\.0\.0\.1$/ })
   })
 
   for (const stream of [true, false]) {
@@ -603,7 +605,7 @@ t.test('client disconnect', async t => {
       await sleep(200)
       t.equal(upstream.requests.length, before + 1, 'no failover for a client that left')
       const row = (await rows(gateway, ++rowCount)).at(-1)
-      t.match(row, { status: 'aborted', error_type: 'client_closed' })
+      t.match(row, { status: 'aborted', error_type: 'client_closed', ip: /127\.0\.0\.1$/ })
     })
   }
 })
