@@ -164,7 +164,7 @@ t.test('the watcher is told exactly when the reader waits on the upstream', asyn
     void held.then(() => response.end('data: 2\n\n'))
   })
   const events: string[] = []
-  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', { waiting: () => events.push('waiting'), resumed: () => events.push('resumed') })
+  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', { waiting: () => events.push('waiting'), resumed: () => events.push('resumed'), flowing: () => events.push('flowing') })
   t.same(events, ['waiting'], 'the head is waited for from the start')
   await exchange.head
   t.same(events, ['waiting', 'resumed'])
@@ -179,4 +179,56 @@ t.test('the watcher is told exactly when the reader waits on the upstream', asyn
   t.equal(Buffer.from((await second).value as Uint8Array).toString(), 'data: 2\n\n')
   t.same(events, ['waiting', 'resumed'], 'and the wait ends with the bytes')
   t.ok((await exchange.next()).done)
+})
+
+t.test('whole() gives the answer as one buffer at its end, past the high-water mark, and tells the watcher of its waits', async t => {
+  let release!: () => void
+  const held = new Promise<void>(resolve => (release = resolve))
+  const big = 'x'.repeat(200 * 1024)
+  const { url, agent } = await upstream(t, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    response.write(`{"a":"${big}",`)
+    void held.then(() => response.end('"b":1}'))
+  })
+  const events: string[] = []
+  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', { waiting: () => events.push('waiting'), resumed: () => events.push('resumed'), flowing: () => events.push('flowing') })
+  t.equal((await exchange.head).status, 200)
+  events.length = 0
+  const whole = exchange.whole(1024 * 1024)
+  // The first part is read (more than the 64 KiB at which next() readers hold the socket back).
+  while (!events.includes('flowing')) await tick()
+  t.equal(events.at(-1), 'waiting', 'with the first part in, the rest is waited for')
+  release()
+  const answer = await whole
+  t.same(JSON.parse(answer.toString()), { a: big, b: 1 }, 'every byte, in order')
+  t.equal(events.at(-1), 'resumed', 'the last wait ends with the answer')
+  t.ok((await exchange.next()).done, 'nothing is left to read')
+})
+
+t.test('whole() refuses an answer larger than its limit and drops the connection', async t => {
+  const { url, agent, gone } = await halfAnswer(t, 200, 'application/json', `{"a":"${'x'.repeat(4096)}`)
+  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}')
+  await exchange.head
+  await t.rejects(exchange.whole(1024), { message: 'upstream answer too large' })
+  await gone
+  t.pass('the upstream saw its connection close')
+})
+
+t.test('whole() fails with an abort or an upstream that breaks off', async t => {
+  const half = await halfAnswer(t, 200, 'application/json', '{"a":')
+  const aborted = new UpstreamExchange(half.agent, { url: half.url, headers: {} }, '{}')
+  await aborted.head
+  const reading = aborted.whole(1024)
+  const reason = new Error('stopped: idle')
+  aborted.abort(reason)
+  await t.rejects(reading, reason, 'the read fails with the abort reason')
+  await half.gone
+
+  const { url, agent } = await upstream(t, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    response.write('{"a":', () => setTimeout(() => response.socket?.destroy(), 20))
+  })
+  const broken = new UpstreamExchange(agent, { url, headers: {} }, '{}')
+  await broken.head
+  await t.rejects(broken.whole(1024), Error)
 })

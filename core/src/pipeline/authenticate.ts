@@ -6,8 +6,11 @@ import type { AuthStrategy, Principal } from './principal.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who is calling, resolved once per request by the registered auth strategies. */
-    principal(): Promise<Principal | undefined>
+    /**
+     * Who is calling, resolved once per request by the registered auth strategies: `await` it.
+     * The answer itself (no promise) when every strategy asked answered at once (a cached token).
+     */
+    principal(): MaybePromise<Principal | undefined>
   }
 }
 
@@ -20,17 +23,16 @@ export type TokenUser = Extract<Principal, { kind: 'api_token' }>
  * only when a route asks, so public routes never pay for a token lookup.
  */
 export function installAuthentication(app: FastifyInstance, strategies: Registry<AuthStrategy>): void {
-  const resolved = new WeakMap<FastifyRequest, Promise<Principal | undefined>>()
+  const resolved = new WeakMap<FastifyRequest, MaybePromise<Principal | undefined>>()
   app.decorateRequest('principal', function (this: FastifyRequest) {
-    let principal = resolved.get(this)
-    if (!principal) {
-      try {
-        principal = Promise.resolve(ask(this, strategies.items(), 0))
-      } catch (error) {
-        principal = Promise.reject(error as Error)
-      }
-      resolved.set(this, principal)
+    if (resolved.has(this)) return resolved.get(this)
+    let principal: MaybePromise<Principal | undefined>
+    try {
+      principal = ask(this, strategies.items(), 0)
+    } catch (error) {
+      principal = Promise.reject(error as Error)
     }
+    resolved.set(this, principal)
     return principal
   })
 }
@@ -46,7 +48,7 @@ function ask(request: FastifyRequest, strategies: readonly AuthStrategy[], from:
 }
 
 /** The principal, or undefined for an anonymous request. */
-export function principalOf(request: FastifyRequest): Promise<Principal | undefined> {
+export async function principalOf(request: FastifyRequest): Promise<Principal | undefined> {
   return request.principal()
 }
 

@@ -333,18 +333,8 @@ export class ChatPipeline {
     if (head.status < 200 || head.status >= 300) return { failure: await this.upstreamFailure(head, iterator, attempt, providerCall.target) }
 
     if (!stream) {
-      const chunks: Uint8Array[] = []
-      let size = 0
-      for (;;) {
-        const next = await attempt.next(iterator)
-        if (next.done) break
-        size += next.value.byteLength
-        if (size > ANSWER_LIMIT) throw new Error('upstream answer too large')
-        chunks.push(next.value)
-        attempt.flowing()
-      }
+      const bytes = await iterator.whole(ANSWER_LIMIT)
       attempt.release()
-      const bytes = Buffer.concat(chunks)
       const readUsage = call.format === 'chat' ? chatUsage : responsesUsage
       const textOf = call.format === 'chat' ? chatCompletionText : responseText
       // The usage is read from its own bytes; the answer is parsed whole only when it has none

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
+import { andThen } from '../maybe.js'
 import type { HttpScope } from '../http/server.js'
 import type { ChatPipeline } from './chat-pipeline.js'
 import type { Principal } from './principal.js'
@@ -47,22 +48,27 @@ export const PORTAL_HEADER = 'x-parley-chat'
  * served by one pipeline.
  */
 export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void {
+  // The `/v1` handlers are not async: a cached token's principal is here at once, and the call
+  // then costs no promise of its own (each one is paid for by every other await in the process
+  // while promise hooks are on; see docs/performance.md).
   const security: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }]
   app.post(
     '/v1/chat/completions',
     { schema: { tags: ['data plane'], summary: 'Chat completion (OpenAI format, streaming or not)', security, body: ChatCompletionBody } },
-    async (request, reply) => {
-      const principal = apiCaller(await request.principal())
-      return pipeline.handle(request, reply, { format: 'chat', body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint: 'chat.completions' })
-    },
+    (request, reply) =>
+      andThen(request.principal(), found => {
+        const principal = apiCaller(found)
+        return pipeline.handle(request, reply, { format: 'chat', body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint: 'chat.completions' })
+      }),
   )
   app.post(
     '/v1/responses',
     { schema: { tags: ['data plane'], summary: 'Responses API (OpenAI format, streaming or not)', security, body: ResponsesBody } },
-    async (request, reply) => {
-      const principal = apiCaller(await request.principal())
-      return pipeline.handle(request, reply, { format: 'responses', body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint: 'responses' })
-    },
+    (request, reply) =>
+      andThen(request.principal(), found => {
+        const principal = apiCaller(found)
+        return pipeline.handle(request, reply, { format: 'responses', body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint: 'responses' })
+      }),
   )
   app.post(
     '/api/chat/completions',

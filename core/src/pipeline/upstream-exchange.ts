@@ -15,6 +15,8 @@ export interface UpstreamHead {
 export interface ExchangeWatcher {
   waiting(): void
   resumed(): void
+  /** The answer's bytes have started to arrive (`whole` reads): from now on a wait is idle time. */
+  flowing(): void
 }
 
 /** Above this many buffered bytes the upstream socket is paused until the reader catches up. */
@@ -33,6 +35,13 @@ function targetOf(url: string): { origin: string; path: string } {
     targets.set(url, target)
   }
   return target
+}
+
+/** A `whole` read's promise and its size limit. */
+interface WholeRead {
+  readonly resolve: (answer: Buffer) => void
+  readonly reject: (error: Error) => void
+  readonly limit: number
 }
 
 /** The provider's headers and the JSON content type, as the flat name/value list undici takes (no object copied). */
@@ -65,6 +74,8 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
   #error: Error | undefined
   #waiter: { resolve: (result: IteratorResult<Uint8Array>) => void; reject: (error: Error) => void } | undefined
   #waking = false
+  /** A `whole` read in progress. */
+  #whole: WholeRead | undefined
 
   constructor(
     dispatcher: Dispatcher,
@@ -120,6 +131,7 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
   onData(chunk: Buffer): boolean {
     this.#chunks.push(chunk)
     this.#buffered += chunk.byteLength
+    if (this.#whole) return this.#gather()
     this.#wake()
     if (this.#buffered < HIGH_WATER) return true
     this.#paused = true
@@ -128,7 +140,8 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
 
   onComplete(): void {
     this.#ended = true
-    this.#wake()
+    if (this.#whole) this.#gather()
+    else this.#wake()
   }
 
   onError(error: Error): void {
@@ -138,7 +151,8 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
     if (!this.#waiter) this.watcher?.resumed()
     // A no-op once the head has come: the error then reaches the reader.
     this.#rejectHead(reason)
-    this.#wake()
+    if (this.#whole) this.#gather()
+    else this.#wake()
   }
 
   /**
@@ -172,6 +186,42 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
     }
     const taken = this.#take()
     return taken instanceof Error ? Promise.reject(taken) : Promise.resolve(taken)
+  }
+
+  /**
+   * The rest of the answer as one buffer, once it has all come: one promise for a whole JSON
+   * answer instead of one per read. Rejects with the exchange's error, or when the answer grows
+   * past `limit` bytes (the exchange is then aborted). The watcher hears of the first bytes
+   * (`flowing`) and of each wait, so the attempt's timeouts apply as they do to `next()`.
+   */
+  whole(limit: number): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      this.#whole = { resolve, reject, limit }
+      this.#gather()
+    })
+  }
+
+  /** Settles a `whole` read that can be settled, else waits on; true: undici may go on reading. */
+  #gather(): boolean {
+    const whole = this.#whole as WholeRead
+    const failure = this.#error ?? (this.#buffered > whole.limit ? new Error('upstream answer too large') : undefined)
+    if (!failure && !this.#ended) {
+      if (this.#chunks.length > 0) this.watcher?.flowing()
+      this.watcher?.waiting()
+      return true
+    }
+    this.#whole = undefined
+    this.watcher?.resumed()
+    const answer = failure ? undefined : Buffer.concat(this.#chunks, this.#buffered)
+    this.#chunks.length = 0
+    this.#buffered = 0
+    if (failure) {
+      if (!this.#error) this.abort(failure)
+      whole.reject(failure)
+      return false
+    }
+    whole.resolve(answer as Buffer)
+    return true
   }
 
   /** Everything buffered as one chunk; then the error or the end. */

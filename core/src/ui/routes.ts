@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors, ParleyError } from '../errors.js'
+import { principalOf } from '../pipeline/authenticate.js'
 import type { HttpScope } from '../http/server.js'
 import { languageOf, parseLanguage, type Language } from '../i18n.js'
 import type { Registered } from '../kernel/registry.js'
@@ -84,7 +85,7 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
  * so the visitor is sent to sign in; anything else (the database down) stays an error.
  */
 async function signedIn(request: FastifyRequest): Promise<{ name: string; role: string } | undefined> {
-  const principal = await request.principal().catch((error: unknown) => {
+  const principal = await principalOf(request).catch((error: unknown) => {
     if (error instanceof ParleyError && error.statusCode === 401) return undefined
     throw error
   })
