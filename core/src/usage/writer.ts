@@ -117,7 +117,7 @@ async function insertWithRollups(em: EntityManager, rows: PendingRow[]): Promise
 function toRow(record: UsageRecord): PendingRow {
   // Whole seconds: MySQL rounds fractions away in a datetime column, which could move a row
   // into the next quarter hour from the rollup bucket counted for it here.
-  const seconds = Math.floor((record.createdAt ?? new Date()).getTime() / 1000)
+  const seconds = Math.floor((record.createdAt?.getTime() ?? Date.now()) / 1000)
   const userId = record.userId ?? null
   const model = fit(record.model, 191)
   const promptTokens = count(record.promptTokens)
