@@ -307,6 +307,18 @@ t.test('long strings are fitted to their columns instead of failing the batch', 
   t.equal(saved?.latencyMs, 0)
 })
 
+t.test('a row without a client address is still written (record() cannot fail)', async t => {
+  const gateway = await createTestGateway()
+  t.teardown(gateway.close)
+  const usage = new UsageWriter({ em: () => gateway.db.em(), log: pino({ level: 'silent' }) as unknown as Logger })
+  // What a caller that read `request.ip` after its client left would pass.
+  t.doesNotThrow(() => usage.record(row(1, { ip: undefined as unknown as string })))
+  await usage.close()
+  const saved = await gateway.db.em().find(UsageLog, {})
+  t.equal(saved.length, 1)
+  t.equal(saved[0]?.ip, '')
+})
+
 t.test('token estimates', async t => {
   t.equal(estimateTokens('', 'gpt-4o'), 0)
   t.equal(estimateTokens('hello world', 'gpt-4o'), 2)

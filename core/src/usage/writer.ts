@@ -125,7 +125,8 @@ function toRow(record: UsageRecord): PendingRow {
   const values = [
     seconds,
     fit(record.requestId, 128),
-    fit(record.ip, 45),
+    // Never undefined by its type, but a row must not be lost to a caller that got it wrong.
+    fit(typeof record.ip === 'string' ? record.ip : '', 45),
     record.principalKind,
     userId,
     record.username == null ? null : fit(record.username, 64),

@@ -611,7 +611,9 @@ t.test('client disconnect', async t => {
 })
 
 t.test('a slow reader: the answer waits for the client, and that wait is not the upstream idling', async t => {
-  const gateway = await boot(t, { idle_timeout_ms: 1000 })
+  // An idle timeout of 3 s, not 1: the upstream (in this process) must never really idle that
+  // long while the whole suite runs in parallel on a slow two-core machine (1 s did, once).
+  const gateway = await boot(t, { idle_timeout_ms: 3000 })
   const k = key('k')
   const upstream = await mock(t, { keys: [k] })
   await channel(gateway, { name: 'big-answers', base_url: upstream.url, keys: [k] })
@@ -626,12 +628,12 @@ t.test('a slow reader: the answer waits for the client, and that wait is not the
       const chunks: Buffer[] = []
       response.once('data', (chunk: Buffer) => {
         chunks.push(chunk)
-        // Two and a half idle timeouts without reading.
+        // Two idle timeouts and more without reading.
         response.pause()
         setTimeout(() => {
           response.on('data', (more: Buffer) => chunks.push(more))
           response.resume()
-        }, 2500)
+        }, 7000)
       })
       response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
       response.on('error', reject)
