@@ -232,3 +232,26 @@ t.test('whole() fails with an abort or an upstream that breaks off', async t => 
   await broken.head
   await t.rejects(broken.whole(1024), Error)
 })
+
+t.test('whole() called after the upstream was held back takes up the rest', async t => {
+  const piece = 'y'.repeat(16 * 1024)
+  const total = 40
+  const { url, agent } = await upstream(t, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' })
+    let written = 0
+    const more = (): void => {
+      while (written < total) {
+        written++
+        if (!response.write(piece)) return void response.once('drain', more)
+      }
+      response.end()
+    }
+    more()
+  })
+  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}')
+  await exchange.head
+  // Nobody reads for a while: more than the high-water mark arrives and the socket is paused.
+  for (let i = 0; i < 20; i++) await tick()
+  const answer = await exchange.whole(1024 * 1024)
+  t.equal(answer.length, piece.length * total, 'every byte, although the socket had been paused before')
+})

@@ -197,6 +197,11 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
   whole(limit: number): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       this.#whole = { resolve, reject, limit }
+      // Held back while nobody read: from now on everything is taken as it comes.
+      if (this.#paused) {
+        this.#paused = false
+        this.#resume?.()
+      }
       this.#gather()
     })
   }
