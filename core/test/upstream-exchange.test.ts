@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { Agent } from 'undici'
-import { UpstreamExchange } from '../src/pipeline/upstream-exchange.js'
+import { UpstreamExchange, type ExchangeWatcher } from '../src/pipeline/upstream-exchange.js'
 
 /*
  * The passthrough's upstream exchange, against a real HTTP server: what the relay reads must be
@@ -53,6 +53,9 @@ async function readAll(exchange: UpstreamExchange): Promise<Buffer[]> {
 }
 
 const tick = () => new Promise(resolve => setImmediate(resolve))
+
+/** A watcher that writes down what it is told. */
+const recorder = (events: string[]): ExchangeWatcher => ({ waiting: () => events.push('waiting'), resumed: () => events.push('resumed'), flowing: () => events.push('flowing') })
 
 t.test('sends the request as given and reads the answer whole', async t => {
   let seen: { method?: string; url?: string; type?: string; auth?: string; body?: string } = {}
@@ -164,7 +167,7 @@ t.test('the watcher is told exactly when the reader waits on the upstream', asyn
     void held.then(() => response.end('data: 2\n\n'))
   })
   const events: string[] = []
-  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', { waiting: () => events.push('waiting'), resumed: () => events.push('resumed'), flowing: () => events.push('flowing') })
+  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', recorder(events))
   t.same(events, ['waiting'], 'the head is waited for from the start')
   await exchange.head
   t.same(events, ['waiting', 'resumed'])
@@ -191,7 +194,7 @@ t.test('whole() gives the answer as one buffer at its end, past the high-water m
     void held.then(() => response.end('"b":1}'))
   })
   const events: string[] = []
-  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', { waiting: () => events.push('waiting'), resumed: () => events.push('resumed'), flowing: () => events.push('flowing') })
+  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', recorder(events))
   t.equal((await exchange.head).status, 200)
   events.length = 0
   const whole = exchange.whole(1024 * 1024)

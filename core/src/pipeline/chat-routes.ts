@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
-import { andThen } from '../maybe.js'
+import { andThen, type MaybePromise } from '../maybe.js'
 import type { HttpScope } from '../http/server.js'
-import type { ChatPipeline } from './chat-pipeline.js'
+import type { ChatCall, ChatPipeline } from './chat-pipeline.js'
 import type { Principal } from './principal.js'
 
 /**
@@ -48,27 +48,16 @@ export const PORTAL_HEADER = 'x-parley-chat'
  * served by one pipeline.
  */
 export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void {
-  // The `/v1` handlers are not async: a cached token's principal is here at once, and the call
-  // then costs no promise of its own (each one is paid for by every other await in the process
-  // while promise hooks are on; see docs/performance.md).
   const security: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }]
   app.post(
     '/v1/chat/completions',
     { schema: { tags: ['data plane'], summary: 'Chat completion (OpenAI format, streaming or not)', security, body: ChatCompletionBody } },
-    (request, reply) =>
-      andThen(request.principal(), found => {
-        const principal = apiCaller(found)
-        return pipeline.handle(request, reply, { format: 'chat', body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint: 'chat.completions' })
-      }),
+    apiHandler(pipeline, 'chat', 'chat.completions'),
   )
   app.post(
     '/v1/responses',
     { schema: { tags: ['data plane'], summary: 'Responses API (OpenAI format, streaming or not)', security, body: ResponsesBody } },
-    (request, reply) =>
-      andThen(request.principal(), found => {
-        const principal = apiCaller(found)
-        return pipeline.handle(request, reply, { format: 'responses', body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint: 'responses' })
-      }),
+    apiHandler(pipeline, 'responses', 'responses'),
   )
   app.post(
     '/api/chat/completions',
@@ -79,6 +68,19 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void 
       return pipeline.handle(request, reply, { format: 'chat', body: request.body as Record<string, unknown>, principal, portal: true, endpoint: 'portal' })
     },
   )
+}
+
+/**
+ * A `/v1` handler. Not async: a cached token's principal is here at once, and the call then
+ * costs no promise of its own (each one is paid for by every other await in the process while
+ * promise hooks are on; see docs/performance.md).
+ */
+function apiHandler(pipeline: ChatPipeline, format: ChatCall['format'], endpoint: ChatCall['endpoint']) {
+  return (request: FastifyRequest, reply: FastifyReply): MaybePromise<unknown> =>
+    andThen(request.principal(), found => {
+      const principal = apiCaller(found)
+      return pipeline.handle(request, reply, { format, body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint })
+    })
 }
 
 /** `/v1` needs a credential: a guest (no token) is refused even when the portal admits guests. */
