@@ -54,7 +54,7 @@ function watched(source: () => EntityManager, before: (rows: number) => Promise<
   // sqlite3 runs statements with `run`, mysql2 with `query`; the batch is one JSON array parameter.
   const watchDriver = (connection: Driver): Driver => {
     const watch = (original: Driver['run']) => (sql: string, params: unknown[], done: Done) => {
-      if (!sql.startsWith('insert into `usage_logs`')) return original.call(connection, sql, params, done)
+      if (!sql.includes('insert into `usage_logs`')) return original.call(connection, sql, params, done)
       const rows = (JSON.parse(params[0] as string) as unknown[]).length
       Promise.resolve(before(rows)).then(
         () => {
