@@ -84,6 +84,19 @@ t.test('doctor explains what is fine and what is not', async t => {
   t.match(prod.text().stdout, /FAIL\s+Secrets — SECRET_KEY and ENCRYPTION_KEY missing/)
 })
 
+t.test('doctor sets the plugins up together and reports a setup failure', async t => {
+  const dir = t.testdir()
+  const fixtures = path.resolve(import.meta.dirname, 'fixtures/clash-plugins')
+  const plugins = ['home.ts', 'twin.ts'].map(file => `  - ${JSON.stringify(path.join(fixtures, file))}`).join('\n')
+  writeFileSync(path.join(dir, 'parley.yaml'), `plugins:\n${plugins}\n`)
+  const run = io({ DATA_DIR: path.join(dir, 'data'), PARLEY_CONFIG: path.join(dir, 'parley.yaml') })
+  t.equal(await runCli(['doctor'], run.io), 1)
+  const { stdout } = run.text()
+  t.match(stdout, /ok\s+Plugins — clash-home@1\.0\.0, clash-twin@1\.0\.0/, 'each plugin loads on its own')
+  t.match(stdout, /FAIL\s+Plugin setup — Plugin clash-twin failed during setup: PARLEY_ERR_REGISTRY_CONFLICT: UI page "home" of clash-twin has the path "\/" of UI page "home" of clash-home/)
+  t.same(readdirSync(dir), ['parley.yaml'], 'no database left behind')
+})
+
 t.test('start serves until SIGTERM, then stops cleanly', async t => {
   const port = await freePort()
   const signals = new EventEmitter()
@@ -98,4 +111,13 @@ t.test('start serves until SIGTERM, then stops cleanly', async t => {
   signals.emit('SIGTERM')
   t.equal(await exit, 0)
   await t.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'no longer listening')
+})
+
+t.test('doctor says whether loopback upstreams are admitted, and by what', async t => {
+  const off = io({ DATA_DIR: t.testdir() })
+  t.equal(await runCli(['doctor'], off.io), 0)
+  t.match(off.text().stdout, /ok\s+Upstream addresses — loopback upstreams are refused; a model server on this host needs UPSTREAM_ALLOW_LOOPBACK=1/)
+  const on = io({ DATA_DIR: t.testdir(), UPSTREAM_ALLOW_LOOPBACK: '1' })
+  t.equal(await runCli(['doctor'], on.io), 0)
+  t.match(on.text().stdout, /ok\s+Upstream addresses — loopback upstreams are admitted \(upstream\.allow_loopback, from environment variable UPSTREAM_ALLOW_LOOPBACK\).*link-local and metadata addresses stay refused/)
 })

@@ -1,4 +1,5 @@
-import { accessSync, constants, existsSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../config/load.js'
 import type { Config } from '../config/schema.js'
@@ -43,6 +44,7 @@ export async function runDoctor(io: CliIo): Promise<number> {
 
   checkDataDir(config, report)
   checkSecrets(config, report)
+  checkUpstreamAddresses(config, report)
   await checkPlugins(config, report)
   await checkRedis(config, report)
   await checkDatabaseAndPlugins(config, report)
@@ -71,6 +73,15 @@ function checkSecrets(config: Config, report: Report): void {
   else report(true, 'Secrets', `${missing.join(' and ')} not set; ${existsSync(stored) ? `using ${stored}` : `generated into ${stored} at first start`} (set them for production)`)
 }
 
+function checkUpstreamAddresses(config: Config, report: Report): void {
+  if (config.upstream.allow_loopback) {
+    const source = config.sources['upstream.allow_loopback'] ?? 'config'
+    report(true, 'Upstream addresses', `loopback upstreams are admitted (upstream.allow_loopback, from ${source}): channels may point at servers on this host; link-local and metadata addresses stay refused`)
+  } else {
+    report(true, 'Upstream addresses', 'loopback upstreams are refused; a model server on this host needs UPSTREAM_ALLOW_LOOPBACK=1')
+  }
+}
+
 async function checkPlugins(config: Config, report: Report): Promise<void> {
   try {
     const plugins = resolvePlugins(await importPlugins(config.plugins, config.file), CORE_VERSION)
@@ -97,42 +108,57 @@ async function checkRedis(config: Config, report: Report): Promise<void> {
   }
 }
 
+/**
+ * Sets the gateway up as `start` would (every plugin's setup, so a setup failure shows here),
+ * asks the database and runs the plugins' own checks. Before the first start there is no SQLite
+ * file yet and doctor creates none: the setup runs on a throwaway one.
+ */
 async function checkDatabaseAndPlugins(config: Config, report: Report): Promise<void> {
   const where = config.database.url ? redactCredentials(config.database.url) : config.database.path
-  if (!config.database.url && !existsSync(config.database.path as string)) {
-    report(true, 'Database', `no SQLite file yet at ${where}; start creates and migrates it`)
-    return
-  }
+  const fresh = !config.database.url && !existsSync(config.database.path as string)
+  const scratch = fresh ? mkdtempSync(path.join(tmpdir(), 'parley-doctor-')) : undefined
   let gateway: Gateway | undefined
   try {
     gateway = await createGateway({
-      // Redis was checked above; here it would only add reconnect noise when it is down.
-      config: config.redis.url ? { ...config, redis: { ...config.redis, url: undefined } } : config,
+      config: {
+        ...config,
+        // Redis was checked above; here it would only add reconnect noise when it is down.
+        redis: { ...config.redis, url: undefined },
+        ...(scratch ? { database: { ...config.database, path: path.join(scratch, 'parley.db') } } : {}),
+      },
       logger: createLogger({ log: { level: 'silent' } }),
       migrate: false,
       secrets: PLACEHOLDER_SECRETS,
     })
+    report(true, 'Plugin setup', `${config.plugins.length} plugin(s) set up together`)
   } catch (error) {
     const code = error instanceof ParleyError ? error.code : ''
-    if (code.startsWith('PARLEY_ERR_PLUGIN')) return // already reported under Plugins
-    report(false, code.startsWith('PARLEY_ERR_DB') ? 'Database' : 'Gateway', messageOf(error))
+    if (code === 'PARLEY_ERR_PLUGIN_SETUP') report(false, 'Plugin setup', messageOf(error))
+    else if (!code.startsWith('PARLEY_ERR_PLUGIN')) report(false, code.startsWith('PARLEY_ERR_DB') ? 'Database' : 'Gateway', messageOf(error))
+    // Other plugin errors (loading, ordering, options) were reported under Plugins.
+    if (scratch) rmSync(scratch, { recursive: true, force: true })
     return
   }
   try {
-    await gateway.db.ping(DOCTOR_DB_TIMEOUT_MS)
-    const pending = await gateway.db.pending()
-    const state = pending.length === 0 ? 'schema up to date' : `${pending.length} migration(s) pending (applied by start or parley migrate)`
-    report(true, 'Database', `${gateway.db.dialect} at ${where} answers; ${state}`)
-    for (const { id, item, owner } of gateway.registries.doctor.list()) {
+    if (fresh) {
+      report(true, 'Database', `no SQLite file yet at ${where}; start creates and migrates it`)
+    } else {
+      await gateway.db.ping(DOCTOR_DB_TIMEOUT_MS)
+      const pending = await gateway.db.pending()
+      const state = pending.length === 0 ? 'schema up to date' : `${pending.length} migration(s) pending (applied by start or parley migrate)`
+      report(true, 'Database', `${gateway.db.dialect} at ${where} answers; ${state}`)
+    }
+    for (const { key, item, owner } of gateway.registries.doctor.list()) {
       await item.run().then(
         note => report(true, `${item.title} (${owner})`, note ?? ''),
-        error => report(false, `${item.title} (${owner})`, messageOf(error) || id),
+        error => report(false, `${item.title} (${owner})`, messageOf(error) || key),
       )
     }
   } catch (error) {
     report(false, 'Database', `${gateway.db.dialect} at ${where}: ${messageOf(error)}`)
   } finally {
     await gateway.stop().catch(() => undefined)
+    if (scratch) rmSync(scratch, { recursive: true, force: true })
   }
 }
 

@@ -24,6 +24,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { variable: 'DATABASE_PATH', key: 'database.path', kind: 'string' },
   { variable: 'DATABASE_URL', key: 'database.url', kind: 'string' },
   { variable: 'REDIS_URL', key: 'redis.url', kind: 'string' },
+  { variable: 'REDIS_PREFIX', key: 'redis.prefix', kind: 'string' },
   { variable: 'LOG_RETENTION_DAYS', key: 'settings.log_retention_days', kind: 'integer' },
   { variable: 'GUEST_RPM', key: 'settings.guest_rpm', kind: 'integer' },
   { variable: 'USER_RPM', key: 'settings.user_rpm', kind: 'integer' },

@@ -27,7 +27,7 @@ const CheckResult = Type.Object({ ok: Type.Boolean(), ms: Type.Number(), error: 
 export function installHealth(
   app: FastifyInstance,
   state: () => Lifecycle,
-  checks: () => ReadonlyArray<{ id: string; item: HealthCheck }>,
+  checks: () => ReadonlyArray<{ key: string; item: HealthCheck }>,
 ): void {
   app.get(
     '/healthz',
@@ -53,9 +53,9 @@ export function installHealth(
       let all = true
       if (lifecycle === 'running') {
         await Promise.all(
-          checks().map(async ({ id, item }) => {
+          checks().map(async ({ key, item }) => {
             const result = await runCheck(item)
-            results[id] = result
+            results[key] = result
             if (!result.ok) {
               all = false
               if (item.critical !== false) critical = false

@@ -38,7 +38,7 @@ import { installSettingsAdminRoutes } from '../settings/admin-routes.js'
 import { SettingsRegistry } from '../settings/registry.js'
 import { ThemeEngine } from '../ui/engine.js'
 import { installThemeRoutes } from '../ui/routes.js'
-import { adminSectionPages } from '../ui/sections.js'
+import { registerAdminSections } from '../ui/sections.js'
 import { installThemeSettings } from '../ui/theme-settings.js'
 import { installUsageAdminRoutes } from '../usage/admin-routes.js'
 import { usageRetentionTask } from '../usage/retention.js'
@@ -235,11 +235,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       await app.register(register)
     }
     // After every plugin's setup, so the pages and partials they registered are all known.
-    const sections = adminSectionPages(registries.uiAdminSections.list())
-    const pages = [...registries.uiPages.list(), ...sections.pages]
+    registerAdminSections(registries.uiAdminSections, registries.uiPages, registries.uiNav)
+    const pages = registries.uiPages.list()
     const theme = ThemeEngine.load({ theme: config.theme, themesDir: config.themes_dir, pages, partials: registries.uiPartials.list(), log })
     installThemeSettings(theme, settings, events, log)
-    installThemeRoutes(app, theme, { pages, nav: [...registries.uiNav.list(), ...sections.nav], settings })
+    installThemeRoutes(app, theme, { pages, nav: registries.uiNav.list(), settings })
     await app.ready()
     inSetup = false
     sealAll(registries)

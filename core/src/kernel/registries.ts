@@ -8,7 +8,11 @@ import type { UiAdminSection, UiNavItem, UiPage, UiPartial } from '../ui/contrib
 import type { CliCommand, DoctorCheck } from './plugin.js'
 import { Registry } from './registry.js'
 
-/** Every extension point of ARCHITECTURE.md, one registry each. */
+/**
+ * Every extension point, one registry each. Ids belong to the plugin that registers them; what
+ * every plugin refers to by name (providers, storage drivers, CLI commands) is `shared`, and what
+ * would really collide (two pages on one path, two partials of one name) is `unique`.
+ */
 export interface Registries {
   readonly providers: Registry<ChatProvider>
   readonly auth: Registry<AuthStrategy>
@@ -26,18 +30,18 @@ export interface Registries {
 
 export function createRegistries(): Registries {
   return {
-    providers: new Registry('Chat provider'),
+    providers: new Registry('Chat provider', { shared: true }),
     auth: new Registry('Auth strategy'),
     limits: new Registry('Limit policy'),
     retention: new Registry('Retention task'),
-    storage: new Registry('Object storage'),
+    storage: new Registry('Object storage', { shared: true }),
     health: new Registry('Health check'),
     doctor: new Registry('Doctor check'),
-    commands: new Registry('CLI command'),
-    uiPages: new Registry('UI page'),
+    commands: new Registry('CLI command', { shared: true }),
+    uiPages: new Registry<UiPage>('UI page', { unique: { what: 'path', of: page => page.path } }),
     uiNav: new Registry('UI nav item'),
-    uiPartials: new Registry('UI partial'),
-    uiAdminSections: new Registry('Admin section'),
+    uiPartials: new Registry<UiPartial>('UI partial', { unique: { what: 'name', of: partial => partial.name } }),
+    uiAdminSections: new Registry<UiAdminSection>('Admin section', { unique: { what: 'path', of: section => section.path } }),
   }
 }
 

@@ -58,15 +58,15 @@ async function runRetention(run: JobRun<unknown>, options: RetentionJobOptions, 
   const batchSize = options.batchSize ?? RETENTION_BATCH_SIZE
   const deleted: Record<string, number> = {}
   const failed: string[] = []
-  for (const { id, item, owner } of options.tasks.list()) {
+  for (const { key, item, owner } of options.tasks.list()) {
     if (signal.aborted) break
     const taskStarted = Date.now()
     try {
-      deleted[id] = await item.prune({ now, before, batchSize, signal })
-      run.log.info({ task: id, owner, deleted: deleted[id], ms: Date.now() - taskStarted }, 'retention task done')
+      deleted[key] = await item.prune({ now, before, batchSize, signal })
+      run.log.info({ task: key, owner, deleted: deleted[key], ms: Date.now() - taskStarted }, 'retention task done')
     } catch (error) {
-      failed.push(id)
-      run.log.error({ task: id, owner, err: error }, 'retention task failed')
+      failed.push(key)
+      run.log.error({ task: key, owner, err: error }, 'retention task failed')
     }
   }
   const report: RetentionReport = { before: before.toISOString(), deleted, failed }

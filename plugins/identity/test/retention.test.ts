@@ -50,10 +50,10 @@ for (const dialect of dialects) {
     t.equal(ids.length, 5, 'sanity: four seeded and the session of the sign-up')
 
     const report = await runRetention(gateway)
-    t.match(report, { deleted: { 'expired-refresh-tokens': 2 }, failed: [] })
+    t.match(report, { deleted: { 'identity/expired-refresh-tokens': 2 }, failed: [] })
     const left = (await gateway.db.em().find(RefreshToken, {}, { orderBy: { id: 'asc' } })).map(row => row.id)
     t.same(left, ids.filter(id => id !== rows.longExpired.id && id !== rows.longExpiredRevoked.id), 'only tokens expired over 90 days ago went')
-    t.match(await runRetention(gateway), { deleted: { 'expired-refresh-tokens': 0 } }, 'idempotent')
+    t.match(await runRetention(gateway), { deleted: { 'identity/expired-refresh-tokens': 0 } }, 'idempotent')
 
     const refreshed = await gateway.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refresh_token } })
     t.equal(refreshed.statusCode, 200, 'a live session still refreshes')
