@@ -1,13 +1,13 @@
 # Parley: build once, run as an unprivileged user. SQLite data lives in /data unless
 # DATABASE_URL points at MySQL/MariaDB.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 # The whole tree: npm ci needs every workspace's package.json (core, plugins, themes, examples).
 COPY . .
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production DATA_DIR=/data APP_PORT=8000
 WORKDIR /app
 COPY --from=build /app /app
