@@ -119,6 +119,7 @@ export const errors = defineErrors({
   PARLEY_ERR_ROUTE_MODEL_UNKNOWN: { status: 404, type: 'model_not_found', message: 'The model {model} does not exist or you do not have access to it' },
   PARLEY_ERR_ROUTE_NO_CHANNEL: { status: 404, type: 'model_not_found', message: 'No channel serves model {model} for your group' },
   PARLEY_ERR_ROUTE_MODEL_NOT_ON_CHAT_CHANNEL: { status: 400, type: 'model_not_on_chat_channel', message: 'The chat channel {channel} of your group does not serve model {model}' },
+  PARLEY_ERR_ROUTE_MODEL_FORBIDDEN: { status: 403, type: 'model_not_allowed', message: 'Your group may not use model {model}' },
   PARLEY_ERR_ROUTE_LISTING_OFF: { status: 404, type: 'not_found', message: 'Model listing is off: this gateway forwards any model name (model_passthrough)' },
   PARLEY_ERR_ROUTE_CHAT_CHANNEL_DOWN: { status: 503, type: 'upstream_error', message: 'The chat channel of group {group} is not available' },
   PARLEY_ERR_LIMIT_EXCEEDED: { status: 429, type: 'rate_limit_exceeded', message: 'Too many requests: {reason}' },

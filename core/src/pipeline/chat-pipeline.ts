@@ -16,7 +16,7 @@ import type { UsageWriter } from '../usage/writer.js'
 import { KeyHealth, type FailureKind } from './key-health.js'
 import { andThen, isPromiseLike, type MaybePromise } from '../maybe.js'
 import { firstRefusal, type LimitAllowance, type LimitPolicy, type LimitRefusal } from './limits.js'
-import type { Principal } from './principal.js'
+import { groupModelsOf, type Principal } from './principal.js'
 import type { ChatEvent, ChatProvider, ChatRequest, Passthrough, PassthroughPath, ProviderCall, UpstreamHttpRequest, UpstreamTarget } from './provider.js'
 import { bytesOf, chatCompletionsTap, chatCompletionText, chatUsage, framedAsObject, parseJson, relayWholeEvents, responsesTap, responsesUsage, responseText, SseSplitter, usageInAnswer, wholeEvents, type StreamTap, type TokenUsage } from './sse.js'
 import {
@@ -149,6 +149,10 @@ export class ChatPipeline {
       if (!reply.raw.writableFinished) control.stop('client')
     })
     try {
+      // The group's model list, when it has one: checked before routing, so a refused model
+      // reaches no upstream. Passthrough too may forward only what the list names.
+      const allowed = groupModelsOf(call.principal)
+      if (allowed !== undefined && !allowed.includes(model)) throw modelForbidden(request, model)
       const plan = candidates(this.options.catalog.current(), {
         model,
         group: call.principal.group,
@@ -696,6 +700,13 @@ export class ChatPipeline {
 
 /** PARLEY_ERR_LIMIT_CHANNELS_BUSY for callers who read Chinese (SPEC §8: zh-CN or en). */
 const CHANNELS_BUSY_ZH = '此模型的所有渠道都已达到速率限制，请稍后重试'
+
+/** PARLEY_ERR_ROUTE_MODEL_FORBIDDEN, in Chinese when the caller reads Chinese. */
+function modelForbidden(request: FastifyRequest, model: string): ParleyError {
+  const forbidden = errors.PARLEY_ERR_ROUTE_MODEL_FORBIDDEN({ model })
+  if (languageOf(request.headers['accept-language']) === 'en') return forbidden
+  return new ParleyError(forbidden.code, forbidden.statusCode, forbidden.type, `你所在的分组无权使用模型 ${model}`)
+}
 
 function elapsedMs(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e6

@@ -4,6 +4,7 @@ import { errors } from '../errors.js'
 import type { HttpScope } from '../http/server.js'
 import type { SettingsRegistry } from '../settings/registry.js'
 import { requireUser } from './authenticate.js'
+import { groupModelsOf, type Principal } from './principal.js'
 
 /** OpenAI lists no creation time we could know; a fixed one keeps answers stable. */
 const CREATED = 1_700_000_000
@@ -11,19 +12,20 @@ const CREATED = 1_700_000_000
 /**
  * The models a caller may use, straight from the in-memory snapshot (no query): `GET /v1/models`
  * in OpenAI's shape for API clients, `GET /api/chat/models` for the portal, which honours the
- * group's chat route (seed 000: the picker shows only what that channel serves).
+ * group's chat route (seed 000: the picker shows only what that channel serves). Both list only
+ * what the group's model list allows, as the pipeline refuses the rest.
  */
 export function installModelRoutes(app: HttpScope, catalog: CatalogCache, settings: SettingsRegistry): void {
   app.get('/v1/models', { schema: { tags: ['data plane'], summary: 'Models you may call (OpenAI format)', security: [{ bearer: [] }, { apiKey: [] }] } }, async request => {
     const caller = await requireUser(request, { apiTokens: true })
     if (settings.get('model_passthrough')) throw errors.PARLEY_ERR_ROUTE_LISTING_OFF()
-    const models = modelsFor(catalog.current(), caller.group, false)
+    const models = modelsFor(catalog.current(), caller.group, false, caller.groupModels)
     return { object: 'list', data: models.map(model => ({ id: model.name, object: 'model', created: CREATED, owned_by: 'parley' })) }
   })
 
   app.get('/api/chat/models', { schema: { tags: ['portal'], summary: 'Models the chat page offers you' } }, async request => {
-    const group = await portalGroup(request)
-    const items = modelsFor(catalog.current(), group, true).map(model => ({
+    const caller = await portalCaller(request)
+    const items = modelsFor(catalog.current(), caller.group, true, groupModelsOf(caller)).map(model => ({
       name: model.name,
       display_name: model.displayName,
       reasoning: model.reasoning,
@@ -33,13 +35,16 @@ export function installModelRoutes(app: HttpScope, catalog: CatalogCache, settin
   })
 }
 
-/** Enabled models an enabled channel serving the group binds; only the chat route's when one exists. */
-export function modelsFor(snapshot: CatalogSnapshot, group: string, chat: boolean): ModelInfo[] {
+/**
+ * Enabled models an enabled channel serving the group binds; only the chat route's when one
+ * exists; of those only the ones in `allowed`, the group's model list, when it has one.
+ */
+export function modelsFor(snapshot: CatalogSnapshot, group: string, chat: boolean, allowed?: readonly string[]): ModelInfo[] {
   const routed = chat ? snapshot.chatRoutes.get(group) : undefined
   const names = new Set<string>()
   for (const channel of snapshot.channels) {
     if (routed !== undefined ? channel.id !== routed : !channel.groups.has(group)) continue
-    for (const name of channel.models.keys()) names.add(name)
+    for (const name of channel.models.keys()) if (allowed === undefined || allowed.includes(name)) names.add(name)
   }
   return [...names]
     .map(name => snapshot.models.get(name))
@@ -48,8 +53,8 @@ export function modelsFor(snapshot: CatalogSnapshot, group: string, chat: boolea
 }
 
 /** The portal serves signed-in users and, when guest access is on, guests. */
-async function portalGroup(request: FastifyRequest): Promise<string> {
+async function portalCaller(request: FastifyRequest): Promise<Principal> {
   const principal = await request.principal()
   if (!principal) throw errors.PARLEY_ERR_AUTH_REQUIRED()
-  return principal.group
+  return principal
 }

@@ -11,6 +11,11 @@ export type Principal =
       readonly name: string
       /** Requests per minute of the user's group, when the group overrides the `user_rpm` setting. */
       readonly groupRpm?: number
+      /**
+       * The models the user's group may use (catalog names, as clients send them); absent when
+       * the group allows every model. Empty: no model at all. The pipeline refuses any other.
+       */
+      readonly groupModels?: readonly string[]
     }
   | {
       readonly kind: 'api_token'
@@ -23,8 +28,19 @@ export type Principal =
       readonly portal?: boolean
       /** Requests per minute of the user's group, when the group overrides the `user_rpm` setting. */
       readonly groupRpm?: number
+      /**
+       * The models the user's group may use (catalog names, as clients send them); absent when
+       * the group allows every model. Empty: no model at all. The pipeline refuses any other.
+       */
+      readonly groupModels?: readonly string[]
     }
-  | { readonly kind: 'guest'; readonly ip: string; readonly group: string }
+  | {
+      readonly kind: 'guest'
+      readonly ip: string
+      readonly group: string
+      /** The models the guests' group may use; absent when it allows every model (see `user`). */
+      readonly groupModels?: readonly string[]
+    }
   | { readonly kind: 'widget_user'; readonly clientId: string; readonly externalId: string; readonly group: string }
 
 /**
@@ -43,4 +59,12 @@ export type Principal =
 export interface AuthStrategy {
   /** May answer at once (a cached token) or with a promise (a database lookup). */
   authenticate(request: FastifyRequest): MaybePromise<Principal | undefined>
+}
+
+/**
+ * The models the caller's group may use, or undefined when it may use every one. The array the
+ * auth strategy gave, so asking costs nothing.
+ */
+export function groupModelsOf(principal: Principal): readonly string[] | undefined {
+  return principal.kind === 'widget_user' ? undefined : principal.groupModels
 }

@@ -20,9 +20,17 @@ interface CachedUser {
   readonly group: string
   readonly name: string
   readonly active: boolean
-  /** The group's own requests per minute, if it sets one. */
-  readonly groupRpm: number | null
+  /** What the user's group adds to the principal, made once per load (not per request). */
+  readonly limits: GroupLimits
 }
+
+/** The principal fields a group sets: its own requests per minute and its model list, each when it has one. */
+interface GroupLimits {
+  readonly groupRpm?: number
+  readonly groupModels?: readonly string[]
+}
+
+const NO_GROUP_LIMITS: GroupLimits = Object.freeze({})
 
 interface CachedToken {
   readonly id: number
@@ -39,6 +47,8 @@ interface CachedToken {
 export class Principals {
   readonly #users = new LookupCache<number, CachedUser | null>(CACHE_TTL_MS, CACHE_MAX)
   readonly #tokens = new LookupCache<string, CachedToken | null>(CACHE_TTL_MS, CACHE_MAX)
+  /** Guests' groups by name (guests have no user row to carry them). */
+  readonly #groups = new LookupCache<string, GroupLimits>(CACHE_TTL_MS, CACHE_MAX)
   /** Well-formed tokens seen lately and their hashes (`hashOf`). */
   readonly #hashes = new Map<string, string>()
   /** By token hash, not id: a regenerated secret records its own first use at once. */
@@ -74,9 +84,10 @@ export class Principals {
     await this.kv.publish(INVALIDATE_CHANNEL, JSON.stringify({ user: userId })).catch(() => undefined)
   }
 
-  /** Drops every cached user here and on every other instance (a group's limit changed). */
+  /** Drops every cached user and group here and on every other instance (a group's limit or model list changed). */
   async forgetAllUsers(): Promise<void> {
     this.#users.clear()
+    this.#groups.clear()
     await this.kv.publish(INVALIDATE_CHANNEL, JSON.stringify({ allUsers: true })).catch(() => undefined)
   }
 
@@ -88,7 +99,10 @@ export class Principals {
   private onInvalidate(message: string): void {
     try {
       const { user, token, allUsers } = JSON.parse(message) as { user?: number; token?: string; allUsers?: boolean }
-      if (allUsers === true) this.#users.clear()
+      if (allUsers === true) {
+        this.#users.clear()
+        this.#groups.clear()
+      }
       if (typeof user === 'number') this.#users.delete(user)
       if (typeof token === 'string') this.#tokens.delete(token)
     } catch {
@@ -103,7 +117,9 @@ export class Principals {
       const fromConsole = consoleCredential(request)
       if (fromConsole !== undefined) return this.fromConsole(fromConsole)
       const guests = this.guests()
-      return guests.allowed ? { kind: 'guest', ip: request.ip, group: guests.group } : undefined
+      if (!guests.allowed) return undefined
+      const ip = request.ip
+      return andThen(this.group(guests.group), limits => guestPrincipal(ip, guests.group, limits))
     }
     if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential)
     if (!looksLikeJwt(credential)) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
@@ -123,7 +139,7 @@ export class Principals {
     if (!user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
     // The 24 h admin token is only as good as the role its holder has now.
     if (claims.scope === 'admin' && user.role === 'user') throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
-    return { kind: 'user', userId: String(user.id), role: user.role, group: user.group, name: user.name, ...rpmOf(user) }
+    return { kind: 'user', userId: String(user.id), role: user.role, group: user.group, name: user.name, ...user.limits }
   }
 
   private fromApiToken(token: string): MaybePromise<Principal> {
@@ -150,7 +166,7 @@ export class Principals {
   private tokenPrincipal(found: CachedToken | null, user: CachedUser | null, hash: string): Principal {
     if (!found || !user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
     this.touch(found.id, hash)
-    return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name, portal: found.portal, ...rpmOf(user) }
+    return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name, portal: found.portal, ...user.limits }
   }
 
   private user(id: number): MaybePromise<CachedUser | null> {
@@ -160,8 +176,36 @@ export class Principals {
       const row = await em.findOne(User, { id })
       if (!row) return null
       const group = await em.findOne(Group, { name: row.groupName })
-      return { id: row.id, role: row.role as Role, group: row.groupName, name: row.username, active: row.status === 'active', groupRpm: group?.rpm ?? null }
+      return { id: row.id, role: row.role as Role, group: row.groupName, name: row.username, active: row.status === 'active', limits: this.limitsOf(group) }
     })
+  }
+
+  /** A group's limits as guests get them; a group that does not exist sets none. */
+  private group(name: string): MaybePromise<GroupLimits> {
+    return this.#groups.get(name, async () => this.limitsOf(await this.em().findOne(Group, { name })))
+  }
+
+  private limitsOf(group: { name: string; rpm?: number | null; models?: string | null } | null): GroupLimits {
+    if (!group) return NO_GROUP_LIMITS
+    const rpm = group.rpm ?? null
+    const models = group.models == null ? null : this.modelList(group.name, group.models)
+    if (rpm === null && models === null) return NO_GROUP_LIMITS
+    return Object.freeze({ ...(rpm === null ? {} : { groupRpm: rpm }), ...(models === null ? {} : { groupModels: models }) })
+  }
+
+  /**
+   * The stored JSON list (written by the admin API). A value that is not a list of names fails
+   * closed: no model, and an error in the log, rather than every model.
+   */
+  private modelList(group: string, stored: string): readonly string[] {
+    try {
+      const parsed: unknown = JSON.parse(stored)
+      if (Array.isArray(parsed) && parsed.every(name => typeof name === 'string')) return Object.freeze(parsed as string[])
+    } catch {
+      // reported below
+    }
+    this.log.error({ group }, 'the model list of this group is not a JSON list of names; its members may use no model until it is saved again')
+    return Object.freeze([])
   }
 
   private token(hash: string): MaybePromise<CachedToken | null> {
@@ -194,6 +238,6 @@ function credentialOf(request: FastifyRequest): string | undefined {
   return typeof apiKey === 'string' && apiKey.length > 0 ? apiKey.trim() : undefined
 }
 
-function rpmOf(user: CachedUser): { groupRpm?: number } {
-  return user.groupRpm === null ? {} : { groupRpm: user.groupRpm }
+function guestPrincipal(ip: string, group: string, limits: GroupLimits): Principal {
+  return limits.groupModels === undefined ? { kind: 'guest', ip, group } : { kind: 'guest', ip, group, groupModels: limits.groupModels }
 }

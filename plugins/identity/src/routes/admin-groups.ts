@@ -19,7 +19,7 @@ const Fields = {
   rpm: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], { description: 'null: the user_rpm setting applies' })),
   models: Type.Optional(
     Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 200, uniqueItems: true }), Type.Null()], {
-      description: 'Model names members may use; null: every enabled model',
+      description: 'Model names members (and guests, of the default group) may use; []: none; null: every enabled model',
     }),
   ),
   model_config_limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
@@ -80,6 +80,9 @@ export function installAdminGroupRoutes(identity: Identity): void {
         if (error instanceof UniqueConstraintViolationException) throw identityErrors.PARLEY_ERR_IDENTITY_GROUP_EXISTS({ name })
         throw error
       }
+      // Users may already name a group that did not exist (registration does not check the
+      // default group): their cached principal has no limits yet.
+      if (group.rpm !== null || group.models !== null) await identity.principals.forgetAllUsers()
       request.log.info({ group: name }, 'group created')
       return reply.code(201).send(toWire(group, 0))
     },
@@ -107,8 +110,8 @@ export function installAdminGroupRoutes(identity: Identity): void {
       if (body.models !== undefined) group.models = encodeModels(body.models)
       if (body.model_config_limit !== undefined) group.modelConfigLimit = body.model_config_limit
       await em.flush()
-      // Members carry the group's limit in their cached principal: refresh them everywhere.
-      if (body.rpm !== undefined) await identity.principals.forgetAllUsers()
+      // Members (and guests) carry the group's limit and model list in their cached principal: refresh them everywhere.
+      if (body.rpm !== undefined || body.models !== undefined) await identity.principals.forgetAllUsers()
       request.log.info({ group: group.name }, 'group changed')
       return toWire(group, (await memberCounts(em, [group.name])).get(group.name) ?? 0)
     },
