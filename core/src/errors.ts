@@ -145,6 +145,7 @@ export const errors = defineErrors({
   PARLEY_ERR_UI_SECTION_PATH: { status: 500, type: 'plugin_error', message: 'Console section {id} of plugin {plugin} has path {path}: it must start with /admin/ and use a-z, 0-9, -, _ and /' },
   PARLEY_ERR_HTTP_NOT_FOUND: { status: 404, type: 'not_found', message: 'Route {method} {path} not found' },
   PARLEY_ERR_HTTP_BAD_JSON: { status: 400, type: 'invalid_json', message: 'Request body is not valid JSON: {reason}' },
+  PARLEY_ERR_HTTP_TOO_DEEP: { status: 400, type: 'invalid_json', message: 'Request body nests deeper than {max} levels' },
   PARLEY_ERR_HTTP_VALIDATION: { status: 400, type: 'invalid_request', message: '{reason}' },
   PARLEY_ERR_HTTP_TOO_LARGE: { status: 413, type: 'payload_too_large', message: 'Request body is larger than the limit of {limit} bytes' },
   PARLEY_ERR_HTTP_MEDIA_TYPE: { status: 415, type: 'unsupported_media_type', message: 'Content-Type {contentType} is not supported here' },

@@ -431,3 +431,20 @@ t.test('GET/PUT /api/admin/config: all or nothing, admins only', async t => {
     t.equal(refused.statusCode, 401, `${method} ${url} needs an admin session, not an API token`)
   }
 })
+
+t.test('a body nested past the limit is the client fault: 400 at once, no upstream attempt', async t => {
+  const { gateway, provider, channel } = await setup(t)
+  await channel('only')
+  const nested = '['.repeat(100_000) + ']'.repeat(100_000)
+  for (const url of ['/v1/chat/completions', '/v1/responses']) {
+    const response = await gateway.inject({
+      method: 'POST',
+      url,
+      headers: { authorization: 'Bearer ada', 'content-type': 'application/json' },
+      payload: `{"model": "bot", "messages": [{"role": "user", "content": ${nested}}], "input": "hi"}`,
+    })
+    t.equal(response.statusCode, 400, url)
+    t.match(response.json(), { error: { type: 'invalid_json', code: 'PARLEY_ERR_HTTP_TOO_DEEP' } })
+  }
+  t.equal(provider.calls.length, 0, 'no channel was tried')
+})

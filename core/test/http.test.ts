@@ -10,6 +10,7 @@ import t, { type Test } from 'tap'
 import { defineErrors, definePlugin, Type } from '@parley/core'
 import { createTestGateway, type TestGateway, type TestGatewayOptions } from '@parley/core/testing'
 import { createLogger } from '../src/log.js'
+import { JSON_MAX_DEPTH } from '../src/http/json-body.js'
 
 const LEAKY_MESSAGE = 'upstream rejected key sk-live-LEAKY-0001 at /srv/secrets/provider.json'
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -244,6 +245,24 @@ t.test('every error is the envelope', async t => {
     }
   })
 
+  t.test('JSON nested past the limit: 400 at once, strings do not count', async t => {
+    const gateway = await boot(t)
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000)
+    for (const payload of [deep, `{"name": ${'['.repeat(JSON_MAX_DEPTH)}${']'.repeat(JSON_MAX_DEPTH)}}`]) {
+      const started = Date.now()
+      const response = await gateway.inject({ method: 'POST', url: '/fixture/things', headers: { 'content-type': 'application/json' }, payload })
+      const error = envelope(t, response, 400, 'invalid_json')
+      t.equal(error.code, 'PARLEY_ERR_HTTP_TOO_DEEP')
+      t.match(error.message, String(JSON_MAX_DEPTH))
+      t.ok(Date.now() - started < 1000, 'refused quickly')
+    }
+    const brackets = '['.repeat(500)
+    const inString = await gateway.inject({ method: 'POST', url: '/fixture/things', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: `ab${brackets}\\"${brackets}` }) })
+    t.equal(inString.statusCode, 200, 'brackets inside a string (after an escaped quote too) are text')
+    const atLimit = await gateway.inject({ method: 'POST', url: '/fixture/things', headers: { 'content-type': 'application/json' }, payload: `{"name": "ab", "owner": {"age": 1, "tags": ${'['.repeat(JSON_MAX_DEPTH - 2)}${']'.repeat(JSON_MAX_DEPTH - 2)}}}` })
+    t.not(atLimit.json().error?.code, 'PARLEY_ERR_HTTP_TOO_DEEP', 'the limit itself is fine')
+  })
+
   t.test('schema validation: 400 invalid_request naming the field', async t => {
     const gateway = await boot(t)
     for (const [payload, field] of [
@@ -361,7 +380,7 @@ t.test('/healthz and /readyz', async t => {
     const gateway = await boot(t, { plugins: [optional] })
     const ready = await gateway.inject({ url: '/readyz' })
     t.equal(ready.statusCode, 200)
-    t.match(ready.json(), { status: 'degraded', checks: { database: { ok: true }, 'search-index': { ok: false, error: 'index offline' } } })
+    t.match(ready.json(), { status: 'degraded', checks: { database: { ok: true }, 'optional-dep/search-index': { ok: false, error: 'index offline' } } })
   })
 
   t.test('Redis down at boot: the gateway starts, serves, and reports Redis degraded', async t => {

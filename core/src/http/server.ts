@@ -9,6 +9,7 @@ import { requestLogger } from '../log.js'
 import type { Logger } from '../logger.js'
 import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.js'
 import { installRequestContext, requestIdFrom } from './context.js'
+import { installJsonBodyParser } from './json-body.js'
 
 /**
  * How often Node checks connections against headersTimeout and requestTimeout. Its default of
@@ -55,6 +56,7 @@ export async function createHttpServer(config: Config, log: Logger): Promise<Htt
 
   installRequestContext(app)
   installErrorHandling(app)
+  installJsonBodyParser(app)
   installDrain(app)
   const origins = server.cors_origins
   await app.register(cors, {
