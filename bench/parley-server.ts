@@ -3,8 +3,8 @@
  * identity, openai and rate-limit plugins, auth on, limits on (every call counted per user and
  * per channel in memory, as without Redis; the user limit set high enough never to refuse),
  * usage logging on (it always is), metrics on (the default), V8 set up as the `parley` command
- * sets it (`tuneProcessForGateway`). Loopback upstreams are admitted because the mock listens
- * on 127.0.0.1.
+ * sets it (`tuneProcessForGateway`). Loopback upstreams are admitted (`upstream.allow_loopback`)
+ * because the mock listens on 127.0.0.1.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -36,9 +36,11 @@ const config = loadConfig({
     admin,
     // Counted on every call, never reached: the bench measures the cost of limiting, not refusals.
     settings: { user_rpm: 1_000_000 },
+    // The mock upstream listens on 127.0.0.1.
+    upstream: { allow_loopback: true },
   },
 })
-const gateway = await createGateway({ config, plugins: [identity, openai, rateLimit], allowLoopbackUpstreams: true })
+const gateway = await createGateway({ config, plugins: [identity, openai, rateLimit] })
 announce(await gateway.listen({ port: 0, host: '127.0.0.1' }))
 onStop(async () => {
   try {

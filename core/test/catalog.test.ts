@@ -31,7 +31,7 @@ const dialects = [
 
 for (const dialect of dialects) {
   const boot = async (t: Test): Promise<TestGateway> => {
-    const gateway = await createTestGateway({ plugins: [auth, fixtures], mysqlUrl: dialect.mysqlUrl, allowLoopbackUpstreams: false })
+    const gateway = await createTestGateway({ plugins: [auth, fixtures], mysqlUrl: dialect.mysqlUrl, config: { upstream: { allow_loopback: false } } })
     t.teardown(gateway.close)
     return gateway
   }

@@ -19,7 +19,7 @@ const SPEC_VARIABLES = [
 ]
 
 /** Variables Parley adds beyond SPEC §2. */
-const EXTRA_VARIABLES = ['ENCRYPTION_KEY_PREVIOUS']
+const EXTRA_VARIABLES = ['ENCRYPTION_KEY_PREVIOUS', 'REDIS_PREFIX', 'UPSTREAM_ALLOW_LOOPBACK']
 
 const HEX_KEY = 'ab'.repeat(32)
 const BASE64_KEY = Buffer.alloc(32, 0x5c).toString('base64')
@@ -39,6 +39,7 @@ const SAMPLES: Record<string, { raw: string; expected: (cwd: string) => unknown 
   DATABASE_PATH: { raw: 'db/main.sqlite', expected: cwd => path.join(cwd, 'db/main.sqlite') },
   DATABASE_URL: { raw: 'mysql://parley:pw@db.internal:3306/parley', expected: () => 'mysql://parley:pw@db.internal:3306/parley' },
   REDIS_URL: { raw: 'redis://cache.internal:6379/2', expected: () => 'redis://cache.internal:6379/2' },
+  REDIS_PREFIX: { raw: 'tenant-a:', expected: () => 'tenant-a:' },
   LOG_RETENTION_DAYS: { raw: '30', expected: () => 30 },
   GUEST_RPM: { raw: '5', expected: () => 5 },
   USER_RPM: { raw: '120', expected: () => 120 },
@@ -47,6 +48,7 @@ const SAMPLES: Record<string, { raw: string; expected: (cwd: string) => unknown 
   SITE_BASE_URL: { raw: 'https://chat.example.com', expected: () => 'https://chat.example.com' },
   NODE_ENV: { raw: 'production', expected: () => 'production' },
   LOG_LEVEL: { raw: 'debug', expected: () => 'debug' },
+  UPSTREAM_ALLOW_LOOPBACK: { raw: ' 1 ', expected: () => true },
 }
 
 function valueAt(config: unknown, key: string): unknown {
@@ -184,6 +186,21 @@ t.test('loadConfig', async t => {
     const env = Object.fromEntries(Object.entries(SAMPLES).map(([variable, sample]) => [variable, sample.raw]))
     const config = loadConfig({ file: false, env, cwd })
     for (const binding of ENV_BINDINGS) t.same(valueAt(config, binding.key), SAMPLES[binding.variable]?.expected(cwd), binding.variable)
+  })
+
+  t.test('UPSTREAM_ALLOW_LOOPBACK reads the usual words for yes and no, and refuses anything else', async t => {
+    const cwd = t.testdir({})
+    const loopback = (raw: string) => loadConfig({ file: false, env: { UPSTREAM_ALLOW_LOOPBACK: raw }, cwd }).upstream.allow_loopback
+    t.equal(loadConfig({ file: false, env: {}, cwd }).upstream.allow_loopback, false, 'off by default')
+    for (const raw of ['1', 'true', 'TRUE', 'yes', 'on']) t.equal(loopback(raw), true, raw)
+    for (const raw of ['0', 'false', 'No', 'off']) t.equal(loopback(raw), false, raw)
+    const error = refusal(t, () => loopback('maybe'), 'PARLEY_ERR_CONFIG_INVALID')
+    t.match(error.message, 'upstream.allow_loopback')
+    t.match(error.message, '"maybe"')
+    t.match(error.message, 'environment variable UPSTREAM_ALLOW_LOOPBACK')
+    const fromFile = loadConfig({ file: 'parley.yaml', env: {}, cwd: t.testdir({ 'parley.yaml': 'upstream:\n  allow_loopback: true\n' }) })
+    t.equal(fromFile.upstream.allow_loopback, true, 'the config file key')
+    t.equal(fromFile.sources['upstream.allow_loopback'], 'parley.yaml')
   })
 
   t.test('an empty variable counts as unset', async t => {

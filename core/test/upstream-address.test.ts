@@ -15,6 +15,9 @@ import {
 
 const STRICT: AddressPolicy = { allowPrivate: false }
 const LAN: AddressPolicy = { allowPrivate: true }
+/** The operator's upstream.allow_loopback, alone and with the LAN setting. */
+const LOOPBACK: AddressPolicy = { allowPrivate: false, allowLoopback: true }
+const LOOPBACK_LAN: AddressPolicy = { allowPrivate: true, allowLoopback: true }
 const PUBLIC_V4 = '93.184.215.14'
 const PUBLIC_V6 = '2606:4700::6810:85e5'
 
@@ -67,51 +70,58 @@ const fakeLookup: HostLookup = async (host) => {
   if (addresses === undefined) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
   return addresses
 }
+/** fakeLookup plus what a system resolver answers for localhost names (RFC 6761). */
+const hostsLookup: HostLookup = async (host) => {
+  const name = host.toLowerCase().replace(/\.$/, '')
+  return name === 'localhost' || name.endsWith('.localhost') ? ['127.0.0.1', '::1'] : fakeLookup(host)
+}
 
 /**
  * Forbidden base URLs; {P} is the sink's port. `agent` marks those with an http(s) host that a
- * request through the upstream agent must also be refused for; `lan` those allow_private opens.
+ * request through the upstream agent must also be refused for; `lan` those allow_private opens;
+ * `loopback` those whose host is this machine's loopback, which allowLoopback opens (`connect`:
+ * at connect time only, the URL being refused at save for another reason).
  */
-const CORPUS: ReadonlyArray<{ url: string; agent: boolean; lan?: boolean }> = [
+const CORPUS: ReadonlyArray<{ url: string; agent: boolean; lan?: boolean; loopback?: true | 'connect' }> = [
   // Loopback and its spellings
-  { url: 'http://127.0.0.1:{P}/v1', agent: true },
-  { url: 'http://127.1:{P}/', agent: true },
-  { url: 'http://127.0.1:{P}/', agent: true },
-  { url: 'http://127.255.255.254:{P}/', agent: true },
-  { url: 'http://0x7f000001:{P}/', agent: true },
-  { url: 'http://0x7f.0x0.0x0.0x1:{P}/', agent: true },
-  { url: 'http://2130706433:{P}/', agent: true },
-  { url: 'http://0177.0.0.1:{P}/', agent: true },
-  { url: 'http://017700000001:{P}/', agent: true },
-  { url: 'http://127.000.000.001:{P}/', agent: true },
-  { url: 'http://127.0.0.1.:{P}/', agent: true },
-  { url: 'http://%31%32%37.0.0.1:{P}/', agent: true },
-  { url: 'http://１２７.０.０.１:{P}/', agent: true },
-  { url: 'http://①②⑦.0.0.1:{P}/', agent: true },
-  { url: 'HTTP://127.0.0.1:{P}/', agent: true },
-  { url: 'http:\\\\127.0.0.1:{P}\\v1', agent: true },
-  { url: ' http://127.0.0.1:{P}/\n', agent: true },
-  { url: 'http://[::1]:{P}/', agent: true },
-  { url: 'http://[0:0:0:0:0:0:0:1]:{P}/', agent: true },
-  { url: 'http://[::ffff:127.0.0.1]:{P}/', agent: true },
-  { url: 'http://[::ffff:7f00:1]:{P}/', agent: true },
-  { url: 'http://[0:0:0:0:0:ffff:127.0.0.1]:{P}/', agent: true },
+  { url: 'http://127.0.0.1:{P}/v1', agent: true, loopback: true },
+  { url: 'http://127.1:{P}/', agent: true, loopback: true },
+  { url: 'http://127.0.1:{P}/', agent: true, loopback: true },
+  { url: 'http://127.255.255.254:{P}/', agent: true, loopback: true },
+  { url: 'http://0x7f000001:{P}/', agent: true, loopback: true },
+  { url: 'http://0x7f.0x0.0x0.0x1:{P}/', agent: true, loopback: true },
+  { url: 'http://2130706433:{P}/', agent: true, loopback: true },
+  { url: 'http://0177.0.0.1:{P}/', agent: true, loopback: true },
+  { url: 'http://017700000001:{P}/', agent: true, loopback: true },
+  { url: 'http://127.000.000.001:{P}/', agent: true, loopback: true },
+  { url: 'http://127.0.0.1.:{P}/', agent: true, loopback: true },
+  { url: 'http://%31%32%37.0.0.1:{P}/', agent: true, loopback: true },
+  { url: 'http://１２７.０.０.１:{P}/', agent: true, loopback: true },
+  { url: 'http://①②⑦.0.0.1:{P}/', agent: true, loopback: true },
+  { url: 'HTTP://127.0.0.1:{P}/', agent: true, loopback: true },
+  { url: 'http:\\\\127.0.0.1:{P}\\v1', agent: true, loopback: true },
+  { url: ' http://127.0.0.1:{P}/\n', agent: true, loopback: true },
+  { url: 'http://[::1]:{P}/', agent: true, loopback: true },
+  { url: 'http://[0:0:0:0:0:0:0:1]:{P}/', agent: true, loopback: true },
+  { url: 'http://[::ffff:127.0.0.1]:{P}/', agent: true, loopback: true },
+  { url: 'http://[::ffff:7f00:1]:{P}/', agent: true, loopback: true },
+  { url: 'http://[0:0:0:0:0:ffff:127.0.0.1]:{P}/', agent: true, loopback: true },
   { url: 'http://[::ffff:0:7f00:1]:{P}/', agent: true },
   { url: 'http://[::127.0.0.1]:{P}/', agent: true },
   { url: 'http://[64:ff9b::127.0.0.1]:{P}/', agent: true },
   { url: 'http://[2002:7f00:1::]:{P}/', agent: true },
   { url: 'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{P}/', agent: true }, // Teredo to 127.0.0.1
-  { url: 'http://localhost:{P}/', agent: true },
-  { url: 'http://LOCALHOST.:{P}/', agent: true },
-  { url: 'http://localhost。:{P}/', agent: true },
-  { url: 'http://api.localhost:{P}/', agent: true },
-  { url: 'http://sink.test:{P}/', agent: true },
-  { url: 'https://sink.test:{P}/', agent: true }, // TLS sockets resolve through the same guard
-  { url: 'https://[::1]:{P}/', agent: true },
-  { url: 'http://sink6.test:{P}/', agent: true },
-  { url: 'http://mapped.test:{P}/', agent: true },
-  { url: 'http://127.0.0.1.nip.io:{P}/', agent: true },
-  { url: 'http://mixed-loopback.test:{P}/', agent: true },
+  { url: 'http://localhost:{P}/', agent: true, loopback: true },
+  { url: 'http://LOCALHOST.:{P}/', agent: true, loopback: true },
+  { url: 'http://localhost。:{P}/', agent: true, loopback: true },
+  { url: 'http://api.localhost:{P}/', agent: true, loopback: true },
+  { url: 'http://sink.test:{P}/', agent: true, loopback: true },
+  { url: 'https://sink.test:{P}/', agent: true, loopback: true }, // TLS sockets resolve through the same guard
+  { url: 'https://[::1]:{P}/', agent: true, loopback: true },
+  { url: 'http://sink6.test:{P}/', agent: true, loopback: true },
+  { url: 'http://mapped.test:{P}/', agent: true, loopback: true },
+  { url: 'http://127.0.0.1.nip.io:{P}/', agent: true, loopback: true },
+  { url: 'http://mixed-loopback.test:{P}/', agent: true, loopback: true },
   // Unspecified: connecting to it reaches the local host
   { url: 'http://0.0.0.0:{P}/', agent: true },
   { url: 'http://0:{P}/', agent: true },
@@ -157,8 +167,8 @@ const CORPUS: ReadonlyArray<{ url: string; agent: boolean; lan?: boolean }> = [
   { url: 'data:text/plain,hello', agent: false },
   { url: 'javascript:alert(1)', agent: false },
   { url: 'http://user:pass@example.com/v1', agent: false },
-  { url: 'http://example.com@127.0.0.1:{P}/', agent: true },
-  { url: 'http://127.0.0.1:{P}#@example.com', agent: true },
+  { url: 'http://example.com@127.0.0.1:{P}/', agent: true, loopback: 'connect' },
+  { url: 'http://127.0.0.1:{P}#@example.com', agent: true, loopback: 'connect' },
   { url: 'http://example.com/v1?redirect=http://127.0.0.1', agent: false },
   { url: 'http://example.com:0/', agent: false },
   { url: '//example.com/v1', agent: false },
@@ -218,10 +228,49 @@ t.test('forbiddenReason names the range', async (t) => {
     t.equal(forbiddenReason(address, STRICT), strict, `${address} by default`)
     t.equal(forbiddenReason(address, LAN), lan, `${address} with allowPrivate`)
   }
-  t.equal(forbiddenReason('127.0.0.1', { allowPrivate: false, allowLoopback: true }), undefined)
-  t.equal(forbiddenReason('::ffff:127.0.0.1', { allowPrivate: false, allowLoopback: true }), undefined)
-  t.equal(forbiddenReason('169.254.169.254', { allowPrivate: true, allowLoopback: true }), 'metadata')
-  t.equal(forbiddenReason('0.0.0.0', { allowPrivate: true, allowLoopback: true }), 'unspecified')
+})
+
+t.test('allowLoopback opens this host\'s loopback and nothing else', async (t) => {
+  const cases: Array<[string, string | undefined, string | undefined]> = [
+    // [address, reason with allowLoopback, reason with allowLoopback and allowPrivate]
+    ['127.0.0.1', undefined, undefined],
+    ['127.0.0.2', undefined, undefined],
+    ['127.255.255.254', undefined, undefined],
+    ['::1', undefined, undefined],
+    ['[::1]', undefined, undefined],
+    ['::ffff:127.0.0.1', undefined, undefined],
+    ['::ffff:7f00:1', undefined, undefined],
+    // Unspecified reaches the local host too, but is never a server's address.
+    ['0.0.0.0', 'unspecified', 'unspecified'],
+    ['::', 'unspecified', 'unspecified'],
+    ['::ffff:0.0.0.0', 'IPv4-mapped unspecified', 'IPv4-mapped unspecified'],
+    // Link-local and metadata, in every form.
+    ['169.254.169.254', 'metadata', 'metadata'],
+    ['::ffff:169.254.169.254', 'IPv4-mapped metadata', 'IPv4-mapped metadata'],
+    ['169.254.170.2', 'metadata', 'metadata'],
+    ['100.100.100.200', 'metadata', 'metadata'],
+    ['fd00:ec2::254', 'metadata', 'metadata'],
+    ['fd20:ce::254', 'metadata', 'metadata'],
+    ['169.254.10.10', 'link-local', 'link-local'],
+    ['fe80::1', 'link-local', 'link-local'],
+    ['fe80::1%lo', 'link-local', 'link-local'],
+    // Forms that lead to 127.x on some other machine (a NAT64 or 6to4 gateway, a Teredo relay).
+    ['::ffff:0:7f00:1', 'IPv4-translated loopback', 'IPv4-translated loopback'],
+    ['::127.0.0.1', 'IPv4-compatible loopback', 'IPv4-compatible loopback'],
+    ['64:ff9b::7f00:1', 'NAT64 loopback', 'NAT64 loopback'],
+    ['2002:7f00:1::', '6to4 loopback', '6to4 loopback'],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'Teredo loopback', 'Teredo loopback'],
+    // Private ranges stay governed by allowPrivate alone.
+    ['10.0.0.5', 'private', undefined],
+    ['192.168.1.20', 'private', undefined],
+    ['fd12::5', 'unique-local', undefined],
+    ['::ffff:10.0.0.1', 'IPv4-mapped private', undefined],
+    ['1.1.1.1', undefined, undefined],
+  ]
+  for (const [address, loopback, both] of cases) {
+    t.equal(forbiddenReason(address, LOOPBACK), loopback, `${address} with allowLoopback`)
+    t.equal(forbiddenReason(address, LOOPBACK_LAN), both, `${address} with allowLoopback and allowPrivate`)
+  }
 })
 
 t.test('the WHATWG parser folds numeric IPv4 forms into dotted quads', async (t) => {
@@ -264,6 +313,45 @@ t.test('the SSRF corpus is refused at save time and at connect time, and the sin
   t.equal(sink.connections, 0, 'the sink saw no connection')
 })
 
+t.test('with allowLoopback the corpus is still refused but for this host\'s loopback, which is reached', async (t) => {
+  const sink = await startSink()
+  t.teardown(sink.close)
+  const loopbackAgent = createUpstreamAgent(LOOPBACK, { lookup: hostsLookup, connectTimeoutMs: 2000 })
+  const bothAgent = createUpstreamAgent(LOOPBACK_LAN, { lookup: hostsLookup, connectTimeoutMs: 2000 })
+  t.teardown(() => Promise.all([loopbackAgent.close(), bothAgent.close()]))
+  const attempt = (origin: string, agent: Agent) => request(`${origin}/v1/models`, { dispatcher: agent }).then(() => undefined, (e: unknown) => e)
+
+  for (const entry of CORPUS.filter((e) => e.loopback !== true)) {
+    const raw = entry.url.replaceAll('{P}', String(sink.port))
+    for (const [policy, name] of [[LOOPBACK, 'allowLoopback'], [LOOPBACK_LAN, 'allowLoopback and allowPrivate']] as const) {
+      if (policy === LOOPBACK_LAN && entry.lan === true) continue
+      const error = await checkBaseUrl(raw, policy, hostsLookup).then(() => undefined, (e: unknown) => e)
+      t.ok(error instanceof ParleyError, `checkBaseUrl refuses ${JSON.stringify(raw)} (${name})`)
+      t.notMatch((error as Error | undefined)?.message ?? '', /allow_loopback/, 'no hint at the switch that is already on')
+    }
+    if (!entry.agent || entry.loopback === 'connect') continue
+    const origin = new URL(raw).origin
+    for (const agent of entry.lan === true ? [loopbackAgent] : [loopbackAgent, bothAgent]) {
+      t.equal(codeOf(await attempt(origin, agent)), 'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN', `agent refuses ${origin}`)
+    }
+  }
+  t.equal(sink.connections, 0, 'the sink saw no connection from anything but loopback')
+
+  for (const entry of CORPUS.filter((e) => e.loopback !== undefined)) {
+    const raw = entry.url.replaceAll('{P}', String(sink.port))
+    if (entry.loopback === true) {
+      for (const policy of [LOOPBACK, LOOPBACK_LAN]) {
+        t.type(await checkBaseUrl(raw, policy, hostsLookup), URL, `checkBaseUrl admits ${JSON.stringify(raw)}`)
+      }
+    }
+    const origin = new URL(raw).origin
+    for (const agent of [loopbackAgent, bothAgent]) {
+      t.not(codeOf(await attempt(origin, agent)), 'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN', `agent connects to ${origin}`)
+    }
+  }
+  t.ok(sink.connections > 0, `the sink saw ${sink.connections} loopback connections`)
+})
+
 t.test('the sink does notice a connection from an unguarded agent', async (t) => {
   const sink = await startSink()
   t.teardown(sink.close)
@@ -278,8 +366,15 @@ t.test('messages name the reason and point at the setting only when it would hel
     code: 'PARLEY_ERR_UPSTREAM_ADDRESS_FORBIDDEN',
     message: 'Base URL host 10.0.0.5 is refused (private address); LAN addresses need the allow_private_upstreams setting',
   })
+  const loopbackHint = "; a model server on the gateway's own host needs the operator's upstream.allow_loopback config key (UPSTREAM_ALLOW_LOOPBACK=1)"
   await t.rejects(checkBaseUrl('http://[::ffff:127.0.0.1]/', STRICT), {
-    message: 'Base URL host [::ffff:7f00:1] is refused (IPv4-mapped loopback address)',
+    message: `Base URL host [::ffff:7f00:1] is refused (IPv4-mapped loopback address)${loopbackHint}`,
+  })
+  await t.rejects(checkBaseUrl('http://localhost:11434/v1', LAN), { message: `Base URL host localhost is refused (loopback address)${loopbackHint}` })
+  await t.rejects(checkBaseUrl('http://[64:ff9b::7f00:1]/', STRICT), { message: 'Base URL host [64:ff9b::7f00:1] is refused (NAT64 loopback address)' })
+  await t.rejects(checkBaseUrl('http://169.254.169.254/', STRICT), { message: 'Base URL host 169.254.169.254 is refused (metadata address)' })
+  await t.rejects(checkBaseUrl('http://metadata.google.internal/', LOOPBACK_LAN, fakeLookup), {
+    message: 'Base URL host metadata.google.internal is refused (metadata address)',
   })
   await t.rejects(checkBaseUrl('http://sk-secret:sk-secret@example.com/', STRICT, fakeLookup), {
     code: 'PARLEY_ERR_UPSTREAM_URL_INVALID',
@@ -331,7 +426,7 @@ t.test('DNS rebinding: a name that turns to loopback after the check is refused 
   t.equal(sink.connections, 0)
 })
 
-/** An upstream on loopback; reaching it needs allowLoopback, the test-only escape. */
+/** An upstream on loopback; reaching it needs allowLoopback (the operator's upstream.allow_loopback). */
 async function startUpstream(t: Test, handler: http.RequestListener): Promise<number> {
   const server = http.createServer(handler)
   server.listen(0, '127.0.0.1')

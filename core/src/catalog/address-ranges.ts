@@ -3,7 +3,8 @@ import ipaddr from 'ipaddr.js'
 
 /**
  * Which addresses an upstream may live at. Everything on the gateway's own host, its network
- * plumbing and the cloud metadata services is refused; `allowPrivate` opens the LAN only.
+ * plumbing and the cloud metadata services is refused; `allowPrivate` opens the LAN only and
+ * `allowLoopback` the gateway's own loopback only.
  */
 export interface AddressPolicy {
   /**
@@ -13,9 +14,11 @@ export interface AddressPolicy {
    */
   readonly allowPrivate: boolean
   /**
-   * Admits loopback (127/8, ::1 and `localhost`). No setting exposes it: it exists for tests and
-   * for embedding code that knows the model server shares the gateway's host. Metadata,
-   * unspecified and link-local addresses stay refused even then.
+   * The operator's `upstream.allow_loopback` config key (`UPSTREAM_ALLOW_LOOPBACK`), never a
+   * runtime setting: admits loopback (127/8, ::1, IPv4-mapped ::ffff:127.x and `localhost`) for
+   * a model server on the gateway's own host. Other IPv6 forms that lead to 127.x (NAT64,
+   * IPv4-translated, 6to4, Teredo, IPv4-compatible) reach some other machine's loopback, so they
+   * stay refused, as do metadata, unspecified and link-local addresses.
    */
   readonly allowLoopback?: boolean
 }
@@ -80,6 +83,7 @@ const ADMITTED_BY_PRIVATE = new Set(['private', 'unique-local', 'carrier-grade N
  * forbiddenReason('10.0.0.5', { allowPrivate: false }) // 'private'
  * forbiddenReason('10.0.0.5', { allowPrivate: true }) // undefined
  * forbiddenReason('169.254.169.254', { allowPrivate: true }) // 'metadata'
+ * forbiddenReason('127.0.0.1', { allowPrivate: false, allowLoopback: true }) // undefined
  */
 export function forbiddenReason(ip: string, policy: AddressPolicy): string | undefined {
   const text = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip
@@ -108,7 +112,8 @@ function ipv6Reason(address: ipaddr.IPv6, policy: AddressPolicy): string | undef
   }
   const embedded = embeddedIPv4(address)
   if (embedded) {
-    const inner = ipv4Reason(embedded.ipv4, policy)
+    // Only the mapped form is this host's own IPv4 loopback; allowLoopback opens no other.
+    const inner = ipv4Reason(embedded.ipv4, embedded.via === 'IPv4-mapped' ? policy : { ...policy, allowLoopback: false })
     if (inner !== undefined) return `${embedded.via} ${inner}`
     // Mapped, translated and NAT64 addresses lead exactly to their IPv4 address.
     if (embedded.final) return undefined

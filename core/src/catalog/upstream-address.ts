@@ -22,6 +22,7 @@ export interface UpstreamAgentOptions {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 const PRIVATE_HINT = '; LAN addresses need the allow_private_upstreams setting'
+const LOOPBACK_HINT = '; a model server on the gateway\'s own host needs the operator\'s upstream.allow_loopback config key (UPSTREAM_ALLOW_LOOPBACK=1)'
 
 export const systemLookup: HostLookup = async (host) =>
   (await dnsLookup(host, { all: true })).map((entry) => entry.address)
@@ -47,7 +48,9 @@ export async function checkBaseUrl(raw: string, policy: AddressPolicy, lookup: H
   }
   if (verdict.ok) return url
   const lanOnly = !policy.allowPrivate && forbiddenReason(verdict.address, { ...policy, allowPrivate: true }) === undefined
-  throw errors.PARLEY_ERR_UPSTREAM_ADDRESS_FORBIDDEN({ host: url.hostname, reason: verdict.reason, hint: lanOnly ? PRIVATE_HINT : '' })
+  const loopbackOnly = policy.allowLoopback !== true && forbiddenReason(verdict.address, { ...policy, allowLoopback: true }) === undefined
+  const hint = lanOnly ? PRIVATE_HINT : loopbackOnly ? LOOPBACK_HINT : ''
+  throw errors.PARLEY_ERR_UPSTREAM_ADDRESS_FORBIDDEN({ host: url.hostname, reason: verdict.reason, hint })
 }
 
 /**
@@ -60,7 +63,7 @@ export async function checkBaseUrl(raw: string, policy: AddressPolicy, lookup: H
  * A refused connection fails the request with PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN.
  *
  * @example
- * const agent = createUpstreamAgent({ allowPrivate: settings.get('allow_private_upstreams') })
+ * const agent = createUpstreamAgent({ allowPrivate: settings.get('allow_private_upstreams'), allowLoopback: config.upstream.allow_loopback })
  * const { statusCode, body } = await request(`${baseUrl}/chat/completions`, { dispatcher: agent, method: 'POST' })
  */
 export function createUpstreamAgent(policy: AddressPolicy, options: UpstreamAgentOptions = {}): Agent {

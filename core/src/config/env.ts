@@ -1,11 +1,12 @@
 /*
- * Environment variables of SPEC §2, plus ENCRYPTION_KEY_PREVIOUS for key rotation, and where
+ * Environment variables of SPEC §2, plus ENCRYPTION_KEY_PREVIOUS for key rotation and
+ * UPSTREAM_ALLOW_LOOPBACK for a model server on the gateway's own host, and where
  * each lands in the config tree. Values arrive as strings; each is parsed by its kind here, and
  * a value that does not parse is reported with the variable's name instead of being silently
  * dropped.
  */
 
-type Kind = 'string' | 'integer' | 'list' | 'trust_proxy'
+type Kind = 'string' | 'integer' | 'boolean' | 'list' | 'trust_proxy'
 
 interface EnvBinding {
   readonly variable: string
@@ -33,6 +34,7 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
   { variable: 'SITE_BASE_URL', key: 'settings.site_base_url', kind: 'string' },
   { variable: 'NODE_ENV', key: 'env', kind: 'string' },
   { variable: 'LOG_LEVEL', key: 'log.level', kind: 'string' },
+  { variable: 'UPSTREAM_ALLOW_LOOPBACK', key: 'upstream.allow_loopback', kind: 'boolean' },
 ]
 
 export interface EnvOverride {
@@ -56,6 +58,10 @@ function parse(kind: Kind, raw: string): unknown {
   switch (kind) {
     case 'integer':
       return /^-?\d+$/.test(raw) ? Number(raw) : raw
+    case 'boolean': {
+      const word = raw.toLowerCase()
+      return ['1', 'true', 'yes', 'on'].includes(word) ? true : ['0', 'false', 'no', 'off'].includes(word) ? false : raw
+    }
     case 'list':
       return raw.split(',').map(item => item.trim()).filter(Boolean)
     case 'trust_proxy':

@@ -145,6 +145,13 @@ export const ConfigSchema = Type.Object(
         connections: Integer(0, 100_000, 0),
         /** An idle pooled connection is closed after this long unless the upstream says otherwise. */
         keep_alive_timeout_ms: Integer(100, 600_000, 30_000),
+        /**
+         * Admit upstreams on loopback (127/8, ::1, ::ffff:127.x, localhost): a model server on the
+         * gateway's own host (Ollama, vLLM, LM Studio). The operator's alone, on purpose no runtime
+         * setting: an admin could otherwise point channels at every service on the host.
+         * Link-local, metadata and unspecified addresses stay refused whatever it says.
+         */
+        allow_loopback: Type.Boolean({ default: false }),
       },
       { ...strict, default: {} },
     ),

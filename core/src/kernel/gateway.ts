@@ -64,11 +64,6 @@ export interface GatewayOptions {
   readonly migrate?: boolean
   /** Secrets to use instead of resolving them (which may write `<data_dir>/secrets.json`). */
   readonly secrets?: Secrets
-  /**
-   * Admit upstreams on loopback (127/8, ::1, localhost). No setting or config key exposes this:
-   * it is for tests (mock upstreams) and for embedding code whose model server shares the host.
-   */
-  readonly allowLoopbackUpstreams?: boolean
 }
 
 export interface Gateway {
@@ -188,7 +183,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const usage = new UsageWriter({ em: openEm, log: log.child({ component: 'usage' }), metrics })
     root.register(TOKENS.usage, { useValue: usage })
     cleanups.push(() => usage.close())
-    const allowLoopback = options.allowLoopbackUpstreams === true
+    // The operator's config key, read once: no runtime setting can open the gateway's own host.
+    const allowLoopback = config.upstream.allow_loopback
     const agents = new UpstreamAgents({
       connectTimeoutMs: config.upstream.connect_timeout_ms,
       keepAliveTimeoutMs: config.upstream.keep_alive_timeout_ms,
@@ -292,6 +288,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           } catch (error) {
             throw errors.PARLEY_ERR_PLUGIN_SETUP({ plugin, reason: `start hook failed: ${(error as Error).message}` }, { cause: error })
           }
+        }
+        if (allowLoopback) {
+          log.warn(
+            { key: 'upstream.allow_loopback', source: config.sources['upstream.allow_loopback'] ?? 'default' },
+            'loopback upstreams are admitted: channels may point at servers on this host (link-local and metadata addresses stay refused)',
+          )
         }
         state = 'running'
         log.info({ plugins: plugins.map(p => p.definition.id), database: db.dialect, kv: kv.kind, jobs: jobs.kind }, 'gateway started')

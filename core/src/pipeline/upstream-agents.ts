@@ -6,7 +6,7 @@ export interface UpstreamAgentsOptions {
   readonly keepAliveTimeoutMs: number
   /** 0: no limit. */
   readonly connections: number
-  /** Admits loopback upstreams (tests and embedding code only; no setting exposes it). */
+  /** Admits loopback upstreams: the operator's `upstream.allow_loopback` config key, never a setting. */
   readonly allowLoopback: boolean
 }
 

@@ -11,7 +11,12 @@ import { createTempMysqlDatabase, type TempDatabase } from './mysql.js'
 
 export interface TestGatewayOptions {
   readonly plugins?: ReadonlyArray<AnyPluginDefinition | PluginEntry>
-  /** Config overrides (nested, snake_case), applied over test defaults. */
+  /**
+   * Config overrides (nested, snake_case), applied over test defaults. Those admit loopback
+   * upstreams (`upstream.allow_loopback`), where mock upstreams listen, unless `env` sets
+   * UPSTREAM_ALLOW_LOOPBACK; `{ upstream: { allow_loopback: false } }` shows the production
+   * SSRF policy refusing them.
+   */
   readonly config?: Record<string, unknown>
   /** A MySQL server URL: the gateway gets a fresh database on it, dropped on close. */
   readonly mysqlUrl?: string
@@ -30,11 +35,6 @@ export interface TestGatewayOptions {
    * close this one first.
    */
   readonly sharedWith?: TestGateway
-  /**
-   * Admit upstreams on loopback, where mock upstreams listen; default true. Set false to see
-   * the production SSRF policy refuse them.
-   */
-  readonly allowLoopbackUpstreams?: boolean
 }
 
 export interface TestGateway extends Gateway {
@@ -80,6 +80,8 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
           redis: shared?.redis.url
             ? { url: shared.redis.url, prefix: shared.redis.prefix }
             : options.redisUrl ? { url: options.redisUrl, prefix: redisPrefix } : {},
+          // Mock upstreams listen on 127.0.0.1; a test that sets the variable decides itself.
+          upstream: options.env?.UPSTREAM_ALLOW_LOOPBACK === undefined ? { allow_loopback: true } : {},
         },
         options.config ?? {},
       ),
@@ -88,7 +90,6 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
       config,
       plugins: options.plugins,
       logger: options.logger ?? createLogger(config),
-      allowLoopbackUpstreams: options.allowLoopbackUpstreams ?? true,
     })
     let url: string | undefined
     try {
