@@ -151,6 +151,7 @@ export const errors = defineErrors({
   PARLEY_ERR_HTTP_MEDIA_TYPE: { status: 415, type: 'unsupported_media_type', message: 'Content-Type {contentType} is not supported here' },
   PARLEY_ERR_HTTP_CLIENT: { status: 400, type: 'invalid_request', message: '{reason}' },
   PARLEY_ERR_HTTP_METRICS_TOKEN: { status: 401, type: 'unauthorized', message: 'Metrics need the configured bearer token' },
+  PARLEY_ERR_HTTP_METRICS_FORBIDDEN: { status: 403, type: 'forbidden', message: 'Metrics are served to the addresses of server.metrics.allow only' },
   PARLEY_ERR_HTTP_INTERNAL: { status: 500, type: 'internal_error', message: 'Internal server error (request id {requestId})' },
   PARLEY_ERR_HTTP_UNAVAILABLE: { status: 503, type: 'service_unavailable', message: '{reason}' },
   PARLEY_ERR_HTTP_SHUTTING_DOWN: { status: 503, type: 'service_unavailable', message: 'The server is shutting down; retry on another instance' },

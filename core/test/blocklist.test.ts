@@ -67,9 +67,9 @@ t.test('matching covers range edges, IPv6 and IPv4-mapped clients', async t => {
   t.equal(new BlockMatcher([]).match('10.0.0.1'), undefined)
 })
 
-t.test('the admin console, its API, admin sign-in and probes are exempt; everything else is not', async t => {
-  for (const route of ['/admin', '/admin/channels', '/api/admin/blocked-ips', '/api/admin/channels/:id', '/api/auth/admin/login', '/healthz', '/readyz', '/metrics']) t.ok(exemptFromBlocklist(route), route)
-  for (const route of ['/v1/chat/completions', '/api/chat/completions', '/api/auth/login', '/', '/administrator', '/api/administer', undefined]) t.notOk(exemptFromBlocklist(route), String(route))
+t.test('the admin console, its API, admin sign-in and probes are exempt; everything else (metrics and docs too) is not', async t => {
+  for (const route of ['/admin', '/admin/channels', '/api/admin/blocked-ips', '/api/admin/channels/:id', '/api/auth/admin/login', '/healthz', '/readyz']) t.ok(exemptFromBlocklist(route), route)
+  for (const route of ['/metrics', '/docs', '/docs/json', '/v1/chat/completions', '/api/chat/completions', '/api/auth/login', '/', '/administrator', '/api/administer', undefined]) t.notOk(exemptFromBlocklist(route), String(route))
 })
 
 const dialects = [
@@ -122,6 +122,9 @@ for (const dialect of dialects) {
       'every refusal is recorded, newest first, without the query string',
     )
     t.equal((await admin('GET', '/api/admin/blocked-ips/attempts?ip=2001:db8:1::5')).json().total, 1, 'filter by address')
+    for (const url of ['/metrics', '/docs', '/docs/json']) {
+      t.equal((await gateway.inject({ method: 'GET', url, headers: as('203.0.113.9') })).statusCode, 403, `${url} refuses a blocked address`)
+    }
 
     const list = await admin('GET', '/api/admin/blocked-ips')
     const id = list.json().items.find((item: { ip_address: string }) => item.ip_address === '203.0.113.0/24').id

@@ -413,6 +413,7 @@ t.test('/metrics', async t => {
     t.notMatch(response.body, 'no-such-page-789')
     t.match(response.body, 'parley_http_request_duration_seconds_bucket')
     t.match(response.body, 'parley_process_cpu', 'default process metrics, prefixed')
+    t.match(response.body, 'parley_nodejs_eventloop_lag_p99_seconds', 'the event-loop lag')
   })
 
   t.test('with a token configured, a bearer token is required', async t => {
@@ -427,6 +428,29 @@ t.test('/metrics', async t => {
     const ok = await gateway.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}` } })
     t.equal(ok.statusCode, 200)
     t.match(ok.body, 'parley_http_requests_total')
+  })
+
+  t.test('production default: the host itself only; a token admits others; allow names networks', async t => {
+    const production = await boot(t, { config: { env: 'production' } })
+    t.equal((await production.inject({ url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode, 200, 'loopback')
+    t.equal((await production.inject({ url: '/metrics', remoteAddress: '::1' })).statusCode, 200, 'loopback v6')
+    const outside = await production.inject({ url: '/metrics', remoteAddress: '203.0.113.9' })
+    envelope(t, outside, 403, 'forbidden')
+    t.notMatch(outside.body, 'parley_', 'no metric leaks')
+
+    const token = 'metrics-token-0123456789'
+    const both = await boot(t, { config: { env: 'production', server: { metrics: { token, allow: ['10.0.0.0/8', '2001:db8::/32'] } } } })
+    t.equal((await both.inject({ url: '/metrics', remoteAddress: '10.1.2.3' })).statusCode, 200, 'an allowed network needs no token')
+    t.equal((await both.inject({ url: '/metrics', remoteAddress: '2001:db8::7' })).statusCode, 200, 'an allowed v6 network')
+    t.equal((await both.inject({ url: '/metrics', remoteAddress: '203.0.113.9' })).statusCode, 401, 'others need the token')
+    t.equal((await both.inject({ url: '/metrics', remoteAddress: '203.0.113.9', headers: { authorization: `Bearer ${token}` } })).statusCode, 200)
+
+    const development = await boot(t, { config: { env: 'development' } })
+    t.equal((await development.inject({ url: '/metrics', remoteAddress: '203.0.113.9' })).statusCode, 200, 'open in development')
+  })
+
+  t.test('a bad allow entry stops the start naming it', async t => {
+    await t.rejects(boot(t, { config: { server: { metrics: { allow: ['10.0.0.0/99'] } } } }), { code: 'PARLEY_ERR_CONFIG_INVALID', message: /server\.metrics\.allow\.0 = "10\.0\.0\.0\/99"/ })
   })
 
   t.test('the 401 carries an error code like every other error', async t => {
@@ -450,6 +474,14 @@ t.test('/docs', async t => {
     t.match(openapi.paths['/fixture/things']?.post?.requestBody, { content: { 'application/json': { schema: { properties: { name: { type: 'string' } } } } } })
     t.ok(openapi.paths['/healthz'], 'system routes too')
     t.notOk(openapi.paths['/metrics'], 'hidden routes stay hidden')
+  })
+
+  t.test('off by default in production, on when the config says so', async t => {
+    const production = await boot(t, { config: { env: 'production' } })
+    envelope(t, await production.inject({ url: '/docs' }), 404, 'not_found')
+    envelope(t, await production.inject({ url: '/docs/json' }), 404, 'not_found')
+    const chosen = await boot(t, { config: { env: 'production', server: { docs: true } } })
+    t.equal((await chosen.inject({ url: '/docs' })).statusCode, 200)
   })
 
   t.test('server.docs: false removes them', async t => {

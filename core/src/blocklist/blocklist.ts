@@ -201,7 +201,7 @@ export class Blocklist {
 /**
  * Route patterns the blocklist never applies to: the admin console and its API (an admin must
  * be able to undo a mistake from any address), the admin sign-in, and the probes an
- * orchestrator sends. Matched on the route Fastify chose, not on the raw URL, so encodings and
+ * orchestrator sends. `/metrics` and `/docs` are not exempt: they tell a blocked client nothing. Matched on the route Fastify chose, not on the raw URL, so encodings and
  * dot segments cannot pass for an exempt path.
  */
 export function exemptFromBlocklist(route: string | undefined): boolean {
@@ -212,8 +212,7 @@ export function exemptFromBlocklist(route: string | undefined): boolean {
     route.startsWith('/api/admin/') ||
     route === '/api/auth/admin/login' ||
     route === '/healthz' ||
-    route === '/readyz' ||
-    route === '/metrics'
+    route === '/readyz'
   )
 }
 

@@ -47,6 +47,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     throw errors.PARLEY_ERR_CONFIG_INVALID({ problems: formatProblems(problems, sources) })
   }
   const config = result.value
+  resolveExposureDefaults(config)
   config.data_dir = path.resolve(cwd, config.data_dir)
   config.database.path = path.resolve(cwd, config.database.path ?? path.join(config.data_dir, 'parley.db'))
   if (config.themes_dir !== undefined) config.themes_dir = path.resolve(cwd, config.themes_dir)
@@ -101,6 +102,11 @@ function checkSemantics(config: ParleyConfig): Problem[] {
       }
     })
   }
+  config.server.metrics.allow?.forEach((entry, index) => {
+    if (entry.includes('/') ? !isProxyEntry(entry) : isIP(entry) === 0) {
+      problems.push({ key: `server.metrics.allow.${index}`, value: printable('', entry), expected: 'an IP address or a CIDR range such as 10.0.0.0/8' })
+    }
+  })
   if (!isTimeZone(config.settings.time_zone)) {
     problems.push({ key: 'settings.time_zone', value: printable('', config.settings.time_zone), expected: 'an IANA time zone such as UTC or Asia/Shanghai' })
   }
@@ -108,6 +114,17 @@ function checkSemantics(config: ParleyConfig): Problem[] {
     problems.push({ key: 'server.cors_origins', value: printable('', config.server.cors_origins), expected: '"*" alone or a list of origins' })
   }
   return problems
+}
+
+/**
+ * What a production deployment shows anonymous callers by default: no API docs, and metrics
+ * (channel names, per-route counts) only to the host itself or the token's holder.
+ */
+function resolveExposureDefaults(config: ParleyConfig): void {
+  const production = config.env === 'production'
+  config.server.docs ??= !production
+  const metrics = config.server.metrics
+  metrics.allow ??= metrics.token !== undefined ? [] : production ? ['127.0.0.0/8', '::1'] : ['0.0.0.0/0', '::/0']
 }
 
 function isTimeZone(zone: string): boolean {

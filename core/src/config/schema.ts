@@ -66,12 +66,18 @@ export const ServerSchema = Type.Object(
     /** false, or the addresses/CIDRs of proxies whose X-Forwarded-For is believed. */
     trust_proxy: Type.Union([Type.Literal(false), Type.Array(Type.String({ minLength: 1 }))], { default: false }),
     cors_origins: Type.Array(Type.String({ minLength: 1 }), { default: ['*'] }),
-    docs: Type.Boolean({ default: true }),
+    /** Swagger UI at /docs. Unset: on, except with `env: production` (resolved by loadConfig). */
+    docs: Type.Optional(Type.Boolean()),
     metrics: Type.Object(
       {
         enabled: Type.Boolean({ default: true }),
-        /** When set, /metrics requires `Authorization: Bearer <token>`. */
+        /** When set, /metrics answers `Authorization: Bearer <token>` from any address. */
         token: Type.Optional(Type.String({ minLength: 16 })),
+        /**
+         * Addresses and CIDRs /metrics answers without the token. Unset: nobody when a token is
+         * set; else loopback only with `env: production`, anyone otherwise (resolved by loadConfig).
+         */
+        allow: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
       },
       { ...strict, default: {} },
     ),

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
+import { BlockList, isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
 import { errors } from '../errors.js'
@@ -11,7 +12,7 @@ export function createMetricsRegistry(): Registry {
 }
 
 /** Request counters and latency by route template (never the raw URL: unbounded labels). */
-export function installHttpMetrics(app: FastifyInstance, registry: Registry, options: { token?: string | undefined }): void {
+export function installHttpMetrics(app: FastifyInstance, registry: Registry, options: { token?: string | undefined; allow?: readonly string[] | undefined }): void {
   const requests = new Counter({
     name: 'parley_http_requests_total',
     help: 'HTTP requests by method, route and status code',
@@ -33,8 +34,10 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry, opt
   })
 
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined
+  const trusted = addressList(options.allow)
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (expected) {
+    if (!trusted.check(request.ip, isIP(request.ip) === 6 ? 'ipv6' : 'ipv4')) {
+      if (!expected) throw errors.PARLEY_ERR_HTTP_METRICS_FORBIDDEN()
       const given = Buffer.from(request.headers.authorization ?? '')
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         throw errors.PARLEY_ERR_HTTP_METRICS_TOKEN()
@@ -42,4 +45,16 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry, opt
     }
     return reply.type(registry.contentType).send(await registry.metrics())
   })
+}
+
+/** `server.metrics.allow` (addresses and CIDRs, validated by loadConfig) as Node's BlockList. */
+function addressList(entries: readonly string[] = []): BlockList {
+  const list = new BlockList()
+  for (const entry of entries) {
+    const [address = '', bits] = entry.split('/')
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4'
+    if (bits === undefined) list.addAddress(address, family)
+    else list.addSubnet(address, Number(bits), family)
+  }
+  return list
 }

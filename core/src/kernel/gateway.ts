@@ -163,14 +163,14 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     let state: Lifecycle = 'starting'
     const app = await createHttpServer(config, log)
     cleanups.push(() => app.close())
-    if (config.server.docs) await installDocs(app, CORE_VERSION)
-    if (config.server.metrics.enabled) installHttpMetrics(app, metrics, { token: config.server.metrics.token })
-    installHealth(app, () => state, () => registries.health.list())
-    installAuthentication(app, registries.auth)
-    // Before any plugin registers its routes, so the guard covers every route but the exempt ones.
+    // Before any route, so the guard covers every route but the exempt ones (the probes, the console).
     const blocklist = new Blocklist({ em: () => openEm(), kv, log: log.child({ component: 'blocklist' }), metrics })
     installBlocklistGuard(app, blocklist)
     cleanups.push(() => blocklist.attempts.close())
+    if (config.server.docs) await installDocs(app, CORE_VERSION)
+    if (config.server.metrics.enabled) installHttpMetrics(app, metrics, config.server.metrics)
+    installHealth(app, () => state, () => registries.health.list())
+    installAuthentication(app, registries.auth)
     const openEm = () => {
       if (!database) throw errors.PARLEY_ERR_HTTP_UNAVAILABLE({ reason: 'the database is not open yet' })
       return database.em()
