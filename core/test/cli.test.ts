@@ -69,6 +69,7 @@ t.test('doctor explains what is fine and what is not', async t => {
   const migrated = io({ DATA_DIR: dataDir })
   t.equal(await runCli(['doctor'], migrated.io), 0)
   t.match(migrated.text().stdout, /ok\s+Database — sqlite at .*parley\.db answers; schema up to date/)
+  t.match(migrated.text().stdout, /ok\s+Event loop — p99 \d+\.\d ms over 500 ms idle/)
 
   const port = await freePort()
   const bad = io({ DATA_DIR: t.testdir(), DATABASE_URL: `mysql://root:hunter2@127.0.0.1:${port}/parley` })

@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import path from 'node:path'
 import { loadConfig } from '../config/load.js'
 import type { Config } from '../config/schema.js'
@@ -13,6 +14,9 @@ import { redactCredentials } from '../redact.js'
 import type { CliIo } from './run.js'
 
 const DOCTOR_DB_TIMEOUT_MS = 5000
+const EVENT_LOOP_SAMPLE_MS = 500
+/** Idle, timers should fire within a few ms; more means the CPU is not ours. */
+const EVENT_LOOP_SLOW_MS = 20
 /** Doctor checks, it does not configure: it never writes secrets.json, so it uses throwaway ones. */
 const PLACEHOLDER_SECRETS = Object.freeze({ secretKey: 'doctor'.repeat(8), encryptionKey: Buffer.alloc(32) })
 
@@ -48,6 +52,7 @@ export async function runDoctor(io: CliIo): Promise<number> {
   await checkPlugins(config, report)
   await checkRedis(config, report)
   await checkDatabaseAndPlugins(config, report)
+  await checkEventLoop(report)
 
   io.out.write(failed === 0 ? '\nEverything checked is fine.\n' : `\n${failed} problem(s) found.\n`)
   return failed === 0 ? 0 : 1
@@ -160,6 +165,21 @@ async function checkDatabaseAndPlugins(config: Config, report: Report): Promise<
     await gateway.stop().catch(() => undefined)
     if (scratch) rmSync(scratch, { recursive: true, force: true })
   }
+}
+
+/**
+ * How late this host runs timers with nothing else to do. A busy or throttled host shows here
+ * before it shows as slow answers; a running gateway exports the same figure on /metrics
+ * (`parley_nodejs_eventloop_lag_p99_seconds`).
+ */
+async function checkEventLoop(report: Report): Promise<void> {
+  const histogram = monitorEventLoopDelay({ resolution: 10 })
+  histogram.enable()
+  await new Promise(resolve => setTimeout(resolve, EVENT_LOOP_SAMPLE_MS))
+  histogram.disable()
+  const p99 = histogram.percentile(99) / 1e6
+  const note = `p99 ${p99.toFixed(1)} ms over ${EVENT_LOOP_SAMPLE_MS} ms idle`
+  report(true, 'Event loop', p99 > EVENT_LOOP_SLOW_MS ? `${note}: this host is busy or throttled; answers will be slow (check CPU steal, other processes, container CPU limits)` : note)
 }
 
 function messageOf(error: unknown): string {
