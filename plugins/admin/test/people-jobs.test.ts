@@ -9,11 +9,27 @@ browserTest('users and groups: create a group with its limit, create a user in i
   await page.click('[data-action=create-group]')
   await page.fill(`${dialog} [data-field=name] input`, 'vip')
   await page.fill(`${dialog} [data-field=rpm] input`, '120')
+  await page.check(`${dialog} [data-field=models_restricted] input`)
   await page.fill(`${dialog} [data-field=models] textarea`, 'echo\nother')
   await page.click(`${dialog} [data-action=save]`)
   await page.waitForSelector('[data-role=groups] tr[data-row="vip"]')
-  const groups = (await asAdmin(c, 'GET', '/api/admin/groups')) as { items: Array<{ name: string; rpm: number | null; models: string[] | null }> }
+  type Groups = { items: Array<{ name: string; rpm: number | null; models: string[] | null }> }
+  const groups = (await asAdmin(c, 'GET', '/api/admin/groups')) as Groups
   t.match(groups.items.find(g => g.name === 'vip'), { name: 'vip', rpm: 120, models: ['echo', 'other'] }, 'stored as entered')
+
+  // "No model at all" is a restriction with an empty list, and an edit of another field keeps it.
+  await page.click('[data-action=create-group]')
+  await page.fill(`${dialog} [data-field=name] input`, 'closed')
+  await page.check(`${dialog} [data-field=models_restricted] input`)
+  await page.click(`${dialog} [data-action=save]`)
+  await page.waitForSelector('[data-role=groups] tr[data-row="closed"]')
+  await page.click('[data-role=groups] tr[data-row="closed"] [data-action=edit]')
+  t.ok(await page.isChecked(`${dialog} [data-field=models_restricted] input`), 'the restriction shows when editing')
+  await page.fill(`${dialog} [data-field=description] input`, 'no models for now')
+  await page.click(`${dialog} [data-action=save]`)
+  await until(async () => ((await asAdmin(c, 'GET', '/api/admin/groups')) as Groups).items.some(g => g.name === 'closed' && g.models !== null && g.models.length === 0), 'the edit of closed')
+  t.match(((await asAdmin(c, 'GET', '/api/admin/groups')) as Groups).items.find(g => g.name === 'closed'), { models: [] }, 'still no model after an edit')
+  t.match(await page.textContent('[data-role=groups] tr[data-row="closed"]'), /None/)
   await screenshot(page, 'admin-groups')
 
   await page.click('.admin-nav a[href="/admin/users"]')

@@ -18,7 +18,7 @@ export function groupsSection(root: HTMLElement): void {
             { label: t('groups.name'), cell: (g: Group) => h('strong', {}, g.name) },
             { label: t('groups.description'), cell: g => g.description },
             { label: t('groups.rpm'), cell: g => (g.rpm === null ? t('groups.rpm_default') : g.rpm) },
-            { label: t('groups.models'), cell: g => (g.models === null ? t('groups.all_models') : g.models.join(', ') || '—') },
+            { label: t('groups.models'), cell: g => (g.models === null ? t('groups.all_models') : g.models.join(', ') || t('groups.no_models')) },
             { label: t('groups.config_limit'), cell: g => g.model_config_limit },
             { label: t('groups.members'), cell: g => g.members },
             {
@@ -50,8 +50,15 @@ async function editGroup(group: Group | undefined, saved: () => Promise<void>): 
   const name = h('input', { required: true, maxlength: 64, value: group?.name ?? '', readonly: group !== undefined })
   const description = h('input', { maxlength: 255, value: group?.description ?? '' })
   const rpm = h('input', { type: 'number', min: 1, value: group?.rpm ?? '', placeholder: t('groups.rpm_default') })
+  // null (every enabled model) and [] (no model at all) differ, so the restriction is its own switch.
+  const restricted = h('input', { type: 'checkbox', checked: group !== undefined && group.models !== null })
   const models = h('textarea', { rows: 3, placeholder: t('groups.models_placeholder') })
   models.value = group?.models?.join('\n') ?? ''
+  const showModels = () => {
+    models.disabled = !restricted.checked
+  }
+  restricted.addEventListener('change', showModels)
+  showModels()
   const limit = h('input', { type: 'number', min: 0, value: group?.model_config_limit ?? 0 })
   dialogForm({
     title: group ? t('groups.edit_title', { name: group.name }) : t('groups.create'),
@@ -60,6 +67,7 @@ async function editGroup(group: Group | undefined, saved: () => Promise<void>): 
       field('name', t('groups.name'), name),
       field('description', t('groups.description'), description),
       field('rpm', t('groups.rpm'), rpm, t('groups.rpm_help')),
+      field('models_restricted', t('groups.models_restricted'), restricted),
       field('models', t('groups.models'), models, t('groups.models_help')),
       field('model_config_limit', t('groups.config_limit'), limit),
     ],
@@ -69,7 +77,7 @@ async function editGroup(group: Group | undefined, saved: () => Promise<void>): 
       const body = {
         description: description.value.trim(),
         rpm: rpm.value.trim() === '' ? null : Number(rpm.value),
-        models: listed.length ? listed : null,
+        models: restricted.checked ? listed : null,
         model_config_limit: Number(limit.value || 0),
       }
       if (group) await api('PUT', `/api/admin/groups/${encodeURIComponent(group.name)}`, body)
