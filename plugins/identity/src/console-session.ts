@@ -31,6 +31,12 @@ export function consoleCredential(request: FastifyRequest): string | undefined {
   return value === undefined || value === '' ? undefined : value
 }
 
+/** The console cookie's token whatever the request (for sign-out, which only ever ends a session). */
+export function consoleCookie(request: FastifyRequest): string | undefined {
+  const value = cookieValue(request.headers.cookie, CONSOLE_COOKIE)
+  return value === undefined || value === '' ? undefined : value
+}
+
 function cookieLine(request: FastifyRequest, value: string, maxAgeSeconds: number): string {
   const secure = request.protocol === 'https' ? '; Secure' : ''
   return `${CONSOLE_COOKIE}=${value}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`

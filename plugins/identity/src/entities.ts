@@ -24,6 +24,11 @@ export const User = defineEntity({
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
     /** Shown to admins; also tells a dormant account from an active one. */
     lastLoginAt: p.datetime().nullable(),
+    /**
+     * Raised by a password change: every access token (portal and admin console) carries the
+     * epoch it was signed under and is refused once it differs.
+     */
+    sessionEpoch: p.integer().default(0),
   }),
 })
 

@@ -20,6 +20,7 @@ export const identityErrors = defineErrors({
   PARLEY_ERR_IDENTITY_TOKEN_EXPIRED: { status: 401, type: 'token_expired', message: 'The access token has expired; refresh it' },
   PARLEY_ERR_IDENTITY_API_TOKEN_INVALID: { status: 401, type: 'invalid_api_key', message: 'The API token is invalid or revoked' },
   PARLEY_ERR_IDENTITY_THROTTLED: { status: 429, type: 'rate_limit_exceeded', message: 'Too many failed attempts; try again in {seconds} s' },
+  PARLEY_ERR_IDENTITY_SESSIONS_DOWN: { status: 503, type: 'service_unavailable', message: 'Console sessions cannot be checked right now; try again shortly' },
   PARLEY_ERR_IDENTITY_COUNTERS_DOWN: { status: 503, type: 'service_unavailable', message: 'Sign-in is briefly unavailable; try again shortly' },
   PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN: { status: 409, type: 'token_name_taken', message: 'You already have a token named {name}' },
   PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such token' },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 import { identityErrors } from './errors.js'
 
@@ -11,6 +12,20 @@ export interface AccessClaims {
   readonly sub: string
   /** `session` for portal sign-ins, `admin` for the 24 h admin console token. */
   readonly scope: 'session' | 'admin'
+  /**
+   * The user's session epoch when the token was signed (claim `ver`): a password change
+   * raises the epoch, which ends every token signed before it. Absent (older tokens): 0.
+   */
+  readonly epoch?: number
+}
+
+/** What a verified token says, with the claims that identify and bound this one token. */
+export interface VerifiedClaims extends AccessClaims {
+  readonly epoch: number
+  /** Unique per token (claim `jti`); a signed-out admin token is listed under it until it expires. */
+  readonly jti: string | undefined
+  /** Expiry, in milliseconds since the epoch. */
+  readonly expiresAt: number
 }
 
 /**
@@ -25,24 +40,29 @@ export class AccessTokens {
   }
 
   sign(claims: AccessClaims, ttlSeconds: number): Promise<string> {
-    return new SignJWT({ scope: claims.scope })
+    return new SignJWT({ scope: claims.scope, ver: claims.epoch ?? 0 })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(claims.sub)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
+      .setJti(randomUUID())
       .setIssuedAt()
       .setExpirationTime(`${ttlSeconds}s`)
       .sign(this.#key)
   }
 
-  async verify(token: string): Promise<AccessClaims> {
+  async verify(token: string): Promise<VerifiedClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE })
+      const { payload } = await jwtVerify(token, this.#key, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE, requiredClaims: ['exp'] })
       const scope = payload.scope
       if (typeof payload.sub !== 'string' || (scope !== 'session' && scope !== 'admin')) {
         throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
       }
-      return { sub: payload.sub, scope }
+      const epoch = payload.ver ?? 0
+      if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || (payload.jti !== undefined && typeof payload.jti !== 'string')) {
+        throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+      }
+      return { sub: payload.sub, scope, epoch, jti: payload.jti, expiresAt: (payload.exp ?? 0) * 1000 }
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_EXPIRED()
       throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()

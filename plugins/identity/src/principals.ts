@@ -6,6 +6,7 @@ import { ApiToken, Group, User } from './entities.js'
 import { identityErrors } from './errors.js'
 import { looksLikeJwt, type AccessTokens } from './jwt.js'
 import { LookupCache } from './lookup-cache.js'
+import { Revocations } from './revocations.js'
 import type { Role } from './users.js'
 
 const CACHE_TTL_MS = 10_000
@@ -20,6 +21,8 @@ interface CachedUser {
   readonly group: string
   readonly name: string
   readonly active: boolean
+  /** Access tokens signed under another epoch (before a password change) are refused. */
+  readonly sessionEpoch: number
   /** What the user's group adds to the principal, made once per load (not per request). */
   readonly limits: GroupLimits
 }
@@ -54,6 +57,8 @@ export class Principals {
   /** By token hash, not id: a regenerated secret records its own first use at once. */
   readonly #lastUsedWrites = new Map<string, number>()
   #unsubscribe: (() => Promise<void>) | undefined
+  /** Signed-out admin console tokens (in the KV store, so on every instance). */
+  readonly revocations: Revocations
 
   constructor(
     private readonly em: () => EntityManager,
@@ -61,7 +66,9 @@ export class Principals {
     private readonly kv: KeyValueStore,
     private readonly log: Logger,
     private readonly guests: () => { allowed: boolean; group: string },
-  ) {}
+  ) {
+    this.revocations = new Revocations(kv)
+  }
 
   readonly strategy: AuthStrategy = { authenticate: request => this.authenticate(request) }
 
@@ -135,10 +142,20 @@ export class Principals {
   private async fromJwt(token: string, adminOnly: boolean): Promise<Principal> {
     const claims = await this.tokens.verify(token)
     if (adminOnly && claims.scope !== 'admin') throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
-    const user = await this.user(Number(claims.sub))
+    let user = await this.user(Number(claims.sub))
+    if (user && claims.epoch > user.sessionEpoch) {
+      // Signed after a password change this instance has not heard of yet: look again.
+      this.#users.delete(user.id)
+      user = await this.user(user.id)
+    }
     if (!user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
-    // The 24 h admin token is only as good as the role its holder has now.
-    if (claims.scope === 'admin' && user.role === 'user') throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+    // A password change raised the epoch: every token signed before it has ended.
+    if (claims.epoch !== user.sessionEpoch) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+    if (claims.scope === 'admin') {
+      // The 24 h admin token is only as good as the role its holder has now, and ends at sign-out.
+      if (user.role === 'user' || claims.jti === undefined) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+      await this.revocations.assertLive(claims)
+    }
     return { kind: 'user', userId: String(user.id), role: user.role, group: user.group, name: user.name, ...user.limits }
   }
 
@@ -176,7 +193,7 @@ export class Principals {
       const row = await em.findOne(User, { id })
       if (!row) return null
       const group = await em.findOne(Group, { name: row.groupName })
-      return { id: row.id, role: row.role as Role, group: row.groupName, name: row.username, active: row.status === 'active', limits: this.limitsOf(group) }
+      return { id: row.id, role: row.role as Role, group: row.groupName, name: row.username, active: row.status === 'active', sessionEpoch: row.sessionEpoch, limits: this.limitsOf(group) }
     })
   }
 

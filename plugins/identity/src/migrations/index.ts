@@ -1,5 +1,7 @@
 import type { DialectMigrations } from '@parley/core'
 import { m0001Identity as mysql0001 } from './mysql/0001_identity.js'
+import { m0002SessionEpoch as mysql0002 } from './mysql/0002_session_epoch.js'
 import { m0001Identity as sqlite0001 } from './sqlite/0001_identity.js'
+import { m0002SessionEpoch as sqlite0002 } from './sqlite/0002_session_epoch.js'
 
-export const identityMigrations: DialectMigrations = { sqlite: [sqlite0001], mysql: [mysql0001] }
+export const identityMigrations: DialectMigrations = { sqlite: [sqlite0001, sqlite0002], mysql: [mysql0001, mysql0002] }

@@ -4,7 +4,8 @@ import { User } from '../entities.js'
 import { identityErrors } from '../errors.js'
 import { checkPasswordStrength, hashPassword, verifyPassword } from '../passwords.js'
 import { assertAvailable, normaliseEmail, normaliseUsername, uniqueViolation } from '../users.js'
-import { clearConsoleCookie, setConsoleCookie } from '../console-session.js'
+import { clearConsoleCookie, consoleCookie, setConsoleCookie } from '../console-session.js'
+import { looksLikeJwt } from '../jwt.js'
 import { ErrorResponses, TokenPairSchema } from './schemas.js'
 
 const strict = { additionalProperties: false } as const
@@ -161,7 +162,7 @@ export function installAuthRoutes(identity: Identity): void {
       user.lastLoginAt = new Date()
       await em.flush()
       request.log.info({ user_id: user.id }, 'admin signed in')
-      const token = await identity.accessTokens.sign({ sub: String(user.id), scope: 'admin' }, identity.adminTtlSeconds)
+      const token = await identity.accessTokens.sign({ sub: String(user.id), scope: 'admin', epoch: user.sessionEpoch }, identity.adminTtlSeconds)
       setConsoleCookie(request, reply, token, identity.adminTtlSeconds)
       return { access_token: token, token_type: 'bearer' as const, expires_in: identity.adminTtlSeconds }
     },
@@ -169,9 +170,25 @@ export function installAuthRoutes(identity: Identity): void {
 
   http.post(
     '/api/auth/admin/logout',
-    { schema: { tags: ['auth'], summary: "Sign out of the admin console: clears the console's cookie", response: { 204: Type.Null() } } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: "Sign out of the admin console: the admin token (Bearer or the console's cookie) stops working on every instance, and the cookie is cleared",
+        response: { 204: Type.Null(), ...ErrorResponses },
+      },
+    },
     async (request, reply) => {
       clearConsoleCookie(request, reply)
+      // Both, when both are sent: whichever the console holds ends here.
+      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1]
+      for (const token of new Set([bearer, consoleCookie(request)])) {
+        if (token === undefined || !looksLikeJwt(token)) continue
+        const claims = await identity.accessTokens.verify(token).catch(() => undefined)
+        // An invalid or expired token is already no session; a portal token is not this route's.
+        if (claims?.scope !== 'admin') continue
+        await identity.principals.revocations.revoke(claims)
+        request.log.info({ user_id: Number(claims.sub) }, 'admin signed out')
+      }
       return reply.code(204).send(null)
     },
   )

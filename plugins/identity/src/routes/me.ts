@@ -105,6 +105,8 @@ export function installMeRoutes(identity: Identity): void {
       if (body.password !== body.password_confirm) throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_MISMATCH()
       checkPasswordStrength(body.password)
       user.passwordHash = await hashPassword(body.password)
+      // Every access token signed so far (portal and admin console) carries the old epoch.
+      user.sessionEpoch += 1
       await em.flush()
       await identity.sessions.revokeAll(em, user.id)
       await identity.principals.forgetUser(user.id)
