@@ -144,7 +144,7 @@ t.test('registries: duplicates refused, closed after setup, attributed to their 
   t.throws(() => late?.providers.register('other', echo), { code: 'PARLEY_ERR_REGISTRY_CLOSED' })
   t.throws(() => late?.db.entities([]), { code: 'PARLEY_ERR_REGISTRY_CLOSED' })
   const second = plugin('second', { setup: (ctx: PluginContext) => ctx.providers.register('echo', echo) })
-  await t.rejects(createTestGateway({ plugins: [first, second] }), { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /"echo" is already registered by first/ })
+  await t.rejects(createTestGateway({ plugins: [first, second] }), { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /Chat provider "echo" of second is already registered by first/ })
 })
 
 t.test('jobs of a plugin carry its id as prefix', async t => {
