@@ -118,7 +118,7 @@ export function createPluginContext(
         }
         return kernel.settings.define({ ...setting, key: `${id}.${setting.key}` }, id)
       },
-      get: key => kernel.settings.get(key),
+      get: (key: string) => kernel.settings.get(key),
       list: () => kernel.settings.list(),
     },
     events: kernel.events,

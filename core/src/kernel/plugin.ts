@@ -2,7 +2,7 @@ import type { EntityManager, EntitySchema } from '@mikro-orm/core'
 import type { Static, TObject, TSchema } from '@sinclair/typebox'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import type { DependencyContainer, InjectionToken } from 'tsyringe'
-import type { Config, DeepReadonly } from '../config/schema.js'
+import type { Config, DeepReadonly, SettingsDefaults } from '../config/schema.js'
 import type { Secrets } from '../config/secrets.js'
 import type { Dialect, DialectMigrations } from '../db/migrations.js'
 import type { EventBus } from '../events/bus.js'
@@ -91,7 +91,11 @@ export interface PluginJobs {
 export interface PluginSettings {
   /** Declares `<plugin-id>.<key>`; the console renders a form from the schema. */
   define<T extends TSchema>(definition: SettingDefinition<T>): Setting<Static<T>>
-  /** Reads any setting, core (`guest_rpm`) or plugin (`tickets.expire_days`). */
+  /**
+   * Reads any setting: a core one typed by its schema (`get('guest_rpm')` is a number), or another
+   * plugin's (`tickets.expire_days`, unknown: its own plugin reads it typed through `define`).
+   */
+  get<K extends keyof SettingsDefaults>(key: K): SettingsDefaults[K]
   get(key: string): unknown
   list(): SettingInfo[]
 }

@@ -63,7 +63,7 @@ export default definePlugin({
     const em = () => ctx.db.em()
     const principals = new Principals(em, accessTokens, ctx.kv, ctx.log, () => ({
       allowed: ctx.settings.get('allow_guest') === true,
-      group: String(ctx.settings.get('default_group')),
+      group: ctx.settings.get('default_group'),
     }))
     const identity: Identity = {
       http: ctx.http,

@@ -34,8 +34,8 @@ export default definePlugin({
     const { url, prefix } = ctx.config.redis
     const counter: WindowCounter = url ? new SharedCounter({ url, prefix, log: ctx.log, degraded, fallbacks }) : new LocalCounter()
     const rates = {
-      guest: () => Number(ctx.settings.get('guest_rpm')),
-      user: () => Number(ctx.settings.get('user_rpm')),
+      guest: () => ctx.settings.get('guest_rpm'),
+      user: () => ctx.settings.get('user_rpm'),
       widget: () => widgetRpm.get(),
     }
     ctx.limits.register('rpm', new RpmPolicy(counter, rates, refusals))

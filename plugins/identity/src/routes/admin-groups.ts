@@ -127,7 +127,7 @@ export function installAdminGroupRoutes(identity: Identity): void {
       const em = identity.em()
       const group = await requireGroup(em, request.params.name)
       // Registration assigns the default group without checking it exists; it must stay.
-      if (group.name === BUILT_IN_GROUP || group.name === String(identity.settings.get('default_group'))) {
+      if (group.name === BUILT_IN_GROUP || group.name === identity.settings.get('default_group')) {
         throw identityErrors.PARLEY_ERR_IDENTITY_GROUP_PROTECTED({ name: group.name })
       }
       const count = await em.count(User, { groupName: group.name })

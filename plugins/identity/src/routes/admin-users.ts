@@ -83,7 +83,7 @@ export function installAdminUserRoutes(identity: Identity): void {
       const { username, key } = normaliseUsername(body.username)
       checkPasswordStrength(body.password)
       const em = identity.em()
-      const group = body.group === undefined ? String(identity.settings.get('default_group')) : (await requireGroup(em, body.group)).name
+      const group = body.group === undefined ? identity.settings.get('default_group') : (await requireGroup(em, body.group)).name
       await assertAvailable(em, { email, usernameKey: key })
       const user = em.create(User, { email, username, usernameKey: key, passwordHash: await hashPassword(body.password), role, groupName: group })
       try {

@@ -45,7 +45,7 @@ export function installAuthRoutes(identity: Identity): void {
         usernameKey: key,
         passwordHash: await hashPassword(body.password),
         role: first ? 'root' : 'user',
-        groupName: String(identity.settings.get('default_group')),
+        groupName: identity.settings.get('default_group'),
         lastLoginAt: new Date(),
       })
       try {
