@@ -70,7 +70,18 @@ export type {
 export { PORTAL_HEADER } from './pipeline/chat-routes.js'
 export type { ProbeResult } from './pipeline/chat-pipeline.js'
 export { SseSplitter, type SseEvent } from './pipeline/sse.js'
-export type { ObjectStorage } from './storage/port.js'
+export type { ObjectStorage, PresignedDownload, PresignedUpload, PresignPutOptions, StoredObject, StoredObjectInfo } from './storage/port.js'
+export {
+  checkContentType,
+  checkExpiry,
+  checkPresignPut,
+  checkStorageKey,
+  storageKeyProblem,
+  PRESIGN_MAX_SECONDS,
+  STORAGE_KEY_MAX_LENGTH,
+  STORAGE_SEGMENT_MAX_LENGTH,
+  UPLOAD_MAX_BYTES,
+} from './storage/keys.js'
 export type { RetentionContext, RetentionTask } from './retention/task.js'
 export { deleteInBatches, type BatchedDelete } from './retention/batches.js'
 export { RETENTION_JOB, type RetentionReport } from './retention/job.js'
