@@ -25,11 +25,15 @@ const Options = Type.Object({
   /** Lifetime of the admin console token (seed 001: 24 h). */
   admin_ttl_seconds: Type.Integer({ minimum: 300, maximum: 7 * 86_400, default: 86_400 }),
   refresh_ttl_days: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
-  /** Failed sign-ins per account within the window before 429. */
-  login_max_failures_per_account: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
-  /** Failed sign-ins per client IP within the window (offices share an IP: keep it generous). */
+  /** Failed sign-ins for one account from one address (IPv6: /64) within the window before 429. */
+  login_max_failures_per_account_and_ip: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  /** Failed sign-ins per client address across accounts within the window (offices share an IP: keep it generous). */
   login_max_failures_per_ip: Type.Integer({ minimum: 1, maximum: 100_000, default: 50 }),
+  /** Failed sign-ins for one account from all addresses; beyond it only addresses that signed in to it before may try. */
+  login_max_failures_per_account: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
   throttle_window_seconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 900 }),
+  /** How long an address that signed in to an account stays known for it (exempt from the account-wide limit). */
+  known_address_days: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
   /** Defaults of the two identity settings below; an admin may change them at runtime. */
   generic_login_errors: Type.Boolean({ default: false }),
   first_user_becomes_root: Type.Boolean({ default: false }),
@@ -74,9 +78,11 @@ export default definePlugin({
       apiTokens: new ApiTokens(principals),
       principals,
       throttle: new Throttle(ctx.kv, {
-        maxPerAccount: ctx.options.login_max_failures_per_account,
+        maxPerAccountAndIp: ctx.options.login_max_failures_per_account_and_ip,
         maxPerIp: ctx.options.login_max_failures_per_ip,
+        maxPerAccount: ctx.options.login_max_failures_per_account,
         windowSeconds: ctx.options.throttle_window_seconds,
+        knownAddressDays: ctx.options.known_address_days,
       }),
       shield: new TimingShield(),
       settings: ctx.settings,

@@ -157,9 +157,9 @@ for (const dialect of dialects) {
     }
     const WINDOW = 10 // the option's minimum
 
-    t.test('per account: the attempt after the limit gets 429 even with the right password, until the window ends', async t => {
+    t.test('per account and address: the attempt after the limit gets 429 even with the right password, until the window ends', async t => {
       const { advance } = clock(t)
-      const gateway = await boot(t, { login_max_failures_per_account: 3, throttle_window_seconds: WINDOW })
+      const gateway = await boot(t, { login_max_failures_per_account_and_ip: 3, throttle_window_seconds: WINDOW })
       await register(gateway)
       await register(gateway, { email: 'bob@example.com', username: 'Bob' })
       for (let i = 1; i <= 3; i++) t.equal((await login(gateway, 'ada@example.com', 'wrong-password')).statusCode, 401, `failure ${i}`)
@@ -169,16 +169,17 @@ for (const dialect of dialects) {
       t.match(error, { type: 'rate_limit_exceeded', retry_after: Number, message: String })
       t.ok(error.retry_after >= 1 && error.retry_after <= WINDOW, `retry_after ${error.retry_after} is within the window`)
       t.equal(blocked.headers['retry-after'], String(error.retry_after), 'the Retry-After header says the same')
-      t.equal((await login(gateway, 'ADA@example.com', PASSWORD, '198.51.100.9')).statusCode, 429, 'from another IP and spelling too: the account is counted')
+      t.equal((await login(gateway, 'ADA@example.com')).statusCode, 429, 'another spelling of the email is the same account')
       t.equal((await login(gateway, 'bob@example.com')).statusCode, 200, 'another account from the same IP is not affected')
+      t.equal((await login(gateway, 'ada@example.com', PASSWORD, '198.51.100.9')).statusCode, 200, 'the account from another address is not affected')
       advance(WINDOW * 1000 + 500)
       t.equal((await login(gateway)).statusCode, 200, 'after the window the right password works again')
       for (let i = 1; i <= 3; i++) t.equal((await login(gateway, 'ada@example.com', 'wrong-password')).statusCode, 401, `a new window: failure ${i}`)
       t.equal((await login(gateway)).statusCode, 429, 'and counts afresh')
     })
 
-    t.test('a successful sign-in resets the account counter', async t => {
-      const gateway = await boot(t, { login_max_failures_per_account: 3, throttle_window_seconds: WINDOW })
+    t.test('a successful sign-in resets the counter of its account and address', async t => {
+      const gateway = await boot(t, { login_max_failures_per_account_and_ip: 3, throttle_window_seconds: WINDOW })
       await register(gateway)
       for (let round = 0; round < 2; round++) {
         for (let i = 0; i < 2; i++) t.equal((await login(gateway, 'ada@example.com', 'wrong-password')).statusCode, 401)
@@ -188,7 +189,7 @@ for (const dialect of dialects) {
 
     t.test('per IP: failures across different accounts from one address', async t => {
       const { advance } = clock(t)
-      const gateway = await boot(t, { login_max_failures_per_ip: 3, login_max_failures_per_account: 100, throttle_window_seconds: WINDOW })
+      const gateway = await boot(t, { login_max_failures_per_ip: 3, throttle_window_seconds: WINDOW })
       await register(gateway)
       const ip = '203.0.113.7'
       t.equal((await login(gateway, 'one@example.com', 'whatever-123', ip)).statusCode, 401)
@@ -202,9 +203,47 @@ for (const dialect of dialects) {
       t.equal((await login(gateway, 'ada@example.com', PASSWORD, ip)).statusCode, 200, 'the address works again after the window')
     })
 
-    t.test('admin login is throttled per account', async t => {
+    t.test('an IPv6 client counts by its /64', async t => {
+      const gateway = await boot(t, { login_max_failures_per_account_and_ip: 3, throttle_window_seconds: WINDOW })
+      await register(gateway)
+      for (let i = 1; i <= 3; i++) t.equal((await login(gateway, 'ada@example.com', 'wrong-password', `2001:db8:7:7::${i}`)).statusCode, 401, `failure ${i} from another address of the /64`)
+      t.equal((await login(gateway, 'ada@example.com', PASSWORD, '2001:db8:7:7:ffff::9')).statusCode, 429, 'the whole /64 is refused')
+      t.equal((await login(gateway, 'ada@example.com', PASSWORD, '2001:db8:7:8::1')).statusCode, 200, 'the next /64 is not')
+    })
+
+    t.test('nobody can lock the admin out from elsewhere: failures bind their own address', async t => {
+      const gateway = await boot(t)
+      const adminLogin = (password: string, ip: string) => post(gateway, '/api/auth/admin/login', { username: 'admin', password }, undefined, ip)
+      for (let i = 1; i <= 5; i++) t.equal((await adminLogin('wrong-password', '198.51.100.66')).statusCode, 401, `attacker's failure ${i}`)
+      t.equal((await adminLogin(ADMIN.password, '198.51.100.66')).statusCode, 429, "the attacker's address is refused, right password or not")
+      t.equal((await adminLogin(ADMIN.password, '192.0.2.10')).statusCode, 200, 'the admin signs in from their own address (never used before)')
+      for (let i = 1; i <= 5; i++) t.equal((await login(gateway, 'admin@parley.invalid', 'wrong-password', '198.51.100.66')).statusCode, 401, `portal failure ${i}`)
+      t.equal((await login(gateway, 'admin@parley.invalid', ADMIN.password, '192.0.2.10')).statusCode, 200, 'the portal sign-in of the same account too')
+    })
+
+    t.test('the account-wide limit refuses unknown addresses only, never one the account signed in from', async t => {
       const { advance } = clock(t)
-      const gateway = await boot(t, { login_max_failures_per_account: 3, throttle_window_seconds: WINDOW })
+      const gateway = await boot(t, { login_max_failures_per_account_and_ip: 2, login_max_failures_per_account: 6, throttle_window_seconds: WINDOW })
+      await register(gateway)
+      const home = '192.0.2.44'
+      t.equal((await login(gateway, 'ada@example.com', PASSWORD, home)).statusCode, 200, 'Ada signs in from home: the address becomes known')
+      // A distributed guess: 2 failures from each of 3 addresses reach the account-wide limit.
+      for (const ip of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+        for (let i = 0; i < 2; i++) t.equal((await login(gateway, 'ada@example.com', 'wrong-password', ip)).statusCode, 401, `failure from ${ip}`)
+      }
+      const blocked = await login(gateway, 'ada@example.com', PASSWORD, '203.0.113.99')
+      t.equal(blocked.statusCode, 429, 'a new address is refused, right password or not')
+      t.match(blocked.json(), { error: { type: 'rate_limit_exceeded', retry_after: Number } })
+      t.equal((await login(gateway, 'ada@example.com', 'wrong-password', '203.0.113.98')).statusCode, 429, 'and its guesses are not even tried')
+      t.equal((await login(gateway, 'ada@example.com', PASSWORD, home)).statusCode, 200, 'the known address signs in during the attack')
+      t.equal((await login(gateway, 'ada@example.com', 'wrong-password', home)).statusCode, 401, 'a known address still has its own pair counter')
+      advance(WINDOW * 1000 + 500)
+      t.equal((await login(gateway, 'ada@example.com', PASSWORD, '203.0.113.99')).statusCode, 200, 'the lock ends with its window: no one can hold it without guessing afresh')
+    })
+
+    t.test('admin login is throttled per account and address', async t => {
+      const { advance } = clock(t)
+      const gateway = await boot(t, { login_max_failures_per_account_and_ip: 3, throttle_window_seconds: WINDOW })
       const adminLogin = (password: string) => post(gateway, '/api/auth/admin/login', { username: 'admin', password })
       for (let i = 1; i <= 3; i++) t.equal((await adminLogin('wrong-password')).statusCode, 401, `failure ${i}`)
       const blocked = await adminLogin(ADMIN.password)
@@ -226,8 +265,8 @@ for (const dialect of dialects) {
       t.equal((await refresh(gateway, pair.refresh_token)).statusCode, 200, 'after the window the same token still works')
     })
 
-    t.test('password change is throttled per account', async t => {
-      const gateway = await boot(t, { login_max_failures_per_account: 3, throttle_window_seconds: WINDOW })
+    t.test('password change is throttled per account and address', async t => {
+      const gateway = await boot(t, { login_max_failures_per_account_and_ip: 3, throttle_window_seconds: WINDOW })
       const pair = (await register(gateway)).json() as Pair
       const change = (current: string) => post(gateway, '/api/users/me/password', { current_password: current, password: 'new-password-1', password_confirm: 'new-password-1' }, pair.access_token)
       for (let i = 1; i <= 3; i++) t.equal((await change('wrong-password')).statusCode, 400, `guess ${i}`)
@@ -253,7 +292,7 @@ t.test(
   'throttling is shared by instances on the same database and Redis',
   { skip: missingService('mysql') || missingService('redis') },
   async t => {
-    const options = { login_max_failures_per_account: 3, throttle_window_seconds: 60 }
+    const options = { login_max_failures_per_account_and_ip: 3, throttle_window_seconds: 60 }
     const a = await createTestGateway({ plugins: [{ plugin: identity, options }], mysqlUrl: testServices.mysqlUrl, redisUrl: testServices.redisUrl, config: { admin: ADMIN } })
     const b = await createTestGateway({ sharedWith: a, plugins: [{ plugin: identity, options }], config: { admin: ADMIN } })
     t.teardown(async () => {

@@ -86,7 +86,7 @@ export function installAuthRoutes(identity: Identity): void {
         throw generic ? identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS() : identityErrors.PARLEY_ERR_IDENTITY_WRONG_PASSWORD()
       }
       if (user.status !== 'active') throw identityErrors.PARLEY_ERR_IDENTITY_DISABLED()
-      await identity.throttle.succeed('login', email)
+      await identity.throttle.succeed('login', email, request.ip)
       if (verdict.rehash) user.passwordHash = await hashPassword(request.body.password)
       user.lastLoginAt = new Date()
       await em.flush()
@@ -157,7 +157,7 @@ export function installAuthRoutes(identity: Identity): void {
         await identity.throttle.fail('admin-login', key, request.ip)
         throw identityErrors.PARLEY_ERR_IDENTITY_ADMIN_CREDENTIALS()
       }
-      await identity.throttle.succeed('admin-login', key)
+      await identity.throttle.succeed('admin-login', key, request.ip)
       if (verdict.rehash) user.passwordHash = await hashPassword(request.body.password)
       user.lastLoginAt = new Date()
       await em.flush()
