@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import tap, { type Test } from 'tap'
+export { until } from './wait.js'
 
 export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium'
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -93,12 +94,4 @@ export async function openPage(t: Test, options: OpenPageOptions): Promise<Watch
   const result = { page, context, problems }
   watched.set(t, [...(watched.get(t) ?? []), result])
   return result
-}
-
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
 }

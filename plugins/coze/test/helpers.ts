@@ -1,16 +1,15 @@
 /**
  * Shared by the coze plugin's tests: an OAuth app key pair, a gateway with the coze provider
- * and the openai tests' fixture auth, the mock Coze API, and Coze channels made through the
- * admin API. The generic helpers (channels, usage rows, SSE) come from the openai plugin's tests.
+ * and the test kit's fixture auth, the mock Coze API, and Coze channels made through the
+ * admin API. The generic helpers (channels, usage rows, SSE) come from the test kit.
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
 import type { Test } from 'tap'
-import { captureLogs, createTestGateway, type CapturedLogs, type TestGateway, type TestGatewayOptions } from '@parley/core/testing'
+import { captureLogs, createChannel, createTestGateway, fixtureAuth, type CapturedLogs, type TestGateway, type TestGatewayOptions } from '@parley/core/testing'
 import coze from '@parley/coze'
-import { createChannel, fixtureAuth } from '../../openai/test/helpers.js'
 import { startMockCoze, type MockCoze, type MockCozeOptions } from './mock-coze.js'
 
-export { createChannel, post, readSse, ROOT, sdk, statusOf, until, usageRows, waitForRows, type UsageRow } from '../../openai/test/helpers.js'
+export { createChannel, post, readSse, ROOT, sdk, statusOf, until, usageRows, waitForRows, type UsageRow } from '@parley/core/testing'
 
 export const APP_ID = '1127900106117'
 export const KEY_ID = 'vYwfltTu9fAmkpXXRvtyRdDstN5S3ecEp1jW0zuT2DM'

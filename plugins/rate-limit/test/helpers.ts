@@ -4,9 +4,8 @@
  */
 import type { Test } from 'tap'
 import { definePlugin, type AnyPluginDefinition, type Principal } from '@parley/core'
-import { createTestGateway, providerPlugin, scriptedProvider, type ScriptedProvider, type TestGateway, type TestGatewayOptions } from '@parley/core/testing'
+import { createChannel, createTestGateway, providerPlugin, ROOT, scriptedProvider, until, type ChannelFields, type ScriptedProvider, type TestGateway, type TestGatewayOptions } from '@parley/core/testing'
 import rateLimit from '@parley/rate-limit'
-import { createChannel, ROOT, until, type ChannelFields } from '../../openai/test/helpers.js'
 
 export { ROOT, until }
 

@@ -1,0 +1,43 @@
+import { ROOT } from './fixture-auth.js'
+import type { TestGateway } from './gateway.js'
+import { until } from './wait.js'
+
+/** What `createChannel` sends to `POST /api/admin/channels`; the provider defaults to `openai`. */
+export interface ChannelFields {
+  readonly name: string
+  readonly base_url: string
+  readonly keys?: readonly string[]
+  readonly models?: ReadonlyArray<string | { model: string; upstream_model?: string }>
+  readonly groups?: readonly string[]
+  readonly priority?: number
+  readonly weight?: number
+  readonly settings?: Record<string, unknown>
+  readonly provider?: string
+  readonly enabled?: boolean
+}
+
+/** Creates a channel through the admin API and waits until the routing snapshot has it. */
+export async function createChannel(gateway: TestGateway, fields: ChannelFields, adminToken = ROOT): Promise<number> {
+  const response = await gateway.inject({
+    method: 'POST',
+    url: '/api/admin/channels',
+    headers: { authorization: `Bearer ${adminToken}` },
+    payload: { provider: 'openai', ...fields },
+  })
+  if (response.statusCode !== 201) throw new Error(`channel ${fields.name}: HTTP ${response.statusCode} ${response.body}`)
+  const id = (response.json() as { id: number }).id
+  if (fields.enabled !== false) await until(() => gateway.catalog.current().channels.some(channel => channel.id === id), `channel ${fields.name} in the snapshot`)
+  return id
+}
+
+/** Pins a group's portal traffic to a channel and waits until the snapshot has the route. */
+export async function createChatRoute(gateway: TestGateway, group: string, channelId: number, adminToken = ROOT): Promise<void> {
+  const response = await gateway.inject({
+    method: 'POST',
+    url: '/api/admin/chat-routes',
+    headers: { authorization: `Bearer ${adminToken}` },
+    payload: { group_name: group, channel_id: channelId },
+  })
+  if (response.statusCode >= 300) throw new Error(`chat route ${group}: HTTP ${response.statusCode} ${response.body}`)
+  await until(() => gateway.catalog.current().chatRoutes.get(group) === channelId, `chat route of ${group} in the snapshot`)
+}
