@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { EntityManager, MikroORM, Options } from '@mikro-orm/core'
-import type { AnyEntitySchema } from '../kernel/plugin.js'
+import type { EntityManager, EntitySchema, MikroORM, Options } from '@mikro-orm/core'
 import type { AbstractSqlConnection } from '@mikro-orm/knex'
 import { Migrator } from '@mikro-orm/migrations'
 import type { Config } from '../config/schema.js'
@@ -14,6 +13,11 @@ import { toMigrationsList, type Dialect, type MigrationUnit } from './migrations
 export const MIGRATIONS_TABLE = 'parley_migrations'
 const MIGRATION_LOCK = 'parley_migrations'
 const MIGRATION_LOCK_WAIT_S = 120
+
+
+/** Any entity defined with `defineEntity`, whatever its properties. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyEntitySchema = EntitySchema<any, any>
 
 /** The database handle the kernel owns and hands to plugins (as `ctx.db` after start). */
 export interface Database {

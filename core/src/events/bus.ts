@@ -1,8 +1,8 @@
 import type { Logger } from '../logger.js'
-import type { RetentionReport } from '../retention/job.js'
 
 /**
- * Events other plugins may react to. Plugins add their own by declaration merging:
+ * Events other plugins may react to. Core's own areas and plugins add theirs by declaration
+ * merging (`retention.finished`: retention/job.ts):
  *
  * @example
  * declare module '@parley/core' {
@@ -11,8 +11,6 @@ import type { RetentionReport } from '../retention/job.js'
  */
 export interface ParleyEvents {
   'settings.changed': { readonly key: string }
-  /** A run of the daily retention job ended (on the instance that ran it). */
-  'retention.finished': RetentionReport
 }
 
 export type EventHandler<T> = (payload: T) => void | Promise<void>

@@ -1,9 +1,10 @@
-import type { EntityManager, EntitySchema } from '@mikro-orm/core'
+import type { EntityManager } from '@mikro-orm/core'
 import type { Static, TObject, TSchema } from '@sinclair/typebox'
 import type { Registry as MetricsRegistry } from 'prom-client'
 import type { DependencyContainer, InjectionToken } from 'tsyringe'
 import type { Config, DeepReadonly, SettingsDefaults } from '../config/schema.js'
 import type { Secrets } from '../config/secrets.js'
+import type { AnyEntitySchema } from '../db/database.js'
 import type { Dialect, DialectMigrations } from '../db/migrations.js'
 import type { EventBus } from '../events/bus.js'
 import type { HealthCheck } from '../http/health.js'
@@ -67,9 +68,7 @@ export interface PluginEntry {
   readonly options?: Readonly<Record<string, unknown>>
 }
 
-/** Any entity defined with `defineEntity`, whatever its properties. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyEntitySchema = EntitySchema<any, any>
+export type { AnyEntitySchema } from '../db/database.js'
 
 /** The database as a plugin sees it. */
 export interface PluginDatabase {

@@ -34,6 +34,13 @@ export interface RetentionReport {
   readonly failed: readonly string[]
 }
 
+declare module '../events/bus.js' {
+  interface ParleyEvents {
+    /** A run of the daily retention job ended (on the instance that ran it). */
+    'retention.finished': RetentionReport
+  }
+}
+
 /**
  * Defines `core.retention`: once a day (once per deployment with BullMQ, whose scheduler holds
  * one schedule for all instances) every registered retention task runs with `before = now −
