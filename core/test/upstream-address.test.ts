@@ -11,7 +11,7 @@ import {
   forbiddenReason,
   type AddressPolicy,
   type HostLookup,
-} from '../src/catalog/upstream-address.js'
+} from '../src/upstream/upstream-address.js'
 
 const STRICT: AddressPolicy = { allowPrivate: false }
 const LAN: AddressPolicy = { allowPrivate: true }

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { Agent } from 'undici'
-import { UpstreamExchange, type ExchangeWatcher } from '../src/pipeline/upstream-exchange.js'
+import { UpstreamExchange, type ExchangeWatcher } from '../src/upstream/upstream-exchange.js'
 
 /*
  * The passthrough's upstream exchange, against a real HTTP server: what the relay reads must be

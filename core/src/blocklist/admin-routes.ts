@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core'
 import { errors } from '../errors.js'
 import type { HttpScope } from '../http/server.js'
-import { requireRole } from '../pipeline/authenticate.js'
+import { requireRole } from '../auth/authenticate.js'
 import { canonicalRule, type Blocklist } from './blocklist.js'
 import { BlockedAttempt, BlockedIp } from './entities.js'
 

@@ -3,11 +3,11 @@ import type { FastifyRequest } from 'fastify'
 import type { EntityManager } from '@mikro-orm/core'
 import { errors } from '../errors.js'
 import type { HttpScope } from '../http/server.js'
-import { requireRole } from '../pipeline/authenticate.js'
+import { requireRole } from '../auth/authenticate.js'
 import type { ChatPipeline } from '../pipeline/chat-pipeline.js'
 import type { ChannelInput, ChannelStore } from './channels.js'
 import type { ChatRouteStore, ModelStore } from './models.js'
-import { checkBaseUrl, type AddressPolicy } from './upstream-address.js'
+import { checkBaseUrl, type AddressPolicy } from '../upstream/upstream-address.js'
 import type { ChannelTestView } from './views.js'
 
 const strict = { additionalProperties: false } as const

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import type { HttpScope } from '../http/server.js'
-import { requireRole } from '../pipeline/authenticate.js'
+import { requireRole } from '../auth/authenticate.js'
 import type { JobQueue } from './port.js'
 import { JobOverviewSchema, JobRunViewSchema } from './views.js'
 

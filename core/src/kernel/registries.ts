@@ -1,6 +1,6 @@
 import type { HealthCheck } from '../http/health.js'
 import type { LimitPolicy } from '../pipeline/limits.js'
-import type { AuthStrategy } from '../pipeline/principal.js'
+import type { AuthStrategy } from '../auth/principal.js'
 import type { ChatProvider } from '../pipeline/provider.js'
 import type { RetentionTask } from '../retention/task.js'
 import type { ObjectStorage } from '../storage/port.js'

@@ -13,10 +13,10 @@ import type { SettingsRegistry } from '../settings/registry.js'
 import type { UsageEndpoint, UsageStatus } from '../usage/entities.js'
 import { estimatePromptTokens, estimateTokens, type PromptMessage } from '../usage/tokens.js'
 import type { UsageWriter } from '../usage/writer.js'
-import { KeyHealth, type FailureKind } from './key-health.js'
+import { KeyHealth, type FailureKind } from '../upstream/key-health.js'
 import { andThen, isPromiseLike, type MaybePromise } from '../maybe.js'
 import { firstRefusal, type LimitAllowance, type LimitPolicy, type LimitRefusal } from './limits.js'
-import { groupModelsOf, type Principal } from './principal.js'
+import { groupModelsOf, type Principal } from '../auth/principal.js'
 import type { ChatEvent, ChatProvider, ChatRequest, Passthrough, PassthroughPath, ProviderCall, UpstreamHttpRequest, UpstreamTarget } from './provider.js'
 import { bytesOf, chatCompletionsTap, chatCompletionText, chatUsage, framedAsObject, parseJson, relayWholeEvents, responsesTap, responsesUsage, responseText, SseSplitter, usageInAnswer, wholeEvents, type StreamTap, type TokenUsage } from './sse.js'
 import {
@@ -29,8 +29,8 @@ import {
   Transcript,
   type StreamWriter,
 } from './translate.js'
-import type { UpstreamAgents } from './upstream-agents.js'
-import { UpstreamExchange, type ExchangeWatcher, type UpstreamHead } from './upstream-exchange.js'
+import type { UpstreamAgents } from '../upstream/upstream-agents.js'
+import { UpstreamExchange, type ExchangeWatcher, type UpstreamHead } from '../upstream/upstream-exchange.js'
 
 type Json = Record<string, unknown>
 type Format = 'chat' | 'responses'

@@ -4,7 +4,7 @@ import { errors } from '../errors.js'
 import { andThen, type MaybePromise } from '../maybe.js'
 import type { HttpScope } from '../http/server.js'
 import type { ChatCall, ChatPipeline } from './chat-pipeline.js'
-import type { Principal } from './principal.js'
+import type { Principal } from '../auth/principal.js'
 
 /**
  * Only what the gateway itself needs is checked here; every other field goes to the upstream

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { isPromiseLike, type MaybePromise } from '../maybe.js'
-import type { Principal } from './principal.js'
+import type { Principal } from '../auth/principal.js'
 
 export type LimitDecision =
   | { readonly allowed: true; readonly limit?: number; readonly remaining?: number; readonly resetMs?: number }

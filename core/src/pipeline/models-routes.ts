@@ -3,8 +3,8 @@ import type { CatalogCache, CatalogSnapshot, ModelInfo } from '../catalog/snapsh
 import { errors } from '../errors.js'
 import type { HttpScope } from '../http/server.js'
 import type { SettingsRegistry } from '../settings/registry.js'
-import { requireUser } from './authenticate.js'
-import { groupModelsOf, type Principal } from './principal.js'
+import { requireUser } from '../auth/authenticate.js'
+import { groupModelsOf, type Principal } from '../auth/principal.js'
 
 /** OpenAI lists no creation time we could know; a fixed one keeps answers stable. */
 const CREATED = 1_700_000_000

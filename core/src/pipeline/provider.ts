@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox'
 import type { Dispatcher } from 'undici'
 import type { Logger } from '../logger.js'
+import type { UpstreamHttpRequest } from '../upstream/upstream-exchange.js'
 
 /** A content part of a chat message: text, or an image by URL or data URL. */
 export type ChatContentPart =
@@ -93,17 +94,6 @@ export interface PassthroughRequest {
   readonly body: Readonly<Record<string, unknown>>
 }
 
-/**
- * The HTTP request a passthrough provider wants sent for a call: the pipeline POSTs the body as
- * JSON over the SSRF-safe pool, under its timeouts, and relays the answer's bytes.
- */
-export interface UpstreamHttpRequest {
-  /** Absolute URL: the channel's base URL and the endpoint path. */
-  readonly url: string
-  /** The provider's headers (the key, extra ones); `content-type` is set by the pipeline. */
-  readonly headers: Readonly<Record<string, string>>
-}
-
 /** For upstreams that already speak the OpenAI wire format: bytes pass through untouched. */
 export interface Passthrough {
   /** Whether this channel's upstream serves `path` itself; otherwise the pipeline translates through `chat`. */
@@ -143,3 +133,5 @@ export interface ChatProvider {
   /** The model ids the upstream offers; the channel test uses it when no model is bound. */
   listModels?(call: ProviderCall): Promise<string[]>
 }
+
+export type { UpstreamHttpRequest }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { HttpScope } from '../http/server.js'
-import { requireRole } from '../pipeline/authenticate.js'
+import { requireRole } from '../auth/authenticate.js'
 import type { SettingsRegistry } from './registry.js'
 
 /**

@@ -1,5 +1,5 @@
 import { definePlugin } from '../kernel/plugin.js'
-import type { Principal } from '../pipeline/principal.js'
+import type { Principal } from '../auth/principal.js'
 
 /** The admin token of the fixture auth plugin. */
 export const ROOT = 'root'

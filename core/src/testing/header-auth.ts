@@ -1,5 +1,5 @@
 import { definePlugin, type AnyPluginDefinition } from '../kernel/plugin.js'
-import type { Principal } from '../pipeline/principal.js'
+import type { Principal } from '../auth/principal.js'
 
 /**
  * A stand-in auth strategy for tests of core and of plugins that must not depend on the

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors, ParleyError } from '../errors.js'
-import { principalOf } from '../pipeline/authenticate.js'
+import { principalOf } from '../auth/authenticate.js'
 import type { HttpScope } from '../http/server.js'
 import { languageOf, parseLanguage, type Language } from '../i18n.js'
 import type { Registered } from '../kernel/registry.js'

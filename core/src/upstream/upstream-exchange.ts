@@ -1,5 +1,15 @@
 import type { Dispatcher } from 'undici'
-import type { UpstreamHttpRequest } from './provider.js'
+
+/**
+ * The HTTP request a passthrough provider wants sent for a call: the pipeline POSTs the body as
+ * JSON over the SSRF-safe pool, under its timeouts, and relays the answer's bytes.
+ */
+export interface UpstreamHttpRequest {
+  /** Absolute URL: the channel's base URL and the endpoint path. */
+  readonly url: string
+  /** The provider's headers (the key, extra ones); `content-type` is set by the pipeline. */
+  readonly headers: Readonly<Record<string, string>>
+}
 
 /** Status and headers of an upstream answer. */
 export interface UpstreamHead {

@@ -1,5 +1,5 @@
 import type { Agent } from 'undici'
-import { createUpstreamAgent, type AddressPolicy } from '../catalog/upstream-address.js'
+import { createUpstreamAgent, type AddressPolicy } from './upstream-address.js'
 
 export interface UpstreamAgentsOptions {
   readonly connectTimeoutMs: number
