@@ -85,13 +85,16 @@ t.test('sign-out clears the cookie; a demoted admin is sent back to the login', 
   const logout = await gateway.inject({ method: 'POST', url: '/api/auth/admin/logout', headers: { cookie, 'x-parley-console': '1' } })
   t.equal(logout.statusCode, 204)
   t.match(String(logout.headers['set-cookie']), /^parley_admin=; Path=\/; Max-Age=0; HttpOnly; SameSite=Strict$/)
+  t.equal((await gateway.inject({ method: 'GET', url: '/admin', headers: { cookie } })).statusCode, 302, 'the signed-out cookie opens nothing')
+  t.equal((await gateway.inject({ method: 'GET', url: '/api/admin/users', headers: { authorization: `Bearer ${token}` } })).statusCode, 401, 'nor does its token')
 
-  const other = await gateway.inject({ method: 'POST', url: '/api/admin/users', headers: { authorization: `Bearer ${token}` }, payload: { email: 'eve@example.com', username: 'eve', password: 'correct horse battery', role: 'admin' } })
+  const { token: fresh } = await consoleLogin(gateway)
+  const other = await gateway.inject({ method: 'POST', url: '/api/admin/users', headers: { authorization: `Bearer ${fresh}` }, payload: { email: 'eve@example.com', username: 'eve', password: 'correct horse battery', role: 'admin' } })
   t.equal(other.statusCode, 201)
   const eve = await gateway.inject({ method: 'POST', url: '/api/auth/admin/login', payload: { username: 'eve', password: 'correct horse battery' } })
   const eveCookie = String(eve.headers['set-cookie']).split(';')[0] ?? ''
   t.equal((await gateway.inject({ method: 'GET', url: '/admin', headers: { cookie: eveCookie } })).statusCode, 200)
-  await gateway.inject({ method: 'PUT', url: `/api/admin/users/${(other.json() as { id: number }).id}`, headers: { authorization: `Bearer ${token}` }, payload: { role: 'user' } })
+  await gateway.inject({ method: 'PUT', url: `/api/admin/users/${(other.json() as { id: number }).id}`, headers: { authorization: `Bearer ${fresh}` }, payload: { role: 'user' } })
   const after = await gateway.inject({ method: 'GET', url: '/admin', headers: { cookie: eveCookie } })
   t.equal(after.statusCode, 302, 'the role is checked on every page load, not only at sign-in')
 })
