@@ -28,13 +28,13 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'tsyringe', importNames: ['singleton', 'autoInjectable', 'injectable'], message: 'Use explicit tokens and factory registrations (STYLE.md §3).' }],
+          paths: [{ name: 'tsyringe', importNames: ['singleton', 'autoInjectable', 'injectable'], message: 'Use explicit tokens and factory registrations (no decorator metadata: plugins must work under tsx and esbuild too).' }],
         },
       ],
     },
   },
   {
-    // Plugins, examples and the core's fixture plugin use the public API only (ARCHITECTURE.md).
+    // Plugins, examples and the core's fixture plugin use the public API only (docs/plugins.md).
     files: ['plugins/**/*.ts', 'examples/**/*.ts', 'themes/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: publicApiOnly }] },
   },

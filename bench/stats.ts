@@ -1,5 +1,5 @@
 /**
- * Stats benchmark (SPEC §9: `GET /api/admin/stats` under 200 ms on a million log rows, SQLite
+ * Stats benchmark (the goal: `GET /api/admin/stats` under 200 ms on a million log rows, SQLite
  * and MariaDB). Seeds the rows through the production write path (UsageWriter: rows plus rollup
  * increments per batch) into a temporary SQLite file and a temporary MariaDB database, then
  * times the stats call through HTTP (inject, admin principal) in several time zones, and a few

@@ -1,5 +1,5 @@
 /*
- * The languages of the UI and of the messages callers read (SPEC §8, §10): Simplified Chinese
+ * The languages of the UI and of the messages callers read: Simplified Chinese
  * and English, English by default. One parser so the theme engine and the plugins agree.
  */
 

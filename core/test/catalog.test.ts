@@ -146,7 +146,7 @@ for (const dialect of dialects) {
       t.equal((await call(gateway, 'PUT', '/api/admin/channels/999', { priority: 1 })).statusCode, 404)
     })
 
-    t.test('chat routes follow the seed 000 checks', async t => {
+    t.test('a chat route needs an enabled channel that serves the group', async t => {
       const gateway = await boot(t)
       const channel = (await createChannel(gateway)).json()
       const route = (body: object) => call(gateway, 'POST', '/api/admin/chat-routes', body)

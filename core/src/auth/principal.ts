@@ -24,7 +24,7 @@ export type Principal =
       readonly role: 'root' | 'admin' | 'user'
       readonly group: string
       readonly name: string
-      /** The user's portal token (seed 000's `chat` token): only it may mark `/v1` calls as portal traffic. */
+      /** The user's portal token (its `chat` token): only it may mark `/v1` calls as portal traffic. */
       readonly portal?: boolean
       /** Requests per minute of the user's group, when the group overrides the `user_rpm` setting. */
       readonly groupRpm?: number

@@ -11,7 +11,7 @@ const Page = Type.Object({
   page_size: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
 })
 
-/** `GET/POST /api/admin/blocked-ips`, `DELETE /api/admin/blocked-ips/:id`, `GET /api/admin/blocked-ips/attempts` (SPEC §8). */
+/** `GET/POST /api/admin/blocked-ips`, `DELETE /api/admin/blocked-ips/:id`, `GET /api/admin/blocked-ips/attempts` (docs/blocked-ips.md). */
 export function installBlocklistAdminRoutes(app: HttpScope, em: () => EntityManager, blocklist: Blocklist): void {
   const common = { onRequest: async (request: Parameters<typeof requireRole>[0]) => void (await requireRole(request, 'admin', 'root')) }
   const tags = ['admin: blocked IPs']

@@ -1,6 +1,6 @@
 import { defineEntity } from '@mikro-orm/core'
 
-/** An address or CIDR range refused on every public route (SPEC §8); never on the admin console. */
+/** An address or CIDR range refused on every public route; never on the admin console. */
 export const BlockedIp = defineEntity({
   name: 'BlockedIp',
   tableName: 'blocked_ips',

@@ -68,7 +68,7 @@ export interface CatalogAdmin {
   readonly changed: () => Promise<void>
 }
 
-/** Channels, models and chat routes for root and admin (SPEC §4 paths). */
+/** Channels, models and chat routes for root and admin (paths in docs/catalog.md). */
 export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin): void {
   const admin = async (request: FastifyRequest) => {
     await requireRole(request, 'admin', 'root')

@@ -1,6 +1,6 @@
 import { defineEntity } from '@mikro-orm/core'
 
-/** An upstream endpoint of one provider kind, with its own keys, models and limits (SPEC §4). */
+/** An upstream endpoint of one provider kind, with its own keys, models and limits. */
 export const Channel = defineEntity({
   name: 'CatalogChannel',
   tableName: 'catalog_channels',

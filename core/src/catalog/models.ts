@@ -59,7 +59,7 @@ export class ModelStore {
   }
 }
 
-/** Chat group routes (seed 000): a group's portal traffic goes to one channel only. */
+/** Chat group routes: a group's portal traffic goes to one channel only (docs/catalog.md). */
 export class ChatRouteStore {
   async list(em: EntityManager): Promise<ChatRouteView[]> {
     const routes = await em.find(ChatRoute, {}, { orderBy: { groupName: 'asc' } })
@@ -72,7 +72,7 @@ export class ChatRouteStore {
     }))
   }
 
-  /** Saves after the seed 000 checks: the channel exists, is enabled and serves the group. */
+  /** Saves after checking that the channel exists, is enabled and serves the group. */
   async set(em: EntityManager, group: string, channelId: number): Promise<{ created: boolean }> {
     const channel = await em.findOne(Channel, { id: channelId })
     if (!channel) throw errors.PARLEY_ERR_CATALOG_ROUTE_CHANNEL_MISSING({ id: channelId })

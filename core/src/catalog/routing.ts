@@ -6,7 +6,7 @@ export interface RouteRequest {
   readonly model: string
   /** The caller's group. */
   readonly group: string
-  /** Portal traffic: a chat route for the group pins it to one channel (seed 000). */
+  /** Portal traffic: a chat route for the group pins it to one channel. */
   readonly chat: boolean
   /** `model_passthrough`: serve any model name a channel of the group accepts. */
   readonly passthrough?: boolean

@@ -37,7 +37,7 @@ export interface ModelInfo {
 export interface CatalogSnapshot {
   readonly channels: readonly RoutableChannel[]
   readonly models: ReadonlyMap<string, ModelInfo>
-  /** Group → channel id (seed 000). */
+  /** Group → channel id: the group's chat route. */
   readonly chatRoutes: ReadonlyMap<string, number>
   readonly loadedAt: Date
 }

@@ -1,5 +1,5 @@
 /*
- * Environment variables of SPEC §2, plus ENCRYPTION_KEY_PREVIOUS for key rotation and
+ * Environment variables (docs/configuration.md), including ENCRYPTION_KEY_PREVIOUS for key rotation and
  * UPSTREAM_ALLOW_LOOPBACK for a model server on the gateway's own host, and where
  * each lands in the config tree. Values arrive as strings; each is parsed by its kind here, and
  * a value that does not parse is reported with the variable's name instead of being silently

@@ -101,7 +101,7 @@ export const SettingsDefaultsSchema = Type.Object(
     model_passthrough: Type.Boolean({ default: false }),
     /** Admit upstream base URLs on private networks (LAN model servers); off: SSRF protection. */
     allow_private_upstreams: Type.Boolean({ default: false }),
-    /** Days of the stats (SPEC §9) start at midnight here. */
+    /** Days of the dashboard's stats start at midnight here. */
     time_zone: Type.String({ default: 'UTC', minLength: 1, format: 'iana-time-zone', description: 'an IANA time zone such as UTC or Asia/Shanghai' }),
   },
   { ...strict, default: {} },
@@ -134,7 +134,7 @@ export const ConfigSchema = Type.Object(
       },
       { ...strict, default: {} },
     ),
-    /** How the data plane talks to upstreams (SPEC §5): timeouts, failover and connection pools. */
+    /** How the data plane talks to upstreams: timeouts, failover and connection pools. */
     upstream: Type.Object(
       {
         /** TCP (and TLS) connect to the upstream. */

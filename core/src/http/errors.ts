@@ -86,7 +86,7 @@ function translate(error: unknown, request: FastifyRequest): ParleyError {
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST'])
 
 /**
- * A database that is down must answer a clear 503 (SPEC §11), not a 500: the request was fine,
+ * A database that is down must answer a clear 503, not a 500 (or a hang): the request was fine,
  * the service is not. Lost connections, refused connections and an exhausted or closed pool.
  */
 function isDatabaseUnavailable(error: unknown): boolean {

@@ -26,7 +26,7 @@ const Paged = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
 
 /**
  * `GET /api/admin/jobs`, `GET /api/admin/jobs/:name/runs` and `POST /api/admin/jobs/runs/:id/retry`
- * (SPEC: background jobs status: queues, last runs, failures, retry). The views never carry job
+ * (queues, last runs, failures, retry: docs/plugins.md). The views never carry job
  * data, which may hold private values; failures show their message only.
  */
 export function installJobsAdminRoutes(app: HttpScope, jobs: JobQueue): void {

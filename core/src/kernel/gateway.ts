@@ -81,9 +81,9 @@ export interface Gateway {
   readonly db: Database
   /** The in-memory catalog snapshot routing reads. */
   readonly catalog: CatalogCache
-  /** Buffered, batched writer of usage rows (SPEC §9). */
+  /** Buffered, batched writer of usage rows. */
   readonly usage: UsageWriter
-  /** The active theme, its templates compiled once at setup (SPEC §10). */
+  /** The active theme, its templates compiled once at setup. */
   readonly theme: ThemeEngine
   readonly state: Lifecycle
   /** Migrates (unless disabled), loads settings, starts jobs and plugin start hooks. */
@@ -245,7 +245,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     root.register(TOKENS.database, { useValue: database })
     const db = database
 
-    // With Redis down at boot the gateway still serves (SPEC §11); BullMQ workers start as
+    // With Redis down at boot the gateway still serves, with this instance's limits; BullMQ workers start as
     // soon as Redis answers. The first attempt gets a few seconds before start() goes on.
     let jobsRetry: NodeJS.Timeout | undefined
     const startJobs = async () => {

@@ -95,7 +95,7 @@ function validateOptions(plugin: AnyPluginDefinition, options: Readonly<Record<s
     return Object.freeze({})
   }
   // An object schema that does not say otherwise refuses unknown keys: a misspelt option must
-  // stop the start, not be ignored (STYLE.md, "silent fallbacks").
+  // stop the start, not be ignored: a silent fallback would hide the operator's mistake.
   const schema =
     plugin.options[Kind] === 'Object' && plugin.options.additionalProperties === undefined
       ? { ...plugin.options, additionalProperties: false }

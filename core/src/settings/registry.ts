@@ -80,7 +80,7 @@ export class SettingsRegistry {
     }
   }
 
-  /** Declares the core settings of SPEC §2 with their config/env defaults. */
+  /** Declares the core settings (docs/configuration.md) with their config/env defaults. */
   defineCore(schema: TSchema & { properties: Record<string, TSchema> }, defaults: Readonly<SettingsDefaults>): void {
     for (const [key, property] of Object.entries(schema.properties)) {
       this.define({ key, schema: property, default: defaults[key as keyof SettingsDefaults], public: PUBLIC_CORE.has(key) }, 'core')

@@ -44,7 +44,7 @@ export interface UsageAdmin {
   readonly settings: SettingsRegistry
 }
 
-/** `GET /api/admin/logs`, `/api/admin/logs/export` and `/api/admin/stats` (SPEC §9, Appendix A). */
+/** `GET /api/admin/logs`, `/api/admin/logs/export` and `/api/admin/stats` (shapes in docs/usage.md). */
 export function installUsageAdminRoutes(app: HttpScope, usage: UsageAdmin): void {
   const common = { onRequest: async (request: FastifyRequest) => void (await requireRole(request, 'admin', 'root')) }
   const tags = ['admin: usage']

@@ -5,7 +5,7 @@ export type UsageStatus = 'success' | 'error' | 'aborted'
 export type UsageEndpoint = 'chat.completions' | 'responses' | 'portal'
 
 /**
- * One row per model call (SPEC §9). Counts and timings only: this table must never hold the
+ * One row per model call. Counts and timings only: this table must never hold the
  * prompt or the answer, so it has no free-text column at all.
  */
 export const UsageLog = defineEntity({
@@ -42,7 +42,7 @@ export const UsageLog = defineEntity({
     /** True when the upstream reported no usage and the counts come from our tokenizer. */
     estimated: p.boolean(),
     status: p.string().$type<UsageStatus>().length(16),
-    /** The SPEC §8 error type (`upstream_error`, `timeout`, ...); null on success. */
+    /** The error type the client saw (`upstream_error`, `timeout`, ...); null on success. */
     errorType: p.string().length(64).nullable(),
     /** Request arrival to last byte sent. */
     latencyMs: p.integer(),

@@ -90,7 +90,7 @@ const INSERT = {
 }
 
 /**
- * Buffers usage rows and writes them in multi-row inserts off the request path (SPEC §9), each
+ * Buffers usage rows and writes them in multi-row inserts off the request path (a response never waits for its row), each
  * batch in one transaction with its increments of the stats rollups (`usage_rollups`).
  * `record()` is synchronous and cannot fail; a database outage keeps rows (up to `maxBuffered`,
  * oldest dropped first) and retries with backoff. Call `close()` on shutdown.

@@ -26,7 +26,7 @@ export const SECTIONS = [
   { id: 'settings', path: '/admin/settings', label: 'admin.nav.settings' },
 ] as const
 
-/** The admin console (SPEC §10) at /admin, for root and admin only. */
+/** The admin console at /admin, for root and admin only. */
 export default definePlugin({
   id: 'admin',
   version: '0.1.0',

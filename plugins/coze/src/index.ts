@@ -10,7 +10,7 @@ const Options = Type.Object({
   oauth_retry_after_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
 })
 
-/** The `coze` provider (SPEC §5, seed 004): Coze bots as models, over OAuth JWT or a personal access token. */
+/** The `coze` provider (docs/coze.md): Coze bots as models, over OAuth JWT or a personal access token. */
 export default definePlugin({
   id: 'coze',
   version: '0.1.0',

@@ -16,7 +16,7 @@ interface Credential {
 const reportedIncomplete = new WeakSet<object>()
 
 /**
- * The `coze` provider (SPEC §5): a channel serves Coze bots as models. It signs in with the
+ * The `coze` provider: a channel serves Coze bots as models. It signs in with the
  * channel's OAuth app when one is set (falling back to the channel key, a personal access
  * token, when the exchange fails) or with the key alone, and translates `POST /v3/chat`'s
  * event stream into the gateway's events.

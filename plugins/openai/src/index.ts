@@ -3,7 +3,7 @@ import { openaiProvider } from './provider.js'
 
 export { OpenAiSettings, openaiProvider } from './provider.js'
 
-/** The `openai` provider (SPEC §5): any upstream that speaks OpenAI's chat completions or Responses API. */
+/** The `openai` provider: any upstream that speaks OpenAI's chat completions or Responses API. */
 export default definePlugin({
   id: 'openai',
   version: '0.1.0',

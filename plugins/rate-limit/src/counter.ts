@@ -1,7 +1,7 @@
 import type { MaybePromise } from '@parley/core'
 import type { RateLimiterRes } from 'rate-limiter-flexible'
 
-/** Every limit is a fixed window of one minute (SPEC §8 speaks of requests per minute). */
+/** Every limit is a fixed window of one minute (limits are requests per minute). */
 export const WINDOW_SECONDS = 60
 
 /**

@@ -13,7 +13,7 @@ const Options = Type.Object({
   widget_rpm: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 20 }),
 })
 
-/** Caller and channel limits (SPEC §8): shared through Redis when configured, per instance otherwise. */
+/** Caller and channel limits (docs/limits.md): shared through Redis when configured, per instance otherwise. */
 export default definePlugin({
   id: 'rate-limit',
   version: '0.1.0',

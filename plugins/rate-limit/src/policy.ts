@@ -7,7 +7,7 @@ import type { Sample } from './metrics.js'
 const ALLOWED: LimitDecision = Object.freeze({ allowed: true })
 
 /**
- * Caller and channel RPM (SPEC §8). A call is counted, then compared with the limit read
+ * Caller and channel RPM. A call is counted, then compared with the limit read
  * now; a refused call is taken back out of the count, so the count is the calls that went
  * ahead, and a limit raised in the middle of a window grants exactly the difference.
  */

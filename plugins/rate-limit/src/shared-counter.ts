@@ -27,7 +27,7 @@ export interface SharedCounterOptions {
 /**
  * Counters in Redis, so N instances enforce one limit together: rate-limiter-flexible's Lua
  * script adds and starts the window in one atomic step. When Redis fails, calls are counted
- * in this process instead (fail open, SPEC §11): one loud warning per outage, the
+ * in this process instead (fail open: a Redis outage must not stop the chat, docs/limits.md): one loud warning per outage, the
  * `parley_rate_limit_degraded` gauge at 1, and Redis is left alone until it answers again.
  * The fallback is explicit rather than the library's `insuranceLimiter`, which falls back
  * silently per call: here the outage must be noticed, logged once and measured.

@@ -1,5 +1,5 @@
 /**
- * A Redis outage (SPEC §11): two instances share a throwaway redis-server that the test kills
+ * A Redis outage: two instances share a throwaway redis-server that the test kills
  * and restarts. While it is down, chat is still served with per-instance limits, one warning
  * is logged per outage and the metrics say so; within seconds of its return the limits are
  * shared again.

@@ -6,14 +6,14 @@ import { button, confirmAction, field, formError, header, notify, onSubmit, page
 import { allChannels } from './models.js'
 import { allGroups } from './users.js'
 
-/** Which refusals are about which field (seed 000's validation errors, shown where they belong). */
+/** Which refusals are about which field (the chat route's validation errors, shown where they belong). */
 const FIELD_OF_CODE: Readonly<Record<string, string>> = {
   PARLEY_ERR_CATALOG_ROUTE_CHANNEL_MISSING: 'channel_id',
   PARLEY_ERR_CATALOG_ROUTE_CHANNEL_DISABLED: 'channel_id',
   PARLEY_ERR_CATALOG_ROUTE_GROUP_NOT_SERVED: 'channel_id',
 }
 
-/** Chat group routes: a group's portal traffic goes to one channel (seed 000). */
+/** Chat group routes: a group's portal traffic goes to one channel. */
 export function chatRoutesSection(root: HTMLElement): void {
   const load = () =>
     render(root, async () => {

@@ -1,6 +1,6 @@
 import type { MigrationStep } from '../../migrations.js'
 
-/** One row per model call (SPEC §9), indexed for time-range filters by user and by model. */
+/** One row per model call, indexed for time-range filters by user and by model. */
 export const m0003UsageLogs: MigrationStep = {
   name: '0003_usage_logs',
   up: [

@@ -1,6 +1,6 @@
 import type { MigrationStep } from '../../migrations.js'
 
-/** Blocked addresses and ranges, and every attempt they refused (SPEC §8). */
+/** Blocked addresses and ranges, and every attempt they refused. */
 export const m0004Blocklist: MigrationStep = {
   name: '0004_blocklist',
   up: [
