@@ -2,7 +2,10 @@
  * One contract for every key-value driver: memory always, Redis when it is reachable. Each
  * Redis run uses its own random prefix, so parallel test files never share keys or channels.
  */
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
@@ -10,6 +13,7 @@ import t, { type Test } from 'tap'
 import type { Logger } from '../src/logger.js'
 import { createKeyValueStore, RedisKeyValueStore, type KeyValueStore } from '../src/kv/index.js'
 import { missingService, testServices } from '../src/testing/services.js'
+import { freePort } from '../src/testing/net.js'
 
 type MakeStore = (options: { prefix: string; logger: Logger }) => KeyValueStore
 
@@ -314,4 +318,52 @@ t.test('redis driver', { skip: missingService('redis') }, async (t) => {
     })
     t.match(news.messages[0], /^after-kill-/, 'the subscription survives a reconnect')
   })
+})
+
+const REDIS_SERVER = '/usr/bin/redis-server'
+
+t.test('redis driver: a frozen Redis fails every command within the deadline, then recovers', { skip: existsSync(REDIS_SERVER) ? false : `${REDIS_SERVER} is not installed` }, async (t) => {
+  // Its own server, never the shared one: SIGSTOP keeps connections open and answers nothing,
+  // as a paused, overloaded or unreachable-but-not-refusing Redis does.
+  const port = await freePort()
+  const server = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  t.teardown(async () => {
+    server.kill('SIGCONT')
+    server.kill('SIGKILL')
+    if (server.exitCode === null) await new Promise((resolve) => server.once('exit', resolve))
+  })
+  await until(() => new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  }), 5_000)
+  const { logger } = captureLogger()
+  const kv = new RedisKeyValueStore({ url: `redis://127.0.0.1:${port}`, prefix: 'frozen:', logger })
+  t.teardown(() => kv.close())
+  await kv.set('k', 'v')
+  await kv.set('kept', 'yes')
+  await kv.subscribe('ch', () => undefined)
+
+  server.kill('SIGSTOP')
+  const calls: Array<[string, () => Promise<unknown>]> = [
+    ['get', () => kv.get('k')],
+    ['set', () => kv.set('k', 'w', { ttlMs: 1000 })],
+    ['delete', () => kv.delete('k')],
+    ['increment', () => kv.increment('n', { ttlMs: 1000 })],
+    ['publish', () => kv.publish('ch', 'hello')],
+    ['subscribe', () => kv.subscribe('other', () => undefined)],
+  ]
+  for (const [name, call] of calls) {
+    const start = performance.now()
+    await t.rejects(call(), `${name} rejects`)
+    const elapsed = Math.round(performance.now() - start)
+    t.ok(elapsed < 2_500, `${name} rejected after ${elapsed} ms`)
+  }
+  await t.rejects(Promise.all(calls.map(([, call]) => call())), 'concurrent calls reject too')
+
+  server.kill('SIGCONT')
+  // The late commands may still take effect when Redis wakes up (the deadline only stops the wait).
+  t.equal(await until(() => kv.get('kept').catch(() => undefined), 10_000), 'yes', 'commands go through again once Redis answers')
 })

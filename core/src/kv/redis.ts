@@ -19,6 +19,14 @@ const MAX_RETRIES_PER_REQUEST = 1
 const SOCKET_TIMEOUT_MS = 5_000
 /** Detects a dead idle subscriber connection, which has no pending replies to time out. */
 const KEEP_ALIVE_MS = 10_000
+/**
+ * Every command's deadline, counted from the call (an offline-queued command included): a
+ * Redis that is paused, overloaded or behind a link that drops packets keeps the connection
+ * open and never answers, and neither the socket timeout (which reconnects, and the command
+ * is sent again) nor the retry limit bounds that. A late command rejects with "Command timed
+ * out"; it may still take effect on the server when Redis wakes up.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 1_500
 /** /readyz must answer promptly even while ioredis is still deciding the server is gone. */
 const PING_TIMEOUT_MS = 3_000
 
@@ -85,6 +93,7 @@ export class RedisKeyValueStore implements KeyValueStore {
       enableOfflineQueue: true,
       socketTimeout: SOCKET_TIMEOUT_MS,
       keepAlive: KEEP_ALIVE_MS,
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     })
     client.defineCommand('parleyIncrement', { numberOfKeys: 1, lua: INCREMENT_SCRIPT })
     this.#client = client as ScriptedRedis
@@ -144,7 +153,9 @@ export class RedisKeyValueStore implements KeyValueStore {
       // reply guarantees each caller that messages published from now on reach it.
       await this.#openSubscriber().subscribe(name)
     } catch (err) {
-      await this.#unsubscribe(name, subscription).catch(() => undefined)
+      // The handler is dropped at once; the server's UNSUBSCRIBE is not awaited, so a Redis
+      // that does not answer costs the caller one command deadline, not two.
+      void this.#unsubscribe(name, subscription).catch(() => undefined)
       throw err
     }
     return () => this.#unsubscribe(name, subscription)
