@@ -82,6 +82,7 @@ export {
   STORAGE_SEGMENT_MAX_LENGTH,
   UPLOAD_MAX_BYTES,
 } from './storage/keys.js'
+export { ActiveStorage, STORAGE_HEALTH_CACHE_MS } from './storage/active.js'
 export type { RetentionContext, RetentionTask } from './retention/task.js'
 export { deleteInBatches, type BatchedDelete } from './retention/batches.js'
 export { RETENTION_JOB, type RetentionReport } from './retention/job.js'

@@ -179,6 +179,17 @@ export const ConfigSchema = Type.Object(
       },
       { ...strict, default: {} },
     ),
+    /** Object storage for uploads (docs/storage.md). */
+    storage: Type.Object(
+      {
+        /**
+         * The driver to use, by the name its plugin registers (`local`, `s3`). Unset: the only
+         * one loaded; with several loaded the start stops until one is named.
+         */
+        driver: Type.Optional(Type.String({ minLength: 1, maxLength: 50, pattern: '^[a-z][a-z0-9-]*$' })),
+      },
+      { ...strict, default: {} },
+    ),
     log: Type.Object({ level: LogLevel }, { ...strict, default: {} }),
     /** Folder name of the active theme under `themes_dir`. */
     theme: Type.String({ default: 'default', minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),

@@ -36,6 +36,7 @@ import type { Logger } from '../logger.js'
 import { installRetentionJob } from '../retention/job.js'
 import { installSettingsAdminRoutes } from '../settings/admin-routes.js'
 import { SettingsRegistry } from '../settings/registry.js'
+import { ActiveStorage } from '../storage/active.js'
 import { ThemeEngine } from '../ui/engine.js'
 import { installThemeRoutes } from '../ui/routes.js'
 import { registerAdminSections } from '../ui/sections.js'
@@ -159,6 +160,9 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     ] as const) {
       root.register(token, { useValue: value })
     }
+    // Resolvable during setup; the driver behind it is chosen once every plugin has registered its own.
+    const storage = new ActiveStorage()
+    root.register(TOKENS.storage, { useValue: storage })
 
     let state: Lifecycle = 'starting'
     const app = await createHttpServer(config, log)
@@ -230,7 +234,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       Object.defineProperty(register, 'name', { value: `parley-plugin-${id}` })
       await app.register(register)
     }
-    // After every plugin's setup, so the pages and partials they registered are all known.
+    // After every plugin's setup, so the drivers, pages and partials they registered are all known.
+    storage.choose(config.storage.driver, registries)
     registerAdminSections(registries.uiAdminSections, registries.uiPages, registries.uiNav)
     const pages = registries.uiPages.list()
     const theme = ThemeEngine.load({ theme: config.theme, themesDir: config.themes_dir, pages, partials: registries.uiPartials.list(), log })

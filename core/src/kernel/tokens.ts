@@ -18,4 +18,6 @@ export const TOKENS = Object.freeze({
   registries: Symbol.for('parley.core.registries'),
   catalog: Symbol.for('parley.core.catalog'),
   usage: Symbol.for('parley.core.usage'),
+  /** The `ObjectStorage` that `storage.driver` chose (see docs/storage.md). */
+  storage: Symbol.for('parley.core.storage'),
 })

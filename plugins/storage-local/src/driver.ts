@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, rm, rmdir, stat, writeFile, type FileHandle } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import {
@@ -22,8 +22,8 @@ import type { UrlSigner } from './signer.js'
 
 /** Where the gateway answers the driver's URLs: `/storage/local/<key>?...`. */
 export const ROUTE_PREFIX = '/storage/local/'
-/** Keys of the objects `ping()` writes and deletes again. */
-export const PROBE_PREFIX = 'parley-probe/'
+/** Keys of the objects `ping()` writes and deletes again: `parley-probe-<uuid>`, in the folder itself. */
+export const PROBE_PREFIX = 'parley-probe-'
 /** Stored for an object whose metadata file is missing (written before this driver kept one). */
 const FALLBACK_TYPE = 'application/octet-stream'
 
@@ -160,11 +160,22 @@ export class LocalStorage implements ObjectStorage {
     }
   }
 
+  /**
+   * Writes, reads back and deletes a probe object in the folder itself. A folder that did not
+   * exist before is removed again (as far as it is still empty), so `parley doctor` on a fresh
+   * install leaves nothing behind.
+   */
   async ping(): Promise<void> {
+    let created: string | undefined
+    try {
+      created = await mkdir(this.root, { recursive: true, mode: 0o700 })
+    } catch (error) {
+      throw failed('creating the storage folder', error)
+    }
     const key = `${PROBE_PREFIX}${randomUUID()}`
     const probe = randomBytes(16)
-    await this.put(key, probe, { contentType: FALLBACK_TYPE })
     try {
+      await this.put(key, probe, { contentType: FALLBACK_TYPE })
       const got = await this.get(key)
       if (!got) throw errors.PARLEY_ERR_STORAGE_FAILED({ reason: `the probe object written to ${this.root} cannot be read back` })
       const chunks: Buffer[] = []
@@ -172,6 +183,7 @@ export class LocalStorage implements ObjectStorage {
       if (!Buffer.concat(chunks).equals(probe)) throw errors.PARLEY_ERR_STORAGE_FAILED({ reason: `the probe object read back from ${this.root} differs from what was written` })
     } finally {
       await this.delete(key)
+      if (created !== undefined) await removeEmptyUpTo(this.root, created)
     }
   }
 
@@ -264,6 +276,18 @@ export class LocalStorage implements ObjectStorage {
       if (error instanceof ParleyError) throw error
       throw isConflict(error) ? localErrors.PARLEY_ERR_STORAGE_LOCAL_CONFLICT({ key }) : failed('writing an object', error)
     }
+  }
+}
+
+/** Removes `dir` and its parents up to `top` while they are empty; stops at the first that is not. */
+async function removeEmptyUpTo(dir: string, top: string): Promise<void> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    try {
+      await rmdir(current)
+    } catch {
+      return
+    }
+    if (current === top || path.dirname(current) === current) return
   }
 }
 

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import http from 'node:http'
 import path from 'node:path'
 import t, { type Test } from 'tap'
-import type { ObjectStorage } from '@parley/core'
+import { TOKENS, type ActiveStorage, type ObjectStorage } from '@parley/core'
 import { createTestGateway, storageContract, type TestGateway } from '@parley/core/testing'
 import storageLocal, { LocalStorage, UrlSigner } from '../src/index.js'
 
@@ -80,6 +80,9 @@ t.test('objects are files under <data_dir>/uploads with a metadata file; nothing
   t.same(JSON.parse(readFileSync(path.join(root, 'u/1/.a.png.meta.json'), 'utf8')), { content_type: 'image/png', size: 3000 })
   await storage.ping()
   t.same(filesUnder(root), ['u/1/.a.png.meta.json', 'u/1/a.png'], 'ping leaves no probe behind')
+  const fresh = new LocalStorage({ root: path.join(gateway.dataDir, 'not', 'yet'), signer: new UrlSigner('k'.repeat(32)), baseUrl: () => '' })
+  await fresh.ping()
+  t.notOk(existsSync(path.join(gateway.dataDir, 'not')), 'ping on a fresh install removes the folders it made (doctor writes nothing)')
   await storage.delete('u/1/a.png')
   t.same(filesUnder(root), [], 'delete removes the metadata too')
 })
@@ -106,7 +109,7 @@ t.test('a chunked upload that runs over its size is cut off with 413 and leaves 
   } else {
     t.pass(`the connection was closed while the client was still sending (${result.error})`)
   }
-  t.same(filesUnder(root).filter(name => !name.startsWith('parley-probe')), [], 'no partial or temporary file')
+  t.same(filesUnder(root), [], 'no partial or temporary file')
   t.equal(await storage.head('big/over.bin'), undefined)
 })
 
@@ -213,4 +216,15 @@ t.test('an object and a folder of the same name conflict with 409', async t => {
   await storage.delete('k/c')
   t.same(await storage.head('k/c/d'), { contentType: 'text/plain', size: 1 }, 'deleting the folder name removes nothing')
   t.same(filesUnder(storage.root).filter(name => name.endsWith('.part')), [])
+})
+
+t.test('the active driver when it is the only one: TOKENS.storage, /readyz and doctor', async t => {
+  const { gateway, storage } = await gatewayWith(t)
+  const active = gateway.container.resolve<ActiveStorage>(TOKENS.storage)
+  t.equal(active.driver, 'local')
+  await active.put('via/token.txt', Buffer.from('x'), { contentType: 'text/plain' })
+  t.same(await storage.head('via/token.txt'), { contentType: 'text/plain', size: 1 })
+  const ready = await gateway.inject({ method: 'GET', url: '/readyz' })
+  t.match(ready.json(), { status: 'ready', checks: { storage: { ok: true } } })
+  t.equal(await gateway.registries.doctor.get('storage')?.run(), `driver local: files under ${storage.root}; a probe object was written, read back and deleted`)
 })

@@ -4,8 +4,10 @@
  * prefix, the COS preset, credentials) and how it reports a bucket it cannot use.
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import t from 'tap'
-import type { ParleyError } from '@parley/core'
+import { TOKENS, type ActiveStorage, type ParleyError } from '@parley/core'
 import { createTestGateway, storageContract } from '@parley/core/testing'
 import storageS3, { driverOptions, S3Storage, type S3StorageOptions } from '../src/index.js'
 import { S3RVER_CREDENTIALS, startS3Server, type S3TestServer } from './s3-server.js'
@@ -144,6 +146,10 @@ t.test('the plugin: options checked, the driver registered as s3', async t => {
   t.ok(storage instanceof S3Storage)
   await storage.ping()
   t.equal(storage.describe(), `bucket parley-test at ${server.endpoint}`)
+  const active = gateway.container.resolve<ActiveStorage>(TOKENS.storage)
+  t.equal(active.driver, 's3', 'the only driver loaded is the active one')
+  t.match((await gateway.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready', checks: { storage: { ok: true } } })
+  t.equal(await gateway.registries.doctor.get('storage')?.run(), `driver s3: bucket parley-test at ${server.endpoint}; a probe object was written, read back and deleted`)
 
   await t.rejects(
     createTestGateway({ plugins: [{ plugin: storageS3, options: { bucket: 'b-1', endpoint: 'ftp://x' } }] }),
@@ -159,4 +165,31 @@ t.test('the plugin: options checked, the driver registered as s3', async t => {
     createTestGateway({ plugins: [{ plugin: storageS3, options: { bucket: 'b-1', access_key_id: 'only-half' } }] }),
     { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /give both/ },
   )
+})
+
+t.test('the bucket CORS rule of docs/storage.md lets the site upload from a browser, and no other site', async t => {
+  const docs = readFileSync(path.resolve(import.meta.dirname, '../../../docs/storage.md'), 'utf8')
+  const xml = /```xml\n(<CORSConfiguration>[\s\S]*?)```/.exec(docs)?.[1]
+  t.ok(xml, 'docs/storage.md has the XML rule')
+  const cors = await startS3Server({ bucket: 'cors-test', corsXml: xml })
+  t.teardown(() => cors.close())
+  const storage = driver({ endpoint: cors.endpoint, bucket: 'cors-test' })
+  const body = Buffer.from('from a browser')
+  const upload = await storage.presignPut('u/1/a.txt', { contentType: 'text/plain', contentLength: body.length, expiresInSeconds: 60 })
+  const preflight = (origin: string, headers = 'content-type') =>
+    fetch(upload.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': headers } })
+
+  const allowed = await preflight('https://chat.example.com')
+  t.equal(allowed.status, 200, 'the preflight of the site passes')
+  t.match(allowed.headers.get('access-control-allow-methods'), /PUT/)
+  t.equal(allowed.headers.get('access-control-allow-headers'), 'content-type')
+  for (const [origin, headers, what] of [['https://evil.example', 'content-type', 'another site'], ['https://chat.example.com', 'content-type,x-extra', 'a header the rule does not allow']]) {
+    const refused = await preflight(origin as string, headers as string)
+    t.equal(refused.status, 403, `${what} is refused`)
+    await refused.arrayBuffer()
+  }
+  const sent = await fetch(upload.url, { method: 'PUT', headers: { ...upload.headers, origin: 'https://chat.example.com' }, body })
+  t.equal(sent.status, 200)
+  t.equal(sent.headers.get('access-control-allow-origin'), 'https://chat.example.com')
+  t.equal(sent.headers.get('access-control-expose-headers'), 'ETag')
 })
