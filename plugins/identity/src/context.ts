@@ -1,8 +1,10 @@
 import type { EntityManager, HttpScope, Logger, PluginSettings, Setting } from '@parley/core'
 import type { ApiTokens } from './api-tokens.js'
 import type { AccessTokens } from './jwt.js'
+import type { Challenges } from './challenges.js'
 import type { TimingShield } from './passwords.js'
 import type { Principals } from './principals.js'
+import type { RegistrationLimit } from './register-limit.js'
 import type { Sessions } from './sessions.js'
 import type { Throttle } from './throttle.js'
 
@@ -20,5 +22,8 @@ export interface Identity {
   readonly settings: PluginSettings
   readonly genericLoginErrors: Setting<boolean>
   readonly firstUserBecomesRoot: Setting<boolean>
+  readonly registerPerHour: Setting<number>
+  readonly registrationLimit: RegistrationLimit
+  readonly challenges: Challenges
   readonly adminTtlSeconds: number
 }

@@ -1,13 +1,16 @@
 import { definePlugin, deleteInBatches, Type } from '@parley/core'
 import { ApiTokens } from './api-tokens.js'
 import { bootstrapAdmin } from './bootstrap.js'
+import { Challenges, IDENTITY_CHALLENGES, type IdentityChallenges } from './challenges.js'
 import { createAdminCommand } from './cli.js'
 import type { Identity } from './context.js'
 import { identityEntities, RefreshToken } from './entities.js'
+import { inCallersLanguage } from './errors.js'
 import { AccessTokens } from './jwt.js'
 import { identityMigrations } from './migrations/index.js'
 import { TimingShield } from './passwords.js'
 import { Principals } from './principals.js'
+import { RegistrationLimit } from './register-limit.js'
 import { installAdminRoutes } from './routes/admin.js'
 import { installAuthRoutes } from './routes/auth.js'
 import { installMeRoutes } from './routes/me.js'
@@ -18,6 +21,7 @@ import { Throttle } from './throttle.js'
 export { principalOf, requireRole, requireUser } from '@parley/core'
 export { identityErrors } from './errors.js'
 export { API_TOKEN_PREFIX, isWellFormedApiToken } from './api-token-format.js'
+export { IDENTITY_CHALLENGES, type ChallengeInput, type ChallengeVerifier, type IdentityChallenges } from './challenges.js'
 
 const Options = Type.Object({
   /** Lifetime of portal access tokens; SPEC §11 asks for short-lived ones. */
@@ -37,6 +41,7 @@ const Options = Type.Object({
   /** Defaults of the two identity settings below; an admin may change them at runtime. */
   generic_login_errors: Type.Boolean({ default: false }),
   first_user_becomes_root: Type.Boolean({ default: false }),
+  register_per_hour: Type.Integer({ minimum: 0, maximum: 100_000, default: 5 }),
 })
 
 /** Users, groups, sessions, API tokens and the admin bootstrap (SPEC §3). */
@@ -61,6 +66,20 @@ export default definePlugin({
       default: ctx.options.first_user_becomes_root,
       description: 'The first account registered becomes root (Realms habit; dangerous on a public host)',
       public: false,
+    })
+
+    const registerPerHour = ctx.settings.define({
+      key: 'register_per_hour',
+      schema: Type.Integer({ minimum: 0, maximum: 100_000 }),
+      default: ctx.options.register_per_hour,
+      description: 'Accounts that one address (an IPv6 /64) may register per hour; 0 for no limit',
+    })
+    // A challenge plugin (Turnstile, hCaptcha, ...) that requires identity adds its verifier here.
+    const challenges = new Challenges()
+    ctx.provide<IdentityChallenges>(IDENTITY_CHALLENGES, challenges)
+    // Identity's errors in the caller's language; the kernel's handler then renders the envelope.
+    ctx.http.setErrorHandler((error, request) => {
+      throw inCallersLanguage(error, request)
     })
 
     const accessTokens = new AccessTokens(ctx.secrets.secretKey)
@@ -88,6 +107,9 @@ export default definePlugin({
       settings: ctx.settings,
       genericLoginErrors,
       firstUserBecomesRoot,
+      registerPerHour,
+      registrationLimit: new RegistrationLimit(ctx.kv, ctx.log),
+      challenges,
       adminTtlSeconds: ctx.options.admin_ttl_seconds,
     }
 

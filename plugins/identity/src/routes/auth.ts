@@ -21,7 +21,14 @@ export function installAuthRoutes(identity: Identity): void {
         tags: ['auth'],
         summary: 'Create an account and sign in',
         body: Type.Object(
-          { email: Type.String({ maxLength: 320 }), username: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }), password_confirm: Type.String({ maxLength: 1024 }) },
+          {
+            email: Type.String({ maxLength: 320 }),
+            username: Type.String({ maxLength: 200 }),
+            password: Type.String({ maxLength: 1024 }),
+            password_confirm: Type.String({ maxLength: 1024 }),
+            /** For a challenge plugin (Turnstile, hCaptcha, ...); ignored when none is installed. */
+            challenge_token: Type.Optional(Type.String({ maxLength: 4096 })),
+          },
           strict,
         ),
         response: { 201: TokenPairSchema, ...ErrorResponses },
@@ -36,6 +43,11 @@ export function installAuthRoutes(identity: Identity): void {
       checkPasswordStrength(body.password)
       const em = identity.em()
       await assertAvailable(em, { email, usernameKey: key })
+      // Only a request that would create an account counts, and only once a challenge passed:
+      // typos do not use up an address's quota, nor do bots that cannot solve the challenge.
+      await identity.challenges.assert({ action: 'register', token: body.challenge_token, ip: request.ip })
+      const perHour = identity.registerPerHour.get()
+      await identity.registrationLimit.take(request.ip, perHour)
       // The Realms habit: with the setting on, the first account to register while no root or
       // admin exists becomes root (bootstrap then creates none unless ADMIN_PASSWORD is set).
       const first = identity.firstUserBecomesRoot.get() && (await em.count(User, { role: { $in: ['root', 'admin'] } })) === 0
@@ -51,6 +63,7 @@ export function installAuthRoutes(identity: Identity): void {
       try {
         await em.flush()
       } catch (error) {
+        await identity.registrationLimit.giveBack(request.ip, perHour)
         if (error instanceof UniqueConstraintViolationException) throw uniqueViolation(error)
         throw error
       }
