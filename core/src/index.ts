@@ -68,7 +68,7 @@ export type {
   UpstreamTarget,
 } from './pipeline/provider.js'
 export { PORTAL_HEADER } from './pipeline/chat-routes.js'
-export type { ProbeResult } from './pipeline/chat-pipeline.js'
+export type { ProbeResult } from './catalog/channel-test.js'
 export { SseSplitter, type SseEvent } from './pipeline/sse.js'
 export type { ObjectStorage, PresignedDownload, PresignedUpload, PresignPutOptions, StoredObject, StoredObjectInfo } from './storage/port.js'
 export {

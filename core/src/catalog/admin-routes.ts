@@ -4,11 +4,11 @@ import type { EntityManager } from '@mikro-orm/core'
 import { errors } from '../errors.js'
 import type { HttpScope } from '../http/server.js'
 import { requireRole } from '../auth/authenticate.js'
-import type { ChatPipeline } from '../pipeline/chat-pipeline.js'
 import type { ChannelInput, ChannelStore } from './channels.js'
 import type { ChatRouteStore, ModelStore } from './models.js'
 import { checkBaseUrl, type AddressPolicy } from '../upstream/upstream-address.js'
 import type { ChannelTestView } from './views.js'
+import type { ChannelTester } from './channel-test.js'
 
 const strict = { additionalProperties: false } as const
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
@@ -63,7 +63,7 @@ export interface CatalogAdmin {
   /** The SSRF policy base URLs are checked against when saved. */
   readonly addressPolicy: () => AddressPolicy
   /** Runs the channel test's round trips. */
-  readonly pipeline: ChatPipeline
+  readonly tester: ChannelTester
   /** Tells every instance to reload its catalog snapshot. */
   readonly changed: () => Promise<void>
 }
@@ -152,7 +152,7 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
       if (upstreamModel === undefined) throw errors.PARLEY_ERR_CATALOG_TEST_NO_MODEL()
       const results = []
       for (const key of chosen.length > 0 ? chosen : [undefined]) {
-        const result = await catalog.pipeline.probe({ channelId: view.id, channelName: view.name, provider: view.provider, baseUrl: view.base_url, key, settings }, upstreamModel, request.log)
+        const result = await catalog.tester.probe({ channelId: view.id, channelName: view.name, provider: view.provider, baseUrl: view.base_url, key, settings }, upstreamModel, request.log)
         results.push({ key_id: key?.id ?? null, hint: view.keys.find(k => k.id === key?.id)?.hint ?? null, ...result })
       }
       request.log.info({ channel_id: view.id, ok: results.every(r => r.ok) }, 'channel tested')

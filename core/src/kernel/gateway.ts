@@ -3,9 +3,11 @@ import type { Registry as MetricsRegistry } from 'prom-client'
 import { container as tsyringe, type DependencyContainer, type InjectionToken } from 'tsyringe'
 import { installBlocklistAdminRoutes } from '../blocklist/admin-routes.js'
 import { Blocklist, installBlocklistGuard } from '../blocklist/blocklist.js'
+import { blocklistEntities } from '../blocklist/entities.js'
 import { pruneBlockedAttempts } from '../blocklist/retention.js'
 import { installCatalogAdminRoutes } from '../catalog/admin-routes.js'
 import { ChannelStore } from '../catalog/channels.js'
+import { catalogEntities } from '../catalog/entities.js'
 import { ChatRouteStore, ModelStore } from '../catalog/models.js'
 import { SecretBox } from '../catalog/secret-box.js'
 import { CATALOG_CHANGED, CatalogCache, loadSnapshot } from '../catalog/snapshot.js'
@@ -13,7 +15,6 @@ import { loadConfig, type LoadConfigOptions } from '../config/load.js'
 import { SettingsDefaultsSchema, type Config } from '../config/schema.js'
 import { resolveSecrets, type Secrets } from '../config/secrets.js'
 import { dialectOf, openDatabase, type Database } from '../db/database.js'
-import { coreEntities } from '../db/entities.js'
 import type { MigrationUnit } from '../db/migrations.js'
 import { coreMigrations } from '../db/migrations/index.js'
 import { errors, ParleyError } from '../errors.js'
@@ -35,6 +36,7 @@ import { createLogger } from '../log.js'
 import type { Logger } from '../logger.js'
 import { installRetentionJob } from '../retention/job.js'
 import { installSettingsAdminRoutes } from '../settings/admin-routes.js'
+import { SystemConfig } from '../settings/entities.js'
 import { SettingsRegistry } from '../settings/registry.js'
 import { ActiveStorage } from '../storage/active.js'
 import { ThemeEngine } from '../ui/engine.js'
@@ -42,6 +44,7 @@ import { installThemeRoutes } from '../ui/routes.js'
 import { registerAdminSections } from '../ui/sections.js'
 import { installThemeSettings } from '../ui/theme-settings.js'
 import { installUsageAdminRoutes } from '../usage/admin-routes.js'
+import { usageEntities } from '../usage/entities.js'
 import { usageRetentionTask } from '../usage/retention.js'
 import { UsageWriter } from '../usage/writer.js'
 import { createPluginContext, type KernelServices } from './context.js'
@@ -142,7 +145,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       dialect: dialectOf(config),
       database: () => database,
       provided: new Map<string, Array<[InjectionToken<unknown>, unknown]>>(),
-      entities: [...coreEntities] as AnyEntitySchema[],
+      entities: [SystemConfig, ...catalogEntities, ...usageEntities, ...blocklistEntities] as AnyEntitySchema[],
       units: [{ unit: 'core', migrations: coreMigrations }] as MigrationUnit[],
       startHooks: [],
       stopHooks: [],
@@ -211,7 +214,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       models: new ModelStore(),
       routes: new ChatRouteStore(),
       addressPolicy: () => ({ allowPrivate: settings.get('allow_private_upstreams'), allowLoopback }),
-      pipeline,
+      tester: pipeline,
       changed: () => kv.publish(CATALOG_CHANGED, '1').catch(error => log.warn({ err: error }, 'could not announce a catalog change')),
     })
     registries.health.register('database', { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) }, 'core')

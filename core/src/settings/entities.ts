@@ -1,7 +1,4 @@
 import { defineEntity } from '@mikro-orm/core'
-import { blocklistEntities } from '../blocklist/entities.js'
-import { catalogEntities } from '../catalog/entities.js'
-import { usageEntities } from '../usage/entities.js'
 
 /** Runtime settings an admin changed; absent keys use their config/env default. */
 export const SystemConfig = defineEntity({
@@ -16,5 +13,3 @@ export const SystemConfig = defineEntity({
     updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
   }),
 })
-
-export const coreEntities = [SystemConfig, ...catalogEntities, ...usageEntities, ...blocklistEntities]
