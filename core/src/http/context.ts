@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { bindRequestFields } from '../log.js'
 
 /** Per-request facts set once in onRequest and read everywhere after. */
@@ -47,7 +48,7 @@ export function parseTraceparent(header: unknown): { traceId: string; parentSpan
  * carries request id, trace id and client IP (the IP honours proxy headers only from
  * `server.trust_proxy`, which Fastify applies). The request id is echoed in `X-Request-Id`.
  */
-export function installRequestContext(app: FastifyInstance): void {
+export const requestContext = fp(function requestContext(app: FastifyInstance, _options: unknown, ready: () => void) {
   app.decorateRequest('parley', null as unknown as RequestContext)
   // Callback hooks: they run on every request, and a promise each is waste.
   app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
@@ -72,7 +73,8 @@ export function installRequestContext(app: FastifyInstance): void {
     )
     done()
   })
-}
+  ready()
+}, { name: 'parley-request-context', fastify: '5.x' })
 
 /**
  * 32 random hex digits. `randomUUID()` draws from a cached entropy pool, where `randomBytes`

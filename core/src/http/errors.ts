@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { ConnectionException, DriverException } from '@mikro-orm/core'
 import { errors, ParleyError } from '../errors.js'
 import { redactCredentials } from '../redact.js'
@@ -96,7 +97,7 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return (code !== undefined && UNREACHABLE_CODES.has(code)) || /Unable to acquire a connection|Timeout acquiring a connection/i.test(error.message)
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+export const errorEnvelope = fp(function errorEnvelope(app: FastifyInstance, _options: unknown, ready: () => void) {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = toEnvelope(error, request)
     if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed')
@@ -111,7 +112,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     const error = errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: request.method, path: pathOf(request.url) })
     void reply.code(404).send({ error: { type: error.type, message: error.message, code: error.code } })
   })
-}
+  ready()
+}, { name: 'parley-error-envelope', fastify: '5.x', dependencies: ['parley-request-context'] })
 
 /**
  * Fastify `frameworkErrors`: the router's own refusals (an undecodable URL, an over-long path

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { redactCredentials } from '../redact.js'
 
 /** A dependency /readyz checks: the database, Redis, object storage, ... */
@@ -24,11 +25,12 @@ const CheckResult = Type.Object({ ok: Type.Boolean(), ms: Type.Number(), error: 
  * gateway is running and every dependency answers (readiness): a load balancer stops sending
  * traffic to an instance that is draining or has lost its database.
  */
-export function installHealth(
-  app: FastifyInstance,
-  state: () => Lifecycle,
-  checks: () => ReadonlyArray<{ key: string; item: HealthCheck }>,
-): void {
+export interface HealthOptions {
+  readonly state: () => Lifecycle
+  readonly checks: () => ReadonlyArray<{ key: string; item: HealthCheck }>
+}
+
+export const health = fp(function health(app: FastifyInstance, { state, checks }: HealthOptions, ready: () => void) {
   app.get(
     '/healthz',
     { schema: { tags: ['system'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
@@ -68,7 +70,8 @@ export function installHealth(
       return reply.code(ready ? 200 : 503).send({ status, checks: results })
     },
   )
-}
+  ready()
+}, { name: 'parley-health', fastify: '5.x', dependencies: ['parley-error-envelope'] })
 
 async function runCheck(check: HealthCheck): Promise<{ ok: boolean; ms: number; error?: string }> {
   const started = performance.now()

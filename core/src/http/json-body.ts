@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { errors } from '../errors.js'
 
 /**
@@ -45,7 +46,7 @@ export function nestsDeeperThan(text: string, max: number): boolean {
  * Fastify's own JSON parser (secure-json-parse: `__proto__` and `constructor.prototype` refused)
  * behind the depth check. Installed on the root instance, so every plugin scope inherits it.
  */
-export function installJsonBodyParser(app: FastifyInstance): void {
+export const jsonBody = fp(function jsonBody(app: FastifyInstance, _options: unknown, ready: () => void) {
   const parse = app.getDefaultJsonParser('error', 'error')
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -56,4 +57,5 @@ export function installJsonBodyParser(app: FastifyInstance): void {
     }
     parse(request, text, done)
   })
-}
+  ready()
+}, { name: 'parley-json-body', fastify: '5.x', dependencies: ['parley-error-envelope'] })

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { BlockList, isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
 import { errors } from '../errors.js'
 
@@ -12,7 +13,14 @@ export function createMetricsRegistry(): Registry {
 }
 
 /** Request counters and latency by route template (never the raw URL: unbounded labels). */
-export function installHttpMetrics(app: FastifyInstance, registry: Registry, options: { token?: string | undefined; allow?: readonly string[] | undefined }): void {
+export interface HttpMetricsOptions {
+  readonly registry: Registry
+  readonly token?: string | undefined
+  readonly allow?: readonly string[] | undefined
+}
+
+export const httpMetrics = fp(function httpMetrics(app: FastifyInstance, options: HttpMetricsOptions, ready: () => void) {
+  const { registry } = options
   const requests = new Counter({
     name: 'parley_http_requests_total',
     help: 'HTTP requests by method, route and status code',
@@ -45,7 +53,8 @@ export function installHttpMetrics(app: FastifyInstance, registry: Registry, opt
     }
     return reply.type(registry.contentType).send(await registry.metrics())
   })
-}
+  ready()
+}, { name: 'parley-http-metrics', fastify: '5.x', dependencies: ['parley-request-context'] })
 
 /** `server.metrics.allow` (addresses and CIDRs, validated by loadConfig) as Node's BlockList. */
 function addressList(entries: readonly string[] = []): BlockList {

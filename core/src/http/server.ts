@@ -7,9 +7,9 @@ import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
 import { requestLogger } from '../log.js'
 import type { Logger } from '../logger.js'
-import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './errors.js'
-import { installRequestContext, requestIdFrom } from './context.js'
-import { installJsonBodyParser } from './json-body.js'
+import { clientErrorHandler, errorEnvelope, frameworkErrorHandler } from './errors.js'
+import { requestContext, requestIdFrom } from './context.js'
+import { jsonBody } from './json-body.js'
 
 /**
  * How often Node checks connections against headersTimeout and requestTimeout. Its default of
@@ -54,9 +54,9 @@ export async function createHttpServer(config: Config, log: Logger): Promise<Htt
   // Node requires headersTimeout <= requestTimeout; a client must finish its headers quickly.
   app.server.headersTimeout = Math.min(server.headers_timeout_ms, server.request_timeout_ms)
 
-  installRequestContext(app)
-  installErrorHandling(app)
-  installJsonBodyParser(app)
+  await app.register(requestContext)
+  await app.register(errorEnvelope)
+  await app.register(jsonBody)
   installDrain(app)
   const origins = server.cors_origins
   await app.register(cors, {

@@ -20,8 +20,8 @@ import { coreMigrations } from '../db/migrations/index.js'
 import { errors, ParleyError } from '../errors.js'
 import { EventBus } from '../events/bus.js'
 import { installDocs } from '../http/docs.js'
-import { installHealth, type Lifecycle } from '../http/health.js'
-import { createMetricsRegistry, installHttpMetrics } from '../http/metrics.js'
+import { health, type Lifecycle } from '../http/health.js'
+import { createMetricsRegistry, httpMetrics } from '../http/metrics.js'
 import { createHttpServer, type HttpScope } from '../http/server.js'
 import { createJobQueue, installJobsAdminRoutes } from '../jobs/index.js'
 import { installAuthentication } from '../auth/authenticate.js'
@@ -175,8 +175,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     installBlocklistGuard(app, blocklist)
     cleanups.push(() => blocklist.attempts.close())
     if (config.server.docs) await installDocs(app, CORE_VERSION)
-    if (config.server.metrics.enabled) installHttpMetrics(app, metrics, config.server.metrics)
-    installHealth(app, () => state, () => registries.health.list())
+    if (config.server.metrics.enabled) await app.register(httpMetrics, { registry: metrics, ...config.server.metrics })
+    await app.register(health, { state: () => state, checks: () => registries.health.list() })
     installAuthentication(app, registries.auth)
     const openEm = () => {
       if (!database) throw errors.PARLEY_ERR_HTTP_UNAVAILABLE({ reason: 'the database is not open yet' })
