@@ -1,4 +1,5 @@
 import argon2 from 'argon2'
+import { dictionary } from '@zxcvbn-ts/language-common'
 import { identityErrors } from './errors.js'
 
 /** OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane. */
@@ -22,9 +23,41 @@ export async function verifyPassword(hash: string, password: string): Promise<{ 
   return { ok, rehash: ok && argon2.needsRehash(hash, ARGON2) }
 }
 
-export function checkPasswordStrength(password: string): void {
+/**
+ * The common-password list of zxcvbn-ts (`@zxcvbn-ts/language-common`, MIT, about 49,000
+ * passwords from breach corpora, most frequent first), lower-cased. Built on first use.
+ */
+let common: ReadonlySet<string> | undefined
+function commonPasswords(): ReadonlySet<string> {
+  common ??= new Set(dictionary['passwords-common'].map(entry => entry.toLowerCase()))
+  return common
+}
+
+/** Identifiers shorter than this are refused as the whole password only, not as a part of one. */
+const PERSONAL_MIN = 3
+
+/**
+ * Refuses a password that is too short or long, on the common-password list (case-insensitive),
+ * or that contains the account's username or its email's local part (case-insensitive), or is
+ * the email. Called wherever a password is set: register, password change, admin-created users.
+ */
+export function checkPasswordStrength(password: string, account: { email?: string; username?: string } = {}): void {
   if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX || password.trim().length === 0) {
     throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_WEAK({ min: PASSWORD_MIN, max: PASSWORD_MAX })
+  }
+  const folded = password.normalize('NFKC').toLowerCase()
+  if (commonPasswords().has(password.toLowerCase()) || commonPasswords().has(folded)) {
+    throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_COMMON()
+  }
+  const email = account.email?.toLowerCase()
+  const personal = [account.username, email?.slice(0, email.lastIndexOf('@'))]
+    .filter((value): value is string => value !== undefined)
+    .map(value => value.normalize('NFKC').toLowerCase().trim())
+  if (
+    (email !== undefined && folded === email) ||
+    personal.some(value => value.length > 0 && (value.length >= PERSONAL_MIN ? folded.includes(value) : folded === value))
+  ) {
+    throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_PERSONAL()
   }
 }
 

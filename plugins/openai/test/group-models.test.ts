@@ -38,7 +38,7 @@ async function signIn(gateway: TestGateway): Promise<Setup> {
 
 /** Registers a user (group `default`) and gives back their session token and an API token. */
 async function member(gateway: TestGateway, name: string): Promise<{ id: number; session: string; token: string }> {
-  const password = `${name}-password-for-tests`
+  const password = 'staple-battery-for-tests' // a password containing the username is refused
   const registered = await gateway.inject({ method: 'POST', url: '/api/auth/register', payload: { email: `${name}@example.com`, username: name, password, password_confirm: password } })
   if (registered.statusCode !== 201) throw new Error(`register ${name}: ${registered.body}`)
   const { access_token: session, user } = registered.json() as { access_token: string; user: { id: number } }
