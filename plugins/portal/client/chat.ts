@@ -2,13 +2,14 @@ import { listModels, streamChat, type ChatModel } from './chat-api.js'
 import { showErrorDialog } from './dialog.js'
 import { element, role, text } from './dom.js'
 import { History, type Conversation, type HistoryMode, type StoredMessage } from './history.js'
-import { renderMarkdown } from './markdown.js'
+import { loadMarkdown, MarkdownView } from './markdown.js'
 import { ApiError, loadSession } from './session.js'
 
 /*
  * The chat page: model picker, conversation list, streaming answers with a stop button and a
- * "thinking" panel for reasoning deltas, error dialogs. Every piece of user or model text
- * reaches the page through textContent (or the DOM-only Markdown renderer).
+ * "thinking" panel for reasoning deltas, error dialogs. Questions, reasoning and titles reach
+ * the page through textContent; answers through the Markdown renderer (markdown.ts), whose
+ * HTML DOMPurify has cleaned.
  */
 
 const MODEL_KEY = 'parley.model'
@@ -18,6 +19,8 @@ export interface ChatSettings {
 }
 
 export async function startChat(root: HTMLElement, settings: ChatSettings): Promise<void> {
+  // The answer renderer is a chunk of its own: fetch it now, while the page asks for the models.
+  void loadMarkdown()
   const session = loadSession()
   const history = new History(settings.chat_history_mode, `parley.history.${session ? `user-${session.user.id}` : 'guest'}`)
   const picker = role<HTMLSelectElement>(root, 'model')
@@ -33,6 +36,11 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   const privacy = role(root, 'privacy')
   role(privacy, 'privacy-text').textContent = history.persistent ? text('privacy_browser') : text('privacy_memory')
   privacy.hidden = false
+
+  /** While an answer streams, each render keeps the log scrolled to its end. */
+  const scrollToEnd = () => {
+    if (running) log.scrollTop = log.scrollHeight
+  }
 
   const renderList = () => {
     list.replaceChildren(
@@ -50,7 +58,7 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   const open = (conversation: Conversation | undefined) => {
     if (running) return
     current = conversation
-    log.replaceChildren(...(conversation?.messages ?? []).map(message => messageView(message, regenerate).item))
+    log.replaceChildren(...(conversation?.messages ?? []).map(message => messageView(message, regenerate, scrollToEnd).item))
     if (conversation && [...picker.options].some(option => option.value === conversation.model)) picker.value = conversation.model
     renderList()
     prompt.focus()
@@ -74,11 +82,11 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
     const request = [...conversation.messages.map(({ role: r, content: c }) => ({ role: r, content: c })), { role: 'user' as const, content }]
     const question: StoredMessage = { role: 'user', content }
     conversation.messages.push(question)
-    const questionView = messageView(question, regenerate)
+    const questionView = messageView(question, regenerate, scrollToEnd)
     log.append(questionView.item)
     if (again === undefined) prompt.value = ''
     const answer: StoredMessage = { role: 'assistant', content: '' }
-    const view = messageView(answer, regenerate)
+    const view = messageView(answer, regenerate, scrollToEnd)
     view.item.dataset.state = 'streaming'
     // The log is a live region: screen readers wait for the finished answer, not every delta.
     view.item.setAttribute('aria-busy', 'true')
@@ -90,10 +98,11 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
         if (delta.reasoning) answer.reasoning = (answer.reasoning ?? '') + delta.reasoning
         if (delta.content) answer.content += delta.content
         view.update()
-        log.scrollTop = log.scrollHeight
       }
+      view.finish()
       view.item.dataset.state = 'done'
     } catch (error) {
+      view.finish()
       if (error instanceof DOMException && error.name === 'AbortError') view.item.dataset.state = 'stopped'
       else {
         view.item.dataset.state = 'error'
@@ -166,8 +175,11 @@ function fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): vo
   if (remembered && models.some(model => model.name === remembered)) picker.value = remembered
 }
 
-/** One message in the log; `update()` re-renders it from the (growing) message. */
-function messageView(message: StoredMessage, regenerate: () => void): { item: HTMLLIElement; update(): void } {
+/**
+ * One message in the log. `update()` shows the (growing) message: the answer is rendered at the
+ * next animation frame; `finish()` renders the complete answer at once.
+ */
+function messageView(message: StoredMessage, regenerate: () => void, rendered: () => void): { item: HTMLLIElement; update(): void; finish(): void } {
   const item = element('li', { className: `chat-message chat-message-${message.role}` })
   item.dataset.role = message.role === 'user' ? 'message-user' : 'message-assistant'
   item.append(element('span', { className: 'chat-message-author', text: message.role === 'user' ? text('you') : text('assistant') }))
@@ -196,14 +208,17 @@ function messageView(message: StoredMessage, regenerate: () => void): { item: HT
     actions.append(copy, again)
     item.append(actions)
   }
+  const markdown = message.role === 'assistant' ? new MarkdownView(body, rendered) : undefined
   const update = () => {
     if (message.reasoning) {
       thinking.hidden = false
       thoughts.textContent = message.reasoning
     }
-    if (message.role === 'user') body.textContent = message.content
-    else renderMarkdown(body, message.content)
+    if (markdown) markdown.set(message.content)
+    else body.textContent = message.content
   }
+  const finish = () => markdown?.finish(message.content)
   update()
-  return { item, update }
+  if (message.content !== '') finish()
+  return { item, update, finish }
 }

@@ -45,3 +45,6 @@ async function start(): Promise<void> {
 }
 
 void start()
+
+// For the browser tests, which drive the answer renderer directly (importing app.js again runs nothing twice).
+export { loadMarkdown, MarkdownView } from './markdown.js'

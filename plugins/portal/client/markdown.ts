@@ -1,85 +1,81 @@
-import { highlight } from './highlight.js'
+import { text } from './dom.js'
+import type * as EngineModule from './markdown-engine.js'
+import type { MarkdownRenderer, RenderStats } from './markdown-engine.js'
 
 /*
- * A small Markdown renderer that builds DOM nodes and never parses HTML: model output is text,
- * so `<script>` or `<img onerror>` in an answer stays visible text. Covers what chat answers
- * use: fenced code blocks (highlighted), headings, lists, paragraphs, inline code, bold,
- * italics and http(s) links (anything else, `javascript:` included, stays text).
+ * How an answer reaches the page. The renderer (markdown-it, DOMPurify, highlight.js core:
+ * markdown-engine.ts) is a chunk of its own: the chat page starts fetching it at once but does
+ * not wait, so the first paint only needs this small module. Until it is there, an answer
+ * shows as plain text (textContent), then it is rendered in place.
  */
 
-export function renderMarkdown(target: HTMLElement, source: string): void {
-  const fragment = document.createDocumentFragment()
-  const fence = /^```([\w+-]*)[^\n]*\n([\s\S]*?)(?:^```[ \t]*$|$(?![\s\S]))/gm
-  let last = 0
-  for (const match of source.matchAll(fence)) {
-    blocks(fragment, source.slice(last, match.index))
-    const pre = document.createElement('pre')
-    const code = document.createElement('code')
-    if (match[1]) code.dataset.language = match[1]
-    highlight(code, (match[2] ?? '').replace(/\n$/, ''), match[1] ?? '')
-    pre.append(code)
-    fragment.append(pre)
-    last = match.index + match[0].length
-  }
-  blocks(fragment, source.slice(last))
-  target.replaceChildren(fragment)
+type Engine = typeof EngineModule
+
+let engine: Promise<Engine | undefined> | undefined
+let loaded: Engine | undefined
+
+/** Fetches the renderer (once); resolves to undefined if it could not be loaded. */
+export function loadMarkdown(): Promise<Engine | undefined> {
+  engine ??= import('./markdown-engine.js').then(
+    module => (loaded = module),
+    () => {
+      engine = undefined
+      return undefined
+    },
+  )
+  return engine
 }
 
-function blocks(parent: Node, source: string): void {
-  for (const block of source.split(/\n{2,}/)) {
-    const lines = block.split('\n').filter(line => line.trim() !== '')
-    if (lines.length === 0) continue
-    const heading = /^(#{1,6})\s+(.*)$/.exec(lines[0] ?? '')
-    if (heading && lines.length === 1) {
-      const node = document.createElement(`h${Math.min(6, (heading[1] ?? '#').length + 2)}`)
-      inline(node, heading[2] ?? '')
-      parent.appendChild(node)
-      continue
-    }
-    const bullet = /^\s*(?:[-*+]|(\d+)[.)])\s+/
-    if (lines.every(line => bullet.test(line))) {
-      const list = document.createElement(bullet.exec(lines[0] ?? '')?.[1] ? 'ol' : 'ul')
-      for (const line of lines) {
-        const item = document.createElement('li')
-        inline(item, line.replace(bullet, ''))
-        list.append(item)
+function labels() {
+  return { copy: text('copy_code'), copied: text('code_copied'), copyFailed: text('copy_failed'), plainCode: text('code_plain') }
+}
+
+/** One answer's body, rendered from its Markdown source as it grows. */
+export class MarkdownView {
+  private source = ''
+  private final = false
+  private waiting = false
+  private renderer: MarkdownRenderer | undefined
+
+  /** `rendered` runs after each render (the chat keeps the log scrolled to the end). */
+  constructor(
+    private readonly target: HTMLElement,
+    private readonly rendered: () => void = () => undefined,
+  ) {}
+
+  /** The answer so far, rendered now. */
+  set(source: string): void {
+    this.source = source
+    this.flush()
+  }
+
+  /** The whole answer: rendered now, with every block closed. */
+  finish(source = this.source): void {
+    this.source = source
+    this.final = true
+    this.flush()
+  }
+
+  /** Renders what `set` recorded, now. */
+  flush(): void {
+    if (!loaded) {
+      this.target.classList.add('md-plain')
+      this.target.textContent = this.source
+      this.rendered()
+      if (!this.waiting) {
+        this.waiting = true
+        void loadMarkdown().then(module => module && this.flush())
       }
-      parent.appendChild(list)
-      continue
+      return
     }
-    const paragraph = document.createElement('p')
-    lines.forEach((line, index) => {
-      if (index > 0) paragraph.append(document.createElement('br'))
-      inline(paragraph, line)
-    })
-    parent.appendChild(paragraph)
+    this.target.classList.remove('md-plain')
+    this.renderer ??= new loaded.MarkdownRenderer(this.target, labels())
+    this.renderer.render(this.source, this.final)
+    this.rendered()
   }
-}
 
-const INLINE = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|\[([^\]]+)\]\(([^)\s]+)\)/g
-
-function inline(parent: HTMLElement, source: string): void {
-  let last = 0
-  for (const match of source.matchAll(INLINE)) {
-    parent.append(source.slice(last, match.index))
-    const [whole, code, strong, em, label, href] = match
-    if (code !== undefined) parent.append(wrap('code', code))
-    else if (strong !== undefined) parent.append(wrap('strong', strong))
-    else if (em !== undefined) parent.append(wrap('em', em))
-    else if (label !== undefined && href !== undefined && /^https?:\/\//i.test(href)) {
-      const link = wrap('a', label)
-      link.setAttribute('href', href)
-      link.setAttribute('rel', 'noopener noreferrer nofollow')
-      link.setAttribute('target', '_blank')
-      parent.append(link)
-    } else parent.append(whole)
-    last = match.index + whole.length
+  /** What rendering cost so far (the browser tests check that streaming stays linear). */
+  get stats(): RenderStats | undefined {
+    return this.renderer?.stats
   }
-  parent.append(source.slice(last))
-}
-
-function wrap(tag: string, content: string): HTMLElement {
-  const node = document.createElement(tag)
-  node.textContent = content
-  return node
 }

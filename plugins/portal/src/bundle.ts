@@ -17,4 +17,7 @@ export const PORTAL_BUNDLE: ClientBundleSource = {
   tsconfig: `${CLIENT_SOURCES}tsconfig.json`,
   outDir: CLIENT_DIR,
   url: ASSETS_URL,
+  // The answer renderer, highlight.js languages and KaTeX load with import(), after the first paint.
+  splitting: true,
+  lazyStylesheets: { katex: `${CLIENT_SOURCES}katex.css` },
 }

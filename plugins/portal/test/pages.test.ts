@@ -80,6 +80,7 @@ browserTest('answers render Markdown: highlighted code blocks, inline code, emph
   t.equal(await page.textContent(`${body} p code`), 'code')
   t.same(await page.$$eval(`${body} ul li`, items => items.map(item => item.textContent)), ['one', 'two'])
   t.equal(await page.textContent(`${body} pre code[data-language="ts"]`), 'const x = 1 < 2')
-  t.same(await page.$$eval(`${body} pre code span`, spans => spans.map(span => [span.className, span.textContent])), [['tok-keyword', 'const'], ['tok-number', '1'], ['tok-number', '2']], 'code is highlighted')
+  await page.waitForSelector(`${body} pre code.hljs`)
+  t.same(await page.$$eval(`${body} pre code span`, spans => spans.map(span => [span.className, span.textContent])), [['hljs-keyword', 'const'], ['hljs-number', '1'], ['hljs-number', '2']], 'code is highlighted')
   t.same(await page.$eval(`${body} a`, a => [a.getAttribute('href'), a.getAttribute('rel'), a.textContent]), ['https://example.com/a?b=1', 'noopener noreferrer nofollow', 'docs'])
 })
