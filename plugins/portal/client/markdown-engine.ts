@@ -12,6 +12,10 @@ import { renderPendingMath } from './markdown-math.js'
  * to http(s) and mailto; code blocks get a language label, a copy button and highlight.js;
  * math becomes placeholders that KaTeX fills (both loaded lazily, see markdown-code.ts and
  * markdown-math.ts).
+ *
+ * While an answer streams, the blocks it has finished are rendered once and kept; each frame
+ * parses and renders only the open tail (the last top-level block and whatever touches it), so
+ * a long answer costs about its length, not its length times the number of chunks.
  */
 
 /** Texts in the page language (the portal's `data-role="texts"` block). */
@@ -91,31 +95,108 @@ function toFragment(html: string, labels: MarkdownLabels): DocumentFragment {
   return fragment
 }
 
+/** One parsed top-level block: its tokens [start, end) and source lines [first, last). */
+interface Block {
+  readonly start: number
+  readonly end: number
+  readonly lines: readonly [number, number]
+}
+
+function topLevelBlocks(tokens: readonly Token[]): Block[] {
+  const blocks: Block[] = []
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index] as Token
+    if (token.level !== 0 || token.nesting === -1 || !token.map) continue
+    let end = index + 1
+    if (token.nesting === 1) {
+      while (end < tokens.length && !((tokens[end] as Token).level === 0 && (tokens[end] as Token).nesting === -1)) end++
+      end++
+    }
+    blocks.push({ start: index, end, lines: [token.map[0], token.map[1]] })
+    index = end - 1
+  }
+  return blocks
+}
+
+/** Where line `line` of `text` starts (markdown-it counts \r\n, \r and \n as line ends). */
+function lineOffset(text: string, line: number): number {
+  const breaks = /\r\n?|\n/g
+  for (let seen = 0; seen < line; seen++) if (!breaks.exec(text)) return text.length
+  return line === 0 ? 0 : breaks.lastIndex
+}
+
 export interface RenderStats {
-  /** Characters parsed in all. */
+  /** Characters parsed in all: about the answer's length when rendering is incremental. */
   parsed: number
   /** Renders that started again from the first character of a non-empty answer. */
   restarts: number
-  /** Renders in all. */
+  /** Renders in all (one per frame while streaming). */
   renders: number
 }
 
-/** Renders one answer into `target`. */
+/** Renders one answer into `target`, again and again as it grows. */
 export class MarkdownRenderer {
   readonly stats: RenderStats = { parsed: 0, restarts: 0, renders: 0 }
   private source = ''
+  /** Characters of `source` whose blocks are rendered for good. */
+  private frozen = 0
+  /** The nodes of the open tail, replaced on every render. */
+  private tail: ChildNode[] = []
+  private references = false
 
   constructor(
     private readonly target: HTMLElement,
     private readonly labels: MarkdownLabels,
   ) {}
 
-  /** Shows `source`, parsed and rendered whole. */
-  render(source: string, _final = false): void {
+  /**
+   * Shows `source`. If it extends what was shown, only the open tail is parsed again; with
+   * `final`, every block is closed (the answer is complete).
+   */
+  render(source: string, final = false): void {
     this.stats.renders++
-    if (this.source !== '') this.stats.restarts++
+    if (!source.startsWith(this.source) || this.stats.renders === 1 || this.source === '') {
+      if (this.source !== '') this.stats.restarts++
+      this.target.replaceChildren()
+      this.tail = []
+      this.frozen = 0
+      this.references = false
+    }
     this.source = source
-    this.stats.parsed += source.length
-    this.target.replaceChildren(toFragment(md.render(source), this.labels))
+    const text = source.slice(this.frozen)
+    const env: { references?: Record<string, unknown> } = {}
+    const tokens = md.parse(text, env)
+    this.stats.parsed += text.length
+    // Reference definitions reach back to earlier blocks: the final render redoes the answer whole.
+    if (Object.keys(env.references ?? {}).length > 0) this.references = true
+    if (final && this.references && this.frozen > 0) {
+      this.stats.restarts++
+      this.source = ''
+      return this.render(source, true)
+    }
+    const blocks = topLevelBlocks(tokens)
+    // Blocks followed by a blank line and another block cannot change any more; the rest stays open.
+    let open = final ? blocks.length : 0
+    if (!final) {
+      for (let index = blocks.length - 2; index >= 0; index--) {
+        if ((blocks[index] as Block).lines[1] < (blocks[index + 1] as Block).lines[0]) {
+          open = index + 1
+          break
+        }
+      }
+    }
+    for (const node of this.tail) node.remove()
+    if (open > 0) {
+      const cut = blocks[open]
+      const html = md.renderer.render(tokens.slice(0, cut ? cut.start : tokens.length), md.options, env)
+      this.target.append(toFragment(html, this.labels))
+      this.frozen += cut ? lineOffset(text, cut.lines[0]) : text.length
+    }
+    const rest = blocks[open]
+    if (rest) {
+      const fragment = toFragment(md.renderer.render(tokens.slice(rest.start), md.options, env), this.labels)
+      this.tail = [...fragment.childNodes]
+      this.target.append(fragment)
+    } else this.tail = []
   }
 }

@@ -7,6 +7,9 @@ import type { MarkdownRenderer, RenderStats } from './markdown-engine.js'
  * markdown-engine.ts) is a chunk of its own: the chat page starts fetching it at once but does
  * not wait, so the first paint only needs this small module. Until it is there, an answer
  * shows as plain text (textContent), then it is rendered in place.
+ *
+ * While an answer streams, each delta only records the text; rendering happens once per
+ * animation frame, and the renderer re-parses only the open tail of the answer.
  */
 
 type Engine = typeof EngineModule
@@ -34,6 +37,7 @@ function labels() {
 export class MarkdownView {
   private source = ''
   private final = false
+  private frame = 0
   private waiting = false
   private renderer: MarkdownRenderer | undefined
 
@@ -43,10 +47,10 @@ export class MarkdownView {
     private readonly rendered: () => void = () => undefined,
   ) {}
 
-  /** The answer so far, rendered now. */
+  /** The answer so far: rendered at the next animation frame, however many deltas came before it. */
   set(source: string): void {
     this.source = source
-    this.flush()
+    if (this.frame === 0) this.frame = requestAnimationFrame(() => this.flush())
   }
 
   /** The whole answer: rendered now, with every block closed. */
@@ -58,6 +62,8 @@ export class MarkdownView {
 
   /** Renders what `set` recorded, now. */
   flush(): void {
+    if (this.frame !== 0) cancelAnimationFrame(this.frame)
+    this.frame = 0
     if (!loaded) {
       this.target.classList.add('md-plain')
       this.target.textContent = this.source
