@@ -20,7 +20,8 @@ export interface Identity {
   readonly throttle: Throttle
   readonly shield: TimingShield
   readonly settings: PluginSettings
-  readonly genericLoginErrors: Setting<boolean>
+  /** Off by default: login answers `invalid_credentials` for an unknown email and a wrong password alike. */
+  readonly distinctLoginErrors: Setting<boolean>
   readonly firstUserBecomesRoot: Setting<boolean>
   readonly registerPerHour: Setting<number>
   readonly registrationLimit: RegistrationLimit

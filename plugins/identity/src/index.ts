@@ -39,7 +39,7 @@ const Options = Type.Object({
   /** How long an address that signed in to an account stays known for it (exempt from the account-wide limit). */
   known_address_days: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
   /** Defaults of the two identity settings below; an admin may change them at runtime. */
-  generic_login_errors: Type.Boolean({ default: false }),
+  distinct_login_errors: Type.Boolean({ default: false }),
   first_user_becomes_root: Type.Boolean({ default: false }),
   register_per_hour: Type.Integer({ minimum: 0, maximum: 100_000, default: 5 }),
 })
@@ -54,11 +54,12 @@ export default definePlugin({
   setup(ctx) {
     ctx.db.entities(identityEntities)
     ctx.db.migrations(identityMigrations)
-    const genericLoginErrors = ctx.settings.define({
-      key: 'generic_login_errors',
+    const distinctLoginErrors = ctx.settings.define({
+      key: 'distinct_login_errors',
       schema: Type.Boolean(),
-      default: ctx.options.generic_login_errors,
-      description: 'Answer "email or password is wrong" instead of saying which one (hides which emails are registered)',
+      default: ctx.options.distinct_login_errors,
+      description: 'Say whether the email or the password was wrong at sign-in (tells anyone which emails are registered)',
+      public: false,
     })
     const firstUserBecomesRoot = ctx.settings.define({
       key: 'first_user_becomes_root',
@@ -105,7 +106,7 @@ export default definePlugin({
       }),
       shield: new TimingShield(),
       settings: ctx.settings,
-      genericLoginErrors,
+      distinctLoginErrors,
       firstUserBecomesRoot,
       registerPerHour,
       registrationLimit: new RegistrationLimit(ctx.kv, ctx.log),

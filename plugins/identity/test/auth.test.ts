@@ -87,7 +87,7 @@ for (const dialect of dialects) {
         messages.set(type, body.message)
       }
       t.equal(new Set(messages.values()).size, messages.size, 'every cause has its own message')
-      t.match((await login(gateway, 'bob@example.com')).json(), { error: { type: 'email_not_found' } }, 'no refused registration created an account')
+      t.match((await login(gateway, 'bob@example.com')).json(), { error: { type: 'invalid_credentials' } }, 'no refused registration created an account')
     })
 
     t.test('concurrent registrations of one email or username: one account, the others 409 with the right type', async t => {
@@ -104,7 +104,7 @@ for (const dialect of dialects) {
       const gateway = await boot(t)
       await gateway.settings.set('allow_registration', false)
       refused(t, await register(gateway), 403, 'registration_closed')
-      t.match((await login(gateway)).json(), { error: { type: 'email_not_found' } }, 'nothing was created')
+      t.match((await login(gateway)).json(), { error: { type: 'invalid_credentials' } }, 'nothing was created')
       await gateway.settings.set('allow_registration', true)
       t.equal((await register(gateway)).statusCode, 201, 'opening it again works')
     })
@@ -142,23 +142,26 @@ for (const dialect of dialects) {
       t.equal((await get(gateway, '/api/users/me', pair.access_token)).statusCode, 200)
     })
 
-    t.test('says whether the email or the password was wrong', async t => {
+    t.test('by default an unknown email and a wrong password answer the same', async t => {
       const gateway = await boot(t)
       await register(gateway)
-      const unknown = refused(t, await login(gateway, 'nobody@example.com'), 401, 'email_not_found')
-      const wrong = refused(t, await login(gateway, 'ada@example.com', 'wrong-password'), 401, 'wrong_password')
-      t.not(unknown.message, wrong.message)
-      refused(t, await login(gateway, 'not an email'), 400, 'invalid_email')
-    })
-
-    t.test('with generic_login_errors both causes answer the same', async t => {
-      const gateway = await boot(t)
-      await register(gateway)
-      await gateway.settings.set('identity.generic_login_errors', true)
+      t.equal(gateway.settings.get('identity.distinct_login_errors'), false)
       const unknown = refused(t, await login(gateway, 'nobody@example.com'), 401, 'invalid_credentials')
       const wrong = refused(t, await login(gateway, 'ada@example.com', 'wrong-password'), 401, 'invalid_credentials')
       t.same(unknown, wrong, 'nothing tells the two apart')
+      const zh = await gateway.inject({ method: 'POST', url: '/api/auth/login', headers: { 'accept-language': 'zh-CN' }, payload: { email: 'nobody@example.com', password: 'whatever-123' } })
+      t.same(zh.json(), { error: { type: 'invalid_credentials', message: '邮箱或密码错误', code: 'PARLEY_ERR_IDENTITY_BAD_CREDENTIALS' } }, 'in Chinese too')
       t.equal((await login(gateway)).statusCode, 200, 'the right password still works')
+      refused(t, await login(gateway, 'not an email'), 400, 'invalid_email')
+    })
+
+    t.test('with distinct_login_errors it says whether the email or the password was wrong', async t => {
+      const gateway = await boot(t)
+      await register(gateway)
+      await gateway.settings.set('identity.distinct_login_errors', true)
+      const unknown = refused(t, await login(gateway, 'nobody@example.com'), 401, 'email_not_found')
+      const wrong = refused(t, await login(gateway, 'ada@example.com', 'wrong-password'), 401, 'wrong_password')
+      t.not(unknown.message, wrong.message)
     })
 
     t.test('refuses a disabled user, and their refresh token too', async t => {
@@ -286,7 +289,7 @@ for (const dialect of dialects) {
       refused(t, await post(gateway, url, { email: 'BOB@example.com' }, pair.access_token), 409, 'email_taken')
       refused(t, await post(gateway, url, { email: 'nope@' }, pair.access_token), 400, 'invalid_email')
       t.equal((await login(gateway, 'ada.lovelace@example.org')).statusCode, 200, 'the new email signs in')
-      refused(t, await login(gateway, 'ada@example.com'), 401, 'email_not_found', 'the old one no longer does')
+      refused(t, await login(gateway, 'ada@example.com'), 401, 'invalid_credentials', 'the old one no longer does')
     })
 
     t.test('password change, with its errors; success ends every session and returns a new pair', async t => {
@@ -307,7 +310,7 @@ for (const dialect of dialects) {
       refused(t, await refresh(gateway, pair.refresh_token), 401, 'invalid_refresh_token', 'the session that changed it')
       refused(t, await refresh(gateway, other.refresh_token), 401, 'invalid_refresh_token', 'every other session')
       t.equal((await refresh(gateway, fresh.refresh_token)).statusCode, 200, 'the new pair is a new family, untouched by that reuse')
-      refused(t, await login(gateway), 401, 'wrong_password', 'the old password')
+      refused(t, await login(gateway), 401, 'invalid_credentials', 'the old password')
       t.equal((await login(gateway, 'ada@example.com', NEW)).statusCode, 200, 'the new password')
     })
   })

@@ -87,16 +87,17 @@ export function installAuthRoutes(identity: Identity): void {
       await identity.throttle.check('login', email, request.ip)
       const em = identity.em()
       const user = await em.findOne(User, { email })
-      const generic = identity.genericLoginErrors.get()
+      // Both causes cost one password verification, so timing does not tell them apart either.
+      const distinct = identity.distinctLoginErrors.get()
       if (!user) {
         await identity.shield.burn(request.body.password)
         await identity.throttle.fail('login', email, request.ip)
-        throw generic ? identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS() : identityErrors.PARLEY_ERR_IDENTITY_EMAIL_NOT_FOUND()
+        throw distinct ? identityErrors.PARLEY_ERR_IDENTITY_EMAIL_NOT_FOUND() : identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS()
       }
       const verdict = await verifyPassword(user.passwordHash, request.body.password)
       if (!verdict.ok) {
         await identity.throttle.fail('login', email, request.ip)
-        throw generic ? identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS() : identityErrors.PARLEY_ERR_IDENTITY_WRONG_PASSWORD()
+        throw distinct ? identityErrors.PARLEY_ERR_IDENTITY_WRONG_PASSWORD() : identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS()
       }
       if (user.status !== 'active') throw identityErrors.PARLEY_ERR_IDENTITY_DISABLED()
       await identity.throttle.succeed('login', email, request.ip)
