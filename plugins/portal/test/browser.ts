@@ -9,16 +9,16 @@ import type { Test } from 'tap'
 import { openPage as openBrowserPage, until, type WatchedPage } from '@parley/core/testing/browser'
 import { createTestGateway, providerPlugin, scriptedProvider, type ScriptedProvider, type TestGateway } from '@parley/core/testing'
 import identity from '@parley/identity'
-import portal, { buildClient } from '@parley/portal'
+import portal, { buildClient, type BuiltClient } from '@parley/portal'
 import rateLimit from '@parley/rate-limit'
 
 export { browserTest, DESKTOP, PHONE, until, type WatchedPage } from '@parley/core/testing/browser'
 export const ADMIN_PASSWORD = 'portal-admin-password'
 export const MODELS = ['slow-bot', 'thinker'] as const
 
-let built: Promise<unknown> | undefined
+let built: Promise<BuiltClient> | undefined
 /** The front-end bundle is built fresh once per test process, so tests never run a stale one. */
-export function ensureBundle(): Promise<unknown> {
+export function ensureBundle(): Promise<BuiltClient> {
   return (built ??= buildClient())
 }
 

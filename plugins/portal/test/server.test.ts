@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { CONTENT_SECURITY_POLICY } from '@parley/core'
 import { createTestGateway } from '@parley/core/testing'
@@ -60,6 +61,35 @@ t.test('the bundle: immutable with its hash, revalidated without, 304 on its ETa
     t.equal((await gateway.inject({ method: 'GET', url: path })).statusCode, 404, path)
   }
   t.ok((js?.body.length ?? 0) < 150_000, 'the chat bundle stays small')
+})
+
+t.test('the lazy parts: chunks, KaTeX stylesheet and fonts are served immutable; the first paint needs little', async t => {
+  const built = await ensureBundle()
+  const gateway = await createTestGateway({ plugins: [identity, portal] })
+  t.teardown(gateway.close)
+  const files = readClientBundle(CLIENT_DIR, 'portal')
+  const names = [...files.keys()]
+  t.same(names.filter(name => !/^(?:app\.(?:js|css)|chunk-[A-Z0-9]+\.js|katex-[A-Z0-9]+\.css|KaTeX_[\w-]+-[A-Z0-9]+\.woff2)$/.test(name)), [], 'only the entry files, hashed chunks, the KaTeX stylesheet and woff2 fonts')
+  const katex = names.find(name => name.startsWith('katex-')) ?? ''
+  const font = names.find(name => name.endsWith('.woff2')) ?? ''
+  const chunk = names.find(name => name.startsWith('chunk-')) ?? ''
+  for (const [name, type] of [[katex, 'text/css; charset=utf-8'], [font, 'font/woff2'], [chunk, 'text/javascript; charset=utf-8']] as const) {
+    const response = await gateway.inject({ method: 'GET', url: `/portal/assets/${name}` })
+    t.equal(response.statusCode, 200, name)
+    t.equal(response.headers['content-type'], type)
+    t.equal(response.headers['cache-control'], 'public, max-age=31536000, immutable', 'its name carries its hash')
+  }
+  const css = files.get(katex)?.body.toString('utf8') ?? ''
+  t.notMatch(css, /url\(\)|\.woff\)|\.ttf\)/, 'woff2 only, no empty font sources left')
+  t.match(css, /url\("?\.\/KaTeX_Main-Regular-[A-Z0-9]+\.woff2"?\)/, 'fonts from the bundle folder')
+
+  // The first paint: app.js and the chunks it imports statically (preloaded by the partial).
+  const partial = await gateway.inject({ method: 'GET', url: '/chat' })
+  for (const name of built.initial.slice(1)) t.match(partial.body, `<link rel="modulepreload" href="/portal/assets/${name}">`)
+  const gzipped = built.initial.reduce((sum, name) => sum + gzipSync(files.get(name)?.body ?? Buffer.alloc(0), { level: 9 }).length, 0)
+  t.ok(gzipped < 10_000, `the first paint's script is ${gzipped} B gzipped (markdown-it, DOMPurify, highlight.js and KaTeX load later)`)
+  const initial = built.initial.map(name => files.get(name)?.body.toString('utf8') ?? '').join('')
+  t.notMatch(initial, /markdown-it|DOMPurify|KaTeX|hljs/i, 'none of the libraries is in it')
 })
 
 t.test('GET /api/portal/config: the public settings the pages need', async t => {

@@ -48,3 +48,43 @@ browserTest('an XSS corpus, sent as messages and returned as model output, runs 
   t.same(answers.map((text, i) => text.includes(visible(CORPUS[i] ?? ''))), CORPUS.map(() => true), 'answers are text')
   t.equal(await page.textContent('.chat-list-item'), CORPUS[0]?.slice(0, 60), 'titles are text too')
 })
+
+/** Markdown's own ways in: link and image URLs, raw HTML in Markdown blocks, and KaTeX commands that make links or markup. */
+const MARKDOWN_CORPUS = [
+  '[plain](javascript:window.__xss=1) [upper](JaVaScRiPt:window.__xss=1) [spaced](  javascript:window.__xss=1) [entity](java&#115;cript:window.__xss=1) [tab](java\tscript:window.__xss=1)',
+  '[vb](vbscript:msgbox(1)) [data](data:text/html;base64,PHNjcmlwdD53aW5kb3cuX194c3M9MTwvc2NyaXB0Pg==) [file](file:///etc/passwd) [rel](/api/admin) <javascript:window.__xss=1>',
+  '![svg](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9IndpbmRvdy5fX3hzcz0xIi8+) ![png](data:image/png;base64,iVBORw0KGgo=) ![js](javascript:window.__xss=1) ![remote](https://tracker.example/pixel.png)',
+  '[title](https://example.com "\\" onmouseover=\\"window.__xss=1")',
+  '- <img src=x onerror="window.__xss=1">\n- <details open ontoggle="window.__xss=1">x</details>\n\n> <iframe src="javascript:window.__xss=1"></iframe>\n\n| a | <svg onload="window.__xss=1"> |\n|---|---|\n| <script>window.__xss=1</script> | <a href="javascript:window.__xss=1">x</a> |',
+  '```" onmouseover="window.__xss=1\ncode\n```\n\n```<img src=x onerror=window.__xss=1>\ncode\n```',
+  'Inline $\\href{javascript:window.__xss=1}{click}$ and $\\url{javascript:window.__xss=1}$ and \\(\\htmlClass{x}{y}\\) and \\(\\htmlStyle{color:red}{z}\\)',
+  '$$\n\\includegraphics{https://tracker.example/x.png}\n$$\n\n$$\n\\htmlData{foo=bar}{w} \\htmlId{log}{v}\n$$',
+]
+
+browserTest('Markdown vectors: no javascript:/data: link, no raw HTML, no image, and KaTeX makes no link (trust: false)', async t => {
+  const portal = await bootPortal(t)
+  const { page } = await openChat(t, portal)
+  for (const [index, payload] of MARKDOWN_CORPUS.entries()) {
+    portal.provider.reply({ events: [{ type: 'text', delta: payload }, { type: 'done', finishReason: 'stop' }] })
+    await page.fill('[data-role="prompt"]', `vector ${index}`)
+    await page.keyboard.press('Enter')
+    await page.waitForSelector(`${answer} >> nth=${index} >> xpath=self::*[@data-state="done"]`)
+  }
+  await page.waitForFunction(() => !document.querySelector('.md-math:not([data-rendered])'))
+  const log = '[data-role="log"] [data-role="message-body"]'
+  t.equal(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), undefined, 'no payload ran')
+  t.same(await page.$$eval(`${log} :is(script, img, iframe, details, object, embed, style, image, foreignObject)`, nodes => nodes.map(node => node.outerHTML)), [], 'no element from raw HTML, and images are not loaded')
+  t.same(await page.$$eval(`${log} svg:not(.katex svg)`, nodes => nodes.map(node => node.outerHTML)), [], 'no svg outside KaTeX')
+  const links = await page.$$eval(`${log} a`, nodes => nodes.map(node => node.getAttribute('href')))
+  t.same(links, ['https://tracker.example/pixel.png', 'https://example.com'], 'the only links go to http(s): the remote image, as a link, and the titled link')
+  t.equal(await page.getAttribute(`${log} a[href="https://example.com"]`, 'title'), '" onmouseover="window.__xss=1', 'a title stays an attribute value')
+  const handlers = await page.$$eval(`${log} *`, nodes => nodes.flatMap(node => [...node.attributes].map(attribute => attribute.name)).filter(name => name.startsWith('on')))
+  t.same(handlers, [], 'no event-handler attribute anywhere')
+  t.same(await page.$$eval(`${log} .katex a, ${log} .katex [id="log"], ${log} .katex [data-foo], ${log} .katex .x`, nodes => nodes.length), 0, 'KaTeX made no link, id, data attribute or class from the TeX')
+  const texts = await page.$$eval(`${answer} [data-role="message-body"]`, nodes => nodes.map(node => node.textContent ?? ''))
+  t.match(texts[0], '[plain](javascript:window.__xss=1)', 'a javascript: link stays text')
+  t.match(texts[2], '![svg](data:image/svg+xml;base64,', 'a data: image stays text')
+  t.match(texts[4], '<img src=x onerror="window.__xss=1">', 'raw HTML in a list stays text')
+  t.match(texts[4], '<script>window.__xss=1</script>', 'and in a table cell')
+  t.same(await page.$$eval(`${answer} >> nth=5 >> .md-code-language`, nodes => nodes.map(node => node.textContent)), ['"', '<img'], 'a fence info string is only a label')
+})
