@@ -35,7 +35,8 @@ export async function storageContract(t: Test, options: StorageContractOptions):
   const keyOf = (name: string) => `contract/${randomUUID()}/${name}`
   const absolute = (opened: OpenedStorage, url: string) => new URL(url, opened.base).href
   const upload = async (opened: OpenedStorage, url: string, init: { method?: string; headers?: Record<string, string>; body: Uint8Array }) =>
-    fetch(absolute(opened, url), { method: init.method ?? 'PUT', headers: init.headers, body: init.body })
+    // A Buffer view: the DOM typings of the browser tests' tsconfig take no Uint8Array<ArrayBufferLike>.
+    fetch(absolute(opened, url), { method: init.method ?? 'PUT', headers: init.headers, body: Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength) as unknown as RequestInit['body'] })
   const readAll = async (body: AsyncIterable<Uint8Array>) => {
     const chunks: Buffer[] = []
     for await (const chunk of body) chunks.push(Buffer.from(chunk))
