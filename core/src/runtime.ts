@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8'
  * are old when they are made, everything newer stored into them is kept alive by them until
  * the next full collection, and each young collection copies megabytes of dead requests. On
  * this workload the setting cut the objects surviving a young collection from about 12% to
- * under 2% and its pause from about 7 ms to under 2 (docs/performance.md).
+ * under 2% and its pause from about 7 ms to under 2 (bench/NOTES.md).
  */
 export const GATEWAY_V8_FLAGS: readonly string[] = ['--no-allocation-site-pretenuring']
 

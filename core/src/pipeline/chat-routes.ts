@@ -73,7 +73,7 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void 
 /**
  * A `/v1` handler. Not async: a cached token's principal is here at once, and the call then
  * costs no promise of its own (each one is paid for by every other await in the process while
- * promise hooks are on; see docs/performance.md).
+ * promise hooks are on; see bench/NOTES.md).
  */
 function apiHandler(pipeline: ChatPipeline, format: ChatCall['format'], endpoint: ChatCall['endpoint']) {
   return (request: FastifyRequest, reply: FastifyReply): MaybePromise<unknown> =>

@@ -5,7 +5,7 @@ import { BaseSqlitePlatform, type SqlEntityManager } from '@mikro-orm/knex'
  * The usage writer's SQL runs on the database driver itself, on a connection borrowed from the
  * ORM's pool: a batch is five statements (begin, rows, rollups, last calls, commit), and through
  * MikroORM and knex their transaction, query building and result handling held the event loop
- * for about a millisecond per batch, on top of the rows (docs/performance.md). The driver binds
+ * for about a millisecond per batch, on top of the rows (bench/NOTES.md). The driver binds
  * the parameters itself, so no value is ever spliced into the SQL text.
  */
 
