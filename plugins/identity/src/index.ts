@@ -17,6 +17,7 @@ import { installMeRoutes } from './routes/me.js'
 import { installTokenRoutes } from './routes/tokens.js'
 import { Sessions } from './sessions.js'
 import { Throttle } from './throttle.js'
+import { rekeyUsernames } from './username-keys.js'
 
 export { principalOf, requireRole, requireUser } from '@parley/core'
 export { identityErrors } from './errors.js'
@@ -128,6 +129,7 @@ export default definePlugin({
 
     ctx.onStart(async () => {
       await principals.start()
+      await rekeyUsernames(em(), ctx.db.dialect, ctx.log)
       const spec = { username: ctx.config.admin.username ?? 'admin', password: ctx.config.admin.password }
       if (firstUserBecomesRoot.get() && spec.password === undefined) {
         ctx.log.info('first_user_becomes_root is on and ADMIN_PASSWORD is unset: the first account to register becomes root')

@@ -16,8 +16,11 @@ export interface PublicUser {
 }
 
 const EMAIL = /^[^\s@"<>()[\],;:\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/
+/**
+ * Never in a username: control, format (zero-width and bidi controls such as U+202E among
+ * them), surrogate, private-use and unassigned characters, and line and paragraph separators.
+ */
+const FORBIDDEN = /[\p{C}\u2028\u2029]/u
 
 /** Trimmed and lower-cased, or a coded error saying the address is not valid. */
 export function normaliseEmail(email: string): string {
@@ -26,10 +29,25 @@ export function normaliseEmail(email: string): string {
   return value
 }
 
+/**
+ * The username as stored (NFKC: fullwidth and other compatibility forms become their plain
+ * letters) and its key (NFKC, then case-folded), on which uniqueness and admin login rest, so
+ * `ＡＤＭＩＮ`, `Admin` and `admin` are one name. Refuses invisible and direction-changing
+ * characters.
+ */
 export function normaliseUsername(username: string): { username: string; key: string } {
-  const value = username.trim()
-  if (value.length < 2 || value.length > 64 || CONTROL.test(value)) throw identityErrors.PARLEY_ERR_IDENTITY_USERNAME_INVALID()
-  return { username: value, key: value.toLowerCase() }
+  const value = username.normalize('NFKC').trim()
+  const key = usernameKey(value)
+  if ([...value].length < 2 || value.length > 64 || key.length > 64 || FORBIDDEN.test(value)) throw identityErrors.PARLEY_ERR_IDENTITY_USERNAME_INVALID()
+  return { username: value, key }
+}
+
+/**
+ * NFKC, then a full case fold (upper then lower: `ß` and `SS` meet at `ss`), then NFKC again
+ * (folding can denormalise). Also what admin login looks a typed username up by.
+ */
+export function usernameKey(username: string): string {
+  return username.normalize('NFKC').trim().toUpperCase().toLowerCase().normalize('NFKC')
 }
 
 export function toPublicUser(user: UserRow): PublicUser {

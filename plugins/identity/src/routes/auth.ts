@@ -3,7 +3,7 @@ import type { Identity } from '../context.js'
 import { User } from '../entities.js'
 import { identityErrors } from '../errors.js'
 import { checkPasswordStrength, hashPassword, verifyPassword } from '../passwords.js'
-import { assertAvailable, normaliseEmail, normaliseUsername, uniqueViolation } from '../users.js'
+import { assertAvailable, normaliseEmail, normaliseUsername, uniqueViolation, usernameKey } from '../users.js'
 import { clearConsoleCookie, consoleCookie, setConsoleCookie } from '../console-session.js'
 import { looksLikeJwt } from '../jwt.js'
 import { ErrorResponses, TokenPairSchema } from './schemas.js'
@@ -159,7 +159,7 @@ export function installAuthRoutes(identity: Identity): void {
       },
     },
     async (request, reply) => {
-      const key = request.body.username.trim().toLowerCase()
+      const key = usernameKey(request.body.username)
       await identity.throttle.check('admin-login', key, request.ip)
       const em = identity.em()
       const user = await em.findOne(User, { usernameKey: key })
