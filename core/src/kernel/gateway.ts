@@ -36,6 +36,7 @@ import { createLogger } from '../log.js'
 import type { Logger } from '../logger.js'
 import { installRetentionJob } from '../retention/job.js'
 import { installSettingsAdminRoutes } from '../settings/admin-routes.js'
+import { CORE_SETTING_LOCALES } from '../settings/core-texts.js'
 import { SystemConfig } from '../settings/entities.js'
 import { SettingsRegistry } from '../settings/registry.js'
 import { ActiveStorage } from '../storage/active.js'
@@ -126,7 +127,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     cleanups.push(() => jobs.close())
     const events = new EventBus(log)
     const settings = new SettingsRegistry(kv, events, log)
-    settings.defineCore(SettingsDefaultsSchema, config.settings)
+    settings.defineCore(SettingsDefaultsSchema, config.settings, CORE_SETTING_LOCALES)
     const metrics = createMetricsRegistry()
     const registries = createRegistries()
     const root = tsyringe.createChildContainer()

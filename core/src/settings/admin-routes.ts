@@ -1,13 +1,15 @@
 import { Type } from '@sinclair/typebox'
 import type { HttpScope } from '../http/server.js'
 import { requireRole } from '../auth/authenticate.js'
+import { languageOf, parseLanguage } from '../i18n.js'
 import type { SettingsRegistry } from './registry.js'
 
 /**
  * `GET/PUT /api/admin/config` (Appendix A): every runtime setting, core and plugin, as one
  * object. A PUT names only what it changes, is checked whole before anything is written (one
  * bad value changes nothing) and answers the whole config; every instance applies it within a
- * second. `GET /api/admin/config/schema` describes each setting for generated forms.
+ * second. `GET /api/admin/config/schema` describes each setting for generated forms, with its
+ * label, help and option labels in the caller's language (`?lang=`, else `Accept-Language`).
  */
 export function installSettingsAdminRoutes(app: HttpScope, settings: SettingsRegistry): void {
   const common = { onRequest: async (request: Parameters<typeof requireRole>[0]) => void (await requireRole(request, 'admin', 'root')) }
@@ -28,8 +30,26 @@ export function installSettingsAdminRoutes(app: HttpScope, settings: SettingsReg
     },
   )
 
-  app.get('/api/admin/config/schema', { ...common, schema: { tags, security, summary: 'Each setting: owner, JSON schema, default, description' } }, async () => {
-    const items = settings.list().map(setting => ({ key: setting.key, owner: setting.owner, schema: setting.schema, default: setting.default, description: setting.description ?? null, public: setting.public }))
-    return { items, total: items.length, page: 1, page_size: items.length }
-  })
+  const SchemaQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 10 })) }, { additionalProperties: false })
+  app.get(
+    '/api/admin/config/schema',
+    { ...common, schema: { tags, security, summary: 'Each setting: owner, JSON schema, default, and its label, help and option labels in your language', querystring: SchemaQuery } },
+    async request => {
+      const language = parseLanguage((request.query as { lang?: string }).lang) ?? languageOf(request.headers['accept-language'])
+      const items = settings.list().map(setting => {
+        const texts = settings.textsOf(setting.key, language)
+        return {
+          key: setting.key,
+          owner: setting.owner,
+          schema: setting.schema,
+          default: setting.default,
+          title: texts.title,
+          description: texts.description ?? null,
+          options: texts.options,
+          public: setting.public,
+        }
+      })
+      return { items, total: items.length, page: 1, page_size: items.length, language }
+    },
+  )
 }

@@ -6,6 +6,7 @@ import type { SettingsDefaults } from '../config/schema.js'
 import { SystemConfig } from './entities.js'
 import { errors } from '../errors.js'
 import type { EventBus } from '../events/bus.js'
+import type { Language } from '../i18n.js'
 import type { KeyValueStore } from '../kv/port.js'
 import type { Logger } from '../logger.js'
 import { describe, printable } from '../validation.js'
@@ -15,11 +16,29 @@ const CHANGED_CHANNEL = 'settings:changed'
 const FULL_REFRESH_MS = 30_000
 const SUBSCRIBE_RETRY_MS = 5_000
 
+/**
+ * What the console shows for a setting in one language. English comes from the schema itself
+ * (`title`, `description`, and each option's `title` in a union of literals); `locales` adds
+ * the other languages (docs/plugins.md#settings).
+ */
+export interface SettingTexts {
+  /** The label. */
+  readonly title?: string
+  /** The help text under the control. */
+  readonly description?: string
+  /** Labels of a select's options, by option value. */
+  readonly options?: Readonly<Record<string, string>>
+}
+
 export interface SettingDefinition<T extends TSchema = TSchema> {
   readonly key: string
+  /** Its `title` and `description` are the setting's English label and help. */
   readonly schema: T
   readonly default: Static<T>
+  /** The help text, when the schema has none (`schema.description` otherwise). */
   readonly description?: string
+  /** Label, help and option labels in other languages, e.g. `{ 'zh-CN': { title: '…' } }`. */
+  readonly locales?: Readonly<Partial<Record<Language, SettingTexts>>>
   /** Readable without admin rights (site name, history mode, ...). */
   readonly public?: boolean
 }
@@ -31,6 +50,7 @@ export interface SettingInfo {
   readonly default: unknown
   readonly value: unknown
   readonly description: string | undefined
+  readonly locales: Readonly<Partial<Record<Language, SettingTexts>>>
   readonly public: boolean
 }
 
@@ -80,10 +100,18 @@ export class SettingsRegistry {
     }
   }
 
-  /** Declares the core settings (docs/configuration.md) with their config/env defaults. */
-  defineCore(schema: TSchema & { properties: Record<string, TSchema> }, defaults: Readonly<SettingsDefaults>): void {
+  /**
+   * Declares the core settings (docs/configuration.md) with their config/env defaults; their
+   * English texts are in the schema, the others in `locales` (by setting key).
+   */
+  defineCore(
+    schema: TSchema & { properties: Record<string, TSchema> },
+    defaults: Readonly<SettingsDefaults>,
+    locales: Readonly<Record<string, SettingDefinition['locales']>> = {},
+  ): void {
     for (const [key, property] of Object.entries(schema.properties)) {
-      this.define({ key, schema: property, default: defaults[key as keyof SettingsDefaults], public: PUBLIC_CORE.has(key) }, 'core')
+      const texts = locales[key]
+      this.define({ key, schema: property, default: defaults[key as keyof SettingsDefaults], public: PUBLIC_CORE.has(key), ...(texts ? { locales: texts } : {}) }, 'core')
     }
   }
 
@@ -103,8 +131,34 @@ export class SettingsRegistry {
       default: definition.default,
       value,
       description: definition.description,
+      locales: definition.locales ?? {},
       public: definition.public ?? false,
     }))
+  }
+
+  /**
+   * A setting's label, help and option labels in `language`: its `locales`, then the English of
+   * its schema, then (label only) the key made readable, so a form never shows a raw key.
+   */
+  textsOf(key: string, language: Language): { title: string; description: string | undefined; options: Record<string, string> } {
+    const entry = this.#entries.get(key)
+    if (!entry) throw errors.PARLEY_ERR_SETTING_UNKNOWN({ key })
+    const { definition } = entry
+    const local = language === 'en' ? undefined : definition.locales?.[language]
+    const english = definition.locales?.en
+    const schema = definition.schema as TSchema & { title?: unknown; description?: unknown; anyOf?: Array<{ const?: unknown; title?: unknown }> }
+    const options: Record<string, string> = {}
+    for (const option of schema.anyOf ?? []) {
+      if (option.const === undefined) continue
+      const value = String(option.const)
+      const label = local?.options?.[value] ?? english?.options?.[value] ?? (typeof option.title === 'string' ? option.title : undefined)
+      if (label !== undefined) options[value] = label
+    }
+    return {
+      title: local?.title ?? english?.title ?? (typeof schema.title === 'string' ? schema.title : readableKey(key)),
+      description: local?.description ?? english?.description ?? definition.description ?? (typeof schema.description === 'string' ? schema.description : undefined),
+      options,
+    }
   }
 
   async set(key: string, value: unknown): Promise<void> {
@@ -214,6 +268,12 @@ export class SettingsRegistry {
 }
 
 const PUBLIC_CORE = new Set(['allow_registration', 'allow_guest', 'chat_history_mode', 'site_name', 'site_base_url'])
+
+/** `identity.first_user_becomes_root` → `First user becomes root`: the label of a setting that has no title. */
+export function readableKey(key: string): string {
+  const words = (key.split('.').at(-1) ?? key).replace(/_/g, ' ').trim()
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
 
 function parseStored(text: string): { ok: true; value: unknown } | { ok: false } {
   try {

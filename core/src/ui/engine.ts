@@ -60,6 +60,7 @@ export class ThemeEngine {
   #layout: Template | undefined
   #compiles = 0
   #custom: Readonly<Record<string, CustomValue>>
+  #messages: ReadonlyMap<Language, Readonly<Record<string, string>>> = new Map()
 
   private constructor(
     readonly name: string,
@@ -125,6 +126,7 @@ export class ThemeEngine {
     for (const locales of [...pluginLocales.values(), check.folder.locales]) {
       for (const [language, texts] of locales) Object.assign(messages.get(language) ?? {}, texts)
     }
+    engine.#messages = messages
     const helpers = themeHelpers({ messages, assets, customCss: CUSTOM_CSS })
     for (const [name, helper] of Object.entries(helpers)) engine.#hb.registerHelper(name, helper)
     return engine
@@ -143,6 +145,11 @@ export class ThemeEngine {
     const custom = customValues(this.manifest, { ...this.#custom, ...overrides })
     addCustomCss(this.assets, this.manifest, custom)
     this.#custom = custom
+  }
+
+  /** The text of `key` in `language` (the theme's locales over the plugins'), or undefined: no fallback. */
+  message(language: Language, key: string): string | undefined {
+    return this.#messages.get(language)?.[key]
   }
 
   /** Templates compiled since load: stays constant however many pages are rendered. */

@@ -233,18 +233,6 @@ const EN: Texts = {
   'settings.theme': 'Theme: {name}',
   'settings.saved': 'Settings saved',
   'settings.unchanged': 'Nothing changed',
-  'setting.guest_rpm': 'Guest requests per minute (per IP)',
-  'setting.user_rpm': 'User requests per minute',
-  'setting.log_retention_days': 'Keep usage logs (days)',
-  'setting.allow_registration': 'Open registration',
-  'setting.allow_guest': 'Guests may chat',
-  'setting.chat_history_mode': 'Chat history',
-  'setting.site_name': 'Site name',
-  'setting.site_base_url': 'Public base URL',
-  'setting.default_group': 'Group of new users',
-  'setting.model_passthrough': 'Pass unknown models through',
-  'setting.allow_private_upstreams': 'Allow upstreams on private networks',
-  'setting.time_zone': 'Time zone of the stats',
 }
 
 const ZH: Texts = {
@@ -475,18 +463,6 @@ const ZH: Texts = {
   'settings.theme': '主题：{name}',
   'settings.saved': '设置已保存',
   'settings.unchanged': '没有改动',
-  'setting.guest_rpm': '访客每分钟请求数（按 IP）',
-  'setting.user_rpm': '用户每分钟请求数',
-  'setting.log_retention_days': '调用日志保留天数',
-  'setting.allow_registration': '开放注册',
-  'setting.allow_guest': '允许访客聊天',
-  'setting.chat_history_mode': '聊天记录',
-  'setting.site_name': '站点名称',
-  'setting.site_base_url': '公开访问地址',
-  'setting.default_group': '新用户所属用户组',
-  'setting.model_passthrough': '透传未知模型',
-  'setting.allow_private_upstreams': '允许内网上游',
-  'setting.time_zone': '统计时区',
 }
 
 const TABLE = document.documentElement.lang.toLowerCase().startsWith('zh') ? ZH : EN

@@ -38,6 +38,8 @@ export interface FieldSpec {
   /** A sealed secret: write-only, an empty input keeps the stored value. */
   readonly secret?: boolean
   readonly required?: boolean
+  /** A select's option labels by value (else each option's schema `title`, else the value). */
+  readonly optionLabels?: Readonly<Record<string, string>>
 }
 
 export interface GeneratedField {
@@ -95,7 +97,9 @@ export function generateField(spec: FieldSpec): GeneratedField {
     case 'select': {
       const options = choices(schema) ?? []
       const blank = nullable || (!spec.required && schema.default === undefined)
-      control = h('select', {}, ...(blank ? [h('option', { value: '' }, '—')] : []), ...options.map(option => h('option', { value: String(option) }, String(option))))
+      const titles = new Map((schema.anyOf ?? []).map(option => [String(option.const), option.title]))
+      const label = (option: unknown) => spec.optionLabels?.[String(option)] ?? titles.get(String(option)) ?? String(option)
+      control = h('select', {}, ...(blank ? [h('option', { value: '' }, '—')] : []), ...options.map(option => h('option', { value: String(option) }, label(option))))
       control.value = spec.value === undefined || spec.value === null ? '' : String(spec.value)
       break
     }
@@ -201,11 +205,17 @@ export function readFields(fields: readonly GeneratedField[]): Record<string, un
   return ok ? values : undefined
 }
 
+/** `max_retries` → `Max retries`: the label of a property whose schema has no `title`. */
+export function readableName(name: string): string {
+  const words = name.replace(/_/g, ' ').trim()
+  return words.charAt(0).toUpperCase() + words.slice(1)
+}
+
 /** Fields for each property of an object schema (a provider's channel settings). */
 export function objectFields(schema: JsonSchema | null, values: Record<string, unknown>, secrets: readonly string[]): GeneratedField[] {
   if (!schema?.properties) return []
   const required = new Set(schema.required ?? [])
   return Object.entries(schema.properties).map(([name, property]) =>
-    generateField({ name, label: property.title ?? name, schema: property, value: values[name] ?? property.default, secret: secrets.includes(name), required: required.has(name) }),
+    generateField({ name, label: property.title ?? readableName(name), schema: property, value: values[name] ?? property.default, secret: secrets.includes(name), required: required.has(name) }),
   )
 }

@@ -23,9 +23,10 @@ export default definePlugin({
   setup(ctx) {
     const widgetRpm = ctx.settings.define({
       key: 'widget_rpm',
-      schema: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+      schema: Type.Integer({ minimum: 0, maximum: 1_000_000, title: 'Widget requests per minute' }),
       default: ctx.options.widget_rpm,
-      description: 'Requests per minute of each widget user (per external id); 0 is unlimited',
+      description: 'Per widget user (per external id); 0 for no limit',
+      locales: { 'zh-CN': { title: '挂件用户每分钟请求数', description: '按挂件用户（外部 ID）计；0 表示不限' } },
     })
     const degraded = registerSample(ctx.metrics, { name: 'parley_rate_limit_degraded', help: '1 while Redis is unreachable and limits are counted per instance', type: 'gauge' })
     const fallbacks = registerSample(ctx.metrics, { name: 'parley_rate_limit_fallbacks_total', help: 'Limit checks counted in this instance because Redis was unreachable', type: 'counter' })

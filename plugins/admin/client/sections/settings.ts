@@ -4,12 +4,17 @@ import { t } from '../i18n.js'
 import { generateField, readFields, type GeneratedField, type JsonSchema } from '../schema-form.js'
 import { formError, header, notify, onSubmit, render, submitRow } from '../ui.js'
 
+/** One setting as `GET /api/admin/config/schema` describes it, its texts in the page's language. */
 interface SettingInfo {
   key: string
   owner: string
   schema: JsonSchema
   default: unknown
+  /** The label: the schema's `title` or its translation, never empty. */
+  title: string
   description: string | null
+  /** A select's option labels by value. */
+  options: Record<string, string>
 }
 
 /**
@@ -39,9 +44,10 @@ function ownerForm(owner: string, settings: readonly SettingInfo[], values: Reco
   const fields: GeneratedField[] = settings.map(setting =>
     generateField({
       name: setting.key,
-      label: t(`setting.${setting.key}`) === `setting.${setting.key}` ? setting.key : t(`setting.${setting.key}`),
+      label: setting.title,
       schema: setting.schema,
       value: values[setting.key],
+      optionLabels: setting.options,
       ...(setting.description ? { help: setting.description } : {}),
       required: true,
     }),
