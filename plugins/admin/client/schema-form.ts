@@ -51,6 +51,24 @@ export interface GeneratedField {
 
 /** How colour settings are declared (core's theme settings): drawn as a colour picker. */
 const COLOR_PATTERN = '^#[0-9a-fA-F]{6}$'
+const COLOR = new RegExp(COLOR_PATTERN)
+
+/**
+ * Puts a native colour picker beside a colour's text input: picking writes the text, and a
+ * valid text moves the picker. The text stays the value read and sent.
+ */
+function pairColorPicker(text: HTMLInputElement, label: string): void {
+  const picker = h('input', { type: 'color', class: 'admin-color-picker', 'aria-label': t('form.pick_color', { name: label }), 'data-role': 'color-picker' })
+  const sync = () => {
+    if (COLOR.test(text.value.trim())) picker.value = text.value.trim().toLowerCase()
+  }
+  sync()
+  picker.addEventListener('input', () => (text.value = picker.value))
+  text.addEventListener('input', sync)
+  const pair = h('div', { class: 'admin-color' })
+  text.replaceWith(pair)
+  pair.append(text, picker)
+}
 
 type Kind = 'select' | 'boolean' | 'integer' | 'number' | 'text' | 'color' | 'longtext' | 'list' | 'map' | 'json'
 
@@ -114,8 +132,9 @@ export function generateField(spec: FieldSpec): GeneratedField {
       if (nullable) control.placeholder = t('form.empty_means_none')
       break
     case 'color':
-      control = h('input', { type: 'color' })
-      control.value = typeof spec.value === 'string' ? spec.value : '#000000'
+      // The text is the value (it can be typed or pasted); the native picker beside it edits it too.
+      control = h('input', { type: 'text', maxlength: 7, pattern: '#[0-9a-fA-F]{6}', spellcheck: 'false', autocomplete: 'off', class: 'admin-color-text' })
+      control.value = typeof spec.value === 'string' ? spec.value : ''
       break
     case 'list':
       control = h('textarea', { rows: 3, placeholder: t('form.one_per_line') })
@@ -143,6 +162,7 @@ export function generateField(spec: FieldSpec): GeneratedField {
     control.setAttribute('placeholder', typeof hint === 'string' ? t('form.secret_kept', { hint }) : t('form.secret_new'))
   }
   const element = field(spec.name, spec.label, control, help)
+  if (kind === 'color') pairColorPicker(control as HTMLInputElement, spec.label)
 
   const read = (): unknown => {
     const text = 'value' in control ? control.value.trim() : ''
@@ -158,6 +178,10 @@ export function generateField(spec: FieldSpec): GeneratedField {
         if (!Number.isFinite(number) || (kind === 'integer' && !Number.isInteger(number))) throw new Error(t('form.not_a_number'))
         return number
       }
+      case 'color':
+        if (text === '' && !spec.required) return nullable ? null : undefined
+        if (!COLOR.test(text)) throw new Error(t('form.not_a_color'))
+        return text.toLowerCase()
       case 'list':
         return text.split(/[\n,]/).map(item => item.trim()).filter(Boolean)
       case 'map': {

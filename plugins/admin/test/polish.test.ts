@@ -48,3 +48,34 @@ browserTest('settings: labels, help and options from the schemas, in English and
   await screenshot(page, 'admin-settings-zh-CN')
 })
 
+browserTest('a colour setting: a native picker beside its text, each following the other; a bad colour is refused in place', async t => {
+  const c = await bootConsole(t)
+  const { page } = await signIn(t, c, '/admin/settings')
+  const theme = '[data-role=settings-form][data-owner="theme:default"]'
+  const text = `${theme} [data-field="theme.accent_color"] input[type=text]`
+  const picker = `${theme} [data-field="theme.accent_color"] input[type=color]`
+  await page.waitForSelector(picker)
+  t.equal(await page.inputValue(text), '#3b6cf6', 'the text holds the value')
+  t.equal(await page.inputValue(picker), '#3b6cf6', 'and the picker shows it')
+  t.equal(await page.getAttribute(picker, 'aria-label'), 'Pick Accent colour', 'the picker is labelled')
+  t.equal(await page.textContent(`${theme} [data-field="theme.accent_color"] label`), 'Accent colour')
+
+  await page.fill(text, '#AA3355')
+  t.equal(await page.inputValue(picker), '#aa3355', 'typing a colour moves the picker')
+  await page.$eval(picker, input => {
+    ;(input as HTMLInputElement).value = '#114477'
+    input.dispatchEvent(new Event('input', { bubbles: true }))
+  })
+  t.equal(await page.inputValue(text), '#114477', 'picking writes the text')
+  await page.locator(theme).screenshot({ path: new URL('../../../docs/screenshots/admin-settings-colour.png', import.meta.url).pathname })
+  await page.click(`${theme} [data-action=save-settings]`)
+  await page.waitForSelector('[data-role=notice]:has-text("Settings saved")')
+  t.equal(c.gateway.settings.get('theme.accent_color'), '#114477')
+
+  await page.fill(text, 'blue')
+  await page.click(`${theme} [data-action=save-settings]`)
+  await page.waitForSelector(`${theme} [data-field="theme.accent_color"] [data-role=field-error]:not([hidden])`)
+  t.match(await page.textContent(`${theme} [data-field="theme.accent_color"] [data-role=field-error]`), /#rrggbb/)
+  t.equal(c.gateway.settings.get('theme.accent_color'), '#114477', 'nothing was sent')
+})
+
