@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core'
+import type { UsageRecord } from '@parley/core'
 import { bootConsole, browserTest, screenshot, signIn } from './console.js'
 
 const settingsForm = '[data-role=settings-form]'
@@ -77,5 +78,42 @@ browserTest('a colour setting: a native picker beside its text, each following t
   await page.waitForSelector(`${theme} [data-field="theme.accent_color"] [data-role=field-error]:not([hidden])`)
   t.match(await page.textContent(`${theme} [data-field="theme.accent_color"] [data-role=field-error]`), /#rrggbb/)
   t.equal(c.gateway.settings.get('theme.accent_color'), '#114477', 'nothing was sent')
+})
+
+const row = (n: number, extra: Partial<UsageRecord>): UsageRecord => ({
+  requestId: `req-${n}`,
+  ip: '198.51.100.7',
+  principalKind: 'guest',
+  model: 'echo',
+  promptTokens: 3,
+  completionTokens: 5,
+  estimated: false,
+  status: 'success',
+  latencyMs: 120,
+  ttfbMs: 20,
+  endpoint: 'chat.completions',
+  stream: false,
+  ...extra,
+})
+
+browserTest('usage log statuses are words (success, error, aborted and why), in English and Chinese', async t => {
+  const c = await bootConsole(t)
+  c.gateway.usage.record(row(1, {}))
+  c.gateway.usage.record(row(2, { status: 'error', errorType: 'upstream_error' }))
+  c.gateway.usage.record(row(3, { status: 'aborted', errorType: 'client_closed' }))
+  c.gateway.usage.record(row(4, { status: 'error', errorType: 'some_new_failure' }))
+  await c.gateway.usage.flush()
+  const { page } = await signIn(t, c, '/admin/logs')
+  await page.waitForSelector('[data-role=logs] tbody tr:nth-child(4)')
+  const statuses = () => page.$$eval('[data-role=logs] tbody tr', rows => rows.map(r => r.querySelector('.admin-status')?.textContent?.trim().replace(/\s+/g, ' ')))
+  t.same(await statuses(), ['ErrorSome new failure', 'AbortedClosed by the client', 'ErrorUpstream error', 'Success'])
+  t.notMatch(await page.textContent('[data-role=logs] tbody'), /upstream_error|client_closed|aborted|success/, 'no raw code in the table')
+  t.equal(await page.getAttribute('[data-role=logs] tbody tr:nth-child(3) [data-role=status-reason]', 'title'), 'upstream_error', 'the type stays a tooltip')
+
+  await page.goto('/admin/logs?lang=zh-CN')
+  await page.waitForSelector('[data-role=logs] tbody tr:nth-child(4)')
+  t.same(await statuses(), ['错误Some new failure', '已中断客户端已断开', '错误上游错误', '成功'])
+  t.same(await page.$$eval('[data-role=log-filters] select option', options => options.map(o => o.textContent)), ['全部状态', '成功', '错误', '已中断'])
+  await screenshot(page, 'admin-logs-zh-CN')
 })
 

@@ -46,7 +46,7 @@ export function logsSection(root: HTMLElement): void {
             { label: t('logs.model'), cell: r => r.model },
             { label: t('logs.channel'), cell: r => r.channel_name ?? '—' },
             { label: t('logs.tokens'), cell: r => `${r.prompt_tokens} / ${r.completion_tokens}${r.estimated ? ' *' : ''}` },
-            { label: t('logs.status'), cell: r => (r.status === 'success' ? badge(t('logs.status_success')) : badge(r.error_type ?? t(`logs.status_${r.status}`), r.status === 'aborted' ? 'warn' : 'error')) },
+            { label: t('logs.status'), cell: statusCell },
             { label: t('logs.latency'), cell: r => `${r.latency_ms} ms` },
           ],
           list.items,
@@ -57,6 +57,27 @@ export function logsSection(root: HTMLElement): void {
       )
     })
   void load()
+}
+
+/**
+ * The status in words (成功 / 错误 / 已中断), and for a failure why, in words too; the error
+ * type itself stays a tooltip, to search the docs or the access log by.
+ */
+function statusCell(row: LogRow): HTMLElement {
+  const kind = row.status === 'success' ? 'ok' : row.status === 'aborted' ? 'warn' : 'error'
+  const known = `logs.status_${row.status}`
+  const status = badge(t(known) === known ? readable(row.status) : t(known), kind)
+  status.dataset.status = row.status
+  if (row.status === 'success' || !row.error_type) return h('span', { class: 'admin-status' }, status)
+  const key = `logs.reason_${row.error_type}`
+  const reason = h('small', { class: 'admin-status-reason', title: row.error_type, 'data-role': 'status-reason' }, t(key) === key ? readable(row.error_type) : t(key))
+  return h('span', { class: 'admin-status' }, status, reason)
+}
+
+/** `model_not_found` → `Model not found`, for an error type this console has no words for yet. */
+function readable(code: string): string {
+  const words = code.replace(/_/g, ' ')
+  return words.charAt(0).toUpperCase() + words.slice(1)
 }
 
 function filterForm(filters: Filters, apply: () => void, exportCsv: () => void): HTMLFormElement {
