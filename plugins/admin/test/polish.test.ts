@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core'
 import type { UsageRecord } from '@parley/core'
 import { bootConsole, browserTest, screenshot, signIn } from './console.js'
 
+const dialog = 'dialog[open]'
 const settingsForm = '[data-role=settings-form]'
 
 /** Every field of the settings page: its key, label, help and, for a select, its option labels. */
@@ -117,3 +118,33 @@ browserTest('usage log statuses are words (success, error, aborted and why), in 
   await screenshot(page, 'admin-logs-zh-CN')
 })
 
+/** Controls without a name a screen reader could say: no label, no aria-label, no aria-labelledby. */
+async function unlabelled(page: Page): Promise<string[]> {
+  return page.$$eval('select, input:not([type=hidden]):not([type=submit]):not([type=button]), textarea', controls =>
+    controls
+      .filter(control => {
+        const labels = (control as HTMLInputElement).labels
+        const labelled = labels !== null && [...labels].some(label => (label.textContent ?? '').trim() !== '')
+        const aria = (control.getAttribute('aria-label') ?? '').trim() !== '' || control.hasAttribute('aria-labelledby')
+        return !labelled && !aria
+      })
+      .map(control => `${control.tagName.toLowerCase()}[name=${control.getAttribute('name') ?? ''}] in ${control.closest('[data-role], [data-field], dialog')?.outerHTML.slice(0, 80) ?? 'the page'}`),
+  )
+}
+
+browserTest('every select and input of every section and dialog has a label', async t => {
+  const c = await bootConsole(t)
+  const { page } = await signIn(t, c, '/admin')
+  const sections = ['/admin', '/admin/channels', '/admin/models', '/admin/users', '/admin/groups', '/admin/chat-routes', '/admin/blocked-ips', '/admin/logs', '/admin/jobs', '/admin/settings']
+  for (const path of sections) {
+    await page.goto(path)
+    await page.waitForSelector('.admin-main:not(:has(.admin-muted:only-child))')
+    t.same(await unlabelled(page), [], `${path}: every control is labelled`)
+  }
+  for (const [path, action] of [['/admin/channels', 'create-channel'], ['/admin/users', 'create-user'], ['/admin/models', 'create-model'], ['/admin/models', 'bind-model'], ['/admin/groups', 'create-group']] as const) {
+    await page.goto(path)
+    await page.click(`[data-action=${action}]`)
+    await page.waitForSelector(dialog)
+    t.same(await unlabelled(page), [], `${path} ${action}: every control of the dialog is labelled`)
+  }
+})

@@ -36,8 +36,8 @@ export function usersSection(root: HTMLElement): void {
         allGroups(),
       ])
       const search = h('input', { type: 'search', value: filters.q, placeholder: t('users.search'), 'aria-label': t('users.search') })
-      const role = select(['', ...ROLES], filters.role, value => (value ? t(`users.role_${value}`) : t('users.any_role')))
-      const status = select(['', 'active', 'disabled'], filters.status, value => (value ? t(`users.status_${value}`) : t('users.any_status')))
+      const role = select(['', ...ROLES], filters.role, value => (value ? t(`users.role_${value}`) : t('users.any_role')), t('users.role'))
+      const status = select(['', 'active', 'disabled'], filters.status, value => (value ? t(`users.status_${value}`) : t('users.any_status')), t('users.status'))
       const filterForm = h('form', { class: 'admin-filters', 'data-role': 'user-filters' }, search, role, status, h('button', { type: 'submit', class: 'admin-btn' }, t('common.filter')))
       filterForm.addEventListener('submit', event => {
         event.preventDefault()
@@ -77,8 +77,9 @@ export async function allGroups(): Promise<Group[]> {
   }
 }
 
-function select(values: readonly string[], current: string, label: (value: string) => string): HTMLSelectElement {
-  const element = h('select', {}, ...values.map(value => h('option', { value }, label(value))))
+/** A select; `name` labels it where no visible label does (the filter bar). */
+function select(values: readonly string[], current: string, label: (value: string) => string, name?: string): HTMLSelectElement {
+  const element = h('select', { 'aria-label': name }, ...values.map(value => h('option', { value }, label(value))))
   element.value = current
   return element
 }
