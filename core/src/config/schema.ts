@@ -110,8 +110,11 @@ export const SettingsDefaultsSchema = Type.Object(
     model_passthrough: Type.Boolean({ default: false, title: 'Pass unknown models through', description: 'Forward any model name as is, instead of serving only the enabled models of the catalog' }),
     /** Admit upstream base URLs on private networks (LAN model servers); off: SSRF protection. */
     allow_private_upstreams: Type.Boolean({ default: false, title: 'Allow upstreams on private networks', description: 'Channels may point at LAN addresses (a model server on your network); off protects against SSRF' }),
-    /** Days of the dashboard's stats start at midnight here. */
-    time_zone: Type.String({ default: 'UTC', minLength: 1, format: 'iana-time-zone', title: 'Time zone of the stats', description: 'An IANA time zone such as UTC or Asia/Shanghai' }),
+    /**
+     * Days of the dashboard's stats start at midnight here. Its description completes the
+     * refusal "expected …" (validation.ts); the console's help is in settings/core-texts.ts.
+     */
+    time_zone: Type.String({ default: 'UTC', minLength: 1, format: 'iana-time-zone', title: 'Time zone of the stats', description: 'an IANA time zone such as UTC or Asia/Shanghai' }),
   },
   { ...strict, default: {} },
 )

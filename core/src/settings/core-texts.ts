@@ -2,7 +2,8 @@ import type { SettingDefinition } from './registry.js'
 
 /*
  * The core settings' label, help and option labels in Chinese. English is in their schema
- * (config/schema.ts), which stays the one source of the English texts.
+ * (config/schema.ts), which stays the one source of the English texts, but for a help text
+ * the schema words for validation messages.
  */
 export const CORE_SETTING_LOCALES: Readonly<Record<string, SettingDefinition['locales']>> = {
   guest_rpm: { 'zh-CN': { title: '访客每分钟请求数', description: '按 IP 地址计；0 表示不限' } },
@@ -18,5 +19,6 @@ export const CORE_SETTING_LOCALES: Readonly<Record<string, SettingDefinition['lo
   default_group: { 'zh-CN': { title: '新用户所属用户组', description: '新注册的账户加入此用户组' } },
   model_passthrough: { 'zh-CN': { title: '透传未知模型', description: '任何模型名都原样转发，而不只提供目录中已启用的模型' } },
   allow_private_upstreams: { 'zh-CN': { title: '允许内网上游', description: '渠道可以指向局域网地址（如你网络中的模型服务器）；关闭时可防范 SSRF' } },
-  time_zone: { 'zh-CN': { title: '统计时区', description: 'IANA 时区名，如 UTC 或 Asia/Shanghai' } },
+  // The schema's description is worded to complete a refusal ("expected an IANA time zone …").
+  time_zone: { en: { description: 'An IANA time zone such as UTC or Asia/Shanghai' }, 'zh-CN': { title: '统计时区', description: 'IANA 时区名，如 UTC 或 Asia/Shanghai' } },
 }
