@@ -45,6 +45,7 @@ import { installThemeRoutes } from '../ui/routes.js'
 import { registerAdminSections } from '../ui/sections.js'
 import { installThemeSettings } from '../ui/theme-settings.js'
 import { installUsageAdminRoutes } from '../usage/admin-routes.js'
+import { installUsageUserRoutes } from '../usage/user-routes.js'
 import { usageEntities } from '../usage/entities.js'
 import { usageRetentionTask } from '../usage/retention.js'
 import { UsageWriter } from '../usage/writer.js'
@@ -206,6 +207,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     installBlocklistAdminRoutes(app, openEm, blocklist)
     registries.retention.register('blocked-attempts', { prune: context => pruneBlockedAttempts(openEm, context) }, 'core')
     installUsageAdminRoutes(app, { em: openEm, settings })
+    installUsageUserRoutes(app, { em: openEm, settings })
     registries.retention.register('usage-logs', usageRetentionTask(openEm), 'core')
     installRetentionJob(app, { jobs, tasks: registries.retention, settings, events })
     installJobsAdminRoutes(app, jobs)

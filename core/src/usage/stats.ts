@@ -1,12 +1,14 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { addDays, formatDate, isoWeekday, ZonedCalendar, type LocalDate } from './calendar.js'
 import { bucketOf } from './rollups.js'
-import type { UsageStats } from './views.js'
+import type { UsageStats, UserUsage } from './views.js'
 
 /** Days in the `daily` series, today included. */
 export const DAILY_DAYS = 7
+/** The longest window `GET /api/usage/me` answers. */
+export const USER_USAGE_MAX_DAYS = 90
 
-export type { UsageStats } from './views.js'
+export type { UsageStats, UserUsage } from './views.js'
 
 type Row = Record<string, unknown>
 
@@ -69,4 +71,49 @@ function nextMonth(date: LocalDate): LocalDate {
 async function activeUsers(em: EntityManager, from: Date): Promise<number> {
   const [row] = (await em.getConnection().execute('select count(*) as `active` from `usage_user_activity` where `last_call_at` >= ?', [from])) as Row[]
   return Number(row?.active ?? 0)
+}
+
+/**
+ * One user's calls and tokens over the last `days` calendar days in `timeZone`, today
+ * included: per model and per day. The rollups are not per user, so this reads the user's
+ * rows, as one index range over `(user_id, created_at)` grouped in the database: each row is
+ * given its day by comparing `created_at` with the day boundaries (plain comparisons, the same
+ * on SQLite and MySQL, whatever the zone), so no row travels to the gateway.
+ */
+export async function computeUserUsage(em: EntityManager, options: { userId: number; days: number; now: Date; timeZone: string }): Promise<UserUsage> {
+  const calendar = new ZonedCalendar(options.timeZone)
+  const today = calendar.dateOf(options.now.getTime())
+  const dates = Array.from({ length: options.days }, (_, index) => addDays(today, index - options.days + 1))
+  // Each day's first instant, and tomorrow's: days + 1 boundaries.
+  const starts = [...dates, addDays(today, 1)].map(date => new Date(calendar.startOf(date)))
+  const day = options.days === 1 ? '0' : `case ${starts.slice(1, -1).map((_, index) => `when \`created_at\` < ? then ${index}`).join(' ')} else ${options.days - 1} end`
+  const rows = (await em.getConnection().execute(
+    `select ${day} as \`day\`, \`model\`, count(*) as \`calls\`, sum(\`prompt_tokens\`) as \`prompt\`, sum(\`completion_tokens\`) as \`completion\` from \`usage_logs\` where \`user_id\` = ? and \`created_at\` >= ? and \`created_at\` < ? group by \`day\`, \`model\``,
+    [...starts.slice(1, -1), options.userId, starts[0], starts[options.days]],
+  )) as Row[]
+  const tally = () => ({ calls: 0, prompt_tokens: 0, completion_tokens: 0 })
+  const daily = dates.map(date => ({ date: formatDate(date), ...tally() }))
+  const models = new Map<string, UserUsage['models'][number]>()
+  const totals = tally()
+  for (const row of rows) {
+    const counts = { calls: Number(row.calls), prompt_tokens: Number(row.prompt ?? 0), completion_tokens: Number(row.completion ?? 0) }
+    const model = String(row.model)
+    const perModel = models.get(model) ?? { model, ...tally() }
+    models.set(model, perModel)
+    for (const target of [daily[Number(row.day)], perModel, totals]) {
+      if (!target) continue
+      target.calls += counts.calls
+      target.prompt_tokens += counts.prompt_tokens
+      target.completion_tokens += counts.completion_tokens
+    }
+  }
+  return {
+    days: options.days,
+    time_zone: options.timeZone,
+    from: formatDate(dates[0] as LocalDate),
+    to: formatDate(today),
+    totals,
+    models: [...models.values()].sort((a, b) => b.calls - a.calls || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0)),
+    daily,
+  }
 }

@@ -40,3 +40,26 @@ export interface UsageStats {
   active_users: number
   time_zone: string
 }
+
+/** One day or one model of `GET /api/usage/me`. */
+export interface UsageTally {
+  calls: number
+  prompt_tokens: number
+  completion_tokens: number
+}
+
+/** `GET /api/usage/me`: the caller's own calls and tokens, by model and by day. */
+export interface UserUsage {
+  /** How many days, today included. */
+  days: number
+  /** The `time_zone` setting: days start at midnight there. */
+  time_zone: string
+  /** First and last day (today), `YYYY-MM-DD`. */
+  from: string
+  to: string
+  totals: UsageTally
+  /** Most calls first. */
+  models: Array<UsageTally & { model: string }>
+  /** Every day of the window, oldest first, today last; days without a call count zero. */
+  daily: Array<UsageTally & { date: string }>
+}
