@@ -12,6 +12,7 @@ export interface ChatModel {
   readonly name: string
   readonly display_name?: string | null
   readonly reasoning?: boolean
+  readonly vision?: boolean
 }
 
 export interface ChatMessage {

@@ -171,8 +171,12 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
 function fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): void {
   picker.replaceChildren(...models.map(model => element('option', { text: model.display_name || model.name, attributes: { value: model.name } })))
   if (models.length === 0) picker.append(element('option', { text: text('no_models'), attributes: { value: '' } }))
+  // `/chat?model=…` (the models page's "Chat with it") wins over the model used last.
+  const asked = new URLSearchParams(location.search).get('model')
   const remembered = localStorage.getItem(MODEL_KEY)
-  if (remembered && models.some(model => model.name === remembered)) picker.value = remembered
+  const chosen = [asked, remembered].find(name => name && models.some(model => model.name === name))
+  if (chosen) picker.value = chosen
+  if (chosen === asked && asked) localStorage.setItem(MODEL_KEY, asked)
 }
 
 /**

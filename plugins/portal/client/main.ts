@@ -2,8 +2,10 @@ import { startAccount } from './account.js'
 import { startAuthForm, startNav } from './auth.js'
 import { startChat } from './chat.js'
 import { showErrorDialog } from './dialog.js'
+import { startModels } from './models.js'
 import { ApiError, loadSession, publicJson } from './session.js'
 import { startTokens } from './tokens.js'
+import { startUsage } from './usage.js'
 import type { HistoryMode } from './history.js'
 
 /*
@@ -29,14 +31,15 @@ async function start(): Promise<void> {
   const page = root.dataset.portalPage
   try {
     if (page === 'login' || page === 'register') return startAuthForm(root, page)
-    if (page === 'chat') {
+    if (page === 'chat' || page === 'models') {
       const config = await publicJson<PortalConfig>('GET', '/api/portal/config')
       if (!loadSession() && !config.allow_guest) return toLogin()
-      return await startChat(root, config)
+      return page === 'chat' ? await startChat(root, config) : await startModels(root)
     }
     if (!loadSession()) return toLogin()
     if (page === 'account') return await startAccount(root)
     if (page === 'tokens') return await startTokens(root)
+    if (page === 'usage') return await startUsage(root)
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return toLogin()
     if (error instanceof ApiError) return showErrorDialog(error)

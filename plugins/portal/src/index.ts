@@ -16,6 +16,8 @@ const PAGES = [
   { id: 'register', path: '/register', template: 'register' },
   { id: 'account', path: '/account', template: 'account' },
   { id: 'tokens', path: '/tokens', template: 'tokens' },
+  { id: 'models', path: '/models', template: 'models' },
+  { id: 'usage', path: '/usage', template: 'usage' },
 ] as const
 
 /** The end-user portal (SPEC §10): server-rendered shells, behaviour in one front-end bundle. */
@@ -23,7 +25,7 @@ export default definePlugin({
   id: 'portal',
   version: '0.1.0',
   core: '^0.1.0',
-  description: 'Chat, sign-in, registration, account and API token pages',
+  description: 'Chat, models, usage, sign-in, registration, account and API token pages',
   setup(ctx) {
     const bundle = readClientBundle(CLIENT_DIR, 'portal')
     for (const page of PAGES) {

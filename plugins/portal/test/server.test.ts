@@ -13,7 +13,7 @@ t.before(ensureBundle)
 t.test('pages are server-rendered shells with the CSP and one hashed bundle; no inline script', async t => {
   const gateway = await createTestGateway({ plugins: [identity, portal] })
   t.teardown(gateway.close)
-  for (const path of ['/', '/chat', '/login', '/register', '/account', '/tokens']) {
+  for (const path of ['/', '/chat', '/login', '/register', '/account', '/tokens', '/models', '/usage']) {
     const page = await gateway.inject({ method: 'GET', url: path })
     t.equal(page.statusCode, 200, path)
     t.equal(page.headers['content-security-policy'], CONTENT_SECURITY_POLICY)
