@@ -198,6 +198,35 @@ t.test('the default theme renders a page in both languages and passes its own se
   t.match(zh.body, /<h1>欢迎来到 Parley<\/h1>/)
 })
 
+t.test("the favicon: the shipped themes link an SVG icon, and /favicon.ico answers the theme's", async t => {
+  for (const theme of ['default', 'ink']) {
+    const empty = mkdtempSync(path.join(tmpdir(), 'parley-ui-'))
+    writeFileSync(path.join(empty, 'blank.hbs'), '')
+    mkdirSync(path.join(empty, 'pages'))
+    writeFileSync(path.join(empty, 'pages/blank.hbs'), '{{!< default}}<p>blank</p>')
+    const blank = definePlugin({ id: 'blank-fixture', version: '1.0.0', setup: ctx => ctx.ui.pages.register('blank', { path: '/blank', template: 'blank', templatesDir: empty, access: 'public' }) })
+    const gateway = await createTestGateway({ plugins: [blank], config: { theme } })
+    t.teardown(gateway.close)
+    const page = await gateway.inject({ method: 'GET', url: '/blank' })
+    const icon = new RegExp(`<link rel="icon" href="(/assets/${theme}/favicon\\.svg\\?v=[0-9a-f]{12})" type="image/svg\\+xml">`).exec(page.body)
+    t.ok(icon, `${theme}: the layout links its icon`)
+    const linked = await gateway.inject({ method: 'GET', url: icon?.[1] ?? '' })
+    t.equal(linked.statusCode, 200)
+    t.equal(linked.headers['content-type'], 'image/svg+xml')
+    t.match(linked.body, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/)
+    const ico = await gateway.inject({ method: 'GET', url: '/favicon.ico' })
+    t.equal(ico.statusCode, 200, `${theme}: /favicon.ico is answered, not a 404 the browser logs`)
+    t.equal(ico.headers['content-type'], 'image/svg+xml')
+    t.equal(ico.body, linked.body)
+    t.equal(ico.headers['cache-control'], 'public, max-age=0, must-revalidate')
+    t.equal((await gateway.inject({ method: 'GET', url: '/favicon.ico', headers: { 'if-none-match': String(ico.headers.etag) } })).statusCode, 304)
+  }
+  // A theme without an icon: a plain 404, as before.
+  const gateway = await themed()
+  t.teardown(gateway.close)
+  t.equal((await gateway.inject({ method: 'GET', url: '/favicon.ico' })).statusCode, 404)
+})
+
 t.test('bad themes and templates stop the start with a coded error', async t => {
   const dir = mkdtempSync(path.join(tmpdir(), 'parley-ui-bad-'))
   mkdirSync(path.join(dir, 'pages'))

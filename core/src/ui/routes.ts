@@ -5,7 +5,7 @@ import type { HttpScope } from '../http/server.js'
 import { languageOf, parseLanguage, type Language } from '../i18n.js'
 import type { Registered } from '../kernel/registry.js'
 import type { SettingsRegistry } from '../settings/registry.js'
-import { IMMUTABLE, REVALIDATE } from './assets.js'
+import { IMMUTABLE, REVALIDATE, type Asset } from './assets.js'
 import type { UiNavItem, UiPage } from './contributions.js'
 import type { PageContext, ThemeEngine } from './engine.js'
 
@@ -30,8 +30,8 @@ export interface NavLink {
 }
 
 /**
- * Mounts the UI: one GET route per registered page, rendered by the engine, and the active
- * theme's assets under `/assets/<theme>/`. `?lang=zh-CN|en` on any page switches the language
+ * Mounts the UI: one GET route per registered page, rendered by the engine, the active theme's
+ * assets under `/assets/<theme>/` and its icon at `/favicon.ico`. `?lang=zh-CN|en` on any page switches the language
  * and remembers it in the `lang` cookie.
  */
 export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options: ThemeRoutesOptions): void {
@@ -69,15 +69,23 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
     const asset = params.theme === engine.name ? engine.assets.get(params['*']) : undefined
     if (!asset) throw errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: 'GET', path: request.url.split('?')[0] })
     const version = (request.query as { v?: unknown }).v
-    const etag = `"${asset.hash}"`
-    void reply
-      .header('content-type', asset.contentType)
-      .header('cache-control', version === asset.hash ? IMMUTABLE : REVALIDATE)
-      .header('etag', etag)
-      .header('x-content-type-options', 'nosniff')
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send()
-    return reply.send(asset.body)
+    return sendAsset(request, reply, asset, version === asset.hash ? IMMUTABLE : REVALIDATE)
   })
+
+  // Browsers ask for /favicon.ico on their own (and log its 404): answer the theme's icon, an
+  // `assets/favicon.ico` or else its `assets/favicon.svg` (the one layouts link).
+  app.get('/favicon.ico', { schema: { hide: true } }, async (request, reply) => {
+    const asset = engine.assets.get('favicon.ico') ?? engine.assets.get('favicon.svg')
+    if (!asset) throw errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: 'GET', path: '/favicon.ico' })
+    return sendAsset(request, reply, asset, REVALIDATE)
+  })
+}
+
+function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset, cacheControl: string): FastifyReply {
+  const etag = `"${asset.hash}"`
+  void reply.header('content-type', asset.contentType).header('cache-control', cacheControl).header('etag', etag).header('x-content-type-options', 'nosniff')
+  if (request.headers['if-none-match'] === etag) return reply.code(304).send()
+  return reply.send(asset.body)
 }
 
 /**
