@@ -227,6 +227,56 @@ t.test("the favicon: the shipped themes link an SVG icon, and /favicon.ico answe
   t.equal((await gateway.inject({ method: 'GET', url: '/favicon.ico' })).statusCode, 404)
 })
 
+t.test('an unknown path: the theme\'s 404 page for browsers, the JSON envelope for API clients and /api, /v1', async t => {
+  const browser = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }
+  for (const theme of ['default', 'ink']) {
+    const gateway = await createTestGateway({ config: { theme } })
+    t.teardown(gateway.close)
+    const page = await gateway.inject({ method: 'GET', url: '/no/such/page?x=1', headers: browser })
+    t.equal(page.statusCode, 404, `${theme}: still a 404`)
+    t.equal(page.headers['content-type'], 'text/html; charset=utf-8')
+    t.equal(page.headers['content-security-policy'], CSP, 'with the pages\' CSP')
+    t.match(page.body, '<h1>Page not found</h1>')
+    t.match(page.body, 'There is no page at /no/such/page.', 'the path, without its query')
+    t.match(page.body, /<title>Page not found · Parley<\/title>/)
+    t.match(page.body, theme === 'ink' ? 'ink-rail' : 'site-header', "inside the theme's own layout")
+    const zh = await gateway.inject({ method: 'GET', url: '/nope', headers: { ...browser, 'accept-language': 'zh-CN' } })
+    t.match(zh.body, '<h1>页面不存在</h1>')
+    const evil = await gateway.inject({ method: 'GET', url: '/%3Cscript%3Ealert(1)%3C/script%3E', headers: browser })
+    t.notMatch(evil.body, '<script>alert(1)', 'the path is escaped')
+    t.match(evil.body, '&lt;script&gt;alert(1)&lt;/script&gt;', 'decoded for people, escaped')
+    t.match((await gateway.inject({ method: 'GET', url: '/%E6%96%87%E6%A1%A3', headers: browser })).body, 'There is no page at /文档.')
+  }
+  const gateway = await createTestGateway({})
+  t.teardown(gateway.close)
+  const json = async (method: 'GET' | 'POST' | 'HEAD', url: string, headers: Record<string, string>) => {
+    const response = await gateway.inject({ method, url, headers })
+    t.equal(response.statusCode, 404, `${method} ${url} ${JSON.stringify(headers)}`)
+    t.match(response.headers['content-type'], /^application\/json/, 'JSON')
+    if (method !== 'HEAD') t.match(response.json(), { error: { type: 'not_found', code: 'PARLEY_ERR_HTTP_NOT_FOUND' } })
+  }
+  await json('GET', '/nope', {})
+  await json('GET', '/nope', { accept: '*/*' })
+  await json('GET', '/nope', { accept: 'application/json' })
+  await json('GET', '/nope', { accept: 'application/json, text/html;q=0.5' })
+  await json('POST', '/nope', browser)
+  for (const url of ['/api/nope', '/api', '/v1/nope', '/v1', '/v1/chat/nope']) await json('GET', url, browser)
+  const head = await gateway.inject({ method: 'HEAD', url: '/nope', headers: browser })
+  t.equal(head.statusCode, 404)
+  t.equal(head.headers['content-type'], 'text/html; charset=utf-8', 'HEAD like GET')
+})
+
+t.test('a theme without a 404 page gets core\'s own, in both languages', async t => {
+  const gateway = await themed()
+  t.teardown(gateway.close)
+  const page = await gateway.inject({ method: 'GET', url: '/gone', headers: { accept: 'text/html' } })
+  t.equal(page.statusCode, 404)
+  t.match(page.body, '<h1>Page not found</h1>')
+  t.match(page.body, 'There is no page at <code>/gone</code>.')
+  const zh = await gateway.inject({ method: 'GET', url: '/gone?lang=zh-CN', headers: { accept: 'text/html' } })
+  t.match(zh.body, '<h1>页面不存在</h1>')
+})
+
 t.test('bad themes and templates stop the start with a coded error', async t => {
   const dir = mkdtempSync(path.join(tmpdir(), 'parley-ui-bad-'))
   mkdirSync(path.join(dir, 'pages'))

@@ -97,6 +97,24 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return (code !== undefined && UNREACHABLE_CODES.has(code)) || /Unable to acquire a connection|Timeout acquiring a connection/i.test(error.message)
 }
 
+/**
+ * Answers an unknown path itself (and says so with `true`), or leaves it to the JSON envelope
+ * (`false`). The UI installs one that renders the theme's 404 page for browsers.
+ */
+export type NotFoundPage = (request: FastifyRequest, reply: FastifyReply) => boolean | Promise<boolean>
+
+const notFoundPages = new WeakMap<object, NotFoundPage>()
+
+/** Gives the root scope's 404 a page for browsers; `/api` and `/v1` stay JSON whatever it answers. */
+export function setNotFoundPage(app: object, page: NotFoundPage): void {
+  notFoundPages.set(app, (request, reply) => (isApiPath(pathOf(request.url)) ? false : page(request, reply)))
+}
+
+/** Paths whose answers are always JSON: the APIs. */
+export function isApiPath(path: string): boolean {
+  return /^\/(?:api|v1)(?:\/|$)/.test(path)
+}
+
 export const errorEnvelope = fp(function errorEnvelope(app: FastifyInstance, _options: unknown, ready: () => void) {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = toEnvelope(error, request)
@@ -108,9 +126,12 @@ export const errorEnvelope = fp(function errorEnvelope(app: FastifyInstance, _op
     if (typeof body.error.retry_after === 'number') void reply.header('retry-after', String(body.error.retry_after))
     void reply.code(status).type('application/json; charset=utf-8').send(body)
   })
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler(async (request, reply) => {
+    // A browser asking for a page gets the UI's page (setNotFoundPage); API clients the envelope.
+    const page = notFoundPages.get(app)
+    if (page && (await page(request, reply))) return reply
     const error = errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: request.method, path: pathOf(request.url) })
-    void reply.code(404).send({ error: { type: error.type, message: error.message, code: error.code } })
+    return reply.code(404).type('application/json; charset=utf-8').send({ error: { type: error.type, message: error.message, code: error.code } })
   })
   ready()
 }, { name: 'parley-error-envelope', fastify: '5.x', dependencies: ['parley-request-context'] })

@@ -21,6 +21,21 @@ export const DEFAULT_THEMES_DIR = fileURLToPath(new URL('../../../themes/', impo
 const THEME_NAME = /^[a-z0-9][a-z0-9._-]*$/i
 /** Generated from the colour settings; a dotfile name, so no file of the theme can clash. */
 const CUSTOM_CSS = '.custom.css'
+/** The theme's page for unknown paths: `pages/not-found.hbs`, else this one. */
+export const NOT_FOUND_TEMPLATE = 'not-found'
+const FALLBACK_NOT_FOUND = `{{!< default}}
+<section class="not-found" data-page="not-found">
+  {{#if (eq site.lang "zh-CN")}}
+    <h1>页面不存在</h1>
+    <p>没有 <code>{{page.path}}</code> 这个页面。</p>
+    <p><a href="/">返回首页</a></p>
+  {{else}}
+    <h1>Page not found</h1>
+    <p>There is no page at <code>{{page.path}}</code>.</p>
+    <p><a href="/">Go to the home page</a></p>
+  {{/if}}
+</section>
+`
 
 export interface ThemeEngineOptions {
   readonly theme: string
@@ -58,6 +73,7 @@ export class ThemeEngine {
   readonly #pages = new Map<string, Template>()
   readonly #pluginPages = new Map<string, Template>()
   #layout: Template | undefined
+  #notFound: Template | undefined
   #compiles = 0
   #custom: Readonly<Record<string, CustomValue>>
   #messages: ReadonlyMap<Language, Readonly<Record<string, string>>> = new Map()
@@ -127,6 +143,7 @@ export class ThemeEngine {
       for (const [language, texts] of locales) Object.assign(messages.get(language) ?? {}, texts)
     }
     engine.#messages = messages
+    engine.#notFound = engine.#pages.get(NOT_FOUND_TEMPLATE) ?? engine.#compile(FALLBACK_NOT_FOUND, 'core/not-found.hbs', 'core', known)
     const helpers = themeHelpers({ messages, assets, customCss: CUSTOM_CSS })
     for (const [name, helper] of Object.entries(helpers)) engine.#hb.registerHelper(name, helper)
     return engine
@@ -172,6 +189,16 @@ export class ThemeEngine {
     const data = { lang: context.site.lang, custom: this.#custom }
     const body = template(context, { data })
     return this.#layout({ ...context, body }, { data })
+  }
+
+  /**
+   * The page for a path nothing answers, inside the layout: the theme's `pages/not-found.hbs`,
+   * else core's own (in both languages). `context.page.path` is the path asked for.
+   */
+  renderNotFound(context: PageContext): string {
+    if (!this.#notFound || !this.#layout) throw errors.PARLEY_ERR_THEME_PAGE_UNKNOWN({ template: NOT_FOUND_TEMPLATE })
+    const data = { lang: context.site.lang, custom: this.#custom }
+    return this.#layout({ ...context, body: this.#notFound(context, { data }) }, { data })
   }
 
   #compile(source: string, file: string, owner: string, knownPartials: ReadonlySet<string>): Template {

@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors, ParleyError } from '../errors.js'
 import { principalOf } from '../auth/authenticate.js'
+import { pathOf } from '../http/context.js'
+import { setNotFoundPage } from '../http/errors.js'
 import type { HttpScope } from '../http/server.js'
 import { languageOf, parseLanguage, type Language } from '../i18n.js'
 import type { Registered } from '../kernel/registry.js'
@@ -31,7 +33,7 @@ export interface NavLink {
 
 /**
  * Mounts the UI: one GET route per registered page, rendered by the engine, the active theme's
- * assets under `/assets/<theme>/` and its icon at `/favicon.ico`. `?lang=zh-CN|en` on any page switches the language
+ * assets under `/assets/<theme>/`, its icon at `/favicon.ico`, and its 404 page for browsers. `?lang=zh-CN|en` on any page switches the language
  * and remembers it in the `lang` cookie.
  */
 export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options: ThemeRoutesOptions): void {
@@ -52,17 +54,19 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
         page: { path: page.path, ...(page.title === undefined ? {} : { title: page.title }) },
         nav: links,
       }
-      const html = engine.render(page, context)
-      return reply
-        .header('content-type', 'text/html; charset=utf-8')
-        .header('content-security-policy', CONTENT_SECURITY_POLICY)
-        .header('x-content-type-options', 'nosniff')
-        .header('referrer-policy', 'same-origin')
-        .header('cache-control', 'private, no-cache')
-        .header('vary', 'Cookie, Accept-Language')
-        .send(html)
+      return sendPage(reply, engine.render(page, context))
     })
   }
+
+  // A browser asking for a path nothing answers gets the theme's 404 page; API clients (and
+  // every /api and /v1 path) keep the JSON envelope.
+  setNotFoundPage(app, (request, reply) => {
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || !wantsHtml(request.headers.accept)) return false
+    const lang = languageFor(request, reply)
+    const context: PageContext = { site: { title: options.settings.get('site_name'), lang }, page: { path: readablePath(pathOf(request.url)), title: NOT_FOUND_TITLE[lang] }, nav: [] }
+    void sendPage(reply.code(404), engine.renderNotFound(context))
+    return true
+  })
 
   app.get(`/assets/:theme/*`, { schema: { hide: true } }, async (request, reply) => {
     const params = request.params as { theme: string; '*': string }
@@ -86,6 +90,44 @@ function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset, c
   void reply.header('content-type', asset.contentType).header('cache-control', cacheControl).header('etag', etag).header('x-content-type-options', 'nosniff')
   if (request.headers['if-none-match'] === etag) return reply.code(304).send()
   return reply.send(asset.body)
+}
+
+const NOT_FOUND_TITLE: Readonly<Record<Language, string>> = { en: 'Page not found', 'zh-CN': '页面不存在' }
+
+/** `/%E6%96%87%E6%A1%A3` as `/文档`, for people to read (templates escape it); kept encoded when it does not decode. */
+function readablePath(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
+function sendPage(reply: FastifyReply, html: string): FastifyReply {
+  return reply
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', CONTENT_SECURITY_POLICY)
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'same-origin')
+    .header('cache-control', 'private, no-cache')
+    .header('vary', 'Cookie, Accept-Language')
+    .send(html)
+}
+
+/** A browser's navigation: `text/html` accepted, and preferred to JSON (not `*\/*` alone, as fetch() sends). */
+function wantsHtml(accept: string | undefined): boolean {
+  if (!accept) return false
+  const quality = (type: string) => {
+    for (const part of accept.split(',')) {
+      const [name = '', ...params] = part.trim().toLowerCase().split(';')
+      if (name.trim() !== type) continue
+      const q = params.map(param => /^\s*q=([0-9.]+)\s*$/.exec(param)?.[1]).find(value => value !== undefined)
+      return q === undefined ? 1 : Number(q)
+    }
+    return 0
+  }
+  const html = quality('text/html')
+  return html > 0 && html >= quality('application/json')
 }
 
 /**
