@@ -50,7 +50,8 @@ export interface ThemeEngineOptions {
 
 /** What a page template and the layout see, besides `@custom` and `@lang`. */
 export interface PageContext {
-  readonly site: { readonly title: string; readonly lang: Language }
+  /** `color_mode`: what the layout prints as `<html data-theme>` (routes.ts says how it is chosen). */
+  readonly site: { readonly title: string; readonly lang: Language; readonly color_mode?: 'system' | 'light' | 'dark' }
   readonly user?: { readonly name: string; readonly role: string }
   readonly page: { readonly path: string; readonly title?: string }
   readonly [key: string]: unknown

@@ -16,6 +16,10 @@ export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 export const LANGUAGE_COOKIE = 'lang'
 const LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
+/** The visitor's light/dark choice: `?color_mode=` sets it, the portal's script too (and keeps a copy in localStorage). */
+export const COLOR_MODE_COOKIE = 'color_mode'
+export type ColorMode = 'system' | 'light' | 'dark'
+const COLOR_MODES: readonly ColorMode[] = ['system', 'light', 'dark']
 
 export interface ThemeRoutesOptions {
   readonly pages: readonly Registered<UiPage>[]
@@ -49,7 +53,7 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
       const visible = (access: UiNavItem['access']) => access === 'public' || (access === 'user' && user !== undefined) || (access === 'admin' && admin)
       const links: NavLink[] = nav.filter(item => item.area === area && visible(item.access)).map(item => ({ label: item.label, href: item.href, current: item.href === page.path }))
       const context: PageContext = {
-        site: { title: options.settings.get('site_name'), lang },
+        site: { title: options.settings.get('site_name'), lang, color_mode: colorModeFor(request, reply, engine) },
         ...(user ? { user } : {}),
         page: { path: page.path, ...(page.title === undefined ? {} : { title: page.title }) },
         nav: links,
@@ -63,7 +67,7 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
   setNotFoundPage(app, (request, reply) => {
     if ((request.method !== 'GET' && request.method !== 'HEAD') || !wantsHtml(request.headers.accept)) return false
     const lang = languageFor(request, reply)
-    const context: PageContext = { site: { title: options.settings.get('site_name'), lang }, page: { path: readablePath(pathOf(request.url)), title: NOT_FOUND_TITLE[lang] }, nav: [] }
+    const context: PageContext = { site: { title: options.settings.get('site_name'), lang, color_mode: colorModeFor(request, reply, engine) }, page: { path: readablePath(pathOf(request.url)), title: NOT_FOUND_TITLE[lang] }, nav: [] }
     void sendPage(reply.code(404), engine.renderNotFound(context))
     return true
   })
@@ -154,6 +158,25 @@ function languageFor(request: FastifyRequest, reply: FastifyReply): Language {
     return asked
   }
   return parseLanguage(cookie(request.headers.cookie, LANGUAGE_COOKIE)) ?? languageOf(request.headers['accept-language'])
+}
+
+/**
+ * Light, dark or the system's: `?color_mode=` (remembered in a cookie), else the cookie, else
+ * the site's default, the theme's `color_scheme` setting when it has one (`auto` is the
+ * system's). Layouts print it as `<html data-theme>`, so the first paint has the right colours.
+ */
+function colorModeFor(request: FastifyRequest, reply: FastifyReply, engine: ThemeEngine): ColorMode {
+  const asked = parseColorMode((request.query as { color_mode?: unknown } | undefined)?.color_mode)
+  if (asked) {
+    void reply.header('set-cookie', `${COLOR_MODE_COOKIE}=${asked}; Path=/; Max-Age=${LANGUAGE_COOKIE_MAX_AGE}; SameSite=Lax`)
+    return asked
+  }
+  const scheme = engine.custom.color_scheme
+  return parseColorMode(cookie(request.headers.cookie, COLOR_MODE_COOKIE)) ?? (scheme === 'light' || scheme === 'dark' ? scheme : 'system')
+}
+
+function parseColorMode(value: unknown): ColorMode | undefined {
+  return COLOR_MODES.find(mode => mode === value)
 }
 
 function cookie(header: string | undefined, name: string): string | undefined {

@@ -1,6 +1,7 @@
 import { startAccount } from './account.js'
 import { startAuthForm, startNav } from './auth.js'
 import { startChat } from './chat.js'
+import { startColorMode } from './color-mode.js'
 import { showErrorDialog } from './dialog.js'
 import { startModels } from './models.js'
 import { ApiError, loadSession, publicJson } from './session.js'
@@ -25,6 +26,7 @@ function toLogin(): void {
 }
 
 async function start(): Promise<void> {
+  startColorMode()
   const root = document.querySelector<HTMLElement>('[data-portal-page]')
   if (!root) return
   startNav()
