@@ -135,6 +135,7 @@ export const errors = defineErrors({
   PARLEY_ERR_UPSTREAM_BUSY: { status: 503, type: 'upstream_error', message: 'The upstream is at its rate limit; retry shortly' },
   PARLEY_ERR_UPSTREAM_FAILED: { status: 502, type: 'upstream_error', message: 'The upstream failed (HTTP {status})' },
   PARLEY_ERR_UPSTREAM_BAD_ANSWER: { status: 502, type: 'upstream_error', message: 'The upstream sent an answer that is not valid' },
+  PARLEY_ERR_UPSTREAM_EVENT_TOO_LARGE: { status: 502, type: 'upstream_error', message: 'The upstream sent a stream event larger than {limit} bytes; the answer was cut off there' },
   PARLEY_ERR_UPSTREAM_NO_PROVIDER: { status: 503, type: 'upstream_error', message: 'No installed provider can serve model {model}' },
   PARLEY_ERR_CHAT_GUEST_API: { status: 401, type: 'unauthorized', message: 'The API needs a token: send Authorization: Bearer <token>' },
   PARLEY_ERR_BLOCKED_IP: { status: 403, type: 'ip_blocked', message: 'Requests from your address are blocked' },

@@ -1,5 +1,9 @@
 import t from 'tap'
-import { chatCompletionsTap, chatUsage, framedAsObject, relayWholeEvents, responsesTap, responsesUsage, SseSplitter, usageInAnswer, wholeEvents, type StreamTap } from '../src/pipeline/sse.js'
+import { SseSplitter, wholeEvents } from '../src/pipeline/sse.js'
+import { relayWholeEvents, type StreamTap } from '../src/pipeline/stream-tap.js'
+import { framedAsObject, usageInAnswer } from '../src/pipeline/whole-answer.js'
+import { chatCompletionsTap, chatUsage } from '../src/pipeline/formats/chat-completions.js'
+import { responsesTap, responsesUsage } from '../src/pipeline/formats/responses.js'
 
 /*
  * The passthrough relay's fast path (in a chunk of whole events, only the events the tap acts
@@ -69,7 +73,7 @@ t.test('chat completions: fast and slow paths agree, with and without upstream u
 t.test('chat completions: the fast path reads what the tap acts on, and only that', async t => {
   const read: string[] = []
   const tap = chatCompletionsTap(false)
-  const watching: StreamTap = { forward: event => (read.push(event.data), tap.forward(event)), markers: tap.markers, skip: bytes => tap.skip(bytes), result: () => tap.result() }
+  const watching: StreamTap = { forward: event => (read.push(event.data), tap.forward(event)), markers: tap.markers, skip: bytes => tap.skip(bytes), result: () => tap.result(), get ended() { return tap.ended }, plain: bytes => tap.plain(bytes) }
   const usageFrame = 'data: {"choices":[],"usage": {"prompt_tokens":1,"completion_tokens":2}}\n\n'
   const text = [chunk({ content: 'a' }, ',"usage":null'), 'data: {"error":{"message":"overloaded","code":"busy"}}\n\n', chunk({ content: 'b' }, ',"usage":null'), usageFrame, 'data: [DONE]\n\n'].join('')
   const out = Buffer.from(relayWholeEvents(Buffer.from(text), watching, new SseSplitter())).toString('utf8')

@@ -72,6 +72,7 @@ export function createPluginContext(
     providers: forPlugin(r.providers, id),
     auth: forPlugin(r.auth, id),
     limits: forPlugin(r.limits, id),
+    calls: forPlugin(r.calls, id),
     retention: forPlugin(r.retention, id),
     storage: forPlugin(r.storage, id),
     health: forPlugin(r.health, id),

@@ -25,6 +25,7 @@ import { createMetricsRegistry, httpMetrics } from '../http/metrics.js'
 import { createHttpServer, type HttpScope } from '../http/server.js'
 import { createJobQueue, installJobsAdminRoutes } from '../jobs/index.js'
 import { installAuthentication } from '../auth/authenticate.js'
+import { ProviderChannelTester } from '../pipeline/channel-tester.js'
 import { ChatPipeline } from '../pipeline/chat-pipeline.js'
 import { installChatRoutes } from '../pipeline/chat-routes.js'
 import { installModelRoutes } from '../pipeline/models-routes.js'
@@ -58,6 +59,8 @@ import { CORE_VERSION } from './version.js'
 
 const JOBS_START_GRACE_MS = 5000
 const JOBS_RETRY_MS = 5000
+/** After the drain deadline ended the running calls: time for their last events to reach the clients. */
+const SHUTDOWN_FLUSH_MS = 200
 
 export interface GatewayOptions {
   /** A config from `loadConfig`, or how to load one (file, env, overrides). */
@@ -201,7 +204,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       allowLoopback,
     })
     cleanups.push(() => agents.close())
-    const pipeline = new ChatPipeline({ catalog, providers: registries.providers, limits: registries.limits, usage, settings, agents, upstream: config.upstream, log, metrics })
+    const pipeline = new ChatPipeline({ catalog, providers: registries.providers, limits: registries.limits, observers: registries.calls, usage, settings, agents, upstream: config.upstream, log, metrics })
     installChatRoutes(app, pipeline)
     installSettingsAdminRoutes(app, settings)
     installBlocklistAdminRoutes(app, openEm, blocklist)
@@ -217,7 +220,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       models: new ModelStore(),
       routes: new ChatRouteStore(),
       addressPolicy: () => ({ allowPrivate: settings.get('allow_private_upstreams'), allowLoopback }),
-      tester: pipeline,
+      tester: new ProviderChannelTester({ providers: registries.providers, agents, settings, upstream: config.upstream }),
       changed: () => kv.publish(CATALOG_CHANGED, '1').catch(error => log.warn({ err: error }, 'could not announce a catalog change')),
     })
     registries.health.register('database', { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) }, 'core')
@@ -315,8 +318,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         state = 'stopping'
         clearTimeout(jobsRetry)
         const deadline = setTimeout(() => {
-          log.warn({ timeout_ms: config.server.shutdown_timeout_ms }, 'drain deadline reached; closing remaining connections')
-          app.server.closeAllConnections()
+          log.warn({ timeout_ms: config.server.shutdown_timeout_ms, calls: pipeline.running }, 'drain deadline reached; ending running calls, then closing remaining connections')
+          // Each running stream ends with an error event the client understands and a usage row
+          // marked as cut by the shutdown; the sockets close once those last writes went out.
+          pipeline.stopAll('shutdown')
+          setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_FLUSH_MS).unref()
         }, config.server.shutdown_timeout_ms)
         deadline.unref()
         try {

@@ -12,6 +12,7 @@ import type { HttpScope } from '../http/server.js'
 import type { EnqueueOptions, JobDefinition } from '../jobs/port.js'
 import type { KeyValueStore } from '../kv/port.js'
 import type { Logger } from '../logger.js'
+import type { CallObserver } from '../pipeline/lifecycle.js'
 import type { LimitPolicy } from '../pipeline/limits.js'
 import type { RetentionTask } from '../retention/task.js'
 import type { AuthStrategy } from '../auth/principal.js'
@@ -134,6 +135,8 @@ export interface PluginContext<TOptions = Record<string, unknown>> {
   readonly providers: PluginRegistry<ChatProvider>
   readonly auth: PluginRegistry<AuthStrategy>
   readonly limits: PluginRegistry<LimitPolicy>
+  /** Observers of every data-plane call: started, each piece of the answer, ended (pipeline/lifecycle.ts). */
+  readonly calls: PluginRegistry<CallObserver>
   /** What the daily retention job prunes (`log_retention_days`). */
   readonly retention: PluginRegistry<RetentionTask>
   readonly storage: PluginRegistry<ObjectStorage>

@@ -1,4 +1,5 @@
 import type { HealthCheck } from '../http/health.js'
+import type { CallObserver } from '../pipeline/lifecycle.js'
 import type { LimitPolicy } from '../pipeline/limits.js'
 import type { AuthStrategy } from '../auth/principal.js'
 import type { ChatProvider } from '../pipeline/provider.js'
@@ -17,6 +18,7 @@ export interface Registries {
   readonly providers: Registry<ChatProvider>
   readonly auth: Registry<AuthStrategy>
   readonly limits: Registry<LimitPolicy>
+  readonly calls: Registry<CallObserver>
   readonly retention: Registry<RetentionTask>
   readonly storage: Registry<ObjectStorage>
   readonly health: Registry<HealthCheck>
@@ -33,6 +35,7 @@ export function createRegistries(): Registries {
     providers: new Registry('Chat provider', { shared: true }),
     auth: new Registry('Auth strategy'),
     limits: new Registry('Limit policy'),
+    calls: new Registry('Call observer'),
     retention: new Registry('Retention task'),
     storage: new Registry('Object storage', { shared: true }),
     health: new Registry('Health check'),

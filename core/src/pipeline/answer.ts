@@ -1,4 +1,6 @@
 import type { FastifyReply } from 'fastify'
+import { control, Stop, type Attempt } from './attempt.js'
+import type { Call } from './call.js'
 
 /*
  * Writing the answer to the client: the reply is taken over from Fastify once, then pieces go
@@ -44,3 +46,72 @@ export function drained(res: FastifyReply['raw']): Promise<void> {
     res.on('close', done)
   })
 }
+
+/** A whole answer (not streamed) in one write. */
+export function sendWhole(call: Call, body: Uint8Array): FastifyReply {
+  commit(call.reply, 'application/json', undefined, body.byteLength).end(body)
+  return call.reply
+}
+
+/**
+ * Commits the call and streams it: status and headers go out with the first piece, then every
+ * piece as it arrives. From here on nothing fails over; a broken upstream ends the stream with
+ * an error event (`finish` writes the tail), and a client that goes away aborts the upstream at
+ * once. The pieces go straight to the socket, one write each; a slow client is waited for (its
+ * time never counts against the upstream), a gone one ends the loop.
+ */
+export function streamAnswer<T>(
+  call: Call,
+  attempt: Attempt,
+  iterator: AsyncIterator<T>,
+  first: IteratorResult<T>,
+  transform: (chunk: T) => Uint8Array | string,
+  finish: (outcome: 'done' | Stop | unknown) => string,
+): FastifyReply {
+  let finished = false
+  const end = (outcome: 'done' | Stop | unknown): string => {
+    if (finished) return ''
+    finished = true
+    attempt.release()
+    control(attempt).done()
+    return finish(outcome)
+  }
+  // A client gone while the upstream is silent: end the row now, the loop may never resume.
+  attempt.onStop(reason => {
+    if (reason === 'client') end(new Stop('client'))
+  })
+  call.answering()
+  const res = commit(call.reply, 'text/event-stream; charset=utf-8', STREAM_HEADERS)
+  const pump = async (): Promise<void> => {
+    let exhausted = first.done === true
+    try {
+      if (first.done) return void res.end(end('done'))
+      let more = write(res, transform(first.value))
+      attempt.flowing()
+      for (;;) {
+        if (!more) await drained(res)
+        if (res.destroyed) return
+        const next = await attempt.next(iterator)
+        if (next.done) {
+          exhausted = true
+          return void res.end(end('done'))
+        }
+        more = write(res, transform(next.value))
+      }
+    } catch (error) {
+      const tail = end(error)
+      if (!res.destroyed) res.end(tail)
+      // Failed on our side (an event past the limit) while the upstream still sends: cut it off.
+      if (!exhausted && !res.destroyed) void Promise.resolve(iterator.return?.(undefined)).catch(() => undefined)
+    } finally {
+      if (res.destroyed) {
+        // The client went away (or the socket failed) before the answer was whole.
+        end(new Stop('client'))
+        if (!exhausted) void Promise.resolve(iterator.return?.(undefined)).catch(() => undefined)
+      }
+    }
+  }
+  void pump()
+  return call.reply
+}
+

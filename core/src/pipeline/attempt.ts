@@ -8,8 +8,8 @@ import type { ProviderCall, UpstreamTarget } from './provider.js'
  * each upstream attempt's first-byte and idle timers (Attempt), with the stop reasons they end in.
  */
 
-/** Why a call or an attempt is stopped: the client left, or a timer ran out. */
-export type AbortReason = 'client' | 'first_byte' | 'idle' | 'total'
+/** Why a call or an attempt is stopped: the client left, a timer ran out, or the gateway is stopping. */
+export type AbortReason = 'client' | 'first_byte' | 'idle' | 'total' | 'shutdown'
 
 /** Why an attempt was stopped; the reason decides the error and the usage status. */
 export class Stop extends Error {
@@ -51,6 +51,7 @@ export class CallControl {
   #stopped: AbortReason | undefined
   readonly #attempts = new Set<Attempt>()
   readonly #total: NodeJS.Timeout
+  #done: (() => void) | undefined
 
   constructor(totalMs: number) {
     this.#total = setTimeout(() => this.stop('total'), totalMs)
@@ -73,8 +74,17 @@ export class CallControl {
     for (const attempt of this.#attempts) attempt.stop(reason)
   }
 
+  /** The call is over (answered, failed or stopped): its deadline no longer runs. */
   done(): void {
     clearTimeout(this.#total)
+    const listener = this.#done
+    this.#done = undefined
+    listener?.()
+  }
+
+  /** One listener, told once when `done` is called. */
+  onDone(listener: () => void): void {
+    this.#done = listener
   }
 }
 
@@ -238,5 +248,7 @@ export function phaseText(reason: AbortReason): string {
       return 'took longer than the call may last'
     case 'client':
       return 'call was cancelled by the client'
+    case 'shutdown':
+      return 'call was cut off: the server is shutting down'
   }
 }

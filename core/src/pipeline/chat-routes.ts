@@ -4,6 +4,8 @@ import { errors } from '../errors.js'
 import { andThen, type MaybePromise } from '../maybe.js'
 import type { HttpScope } from '../http/server.js'
 import type { ChatCall, ChatPipeline } from './chat-pipeline.js'
+import { chatCompletions } from './formats/chat-completions.js'
+import { responses } from './formats/responses.js'
 import type { Principal } from '../auth/principal.js'
 
 /**
@@ -52,12 +54,12 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void 
   app.post(
     '/v1/chat/completions',
     { schema: { tags: ['data plane'], summary: 'Chat completion (OpenAI format, streaming or not)', security, body: ChatCompletionBody } },
-    apiHandler(pipeline, 'chat', 'chat.completions'),
+    apiHandler(pipeline, chatCompletions, 'chat.completions'),
   )
   app.post(
     '/v1/responses',
     { schema: { tags: ['data plane'], summary: 'Responses API (OpenAI format, streaming or not)', security, body: ResponsesBody } },
-    apiHandler(pipeline, 'responses', 'responses'),
+    apiHandler(pipeline, responses, 'responses'),
   )
   app.post(
     '/api/chat/completions',
@@ -65,7 +67,7 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void 
     async (request, reply) => {
       const principal = await request.principal()
       if (!principal) throw errors.PARLEY_ERR_AUTH_REQUIRED()
-      return pipeline.handle(request, reply, { format: 'chat', body: request.body as Record<string, unknown>, principal, portal: true, endpoint: 'portal' })
+      return pipeline.handle(request, reply, { format: chatCompletions, body: request.body as Record<string, unknown>, principal, portal: true, endpoint: 'portal' })
     },
   )
 }

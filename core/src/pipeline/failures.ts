@@ -1,9 +1,10 @@
 import { errors, ParleyError } from '../errors.js'
 import type { FailureKind } from '../upstream/key-health.js'
 import type { UpstreamHead } from '../upstream/upstream-exchange.js'
-import type { Attempt } from './attempt.js'
+import type { UsageStatus } from '../usage/entities.js'
+import { phaseText, Stop, type Attempt } from './attempt.js'
 import type { ChatEvent, UpstreamTarget } from './provider.js'
-import { parseJson } from './sse.js'
+import { parseJson } from './whole-answer.js'
 
 /*
  * How an attempt failed, and whether another key or channel may do better: classified from the
@@ -99,3 +100,26 @@ export function describe(error: unknown): string {
   const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown }
   return `${typeof name === 'string' ? name : 'Error'}${typeof code === 'string' ? ` (${code})` : ''}`
 }
+
+/** How a stream under way ended other than whole: the usage row's status and type, and what the client is told. */
+export interface Ending {
+  readonly status: UsageStatus
+  readonly rowType: string
+  /** The terminal error event; none for a client that left. */
+  readonly tell?: { readonly type: string; readonly message: string; readonly code?: string }
+}
+
+/** `broken`: what the client is told when the upstream broke off (a thrown error, not a stop). */
+export function endingOf(outcome: unknown, broken: string): Ending {
+  if (tooLarge(outcome)) return { status: 'error', rowType: outcome.type, tell: { type: outcome.type, message: outcome.message, code: outcome.code } }
+  if (outcome instanceof Stop) {
+    if (outcome.reason === 'client') return { status: 'aborted', rowType: 'client_closed' }
+    if (outcome.reason === 'shutdown') {
+      const closing = errors.PARLEY_ERR_HTTP_SHUTTING_DOWN()
+      return { status: 'error', rowType: 'shutdown', tell: { type: closing.type, message: closing.message, code: closing.code } }
+    }
+    return { status: 'error', rowType: 'timeout', tell: { type: 'timeout', message: `The upstream ${phaseText(outcome.reason)}` } }
+  }
+  return { status: 'error', rowType: 'upstream_error', tell: { type: 'upstream_error', message: broken } }
+}
+
