@@ -4,6 +4,7 @@ import { element, role, text } from './dom.js'
 import { History, type Conversation, type HistoryMode, type StoredMessage } from './history.js'
 import { loadMarkdown, MarkdownView } from './markdown.js'
 import { ApiError, loadSession } from './session.js'
+import { installChatShortcuts } from './shortcuts.js'
 
 /*
  * The chat page: model picker, conversation list, streaming answers with a stop button and a
@@ -151,6 +152,21 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   })
   stopButton.addEventListener('click', () => running?.abort())
   root.querySelector('[data-action="new-chat"]')?.addEventListener('click', () => open(undefined))
+  const shortcuts = role<HTMLDialogElement>(document, 'shortcuts')
+  const help = () => {
+    if (!shortcuts.open) shortcuts.showModal()
+  }
+  root.querySelector('[data-action="shortcuts"]')?.addEventListener('click', help)
+  installChatShortcuts({
+    newChat: () => open(undefined),
+    focusPrompt: () => prompt.focus(),
+    stop: () => {
+      if (!running) return false
+      running.abort()
+      return true
+    },
+    help,
+  })
   root.querySelector('[data-action="clear-all"]')?.addEventListener('click', () => {
     if (!confirm(text('confirm_clear'))) return
     history.clear()
