@@ -70,6 +70,8 @@ export type {
 export { PORTAL_HEADER } from './pipeline/chat-routes.js'
 export type { ProbeResult } from './catalog/channel-test.js'
 export { SseSplitter, type SseEvent } from './pipeline/sse.js'
+export type { CallEnd, CallObserver, CallOutput, CallStart, CallWatch } from './pipeline/lifecycle.js'
+export type { ChatService, ChatServiceCall } from './pipeline/chat-service.js'
 export type { ObjectStorage, PresignedDownload, PresignedUpload, PresignPutOptions, StoredObject, StoredObjectInfo } from './storage/port.js'
 export {
   checkContentType,

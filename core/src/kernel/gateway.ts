@@ -27,6 +27,7 @@ import { createJobQueue, installJobsAdminRoutes } from '../jobs/index.js'
 import { installAuthentication } from '../auth/authenticate.js'
 import { ProviderChannelTester } from '../pipeline/channel-tester.js'
 import { ChatPipeline } from '../pipeline/chat-pipeline.js'
+import { chatService } from '../pipeline/chat-service.js'
 import { installChatRoutes } from '../pipeline/chat-routes.js'
 import { installModelRoutes } from '../pipeline/models-routes.js'
 import { UpstreamAgents } from '../upstream/upstream-agents.js'
@@ -206,6 +207,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     cleanups.push(() => agents.close())
     const pipeline = new ChatPipeline({ catalog, providers: registries.providers, limits: registries.limits, observers: registries.calls, usage, settings, agents, upstream: config.upstream, log, metrics })
     installChatRoutes(app, pipeline)
+    root.register(TOKENS.chat, { useValue: chatService(pipeline) })
     installSettingsAdminRoutes(app, settings)
     installBlocklistAdminRoutes(app, openEm, blocklist)
     registries.retention.register('blocked-attempts', { prune: context => pruneBlockedAttempts(openEm, context) }, 'core')

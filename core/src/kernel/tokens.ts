@@ -18,6 +18,8 @@ export const TOKENS = Object.freeze({
   registries: Symbol.for('parley.core.registries'),
   catalog: Symbol.for('parley.core.catalog'),
   usage: Symbol.for('parley.core.usage'),
+  /** The data plane for plugin routes: `ChatService` (pipeline/chat-service.ts). */
+  chat: Symbol.for('parley.core.chat'),
   /** The `ObjectStorage` that `storage.driver` chose (see docs/storage.md). */
   storage: Symbol.for('parley.core.storage'),
 })

@@ -2,7 +2,8 @@ import { defineEntity } from '@mikro-orm/core'
 
 export type UsagePrincipalKind = 'user' | 'api_token' | 'guest' | 'widget_user'
 export type UsageStatus = 'success' | 'error' | 'aborted'
-export type UsageEndpoint = 'chat.completions' | 'responses' | 'portal'
+/** Core's endpoints, or a plugin's own (`conversations`, `widget`) when it runs calls through `TOKENS.chat`. */
+export type UsageEndpoint = 'chat.completions' | 'responses' | 'portal' | (string & {})
 
 /**
  * One row per model call. Counts and timings only: this table must never hold the
