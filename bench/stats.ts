@@ -17,7 +17,8 @@
  * - BENCH_MYSQL_URL: server for the temporary database (default mysql://root@127.0.0.1:3306).
  */
 import { performance } from 'node:perf_hooks'
-import { definePlugin, UsageWriter, type Logger, type Principal, type UsageRecord } from '@parley/core'
+import { definePlugin, type Logger, type Principal, type UsageRecord } from '@parley/core'
+import { UsageWriter } from '../core/src/usage/writer.js'
 import { createTestGateway, type TestGateway } from '@parley/core/testing'
 import { pino } from 'pino'
 

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { languageOf, parseLanguage } from '@parley/core'
+import { languageOf } from '@parley/core'
+import { parseLanguage } from '../src/i18n.js'
 
 t.test('languageOf picks the most preferred Chinese or English tag', async t => {
   const cases: Array<[string | string[] | undefined, string]> = [

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { candidates, definePlugin, type CatalogSnapshot, type Principal, type RoutableChannel } from '@parley/core'
+import { definePlugin, type CatalogSnapshot, type Principal, type RoutableChannel } from '@parley/core'
+import { candidates } from '../src/catalog/routing.js'
 import { createTestGateway, missingService, testServices } from '@parley/core/testing'
 
 type ChannelFields = Partial<Omit<RoutableChannel, 'models' | 'groups'>> & { models?: Record<string, string>; groups?: string[] }

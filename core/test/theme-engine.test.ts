@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { definePlugin, ThemeEngine } from '@parley/core'
+import { definePlugin } from '@parley/core'
+import { ThemeEngine } from '../src/ui/engine.js'
 import { createTestGateway, headerAuth } from '@parley/core/testing'
 
 const fixtures = path.resolve(import.meta.dirname, 'fixtures')
