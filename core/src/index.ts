@@ -28,7 +28,7 @@ export { loadConfig, type LoadConfigOptions } from './config/load.js'
 export type { Config, DeepReadonly, SettingsDefaults } from './config/schema.js'
 export type { Secrets } from './config/secrets.js'
 
-export { defineErrors, errors, ParleyError, type ErrorFactory, type ErrorSpec } from './errors.js'
+export { defineErrors, errors, ParleyError, type ErrorFactory, type ErrorFactoryOptions, type ErrorSpec, type ParleyErrorOptions } from './errors.js'
 export type { Logger } from './logger.js'
 
 export type { Database } from './db/database.js'

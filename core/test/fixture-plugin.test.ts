@@ -13,6 +13,10 @@ t.test("the plugin's setting bounds its route and changes live", async t => {
   t.same(refused.json(), {
     error: { type: 'invalid_request', message: 'A note may have at most 200 characters', code: 'PARLEY_ERR_NOTES_TOO_LONG' },
   })
+  const chinese = await gateway.inject({ method: 'POST', url: '/api/notes', headers: { 'accept-language': 'zh-CN' }, payload: { body: long } })
+  t.same(chinese.json(), {
+    error: { type: 'invalid_request', message: '笔记最多 200 个字符', code: 'PARLEY_ERR_NOTES_TOO_LONG' },
+  }, "the plugin's zh message for a caller who reads Chinese")
   await gateway.settings.set('notes.max_length', 300)
   const accepted = await gateway.inject({ method: 'POST', url: '/api/notes', payload: { body: long } })
   t.equal(accepted.statusCode, 201)

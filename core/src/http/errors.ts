@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { ConnectionException, DriverException } from '@mikro-orm/core'
 import { errors, ParleyError } from '../errors.js'
+import { languageOf } from '../i18n.js'
 import { redactCredentials } from '../redact.js'
 import { pathOf } from './context.js'
 
@@ -30,12 +31,19 @@ const TYPE_BY_STATUS: Record<number, string> = {
 /**
  * Maps every error to the envelope. Errors the kernel or a plugin raised on purpose keep their
  * status and message; framework errors are translated; anything unexpected becomes a 500 whose
- * body says only "internal error" with the request id, while the log keeps the stack.
+ * body says only "internal error" with the request id, while the log keeps the stack. The
+ * message is in the caller's language (`Accept-Language`, see `languageOf`): Chinese when the
+ * error has a `zh` message and the caller prefers Chinese, English otherwise.
  */
 export function toEnvelope(error: unknown, request: FastifyRequest): { status: number; body: ErrorEnvelope } {
   const mapped = translate(error, request)
-  const body: ErrorEnvelope = { error: { type: mapped.type, message: mapped.message, code: mapped.code, ...mapped.details } }
+  const body: ErrorEnvelope = { error: { type: mapped.type, message: messageFor(mapped, request), code: mapped.code, ...mapped.details } }
   return { status: mapped.statusCode, body }
+}
+
+/** The error's message in the language of the caller who made `request`. */
+function messageFor(error: ParleyError, request: FastifyRequest): string {
+  return error.localized(languageOf(request.headers['accept-language']))
 }
 
 function translate(error: unknown, request: FastifyRequest): ParleyError {
@@ -131,7 +139,7 @@ export const errorEnvelope = fp(function errorEnvelope(app: FastifyInstance, _op
     const page = notFoundPages.get(app)
     if (page && (await page(request, reply))) return reply
     const error = errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: request.method, path: pathOf(request.url) })
-    return reply.code(404).type('application/json; charset=utf-8').send({ error: { type: error.type, message: error.message, code: error.code } })
+    return reply.code(404).type('application/json; charset=utf-8').send({ error: { type: error.type, message: messageFor(error, request), code: error.code } })
   })
   ready()
 }, { name: 'parley-error-envelope', fastify: '5.x', dependencies: ['parley-request-context'] })
@@ -152,10 +160,13 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
     .header('x-request-id', request.id)
     .code(mapped.statusCode)
     .type('application/json; charset=utf-8')
-    .send({ error: { type: mapped.type, message: mapped.message, code: mapped.code } })
+    .send({ error: { type: mapped.type, message: messageFor(mapped, request), code: mapped.code } })
 }
 
-/** Fastify `clientErrorHandler`: malformed HTTP before any route runs, still in our envelope. */
+/**
+ * Fastify `clientErrorHandler`: malformed HTTP before any route runs, still in our envelope.
+ * Always English: no request, so no `Accept-Language`, was read.
+ */
 export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable) {
     socket.destroy()

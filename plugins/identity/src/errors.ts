@@ -1,108 +1,43 @@
-import { defineErrors, languageOf, ParleyError, type ErrorFactory, type FastifyRequest } from '@parley/core'
-
-/** Every error the identity plugin answers with; the seeds ask for one `type` per cause. */
-const catalogue = defineErrors({
-  PARLEY_ERR_IDENTITY_EMAIL_TAKEN: { status: 409, type: 'email_taken', message: 'This email is already registered' },
-  PARLEY_ERR_IDENTITY_EMAIL_INVALID: { status: 400, type: 'invalid_email', message: 'This is not a valid email address' },
-  PARLEY_ERR_IDENTITY_USERNAME_TAKEN: { status: 409, type: 'username_taken', message: 'This username is already taken' },
-  PARLEY_ERR_IDENTITY_USERNAME_INVALID: { status: 400, type: 'invalid_username', message: 'A username has 2 to 64 characters and no control, invisible or text-direction characters' },
-  PARLEY_ERR_IDENTITY_PASSWORD_MISMATCH: { status: 400, type: 'password_mismatch', message: 'The password and its confirmation differ' },
-  PARLEY_ERR_IDENTITY_PASSWORD_WEAK: { status: 400, type: 'weak_password', message: 'A password needs at least {min} characters (at most {max})' },
-  PARLEY_ERR_IDENTITY_PASSWORD_COMMON: { status: 400, type: 'common_password', message: 'This password is one of the most common ones, which are guessed first; choose another' },
-  PARLEY_ERR_IDENTITY_PASSWORD_PERSONAL: { status: 400, type: 'personal_password', message: 'The password must not contain your username or your email address' },
-  PARLEY_ERR_IDENTITY_EMAIL_NOT_FOUND: { status: 401, type: 'email_not_found', message: 'No account is registered with this email' },
-  PARLEY_ERR_IDENTITY_WRONG_PASSWORD: { status: 401, type: 'wrong_password', message: 'The password is wrong' },
-  PARLEY_ERR_IDENTITY_BAD_CREDENTIALS: { status: 401, type: 'invalid_credentials', message: 'The email or the password is wrong' },
-  PARLEY_ERR_IDENTITY_ADMIN_CREDENTIALS: { status: 401, type: 'invalid_credentials', message: 'The username or the password is wrong' },
-  PARLEY_ERR_IDENTITY_CURRENT_PASSWORD: { status: 400, type: 'wrong_password', message: 'The current password is wrong' },
-  PARLEY_ERR_IDENTITY_DISABLED: { status: 403, type: 'account_disabled', message: 'This account is disabled' },
-  PARLEY_ERR_IDENTITY_REGISTRATION_CLOSED: { status: 403, type: 'registration_closed', message: 'Registration is closed on this site' },
-  PARLEY_ERR_IDENTITY_REFRESH_INVALID: { status: 401, type: 'invalid_refresh_token', message: 'The refresh token is invalid, expired or already used; sign in again' },
-  PARLEY_ERR_IDENTITY_TOKEN_INVALID: { status: 401, type: 'invalid_token', message: 'The access token is invalid' },
-  PARLEY_ERR_IDENTITY_TOKEN_EXPIRED: { status: 401, type: 'token_expired', message: 'The access token has expired; refresh it' },
-  PARLEY_ERR_IDENTITY_API_TOKEN_INVALID: { status: 401, type: 'invalid_api_key', message: 'The API token is invalid or revoked' },
-  PARLEY_ERR_IDENTITY_THROTTLED: { status: 429, type: 'rate_limit_exceeded', message: 'Too many failed attempts; try again in {seconds} s' },
-  PARLEY_ERR_IDENTITY_REGISTER_THROTTLED: { status: 429, type: 'rate_limit_exceeded', message: 'Too many accounts were registered from your address ({limit} per hour); try again in {seconds} s' },
-  PARLEY_ERR_IDENTITY_CHALLENGE_FAILED: { status: 400, type: 'challenge_failed', message: 'The challenge was not passed; solve it and try again' },
-  PARLEY_ERR_IDENTITY_CHALLENGE_DOWN: { status: 503, type: 'service_unavailable', message: 'The challenge cannot be verified right now; try again shortly' },
-  PARLEY_ERR_IDENTITY_SESSIONS_DOWN: { status: 503, type: 'service_unavailable', message: 'Console sessions cannot be checked right now; try again shortly' },
-  PARLEY_ERR_IDENTITY_COUNTERS_DOWN: { status: 503, type: 'service_unavailable', message: 'Sign-in is briefly unavailable; try again shortly' },
-  PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN: { status: 409, type: 'token_name_taken', message: 'You already have a token named {name}' },
-  PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such token' },
-  PARLEY_ERR_IDENTITY_USER_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such user' },
-  PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: { status: 404, type: 'group_not_found', message: 'Group {name} does not exist' },
-  PARLEY_ERR_IDENTITY_GROUP_EXISTS: { status: 409, type: 'group_exists', message: 'Group {name} already exists' },
-  PARLEY_ERR_IDENTITY_GROUP_IN_USE: { status: 409, type: 'group_in_use', message: 'Group {name} still has {count} member(s)' },
-  PARLEY_ERR_IDENTITY_LAST_ROOT: { status: 409, type: 'last_root', message: 'The last active root account cannot lose its role or be disabled' },
-  PARLEY_ERR_IDENTITY_ROOT_ONLY: { status: 403, type: 'forbidden', message: 'Only a root account can grant the root role or change a root account' },
-  PARLEY_ERR_IDENTITY_GROUP_PROTECTED: { status: 409, type: 'group_protected', message: 'Group {name} is where new users go; it cannot be deleted' },
-})
-
-type IdentityErrorCode = keyof typeof catalogue
-
-/** The same messages in Simplified Chinese (SPEC §8), with the same `{name}` placeholders. */
-const ZH_CN: Record<IdentityErrorCode, string> = {
-  PARLEY_ERR_IDENTITY_EMAIL_TAKEN: '该邮箱已被注册',
-  PARLEY_ERR_IDENTITY_EMAIL_INVALID: '这不是有效的邮箱地址',
-  PARLEY_ERR_IDENTITY_USERNAME_TAKEN: '该用户名已被占用',
-  PARLEY_ERR_IDENTITY_USERNAME_INVALID: '用户名需为 2 到 64 个字符，且不能包含控制字符、不可见字符或文字方向控制字符',
-  PARLEY_ERR_IDENTITY_PASSWORD_MISMATCH: '两次输入的密码不一致',
-  PARLEY_ERR_IDENTITY_PASSWORD_WEAK: '密码至少需要 {min} 个字符（最多 {max} 个）',
-  PARLEY_ERR_IDENTITY_PASSWORD_COMMON: '这是最常见的密码之一，会被最先猜到，请换一个',
-  PARLEY_ERR_IDENTITY_PASSWORD_PERSONAL: '密码不能包含您的用户名或邮箱地址',
-  PARLEY_ERR_IDENTITY_EMAIL_NOT_FOUND: '该邮箱尚未注册',
-  PARLEY_ERR_IDENTITY_WRONG_PASSWORD: '密码错误',
-  PARLEY_ERR_IDENTITY_BAD_CREDENTIALS: '邮箱或密码错误',
-  PARLEY_ERR_IDENTITY_ADMIN_CREDENTIALS: '用户名或密码错误',
-  PARLEY_ERR_IDENTITY_CURRENT_PASSWORD: '当前密码错误',
-  PARLEY_ERR_IDENTITY_DISABLED: '该账号已被停用',
-  PARLEY_ERR_IDENTITY_REGISTRATION_CLOSED: '本站已关闭注册',
-  PARLEY_ERR_IDENTITY_REFRESH_INVALID: '刷新令牌无效、已过期或已被使用，请重新登录',
-  PARLEY_ERR_IDENTITY_TOKEN_INVALID: '访问令牌无效',
-  PARLEY_ERR_IDENTITY_TOKEN_EXPIRED: '访问令牌已过期，请刷新',
-  PARLEY_ERR_IDENTITY_API_TOKEN_INVALID: 'API 令牌无效或已被吊销',
-  PARLEY_ERR_IDENTITY_THROTTLED: '失败次数过多，请 {seconds} 秒后重试',
-  PARLEY_ERR_IDENTITY_REGISTER_THROTTLED: '您的地址注册的账号过多（每小时最多 {limit} 个），请 {seconds} 秒后重试',
-  PARLEY_ERR_IDENTITY_CHALLENGE_FAILED: '未通过人机验证，请完成验证后重试',
-  PARLEY_ERR_IDENTITY_CHALLENGE_DOWN: '暂时无法完成人机验证，请稍后重试',
-  PARLEY_ERR_IDENTITY_SESSIONS_DOWN: '暂时无法校验管理后台会话，请稍后重试',
-  PARLEY_ERR_IDENTITY_COUNTERS_DOWN: '登录服务暂时不可用，请稍后重试',
-  PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN: '您已有名为 {name} 的令牌',
-  PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND: '令牌不存在',
-  PARLEY_ERR_IDENTITY_USER_NOT_FOUND: '用户不存在',
-  PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: '分组 {name} 不存在',
-  PARLEY_ERR_IDENTITY_GROUP_EXISTS: '分组 {name} 已存在',
-  PARLEY_ERR_IDENTITY_GROUP_IN_USE: '分组 {name} 仍有 {count} 个成员',
-  PARLEY_ERR_IDENTITY_LAST_ROOT: '最后一个启用的 root 账号不能被降级或停用',
-  PARLEY_ERR_IDENTITY_ROOT_ONLY: '只有 root 账号可以授予 root 角色或修改 root 账号',
-  PARLEY_ERR_IDENTITY_GROUP_PROTECTED: '分组 {name} 是新用户的默认分组，不能删除',
-}
-
-/** The arguments each error was made with, so its message can be rendered again in Chinese. */
-const argumentsOf = new WeakMap<ParleyError, Record<string, unknown>>()
-
-export const identityErrors = Object.freeze(
-  Object.fromEntries(
-    (Object.entries(catalogue) as Array<[IdentityErrorCode, ErrorFactory]>).map(([code, make]) => [
-      code,
-      ((params = {}, options) => {
-        const error = make(params, options)
-        argumentsOf.set(error, params)
-        return error
-      }) satisfies ErrorFactory,
-    ]),
-  ) as Record<IdentityErrorCode, ErrorFactory>,
-)
+import { defineErrors } from '@parley/core'
 
 /**
- * An identity error in the caller's language (`Accept-Language`: zh-CN or en); anything else
- * as it is. Code, status, type and details stay the same.
+ * Every error the identity plugin answers with; the seeds ask for one `type` per cause. Each
+ * has its Simplified Chinese message (SPEC §8), with the same `{name}` placeholders; the
+ * kernel's error envelope picks it for callers whose `Accept-Language` prefers Chinese.
  */
-export function inCallersLanguage(error: unknown, request: FastifyRequest): unknown {
-  if (!(error instanceof ParleyError) || languageOf(request.headers['accept-language']) !== 'zh-CN') return error
-  const params = argumentsOf.get(error)
-  const template = ZH_CN[error.code as IdentityErrorCode] as string | undefined
-  if (params === undefined || template === undefined) return error
-  const message = template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in params ? String(params[key]) : whole))
-  return new ParleyError(error.code, error.statusCode, error.type, message, { details: error.details, cause: error.cause })
-}
+export const identityErrors = defineErrors({
+  PARLEY_ERR_IDENTITY_EMAIL_TAKEN: { status: 409, type: 'email_taken', message: 'This email is already registered', zh: '该邮箱已被注册' },
+  PARLEY_ERR_IDENTITY_EMAIL_INVALID: { status: 400, type: 'invalid_email', message: 'This is not a valid email address', zh: '这不是有效的邮箱地址' },
+  PARLEY_ERR_IDENTITY_USERNAME_TAKEN: { status: 409, type: 'username_taken', message: 'This username is already taken', zh: '该用户名已被占用' },
+  PARLEY_ERR_IDENTITY_USERNAME_INVALID: { status: 400, type: 'invalid_username', message: 'A username has 2 to 64 characters and no control, invisible or text-direction characters', zh: '用户名需为 2 到 64 个字符，且不能包含控制字符、不可见字符或文字方向控制字符' },
+  PARLEY_ERR_IDENTITY_PASSWORD_MISMATCH: { status: 400, type: 'password_mismatch', message: 'The password and its confirmation differ', zh: '两次输入的密码不一致' },
+  PARLEY_ERR_IDENTITY_PASSWORD_WEAK: { status: 400, type: 'weak_password', message: 'A password needs at least {min} characters (at most {max})', zh: '密码至少需要 {min} 个字符（最多 {max} 个）' },
+  PARLEY_ERR_IDENTITY_PASSWORD_COMMON: { status: 400, type: 'common_password', message: 'This password is one of the most common ones, which are guessed first; choose another', zh: '这是最常见的密码之一，会被最先猜到，请换一个' },
+  PARLEY_ERR_IDENTITY_PASSWORD_PERSONAL: { status: 400, type: 'personal_password', message: 'The password must not contain your username or your email address', zh: '密码不能包含您的用户名或邮箱地址' },
+  PARLEY_ERR_IDENTITY_EMAIL_NOT_FOUND: { status: 401, type: 'email_not_found', message: 'No account is registered with this email', zh: '该邮箱尚未注册' },
+  PARLEY_ERR_IDENTITY_WRONG_PASSWORD: { status: 401, type: 'wrong_password', message: 'The password is wrong', zh: '密码错误' },
+  PARLEY_ERR_IDENTITY_BAD_CREDENTIALS: { status: 401, type: 'invalid_credentials', message: 'The email or the password is wrong', zh: '邮箱或密码错误' },
+  PARLEY_ERR_IDENTITY_ADMIN_CREDENTIALS: { status: 401, type: 'invalid_credentials', message: 'The username or the password is wrong', zh: '用户名或密码错误' },
+  PARLEY_ERR_IDENTITY_CURRENT_PASSWORD: { status: 400, type: 'wrong_password', message: 'The current password is wrong', zh: '当前密码错误' },
+  PARLEY_ERR_IDENTITY_DISABLED: { status: 403, type: 'account_disabled', message: 'This account is disabled', zh: '该账号已被停用' },
+  PARLEY_ERR_IDENTITY_REGISTRATION_CLOSED: { status: 403, type: 'registration_closed', message: 'Registration is closed on this site', zh: '本站已关闭注册' },
+  PARLEY_ERR_IDENTITY_REFRESH_INVALID: { status: 401, type: 'invalid_refresh_token', message: 'The refresh token is invalid, expired or already used; sign in again', zh: '刷新令牌无效、已过期或已被使用，请重新登录' },
+  PARLEY_ERR_IDENTITY_TOKEN_INVALID: { status: 401, type: 'invalid_token', message: 'The access token is invalid', zh: '访问令牌无效' },
+  PARLEY_ERR_IDENTITY_TOKEN_EXPIRED: { status: 401, type: 'token_expired', message: 'The access token has expired; refresh it', zh: '访问令牌已过期，请刷新' },
+  PARLEY_ERR_IDENTITY_API_TOKEN_INVALID: { status: 401, type: 'invalid_api_key', message: 'The API token is invalid or revoked', zh: 'API 令牌无效或已被吊销' },
+  PARLEY_ERR_IDENTITY_THROTTLED: { status: 429, type: 'rate_limit_exceeded', message: 'Too many failed attempts; try again in {seconds} s', zh: '失败次数过多，请 {seconds} 秒后重试' },
+  PARLEY_ERR_IDENTITY_REGISTER_THROTTLED: { status: 429, type: 'rate_limit_exceeded', message: 'Too many accounts were registered from your address ({limit} per hour); try again in {seconds} s', zh: '您的地址注册的账号过多（每小时最多 {limit} 个），请 {seconds} 秒后重试' },
+  PARLEY_ERR_IDENTITY_CHALLENGE_FAILED: { status: 400, type: 'challenge_failed', message: 'The challenge was not passed; solve it and try again', zh: '未通过人机验证，请完成验证后重试' },
+  PARLEY_ERR_IDENTITY_CHALLENGE_DOWN: { status: 503, type: 'service_unavailable', message: 'The challenge cannot be verified right now; try again shortly', zh: '暂时无法完成人机验证，请稍后重试' },
+  PARLEY_ERR_IDENTITY_SESSIONS_DOWN: { status: 503, type: 'service_unavailable', message: 'Console sessions cannot be checked right now; try again shortly', zh: '暂时无法校验管理后台会话，请稍后重试' },
+  PARLEY_ERR_IDENTITY_COUNTERS_DOWN: { status: 503, type: 'service_unavailable', message: 'Sign-in is briefly unavailable; try again shortly', zh: '登录服务暂时不可用，请稍后重试' },
+  PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN: { status: 409, type: 'token_name_taken', message: 'You already have a token named {name}', zh: '您已有名为 {name} 的令牌' },
+  PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such token', zh: '令牌不存在' },
+  PARLEY_ERR_IDENTITY_USER_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such user', zh: '用户不存在' },
+  PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: { status: 404, type: 'group_not_found', message: 'Group {name} does not exist', zh: '分组 {name} 不存在' },
+  PARLEY_ERR_IDENTITY_GROUP_EXISTS: { status: 409, type: 'group_exists', message: 'Group {name} already exists', zh: '分组 {name} 已存在' },
+  PARLEY_ERR_IDENTITY_GROUP_IN_USE: { status: 409, type: 'group_in_use', message: 'Group {name} still has {count} member(s)', zh: '分组 {name} 仍有 {count} 个成员' },
+  PARLEY_ERR_IDENTITY_LAST_ROOT: { status: 409, type: 'last_root', message: 'The last active root account cannot lose its role or be disabled', zh: '最后一个启用的 root 账号不能被降级或停用' },
+  PARLEY_ERR_IDENTITY_ROOT_ONLY: { status: 403, type: 'forbidden', message: 'Only a root account can grant the root role or change a root account', zh: '只有 root 账号可以授予 root 角色或修改 root 账号' },
+  PARLEY_ERR_IDENTITY_GROUP_PROTECTED: { status: 409, type: 'group_protected', message: 'Group {name} is where new users go; it cannot be deleted', zh: '分组 {name} 是新用户的默认分组，不能删除' },
+})

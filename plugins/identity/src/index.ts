@@ -5,7 +5,6 @@ import { Challenges, IDENTITY_CHALLENGES, type IdentityChallenges } from './chal
 import { createAdminCommand } from './cli.js'
 import type { Identity } from './context.js'
 import { identityEntities, RefreshToken } from './entities.js'
-import { inCallersLanguage } from './errors.js'
 import { AccessTokens } from './jwt.js'
 import { identityMigrations } from './migrations/index.js'
 import { TimingShield } from './passwords.js'
@@ -79,10 +78,6 @@ export default definePlugin({
     // A challenge plugin (Turnstile, hCaptcha, ...) that requires identity adds its verifier here.
     const challenges = new Challenges()
     ctx.provide<IdentityChallenges>(IDENTITY_CHALLENGES, challenges)
-    // Identity's errors in the caller's language; the kernel's handler then renders the envelope.
-    ctx.http.setErrorHandler((error, request) => {
-      throw inCallersLanguage(error, request)
-    })
 
     const accessTokens = new AccessTokens(ctx.secrets.secretKey)
     const em = () => ctx.db.em()
