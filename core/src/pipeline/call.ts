@@ -36,7 +36,7 @@ export class Call {
   readonly stream: boolean
   readonly control: CallControl
   /** Observers' and the route's watches; undefined when nobody follows the call (the usual case). */
-  readonly watch: CallWatch | undefined
+  watch: CallWatch | undefined
 
   channel: RoutableChannel | undefined
   upstreamModel: string
@@ -54,7 +54,6 @@ export class Call {
     readonly reply: FastifyReply,
     call: ChatCall,
     totalTimeoutMs: number,
-    observers: readonly CallObserver[],
   ) {
     this.format = call.format
     this.body = call.body
@@ -65,7 +64,12 @@ export class Call {
     this.upstreamModel = this.model
     this.stream = call.body.stream === true
     this.control = new CallControl(totalTimeoutMs)
-    this.watch = observers.length === 0 ? call.watch : watchesOf(this, observers, call.watch)
+    this.watch = call.watch
+  }
+
+  /** The call was admitted (within the caller's limits): observers hear of it, and of its end. */
+  begin(observers: readonly CallObserver[]): void {
+    if (observers.length > 0) this.watch = watchesOf(this, observers, this.watch)
   }
 
   get startedAt(): bigint {

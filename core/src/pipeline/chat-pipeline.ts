@@ -67,10 +67,17 @@ export class ChatPipeline {
   }
 
   async handle(request: FastifyRequest, reply: FastifyReply, chat: ChatCall): Promise<unknown> {
-    const call = new Call(request, reply, chat, this.options.upstream.total_timeout_ms, this.options.observers?.items() ?? [])
-    const checking = checkCaller(this.options.limits, call)
-    if (isPromiseLike(checking)) await checking
+    const call = new Call(request, reply, chat, this.options.upstream.total_timeout_ms)
     const control = call.control
+    try {
+      const checking = checkCaller(this.options.limits, call)
+      if (isPromiseLike(checking)) await checking
+    } catch (error) {
+      // Refused before it began (no usage row, as ever): its deadline must not outlive it.
+      control.done()
+      throw error
+    }
+    call.begin(this.options.observers?.items() ?? [])
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) control.stop('client')
     })
