@@ -18,6 +18,21 @@ const MODELS = [
   ['gpt-4-0613', (text: string) => cl100k(text, PLAIN)],
 ] as const
 
+/**
+ * The fastest of three runs, in ms: a busy test machine can hold one run back now and then,
+ * while a slow (quadratic) estimate is slow every time.
+ */
+function fastest<T>(run: () => T): { value: T; ms: number } {
+  let best: { value: T; ms: number } | undefined
+  for (let round = 0; round < 3; round++) {
+    const started = performance.now()
+    const value = run()
+    const ms = performance.now() - started
+    if (!best || ms < best.ms) best = { value, ms }
+  }
+  return best as { value: T; ms: number }
+}
+
 /** No time limit: what the segmentation alone gives. */
 const unlimited = () => new EstimateBudget(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)
 const file = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')
@@ -87,9 +102,7 @@ t.test('hostile text finishes in a few ms with a plausible count', async t => {
   estimateTokens(random(4096, 97, 26), 'gpt-4o')
   for (const [model, direct] of MODELS) {
     for (const [name, text] of cases) {
-      const started = performance.now()
-      const estimate = estimateTokens(text, model)
-      const ms = performance.now() - started
+      const { value: estimate, ms } = fastest(() => estimateTokens(text, model))
       t.ok(ms < 25, `${name}, ${model}: ${ms.toFixed(1)} ms (the budget is 2 ms; before: minutes)`)
       // BPE's own count of a 4 KB slice, scaled: a real count is quadratic, but these texts are uniform.
       const slice = text.slice(0, 4096)
@@ -102,9 +115,7 @@ t.test('hostile text finishes in a few ms with a plausible count', async t => {
 
 t.test('a prompt of many huge messages is bounded as a whole', async t => {
   const messages = Array.from({ length: 200 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'B'.repeat(64 * 1024) }))
-  const started = performance.now()
-  const tokens = estimatePromptTokens(messages, 'gpt-4o')
-  const ms = performance.now() - started
+  const { value: tokens, ms } = fastest(() => estimatePromptTokens(messages, 'gpt-4o'))
   t.ok(ms < 25, `13 MB of prompt in ${ms.toFixed(1)} ms`)
   const expected = 3 + 200 * (3 + 1 + o200k('B'.repeat(4096)) * 16)
   t.ok(Math.abs(tokens / expected - 1) < 0.05, `${tokens} tokens, about ${expected}`)
@@ -126,9 +137,9 @@ t.test('an answer is collected in bounded memory: a sample and a length', async 
   const sample = collector.sample()
   t.equal(sample.text.length, EXACT_CHARS, 'only the start is kept')
   t.equal(sample.text.length + sample.unseen, 64 << 20, 'the rest is counted')
-  const started = performance.now()
-  t.equal(estimateTokens(sample, 'gpt-4o'), (64 << 20) / 8, 'and extrapolated')
-  t.ok(performance.now() - started < 25)
+  const { value: estimate, ms } = fastest(() => estimateTokens(sample, 'gpt-4o'))
+  t.equal(estimate, (64 << 20) / 8, 'and extrapolated')
+  t.ok(ms < 25, `in ${ms.toFixed(1)} ms`)
   const small = new TextCollector()
   for (const part of ['Hello', ', ', 'world', '']) small.add(part)
   t.same(small.sample(), { text: 'Hello, world', unseen: 0 })
