@@ -58,7 +58,9 @@ export async function upstreamFailure(head: UpstreamHead, iterator: AsyncIterato
   if (status >= 500 || status === 408 || status < 400) return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status }), detail }
   // 400, 404, 422...: the request itself is wrong; another key would get the same answer.
   const message = field(upstreamError.message, 500) ?? `The upstream refused the request (HTTP ${status})`
-  const error = new ParleyError('PARLEY_ERR_UPSTREAM_REFUSED', status, field(upstreamError.type, 64) ?? 'invalid_request_error', message, {
+  const error = errors.PARLEY_ERR_UPSTREAM_REFUSED({ message }, {
+    status,
+    type: field(upstreamError.type, 64) ?? 'invalid_request_error',
     details: { param: field(upstreamError.param, 200) ?? null, code: code ?? null },
   })
   return { kind: 'final', error, detail }
@@ -71,7 +73,7 @@ export function eventFailure(event: Extract<ChatEvent, { type: 'error' }>, apiKe
   const detail = scrub(`${status ?? 'no status'}${event.upstreamCode ? ` ${event.upstreamCode}` : ''}`, apiKey, 120)
   if (event.keyProblem) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
   if (!retryable) {
-    return { kind: 'final', error: new ParleyError('PARLEY_ERR_UPSTREAM_REFUSED', status !== undefined && status >= 400 && status < 500 ? status : 502, 'upstream_error', scrub(event.message, apiKey)), detail }
+    return { kind: 'final', error: errors.PARLEY_ERR_UPSTREAM_REFUSED({ message: scrub(event.message, apiKey) }, { status: status !== undefined && status >= 400 && status < 500 ? status : 502, type: 'upstream_error' }), detail }
   }
   if (status === 429) return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY(), detail }
   return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status: status ?? 502 }), detail }
