@@ -41,7 +41,7 @@ const ResponsesBody = Type.Object(
   { additionalProperties: true },
 )
 
-/** The header with which seed 000's chat page marks its `/v1` calls as portal traffic. */
+/** The header with which the chat page marks its `/v1` calls as portal traffic. */
 export const PORTAL_HEADER = 'x-parley-chat'
 
 /**

@@ -12,7 +12,7 @@ const CREATED = 1_700_000_000
 /**
  * The models a caller may use, straight from the in-memory snapshot (no query): `GET /v1/models`
  * in OpenAI's shape for API clients, `GET /api/chat/models` for the portal, which honours the
- * group's chat route (seed 000: the picker shows only what that channel serves). Both list only
+ * group's chat route (the picker shows only what that channel serves). Both list only
  * what the group's model list allows, as the pipeline refuses the rest.
  */
 export function installModelRoutes(app: HttpScope, catalog: CatalogCache, settings: SettingsRegistry): void {

@@ -1,6 +1,6 @@
 /**
  * Token estimates for calls whose upstream reported no usage; such rows are stored with
- * `estimated = true` (SPEC §9).
+ * `estimated = true` (docs/usage.md).
  *
  * Counting uses OpenAI's own BPE encodings (o200k_base for current models, cl100k_base for
  * older ones) through `gpt-tokenizer`: pure JS, synchronous, exact for OpenAI models and a

@@ -65,7 +65,7 @@ export class ApiTokens {
     await this.principals.forgetToken(row.tokenHash)
   }
 
-  /** The portal's token (seed 000): created on first call, rotated (old one revoked) after. */
+  /** The portal's token: created on first call, rotated (old one revoked) after. */
   async rotateChat(em: EntityManager, userId: number): Promise<NewToken> {
     const existing = await em.findOne(ApiToken, { userId, name: CHAT_TOKEN_NAME })
     return existing ? this.regenerate(em, userId, existing.id) : this.create(em, userId, CHAT_TOKEN_NAME)

@@ -16,7 +16,7 @@ export const User = defineEntity({
     passwordHash: p.string().length(255),
     /** `root` | `admin` | `user`. */
     role: p.string().length(16).default('user'),
-    /** Decides channels, limits and models (SPEC §3 groups). */
+    /** Decides channels, limits and models (docs/identity.md, Groups). */
     groupName: p.string().length(64).default('default'),
     /** `active` | `disabled`; a disabled user cannot sign in and loses every session. */
     status: p.string().length(16).default('active'),
@@ -43,7 +43,7 @@ export const Group = defineEntity({
     rpm: p.integer().nullable(),
     /** JSON list of model names members may use; null means every enabled model. */
     models: p.text().nullable(),
-    /** How many personal model configs a member may create (seed 002 `can_create`). */
+    /** How many personal model configs a member may create (`POST /api/model-configs/can-create`). */
     modelConfigLimit: p.integer().default(0),
     createdAt: p.datetime().onCreate(() => new Date()),
   }),
@@ -77,7 +77,7 @@ export const ApiToken = defineEntity({
   properties: p => ({
     id: p.integer().primary().autoincrement(),
     userId: p.integer().index(),
-    /** Unique per user; `chat` is the portal's own token (seed 000). */
+    /** Unique per user; `chat` is the portal's own token. */
     name: p.string().length(64),
     tokenHash: p.string().length(64).unique(),
     /** Prefix and last characters, so a user can tell tokens apart without the secret. */

@@ -2,7 +2,7 @@ import { defineErrors } from '@parley/core'
 
 /**
  * Every error the identity plugin answers with; the seeds ask for one `type` per cause. Each
- * has its Simplified Chinese message (SPEC §8), with the same `{name}` placeholders; the
+ * has its Simplified Chinese message (callers read zh-CN or en), with the same `{name}` placeholders; the
  * kernel's error envelope picks it for callers whose `Accept-Language` prefers Chinese.
  */
 export const identityErrors = defineErrors({

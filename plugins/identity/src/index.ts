@@ -24,9 +24,9 @@ export { API_TOKEN_PREFIX, isWellFormedApiToken } from './api-token-format.js'
 export { IDENTITY_CHALLENGES, type ChallengeInput, type ChallengeVerifier, type IdentityChallenges } from './challenges.js'
 
 const Options = Type.Object({
-  /** Lifetime of portal access tokens; SPEC §11 asks for short-lived ones. */
+  /** Lifetime of portal access tokens: short, so a stolen one is worth little. */
   access_ttl_seconds: Type.Integer({ minimum: 60, maximum: 86_400, default: 900 }),
-  /** Lifetime of the admin console token (seed 001: 24 h). */
+  /** Lifetime of the admin console token (24 h: a console session lasts a working day). */
   admin_ttl_seconds: Type.Integer({ minimum: 300, maximum: 7 * 86_400, default: 86_400 }),
   refresh_ttl_days: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
   /** Failed sign-ins for one account from one address (IPv6: /64) within the window before 429. */
@@ -44,7 +44,7 @@ const Options = Type.Object({
   register_per_hour: Type.Integer({ minimum: 0, maximum: 100_000, default: 5 }),
 })
 
-/** Users, groups, sessions, API tokens and the admin bootstrap (SPEC §3). */
+/** Users, groups, sessions, API tokens and the admin bootstrap (docs/identity.md). */
 export default definePlugin({
   id: 'identity',
   version: '0.1.0',

@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose'
 import identity from '@parley/identity'
 import { createTestGateway, missingService, pendingSchemaChanges, testServices, type TestGateway } from '@parley/core/testing'
 
-// Register, login, refresh, logout, the user's own account and admin login (SPEC §3, Appendix A),
+// Register, login, refresh, logout, the user's own account and admin login (docs/identity.md),
 // black-box through inject() on a fresh gateway per test, on every dialect.
 
 const dialects = [

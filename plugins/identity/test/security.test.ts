@@ -7,7 +7,7 @@ import { definePlugin, type Gateway, type Logger } from '@parley/core'
 import identity from '@parley/identity'
 import { createTestGateway, freePort, missingService, testServices, type TestGateway, type TestGatewayOptions } from '@parley/core/testing'
 
-// Attacks on the identity plugin (SPEC §11): forged JWTs, mass assignment, brute force, and
+// Attacks on the identity plugin (docs/security.md): forged JWTs, mass assignment, brute force, and
 // secrets in logs. On every dialect, black-box through inject().
 
 const dialects = [

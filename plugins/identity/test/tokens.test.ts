@@ -3,7 +3,7 @@ import { definePlugin, requireUser, type Gateway } from '@parley/core'
 import identity from '@parley/identity'
 import { createTestGateway, missingService, testServices, type TestGateway } from '@parley/core/testing'
 
-// API tokens (seed 003) and the portal's chat token (seed 000), on every dialect.
+// API tokens and the portal's chat token, on every dialect.
 
 const dialects = [
   { name: 'sqlite', skip: false as string | false, mysqlUrl: undefined as string | undefined },

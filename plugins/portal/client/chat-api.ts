@@ -2,7 +2,7 @@ import { sseData } from './sse.js'
 import { ApiError, errorOf, loadSession, send, sessionJson, storeChatToken, storedChatToken } from './session.js'
 
 /*
- * How the chat page talks to the gateway. A signed-in user uses seed 000's flow: the user's
+ * How the chat page talks to the gateway. A signed-in user uses the chat-token flow: the user's
  * `chat` token (POST /api/chat/token, kept in localStorage) on /v1/chat/completions with
  * `X-Parley-Chat: 1`, so the call is portal traffic; a 401 rotates the token and retries once.
  * A guest calls /api/chat/completions without credentials.

@@ -20,7 +20,7 @@ const PAGES = [
   { id: 'usage', path: '/usage', template: 'usage' },
 ] as const
 
-/** The end-user portal (SPEC §10): server-rendered shells, behaviour in one front-end bundle. */
+/** The end-user portal (docs/portal.md): server-rendered shells, behaviour in one front-end bundle. */
 export default definePlugin({
   id: 'portal',
   version: '0.1.0',

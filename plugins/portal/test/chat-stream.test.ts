@@ -61,7 +61,7 @@ browserTest('a new user registers, signs in again, picks a model and watches the
   t.ok((early ?? '').length < (final ?? '').length, `the answer grew while streaming (${JSON.stringify(early)} first)`)
   t.equal(await page.textContent('[data-role="message-user"] [data-role="message-body"]'), 'first line\nsecond line')
   t.ok(await page.isHidden('[data-role="stop"]'), 'the stop button hides again')
-  t.same(chatCalls, [{ url: '/v1/chat/completions', portalHeader: '1', bearer: true }], "seed 000: /v1 with the user's chat token and X-Parley-Chat")
+  t.same(chatCalls, [{ url: '/v1/chat/completions', portalHeader: '1', bearer: true }], "/v1 with the user's chat token and X-Parley-Chat")
   t.equal(portal.provider.calls[0]?.request.model, 'slow-bot')
 
   // Stop: the stream is aborted in the browser, and the gateway aborts the upstream call.

@@ -32,7 +32,7 @@ export async function requireGroup(em: EntityManager, name: string): Promise<Gro
   return group
 }
 
-/** Groups: list, create, change limits, delete when empty (SPEC §3 groups). */
+/** Groups: list, create, change limits, delete when empty (docs/identity.md, Groups). */
 export function installAdminGroupRoutes(identity: Identity): void {
   const { http } = identity
 

@@ -10,7 +10,7 @@ import { ErrorResponses, TokenPairSchema } from './schemas.js'
 
 const strict = { additionalProperties: false } as const
 
-/** Register, login, refresh, logout and admin login (SPEC §3, Appendix A). */
+/** Register, login, refresh, logout and admin login (docs/identity.md). */
 export function installAuthRoutes(identity: Identity): void {
   const { http } = identity
 

@@ -4,7 +4,7 @@ import { ErrorResponses, NewTokenSchema, TokenInfoSchema } from './schemas.js'
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) })
 
-/** API tokens (seed 003) and the portal's chat token (seed 000); always scoped to the caller. */
+/** API tokens and the portal's chat token; always scoped to the caller. */
 export function installTokenRoutes(identity: Identity): void {
   const { http, apiTokens } = identity
   const owner = async (request: Parameters<typeof requireUser>[0]) => Number((await requireUser(request)).userId)
