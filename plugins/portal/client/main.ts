@@ -3,10 +3,8 @@ import { startAuthForm, startNav } from './auth.js'
 import { startChat } from './chat.js'
 import { startColorMode } from './color-mode.js'
 import { showErrorDialog } from './dialog.js'
-import { startModels } from './models.js'
 import { ApiError, loadSession, publicJson } from './session.js'
 import { startTokens } from './tokens.js'
-import { startUsage } from './usage.js'
 import type { HistoryMode } from './history.js'
 
 /*
@@ -36,12 +34,13 @@ async function start(): Promise<void> {
     if (page === 'chat' || page === 'models') {
       const config = await publicJson<PortalConfig>('GET', '/api/portal/config')
       if (!loadSession() && !config.allow_guest) return toLogin()
-      return page === 'chat' ? await startChat(root, config) : await startModels(root)
+      // The models and usage pages load their code when opened, so the chat's first paint does not carry it.
+      return page === 'chat' ? await startChat(root, config) : await (await import('./models.js')).startModels(root)
     }
     if (!loadSession()) return toLogin()
     if (page === 'account') return await startAccount(root)
     if (page === 'tokens') return await startTokens(root)
-    if (page === 'usage') return await startUsage(root)
+    if (page === 'usage') return await (await import('./usage.js')).startUsage(root)
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return toLogin()
     if (error instanceof ApiError) return showErrorDialog(error)
