@@ -8,27 +8,37 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 import importX from 'eslint-plugin-import-x'
 import tseslint from 'typescript-eslint'
 
-const folders = parent => readdirSync(parent, { withFileTypes: true }).filter(entry => entry.isDirectory()).map(entry => entry.name)
+const folders = parent =>
+  readdirSync(parent, { withFileTypes: true })
+    .filter(entry => entry.isDirectory())
+    .map(entry => entry.name)
 
 const noDecoratorMetadata = {
   name: 'tsyringe',
   importNames: ['singleton', 'autoInjectable', 'injectable'],
-  message: 'Use explicit tokens and factory registrations (no decorator metadata: plugins must work under tsx and esbuild too).',
+  message:
+    'Use explicit tokens and factory registrations (no decorator metadata: plugins must work under tsx and esbuild too).',
 }
 
 const publicApiOnly = [
   {
     group: ['@parley/core/*', '!@parley/core/testing', '!@parley/core/testing/browser', '!@parley/core/wire'],
-    message: 'Import the public API from @parley/core (@parley/core/wire for API shapes in front ends, @parley/core/testing in tests).',
+    message:
+      'Import the public API from @parley/core (@parley/core/wire for API shapes in front ends, @parley/core/testing in tests).',
   },
   { group: ['**/core/src/**', '**/core/dist/**'], message: 'Plugins never reach into core internals.' },
-  { group: ['@parley/*/src/**', '@parley/*/test/**', '@parley/*/client/**', '@parley/*/dist/**'], message: "Another package's files are its own: import its package name (its public exports)." },
+  {
+    group: ['@parley/*/src/**', '@parley/*/test/**', '@parley/*/client/**', '@parley/*/dist/**'],
+    message: "Another package's files are its own: import its package name (its public exports).",
+  },
 ]
 
 /** Each package under plugins/, examples/ and themes/ stays in its own folder. */
 const packageBoundaries = ['plugins', 'examples', 'themes'].flatMap(parent =>
   folders(parent).map(name => {
-    const others = ['plugins', 'examples', 'themes'].flatMap(p => folders(p).map(other => [p, other])).filter(([p, other]) => !(p === parent && other === name))
+    const others = ['plugins', 'examples', 'themes']
+      .flatMap(p => folders(p).map(other => [p, other]))
+      .filter(([p, other]) => !(p === parent && other === name))
     return {
       files: [`${parent}/${name}/**/*.ts`],
       rules: {
@@ -66,13 +76,15 @@ const room = name => `./core/src/${name}`
 const KERNEL_PRIMITIVES = ['./registry.ts', './registries.ts', './version.ts']
 const layerZones = [
   ...CORE_LEVELS.flatMap((level, index) =>
-    CORE_LEVELS.slice(index + 1).flat().map(higher => ({
-      target: level.map(room),
-      from: room(higher),
-      // The provider port is a contract the catalog validates channels against, not the data plane.
-      ...(higher === 'pipeline' ? { except: ['./provider.ts'] } : {}),
-      message: `core/src/${higher} is above this room: lower rooms never import upward (docs/architecture.md).`,
-    })),
+    CORE_LEVELS.slice(index + 1)
+      .flat()
+      .map(higher => ({
+        target: level.map(room),
+        from: room(higher),
+        // The provider port is a contract the catalog validates channels against, not the data plane.
+        ...(higher === 'pipeline' ? { except: ['./provider.ts'] } : {}),
+        message: `core/src/${higher} is above this room: lower rooms never import upward (docs/architecture.md).`,
+      })),
   ),
   ...TOP.map(top => ({
     target: CORE_LEVELS.flat().map(room),
@@ -83,14 +95,37 @@ const layerZones = [
 ]
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', '.tap/**', 'scratch/**', 'themes/*/assets/built/**', '**/*.tmp.ts'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'data/**',
+      '.tap/**',
+      'scratch/**',
+      'themes/*/assets/built/**',
+      '**/*.tmp.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: {
       ecmaVersion: 2023,
       sourceType: 'module',
-      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', NodeJS: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        performance: 'readonly',
+        queueMicrotask: 'readonly',
+        NodeJS: 'readonly',
+      },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -109,7 +144,10 @@ export default tseslint.config(
         {
           patterns: [
             ...publicApiOnly,
-            { group: ['../../../**', '../../../../**'], message: 'The fixture plugin uses @parley/core only, like a third-party plugin.' },
+            {
+              group: ['../../../**', '../../../../**'],
+              message: 'The fixture plugin uses @parley/core only, like a third-party plugin.',
+            },
           ],
         },
       ],

@@ -22,9 +22,19 @@ setFlagsFromString('--no-allocation-site-pretenuring')
 const agent = new Agent({ keepAliveTimeout: 30_000, connect: { timeout: 10_000 } })
 
 const server = createServer((req, res) => {
-  const headers: Record<string, string> = { authorization: UPSTREAM_KEY, 'content-type': req.headers['content-type'] ?? 'application/json' }
+  const headers: Record<string, string> = {
+    authorization: UPSTREAM_KEY,
+    'content-type': req.headers['content-type'] ?? 'application/json',
+  }
   if (req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length']
-  request(`${upstream}${req.url}`, { method: 'POST', headers, body: req, dispatcher: agent, headersTimeout: 0, bodyTimeout: 0 })
+  request(`${upstream}${req.url}`, {
+    method: 'POST',
+    headers,
+    body: req,
+    dispatcher: agent,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  })
     .then(answer => {
       const type = answer.headers['content-type']
       res.writeHead(answer.statusCode, typeof type === 'string' ? { 'content-type': type } : {})

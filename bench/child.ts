@@ -11,10 +11,17 @@ import { Session } from 'node:inspector'
 import { performance, PerformanceObserver } from 'node:perf_hooks'
 
 /** Child to runner. */
-export type ServerMessage = { readonly type: 'ready'; readonly url: string } | { readonly type: 'profiling' } | { readonly type: 'profiled'; readonly file: string } | { readonly type: 'failed'; readonly message: string }
+export type ServerMessage =
+  | { readonly type: 'ready'; readonly url: string }
+  | { readonly type: 'profiling' }
+  | { readonly type: 'profiled'; readonly file: string }
+  | { readonly type: 'failed'; readonly message: string }
 
 /** Runner to child. */
-export type RunnerMessage = { readonly type: 'stop' } | { readonly type: 'profile-start' } | { readonly type: 'profile-stop'; readonly file: string }
+export type RunnerMessage =
+  | { readonly type: 'stop' }
+  | { readonly type: 'profile-start' }
+  | { readonly type: 'profile-stop'; readonly file: string }
 
 function tell(message: ServerMessage): void {
   process.send?.(message)
@@ -33,7 +40,9 @@ function post(method: string, params?: object): Promise<unknown> {
   })
 }
 
-async function profile(message: Extract<RunnerMessage, { type: 'profile-start' | 'profile-stop' }>): Promise<ServerMessage> {
+async function profile(
+  message: Extract<RunnerMessage, { type: 'profile-start' | 'profile-stop' }>,
+): Promise<ServerMessage> {
   if (message.type === 'profile-start') {
     session ??= new Session()
     session.connect()
@@ -64,10 +73,17 @@ function recordTail(file: string): void {
   const tail: TailRecord = { gc: [], requests: [] }
   const epoch = (at: number) => performance.timeOrigin + at
   new PerformanceObserver(list => {
-    for (const entry of list.getEntries()) tail.gc.push([epoch(entry.startTime), entry.duration, ((entry as { detail?: { kind?: number } }).detail?.kind ?? 0)])
+    for (const entry of list.getEntries())
+      tail.gc.push([
+        epoch(entry.startTime),
+        entry.duration,
+        (entry as { detail?: { kind?: number } }).detail?.kind ?? 0,
+      ])
   }).observe({ entryTypes: ['gc'] })
   const started = new WeakMap<IncomingMessage, number>()
-  diagnostics.subscribe('http.server.request.start', message => started.set((message as { request: IncomingMessage }).request, performance.now()))
+  diagnostics.subscribe('http.server.request.start', message =>
+    started.set((message as { request: IncomingMessage }).request, performance.now()),
+  )
   diagnostics.subscribe('http.server.response.finish', message => {
     const at = started.get((message as { request: IncomingMessage }).request)
     if (at !== undefined) tail.requests.push([epoch(at), performance.now() - at])

@@ -21,7 +21,11 @@ export interface CpuSample {
 export type CpuUse = Record<string, number>
 
 function machineBusyS(): number {
-  const fields = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string).trim().split(/\s+/).slice(1).map(Number)
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string)
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number)
   // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
   const total = fields.slice(0, 8).reduce((sum, value) => sum + value, 0)
   return (total - (fields[3] ?? 0) - (fields[4] ?? 0)) / TICKS_PER_S
@@ -38,13 +42,22 @@ export function sample(pids: readonly number[]): CpuSample | undefined {
   if (process.platform !== 'linux') return undefined
   try {
     const usage = process.cpuUsage()
-    return { at: performance.now(), machineS: machineBusyS(), selfS: (usage.user + usage.system) / 1e6, pids: new Map(pids.map(pid => [pid, processS(pid)])) }
+    return {
+      at: performance.now(),
+      machineS: machineBusyS(),
+      selfS: (usage.user + usage.system) / 1e6,
+      pids: new Map(pids.map(pid => [pid, processS(pid)])),
+    }
   } catch {
     return undefined
   }
 }
 
-export function cpuUse(before: CpuSample | undefined, after: CpuSample | undefined, names: ReadonlyMap<number, string>): CpuUse | undefined {
+export function cpuUse(
+  before: CpuSample | undefined,
+  after: CpuSample | undefined,
+  names: ReadonlyMap<number, string>,
+): CpuUse | undefined {
   if (!before || !after) return undefined
   const wallS = (after.at - before.at) / 1000
   const use: CpuUse = {}

@@ -40,7 +40,11 @@ export interface Measurement {
   readonly durationS: number
 }
 
-function fire(options: LoadOptions, durationS: number, onResponse: (status: number, ms: number) => void): Promise<autocannon.Result> {
+function fire(
+  options: LoadOptions,
+  durationS: number,
+  onResponse: (status: number, ms: number) => void,
+): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -70,7 +74,10 @@ function percentile(sorted: Float64Array, p: number): number {
  * is called when the warm-up ends (to sample CPU or start a profiler); the caller takes its
  * closing samples when this resolves. Non-2xx answers, errors and timeouts of the whole run count.
  */
-export async function measure(options: LoadOptions, measuring: () => Promise<void> | void = () => undefined): Promise<Measurement> {
+export async function measure(
+  options: LoadOptions,
+  measuring: () => Promise<void> | void = () => undefined,
+): Promise<Measurement> {
   let latencies = new Float64Array(1 << 16)
   let ok = 0
   let counting = false

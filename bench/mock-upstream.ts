@@ -15,7 +15,12 @@ const USAGE = { prompt_tokens: 42, completion_tokens: PIECES.length, total_token
 const FULL_USAGE = {
   ...USAGE,
   prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-  completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  completion_tokens_details: {
+    reasoning_tokens: 0,
+    audio_tokens: 0,
+    accepted_prediction_tokens: 0,
+    rejected_prediction_tokens: 0,
+  },
 }
 const TAIL = '"service_tier":"default","system_fingerprint":"fp_parley_bench",'
 const USAGE_JSON = JSON.stringify(FULL_USAGE)
@@ -24,8 +29,13 @@ const MESSAGE = JSON.stringify({ role: 'assistant', content: ANSWER, refusal: nu
 /** What follows `{"id":...,"model":...,` in each chunk; `usage: null` on every chunk when usage is asked for. */
 function chunkBodies(includeUsage: boolean): string[] {
   const usageNull = includeUsage ? ',"usage":null' : ''
-  const choice = (delta: object, finish: string | null) => `"choices":[${JSON.stringify({ index: 0, delta, logprobs: null, finish_reason: finish })}]${usageNull}}`
-  const bodies = [choice({ role: 'assistant', content: '', refusal: null }, null), ...PIECES.map(piece => choice({ content: piece }, null)), choice({}, 'stop')]
+  const choice = (delta: object, finish: string | null) =>
+    `"choices":[${JSON.stringify({ index: 0, delta, logprobs: null, finish_reason: finish })}]${usageNull}}`
+  const bodies = [
+    choice({ role: 'assistant', content: '', refusal: null }, null),
+    ...PIECES.map(piece => choice({ content: piece }, null)),
+    choice({}, 'stop'),
+  ]
   if (includeUsage) bodies.push(`"choices":[],"usage":${USAGE_JSON}}`)
   return bodies
 }
@@ -45,15 +55,23 @@ function fail(res: ServerResponse, status: number, message: string, type: string
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, raw: string): void {
-  if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return fail(res, 404, `Unknown request URL: ${req.method} ${req.url}`, 'invalid_request_error')
-  if (!req.headers.authorization?.startsWith('Bearer ')) return fail(res, 401, 'You did not provide an API key.', 'invalid_request_error')
-  let body: { model?: unknown; messages?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } | null }
+  if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
+    return fail(res, 404, `Unknown request URL: ${req.method} ${req.url}`, 'invalid_request_error')
+  if (!req.headers.authorization?.startsWith('Bearer '))
+    return fail(res, 401, 'You did not provide an API key.', 'invalid_request_error')
+  let body: {
+    model?: unknown
+    messages?: unknown
+    stream?: unknown
+    stream_options?: { include_usage?: unknown } | null
+  }
   try {
     body = JSON.parse(raw) as typeof body
   } catch {
     return fail(res, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error')
   }
-  if (typeof body.model !== 'string' || !Array.isArray(body.messages)) return fail(res, 400, "Missing required parameter: 'model' or 'messages'.", 'invalid_request_error')
+  if (typeof body.model !== 'string' || !Array.isArray(body.messages))
+    return fail(res, 400, "Missing required parameter: 'model' or 'messages'.", 'invalid_request_error')
   if (body.stream !== true) {
     const json = `${head('chat.completion', body.model)}"choices":[{"index":0,"message":${MESSAGE},"logprobs":null,"finish_reason":"stop"}],"usage":${USAGE_JSON}}`
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }).end(json)
@@ -61,7 +79,8 @@ function answer(req: IncomingMessage, res: ServerResponse, raw: string): void {
   }
   const chunkHead = `data: ${head('chat.completion.chunk', body.model)}`
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' })
-  for (const chunk of body.stream_options?.include_usage === true ? CHUNKS.withUsage : CHUNKS.plain) res.write(`${chunkHead}${chunk}\n\n`)
+  for (const chunk of body.stream_options?.include_usage === true ? CHUNKS.withUsage : CHUNKS.plain)
+    res.write(`${chunkHead}${chunk}\n\n`)
   res.end('data: [DONE]\n\n')
 }
 

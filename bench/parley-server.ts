@@ -19,7 +19,10 @@ import { announce, onStop } from './child.js'
 // As the `parley` command does before anything else.
 tuneProcessForGateway()
 
-const admin = { username: process.env.BENCH_ADMIN_USERNAME ?? 'bench-admin', password: process.env.BENCH_ADMIN_PASSWORD ?? '' }
+const admin = {
+  username: process.env.BENCH_ADMIN_USERNAME ?? 'bench-admin',
+  password: process.env.BENCH_ADMIN_PASSWORD ?? '',
+}
 if (admin.password === '') throw new Error('BENCH_ADMIN_PASSWORD is required')
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-bench-'))

@@ -29,17 +29,32 @@ const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)'])
  */
 const STAGES: ReadonlyArray<readonly [string, RegExp]> = [
   ['garbage collection', /^\(garbage collector\)/],
-  ['usage rows: batched inserts (MikroORM, knex, sqlite3)', /batch-writer\.ts|usage\/writer\.ts|@mikro-orm|\/knex\/|sqlite3/],
+  [
+    'usage rows: batched inserts (MikroORM, knex, sqlite3)',
+    /batch-writer\.ts|usage\/writer\.ts|@mikro-orm|\/knex\/|sqlite3/,
+  ],
   ['request context hook: ids, child logger', /http\/context\.ts/],
   ['blocked-IP check', /blocklist\//],
   ['metrics hook (prom-client)', /http\/metrics\.ts|prom-client/],
-  ['authentication: API token to principal', /pipeline\/authenticate\.ts|identity\/src\/principals\.ts|api-token-format\.ts/],
+  [
+    'authentication: API token to principal',
+    /pipeline\/authenticate\.ts|identity\/src\/principals\.ts|api-token-format\.ts/,
+  ],
   ['limits hook: caller and channel', /^(checkCaller|channelAllowed) /],
   ['usage row built by the pipeline', /^(record|usageOf) .*chat-pipeline\.ts/],
-  ['request body: JSON parse and schema validation', /secure-json-parse|fastify\/lib\/validation\.js|\/ajv|content-type-parser/],
-  ['answer relay: per-chunk waits, SSE split and tap, writes to the client', /pipeline\/sse\.ts|^(relay|pump|write|drained|commit|wait|next|sendStream|end|finish) .*chat-pipeline\.ts/],
+  [
+    'request body: JSON parse and schema validation',
+    /secure-json-parse|fastify\/lib\/validation\.js|\/ajv|content-type-parser/,
+  ],
+  [
+    'answer relay: per-chunk waits, SSE split and tap, writes to the client',
+    /pipeline\/sse\.ts|^(relay|pump|write|drained|commit|wait|next|sendStream|end|finish) .*chat-pipeline\.ts/,
+  ],
   ['upstream call: body serialisation, undici', /openai\/src\/provider\.ts|upstream-exchange\.ts|undici/],
-  ['rest of the pipeline: routing, attempts, passthrough', /pipeline\/chat-pipeline\.ts|pipeline\/chat-routes\.ts|catalog\/|key-health\.ts/],
+  [
+    'rest of the pipeline: routing, attempts, passthrough',
+    /pipeline\/chat-pipeline\.ts|pipeline\/chat-routes\.ts|catalog\/|key-health\.ts/,
+  ],
   ['logging (pino)', /\/pino\//],
 ]
 const REST = 'HTTP server and client, Fastify, streams, other'
@@ -67,7 +82,10 @@ function top(map: Map<string, number>, total: number, count: number): string[] {
   return [...map.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
-    .map(([name, us]) => `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`)
+    .map(
+      ([name, us]) =>
+        `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`,
+    )
 }
 
 export function summarize(file: string, count = 25): string {

@@ -14,7 +14,13 @@ export interface Provisioned {
   readonly channelId: number
 }
 
-async function call<T>(base: string, method: string, path: string, body: unknown, bearer?: string): Promise<{ status: number; json: T }> {
+async function call<T>(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  bearer?: string,
+): Promise<{ status: number; json: T }> {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
@@ -29,25 +35,60 @@ async function expect<T>(what: string, status: number, pending: Promise<{ status
   return answer.json
 }
 
-export async function provision(parley: string, mock: string, admin: { username: string; password: string }): Promise<Provisioned> {
-  const { access_token: adminToken } = await expect<{ access_token: string }>('admin login', 200, call(parley, 'POST', '/api/auth/admin/login', admin))
+export async function provision(
+  parley: string,
+  mock: string,
+  admin: { username: string; password: string },
+): Promise<Provisioned> {
+  const { access_token: adminToken } = await expect<{ access_token: string }>(
+    'admin login',
+    200,
+    call(parley, 'POST', '/api/auth/admin/login', admin),
+  )
   const channel = await expect<{ id: number }>(
     'create channel',
     201,
-    call(parley, 'POST', '/api/admin/channels', { name: 'bench-mock', provider: 'openai', base_url: `${mock}/v1`, keys: ['sk-bench-upstream-key'], models: [BENCH_MODEL] }, adminToken),
+    call(
+      parley,
+      'POST',
+      '/api/admin/channels',
+      {
+        name: 'bench-mock',
+        provider: 'openai',
+        base_url: `${mock}/v1`,
+        keys: ['sk-bench-upstream-key'],
+        models: [BENCH_MODEL],
+      },
+      adminToken,
+    ),
   )
 
   const password = randomBytes(18).toString('base64url')
   const user = { email: 'bench@example.com', username: 'bench', password, password_confirm: password }
-  const { access_token: session } = await expect<{ access_token: string }>('register', 201, call(parley, 'POST', '/api/auth/register', user))
-  const { token } = await expect<{ token: string }>('create API token', 201, call(parley, 'POST', '/api/tokens', { name: 'bench' }, session))
+  const { access_token: session } = await expect<{ access_token: string }>(
+    'register',
+    201,
+    call(parley, 'POST', '/api/auth/register', user),
+  )
+  const { token } = await expect<{ token: string }>(
+    'create API token',
+    201,
+    call(parley, 'POST', '/api/tokens', { name: 'bench' }, session),
+  )
 
   // The catalog reloads on the change announcement, a moment after the 201.
   const deadline = Date.now() + READY_TIMEOUT_MS
   for (;;) {
-    const probe = await call(parley, 'POST', '/v1/chat/completions', { model: BENCH_MODEL, messages: [{ role: 'user', content: 'ping' }] }, token)
+    const probe = await call(
+      parley,
+      'POST',
+      '/v1/chat/completions',
+      { model: BENCH_MODEL, messages: [{ role: 'user', content: 'ping' }] },
+      token,
+    )
     if (probe.status === 200) break
-    if (Date.now() > deadline) throw new Error(`the channel never became routable: HTTP ${probe.status} ${JSON.stringify(probe.json)}`)
+    if (Date.now() > deadline)
+      throw new Error(`the channel never became routable: HTTP ${probe.status} ${JSON.stringify(probe.json)}`)
     await new Promise(resolve => setTimeout(resolve, 50))
   }
   return { apiToken: token, channelId: channel.id }

@@ -49,7 +49,9 @@ function find(rows: readonly Row[], target: Target, format: Format, connections:
 function middle(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   const half = sorted.length >> 1
-  return sorted.length % 2 === 1 ? (sorted[half] as number) : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2
+  return sorted.length % 2 === 1
+    ? (sorted[half] as number)
+    : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2
 }
 
 /** One row per cell: each figure is the median of that cell's rounds (failures are summed). */
@@ -63,7 +65,8 @@ export function medians(rounds: readonly Row[]): Row[] {
     const first = rows[0] as Row
     const median = (pick: (row: Row) => number) => middle(rows.map(pick))
     const sum = (pick: (row: Row) => number) => rows.reduce((total, row) => total + pick(row), 0)
-    const cpu = first.cpu && Object.fromEntries(Object.keys(first.cpu).map(name => [name, median(row => row.cpu?.[name] ?? 0)]))
+    const cpu =
+      first.cpu && Object.fromEntries(Object.keys(first.cpu).map(name => [name, median(row => row.cpu?.[name] ?? 0)]))
     return {
       target: first.target,
       format: first.format,
@@ -91,12 +94,26 @@ export function checks(rows: readonly Row[], high: number, low: number): Check[]
     const [parleyHigh, proxyHigh] = [find(rows, 'parley', format, high), find(rows, 'proxy', format, high)]
     if (parleyHigh && proxyHigh) {
       const value = parleyHigh.requestsPerSec / proxyHigh.requestsPerSec
-      out.push({ name: `throughput Parley / bare proxy at c=${high}`, format, value, goal: `>= ${MIN_THROUGHPUT_RATIO}`, pass: value >= MIN_THROUGHPUT_RATIO, noisy: noisy(parleyHigh) || noisy(proxyHigh) })
+      out.push({
+        name: `throughput Parley / bare proxy at c=${high}`,
+        format,
+        value,
+        goal: `>= ${MIN_THROUGHPUT_RATIO}`,
+        pass: value >= MIN_THROUGHPUT_RATIO,
+        noisy: noisy(parleyHigh) || noisy(proxyHigh),
+      })
     }
     const [parleyLow, proxyLow] = [find(rows, 'parley', format, low), find(rows, 'proxy', format, low)]
     if (parleyLow && proxyLow) {
       const value = parleyLow.p99Ms - proxyLow.p99Ms
-      out.push({ name: `p99 Parley - bare proxy at c=${low} (ms)`, format, value, goal: `<= ${MAX_P99_DELTA_MS}`, pass: value <= MAX_P99_DELTA_MS, noisy: noisy(parleyLow) || noisy(proxyLow) })
+      out.push({
+        name: `p99 Parley - bare proxy at c=${low} (ms)`,
+        format,
+        value,
+        goal: `<= ${MAX_P99_DELTA_MS}`,
+        pass: value <= MAX_P99_DELTA_MS,
+        noisy: noisy(parleyLow) || noisy(proxyLow),
+      })
     }
   }
   return out
@@ -116,7 +133,22 @@ export function cpuPerRequestUs(row: Row): number {
 }
 
 export function table(rows: readonly Row[]): string {
-  const header = ['target', 'format', 'c', 'req/s', 'p50 ms', 'p99 ms', 'mean ms', 'requests', 'failed', 'cpu target', 'µs cpu/req', 'cpu mock', 'cpu loadgen', 'cpu other']
+  const header = [
+    'target',
+    'format',
+    'c',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'mean ms',
+    'requests',
+    'failed',
+    'cpu target',
+    'µs cpu/req',
+    'cpu mock',
+    'cpu loadgen',
+    'cpu other',
+  ]
   const cores = (value: number | undefined) => (value === undefined ? '-' : value.toFixed(2))
   const lines = rows.map(row => [
     TARGET_NAMES[row.target],
@@ -135,9 +167,17 @@ export function table(rows: readonly Row[]): string {
     `${cores(row.cpu?.other)}${noisy(row) ? '*' : ''}`,
   ])
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map(line => (line[i] as string).length)))
-  const render = (cells: string[]) => `| ${cells.map((cell, i) => pad(cell, widths[i] as number, i >= 2)).join(' | ')} |`
-  const note = rows.some(noisy) ? [``, `* other programs used more than ${NOISY_OTHER_CORES} core during this cell: its figures are skewed`] : []
-  return [render(header), `|${widths.map((width, i) => (i >= 2 ? `${'-'.repeat(width + 1)}:` : `${'-'.repeat(width + 2)}`)).join('|')}|`, ...lines.map(render), ...note].join('\n')
+  const render = (cells: string[]) =>
+    `| ${cells.map((cell, i) => pad(cell, widths[i] as number, i >= 2)).join(' | ')} |`
+  const note = rows.some(noisy)
+    ? [``, `* other programs used more than ${NOISY_OTHER_CORES} core during this cell: its figures are skewed`]
+    : []
+  return [
+    render(header),
+    `|${widths.map((width, i) => (i >= 2 ? `${'-'.repeat(width + 1)}:` : `${'-'.repeat(width + 2)}`)).join('|')}|`,
+    ...lines.map(render),
+    ...note,
+  ].join('\n')
 }
 
 /**
@@ -149,24 +189,43 @@ export function cpuRatios(rows: readonly Row[]): Array<{ format: Format; connect
   const out: Array<{ format: Format; connections: number; value: number }> = []
   for (const parley of rows.filter(row => row.target === 'parley')) {
     const proxy = find(rows, 'proxy', parley.format, parley.connections)
-    if (proxy?.cpu && parley.cpu) out.push({ format: parley.format, connections: parley.connections, value: cpuPerRequestUs(proxy) / cpuPerRequestUs(parley) })
+    if (proxy?.cpu && parley.cpu)
+      out.push({
+        format: parley.format,
+        connections: parley.connections,
+        value: cpuPerRequestUs(proxy) / cpuPerRequestUs(parley),
+      })
   }
   return out
 }
 
 export function verdicts(list: readonly Check[]): string {
   return list
-    .map(check => `${check.pass ? 'PASS' : 'MISS'}  ${check.format.padEnd(4)} ${check.name}: ${check.value.toFixed(3)} (goal ${check.goal})${check.noisy ? '  [skewed: other programs were busy]' : ''}`)
+    .map(
+      check =>
+        `${check.pass ? 'PASS' : 'MISS'}  ${check.format.padEnd(4)} ${check.name}: ${check.value.toFixed(3)} (goal ${check.goal})${check.noisy ? '  [skewed: other programs were busy]' : ''}`,
+    )
     .join('\n')
 }
 
 export function cpuRatioLines(list: ReturnType<typeof cpuRatios>): string {
-  return list.map(ratio => `info  ${ratio.format.padEnd(4)} CPU per request, bare proxy / Parley at c=${ratio.connections}: ${ratio.value.toFixed(3)}`).join('\n')
+  return list
+    .map(
+      ratio =>
+        `info  ${ratio.format.padEnd(4)} CPU per request, bare proxy / Parley at c=${ratio.connections}: ${ratio.value.toFixed(3)}`,
+    )
+    .join('\n')
 }
 
 export function machine(): Record<string, unknown> {
   const cpus = os.cpus()
-  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memory_gb: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}`, node: process.version }
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memory_gb: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.release()}`,
+    node: process.version,
+  }
 }
 
 export function writeResults(file: string, result: Record<string, unknown>): void {

@@ -50,8 +50,13 @@ export interface BenchSettings {
 }
 
 function list<T extends string>(env: NodeJS.ProcessEnv, name: string, fallback: string, allowed: readonly T[]): T[] {
-  const values = (env[name] ?? fallback).split(',').map(value => value.trim()).filter(Boolean)
-  for (const value of values) if (!allowed.includes(value as T)) throw new Error(`${name}: unknown value "${value}" (one of ${allowed.join(', ')})`)
+  const values = (env[name] ?? fallback)
+    .split(',')
+    .map(value => value.trim())
+    .filter(Boolean)
+  for (const value of values)
+    if (!allowed.includes(value as T))
+      throw new Error(`${name}: unknown value "${value}" (one of ${allowed.join(', ')})`)
   return values as T[]
 }
 
@@ -63,7 +68,8 @@ function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
   const connections = (env.BENCH_CONNECTIONS ?? DEFAULT_CONNECTIONS).split(',').map(Number)
-  if (connections.some(c => !Number.isInteger(c) || c < 1)) throw new Error('BENCH_CONNECTIONS: positive integers, comma-separated')
+  if (connections.some(c => !Number.isInteger(c) || c < 1))
+    throw new Error('BENCH_CONNECTIONS: positive integers, comma-separated')
   const durationS = seconds(env, 'BENCH_DURATION', DEFAULT_DURATION_S)
   if (durationS === 0) throw new Error('BENCH_DURATION: at least one second')
   const rounds = Number(env.BENCH_ROUNDS ?? DEFAULT_ROUNDS)

@@ -30,7 +30,20 @@ const DIALECTS = (process.env.BENCH_STATS_DIALECTS ?? 'sqlite,mysql').split(',')
 const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306'
 const SEED_BATCH = 1000
 const ZONES = ['UTC', 'Asia/Shanghai', 'Asia/Kolkata', 'America/New_York']
-const MODELS = ['gpt-4o-mini', 'gpt-4o', 'deepseek-chat', 'deepseek-reasoner', 'qwen-max', 'qwen-plus', 'glm-4', 'moonshot-v1-8k', 'claude-3-5-sonnet', 'doubao-pro', 'coze-bot-helpdesk', 'o3-mini']
+const MODELS = [
+  'gpt-4o-mini',
+  'gpt-4o',
+  'deepseek-chat',
+  'deepseek-reasoner',
+  'qwen-max',
+  'qwen-plus',
+  'glm-4',
+  'moonshot-v1-8k',
+  'claude-3-5-sonnet',
+  'doubao-pro',
+  'coze-bot-helpdesk',
+  'o3-mini',
+]
 
 const admin = definePlugin({
   id: 'bench-admin',
@@ -57,7 +70,13 @@ function random(seed: number): () => number {
 
 async function seed(gateway: TestGateway): Promise<number> {
   const started = performance.now()
-  const writer = new UsageWriter({ em: () => gateway.db.em(), log: pino({ level: 'silent' }) as unknown as Logger, batchSize: SEED_BATCH, maxBuffered: SEED_BATCH, flushIntervalMs: 3_600_000 })
+  const writer = new UsageWriter({
+    em: () => gateway.db.em(),
+    log: pino({ level: 'silent' }) as unknown as Logger,
+    batchSize: SEED_BATCH,
+    maxBuffered: SEED_BATCH,
+    flushIntervalMs: 3_600_000,
+  })
   const next = random(42)
   const now = Date.now()
   const span = DAYS * 86_400_000
@@ -84,18 +103,24 @@ async function seed(gateway: TestGateway): Promise<number> {
     }
     writer.record(record)
     if ((n + 1) % SEED_BATCH === 0) await writer.flush()
-    if ((n + 1) % 100_000 === 0) process.stdout.write(`  seeded ${n + 1} rows (${((performance.now() - started) / 1000).toFixed(0)} s)\n`)
+    if ((n + 1) % 100_000 === 0)
+      process.stdout.write(`  seeded ${n + 1} rows (${((performance.now() - started) / 1000).toFixed(0)} s)\n`)
   }
   await writer.close()
   return performance.now() - started
 }
 
-async function time(gateway: TestGateway, url: string, runs: number): Promise<{ cold: number; median: number; p95: number; max: number }> {
+async function time(
+  gateway: TestGateway,
+  url: string,
+  runs: number,
+): Promise<{ cold: number; median: number; p95: number; max: number }> {
   const once = async () => {
     const started = performance.now()
     const response = await gateway.inject({ method: 'GET', url })
     const elapsed = performance.now() - started
-    if (response.statusCode !== 200) throw new Error(`${url} answered ${response.statusCode}: ${response.body.slice(0, 200)}`)
+    if (response.statusCode !== 200)
+      throw new Error(`${url} answered ${response.statusCode}: ${response.body.slice(0, 200)}`)
     return elapsed
   }
   const cold = await once()
@@ -113,20 +138,39 @@ for (const dialect of DIALECTS) {
   if (dialect !== 'sqlite' && dialect !== 'mysql') throw new Error(`BENCH_STATS_DIALECTS: unknown dialect "${dialect}"`)
   const gateway = await createTestGateway({ plugins: [admin], mysqlUrl: dialect === 'mysql' ? MYSQL_URL : undefined })
   try {
-    const [version] = (await gateway.db.em().getConnection().execute(dialect === 'sqlite' ? 'select sqlite_version() as v' : 'select version() as v')) as Array<{ v: string }>
-    console.log(`\n${dialect} ${version?.v ?? ''}: seeding ${ROWS} rows over ${DAYS} days, ${USERS} users, ${MODELS.length} models`)
+    const [version] = (await gateway.db
+      .em()
+      .getConnection()
+      .execute(dialect === 'sqlite' ? 'select sqlite_version() as v' : 'select version() as v')) as Array<{ v: string }>
+    console.log(
+      `\n${dialect} ${version?.v ?? ''}: seeding ${ROWS} rows over ${DAYS} days, ${USERS} users, ${MODELS.length} models`,
+    )
     const seedMs = await seed(gateway)
-    const [rollups] = (await gateway.db.em().getConnection().execute('select count(*) as n from usage_rollups')) as Array<{ n: number | string }>
-    console.log(`  seeded in ${(seedMs / 1000).toFixed(1)} s (${Math.round(ROWS / (seedMs / 1000))} rows/s with rollups); ${Number(rollups?.n)} rollup rows`)
+    const [rollups] = (await gateway.db
+      .em()
+      .getConnection()
+      .execute('select count(*) as n from usage_rollups')) as Array<{ n: number | string }>
+    console.log(
+      `  seeded in ${(seedMs / 1000).toFixed(1)} s (${Math.round(ROWS / (seedMs / 1000))} rows/s with rollups); ${Number(rollups?.n)} rollup rows`,
+    )
     for (const zone of ZONES) {
       await gateway.settings.set('time_zone', zone)
       const figures = await time(gateway, '/api/admin/stats', RUNS)
       console.log(`  GET /api/admin/stats  ${zone.padEnd(17)} ${format(figures)}`)
     }
     const stats = (await gateway.inject({ method: 'GET', url: '/api/admin/stats' })).json()
-    console.log(`  answer: calls ${JSON.stringify(stats.calls)}, active_users ${stats.active_users}, tokens ${JSON.stringify(stats.tokens)}`)
+    console.log(
+      `  answer: calls ${JSON.stringify(stats.calls)}, active_users ${stats.active_users}, tokens ${JSON.stringify(stats.tokens)}`,
+    )
     const lastDay = new Date(Date.now() - 86_400_000).toISOString()
-    for (const query of ['', '?user=4242', '?model=qwen-max', `?status=error&from=${lastDay}`, '?ip=10.1.2.3', '?page=100&page_size=200']) {
+    for (const query of [
+      '',
+      '?user=4242',
+      '?model=qwen-max',
+      `?status=error&from=${lastDay}`,
+      '?ip=10.1.2.3',
+      '?page=100&page_size=200',
+    ]) {
       const figures = await time(gateway, `/api/admin/logs${query}`, Math.min(RUNS, 10))
       console.log(`  GET /api/admin/logs${query.padEnd(48)} ${format(figures)}`)
     }

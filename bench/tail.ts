@@ -31,7 +31,8 @@ if (format !== 'json' && format !== 'sse') throw new Error('TAIL_FORMAT: json or
 const connections = Number(process.env.TAIL_CONNECTIONS ?? 1)
 const warmupS = Number(process.env.TAIL_WARMUP ?? 20)
 const durationS = Number(process.env.TAIL_DURATION ?? 10)
-if (![connections, warmupS, durationS].every(n => Number.isFinite(n) && n >= 0) || connections < 1 || durationS <= 0) throw new Error('TAIL_CONNECTIONS, TAIL_WARMUP, TAIL_DURATION: positive numbers')
+if (![connections, warmupS, durationS].every(n => Number.isFinite(n) && n >= 0) || connections < 1 || durationS <= 0)
+  throw new Error('TAIL_CONNECTIONS, TAIL_WARMUP, TAIL_DURATION: positive numbers')
 
 const dir = mkdtempSync(path.join(tmpdir(), 'parley-tail-'))
 const tailFile = path.join(dir, 'tail.json')
@@ -44,8 +45,19 @@ try {
   const flags = (process.env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean)
   const server =
     target === 'parley'
-      ? await startServer('Parley', './parley-server.ts', { env: { ...env, BENCH_TAIL_FILE: tailFile, BENCH_ADMIN_USERNAME: admin.username, BENCH_ADMIN_PASSWORD: admin.password }, execArgv: [...process.execArgv, ...flags] })
-      : await startServer('bare proxy', './bare-proxy.ts', { args: [mock.url], env: { ...env, BENCH_TAIL_FILE: tailFile } })
+      ? await startServer('Parley', './parley-server.ts', {
+          env: {
+            ...env,
+            BENCH_TAIL_FILE: tailFile,
+            BENCH_ADMIN_USERNAME: admin.username,
+            BENCH_ADMIN_PASSWORD: admin.password,
+          },
+          execArgv: [...process.execArgv, ...flags],
+        })
+      : await startServer('bare proxy', './bare-proxy.ts', {
+          args: [mock.url],
+          env: { ...env, BENCH_TAIL_FILE: tailFile },
+        })
   started.push(server)
   const headers: Record<string, string> = { 'content-type': 'application/json' }
   if (target === 'parley') headers.authorization = `Bearer ${(await provision(server.url, mock.url, admin)).apiToken}`
@@ -54,7 +66,18 @@ try {
   const answers: Array<[number, number]> = []
   const countFrom = performance.now() + warmupS * 1000
   await new Promise<void>((resolve, reject) => {
-    const run = autocannon({ url: `${server.url}/v1/chat/completions`, method: 'POST', headers, body: requestBody(format), connections, duration: warmupS + durationS, timeout: 30 }, error => (error ? reject(error) : resolve()))
+    const run = autocannon(
+      {
+        url: `${server.url}/v1/chat/completions`,
+        method: 'POST',
+        headers,
+        body: requestBody(format),
+        connections,
+        duration: warmupS + durationS,
+        timeout: 30,
+      },
+      error => (error ? reject(error) : resolve()),
+    )
     run.on('response', (_client, status, _bytes, ms) => {
       const now = performance.now()
       if (now >= countFrom && status >= 200 && status < 300) answers.push([performance.timeOrigin + now, ms])
@@ -82,17 +105,28 @@ function report(answers: Array<[number, number]>, tail: TailRecord): void {
     if (ms < p99) continue
     const start = end - ms
     if (tail.gc.some(([gcStart, gcMs]) => gcStart < end && gcStart + gcMs > start)) classes.collection++
-    else if (tail.requests.some(([serverStart, serverMs]) => serverStart >= start && serverStart < end && serverMs >= ms / 2)) classes.inside++
+    else if (
+      tail.requests.some(([serverStart, serverMs]) => serverStart >= start && serverStart < end && serverMs >= ms / 2)
+    )
+      classes.inside++
     else classes.outside++
   }
   const slowest = classes.collection + classes.inside + classes.outside
   const share = (n: number) => `${n} (${((100 * n) / slowest).toFixed(0)}%)`
   const ms = (n: number) => `${n.toFixed(3)} ms`
-  console.log(`${target} ${format} c=${connections}: ${answers.length} answers in ${seconds.toFixed(1)} s (${(answers.length / seconds).toFixed(0)} req/s) after ${warmupS} s of warm-up`)
-  console.log(`latency: p50 ${ms(at(0.5))}, p90 ${ms(at(0.9))}, p99 ${ms(p99)}, p99.9 ${ms(at(0.999))}, max ${ms(at(1))}`)
+  console.log(
+    `${target} ${format} c=${connections}: ${answers.length} answers in ${seconds.toFixed(1)} s (${(answers.length / seconds).toFixed(0)} req/s) after ${warmupS} s of warm-up`,
+  )
+  console.log(
+    `latency: p50 ${ms(at(0.5))}, p90 ${ms(at(0.9))}, p99 ${ms(p99)}, p99.9 ${ms(at(0.999))}, max ${ms(at(1))}`,
+  )
   if (pauses.length > 0) {
     const total = pauses.reduce((sum, pause) => sum + pause, 0)
-    console.log(`young collections: ${pauses.length}, one per ${(answers.length / pauses.length).toFixed(0)} answers, pause mean ${ms(total / pauses.length)}, max ${ms(Math.max(...pauses))}`)
+    console.log(
+      `young collections: ${pauses.length}, one per ${(answers.length / pauses.length).toFixed(0)} answers, pause mean ${ms(total / pauses.length)}, max ${ms(Math.max(...pauses))}`,
+    )
   }
-  console.log(`the slowest 1% (${slowest} answers at or above the p99): during a collection ${share(classes.collection)}, inside the target ${share(classes.inside)}, outside it ${share(classes.outside)}`)
+  console.log(
+    `the slowest 1% (${slowest} answers at or above the p99): during a collection ${share(classes.collection)}, inside the target ${share(classes.inside)}, outside it ${share(classes.outside)}`,
+  )
 }

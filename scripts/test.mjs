@@ -11,7 +11,8 @@ const services = [
     name: 'Redis',
     env: 'PARLEY_TEST_REDIS_URL',
     fallback: 'redis://127.0.0.1:6379',
-    suites: 'Redis KV driver, BullMQ jobs driver, cross-instance settings and caches, shared rate limits, the Coze token cache, the retention job on BullMQ',
+    suites:
+      'Redis KV driver, BullMQ jobs driver, cross-instance settings and caches, shared rate limits, the Coze token cache, the retention job on BullMQ',
   },
   {
     name: 'MySQL/MariaDB',
@@ -40,7 +41,13 @@ const skipped = []
 // Not a server but the same deal: the portal's browser tests need Debian's chromium.
 const chromium = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium'
 if (!existsSync(chromium)) {
-  skipped.push({ name: 'Chromium', url: chromium, env: 'PARLEY_CHROMIUM', suites: "the browser tests of the portal and the console (plugins/portal/test, plugins/admin/test)", enable: 'apt-get install -y chromium' })
+  skipped.push({
+    name: 'Chromium',
+    url: chromium,
+    env: 'PARLEY_CHROMIUM',
+    suites: 'the browser tests of the portal and the console (plugins/portal/test, plugins/admin/test)',
+    enable: 'apt-get install -y chromium',
+  })
 }
 for (const service of services) {
   const url = process.env[service.env] || service.fallback

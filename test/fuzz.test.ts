@@ -57,7 +57,8 @@ const KNOWN_5XX: ReadonlyArray<{ readonly bug: string; readonly matches: (c: Cas
     // '\u0000' - SQLITE_ERROR: unrecognized token`. The statement SQLite receives carries the
     // value inline and SQLite's tokenizer stops at the NUL. Expected: 400 (or a plain miss).
     bug: 'a NUL character in a string that reaches a SQLite query',
-    matches: c => c.path.includes('%00') || (c.body !== undefined && (c.body.includes(0) || c.body.includes('\\u0000'))),
+    matches: c =>
+      c.path.includes('%00') || (c.body !== undefined && (c.body.includes(0) || c.body.includes('\\u0000'))),
   },
 ]
 
@@ -157,7 +158,22 @@ const PATH_VALUES = [
   MODEL,
 ]
 
-const QUERY_VALUES = ['-1', '0', '1e309', '99999999999999999999', 'NaN', '', '%', '%zz', '%00', 'x'.repeat(100_000), '[]', '{"a":1}', 'true', '2026-13-45T99:99:99Z']
+const QUERY_VALUES = [
+  '-1',
+  '0',
+  '1e309',
+  '99999999999999999999',
+  'NaN',
+  '',
+  '%',
+  '%zz',
+  '%00',
+  'x'.repeat(100_000),
+  '[]',
+  '{"a":1}',
+  'true',
+  '2026-13-45T99:99:99Z',
+]
 
 const CONTENT_TYPES = [
   'text/plain',
@@ -174,7 +190,22 @@ const CONTENT_TYPES = [
   'application/json; boundary="',
 ]
 
-const INVALID_JSON = ['{', '{"a":', '{,}', "{'a':1}", '[1,2', 'nul', 'undefined', '{"a":1}}', '\u0000', '"\\ud800"', '{"a":"\\u00"}', '1e99999', '{"__proto__":{"polluted":true}}', '{"constructor":{"prototype":{"polluted":true}}}']
+const INVALID_JSON = [
+  '{',
+  '{"a":',
+  '{,}',
+  "{'a':1}",
+  '[1,2',
+  'nul',
+  'undefined',
+  '{"a":1}}',
+  '\u0000',
+  '"\\ud800"',
+  '{"a":"\\u00"}',
+  '1e99999',
+  '{"__proto__":{"polluted":true}}',
+  '{"constructor":{"prototype":{"polluted":true}}}',
+]
 
 function deepJson(levels: number, kind: 'array' | 'object'): string {
   return kind === 'array' ? '['.repeat(levels) + ']'.repeat(levels) : '{"a":'.repeat(levels) + '1' + '}'.repeat(levels)
@@ -213,7 +244,9 @@ function generate(schema: Schema | undefined, dice: Dice, ctx: Context, key = ''
   const alternatives = schema.anyOf ?? schema.oneOf
   if (alternatives?.length) return generate(dice.pick(alternatives), dice, ctx, key, depth + 1)
   if (schema.allOf?.length) return generate(Object.assign({}, ...schema.allOf) as Schema, dice, ctx, key, depth + 1)
-  const type = Array.isArray(schema.type) ? dice.pick(schema.type) : (schema.type ?? (schema.properties ? 'object' : 'string'))
+  const type = Array.isArray(schema.type)
+    ? dice.pick(schema.type)
+    : (schema.type ?? (schema.properties ? 'object' : 'string'))
   switch (type) {
     case 'object': {
       const out: Record<string, Json> = {}
@@ -247,7 +280,7 @@ function stringFor(schema: Schema, dice: Dice, ctx: Context, key: string): strin
   if (/email/i.test(key) || schema.format === 'email') return `fz-${dice.word(4, 8)}@example.com`
   if (/password/i.test(key)) return dice.chance(0.8) ? USER_PASSWORD : dice.word(1, 8)
   if (key === 'base_url' || schema.format === 'uri') return ctx.upstreamUrl
-  if (key === 'model' || key === 'name' && dice.chance(0.3)) return MODEL
+  if (key === 'model' || (key === 'name' && dice.chance(0.3))) return MODEL
   if (/ip/.test(key)) return `203.0.113.${dice.int(1, 254)}`
   if (key === 'role') return dice.pick(['user', 'assistant', 'system', 'admin', 'root'])
   const min = schema.minLength ?? 1
@@ -257,7 +290,8 @@ function stringFor(schema: Schema, dice: Dice, ctx: Context, key: string): strin
 
 /** Bodies a data-plane call needs to reach the upstream at all. */
 function plausibleBody(route: string, dice: Dice): Record<string, Json> {
-  if (route.endsWith('/chat/completions')) return { model: MODEL, messages: [{ role: 'user', content: dice.word() }], stream: dice.chance(0.5) }
+  if (route.endsWith('/chat/completions'))
+    return { model: MODEL, messages: [{ role: 'user', content: dice.word() }], stream: dice.chance(0.5) }
   if (route.endsWith('/responses')) return { model: MODEL, input: dice.word(), stream: dice.chance(0.5) }
   return {}
 }
@@ -265,7 +299,9 @@ function plausibleBody(route: string, dice: Dice): Record<string, Json> {
 /** Every leaf path of a JSON value, to mutate one field. */
 function leaves(value: Json, prefix: Array<string | number> = []): Array<Array<string | number>> {
   if (value === null || typeof value !== 'object') return [prefix]
-  const entries: Array<[string | number, Json]> = Array.isArray(value) ? value.map((item, index) => [index, item]) : Object.entries(value)
+  const entries: Array<[string | number, Json]> = Array.isArray(value)
+    ? value.map((item, index) => [index, item])
+    : Object.entries(value)
   if (entries.length === 0) return [prefix]
   return entries.flatMap(([k, v]) => leaves(v, [...prefix, k]))
 }
@@ -280,7 +316,9 @@ function setAt(root: Json, at: Array<string | number>, value: Json): Json {
 
 function wrongType(value: Json, dice: Dice): Json {
   const options: Json[] = [null, true, 0, -1, 1.5, 1e308, '', 'x', [], [1, 'a'], {}, { a: { b: 1 } }]
-  return dice.pick(options.filter(option => typeof option !== typeof value || Array.isArray(option) !== Array.isArray(value)))
+  return dice.pick(
+    options.filter(option => typeof option !== typeof value || Array.isArray(option) !== Array.isArray(value)),
+  )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,10 +334,16 @@ interface Route {
 }
 
 interface OpenApi {
-  paths: Record<string, Record<string, {
-    parameters?: Array<{ in: string; name: string; required?: boolean; schema: Schema }>
-    requestBody?: { content?: Record<string, { schema?: Schema }> }
-  }>>
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: Array<{ in: string; name: string; required?: boolean; schema: Schema }>
+        requestBody?: { content?: Record<string, { schema?: Schema }> }
+      }
+    >
+  >
 }
 
 /** `printRoutes({ commonPrefix: false })` is a tree: each line adds its segment to its parent's path. */
@@ -324,20 +368,31 @@ async function listRoutes(gateway: TestGateway, url: string): Promise<Route[]> {
   for (const [openPath, operations] of Object.entries(doc.paths)) {
     const pattern = openPath.replace(/\{\*\}/g, '*').replace(/\{(\w+)\}/g, ':$1')
     for (const [method, operation] of Object.entries(operations)) {
-      const query = (operation.parameters ?? []).filter(p => p.in === 'query').map(p => ({ name: p.name, schema: p.schema, required: p.required === true }))
+      const query = (operation.parameters ?? [])
+        .filter(p => p.in === 'query')
+        .map(p => ({ name: p.name, schema: p.schema, required: p.required === true }))
       const body = operation.requestBody?.content?.['application/json']?.schema
-      routes.set(`${method.toUpperCase()} ${pattern}`, { pattern, method: method.toUpperCase(), body, query, hidden: false })
+      routes.set(`${method.toUpperCase()} ${pattern}`, {
+        pattern,
+        method: method.toUpperCase(),
+        body,
+        query,
+        hidden: false,
+      })
     }
   }
   for (const { pattern, methods } of parseRouteTree(gateway.http.printRoutes({ commonPrefix: false }))) {
     for (const method of methods) {
       if (method === 'HEAD' && routes.has(`GET ${pattern}`)) continue
-      if (!routes.has(`${method} ${pattern}`)) routes.set(`${method} ${pattern}`, { pattern, method, query: [], hidden: true })
+      if (!routes.has(`${method} ${pattern}`))
+        routes.set(`${method} ${pattern}`, { pattern, method, query: [], hidden: true })
     }
   }
   // What ends the fuzzer's own sessions goes last in each round.
   const last = (route: Route) => (/logout|password|regenerate|\/api\/tokens\/:id$/.test(route.pattern) ? 1 : 0)
-  return [...routes.values()].sort((a, b) => last(a) - last(b) || a.pattern.localeCompare(b.pattern) || a.method.localeCompare(b.method))
+  return [...routes.values()].sort(
+    (a, b) => last(a) - last(b) || a.pattern.localeCompare(b.pattern) || a.method.localeCompare(b.method),
+  )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,24 +416,37 @@ interface Answer {
   readonly ms: number
 }
 
-function send(url: string, agent: http.Agent, request: Pick<Case, 'method' | 'path' | 'headers' | 'body'>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Answer> {
+function send(
+  url: string,
+  agent: http.Agent,
+  request: Pick<Case, 'method' | 'path' | 'headers' | 'body'>,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<Answer> {
   const started = performance.now()
   const { hostname, port } = new URL(url)
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...request.headers }
     if (request.body !== undefined) headers['content-length'] = String(request.body.length)
-    const outgoing = http.request({ hostname, port, method: request.method, path: request.path, headers, agent, timeout: timeoutMs }, response => {
-      const chunks: Buffer[] = []
-      let size = 0
-      response.on('data', (chunk: Buffer) => {
-        if (size < 256 * 1024) chunks.push(chunk)
-        size += chunk.length
-      })
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, contentType: String(response.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }),
-      )
-      response.on('error', reject)
-    })
+    const outgoing = http.request(
+      { hostname, port, method: request.method, path: request.path, headers, agent, timeout: timeoutMs },
+      response => {
+        const chunks: Buffer[] = []
+        let size = 0
+        response.on('data', (chunk: Buffer) => {
+          if (size < 256 * 1024) chunks.push(chunk)
+          size += chunk.length
+        })
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            contentType: String(response.headers['content-type'] ?? ''),
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: performance.now() - started,
+          }),
+        )
+        response.on('error', reject)
+      },
+    )
     outgoing.on('timeout', () => outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)))
     outgoing.on('error', reject)
     outgoing.end(request.body)
@@ -386,9 +454,19 @@ function send(url: string, agent: http.Agent, request: Pick<Case, 'method' | 'pa
 }
 
 function describe(c: Case): string {
-  const body = c.body === undefined ? '(none)' : c.body.length > 300 ? `${JSON.stringify(c.body.subarray(0, 200).toString('utf8'))}… (${c.body.length} bytes)` : JSON.stringify(c.body.toString('utf8'))
+  const body =
+    c.body === undefined
+      ? '(none)'
+      : c.body.length > 300
+        ? `${JSON.stringify(c.body.subarray(0, 200).toString('utf8'))}… (${c.body.length} bytes)`
+        : JSON.stringify(c.body.toString('utf8'))
   const path = c.path.length > 300 ? `${c.path.slice(0, 200)}… (${c.path.length} chars)` : c.path
-  const headers = Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k, k === 'authorization' || k === 'x-api-key' ? `<${c.caller} token>` : v]))
+  const headers = Object.fromEntries(
+    Object.entries(c.headers).map(([k, v]) => [
+      k,
+      k === 'authorization' || k === 'x-api-key' ? `<${c.caller} token>` : v,
+    ]),
+  )
   return `FUZZ_SEED=${SEED} case #${c.id} [${c.mutation}, as ${c.caller}]: ${c.method} ${path} headers=${JSON.stringify(headers)} body=${body}`
 }
 
@@ -419,7 +497,8 @@ function queryString(route: Route, dice: Dice, ctx: Context, hostile: boolean): 
   const pairs: string[] = []
   for (const param of route.query) {
     if (!param.required && !dice.chance(0.5)) continue
-    const value = hostile && dice.chance(0.5) ? dice.pick(QUERY_VALUES) : String(generate(param.schema, dice, ctx, param.name))
+    const value =
+      hostile && dice.chance(0.5) ? dice.pick(QUERY_VALUES) : String(generate(param.schema, dice, ctx, param.name))
     pairs.push(`${encode(param.name)}=${encode(value)}`)
     if (hostile && dice.chance(0.3)) pairs.push(`${encode(param.name)}=${encode(dice.pick(QUERY_VALUES))}`) // the same key twice: an array
   }
@@ -440,7 +519,21 @@ function queryString(route: Route, dice: Dice, ctx: Context, hostile: boolean): 
   return pairs.length ? `?${pairs.join('&')}` : ''
 }
 
-const MUTATIONS = ['valid', 'valid', 'wrong-type', 'huge-string', 'deep-nesting', 'unicode', 'extra-fields', 'empty-body', 'invalid-json', 'content-type', 'path', 'query', 'raw-bytes'] as const
+const MUTATIONS = [
+  'valid',
+  'valid',
+  'wrong-type',
+  'huge-string',
+  'deep-nesting',
+  'unicode',
+  'extra-fields',
+  'empty-body',
+  'invalid-json',
+  'content-type',
+  'path',
+  'query',
+  'raw-bytes',
+] as const
 
 function makeCase(id: number, route: Route, caller: string, token: string | undefined, dice: Dice, ctx: Context): Case {
   const mutation = dice.pick(MUTATIONS)
@@ -450,9 +543,13 @@ function makeCase(id: number, route: Route, caller: string, token: string | unde
     else headers.authorization = `Bearer ${token}`
   }
   const path = fillPath(route.pattern, dice, mutation === 'path') + queryString(route, dice, ctx, mutation === 'query')
-  const takesBody = route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' || route.method === 'DELETE'
+  const takesBody =
+    route.method === 'POST' || route.method === 'PUT' || route.method === 'PATCH' || route.method === 'DELETE'
   let body: Buffer | undefined
-  let value: Json = { ...(generate(route.body ?? { type: 'object' }, dice, ctx) as Record<string, Json>), ...plausibleBody(route.pattern, dice) }
+  let value: Json = {
+    ...(generate(route.body ?? { type: 'object' }, dice, ctx) as Record<string, Json>),
+    ...plausibleBody(route.pattern, dice),
+  }
   switch (mutation) {
     case 'wrong-type': {
       const at = dice.pick(leaves(value))
@@ -463,21 +560,44 @@ function makeCase(id: number, route: Route, caller: string, token: string | unde
       value = setAt(value, dice.pick(leaves(value)), 'x'.repeat(MB))
       break
     case 'unicode':
-      for (const at of leaves(value)) if (at.length > 0 && dice.chance(0.7)) value = setAt(value, at, dice.pick(UNICODE))
+      for (const at of leaves(value))
+        if (at.length > 0 && dice.chance(0.7)) value = setAt(value, at, dice.pick(UNICODE))
       break
     case 'extra-fields':
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        value = { ...value, [dice.word()]: dice.word(), [dice.pick(UNICODE)]: 1, isAdmin: true, role: 'root', user_id: 1, group: 'admin' }
+        value = {
+          ...value,
+          [dice.word()]: dice.word(),
+          [dice.pick(UNICODE)]: 1,
+          isAdmin: true,
+          role: 'root',
+          user_id: 1,
+          group: 'admin',
+        }
       }
       break
     default:
       break
   }
   // Renaming the bootstrap admin would lock the fuzzer out (no password is asked for a rename).
-  if (caller === 'admin' && route.pattern === '/api/users/me/username' && typeof value === 'object' && value !== null && !Array.isArray(value) && typeof value.username === 'string') {
+  if (
+    caller === 'admin' &&
+    route.pattern === '/api/users/me/username' &&
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof value.username === 'string'
+  ) {
     value.username = ADMIN.username
   }
-  if (takesBody || mutation === 'empty-body' || mutation === 'invalid-json' || mutation === 'deep-nesting' || mutation === 'raw-bytes' || dice.chance(0.05)) {
+  if (
+    takesBody ||
+    mutation === 'empty-body' ||
+    mutation === 'invalid-json' ||
+    mutation === 'deep-nesting' ||
+    mutation === 'raw-bytes' ||
+    dice.chance(0.05)
+  ) {
     headers['content-type'] = 'application/json'
     switch (mutation) {
       case 'empty-body':
@@ -489,12 +609,21 @@ function makeCase(id: number, route: Route, caller: string, token: string | unde
       case 'deep-nesting': {
         const deep = deepJson(10_000, dice.pick(['array', 'object'] as const))
         const at = dice.pick(leaves(value))
-        body = Buffer.from(at.length === 0 ? deep : JSON.stringify(setAt(value, at, '\u0001DEEP\u0001')).replace('"\\u0001DEEP\\u0001"', deep))
+        body = Buffer.from(
+          at.length === 0
+            ? deep
+            : JSON.stringify(setAt(value, at, '\u0001DEEP\u0001')).replace('"\\u0001DEEP\\u0001"', deep),
+        )
         break
       }
       case 'raw-bytes':
         // Invalid UTF-8 inside a JSON string, and a BOM before it.
-        body = Buffer.concat([Buffer.from(dice.chance(0.5) ? [0xef, 0xbb, 0xbf] : []), Buffer.from('{"model":"'), Buffer.from([0xff, 0xfe, 0xc0, 0xaf, 0xed, 0xa0, 0x80]), Buffer.from('"}')])
+        body = Buffer.concat([
+          Buffer.from(dice.chance(0.5) ? [0xef, 0xbb, 0xbf] : []),
+          Buffer.from('{"model":"'),
+          Buffer.from([0xff, 0xfe, 0xc0, 0xaf, 0xed, 0xa0, 0x80]),
+          Buffer.from('"}'),
+        ])
         break
       case 'content-type':
         headers['content-type'] = dice.pick(CONTENT_TYPES)
@@ -519,10 +648,20 @@ interface Credentials {
   admin?: string
 }
 
-async function json(url: string, method: string, path: string, payload: unknown, token?: string): Promise<{ status: number; data: Record<string, unknown> }> {
+async function json(
+  url: string,
+  method: string,
+  path: string,
+  payload: unknown,
+  token?: string,
+): Promise<{ status: number; data: Record<string, unknown> }> {
   const response = await fetch(`${url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': HARNESS_ADDRESS, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      'x-forwarded-for': HARNESS_ADDRESS,
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: payload === undefined ? undefined : JSON.stringify(payload),
   })
   const text = await response.text()
@@ -540,14 +679,26 @@ async function refreshCredentials(url: string, credentials: Credentials): Promis
   if (!credentials.user || (await json(url, 'GET', '/api/users/me', undefined, credentials.user)).status !== 200) {
     const name = `fuzzer${++userCount}`
     const email = `${name}@example.com`
-    let pair = await json(url, 'POST', '/api/auth/register', { email, username: name, password: USER_PASSWORD, password_confirm: USER_PASSWORD })
+    let pair = await json(url, 'POST', '/api/auth/register', {
+      email,
+      username: name,
+      password: USER_PASSWORD,
+      password_confirm: USER_PASSWORD,
+    })
     if (pair.status !== 201) {
       // Registration closed or throttled by the fuzz itself: the admin creates the account.
-      const created = await json(url, 'POST', '/api/admin/users', { email, username: name, password: USER_PASSWORD }, credentials.admin)
+      const created = await json(
+        url,
+        'POST',
+        '/api/admin/users',
+        { email, username: name, password: USER_PASSWORD },
+        credentials.admin,
+      )
       if (created.status !== 201) throw new Error(`user ${name}: ${created.status} ${JSON.stringify(created.data)}`)
       pair = await json(url, 'POST', '/api/auth/login', { email, password: USER_PASSWORD })
     }
-    if (pair.status !== 200 && pair.status !== 201) throw new Error(`user ${name} login: ${pair.status} ${JSON.stringify(pair.data)}`)
+    if (pair.status !== 200 && pair.status !== 201)
+      throw new Error(`user ${name} login: ${pair.status} ${JSON.stringify(pair.data)}`)
     credentials.user = pair.data.access_token as string
     credentials.apiKey = undefined
   }
@@ -572,18 +723,35 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
     // Limits high enough that the fuzz reaches the handlers rather than the rate limiter.
     // The harness signs in from its own address (behind the trusted loopback proxy): the fuzz's
     // failed sign-ins from 127.0.0.1 throttle that address, as they should, not the harness.
-    config: { admin: ADMIN, server: { trust_proxy: ['127.0.0.1'] }, settings: { guest_rpm: 1_000_000, user_rpm: 1_000_000 } },
+    config: {
+      admin: ADMIN,
+      server: { trust_proxy: ['127.0.0.1'] },
+      settings: { guest_rpm: 1_000_000, user_rpm: 1_000_000 },
+    },
   })
   t.teardown(gateway.close)
   const url = gateway.url as string
   const credentials: Credentials = {}
   await refreshCredentials(url, credentials)
-  await createChannel(gateway, { name: 'fuzz-upstream', base_url: upstream.url, keys: ['sk-fuzz'], models: [MODEL] }, credentials.admin)
+  await createChannel(
+    gateway,
+    { name: 'fuzz-upstream', base_url: upstream.url, keys: ['sk-fuzz'], models: [MODEL] },
+    credentials.admin,
+  )
 
   const routes = await listRoutes(gateway, url)
-  t.ok(routes.length > 50, `${routes.length} routes (${routes.filter(r => r.hidden).length} hidden from the OpenAPI document)`)
-  t.ok(routes.some(r => r.pattern === '/v1/chat/completions'), 'the data plane is listed')
-  t.ok(routes.some(r => r.pattern === '/metrics'), 'hidden routes are listed')
+  t.ok(
+    routes.length > 50,
+    `${routes.length} routes (${routes.filter(r => r.hidden).length} hidden from the OpenAPI document)`,
+  )
+  t.ok(
+    routes.some(r => r.pattern === '/v1/chat/completions'),
+    'the data plane is listed',
+  )
+  t.ok(
+    routes.some(r => r.pattern === '/metrics'),
+    'hidden routes are listed',
+  )
 
   // The watchdog: its own connection, /healthz every 50 ms, and the event loop's own delay.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 })
@@ -595,7 +763,14 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
   })
   gcObserver.observe({ entryTypes: ['gc'] })
   const healthAgent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-  const slowHealth: Array<{ at: number; ms: number; status: number | string; cpuMs: number; gcMs: number; inFlight: string[] }> = []
+  const slowHealth: Array<{
+    at: number
+    ms: number
+    status: number | string
+    cpuMs: number
+    gcMs: number
+    inFlight: string[]
+  }> = []
   /** What the fuzzer had on the wire, to tell which request a slow /healthz waited behind. */
   const inFlight = new Set<Case>()
   const label = (c: Case) => `#${c.id} ${c.mutation} ${c.method} ${c.route.pattern} as ${c.caller}`
@@ -608,7 +783,12 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
       const during = new Set(inFlight)
       const checkStarted = performance.now()
       const cpuBefore = process.threadCpuUsage()
-      const answer = await send(url, healthAgent, { method: 'GET', path: '/healthz', headers: {}, body: undefined }, 10_000).then(
+      const answer = await send(
+        url,
+        healthAgent,
+        { method: 'GET', path: '/healthz', headers: {}, body: undefined },
+        10_000,
+      ).then(
         a => ({ ms: a.ms, status: a.status as number | string }),
         (error: Error) => ({ ms: 10_000, status: error.message }),
       )
@@ -617,7 +797,13 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
       if (answer.ms > HEALTH_BUDGET_MS || answer.status !== 200) {
         for (const c of inFlight) during.add(c)
         const cpu = process.threadCpuUsage(cpuBefore)
-        slowHealth.push({ at: Math.round(checkStarted - runStarted), ...answer, cpuMs: Math.round((cpu.user + cpu.system) / 1000), gcMs: 0, inFlight: [...during].map(label) })
+        slowHealth.push({
+          at: Math.round(checkStarted - runStarted),
+          ...answer,
+          cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+          gcMs: 0,
+          inFlight: [...during].map(label),
+        })
       }
       await sleep(HEALTH_EVERY_MS)
     }
@@ -629,7 +815,12 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
   const badEnvelope: Array<{ c: Case; answer: Answer }> = []
   const errors: Array<{ c: Case; error: string }> = []
   const statuses = new Map<number, number>()
-  const callers: Array<[string, keyof Credentials | undefined]> = [['anonymous', undefined], ['user', 'user'], ['api-key', 'apiKey'], ['admin', 'admin']]
+  const callers: Array<[string, keyof Credentials | undefined]> = [
+    ['anonymous', undefined],
+    ['user', 'user'],
+    ['api-key', 'apiKey'],
+    ['admin', 'admin'],
+  ]
   let sent = 0
   let rounds = 0
   let nextId = 0
@@ -643,7 +834,16 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
       for (const route of routes) {
         for (const [caller, key] of callers) {
           const id = nextId++
-          queue.push(() => makeCase(id, route, caller, key ? credentials[key] : undefined, new Dice(prng(SEED ^ Math.imul(id, 0x9e3779b1))), { upstreamUrl: upstream.url }))
+          queue.push(() =>
+            makeCase(
+              id,
+              route,
+              caller,
+              key ? credentials[key] : undefined,
+              new Dice(prng(SEED ^ Math.imul(id, 0x9e3779b1))),
+              { upstreamUrl: upstream.url },
+            ),
+          )
         }
       }
       await Promise.all(
@@ -659,7 +859,12 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
               // which cannot know the method: a HEAD client then finds a body it did not expect.
               if (c.method === 'HEAD' && /Data after `Connection: close`/.test((error as Error).message)) continue
               // The client refusing to send (e.g. a path Node will not put on the wire) is no finding.
-              if (error instanceof TypeError || (error as { code?: string }).code === 'ERR_UNESCAPED_CHARACTERS' || (error as { code?: string }).code === 'ERR_INVALID_CHAR') continue
+              if (
+                error instanceof TypeError ||
+                (error as { code?: string }).code === 'ERR_UNESCAPED_CHARACTERS' ||
+                (error as { code?: string }).code === 'ERR_INVALID_CHAR'
+              )
+                continue
               errors.push({ c, error: (error as Error).message })
               continue
             } finally {
@@ -694,13 +899,23 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
   // GC entries arrive late: attribute them once the run is over.
   for (const slow of slowHealth) {
     const from = runStarted + slow.at
-    slow.gcMs = Math.round(gcPauses.filter(gc => gc.start + gc.ms >= from && gc.start <= from + slow.ms).reduce((sum, gc) => sum + gc.ms, 0))
+    slow.gcMs = Math.round(
+      gcPauses.filter(gc => gc.start + gc.ms >= from && gc.start <= from + slow.ms).reduce((sum, gc) => sum + gc.ms, 0),
+    )
   }
   const seconds = ((performance.now() - runStarted) / 1000).toFixed(1)
-  t.comment(`${sent} requests in ${seconds} s over ${rounds} rounds, ${routes.length} routes × ${callers.length} callers; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`)
-  t.comment(`watchdog: ${healthChecks} /healthz checks, worst ${worstHealth.toFixed(1)} ms; event loop delay max ${(loopDelay.max / 1e6).toFixed(1)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms`)
-  t.comment(`garbage collection: ${gcPauses.length} pauses, ${Math.round(gcPauses.reduce((sum, gc) => sum + gc.ms, 0))} ms in all, longest ${Math.max(0, ...gcPauses.map(gc => gc.ms)).toFixed(1)} ms`)
-  t.comment(`5xx answers: ${fiveXX.length}; malformed 4xx envelopes: ${badEnvelope.length}; transport errors: ${errors.length}`)
+  t.comment(
+    `${sent} requests in ${seconds} s over ${rounds} rounds, ${routes.length} routes × ${callers.length} callers; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`,
+  )
+  t.comment(
+    `watchdog: ${healthChecks} /healthz checks, worst ${worstHealth.toFixed(1)} ms; event loop delay max ${(loopDelay.max / 1e6).toFixed(1)} ms, p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms`,
+  )
+  t.comment(
+    `garbage collection: ${gcPauses.length} pauses, ${Math.round(gcPauses.reduce((sum, gc) => sum + gc.ms, 0))} ms in all, longest ${Math.max(0, ...gcPauses.map(gc => gc.ms)).toFixed(1)} ms`,
+  )
+  t.comment(
+    `5xx answers: ${fiveXX.length}; malformed 4xx envelopes: ${badEnvelope.length}; transport errors: ${errors.length}`,
+  )
 
   const known = (c: Case) => KNOWN_5XX.find(entry => entry.matches(c))?.bug
   const unexpected = fiveXX.filter(({ c }) => !known(c))
@@ -710,18 +925,43 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
     const routes = [...new Set(cases.map(({ c }) => `${c.method} ${c.route.pattern}`))].join(', ')
     const { c, answer } = cases[0] as (typeof todo)[number]
     // A failing assertion marked todo: reported, with its reproducer, without failing the run.
-    t.fail(`known 5xx, ${bug}: ${cases.length} answers on ${routes}; e.g. ${describe(c)} → ${answer.status} ${answer.body.slice(0, 200)}`, { todo: `not fixed yet: ${bug}` })
+    t.fail(
+      `known 5xx, ${bug}: ${cases.length} answers on ${routes}; e.g. ${describe(c)} → ${answer.status} ${answer.body.slice(0, 200)}`,
+      { todo: `not fixed yet: ${bug}` },
+    )
   }
-  t.same(unexpected.map(({ c, answer }) => `${describe(c)} → ${answer.status} ${answer.body.slice(0, 300)}`).slice(0, 30), [], 'no 5xx answer')
-  t.same(badEnvelope.map(({ c, answer }) => `${describe(c)} → ${answer.status} ${answer.contentType} ${answer.body.slice(0, 300)}`).slice(0, 30), [], 'every 4xx JSON answer is {"error":{"type","message"}}')
+  t.same(
+    unexpected.map(({ c, answer }) => `${describe(c)} → ${answer.status} ${answer.body.slice(0, 300)}`).slice(0, 30),
+    [],
+    'no 5xx answer',
+  )
+  t.same(
+    badEnvelope
+      .map(({ c, answer }) => `${describe(c)} → ${answer.status} ${answer.contentType} ${answer.body.slice(0, 300)}`)
+      .slice(0, 30),
+    [],
+    'every 4xx JSON answer is {"error":{"type","message"}}',
+  )
   t.same(errors.map(({ c, error }) => `${describe(c)} → ${error}`).slice(0, 30), [], 'every request got an answer')
-  t.ok(healthChecks > (FUZZ_SECONDS * 1000) / (HEALTH_EVERY_MS + HEALTH_BUDGET_MS) / 2, `the watchdog ran (${healthChecks} checks)`)
+  t.ok(
+    healthChecks > (FUZZ_SECONDS * 1000) / (HEALTH_EVERY_MS + HEALTH_BUDGET_MS) / 2,
+    `the watchdog ran (${healthChecks} checks)`,
+  )
   // A slow answer counts against the gateway when the main thread (where every handler runs)
   // spent the time computing: its own CPU time, less garbage collection pauses, over the budget.
   // Not when the host gave the process no CPU (a loaded CI runner), nor for a collector pause.
   const blamed = slowHealth.filter(slow => slow.status !== 200 || slow.cpuMs - slow.gcMs > HEALTH_BUDGET_MS)
   const worstSlow = [...slowHealth].sort((a, b) => b.ms - a.ms)[0]
-  if (worstSlow) t.comment(`slowest /healthz: ${Math.round(worstSlow.ms)} ms at ${worstSlow.at} ms, main thread CPU ${worstSlow.cpuMs} ms, GC ${worstSlow.gcMs} ms, in flight: ${worstSlow.inFlight.join('; ')}`)
-  t.comment(`slow /healthz answers: ${slowHealth.length}, of which ${slowHealth.length - blamed.length} explained by the host not scheduling the process or by GC`)
-  t.same(blamed.slice(0, 30), [], `/healthz answered within ${HEALTH_BUDGET_MS} ms throughout (worst ${worstHealth.toFixed(1)} ms)`)
+  if (worstSlow)
+    t.comment(
+      `slowest /healthz: ${Math.round(worstSlow.ms)} ms at ${worstSlow.at} ms, main thread CPU ${worstSlow.cpuMs} ms, GC ${worstSlow.gcMs} ms, in flight: ${worstSlow.inFlight.join('; ')}`,
+    )
+  t.comment(
+    `slow /healthz answers: ${slowHealth.length}, of which ${slowHealth.length - blamed.length} explained by the host not scheduling the process or by GC`,
+  )
+  t.same(
+    blamed.slice(0, 30),
+    [],
+    `/healthz answered within ${HEALTH_BUDGET_MS} ms throughout (worst ${worstHealth.toFixed(1)} ms)`,
+  )
 })

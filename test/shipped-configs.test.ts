@@ -40,7 +40,10 @@ async function start(script: string, env: Record<string, string>): Promise<Start
   const deadline = Date.now() + BOOT_TIMEOUT_MS
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode} before answering:\n${output}`)
-    const ok = await fetch(`${url}/healthz`).then(response => response.ok, () => false)
+    const ok = await fetch(`${url}/healthz`).then(
+      response => response.ok,
+      () => false,
+    )
     if (ok) return { url, child, output: () => output }
     await new Promise(resolve => setTimeout(resolve, 250))
   }
@@ -92,27 +95,31 @@ t.test('config/default.yaml: SQLite, every default plugin', async t => {
   t.match(started.output(), /stopping: draining requests/)
 })
 
-t.test('config/production.example.yaml: MariaDB and Redis', { skip: missingService('mysql') || missingService('redis') }, async t => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-shipped-'))
-  const database = await createTempMysqlDatabase(testServices.mysqlUrl as string)
-  t.teardown(async () => {
-    await database.drop()
-    rmSync(dataDir, { recursive: true, force: true })
-  })
-  const started = await start('core/dist/cli/main.js', {
-    PARLEY_CONFIG: 'config/production.example.yaml',
-    DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
-    REDIS_URL: testServices.redisUrl as string,
-    REDIS_PREFIX: `parley-shipped-${randomBytes(4).toString('hex')}:`,
-    SECRET_KEY: randomBytes(32).toString('hex'),
-    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    ADMIN_PASSWORD: randomBytes(12).toString('hex'),
-  })
-  t.teardown(() => started.child.kill('SIGKILL'))
-  await checkPages(t, started, false)
-  t.equal(await stop(started.child), 0, 'SIGTERM stops it cleanly')
-})
+t.test(
+  'config/production.example.yaml: MariaDB and Redis',
+  { skip: missingService('mysql') || missingService('redis') },
+  async t => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-shipped-'))
+    const database = await createTempMysqlDatabase(testServices.mysqlUrl as string)
+    t.teardown(async () => {
+      await database.drop()
+      rmSync(dataDir, { recursive: true, force: true })
+    })
+    const started = await start('core/dist/cli/main.js', {
+      PARLEY_CONFIG: 'config/production.example.yaml',
+      DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+      REDIS_URL: testServices.redisUrl as string,
+      REDIS_PREFIX: `parley-shipped-${randomBytes(4).toString('hex')}:`,
+      SECRET_KEY: randomBytes(32).toString('hex'),
+      ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      ADMIN_PASSWORD: randomBytes(12).toString('hex'),
+    })
+    t.teardown(() => started.child.kill('SIGKILL'))
+    await checkPages(t, started, false)
+    t.equal(await stop(started.child), 0, 'SIGTERM stops it cleanly')
+  },
+)
 
 t.test("the Dockerfile's command with its environment", async t => {
   const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')
@@ -120,7 +127,9 @@ t.test("the Dockerfile's command with its environment", async t => {
   const command = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)?.[1] ?? '[]') as string[]
   t.same(command.slice(0, 1), ['node'], 'the image runs node')
   t.same(command.slice(2), ['start'])
-  const env = Object.fromEntries([...(/^ENV (.*)$/m.exec(runtime)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map(m => [m[1], m[2]]))
+  const env = Object.fromEntries(
+    [...(/^ENV (.*)$/m.exec(runtime)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map(m => [m[1], m[2]]),
+  )
   t.match(env, { NODE_ENV: 'production', DATA_DIR: '/data' })
   const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-shipped-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))

@@ -28,7 +28,15 @@ export { loadConfig, type LoadConfigOptions } from './config/load.js'
 export type { Config, DeepReadonly, SettingsDefaults } from './config/schema.js'
 export type { Secrets } from './config/secrets.js'
 
-export { defineErrors, errors, ParleyError, type ErrorFactory, type ErrorFactoryOptions, type ErrorSpec, type ParleyErrorOptions } from './errors.js'
+export {
+  defineErrors,
+  errors,
+  ParleyError,
+  type ErrorFactory,
+  type ErrorFactoryOptions,
+  type ErrorSpec,
+  type ParleyErrorOptions,
+} from './errors.js'
 export type { Logger } from './logger.js'
 
 export type { Database } from './db/database.js'
@@ -48,7 +56,14 @@ export type { RequestContext } from './http/context.js'
 
 export type { AuthStrategy, Principal } from './auth/principal.js'
 export type { FastifyReply, FastifyRequest } from 'fastify'
-export { principalOf, requireRole, requireUser, type Role, type SessionUser, type TokenUser } from './auth/authenticate.js'
+export {
+  principalOf,
+  requireRole,
+  requireUser,
+  type Role,
+  type SessionUser,
+  type TokenUser,
+} from './auth/authenticate.js'
 export type { LimitAllowance, LimitDecision, LimitPolicy, LimitRefusal, LimitSubject } from './pipeline/limits.js'
 export { andThen, isPromiseLike, type MaybePromise } from './maybe.js'
 export type {
@@ -68,7 +83,14 @@ export type {
 export { SseSplitter, type SseEvent } from './pipeline/sse.js'
 export type { CallEnd, CallObserver, CallOutput, CallStart, CallWatch } from './pipeline/lifecycle.js'
 export type { ChatService, ChatServiceCall } from './pipeline/chat-service.js'
-export type { ObjectStorage, PresignedDownload, PresignedUpload, PresignPutOptions, StoredObject, StoredObjectInfo } from './storage/port.js'
+export type {
+  ObjectStorage,
+  PresignedDownload,
+  PresignedUpload,
+  PresignPutOptions,
+  StoredObject,
+  StoredObjectInfo,
+} from './storage/port.js'
 export {
   checkContentType,
   checkExpiry,
@@ -92,7 +114,20 @@ export type { UiAdminSection, UiNavItem, UiPage, UiPartial } from './ui/contribu
 export { languageOf, type Language } from './i18n.js'
 export type { ThemeEngine } from './ui/engine.js'
 export { CONTENT_SECURITY_POLICY } from './ui/routes.js'
-export { buildClientBundle, readClientBundle, serveClientBundle, BUNDLE_PARTIAL, type BuiltBundle, type ClientBundleSource } from './ui/client-bundle.js'
+export {
+  buildClientBundle,
+  readClientBundle,
+  serveClientBundle,
+  BUNDLE_PARTIAL,
+  type BuiltBundle,
+  type ClientBundleSource,
+} from './ui/client-bundle.js'
 export { checkTheme, formatThemeCheck, type ThemeCheckOptions, type ThemeCheckResult } from './ui/check-theme.js'
-export { THEME_RULES, type ThemeProblem, type ThemeProblemLevel, type ThemeRule, type ThemeRuleCode } from './ui/rules.js'
+export {
+  THEME_RULES,
+  type ThemeProblem,
+  type ThemeProblemLevel,
+  type ThemeRule,
+  type ThemeRuleCode,
+} from './ui/rules.js'
 export type { CustomSetting, CustomSettingType, CustomValue, ThemeManifest } from './ui/manifest.js'

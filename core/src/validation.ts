@@ -16,8 +16,7 @@ export interface Problem {
 }
 
 export type Validated<T extends TSchema> =
-  | { readonly ok: true; readonly value: Static<T> }
-  | { readonly ok: false; readonly problems: readonly Problem[] }
+  { readonly ok: true; readonly value: Static<T> } | { readonly ok: false; readonly problems: readonly Problem[] }
 
 const SECRET_KEY = /(secret|password|token|private|encryption|api_?key)/i
 
@@ -98,7 +97,8 @@ export function describe(schema: TSchema): string {
     case 'Integer':
     case 'Number': {
       const noun = schema[Kind] === 'Integer' ? 'an integer' : 'a number'
-      if (schema.minimum !== undefined && schema.maximum !== undefined) return `${noun} from ${schema.minimum} to ${schema.maximum}`
+      if (schema.minimum !== undefined && schema.maximum !== undefined)
+        return `${noun} from ${schema.minimum} to ${schema.maximum}`
       if (schema.minimum !== undefined) return `${noun} of at least ${schema.minimum}`
       if (schema.maximum !== undefined) return `${noun} of at most ${schema.maximum}`
       return noun
@@ -107,7 +107,8 @@ export function describe(schema: TSchema): string {
       // A format is named for machines (`iana-time-zone`); its schema says it for people.
       if (schema.format !== undefined && schema.description) return schema.description
       const parts = [schema.minLength === 1 ? 'a non-empty string' : 'a string']
-      if (schema.minLength !== undefined && schema.minLength > 1) parts.push(`of at least ${schema.minLength} characters`)
+      if (schema.minLength !== undefined && schema.minLength > 1)
+        parts.push(`of at least ${schema.minLength} characters`)
       if (schema.maxLength !== undefined) parts.push(`of at most ${schema.maxLength} characters`)
       if (schema.pattern !== undefined) parts.push(`matching ${schema.pattern}`)
       if (schema.format !== undefined) parts.push(`in ${schema.format} format`)

@@ -31,12 +31,21 @@ const dialects = [
 
 for (const dialect of dialects) {
   const boot = async (t: Test): Promise<TestGateway> => {
-    const gateway = await createTestGateway({ plugins: [auth, fixtures], mysqlUrl: dialect.mysqlUrl, config: { upstream: { allow_loopback: false } } })
+    const gateway = await createTestGateway({
+      plugins: [auth, fixtures],
+      mysqlUrl: dialect.mysqlUrl,
+      config: { upstream: { allow_loopback: false } },
+    })
     t.teardown(gateway.close)
     return gateway
   }
-  const call = (gateway: TestGateway, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object, who = 'admin') =>
-    gateway.inject({ method, url, payload, headers: who ? { 'x-who': who } : {} })
+  const call = (
+    gateway: TestGateway,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    payload?: object,
+    who = 'admin',
+  ) => gateway.inject({ method, url, payload, headers: who ? { 'x-who': who } : {} })
   const createChannel = (gateway: TestGateway, extra: object = {}) =>
     call(gateway, 'POST', '/api/admin/channels', {
       name: 'OpenAI main',
@@ -89,10 +98,16 @@ for (const dialect of dialects) {
       t.notMatch(created.body, 'BEGIN PRIVATE KEY', 'nor the secret setting')
       const stored = JSON.stringify(await gateway.db.em().getConnection().execute('select * from catalog_channel_keys'))
       t.notMatch(stored, SECRET, 'the database holds no plaintext key')
-      const settings = JSON.stringify(await gateway.db.em().getConnection().execute('select settings from catalog_channels'))
+      const settings = JSON.stringify(
+        await gateway.db.em().getConnection().execute('select settings from catalog_channels'),
+      )
       t.notMatch(settings, 'BEGIN PRIVATE KEY', 'nor a plaintext secret setting')
       const models = (await call(gateway, 'GET', '/api/admin/models')).json()
-      t.same(models.items.map((m: { name: string }) => m.name), ['gpt-4o-mini', 'smart'], 'models a channel names join the catalog')
+      t.same(
+        models.items.map((m: { name: string }) => m.name),
+        ['gpt-4o-mini', 'smart'],
+        'models a channel names join the catalog',
+      )
       await new Promise(resolve => setTimeout(resolve, 20))
       t.ok(changes.length >= 1, 'the change is announced for every instance')
     })
@@ -137,9 +152,19 @@ for (const dialect of dialects) {
       })
       t.equal(updated.statusCode, 200)
       const view = updated.json()
-      t.same(view.keys.map((k: { enabled: boolean }) => k.enabled), [false, true])
-      t.notOk(view.keys.some((k: { id: number }) => k.id === second?.id), 'an unlisted key is removed')
-      t.match(view.settings, { region: 'us', private_key: { hint: String } }, 'the secret setting survives an update that does not resend it')
+      t.same(
+        view.keys.map((k: { enabled: boolean }) => k.enabled),
+        [false, true],
+      )
+      t.notOk(
+        view.keys.some((k: { id: number }) => k.id === second?.id),
+        'an unlisted key is removed',
+      )
+      t.match(
+        view.settings,
+        { region: 'us', private_key: { hint: String } },
+        'the secret setting survives an update that does not resend it',
+      )
       t.equal(view.priority, 5)
       const foreign = await call(gateway, 'PUT', `/api/admin/channels/${channel.id}`, { keys: [{ id: 9999 }] })
       t.equal(foreign.statusCode, 400, 'a key id of another channel is refused')
@@ -156,9 +181,22 @@ for (const dialect of dialects) {
       t.equal((await route({ group_name: 'vip', channel_id: channel.id })).statusCode, 200, 'saving again updates')
       const routes = (await call(gateway, 'GET', '/api/admin/chat-routes')).json().items
       t.equal(routes.length, 1)
-      t.match(routes[0], { group_name: 'vip', channel_id: channel.id, channel_name: 'OpenAI main', updated_at: /^\d{4}-\d\d-\d\dT/ })
-      t.equal((await call(gateway, 'PUT', `/api/admin/channels/${channel.id}`, { enabled: false })).json().error.type, 'channel_in_use', 'a routed channel cannot be disabled')
-      t.equal((await call(gateway, 'PUT', `/api/admin/channels/${channel.id}`, { groups: ['default'] })).json().error.type, 'channel_in_use', 'nor stop serving the routed group')
+      t.match(routes[0], {
+        group_name: 'vip',
+        channel_id: channel.id,
+        channel_name: 'OpenAI main',
+        updated_at: /^\d{4}-\d\d-\d\dT/,
+      })
+      t.equal(
+        (await call(gateway, 'PUT', `/api/admin/channels/${channel.id}`, { enabled: false })).json().error.type,
+        'channel_in_use',
+        'a routed channel cannot be disabled',
+      )
+      t.equal(
+        (await call(gateway, 'PUT', `/api/admin/channels/${channel.id}`, { groups: ['default'] })).json().error.type,
+        'channel_in_use',
+        'nor stop serving the routed group',
+      )
       t.equal((await call(gateway, 'DELETE', `/api/admin/channels/${channel.id}`)).json().error.type, 'channel_in_use')
       t.equal((await call(gateway, 'DELETE', '/api/admin/chat-routes/vip')).statusCode, 204)
       t.equal((await call(gateway, 'DELETE', '/api/admin/chat-routes/vip')).statusCode, 404)
@@ -176,7 +214,11 @@ for (const dialect of dialects) {
       t.equal((await call(gateway, 'POST', '/api/admin/models', { name: 'spare' })).statusCode, 201)
       t.equal((await call(gateway, 'DELETE', '/api/admin/models/spare')).statusCode, 204)
       t.equal((await call(gateway, 'DELETE', `/api/admin/channels/${channel.id}`)).statusCode, 204)
-      t.equal((await call(gateway, 'DELETE', '/api/admin/models/smart')).statusCode, 204, 'free once its channel is gone')
+      t.equal(
+        (await call(gateway, 'DELETE', '/api/admin/models/smart')).statusCode,
+        204,
+        'free once its channel is gone',
+      )
       const left = await gateway.db.em().getConnection().execute('select count(*) as n from catalog_channel_keys')
       t.equal(Number((left as Array<{ n: number }>)[0]?.n), 0, "the channel's keys went with it")
     })
@@ -192,12 +234,21 @@ t.test('re-encrypt: rotating ENCRYPTION_KEY keeps every secret readable', async 
   const oldKey = randomBytes(32).toString('hex')
   const newKey = randomBytes(32).toString('hex')
   const dataDir = t.testdir()
-  const gateway = await createTestGateway({ plugins: [auth, fixtures], config: { data_dir: dataDir, secrets: { encryption_key: oldKey } } })
+  const gateway = await createTestGateway({
+    plugins: [auth, fixtures],
+    config: { data_dir: dataDir, secrets: { encryption_key: oldKey } },
+  })
   const created = await gateway.inject({
     method: 'POST',
     url: '/api/admin/channels',
     headers: { 'x-who': 'admin' },
-    payload: { name: 'rotating', provider: 'mock', base_url: PUBLIC_BASE, keys: [SECRET], settings: { private_key: 'pk-secret-value-123456' } },
+    payload: {
+      name: 'rotating',
+      provider: 'mock',
+      base_url: PUBLIC_BASE,
+      keys: [SECRET],
+      settings: { private_key: 'pk-secret-value-123456' },
+    },
   })
   t.equal(created.statusCode, 201)
   const channelId = created.json().id as number
@@ -210,7 +261,15 @@ t.test('re-encrypt: rotating ENCRYPTION_KEY keeps every secret readable', async 
   out.on('data', chunk => (printed += chunk))
   const config = `${dataDir}/empty.yaml`
   ;(await import('node:fs')).writeFileSync(config, 'plugins: []\n')
-  const env = { LOG_LEVEL: 'silent', PARLEY_CONFIG: config, DATA_DIR: dataDir, DATABASE_PATH: database, SECRET_KEY: 's'.repeat(40), ENCRYPTION_KEY: newKey, ENCRYPTION_KEY_PREVIOUS: oldKey }
+  const env = {
+    LOG_LEVEL: 'silent',
+    PARLEY_CONFIG: config,
+    DATA_DIR: dataDir,
+    DATABASE_PATH: database,
+    SECRET_KEY: 's'.repeat(40),
+    ENCRYPTION_KEY: newKey,
+    ENCRYPTION_KEY_PREVIOUS: oldKey,
+  }
   t.equal(await runCli(['re-encrypt'], { out, err: out, env }), 0)
   t.match(printed, /Re-encrypted 1 channel key\(s\) and 1 secret setting\(s\)/)
   printed = ''
@@ -218,7 +277,10 @@ t.test('re-encrypt: rotating ENCRYPTION_KEY keeps every secret readable', async 
   t.match(printed, /Re-encrypted 0 channel key\(s\) and 0 secret setting\(s\)/, 'idempotent')
 
   // Without the old key at all, everything still opens.
-  const after = await createTestGateway({ plugins: [auth, fixtures], config: { data_dir: dataDir, database: { path: database }, secrets: { encryption_key: newKey } } })
+  const after = await createTestGateway({
+    plugins: [auth, fixtures],
+    config: { data_dir: dataDir, database: { path: database }, secrets: { encryption_key: newKey } },
+  })
   t.teardown(after.close)
   const store = new ChannelStore(new SecretBox(Buffer.from(newKey, 'hex'), []), after.registries.providers)
   t.same(await store.openKeys(after.db.em(), channelId), [{ id: created.json().keys[0].id, key: SECRET }])

@@ -1,7 +1,14 @@
 import OpenAI from 'openai'
 import t, { type Test } from 'tap'
 import { definePlugin, SseSplitter, Type, type LimitDecision, type LimitSubject, type Principal } from '@parley/core'
-import { captureLogs, createTestGateway, providerPlugin, scriptedProvider, type ScriptedProvider, type TestGateway } from '@parley/core/testing'
+import {
+  captureLogs,
+  createTestGateway,
+  providerPlugin,
+  scriptedProvider,
+  type ScriptedProvider,
+  type TestGateway,
+} from '@parley/core/testing'
 
 /**
  * The translating half of the data plane and the limits hook, with the test kit's scripted
@@ -16,7 +23,8 @@ const callers = definePlugin({
       async authenticate(request): Promise<Principal | undefined> {
         const token = request.headers.authorization?.replace(/^Bearer /, '')
         if (token === 'root') return { kind: 'user', userId: '1', role: 'root', group: 'default', name: 'root' }
-        if (token === 'ada') return { kind: 'api_token', tokenId: '7', userId: '2', role: 'user', group: 'default', name: 'ada' }
+        if (token === 'ada')
+          return { kind: 'api_token', tokenId: '7', userId: '2', role: 'user', group: 'default', name: 'ada' }
         return undefined
       },
     })
@@ -26,7 +34,10 @@ const callers = definePlugin({
 /** Limit decisions the test sets per subject kind; records what the pipeline asked. */
 function limitsFixture() {
   const asked: LimitSubject[] = []
-  const decide: { caller?: (subject: LimitSubject) => LimitDecision; channel?: (subject: Extract<LimitSubject, { kind: 'channel' }>) => LimitDecision } = {}
+  const decide: {
+    caller?: (subject: LimitSubject) => LimitDecision
+    channel?: (subject: Extract<LimitSubject, { kind: 'channel' }>) => LimitDecision
+  } = {}
   const plugin = definePlugin({
     id: 'pipeline-limits',
     version: '1.0.0',
@@ -43,10 +54,22 @@ function limitsFixture() {
   return { plugin, asked, decide }
 }
 
-async function setup(t: Test, extra: { limits?: ReturnType<typeof limitsFixture>; logs?: ReturnType<typeof captureLogs> } = {}): Promise<{ gateway: TestGateway; provider: ScriptedProvider; client: OpenAI; channel: (name: string, priority?: number) => Promise<number> }> {
+async function setup(
+  t: Test,
+  extra: { limits?: ReturnType<typeof limitsFixture>; logs?: ReturnType<typeof captureLogs> } = {},
+): Promise<{
+  gateway: TestGateway
+  provider: ScriptedProvider
+  client: OpenAI
+  channel: (name: string, priority?: number) => Promise<number>
+}> {
   const provider = scriptedProvider()
   const plugins = [callers, providerPlugin('scripted', provider), ...(extra.limits ? [extra.limits.plugin] : [])]
-  const gateway = await createTestGateway({ plugins, listen: true, ...(extra.logs ? { logger: extra.logs.logger } : {}) })
+  const gateway = await createTestGateway({
+    plugins,
+    listen: true,
+    ...(extra.logs ? { logger: extra.logs.logger } : {}),
+  })
   t.teardown(gateway.close)
   const channel = async (name: string, priority = 0): Promise<number> => {
     const before = gateway.catalog.current().channels.length
@@ -54,7 +77,14 @@ async function setup(t: Test, extra: { limits?: ReturnType<typeof limitsFixture>
       method: 'POST',
       url: '/api/admin/channels',
       headers: { authorization: 'Bearer root' },
-      payload: { name, provider: 'scripted', base_url: 'https://1.1.1.1/v1', keys: [`sk-${name}-0000000000000000`], models: ['bot'], priority },
+      payload: {
+        name,
+        provider: 'scripted',
+        base_url: 'https://1.1.1.1/v1',
+        keys: [`sk-${name}-0000000000000000`],
+        models: ['bot'],
+        priority,
+      },
     })
     if (response.statusCode !== 201) throw new Error(response.body)
     const deadline = Date.now() + 3000
@@ -87,21 +117,40 @@ t.test('a translating provider answers chat completions, streamed and not, as Op
   await channel('main')
 
   provider.reply({ events: reasoningAnswer })
-  const completion = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }], temperature: 0.2 })
+  const completion = await client.chat.completions.create({
+    model: 'bot',
+    messages: [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'hi' },
+    ],
+    temperature: 0.2,
+  })
   t.equal(completion.object, 'chat.completion')
   t.equal(completion.model, 'bot', 'the model is the name the client asked for')
   t.equal(completion.choices[0]?.message.content, 'Hello there')
-  t.equal((completion.choices[0]?.message as unknown as { reasoning_content?: string }).reasoning_content, 'Let me think.')
+  t.equal(
+    (completion.choices[0]?.message as unknown as { reasoning_content?: string }).reasoning_content,
+    'Let me think.',
+  )
   t.equal(completion.choices[0]?.finish_reason, 'stop')
   t.same(completion.usage, { prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 })
   const asked = provider.calls[0]
-  t.same(asked?.request.messages.map(m => m.role), ['system', 'user'], 'the whole conversation reaches the provider')
+  t.same(
+    asked?.request.messages.map(m => m.role),
+    ['system', 'user'],
+    'the whole conversation reaches the provider',
+  )
   t.equal(asked?.request.parameters.temperature, 0.2, 'other parameters are handed on')
   t.equal(asked?.target.apiKey, 'sk-main-0000000000000000', 'the provider gets the opened key')
   t.equal(asked?.userKey, 'user-2', 'a stable user key for upstreams that track users')
 
   provider.reply({ events: reasoningAnswer })
-  const stream = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } })
+  const stream = await client.chat.completions.create({
+    model: 'bot',
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  })
   let text = ''
   let reasoning = ''
   const usages: unknown[] = []
@@ -116,10 +165,18 @@ t.test('a translating provider answers chat completions, streamed and not, as Op
   t.equal(text, 'Hello there')
   t.equal(reasoning, 'Let me think.')
   t.equal(finish, 'stop')
-  t.same(usages, [{ prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 }], 'one usage chunk, because the client asked for it')
+  t.same(
+    usages,
+    [{ prompt_tokens: 11, completion_tokens: 4, total_tokens: 15 }],
+    'one usage chunk, because the client asked for it',
+  )
 
   provider.reply({ events: reasoningAnswer })
-  const quiet = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }], stream: true })
+  const quiet = await client.chat.completions.create({
+    model: 'bot',
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: true,
+  })
   let usageChunks = 0
   for await (const chunk of quiet) if (chunk.usage) usageChunks++
   t.equal(usageChunks, 0, 'no usage chunk for a client that did not ask')
@@ -127,7 +184,14 @@ t.test('a translating provider answers chat completions, streamed and not, as Op
   const rows = await usageRows(gateway)
   t.equal(rows.length, 3)
   t.same(
-    rows.map(r => [r.status, r.prompt_tokens, r.completion_tokens, Boolean(r.estimated), Boolean(r.stream), r.endpoint]),
+    rows.map(r => [
+      r.status,
+      r.prompt_tokens,
+      r.completion_tokens,
+      Boolean(r.estimated),
+      Boolean(r.stream),
+      r.endpoint,
+    ]),
     [
       ['success', 11, 4, false, false, 'chat.completions'],
       ['success', 11, 4, false, true, 'chat.completions'],
@@ -145,8 +209,12 @@ t.test('tool calls are assembled from deltas', async t => {
     { type: 'done', finishReason: 'tool_calls' },
   ] as const
   provider.reply({ events: toolEvents })
-  const completion = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'weather?' }] })
-  const call = completion.choices[0]?.message.tool_calls?.[0] as { id: string; function: { name: string; arguments: string } } | undefined
+  const completion = await client.chat.completions.create({
+    model: 'bot',
+    messages: [{ role: 'user', content: 'weather?' }],
+  })
+  const call = completion.choices[0]?.message.tool_calls?.[0] as
+    { id: string; function: { name: string; arguments: string } } | undefined
   t.equal(call?.id, 'call_1')
   t.equal(call?.function.name, 'get_weather')
   t.same(JSON.parse(call?.function.arguments ?? 'null'), { city: 'Paris' })
@@ -155,7 +223,15 @@ t.test('tool calls are assembled from deltas', async t => {
   provider.reply({ events: toolEvents })
   const runner = client.chat.completions.stream({ model: 'bot', messages: [{ role: 'user', content: 'weather?' }] })
   const final = await runner.finalChatCompletion()
-  t.same(JSON.parse(final.choices[0]?.message.tool_calls?.[0]?.type === 'function' ? final.choices[0].message.tool_calls[0].function.arguments : 'null'), { city: 'Paris' }, 'the SDK stream helper reassembles the streamed call')
+  t.same(
+    JSON.parse(
+      final.choices[0]?.message.tool_calls?.[0]?.type === 'function'
+        ? final.choices[0].message.tool_calls[0].function.arguments
+        : 'null',
+    ),
+    { city: 'Paris' },
+    'the SDK stream helper reassembles the streamed call',
+  )
 })
 
 t.test('a translating provider answers the Responses API, streamed and not', async t => {
@@ -167,7 +243,13 @@ t.test('a translating provider answers the Responses API, streamed and not', asy
     model: 'bot',
     instructions: 'be brief',
     input: [
-      { role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: 'https://example.com/cat.png', detail: 'low' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'input_text', text: 'look' },
+          { type: 'input_image', image_url: 'https://example.com/cat.png', detail: 'low' },
+        ],
+      },
       { role: 'assistant', content: 'a cat' },
       { role: 'user', content: 'and now?' },
     ],
@@ -185,7 +267,13 @@ t.test('a translating provider answers the Responses API, streamed and not', asy
     request?.messages,
     [
       { role: 'system', content: 'be brief' },
-      { role: 'user', content: [{ type: 'text', text: 'look' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'low' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'look' },
+          { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'low' } },
+        ],
+      },
       { role: 'assistant', content: 'a cat' },
       { role: 'user', content: 'and now?' },
     ],
@@ -216,14 +304,25 @@ t.test('a translating provider answers the Responses API, streamed and not', asy
   t.equal(reasoning, 'Let me think.')
   t.equal(completed?.usage?.output_tokens, 4)
   const rows = await usageRows(gateway)
-  t.same(rows.map(r => r.endpoint), ['responses', 'responses'])
+  t.same(
+    rows.map(r => r.endpoint),
+    ['responses', 'responses'],
+  )
 })
 
 t.test('without usage from the provider the row is estimated with the tokenizer', async t => {
   const { gateway, provider, client, channel } = await setup(t)
   await channel('main')
-  provider.reply({ events: [{ type: 'text', delta: 'one two three four five' }, { type: 'done', finishReason: 'stop' }] })
-  const completion = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'count to five' }] })
+  provider.reply({
+    events: [
+      { type: 'text', delta: 'one two three four five' },
+      { type: 'done', finishReason: 'stop' },
+    ],
+  })
+  const completion = await client.chat.completions.create({
+    model: 'bot',
+    messages: [{ role: 'user', content: 'count to five' }],
+  })
   t.ok((completion.usage?.prompt_tokens ?? 0) > 0, 'the client still gets usage numbers')
   const [row] = await usageRows(gateway)
   t.equal(Boolean(row?.estimated), true)
@@ -235,19 +334,43 @@ t.test('an error event before any output fails over; one after output ends the s
   const { gateway, provider, client, channel } = await setup(t)
   await channel('first', 10)
   await channel('second', 0)
-  provider.reply({ events: [{ type: 'error', message: 'overloaded', status: 503 }] }, { events: [{ type: 'text', delta: 'saved' }, { type: 'done', finishReason: 'stop' }] })
+  provider.reply(
+    { events: [{ type: 'error', message: 'overloaded', status: 503 }] },
+    {
+      events: [
+        { type: 'text', delta: 'saved' },
+        { type: 'done', finishReason: 'stop' },
+      ],
+    },
+  )
   const saved = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }] })
   t.equal(saved.choices[0]?.message.content, 'saved')
-  t.same(provider.calls.map(c => c.target.channelName), ['first', 'second'], 'the next channel answered')
+  t.same(
+    provider.calls.map(c => c.target.channelName),
+    ['first', 'second'],
+    'the next channel answered',
+  )
 
   provider.reply({ events: [{ type: 'error', message: 'your prompt is not allowed', status: 400 }] })
-  const refused = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }] }).catch((error: unknown) => error)
+  const refused = await client.chat.completions
+    .create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }] })
+    .catch((error: unknown) => error)
   t.type(refused, OpenAI.BadRequestError, 'a refusal of the request itself is not retried elsewhere')
   t.match((refused as InstanceType<typeof OpenAI.APIError>).message, /your prompt is not allowed/)
   t.equal(provider.calls.length, 3)
 
-  provider.reply({ events: [{ type: 'text', delta: 'half' }, { type: 'error', message: 'the bot crashed' }], delayMs: 5 })
-  const stream = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }], stream: true })
+  provider.reply({
+    events: [
+      { type: 'text', delta: 'half' },
+      { type: 'error', message: 'the bot crashed' },
+    ],
+    delayMs: 5,
+  })
+  const stream = await client.chat.completions.create({
+    model: 'bot',
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: true,
+  })
   let text = ''
   const failure = await (async () => {
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
@@ -257,11 +380,14 @@ t.test('an error event before any output fails over; one after output ends the s
   t.match(String((failure as Error).message), /the bot crashed/)
   t.equal(provider.calls.length, 4, 'no retry after output reached the client')
   const rows = await usageRows(gateway)
-  t.same(rows.map(r => [r.status, r.error_type, r.channel_name]), [
-    ['success', null, 'second'],
-    ['error', 'upstream_error', 'first'],
-    ['error', 'upstream_error', 'first'],
-  ])
+  t.same(
+    rows.map(r => [r.status, r.error_type, r.channel_name]),
+    [
+      ['success', null, 'second'],
+      ['error', 'upstream_error', 'first'],
+      ['error', 'upstream_error', 'first'],
+    ],
+  )
 })
 
 t.test('the limits hook: a caller refusal is a 429 with Retry-After; a busy channel is skipped', async t => {
@@ -271,26 +397,41 @@ t.test('the limits hook: a caller refusal is a 429 with Retry-After; a busy chan
   await channel('free', 0)
 
   limits.decide.caller = () => ({ allowed: true, limit: 60, remaining: 59, resetMs: 30_000 })
-  const ok = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }] }).withResponse()
+  const ok = await client.chat.completions
+    .create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }] })
+    .withResponse()
   t.equal(ok.response.headers.get('x-ratelimit-limit'), '60')
   t.equal(ok.response.headers.get('x-ratelimit-remaining'), '59')
   t.equal(ok.response.headers.get('x-ratelimit-reset'), '30')
   t.match(limits.asked[0], { kind: 'caller', principal: { kind: 'api_token', tokenId: '7' } })
 
-  limits.decide.channel = subject => (subject.channelId === String(busy) ? { allowed: false, limit: 5, retryAfterMs: 20_000, reason: 'channel busy' } : { allowed: true })
+  limits.decide.channel = subject =>
+    subject.channelId === String(busy)
+      ? { allowed: false, limit: 5, retryAfterMs: 20_000, reason: 'channel busy' }
+      : { allowed: true }
   await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }] })
   t.equal(provider.calls.at(-1)?.target.channelName, 'free', 'the channel at its limit is skipped')
 
   limits.decide.channel = () => ({ allowed: false, limit: 5, retryAfterMs: 20_000, reason: 'channel busy' })
   const calls = provider.calls.length
-  const allBusy = await gateway.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer ada' }, payload: { model: 'bot', messages: [{ role: 'user', content: 'hi' }] } })
+  const allBusy = await gateway.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    headers: { authorization: 'Bearer ada' },
+    payload: { model: 'bot', messages: [{ role: 'user', content: 'hi' }] },
+  })
   t.equal(allBusy.statusCode, 429)
   t.equal(allBusy.json().error.type, 'rate_limit_exceeded')
   t.equal(allBusy.headers['retry-after'], '20')
   t.equal(provider.calls.length, calls, 'no provider was called')
 
   limits.decide.caller = () => ({ allowed: false, limit: 60, retryAfterMs: 12_500, reason: 'user limit reached' })
-  const refused = await gateway.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer ada' }, payload: { model: 'bot', messages: [{ role: 'user', content: 'hi' }] } })
+  const refused = await gateway.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    headers: { authorization: 'Bearer ada' },
+    payload: { model: 'bot', messages: [{ role: 'user', content: 'hi' }] },
+  })
   t.equal(refused.statusCode, 429)
   t.match(refused.json(), { error: { type: 'rate_limit_exceeded', retry_after: 13 } })
   t.equal(refused.headers['retry-after'], '13')
@@ -323,7 +464,8 @@ t.test('SseSplitter finds whole events whatever the chunking and line endings', 
 
 t.test('SseSplitter: one-line events, and which chunks can be forwarded byte for byte', async t => {
   const splitter = new SseSplitter()
-  const data = (chunk: string | Buffer) => splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk).map(e => e.data)
+  const data = (chunk: string | Buffer) =>
+    splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk).map(e => e.data)
   t.same(data('data: {"a":1}\n\ndata: [DONE]\n\n'), ['{"a":1}', '[DONE]'])
   t.ok(splitter.aligned, 'whole events only: forward the chunk as it is')
   t.same(data('data:  two spaces\n\n'), [' two spaces'], 'one space after the colon is dropped, no more')
@@ -349,35 +491,71 @@ t.test('a secret that cannot be opened takes its key or channel out of routing, 
     method: 'POST',
     url: '/api/admin/channels',
     headers: { authorization: 'Bearer root' },
-    payload: { name: 'main', provider: 'scripted', base_url: 'https://1.1.1.1/v1', keys: ['sk-main-first-000000000000', 'sk-main-second-00000000000'], models: ['bot'] },
+    payload: {
+      name: 'main',
+      provider: 'scripted',
+      base_url: 'https://1.1.1.1/v1',
+      keys: ['sk-main-first-000000000000', 'sk-main-second-00000000000'],
+      models: ['bot'],
+    },
   })
   t.equal(created.statusCode, 201, created.body)
   const main = created.json().id as number
   // As if ENCRYPTION_KEY had changed without re-encrypt: the broken channel's only key and the
   // first key of main no longer open.
   const sql = gateway.db.em().getConnection()
-  await sql.execute("update catalog_channel_keys set sealed = 'v1.bogus.bogus.bogus' where channel_id = ? or id = (select min(id) from catalog_channel_keys where channel_id = ?)", [broken, main])
+  await sql.execute(
+    "update catalog_channel_keys set sealed = 'v1.bogus.bogus.bogus' where channel_id = ? or id = (select min(id) from catalog_channel_keys where channel_id = ?)",
+    [broken, main],
+  )
   await gateway.catalog.reload()
   const snapshot = gateway.catalog.current()
-  t.same(snapshot.channels.map(c => c.name), ['main'], 'the channel without a readable key is left out, the other stays')
-  t.same(snapshot.channels[0]?.keys.map(k => k.key), ['sk-main-second-00000000000'], 'only the readable key')
+  t.same(
+    snapshot.channels.map(c => c.name),
+    ['main'],
+    'the channel without a readable key is left out, the other stays',
+  )
+  t.same(
+    snapshot.channels[0]?.keys.map(k => k.key),
+    ['sk-main-second-00000000000'],
+    'only the readable key',
+  )
   const answer = await client.chat.completions.create({ model: 'bot', messages: [{ role: 'user', content: 'hi' }] })
   t.equal(answer.choices[0]?.message.content, 'ok', 'the model is still served')
   t.equal(provider.calls.at(-1)?.target.apiKey, 'sk-main-second-00000000000')
   const reported = logs.containing('a key of this channel cannot be opened')
-  t.ok(reported.some(line => line.includes('"channel":"main"')), 'the unreadable key of main is reported')
-  t.ok(reported.some(line => line.includes('"channel":"broken"')), 'so is the one of the channel left out')
-  t.notOk(logs.lines.some(line => line.includes('sk-main') || line.includes('sk-broken')), 'no key in the log')
+  t.ok(
+    reported.some(line => line.includes('"channel":"main"')),
+    'the unreadable key of main is reported',
+  )
+  t.ok(
+    reported.some(line => line.includes('"channel":"broken"')),
+    'so is the one of the channel left out',
+  )
+  t.notOk(
+    logs.lines.some(line => line.includes('sk-main') || line.includes('sk-broken')),
+    'no key in the log',
+  )
 })
 
 t.test('model_passthrough forwards a model name no channel binds', async t => {
   const { gateway, provider, client, channel } = await setup(t)
   await channel('main')
-  const unknown = await client.chat.completions.create({ model: 'brand-new-model', messages: [{ role: 'user', content: 'hi' }] }).catch((error: unknown) => error)
+  const unknown = await client.chat.completions
+    .create({ model: 'brand-new-model', messages: [{ role: 'user', content: 'hi' }] })
+    .catch((error: unknown) => error)
   t.type(unknown, OpenAI.NotFoundError, 'off: an unbound model is unknown')
-  const saved = await gateway.inject({ method: 'PUT', url: '/api/admin/config', headers: { authorization: 'Bearer root' }, payload: { model_passthrough: true } })
+  const saved = await gateway.inject({
+    method: 'PUT',
+    url: '/api/admin/config',
+    headers: { authorization: 'Bearer root' },
+    payload: { model_passthrough: true },
+  })
   t.equal(saved.statusCode, 200, saved.body)
-  const answer = await client.chat.completions.create({ model: 'brand-new-model', messages: [{ role: 'user', content: 'hi' }] })
+  const answer = await client.chat.completions.create({
+    model: 'brand-new-model',
+    messages: [{ role: 'user', content: 'hi' }],
+  })
   t.equal(answer.choices[0]?.message.content, 'ok')
   t.equal(provider.calls.at(-1)?.request.model, 'brand-new-model', 'the name goes upstream as it is')
 })
@@ -388,7 +566,10 @@ t.test('channel settings are checked against the provider schema when saved', as
     version: '1.0.0',
     setup(ctx) {
       ctx.providers.register('strict', {
-        settingsSchema: Type.Object({ region: Type.Union([Type.Literal('cn'), Type.Literal('global')], { default: 'global' }) }, { additionalProperties: false }),
+        settingsSchema: Type.Object(
+          { region: Type.Union([Type.Literal('cn'), Type.Literal('global')], { default: 'global' }) },
+          { additionalProperties: false },
+        ),
         async *chat() {
           yield { type: 'done', finishReason: 'stop' }
         },
@@ -398,7 +579,19 @@ t.test('channel settings are checked against the provider schema when saved', as
   const gateway = await createTestGateway({ plugins: [callers, strictProvider] })
   t.teardown(gateway.close)
   const create = (settings: Record<string, unknown>) =>
-    gateway.inject({ method: 'POST', url: '/api/admin/channels', headers: { authorization: 'Bearer root' }, payload: { name: `c${Math.random()}`, provider: 'strict', base_url: 'https://1.1.1.1/v1', keys: ['k'], models: ['m'], settings } })
+    gateway.inject({
+      method: 'POST',
+      url: '/api/admin/channels',
+      headers: { authorization: 'Bearer root' },
+      payload: {
+        name: `c${Math.random()}`,
+        provider: 'strict',
+        base_url: 'https://1.1.1.1/v1',
+        keys: ['k'],
+        models: ['m'],
+        settings,
+      },
+    })
   const bad = await create({ region: 'mars' })
   t.equal(bad.statusCode, 400)
   t.match(bad.json().error.message, /settings\.region/)
@@ -411,23 +604,58 @@ t.test('channel settings are checked against the provider schema when saved', as
 
 t.test('GET/PUT /api/admin/config: all or nothing, admins only', async t => {
   const { gateway } = await setup(t)
-  const before = await gateway.inject({ method: 'GET', url: '/api/admin/config', headers: { authorization: 'Bearer root' } })
+  const before = await gateway.inject({
+    method: 'GET',
+    url: '/api/admin/config',
+    headers: { authorization: 'Bearer root' },
+  })
   t.equal(before.statusCode, 200)
   t.equal(before.json().guest_rpm, 10)
-  const bad = await gateway.inject({ method: 'PUT', url: '/api/admin/config', headers: { authorization: 'Bearer root' }, payload: { guest_rpm: 30, user_rpm: 'many' } })
+  const bad = await gateway.inject({
+    method: 'PUT',
+    url: '/api/admin/config',
+    headers: { authorization: 'Bearer root' },
+    payload: { guest_rpm: 30, user_rpm: 'many' },
+  })
   t.equal(bad.statusCode, 400)
   t.match(bad.json().error.message, /user_rpm/)
   t.equal(gateway.settings.get('guest_rpm'), 10, 'one bad value changes nothing')
-  const unknown = await gateway.inject({ method: 'PUT', url: '/api/admin/config', headers: { authorization: 'Bearer root' }, payload: { no_such_thing: 1 } })
+  const unknown = await gateway.inject({
+    method: 'PUT',
+    url: '/api/admin/config',
+    headers: { authorization: 'Bearer root' },
+    payload: { no_such_thing: 1 },
+  })
   t.equal(unknown.statusCode, 400)
-  const good = await gateway.inject({ method: 'PUT', url: '/api/admin/config', headers: { authorization: 'Bearer root' }, payload: { guest_rpm: 30 } })
+  const good = await gateway.inject({
+    method: 'PUT',
+    url: '/api/admin/config',
+    headers: { authorization: 'Bearer root' },
+    payload: { guest_rpm: 30 },
+  })
   t.equal(good.statusCode, 200)
   t.equal(good.json().guest_rpm, 30)
   t.equal(gateway.settings.get('guest_rpm'), 30)
-  const schema = await gateway.inject({ method: 'GET', url: '/api/admin/config/schema', headers: { authorization: 'Bearer root' } })
-  t.match(schema.json().items.find((item: { key: string }) => item.key === 'guest_rpm'), { owner: 'core', default: 10, schema: { type: 'integer' } })
-  for (const [method, url] of [['GET', '/api/admin/config'], ['PUT', '/api/admin/config'], ['GET', '/api/admin/config/schema']] as const) {
-    const refused = await gateway.inject({ method, url, headers: { authorization: 'Bearer ada' }, payload: method === 'PUT' ? { guest_rpm: 1 } : undefined })
+  const schema = await gateway.inject({
+    method: 'GET',
+    url: '/api/admin/config/schema',
+    headers: { authorization: 'Bearer root' },
+  })
+  t.match(
+    schema.json().items.find((item: { key: string }) => item.key === 'guest_rpm'),
+    { owner: 'core', default: 10, schema: { type: 'integer' } },
+  )
+  for (const [method, url] of [
+    ['GET', '/api/admin/config'],
+    ['PUT', '/api/admin/config'],
+    ['GET', '/api/admin/config/schema'],
+  ] as const) {
+    const refused = await gateway.inject({
+      method,
+      url,
+      headers: { authorization: 'Bearer ada' },
+      payload: method === 'PUT' ? { guest_rpm: 1 } : undefined,
+    })
     t.equal(refused.statusCode, 401, `${method} ${url} needs an admin session, not an API token`)
   }
 })

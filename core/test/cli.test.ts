@@ -18,7 +18,10 @@ function io(env: Record<string, string>, signals?: EventEmitter) {
   let stderr = ''
   out.on('data', chunk => (stdout += chunk))
   err.on('data', chunk => (stderr += chunk))
-  return { io: { out, err, env: { LOG_LEVEL: 'silent', PARLEY_CONFIG: emptyConfig, ...env }, signals }, text: () => ({ stdout, stderr }) }
+  return {
+    io: { out, err, env: { LOG_LEVEL: 'silent', PARLEY_CONFIG: emptyConfig, ...env }, signals },
+    text: () => ({ stdout, stderr }),
+  }
 }
 
 t.test('help and unknown commands', async t => {
@@ -34,7 +37,10 @@ t.test('migrate applies pending migrations once', async t => {
   const env = { DATA_DIR: t.testdir() }
   const first = io(env)
   t.equal(await runCli(['migrate'], first.io), 0)
-  t.match(first.text().stdout, /Applied 5 migration\(s\):\n\s+core\/0001_system_config\n\s+core\/0002_catalog\n\s+core\/0003_usage_logs\n\s+core\/0004_blocklist\n\s+core\/0005_usage_stats/)
+  t.match(
+    first.text().stdout,
+    /Applied 5 migration\(s\):\n\s+core\/0001_system_config\n\s+core\/0002_catalog\n\s+core\/0003_usage_logs\n\s+core\/0004_blocklist\n\s+core\/0005_usage_stats/,
+  )
   const second = io(env)
   t.equal(await runCli(['migrate'], second.io), 0)
   t.match(second.text().stdout, /up to date/)
@@ -62,7 +68,10 @@ t.test('doctor explains what is fine and what is not', async t => {
   const dataDir = t.testdir()
   const fresh = io({ DATA_DIR: dataDir })
   t.equal(await runCli(['doctor'], fresh.io), 0)
-  t.match(fresh.text().stdout, /ok\s+Configuration.*\nok\s+Data directory.*\nok\s+Secrets.*\nok\s+Plugins.*\nok\s+Redis.*\nok\s+Database — no SQLite file yet/s)
+  t.match(
+    fresh.text().stdout,
+    /ok\s+Configuration.*\nok\s+Data directory.*\nok\s+Secrets.*\nok\s+Plugins.*\nok\s+Redis.*\nok\s+Database — no SQLite file yet/s,
+  )
   t.same(readdirSync(dataDir), [], 'doctor writes nothing: no secrets file, no database')
 
   t.equal(await runCli(['migrate'], io({ DATA_DIR: dataDir }).io), 0)
@@ -94,7 +103,10 @@ t.test('doctor sets the plugins up together and reports a setup failure', async 
   t.equal(await runCli(['doctor'], run.io), 1)
   const { stdout } = run.text()
   t.match(stdout, /ok\s+Plugins — clash-home@1\.0\.0, clash-twin@1\.0\.0/, 'each plugin loads on its own')
-  t.match(stdout, /FAIL\s+Plugin setup — Plugin clash-twin failed during setup: PARLEY_ERR_REGISTRY_CONFLICT: UI page "home" of clash-twin has the path "\/" of UI page "home" of clash-home/)
+  t.match(
+    stdout,
+    /FAIL\s+Plugin setup — Plugin clash-twin failed during setup: PARLEY_ERR_REGISTRY_CONFLICT: UI page "home" of clash-twin has the path "\/" of UI page "home" of clash-home/,
+  )
   t.same(readdirSync(dir), ['parley.yaml'], 'no database left behind')
 })
 
@@ -117,8 +129,14 @@ t.test('start serves until SIGTERM, then stops cleanly', async t => {
 t.test('doctor says whether loopback upstreams are admitted, and by what', async t => {
   const off = io({ DATA_DIR: t.testdir() })
   t.equal(await runCli(['doctor'], off.io), 0)
-  t.match(off.text().stdout, /ok\s+Upstream addresses — loopback upstreams are refused; a model server on this host needs UPSTREAM_ALLOW_LOOPBACK=1/)
+  t.match(
+    off.text().stdout,
+    /ok\s+Upstream addresses — loopback upstreams are refused; a model server on this host needs UPSTREAM_ALLOW_LOOPBACK=1/,
+  )
   const on = io({ DATA_DIR: t.testdir(), UPSTREAM_ALLOW_LOOPBACK: '1' })
   t.equal(await runCli(['doctor'], on.io), 0)
-  t.match(on.text().stdout, /ok\s+Upstream addresses — loopback upstreams are admitted \(upstream\.allow_loopback, from environment variable UPSTREAM_ALLOW_LOOPBACK\).*link-local and metadata addresses stay refused/)
+  t.match(
+    on.text().stdout,
+    /ok\s+Upstream addresses — loopback upstreams are admitted \(upstream\.allow_loopback, from environment variable UPSTREAM_ALLOW_LOOPBACK\).*link-local and metadata addresses stay refused/,
+  )
 })

@@ -14,9 +14,23 @@ import type { Logger } from '../src/logger.js'
 
 /** The variables docs/configuration.md lists first; ENV_BINDINGS must cover exactly these. */
 const DOCUMENTED_VARIABLES = [
-  'APP_PORT', 'DATA_DIR', 'ADMIN_USERNAME', 'ADMIN_PASSWORD', 'SECRET_KEY', 'ENCRYPTION_KEY', 'DATABASE_PATH',
-  'DATABASE_URL', 'REDIS_URL', 'LOG_RETENTION_DAYS', 'GUEST_RPM', 'USER_RPM', 'CORS_ORIGINS', 'TRUST_PROXY',
-  'SITE_BASE_URL', 'NODE_ENV', 'LOG_LEVEL',
+  'APP_PORT',
+  'DATA_DIR',
+  'ADMIN_USERNAME',
+  'ADMIN_PASSWORD',
+  'SECRET_KEY',
+  'ENCRYPTION_KEY',
+  'DATABASE_PATH',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'LOG_RETENTION_DAYS',
+  'GUEST_RPM',
+  'USER_RPM',
+  'CORS_ORIGINS',
+  'TRUST_PROXY',
+  'SITE_BASE_URL',
+  'NODE_ENV',
+  'LOG_LEVEL',
 ]
 
 /** Variables added since, for operators' needs the first list did not cover. */
@@ -38,13 +52,19 @@ const SAMPLES: Record<string, { raw: string; expected: (cwd: string) => unknown 
   ENCRYPTION_KEY: { raw: HEX_KEY, expected: () => HEX_KEY },
   ENCRYPTION_KEY_PREVIOUS: { raw: ` ${'cd'.repeat(32)} ,${BASE64_KEY}`, expected: () => ['cd'.repeat(32), BASE64_KEY] },
   DATABASE_PATH: { raw: 'db/main.sqlite', expected: cwd => path.join(cwd, 'db/main.sqlite') },
-  DATABASE_URL: { raw: 'mysql://parley:pw@db.internal:3306/parley', expected: () => 'mysql://parley:pw@db.internal:3306/parley' },
+  DATABASE_URL: {
+    raw: 'mysql://parley:pw@db.internal:3306/parley',
+    expected: () => 'mysql://parley:pw@db.internal:3306/parley',
+  },
   REDIS_URL: { raw: 'redis://cache.internal:6379/2', expected: () => 'redis://cache.internal:6379/2' },
   REDIS_PREFIX: { raw: 'tenant-a:', expected: () => 'tenant-a:' },
   LOG_RETENTION_DAYS: { raw: '30', expected: () => 30 },
   GUEST_RPM: { raw: '5', expected: () => 5 },
   USER_RPM: { raw: '120', expected: () => 120 },
-  CORS_ORIGINS: { raw: 'https://a.example, https://b.example', expected: () => ['https://a.example', 'https://b.example'] },
+  CORS_ORIGINS: {
+    raw: 'https://a.example, https://b.example',
+    expected: () => ['https://a.example', 'https://b.example'],
+  },
   TRUST_PROXY: { raw: '10.0.0.0/8, 127.0.0.1', expected: () => ['10.0.0.0/8', '127.0.0.1'] },
   SITE_BASE_URL: { raw: 'https://chat.example.com', expected: () => 'https://chat.example.com' },
   NODE_ENV: { raw: 'production', expected: () => 'production' },
@@ -186,12 +206,14 @@ t.test('loadConfig', async t => {
     const cwd = t.testdir({})
     const env = Object.fromEntries(Object.entries(SAMPLES).map(([variable, sample]) => [variable, sample.raw]))
     const config = loadConfig({ file: false, env, cwd })
-    for (const binding of ENV_BINDINGS) t.same(valueAt(config, binding.key), SAMPLES[binding.variable]?.expected(cwd), binding.variable)
+    for (const binding of ENV_BINDINGS)
+      t.same(valueAt(config, binding.key), SAMPLES[binding.variable]?.expected(cwd), binding.variable)
   })
 
   t.test('UPSTREAM_ALLOW_LOOPBACK reads the usual words for yes and no, and refuses anything else', async t => {
     const cwd = t.testdir({})
-    const loopback = (raw: string) => loadConfig({ file: false, env: { UPSTREAM_ALLOW_LOOPBACK: raw }, cwd }).upstream.allow_loopback
+    const loopback = (raw: string) =>
+      loadConfig({ file: false, env: { UPSTREAM_ALLOW_LOOPBACK: raw }, cwd }).upstream.allow_loopback
     t.equal(loadConfig({ file: false, env: {}, cwd }).upstream.allow_loopback, false, 'off by default')
     for (const raw of ['1', 'true', 'TRUE', 'yes', 'on']) t.equal(loopback(raw), true, raw)
     for (const raw of ['0', 'false', 'No', 'off']) t.equal(loopback(raw), false, raw)
@@ -199,7 +221,11 @@ t.test('loadConfig', async t => {
     t.match(error.message, 'upstream.allow_loopback')
     t.match(error.message, '"maybe"')
     t.match(error.message, 'environment variable UPSTREAM_ALLOW_LOOPBACK')
-    const fromFile = loadConfig({ file: 'parley.yaml', env: {}, cwd: t.testdir({ 'parley.yaml': 'upstream:\n  allow_loopback: true\n' }) })
+    const fromFile = loadConfig({
+      file: 'parley.yaml',
+      env: {},
+      cwd: t.testdir({ 'parley.yaml': 'upstream:\n  allow_loopback: true\n' }),
+    })
     t.equal(fromFile.upstream.allow_loopback, true, 'the config file key')
     t.equal(fromFile.sources['upstream.allow_loopback'], 'parley.yaml')
   })
@@ -280,7 +306,11 @@ t.test('loadConfig', async t => {
       'PARLEY_ERR_CONFIG_INVALID',
     )
     t.match(fromOverrides.message, /settings\.guest_rmp = 5 \(from overrides\): expected no such key/)
-    const mapping = refusal(t, () => loadConfig({ file: false, env: {}, cwd, overrides: { servr: { port: 1 } } }), 'PARLEY_ERR_CONFIG_INVALID')
+    const mapping = refusal(
+      t,
+      () => loadConfig({ file: false, env: {}, cwd, overrides: { servr: { port: 1 } } }),
+      'PARLEY_ERR_CONFIG_INVALID',
+    )
     t.match(mapping.message, /servr = \{"port":1\} \(from overrides\): expected no such key/)
   })
 
@@ -289,7 +319,13 @@ t.test('loadConfig', async t => {
     const load = (value: string) => loadConfig({ file: false, env: { TRUST_PROXY: value }, cwd })
     for (const off of ['off', 'OFF', 'false', 'no', '0']) t.equal(load(off).server.trust_proxy, false, off)
     t.equal(loadConfig({ file: false, env: {}, cwd }).server.trust_proxy, false, 'off by default')
-    t.same(load('10.0.0.0/8, 192.168.1.7,::1, fd00::/8,loopback').server.trust_proxy, ['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8', 'loopback'])
+    t.same(load('10.0.0.0/8, 192.168.1.7,::1, fd00::/8,loopback').server.trust_proxy, [
+      '10.0.0.0/8',
+      '192.168.1.7',
+      '::1',
+      'fd00::/8',
+      'loopback',
+    ])
     for (const [value, bad] of [
       ['10.0.0.0/8, proxy.internal', 'proxy.internal'],
       ['127.0.0.1, 10.0.0.0/33', '10.0.0.0/33'],
@@ -298,7 +334,11 @@ t.test('loadConfig', async t => {
       ['10.0.0.0/x', '10.0.0.0/x'],
     ] as const) {
       const error = refusal(t, () => load(value), 'PARLEY_ERR_CONFIG_INVALID')
-      t.match(error.message, `"${bad}" (from environment variable TRUST_PROXY): expected an IP address, a CIDR range`, value)
+      t.match(
+        error.message,
+        `"${bad}" (from environment variable TRUST_PROXY): expected an IP address, a CIDR range`,
+        value,
+      )
       t.match(error.message, /server\.trust_proxy\.\d/, `${value}: names the entry`)
     }
   })
@@ -336,13 +376,15 @@ t.test('loadConfig', async t => {
       },
       {
         name: 'metrics token',
-        load: () => loadConfig({ file: false, env: {}, cwd, overrides: { server: { metrics: { token: 'tok-SECRET-4' } } } }),
+        load: () =>
+          loadConfig({ file: false, env: {}, cwd, overrides: { server: { metrics: { token: 'tok-SECRET-4' } } } }),
         secret: 'tok-SECRET-4',
         key: 'server.metrics.token',
       },
       {
         name: 'a password inside a DATABASE_URL of the wrong scheme',
-        load: () => loadConfig({ file: false, env: { DATABASE_URL: 'postgres://parley:hunter2-SECRET-5@db/parley' }, cwd }),
+        load: () =>
+          loadConfig({ file: false, env: { DATABASE_URL: 'postgres://parley:hunter2-SECRET-5@db/parley' }, cwd }),
         secret: 'hunter2-SECRET-5',
         key: 'database.url',
       },
@@ -364,12 +406,18 @@ t.test('loadConfig', async t => {
       t.match(error.message, key, `${name}: the key is named`)
       t.notMatch(error.message, secret, `${name}: the value is not printed`)
     }
-    const short = refusal(t, () => loadConfig({ file: false, env: { SECRET_KEY: 'short-but-SECRET-1' }, cwd }), 'PARLEY_ERR_CONFIG_INVALID')
+    const short = refusal(
+      t,
+      () => loadConfig({ file: false, env: { SECRET_KEY: 'short-but-SECRET-1' }, cwd }),
+      'PARLEY_ERR_CONFIG_INVALID',
+    )
     t.match(short.message, '(18 characters, hidden)', 'says how long the hidden value is')
   })
 
   t.test('the result is frozen all the way down', async t => {
-    const cwd = t.testdir({ 'parley.yaml': 'plugins:\n  - use: "@acme/two"\n    options: { region: eu, tags: [a, b] }\n' })
+    const cwd = t.testdir({
+      'parley.yaml': 'plugins:\n  - use: "@acme/two"\n    options: { region: eu, tags: [a, b] }\n',
+    })
     const config = loadConfig({ file: 'parley.yaml', env: { TRUST_PROXY: '10.0.0.0/8' }, cwd })
     const unfrozen: string[] = []
     const walk = (value: unknown, where: string) => {
@@ -400,7 +448,11 @@ t.test('loadConfig', async t => {
     t.match(broken.message, path.join(cwd, 'broken.yaml'))
     const list = refusal(t, () => loadConfig({ file: 'list.yaml', env: {}, cwd }), 'PARLEY_ERR_CONFIG_FILE')
     t.match(list.message, 'the top level must be a mapping')
-    const missing = refusal(t, () => loadConfig({ env: { PARLEY_CONFIG: 'nope/missing.yaml' }, cwd }), 'PARLEY_ERR_CONFIG_FILE')
+    const missing = refusal(
+      t,
+      () => loadConfig({ env: { PARLEY_CONFIG: 'nope/missing.yaml' }, cwd }),
+      'PARLEY_ERR_CONFIG_FILE',
+    )
     t.match(missing.message, path.join(cwd, 'nope', 'missing.yaml'))
     t.match(missing.message, 'ENOENT')
     refusal(t, () => loadConfig({ file: 'also-missing.yaml', env: {}, cwd }), 'PARLEY_ERR_CONFIG_FILE')
@@ -408,7 +460,8 @@ t.test('loadConfig', async t => {
 })
 
 t.test('settings.time_zone must be a zone Node knows', async t => {
-  const load = (zone: string) => loadConfig({ file: false, env: {}, cwd: t.testdir(), overrides: { settings: { time_zone: zone } } })
+  const load = (zone: string) =>
+    loadConfig({ file: false, env: {}, cwd: t.testdir(), overrides: { settings: { time_zone: zone } } })
   t.equal(load('Asia/Shanghai').settings.time_zone, 'Asia/Shanghai')
   t.throws(() => load('Mars/Olympus_Mons'), {
     code: 'PARLEY_ERR_CONFIG_INVALID',
@@ -512,10 +565,17 @@ t.test('resolveSecrets', async t => {
   })
 
   t.test('ENCRYPTION_KEY_PREVIOUS: comma-separated keys, hex or base64, in order; none by default', async t => {
-    const none = resolveSecrets(load(t, { SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEY: HEX_KEY }), captureLogger().logger)
+    const none = resolveSecrets(
+      load(t, { SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEY: HEX_KEY }),
+      captureLogger().logger,
+    )
     t.same(none.previousEncryptionKeys, [])
 
-    const config = load(t, { SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEY: HEX_KEY, ENCRYPTION_KEY_PREVIOUS: `${'cd'.repeat(32)}, ${BASE64_KEY}` })
+    const config = load(t, {
+      SECRET_KEY: 'k'.repeat(40),
+      ENCRYPTION_KEY: HEX_KEY,
+      ENCRYPTION_KEY_PREVIOUS: `${'cd'.repeat(32)}, ${BASE64_KEY}`,
+    })
     t.same(config.secrets.previous_encryption_keys, ['cd'.repeat(32), BASE64_KEY])
     t.equal(config.sources['secrets.previous_encryption_keys'], 'environment variable ENCRYPTION_KEY_PREVIOUS')
     const secrets = resolveSecrets(config, captureLogger().logger)
@@ -536,7 +596,11 @@ t.test('resolveSecrets', async t => {
 
   t.test('a bad ENCRYPTION_KEY_PREVIOUS entry is named by variable and position, never printed', async t => {
     const bad = 'ef'.repeat(20)
-    const config = load(t, { SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEY: HEX_KEY, ENCRYPTION_KEY_PREVIOUS: `${BASE64_KEY},${bad}` })
+    const config = load(t, {
+      SECRET_KEY: 'k'.repeat(40),
+      ENCRYPTION_KEY: HEX_KEY,
+      ENCRYPTION_KEY_PREVIOUS: `${BASE64_KEY},${bad}`,
+    })
     const error = refusal(t, () => resolveSecrets(config, captureLogger().logger), 'PARLEY_ERR_CONFIG_SECRETS')
     t.match(error.message, 'ENCRYPTION_KEY_PREVIOUS (secrets.previous_encryption_keys), entry 2 of 2, must be 32 bytes')
     t.notMatch(error.message, bad)
@@ -544,7 +608,11 @@ t.test('resolveSecrets', async t => {
     t.notMatch(error.message, HEX_KEY)
 
     const short = 'SHORT-previous-SECRET'
-    const invalid = refusal(t, () => load(t, { ENCRYPTION_KEY_PREVIOUS: `${BASE64_KEY},${short}` }), 'PARLEY_ERR_CONFIG_INVALID')
+    const invalid = refusal(
+      t,
+      () => load(t, { ENCRYPTION_KEY_PREVIOUS: `${BASE64_KEY},${short}` }),
+      'PARLEY_ERR_CONFIG_INVALID',
+    )
     t.match(invalid.message, 'secrets.previous_encryption_keys.1')
     t.match(invalid.message, 'environment variable ENCRYPTION_KEY_PREVIOUS')
     t.notMatch(invalid.message, short, 'too short for the schema: named, not printed')

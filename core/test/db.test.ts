@@ -1,7 +1,14 @@
 import net from 'node:net'
 import t from 'tap'
 import { definePlugin, defineEntity, type DialectMigrations } from '@parley/core'
-import { createTempMysqlDatabase, createTestGateway, freePort, missingService, pendingSchemaChanges, testServices } from '@parley/core/testing'
+import {
+  createTempMysqlDatabase,
+  createTestGateway,
+  freePort,
+  missingService,
+  pendingSchemaChanges,
+  testServices,
+} from '@parley/core/testing'
 import notes from './fixtures/notes-plugin/index.js'
 
 // Every dialect: migrate from empty, then prove nothing is left to diff against the entities.
@@ -15,7 +22,18 @@ for (const dialect of dialects) {
     const gateway = await createTestGateway({ plugins: [notes], mysqlUrl: dialect.mysqlUrl, start: false })
     t.teardown(gateway.close)
     t.equal(gateway.db.dialect, dialect.name)
-    t.same(await gateway.db.pending(), ['core/0001_system_config', 'core/0002_catalog', 'core/0003_usage_logs', 'core/0004_blocklist', 'core/0005_usage_stats', 'notes/0001_notes'], 'core first, then plugins in order')
+    t.same(
+      await gateway.db.pending(),
+      [
+        'core/0001_system_config',
+        'core/0002_catalog',
+        'core/0003_usage_logs',
+        'core/0004_blocklist',
+        'core/0005_usage_stats',
+        'notes/0001_notes',
+      ],
+      'core first, then plugins in order',
+    )
     await gateway.start()
     t.same(await gateway.db.pending(), [], 'all applied')
     t.same(await pendingSchemaChanges(gateway), [], 'schema equals entities: nothing left to diff')
@@ -27,11 +45,16 @@ for (const dialect of dialects) {
     const drifted = defineEntity({
       name: 'DriftNote',
       tableName: 'drift_notes',
-      properties: p => ({ id: p.integer().primary().autoincrement(), title: p.string().length(100), extra: p.integer().nullable() }),
+      properties: p => ({
+        id: p.integer().primary().autoincrement(),
+        title: p.string().length(100),
+        extra: p.integer().nullable(),
+      }),
     })
     const sql = {
       sqlite: 'create table `drift_notes` (`id` integer not null primary key autoincrement, `title` text not null);',
-      mysql: 'create table `drift_notes` (`id` int unsigned not null auto_increment primary key, `title` varchar(100) not null) default character set utf8mb4 engine = InnoDB;',
+      mysql:
+        'create table `drift_notes` (`id` int unsigned not null auto_increment primary key, `title` varchar(100) not null) default character set utf8mb4 engine = InnoDB;',
     }
     const migrations: DialectMigrations = {
       sqlite: [{ name: '0001_drift', up: [sql.sqlite] }],
@@ -61,7 +84,10 @@ for (const dialect of dialects) {
     const queued = await gateway.inject({ method: 'POST', url: '/api/notes/archive' })
     t.equal(queued.statusCode, 202)
     await waitFor(async () => (await gateway.inject({ url: '/api/notes' })).json().items[0]?.archived === true)
-    t.same((await gateway.inject({ url: '/api/notes' })).json(), { items: [{ id: 1, body: 'first', archived: true }], total: 1 })
+    t.same((await gateway.inject({ url: '/api/notes' })).json(), {
+      items: [{ id: 1, body: 'first', archived: true }],
+      total: 1,
+    })
   })
 }
 
@@ -109,26 +135,30 @@ t.test('mysql: waits for a server that is still starting', { skip: missingServic
   t.equal((await gateway.inject({ url: '/readyz' })).statusCode, 200)
 })
 
-t.test('mysql: gives up after the timeout with a clear error and no password', { skip: missingService('mysql') }, async t => {
-  const port = await freePort()
-  const { loadConfig, createGateway } = await import('@parley/core')
-  const config = loadConfig({
-    file: false,
-    env: {},
-    overrides: {
-      env: 'test',
-      log: { level: 'silent' },
-      data_dir: t.testdir(),
-      database: { url: `mysql://root:hunter2-secret@127.0.0.1:${port}/test`, connect_timeout_ms: 1500 },
-    },
-  })
-  const started = Date.now()
-  const error = (await createGateway({ config }).catch(e => e)) as Error & { code?: string }
-  t.equal(error.code, 'PARLEY_ERR_DB_UNREACHABLE')
-  t.match(error.message, /not reachable after 2 s/)
-  t.notMatch(error.message, /hunter2/, 'the password never appears')
-  t.ok(Date.now() - started < 6000, 'bounded by the timeout')
-})
+t.test(
+  'mysql: gives up after the timeout with a clear error and no password',
+  { skip: missingService('mysql') },
+  async t => {
+    const port = await freePort()
+    const { loadConfig, createGateway } = await import('@parley/core')
+    const config = loadConfig({
+      file: false,
+      env: {},
+      overrides: {
+        env: 'test',
+        log: { level: 'silent' },
+        data_dir: t.testdir(),
+        database: { url: `mysql://root:hunter2-secret@127.0.0.1:${port}/test`, connect_timeout_ms: 1500 },
+      },
+    })
+    const started = Date.now()
+    const error = (await createGateway({ config }).catch(e => e)) as Error & { code?: string }
+    t.equal(error.code, 'PARLEY_ERR_DB_UNREACHABLE')
+    t.match(error.message, /not reachable after 2 s/)
+    t.notMatch(error.message, /hunter2/, 'the password never appears')
+    t.ok(Date.now() - started < 6000, 'bounded by the timeout')
+  },
+)
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs

@@ -61,7 +61,9 @@ const fixture = definePlugin({
     ctx.http.get('/fixture/conflict', async () => {
       throw fixtureErrors.PARLEY_ERR_FIXTURE_TAKEN({ name: 'bob' }, { details: { name: 'bob' } })
     })
-    ctx.http.get('/fixture/stream', async (_request, reply) => reply.type('text/plain; charset=utf-8').send(Readable.from(slowChunks(5, 100))))
+    ctx.http.get('/fixture/stream', async (_request, reply) =>
+      reply.type('text/plain; charset=utf-8').send(Readable.from(slowChunks(5, 100))),
+    )
     ctx.http.get('/fixture/echo', async request => ({
       id: request.id,
       ip: request.ip,
@@ -87,7 +89,12 @@ interface Envelope {
 }
 
 /** Asserts status and the `{error: {type, message, code}}` shape; returns the error object. */
-function envelope(t: Test, response: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, type: string): Envelope['error'] {
+function envelope(
+  t: Test,
+  response: { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  type: string,
+): Envelope['error'] {
   t.equal(response.statusCode, status, `status ${status}`)
   t.match(String(response.headers['content-type']), /^application\/json/)
   const body = JSON.parse(response.body) as Envelope
@@ -144,7 +151,11 @@ async function rawExchange(url: string, talk: (socket: net.Socket) => void, limi
 function parseRaw(text: string): { status: number; headers: string; body: string } {
   const split = text.indexOf('\r\n\r\n')
   const head = split === -1 ? text : text.slice(0, split)
-  return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head, body: split === -1 ? '' : text.slice(split + 4) }
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0),
+    headers: head,
+    body: split === -1 ? '' : text.slice(split + 4),
+  }
 }
 
 t.test('request id', async t => {
@@ -188,8 +199,14 @@ t.test('trace id from traceparent', async t => {
     'garbage',
     undefined,
   ]) {
-    const response = await gateway.inject({ url: '/fixture/echo', headers: header === undefined ? {} : { traceparent: header } })
-    const { trace_id: traceId, parent_span_id: parent } = response.json() as { trace_id: string; parent_span_id: string | null }
+    const response = await gateway.inject({
+      url: '/fixture/echo',
+      headers: header === undefined ? {} : { traceparent: header },
+    })
+    const { trace_id: traceId, parent_span_id: parent } = response.json() as {
+      trace_id: string
+      parent_span_id: string | null
+    }
     t.match(traceId, /^[0-9a-f]{32}$/, `${header}: a trace id is generated`)
     t.not(traceId, TRACE_ID, `${header}: the invalid one is not used`)
     t.not(traceId, '0'.repeat(32))
@@ -202,23 +219,43 @@ t.test('trace id from traceparent', async t => {
 t.test('client IP honours X-Forwarded-For only from trusted proxies', async t => {
   t.test('trusted proxy address', async t => {
     const gateway = await boot(t, { config: { server: { trust_proxy: ['127.0.0.1'] } } })
-    const viaProxy = await gateway.inject({ url: '/fixture/echo', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.9' } })
+    const viaProxy = await gateway.inject({
+      url: '/fixture/echo',
+      remoteAddress: '127.0.0.1',
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    })
     t.equal(viaProxy.json().ip, '203.0.113.9')
-    const direct = await gateway.inject({ url: '/fixture/echo', remoteAddress: '198.51.100.20', headers: { 'x-forwarded-for': '203.0.113.9' } })
+    const direct = await gateway.inject({
+      url: '/fixture/echo',
+      remoteAddress: '198.51.100.20',
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    })
     t.equal(direct.json().ip, '198.51.100.20', 'a client that is not a trusted proxy cannot claim another address')
   })
 
   t.test('trusted CIDR: the first untrusted hop from the right is the client', async t => {
     const gateway = await boot(t, { config: { server: { trust_proxy: ['10.0.0.0/8'] } } })
-    const chain = await gateway.inject({ url: '/fixture/echo', remoteAddress: '10.1.2.3', headers: { 'x-forwarded-for': '203.0.113.9, 10.9.9.9' } })
+    const chain = await gateway.inject({
+      url: '/fixture/echo',
+      remoteAddress: '10.1.2.3',
+      headers: { 'x-forwarded-for': '203.0.113.9, 10.9.9.9' },
+    })
     t.equal(chain.json().ip, '203.0.113.9')
-    const spoofed = await gateway.inject({ url: '/fixture/echo', remoteAddress: '10.1.2.3', headers: { 'x-forwarded-for': '1.2.3.4, 198.51.100.5' } })
+    const spoofed = await gateway.inject({
+      url: '/fixture/echo',
+      remoteAddress: '10.1.2.3',
+      headers: { 'x-forwarded-for': '1.2.3.4, 198.51.100.5' },
+    })
     t.equal(spoofed.json().ip, '198.51.100.5', 'an address the client prepended is not believed')
   })
 
   t.test('without trust_proxy the header is ignored', async t => {
     const gateway = await boot(t)
-    const response = await gateway.inject({ url: '/fixture/echo', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.9' } })
+    const response = await gateway.inject({
+      url: '/fixture/echo',
+      remoteAddress: '127.0.0.1',
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    })
     t.equal(response.json().ip, '127.0.0.1')
   })
 })
@@ -239,7 +276,12 @@ t.test('every error is the envelope', async t => {
   t.test('malformed JSON: 400 invalid_json', async t => {
     const gateway = await boot(t)
     for (const payload of ['{"name": ', '', '{"__proto__": {"admin": true}, "name": "ab"}']) {
-      const response = await gateway.inject({ method: 'POST', url: '/fixture/things', headers: { 'content-type': 'application/json' }, payload })
+      const response = await gateway.inject({
+        method: 'POST',
+        url: '/fixture/things',
+        headers: { 'content-type': 'application/json' },
+        payload,
+      })
       const error = envelope(t, response, 400, 'invalid_json')
       t.equal(error.code, 'PARLEY_ERR_HTTP_BAD_JSON', JSON.stringify(payload))
     }
@@ -250,16 +292,31 @@ t.test('every error is the envelope', async t => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000)
     for (const payload of [deep, `{"name": ${'['.repeat(JSON_MAX_DEPTH)}${']'.repeat(JSON_MAX_DEPTH)}}`]) {
       const started = Date.now()
-      const response = await gateway.inject({ method: 'POST', url: '/fixture/things', headers: { 'content-type': 'application/json' }, payload })
+      const response = await gateway.inject({
+        method: 'POST',
+        url: '/fixture/things',
+        headers: { 'content-type': 'application/json' },
+        payload,
+      })
       const error = envelope(t, response, 400, 'invalid_json')
       t.equal(error.code, 'PARLEY_ERR_HTTP_TOO_DEEP')
       t.match(error.message, String(JSON_MAX_DEPTH))
       t.ok(Date.now() - started < 1000, 'refused quickly')
     }
     const brackets = '['.repeat(500)
-    const inString = await gateway.inject({ method: 'POST', url: '/fixture/things', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: `ab${brackets}\\"${brackets}` }) })
+    const inString = await gateway.inject({
+      method: 'POST',
+      url: '/fixture/things',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: `ab${brackets}\\"${brackets}` }),
+    })
     t.equal(inString.statusCode, 200, 'brackets inside a string (after an escaped quote too) are text')
-    const atLimit = await gateway.inject({ method: 'POST', url: '/fixture/things', headers: { 'content-type': 'application/json' }, payload: `{"name": "ab", "owner": {"age": 1, "tags": ${'['.repeat(JSON_MAX_DEPTH - 2)}${']'.repeat(JSON_MAX_DEPTH - 2)}}}` })
+    const atLimit = await gateway.inject({
+      method: 'POST',
+      url: '/fixture/things',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"name": "ab", "owner": {"age": 1, "tags": ${'['.repeat(JSON_MAX_DEPTH - 2)}${']'.repeat(JSON_MAX_DEPTH - 2)}}}`,
+    })
     t.not(atLimit.json().error?.code, 'PARLEY_ERR_HTTP_TOO_DEEP', 'the limit itself is fine')
   })
 
@@ -285,7 +342,11 @@ t.test('every error is the envelope', async t => {
 
   t.test('oversized body: 413 payload_too_large', async t => {
     const gateway = await boot(t, { config: { server: { body_limit: 1024 } } })
-    const response = await gateway.inject({ method: 'POST', url: '/fixture/things', payload: { name: 'x'.repeat(4000) } })
+    const response = await gateway.inject({
+      method: 'POST',
+      url: '/fixture/things',
+      payload: { name: 'x'.repeat(4000) },
+    })
     const error = envelope(t, response, 413, 'payload_too_large')
     t.match(error.message, '1024')
     const small = await gateway.inject({ method: 'POST', url: '/fixture/things', payload: { name: 'x'.repeat(500) } })
@@ -294,7 +355,12 @@ t.test('every error is the envelope', async t => {
 
   t.test('wrong content type: 415', async t => {
     const gateway = await boot(t)
-    const response = await gateway.inject({ method: 'POST', url: '/fixture/things', headers: { 'content-type': 'text/xml' }, payload: '<name>ab</name>' })
+    const response = await gateway.inject({
+      method: 'POST',
+      url: '/fixture/things',
+      headers: { 'content-type': 'text/xml' },
+      payload: '<name>ab</name>',
+    })
     envelope(t, response, 415, 'unsupported_media_type')
   })
 
@@ -317,9 +383,15 @@ t.test('every error is the envelope', async t => {
     for (const leak of ['sk-live-LEAKY-0001', '/srv/secrets', 'upstream rejected', 'Error:', '.ts:', '    at ']) {
       t.notMatch(response.body, leak, `body does not contain ${JSON.stringify(leak)}`)
     }
-    const logged = lines.map(line => JSON.parse(line) as Record<string, unknown>).find(line => line.msg === 'request failed')
+    const logged = lines
+      .map(line => JSON.parse(line) as Record<string, unknown>)
+      .find(line => line.msg === 'request failed')
     t.equal(logged?.request_id, requestId, 'the log line with the stack carries the same request id')
-    t.match((logged?.err as { stack?: string } | undefined)?.stack, /http\.test\.ts/, 'and the stack is in the log, not the body')
+    t.match(
+      (logged?.err as { stack?: string } | undefined)?.stack,
+      /http\.test\.ts/,
+      'and the stack is in the log, not the body',
+    )
   })
 
   t.test('a ParleyError keeps its status, type, code and details', async t => {
@@ -334,9 +406,19 @@ t.test('input types: query strings are coerced, JSON bodies are not', async t =>
   const gateway = await boot(t)
   const ok = await gateway.inject({ method: 'POST', url: '/fixture/typed?page=3&full=true', payload: { count: 2 } })
   t.same(ok.json(), { count: 2, page: 3, full: true }, 'text in the query becomes the declared types')
-  const text = envelope(t, await gateway.inject({ method: 'POST', url: '/fixture/typed', payload: { count: '2' } }), 400, 'invalid_request')
+  const text = envelope(
+    t,
+    await gateway.inject({ method: 'POST', url: '/fixture/typed', payload: { count: '2' } }),
+    400,
+    'invalid_request',
+  )
   t.match(text, { field: 'count', message: /count must be integer/ }, 'a string in a JSON body is refused, not coerced')
-  const unknown = envelope(t, await gateway.inject({ method: 'POST', url: '/fixture/typed', payload: { count: 1, colour: 'red' } }), 400, 'invalid_request')
+  const unknown = envelope(
+    t,
+    await gateway.inject({ method: 'POST', url: '/fixture/typed', payload: { count: 1, colour: 'red' } }),
+    400,
+    'invalid_request',
+  )
   t.match(unknown, { field: 'colour', message: 'body/colour is not a known field' })
 })
 
@@ -374,13 +456,19 @@ t.test('/healthz and /readyz', async t => {
       id: 'optional-dep',
       version: '1.0.0',
       setup(ctx) {
-        ctx.health.register('search-index', { check: () => Promise.reject(new Error('index offline')), critical: false })
+        ctx.health.register('search-index', {
+          check: () => Promise.reject(new Error('index offline')),
+          critical: false,
+        })
       },
     })
     const gateway = await boot(t, { plugins: [optional] })
     const ready = await gateway.inject({ url: '/readyz' })
     t.equal(ready.statusCode, 200)
-    t.match(ready.json(), { status: 'degraded', checks: { database: { ok: true }, 'optional-dep/search-index': { ok: false, error: 'index offline' } } })
+    t.match(ready.json(), {
+      status: 'degraded',
+      checks: { database: { ok: true }, 'optional-dep/search-index': { ok: false, error: 'index offline' } },
+    })
   })
 
   t.test('Redis down at boot: the gateway starts, serves, and reports Redis degraded', async t => {
@@ -439,18 +527,48 @@ t.test('/metrics', async t => {
     t.notMatch(outside.body, 'parley_', 'no metric leaks')
 
     const token = 'metrics-token-0123456789'
-    const both = await boot(t, { config: { env: 'production', server: { metrics: { token, allow: ['10.0.0.0/8', '2001:db8::/32'] } } } })
-    t.equal((await both.inject({ url: '/metrics', remoteAddress: '10.1.2.3' })).statusCode, 200, 'an allowed network needs no token')
-    t.equal((await both.inject({ url: '/metrics', remoteAddress: '2001:db8::7' })).statusCode, 200, 'an allowed v6 network')
-    t.equal((await both.inject({ url: '/metrics', remoteAddress: '203.0.113.9' })).statusCode, 401, 'others need the token')
-    t.equal((await both.inject({ url: '/metrics', remoteAddress: '203.0.113.9', headers: { authorization: `Bearer ${token}` } })).statusCode, 200)
+    const both = await boot(t, {
+      config: { env: 'production', server: { metrics: { token, allow: ['10.0.0.0/8', '2001:db8::/32'] } } },
+    })
+    t.equal(
+      (await both.inject({ url: '/metrics', remoteAddress: '10.1.2.3' })).statusCode,
+      200,
+      'an allowed network needs no token',
+    )
+    t.equal(
+      (await both.inject({ url: '/metrics', remoteAddress: '2001:db8::7' })).statusCode,
+      200,
+      'an allowed v6 network',
+    )
+    t.equal(
+      (await both.inject({ url: '/metrics', remoteAddress: '203.0.113.9' })).statusCode,
+      401,
+      'others need the token',
+    )
+    t.equal(
+      (
+        await both.inject({
+          url: '/metrics',
+          remoteAddress: '203.0.113.9',
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).statusCode,
+      200,
+    )
 
     const development = await boot(t, { config: { env: 'development' } })
-    t.equal((await development.inject({ url: '/metrics', remoteAddress: '203.0.113.9' })).statusCode, 200, 'open in development')
+    t.equal(
+      (await development.inject({ url: '/metrics', remoteAddress: '203.0.113.9' })).statusCode,
+      200,
+      'open in development',
+    )
   })
 
   t.test('a bad allow entry stops the start naming it', async t => {
-    await t.rejects(boot(t, { config: { server: { metrics: { allow: ['10.0.0.0/99'] } } } }), { code: 'PARLEY_ERR_CONFIG_INVALID', message: /server\.metrics\.allow\.0 = "10\.0\.0\.0\/99"/ })
+    await t.rejects(boot(t, { config: { server: { metrics: { allow: ['10.0.0.0/99'] } } } }), {
+      code: 'PARLEY_ERR_CONFIG_INVALID',
+      message: /server\.metrics\.allow\.0 = "10\.0\.0\.0\/99"/,
+    })
   })
 
   t.test('the 401 carries an error code like every other error', async t => {
@@ -468,10 +586,15 @@ t.test('/docs', async t => {
     t.match(ui.body, /swagger-ui/i)
     const document = await gateway.inject({ url: '/docs/json' })
     t.equal(document.statusCode, 200)
-    const openapi = document.json() as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> }
+    const openapi = document.json() as {
+      openapi: string
+      paths: Record<string, Record<string, { requestBody?: unknown }>>
+    }
     t.match(openapi.openapi, /^3\./)
     t.ok(openapi.paths['/fixture/things']?.post, 'the fixture route is documented')
-    t.match(openapi.paths['/fixture/things']?.post?.requestBody, { content: { 'application/json': { schema: { properties: { name: { type: 'string' } } } } } })
+    t.match(openapi.paths['/fixture/things']?.post?.requestBody, {
+      content: { 'application/json': { schema: { properties: { name: { type: 'string' } } } } },
+    })
     t.ok(openapi.paths['/healthz'], 'system routes too')
     t.notOk(openapi.paths['/metrics'], 'hidden routes stay hidden')
   })
@@ -534,7 +657,9 @@ t.test('over a real socket', async t => {
     const result = await rawExchange(
       gateway.url as string,
       socket => {
-        socket.write('POST /fixture/things HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name":')
+        socket.write(
+          'POST /fixture/things HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name":',
+        )
       },
       6000,
     )
@@ -550,7 +675,9 @@ t.test('over a real socket', async t => {
     const answer = parseRaw(result.text)
     t.equal(answer.status, 400)
     t.match(answer.headers, /content-type: application\/json/i)
-    t.match(JSON.parse(answer.body), { error: { type: 'invalid_request', message: String, code: 'PARLEY_ERR_HTTP_CLIENT' } })
+    t.match(JSON.parse(answer.body), {
+      error: { type: 'invalid_request', message: String, code: 'PARLEY_ERR_HTTP_CLIENT' },
+    })
   })
 
   t.test('oversized headers get a 431 envelope', async t => {
@@ -590,13 +717,27 @@ t.test('log lines carry the request context and never a credential', async t => 
   const records = lines.slice(before).map(line => JSON.parse(line) as Record<string, unknown>)
 
   const completed = records.find(record => record.msg === 'request completed' && record.request_id === 'log-echo')
-  t.match(completed, { request_id: 'log-echo', trace_id: TRACE_ID, ip: '198.51.100.7', method: 'GET', path: '/fixture/echo', status: 200 })
+  t.match(completed, {
+    request_id: 'log-echo',
+    trace_id: TRACE_ID,
+    ip: '198.51.100.7',
+    method: 'GET',
+    path: '/fixture/echo',
+    status: 200,
+  })
   const pluginLine = records.find(record => record.msg === 'fixture saw headers')
   t.match(pluginLine, { request_id: 'log-headers', trace_id: TRACE_ID, ip: '198.51.100.7' })
-  t.equal((pluginLine?.headers as Record<string, unknown> | undefined)?.authorization, '[redacted]', 'redacted, not merely absent')
+  t.equal(
+    (pluginLine?.headers as Record<string, unknown> | undefined)?.authorization,
+    '[redacted]',
+    'redacted, not merely absent',
+  )
   t.equal((pluginLine?.headers as Record<string, unknown> | undefined)?.['x-api-key'], '[redacted]')
   for (const requestId of ['log-echo', 'log-headers', 'log-crash', 'log-metrics', 'log-404']) {
-    t.ok(records.some(record => record.msg === 'request completed' && record.request_id === requestId), `${requestId} was logged`)
+    t.ok(
+      records.some(record => record.msg === 'request completed' && record.request_id === requestId),
+      `${requestId} was logged`,
+    )
   }
 
   const text = lines.join('\n')

@@ -3,7 +3,15 @@ import path from 'node:path'
 import { writeFileSync } from 'node:fs'
 import pino from 'pino'
 import t from 'tap'
-import { createGateway, definePlugin, loadConfig, TOKENS, Type, type AnyPluginDefinition, type PluginContext } from '@parley/core'
+import {
+  createGateway,
+  definePlugin,
+  loadConfig,
+  TOKENS,
+  Type,
+  type AnyPluginDefinition,
+  type PluginContext,
+} from '@parley/core'
 import { createTestGateway } from '@parley/core/testing'
 
 const plugin = (id: string, extra: Partial<AnyPluginDefinition> = {}): AnyPluginDefinition =>
@@ -13,34 +21,71 @@ t.test('plugins load in dependency order, config order otherwise', async t => {
   const order: string[] = []
   const track = (id: string, requires: string[] = []) => plugin(id, { requires, setup: () => void order.push(id) })
   const gateway = await createTestGateway({
-    plugins: [track('portal', ['identity', 'openai']), track('openai', ['identity']), track('identity'), track('extra')],
+    plugins: [
+      track('portal', ['identity', 'openai']),
+      track('openai', ['identity']),
+      track('identity'),
+      track('extra'),
+    ],
   })
   t.teardown(gateway.close)
   t.same(order, ['identity', 'openai', 'portal', 'extra'])
-  t.same(gateway.plugins.map(p => p.definition.id), order)
+  t.same(
+    gateway.plugins.map(p => p.definition.id),
+    order,
+  )
 })
 
 t.test('a bad plugin set stops the start with a coded error naming the plugin', async t => {
   const cases: Array<[string, AnyPluginDefinition[], { code: string; message: RegExp }]> = [
-    ['missing dependency', [plugin('portal', { requires: ['identity'] })], { code: 'PARLEY_ERR_PLUGIN_MISSING_DEPENDENCY', message: /portal requires plugin identity/ }],
+    [
+      'missing dependency',
+      [plugin('portal', { requires: ['identity'] })],
+      { code: 'PARLEY_ERR_PLUGIN_MISSING_DEPENDENCY', message: /portal requires plugin identity/ },
+    ],
     [
       'cycle',
-      [plugin('a-one', { requires: ['b-two'] }), plugin('b-two', { requires: ['c-three'] }), plugin('c-three', { requires: ['a-one'] })],
+      [
+        plugin('a-one', { requires: ['b-two'] }),
+        plugin('b-two', { requires: ['c-three'] }),
+        plugin('c-three', { requires: ['a-one'] }),
+      ],
       { code: 'PARLEY_ERR_PLUGIN_CYCLE', message: /a-one -> b-two -> c-three -> a-one/ },
     ],
     ['bad id', [plugin('Bad_Id')], { code: 'PARLEY_ERR_PLUGIN_ID', message: /"Bad_Id"/ }],
     ['reserved id', [plugin('core')], { code: 'PARLEY_ERR_PLUGIN_INVALID', message: /reserved/ }],
     ['duplicate', [plugin('twice'), plugin('twice')], { code: 'PARLEY_ERR_PLUGIN_DUPLICATE', message: /twice/ }],
-    ['bad version', [plugin('versioned', { version: 'one' })], { code: 'PARLEY_ERR_PLUGIN_INVALID', message: /versioned: version "one" is not semver/ }],
-    ['core range', [plugin('future', { core: '>=99.0.0' })], { code: 'PARLEY_ERR_PLUGIN_CORE_VERSION', message: /future needs @parley\/core >=99\.0\.0/ }],
+    [
+      'bad version',
+      [plugin('versioned', { version: 'one' })],
+      { code: 'PARLEY_ERR_PLUGIN_INVALID', message: /versioned: version "one" is not semver/ },
+    ],
+    [
+      'core range',
+      [plugin('future', { core: '>=99.0.0' })],
+      { code: 'PARLEY_ERR_PLUGIN_CORE_VERSION', message: /future needs @parley\/core >=99\.0\.0/ },
+    ],
     [
       'invalid options',
-      [plugin('opts', { options: Type.Object({ size: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) })],
-      { code: 'PARLEY_ERR_PLUGIN_OPTIONS', message: /opts has invalid options:\n.*size = \(missing\): expected an integer of at least 1/ },
+      [
+        plugin('opts', {
+          options: Type.Object({ size: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+        }),
+      ],
+      {
+        code: 'PARLEY_ERR_PLUGIN_OPTIONS',
+        message: /opts has invalid options:\n.*size = \(missing\): expected an integer of at least 1/,
+      },
     ],
     [
       'setup failure',
-      [plugin('explodes', { setup: () => { throw new Error('no upstream configured') } })],
+      [
+        plugin('explodes', {
+          setup: () => {
+            throw new Error('no upstream configured')
+          },
+        }),
+      ],
       { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /explodes failed during setup: no upstream configured/ },
     ],
   ]
@@ -64,10 +109,14 @@ t.test('options are validated, defaulted and frozen; unknown options refused', a
     message: /colour = "red": expected no such key/,
   })
   const lenient = plugin('lenient', { options: Type.Object({ size: Type.Integer({ default: 1 }) }) })
-  await t.rejects(createTestGateway({ plugins: [{ plugin: lenient, options: { szie: 2 } }] }), {
-    code: 'PARLEY_ERR_PLUGIN_OPTIONS',
-    message: /szie = 2: expected no such key/,
-  }, 'object schemas refuse unknown keys unless they say otherwise')
+  await t.rejects(
+    createTestGateway({ plugins: [{ plugin: lenient, options: { szie: 2 } }] }),
+    {
+      code: 'PARLEY_ERR_PLUGIN_OPTIONS',
+      message: /szie = 2: expected no such key/,
+    },
+    'object schemas refuse unknown keys unless they say otherwise',
+  )
   await t.rejects(createTestGateway({ plugins: [{ plugin: plugin('plain'), options: { a: 1 } }] }), {
     code: 'PARLEY_ERR_PLUGIN_OPTIONS',
     message: /takes no options, got: a/,
@@ -82,10 +131,16 @@ t.test('plugins named in the config file are imported by path, with their option
   const config = loadConfig({ file, env: {}, overrides: { env: 'test', data_dir: dir, log: { level: 'silent' } } })
   const gateway = await createGateway({ config })
   t.teardown(gateway.stop)
-  t.same(gateway.plugins.map(p => [p.definition.id, p.options]), [['notes', { archive_after_ms: 5 }]])
+  t.same(
+    gateway.plugins.map(p => [p.definition.id, p.options]),
+    [['notes', { archive_after_ms: 5 }]],
+  )
   writeFileSync(file, 'plugins:\n  - ./does-not-exist.js\n')
   const broken = loadConfig({ file, env: {}, overrides: { env: 'test', data_dir: dir, log: { level: 'silent' } } })
-  await t.rejects(createGateway({ config: broken }), { code: 'PARLEY_ERR_PLUGIN_LOAD', message: /does-not-exist\.js could not be loaded/ })
+  await t.rejects(createGateway({ config: broken }), {
+    code: 'PARLEY_ERR_PLUGIN_LOAD',
+    message: /does-not-exist\.js could not be loaded/,
+  })
 })
 
 t.test('each plugin has its own encapsulated Fastify scope', async t => {
@@ -136,25 +191,50 @@ t.test('child containers: kernel services everywhere, plugin services only for d
 
 t.test('registries: duplicates refused, closed after setup, attributed to their plugin', async t => {
   let late: PluginContext | undefined
-  const echo = { async *chat() { yield { type: 'done' as const, finishReason: 'stop' as const } } }
-  const first = plugin('first', { setup: (ctx: PluginContext) => { ctx.providers.register('echo', echo); late = ctx } })
+  const echo = {
+    async *chat() {
+      yield { type: 'done' as const, finishReason: 'stop' as const }
+    },
+  }
+  const first = plugin('first', {
+    setup: (ctx: PluginContext) => {
+      ctx.providers.register('echo', echo)
+      late = ctx
+    },
+  })
   const gateway = await createTestGateway({ plugins: [first] })
   t.teardown(gateway.close)
-  t.same(gateway.registries.providers.list().map(r => [r.id, r.owner]), [['echo', 'first']])
+  t.same(
+    gateway.registries.providers.list().map(r => [r.id, r.owner]),
+    [['echo', 'first']],
+  )
   t.throws(() => late?.providers.register('other', echo), { code: 'PARLEY_ERR_REGISTRY_CLOSED' })
   t.throws(() => late?.db.entities([]), { code: 'PARLEY_ERR_REGISTRY_CLOSED' })
   const second = plugin('second', { setup: (ctx: PluginContext) => ctx.providers.register('echo', echo) })
-  await t.rejects(createTestGateway({ plugins: [first, second] }), { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /Chat provider "echo" of second is already registered by first/ })
+  await t.rejects(createTestGateway({ plugins: [first, second] }), {
+    code: 'PARLEY_ERR_PLUGIN_SETUP',
+    message: /Chat provider "echo" of second is already registered by first/,
+  })
 })
 
 t.test('jobs of a plugin carry its id as prefix', async t => {
-  const wrong = plugin('tickets', { setup: (ctx: PluginContext) => ctx.jobs.define({ name: 'cleanup.run', handler: async () => {} }) })
-  await t.rejects(createTestGateway({ plugins: [wrong] }), { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /start with "tickets\."/ })
+  const wrong = plugin('tickets', {
+    setup: (ctx: PluginContext) => ctx.jobs.define({ name: 'cleanup.run', handler: async () => {} }),
+  })
+  await t.rejects(createTestGateway({ plugins: [wrong] }), {
+    code: 'PARLEY_ERR_PLUGIN_SETUP',
+    message: /start with "tickets\."/,
+  })
 })
 
 t.test('plugin loggers carry the plugin id; start hooks run in plugin order', async t => {
   const lines: Array<Record<string, unknown>> = []
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done() } })
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)))
+      done()
+    },
+  })
   const events: string[] = []
   const loud = (id: string, requires: string[] = []) =>
     plugin(id, {
@@ -164,15 +244,26 @@ t.test('plugin loggers carry the plugin id; start hooks run in plugin order', as
         ctx.onStart(() => void events.push(`start ${id}`))
       },
     })
-  const gateway = await createTestGateway({ plugins: [loud('later', ['early']), loud('early')], logger: pino({ level: 'info' }, sink) })
+  const gateway = await createTestGateway({
+    plugins: [loud('later', ['early']), loud('early')],
+    logger: pino({ level: 'info' }, sink),
+  })
   t.teardown(gateway.close)
-  t.same(lines.filter(l => l.msg === 'set up').map(l => l.plugin), ['early', 'later'])
+  t.same(
+    lines.filter(l => l.msg === 'set up').map(l => l.plugin),
+    ['early', 'later'],
+  )
   t.same(events, ['start early', 'start later'])
   t.equal(gateway.state, 'running')
 })
 
 t.test('a failing start hook stops the start and releases everything it opened', async t => {
-  const failing = plugin('late-failure', { setup: (ctx: PluginContext) => ctx.onStart(() => { throw new Error('upstream catalogue unreadable') }) })
+  const failing = plugin('late-failure', {
+    setup: (ctx: PluginContext) =>
+      ctx.onStart(() => {
+        throw new Error('upstream catalogue unreadable')
+      }),
+  })
   await t.rejects(createTestGateway({ plugins: [failing] }), {
     code: 'PARLEY_ERR_PLUGIN_SETUP',
     message: /late-failure failed during setup: start hook failed: upstream catalogue unreadable/,
@@ -190,7 +281,8 @@ t.test('auth strategies resolve a principal once per request; guards refuse the 
           const who = request.headers['x-who']
           if (who === 'admin') return { kind: 'user', userId: '1', role: 'admin', group: 'default', name: 'ada' }
           if (who === 'user') return { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'bob' }
-          if (who === 'token') return { kind: 'api_token', tokenId: 't', userId: '1', role: 'admin', group: 'default', name: 'ada' }
+          if (who === 'token')
+            return { kind: 'api_token', tokenId: 't', userId: '1', role: 'admin', group: 'default', name: 'ada' }
           return undefined
         },
       })
@@ -209,16 +301,23 @@ t.test('auth strategies resolve a principal once per request; guards refuse the 
   const call = (url: string, who?: string) => gateway.inject({ url, headers: who ? { 'x-who': who } : {} })
 
   const whoami = await call('/whoami', 'user')
-  t.same(whoami.json(), { same: true, principal: { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'bob' } })
+  t.same(whoami.json(), {
+    same: true,
+    principal: { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'bob' },
+  })
   t.equal(lookups, 1, 'the strategy ran once for two reads')
   await call('/healthz', 'user')
   t.equal(lookups, 1, 'routes that never ask cost no lookup')
 
   t.equal((await call('/me')).statusCode, 401)
   t.equal((await call('/me')).json().error.code, 'PARLEY_ERR_AUTH_REQUIRED')
-  t.equal((await call('/me', 'token')).json().error.code, 'PARLEY_ERR_AUTH_SESSION_REQUIRED', 'API tokens cannot manage the account')
+  t.equal(
+    (await call('/me', 'token')).json().error.code,
+    'PARLEY_ERR_AUTH_SESSION_REQUIRED',
+    'API tokens cannot manage the account',
+  )
   t.same((await call('/data', 'token')).json(), { id: '1' }, 'but may call data routes that allow them')
   t.equal((await call('/admin-only', 'user')).statusCode, 403)
-  t.equal((await call('/admin-only', 'token')).statusCode, 401, 'admin routes refuse API tokens, even an admin\'s')
+  t.equal((await call('/admin-only', 'token')).statusCode, 401, "admin routes refuse API tokens, even an admin's")
   t.same((await call('/admin-only', 'admin')).json(), { id: '1' })
 })

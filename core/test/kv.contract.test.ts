@@ -30,7 +30,10 @@ function captureLogger(): { logger: Logger; logs: Array<Record<string, unknown>>
 }
 
 /** Polls `probe` until it returns something other than undefined/false; fails after `timeoutMs`. */
-async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 3_000): Promise<T> {
+async function until<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 3_000,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     const result = await probe()
@@ -42,7 +45,7 @@ async function until<T>(probe: () => Promise<T | undefined | false> | T | undefi
 
 function inbox(): { messages: string[]; handler: (message: string) => void } {
   const messages: string[] = []
-  return { messages, handler: (message) => void messages.push(message) }
+  return { messages, handler: message => void messages.push(message) }
 }
 
 function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; shared: boolean }): void {
@@ -55,7 +58,7 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
     return { kv, logs }
   }
 
-  t.test('get, set and delete', async (t) => {
+  t.test('get, set and delete', async t => {
     const { kv } = open(t)
     t.equal(await kv.get('missing'), null)
     t.equal(await kv.set('greeting', 'hello'), true)
@@ -69,7 +72,7 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
     t.equal(await kv.get('greeting'), null)
   })
 
-  t.test('ttl expiry', async (t) => {
+  t.test('ttl expiry', async t => {
     const { kv } = open(t)
     await kv.set('short', 'v', { ttlMs: 100 })
     t.equal(await kv.get('short'), 'v', 'present before the ttl')
@@ -85,7 +88,7 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
     await t.rejects(kv.set('bad', 'v', { ttlMs: 1.5 }), RangeError)
   })
 
-  t.test('onlyIfAbsent is a lock', async (t) => {
+  t.test('onlyIfAbsent is a lock', async t => {
     const { kv } = open(t)
     t.equal(await kv.set('lock', 'a', { onlyIfAbsent: true }), true)
     t.equal(await kv.set('lock', 'b', { onlyIfAbsent: true }), false)
@@ -96,13 +99,13 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
     t.equal(await kv.get('lock'), 'd', 'an expired lock can be taken again')
 
     const owners = Array.from({ length: 50 }, (_, i) => `owner-${i}`)
-    const results = await Promise.all(owners.map((owner) => kv.set('race', owner, { onlyIfAbsent: true, ttlMs: 5_000 })))
+    const results = await Promise.all(owners.map(owner => kv.set('race', owner, { onlyIfAbsent: true, ttlMs: 5_000 })))
     const winners = owners.filter((_, i) => results[i])
     t.equal(winners.length, 1, 'exactly one of 50 concurrent writers wins')
     t.equal(await kv.get('race'), winners[0])
   })
 
-  t.test('increment', async (t) => {
+  t.test('increment', async t => {
     const { kv } = open(t)
     const first = await kv.increment('steps', { ttlMs: 10_000 })
     t.equal(first.value, 1)
@@ -122,18 +125,24 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
     await t.rejects(kv.increment('steps', { ttlMs: -1 }), RangeError)
   })
 
-  t.test('increment is atomic under concurrency', async (t) => {
+  t.test('increment is atomic under concurrency', async t => {
     const { kv } = open(t)
     const results = await Promise.all(Array.from({ length: 200 }, () => kv.increment('hits', { ttlMs: 10_000 })))
     const byValue = [...results].sort((a, b) => a.value - b.value)
-    t.same(byValue.map((r) => r.value), Array.from({ length: 200 }, (_, i) => i + 1), 'values are exactly 1..200')
-    const ttls = byValue.map((r) => r.ttlMs)
-    t.ok(ttls.every((ttl, i) => ttl > 0 && ttl <= 10_000 && (i === 0 || ttl <= (ttls[i - 1] ?? 0))),
-      'one expiry: the time left only shrinks as the count grows')
+    t.same(
+      byValue.map(r => r.value),
+      Array.from({ length: 200 }, (_, i) => i + 1),
+      'values are exactly 1..200',
+    )
+    const ttls = byValue.map(r => r.ttlMs)
+    t.ok(
+      ttls.every((ttl, i) => ttl > 0 && ttl <= 10_000 && (i === 0 || ttl <= (ttls[i - 1] ?? 0))),
+      'one expiry: the time left only shrinks as the count grows',
+    )
     t.equal(await kv.get('hits'), '200')
   })
 
-  t.test('later increments never extend the window', async (t) => {
+  t.test('later increments never extend the window', async t => {
     const { kv } = open(t)
     const start = performance.now()
     const first = await kv.increment('window', { ttlMs: 150 })
@@ -143,11 +152,13 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
     t.equal(second.value, 2)
     t.ok(second.ttlMs <= 110, `time left shrank to ${second.ttlMs} ms`)
     // Keeps hitting the counter: an extended window would never reset and time out here.
-    const resetAt = await until(async () => (await kv.increment('window', { ttlMs: 150 })).value === 1 && performance.now())
+    const resetAt = await until(
+      async () => (await kv.increment('window', { ttlMs: 150 })).value === 1 && performance.now(),
+    )
     t.ok(resetAt - start < 150 + 300, `the window closed ${Math.round(resetAt - start)} ms after it opened`)
   })
 
-  t.test('publish and subscribe', async (t) => {
+  t.test('publish and subscribe', async t => {
     const { kv, logs } = open(t)
     const a = inbox()
     const b = inbox()
@@ -192,10 +203,13 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
     await kv.subscribe('faulty', survivor.handler)
     await kv.publish('faulty', 'still delivered')
     await until(() => survivor.messages.length === 1)
-    t.ok(logs.some((line) => line.msg === 'key-value subscriber failed'), 'a throwing handler is logged, not fatal')
+    t.ok(
+      logs.some(line => line.msg === 'key-value subscriber failed'),
+      'a throwing handler is logged, not fatal',
+    )
   })
 
-  t.test('different prefixes are isolated', async (t) => {
+  t.test('different prefixes are isolated', async t => {
     const one = open(t).kv
     const two = open(t).kv
     await one.set('k', 'one')
@@ -215,7 +229,7 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
   })
 
   if (driver.shared) {
-    t.test('instances on one prefix share values and messages', async (t) => {
+    t.test('instances on one prefix share values and messages', async t => {
       const prefix = `${driver.runPrefix}shared:`
       const one = open(t, prefix).kv
       const two = open(t, prefix).kv
@@ -227,7 +241,10 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
       const counts = await Promise.all(
         Array.from({ length: 100 }, (_, i) => (i % 2 ? one : two).increment('hits', { ttlMs: 10_000 })),
       )
-      t.same(counts.map((c) => c.value).sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i + 1))
+      t.same(
+        counts.map(c => c.value).sort((a, b) => a - b),
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      )
 
       const heardByOne = inbox()
       const heardByTwo = inbox()
@@ -241,7 +258,7 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
     })
   }
 
-  t.test('ping and close', async (t) => {
+  t.test('ping and close', async t => {
     const { kv } = open(t)
     await t.resolves(kv.ping())
     await kv.close()
@@ -251,9 +268,9 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
   })
 }
 
-t.test('memory driver', async (t) => {
-  contract(t, (options) => createKeyValueStore(options), { runPrefix: 'test:', shared: false })
-  t.test('is what the factory picks without a Redis URL', async (t) => {
+t.test('memory driver', async t => {
+  contract(t, options => createKeyValueStore(options), { runPrefix: 'test:', shared: false })
+  t.test('is what the factory picks without a Redis URL', async t => {
     const kv = createKeyValueStore({})
     t.teardown(() => kv.close())
     t.equal(kv.kind, 'memory')
@@ -262,20 +279,21 @@ t.test('memory driver', async (t) => {
 
 const redisUrl = testServices.redisUrl
 
-t.test('redis driver', { skip: missingService('redis') }, async (t) => {
+t.test('redis driver', { skip: missingService('redis') }, async t => {
   if (!redisUrl) throw new Error('unreachable: skipped without a Redis URL')
   const runPrefix = `parley-test:${randomUUID()}:`
   const admin = new Redis(redisUrl)
   t.teardown(async () => {
     const keys: string[] = []
-    for await (const batch of admin.scanStream({ match: `${runPrefix}*`, count: 500 })) keys.push(...(batch as string[]))
+    for await (const batch of admin.scanStream({ match: `${runPrefix}*`, count: 500 }))
+      keys.push(...(batch as string[]))
     if (keys.length > 0) await admin.del(...keys)
     await admin.quit()
   })
 
   contract(t, ({ prefix, logger }) => createKeyValueStore({ redisUrl, prefix, logger }), { runPrefix, shared: true })
 
-  t.test('fails fast and quietly while Redis is down', async (t) => {
+  t.test('fails fast and quietly while Redis is down', async t => {
     const { logger, logs } = captureLogger()
     const kv = new RedisKeyValueStore({ url: 'redis://parley:s3cret@127.0.0.1:1', prefix: runPrefix, logger })
     t.teardown(() => kv.close())
@@ -285,11 +303,14 @@ t.test('redis driver', { skip: missingService('redis') }, async (t) => {
     await t.rejects(kv.set('k', 'v'))
     await t.rejects(kv.subscribe('ch', () => undefined))
     t.ok(performance.now() - start < 10_000, 'commands are not queued forever')
-    t.ok(logs.some((line) => line.level === 40 && line.msg === 'redis connection failed, retrying'), 'the outage is logged')
+    t.ok(
+      logs.some(line => line.level === 40 && line.msg === 'redis connection failed, retrying'),
+      'the outage is logged',
+    )
     t.notMatch(JSON.stringify(logs), /s3cret/, 'the password never reaches the log')
   })
 
-  t.test('recovers after its connections are killed', async (t) => {
+  t.test('recovers after its connections are killed', async t => {
     const { logger } = captureLogger()
     const prefix = `${runPrefix}killed:`
     const kv = new RedisKeyValueStore({ url: redisUrl, prefix, logger })
@@ -301,7 +322,7 @@ t.test('redis driver', { skip: missingService('redis') }, async (t) => {
     // Connections are named after the prefix, which is unique to this test.
     const clients = String(await admin.client('LIST')).split('\n')
     const ids = (role: string): string[] =>
-      clients.filter((line) => line.includes(` name=${role} `)).map((line) => /^id=(\d+)/.exec(line)?.[1] ?? '')
+      clients.filter(line => line.includes(` name=${role} `)).map(line => /^id=(\d+)/.exec(line)?.[1] ?? '')
     const name = `parley-kv:${prefix.slice(0, -1)}`
     const [main] = ids(name)
     const [subscriber] = ids(`${name}:subscriber`)
@@ -322,48 +343,64 @@ t.test('redis driver', { skip: missingService('redis') }, async (t) => {
 
 const REDIS_SERVER = '/usr/bin/redis-server'
 
-t.test('redis driver: a frozen Redis fails every command within the deadline, then recovers', { skip: existsSync(REDIS_SERVER) ? false : `${REDIS_SERVER} is not installed` }, async (t) => {
-  // Its own server, never the shared one: SIGSTOP keeps connections open and answers nothing,
-  // as a paused, overloaded or unreachable-but-not-refusing Redis does.
-  const port = await freePort()
-  const server = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  t.teardown(async () => {
-    server.kill('SIGCONT')
-    server.kill('SIGKILL')
-    if (server.exitCode === null) await new Promise((resolve) => server.once('exit', resolve))
-  })
-  await until(() => new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => {
-      socket.destroy()
-      resolve(true)
+t.test(
+  'redis driver: a frozen Redis fails every command within the deadline, then recovers',
+  { skip: existsSync(REDIS_SERVER) ? false : `${REDIS_SERVER} is not installed` },
+  async t => {
+    // Its own server, never the shared one: SIGSTOP keeps connections open and answers nothing,
+    // as a paused, overloaded or unreachable-but-not-refusing Redis does.
+    const port = await freePort()
+    const server = spawn(
+      REDIS_SERVER,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    )
+    t.teardown(async () => {
+      server.kill('SIGCONT')
+      server.kill('SIGKILL')
+      if (server.exitCode === null) await new Promise(resolve => server.once('exit', resolve))
     })
-    socket.once('error', () => resolve(false))
-  }), 5_000)
-  const { logger } = captureLogger()
-  const kv = new RedisKeyValueStore({ url: `redis://127.0.0.1:${port}`, prefix: 'frozen:', logger })
-  t.teardown(() => kv.close())
-  await kv.set('k', 'v')
-  await kv.set('kept', 'yes')
-  await kv.subscribe('ch', () => undefined)
+    await until(
+      () =>
+        new Promise<boolean>(resolve => {
+          const socket = connect({ host: '127.0.0.1', port }, () => {
+            socket.destroy()
+            resolve(true)
+          })
+          socket.once('error', () => resolve(false))
+        }),
+      5_000,
+    )
+    const { logger } = captureLogger()
+    const kv = new RedisKeyValueStore({ url: `redis://127.0.0.1:${port}`, prefix: 'frozen:', logger })
+    t.teardown(() => kv.close())
+    await kv.set('k', 'v')
+    await kv.set('kept', 'yes')
+    await kv.subscribe('ch', () => undefined)
 
-  server.kill('SIGSTOP')
-  const calls: Array<[string, () => Promise<unknown>]> = [
-    ['get', () => kv.get('k')],
-    ['set', () => kv.set('k', 'w', { ttlMs: 1000 })],
-    ['delete', () => kv.delete('k')],
-    ['increment', () => kv.increment('n', { ttlMs: 1000 })],
-    ['publish', () => kv.publish('ch', 'hello')],
-    ['subscribe', () => kv.subscribe('other', () => undefined)],
-  ]
-  for (const [name, call] of calls) {
-    const start = performance.now()
-    await t.rejects(call(), `${name} rejects`)
-    const elapsed = Math.round(performance.now() - start)
-    t.ok(elapsed < 2_500, `${name} rejected after ${elapsed} ms`)
-  }
-  await t.rejects(Promise.all(calls.map(([, call]) => call())), 'concurrent calls reject too')
+    server.kill('SIGSTOP')
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['get', () => kv.get('k')],
+      ['set', () => kv.set('k', 'w', { ttlMs: 1000 })],
+      ['delete', () => kv.delete('k')],
+      ['increment', () => kv.increment('n', { ttlMs: 1000 })],
+      ['publish', () => kv.publish('ch', 'hello')],
+      ['subscribe', () => kv.subscribe('other', () => undefined)],
+    ]
+    for (const [name, call] of calls) {
+      const start = performance.now()
+      await t.rejects(call(), `${name} rejects`)
+      const elapsed = Math.round(performance.now() - start)
+      t.ok(elapsed < 2_500, `${name} rejected after ${elapsed} ms`)
+    }
+    await t.rejects(Promise.all(calls.map(([, call]) => call())), 'concurrent calls reject too')
 
-  server.kill('SIGCONT')
-  // The late commands may still take effect when Redis wakes up (the deadline only stops the wait).
-  t.equal(await until(() => kv.get('kept').catch(() => undefined), 10_000), 'yes', 'commands go through again once Redis answers')
-})
+    server.kill('SIGCONT')
+    // The late commands may still take effect when Redis wakes up (the deadline only stops the wait).
+    t.equal(
+      await until(() => kv.get('kept').catch(() => undefined), 10_000),
+      'yes',
+      'commands go through again once Redis answers',
+    )
+  },
+)

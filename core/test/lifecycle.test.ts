@@ -102,7 +102,9 @@ function get(url: string, agent: http.Agent | false, onFirstChunk?: () => void):
       })
       response.on('aborted', () => (cut = true))
       response.on('error', () => (cut = true))
-      response.on('close', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body, cut: cut || !response.complete }))
+      response.on('close', () =>
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body, cut: cut || !response.complete }),
+      )
     })
     request.on('error', reject)
   })
@@ -140,7 +142,10 @@ t.test('graceful stop: running requests finish, new ones are refused, hooks run 
   t.ok(stopMs < 1500, `stop() finished once the work drained (${Math.round(stopMs)} ms), not at the 2 s deadline`)
   t.equal(gateway.state, 'stopped')
   const order = (event: string) => events.indexOf(event)
-  t.ok(order('slow done') < order('stop b') && order('stream done') < order('stop b'), 'stop hooks run after requests drained')
+  t.ok(
+    order('slow done') < order('stop b') && order('stream done') < order('stop b'),
+    'stop hooks run after requests drained',
+  )
   t.ok(order('stop b') !== -1 && order('stop b') < order('stop a'), 'B (which requires A) stops before A')
 })
 
@@ -221,7 +226,10 @@ t.test('stop() without ever listening', async t => {
   t.equal((await gateway.inject({ url: '/healthz' })).statusCode, 200)
   await gateway.stop()
   t.equal(gateway.state, 'stopped')
-  t.same(events.filter(event => event.startsWith('stop')), ['stop b', 'stop a'])
+  t.same(
+    events.filter(event => event.startsWith('stop')),
+    ['stop b', 'stop a'],
+  )
 })
 
 t.test('a plugin whose setup throws: createGateway rejects and leaves nothing open', async t => {
@@ -279,7 +287,11 @@ t.test('a plugin whose setup throws: createGateway rejects and leaves nothing op
   t.type(failure, ParleyError)
   t.equal((failure as ParleyError).code, 'PARLEY_ERR_PLUGIN_SETUP')
   t.match((failure as ParleyError).message, 'Plugin broken-setup failed during setup: cannot reach the licence server')
-  t.match((failure as Error).cause, { message: 'cannot reach the licence server' }, 'the original error is kept as the cause')
+  t.match(
+    (failure as Error).cause,
+    { message: 'cannot reach the licence server' },
+    'the original error is kept as the cause',
+  )
   t.same(events, ['holder closed'], 'plugins set up before the failure were closed')
   // Closing a handle completes on a later tick; give it a moment (up to 5 s: the whole suite
   // runs test files in parallel on two cores, and a loaded machine took over 1 s), then compare.

@@ -5,7 +5,8 @@ import { Registry } from '../src/kernel/registry.js'
 
 const TEMPLATES = import.meta.dirname
 const page = (path: string) => ({ path, template: 'page', templatesDir: TEMPLATES, access: 'public' as const })
-const plugin = (id: string, setup: (ctx: PluginContext) => void): AnyPluginDefinition => definePlugin({ id, version: '1.0.0', setup })
+const plugin = (id: string, setup: (ctx: PluginContext) => void): AnyPluginDefinition =>
+  definePlugin({ id, version: '1.0.0', setup })
 
 t.test('ids belong to their plugin: two plugins may each have a login page, a nav and an assets partial', async t => {
   const dir = t.testdir({ 'front.hbs': 'front', 'back.hbs': 'back', pages: { 'page.hbs': 'a page' } })
@@ -34,8 +35,15 @@ t.test('what really collides is refused, naming both plugins and the path or nam
   const cases: Array<[string, AnyPluginDefinition[], { code: string; message: RegExp }]> = [
     [
       'two pages on one path',
-      [plugin('one', ctx => ctx.ui.pages.register('home', page('/'))), plugin('two', ctx => ctx.ui.pages.register('start', page('/')))],
-      { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /two failed during setup: PARLEY_ERR_REGISTRY_CONFLICT: UI page "start" of two has the path "\/" of UI page "home" of one/ },
+      [
+        plugin('one', ctx => ctx.ui.pages.register('home', page('/'))),
+        plugin('two', ctx => ctx.ui.pages.register('start', page('/'))),
+      ],
+      {
+        code: 'PARLEY_ERR_PLUGIN_SETUP',
+        message:
+          /two failed during setup: PARLEY_ERR_REGISTRY_CONFLICT: UI page "start" of two has the path "\/" of UI page "home" of one/,
+      },
     ],
     [
       'two partials of one name',
@@ -43,11 +51,17 @@ t.test('what really collides is refused, naming both plugins and the path or nam
         plugin('one', ctx => ctx.ui.partials.register('nav', { name: 'shared/nav', file: 'a.hbs' })),
         plugin('two', ctx => ctx.ui.partials.register('menu', { name: 'shared/nav', file: 'b.hbs' })),
       ],
-      { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /UI partial "menu" of two has the name "shared\/nav" of UI partial "nav" of one/ },
+      {
+        code: 'PARLEY_ERR_PLUGIN_SETUP',
+        message: /UI partial "menu" of two has the name "shared\/nav" of UI partial "nav" of one/,
+      },
     ],
     [
       'two providers of one name',
-      [plugin('one', ctx => ctx.providers.register('echo', {} as never)), plugin('two', ctx => ctx.providers.register('echo', {} as never))],
+      [
+        plugin('one', ctx => ctx.providers.register('echo', {} as never)),
+        plugin('two', ctx => ctx.providers.register('echo', {} as never)),
+      ],
       { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /Chat provider "echo" of two is already registered by one/ },
     ],
     [
@@ -59,9 +73,19 @@ t.test('what really collides is refused, naming both plugins and the path or nam
       'a console section on a page of another plugin',
       [
         plugin('one', ctx => ctx.ui.pages.register('tickets', page('/admin/tickets'))),
-        plugin('two', ctx => ctx.ui.adminSections.register('tickets', { title: 'Tickets', path: '/admin/tickets', template: 'tickets', templatesDir: TEMPLATES })),
+        plugin('two', ctx =>
+          ctx.ui.adminSections.register('tickets', {
+            title: 'Tickets',
+            path: '/admin/tickets',
+            template: 'tickets',
+            templatesDir: TEMPLATES,
+          }),
+        ),
       ],
-      { code: 'PARLEY_ERR_REGISTRY_CONFLICT', message: /UI page "section:tickets" of two has the path "\/admin\/tickets" of UI page "tickets" of one/ },
+      {
+        code: 'PARLEY_ERR_REGISTRY_CONFLICT',
+        message: /UI page "section:tickets" of two has the path "\/admin\/tickets" of UI page "tickets" of one/,
+      },
     ],
   ]
   for (const [name, plugins, expected] of cases) {
@@ -78,5 +102,8 @@ t.test('a registry keys plugin ids by owner, shared ids by themselves, core ids 
   const shared = new Registry<string>('Name', { shared: true })
   shared.register('a', 'x a', 'x')
   t.equal(shared.get('a'), 'x a')
-  t.throws(() => shared.register('a', 'y a', 'y'), { code: 'PARLEY_ERR_REGISTRY_DUPLICATE', message: /"a" of y is already registered by x/ })
+  t.throws(() => shared.register('a', 'y a', 'y'), {
+    code: 'PARLEY_ERR_REGISTRY_DUPLICATE',
+    message: /"a" of y is already registered by x/,
+  })
 })

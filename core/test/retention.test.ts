@@ -1,7 +1,13 @@
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { definePlugin, RETENTION_JOB, type RetentionContext, type RetentionReport, type UsageRecord } from '@parley/core'
+import {
+  definePlugin,
+  RETENTION_JOB,
+  type RetentionContext,
+  type RetentionReport,
+  type UsageRecord,
+} from '@parley/core'
 import { createTestGateway, missingService, testServices, type TestGateway } from '@parley/core/testing'
 import { RETENTION_BATCH_SIZE, RETENTION_CRON } from '../src/retention/job.js'
 import { UsageLog, UsageUserActivity } from '../src/usage/entities.js'
@@ -19,7 +25,12 @@ const drivers = [
   { name: 'bullmq', skip: missingService('redis'), redisUrl: testServices.redisUrl },
 ]
 
-const record = (requestId: string, createdAt: Date, model = 'gpt-4o-mini', userId: number | null = null): UsageRecord => ({
+const record = (
+  requestId: string,
+  createdAt: Date,
+  model = 'gpt-4o-mini',
+  userId: number | null = null,
+): UsageRecord => ({
   createdAt,
   requestId,
   ip: '198.51.100.1',
@@ -79,49 +90,89 @@ async function checkRollups(t: Test, gateway: TestGateway): Promise<void> {
     const key = `${Math.floor(row.createdAt.getTime() / QUARTER)}/${row.model}`
     expected.set(key, (expected.get(key) ?? 0) + 1)
   }
-  const rollups = (await gateway.db.em().getConnection().execute('select bucket, model, calls from usage_rollups')) as Array<{ bucket: number; model: string; calls: number }>
-  t.same(new Map(rollups.map(row => [`${row.bucket}/${row.model}`, Number(row.calls)])), expected, 'rollups equal the remaining rows')
+  const rollups = (await gateway.db
+    .em()
+    .getConnection()
+    .execute('select bucket, model, calls from usage_rollups')) as Array<{
+    bucket: number
+    model: string
+    calls: number
+  }>
+  t.same(
+    new Map(rollups.map(row => [`${row.bucket}/${row.model}`, Number(row.calls)])),
+    expected,
+    'rollups equal the remaining rows',
+  )
   const lastCalls = new Map<number, number>()
-  for (const row of rows) if (row.userId != null) lastCalls.set(row.userId, Math.max(lastCalls.get(row.userId) ?? 0, row.createdAt.getTime()))
+  for (const row of rows)
+    if (row.userId != null) lastCalls.set(row.userId, Math.max(lastCalls.get(row.userId) ?? 0, row.createdAt.getTime()))
   const activity = await gateway.db.em().find(UsageUserActivity, {})
-  t.same(new Map(activity.map(row => [row.userId, row.lastCallAt.getTime()])), lastCalls, 'last calls of the users who still have rows')
+  t.same(
+    new Map(activity.map(row => [row.userId, row.lastCallAt.getTime()])),
+    lastCalls,
+    'last calls of the users who still have rows',
+  )
 }
 
 for (const dialect of dialects) {
   for (const driver of drivers) {
-    t.test(`${dialect.name} with ${driver.name} jobs: the daily retention job`, { skip: dialect.skip || driver.skip }, async t => {
-      const seen: RetentionContext[] = []
-      const gateway = await createTestGateway({ plugins: [recordingPlugin(seen)], mysqlUrl: dialect.mysqlUrl, redisUrl: driver.redisUrl })
-      t.teardown(gateway.close)
-      t.equal(gateway.jobs.kind, driver.name)
-      await gateway.settings.set('log_retention_days', 30)
-      const now = Date.now()
-      const old: UsageRecord[] = []
-      // More than two batches of old rows, spread from 31 days to a year back.
-      // Users 1-5 called long ago; 1 and 2 called again recently.
-      for (let n = 0; n < 2 * RETENTION_BATCH_SIZE + 321; n++) old.push(record(`old-${n}`, new Date(now - 31 * DAY - n * 2 * 3_600_000), n % 3 ? 'a' : 'b', n % 2 ? 1 + (n % 5) : null))
-      old.push(record('old-edge', new Date(now - 30 * DAY - 3_600_000), 'a', 3))
-      const young = [record('young-edge', new Date(now - 30 * DAY + 3_600_000), 'a', 1), record('young-1', new Date(now - 3 * DAY), 'a', 2), record('young-2', new Date(now))]
-      for (const row of [...old, ...young]) gateway.usage.record(row)
-      await gateway.usage.flush()
+    t.test(
+      `${dialect.name} with ${driver.name} jobs: the daily retention job`,
+      { skip: dialect.skip || driver.skip },
+      async t => {
+        const seen: RetentionContext[] = []
+        const gateway = await createTestGateway({
+          plugins: [recordingPlugin(seen)],
+          mysqlUrl: dialect.mysqlUrl,
+          redisUrl: driver.redisUrl,
+        })
+        t.teardown(gateway.close)
+        t.equal(gateway.jobs.kind, driver.name)
+        await gateway.settings.set('log_retention_days', 30)
+        const now = Date.now()
+        const old: UsageRecord[] = []
+        // More than two batches of old rows, spread from 31 days to a year back.
+        // Users 1-5 called long ago; 1 and 2 called again recently.
+        for (let n = 0; n < 2 * RETENTION_BATCH_SIZE + 321; n++)
+          old.push(
+            record(
+              `old-${n}`,
+              new Date(now - 31 * DAY - n * 2 * 3_600_000),
+              n % 3 ? 'a' : 'b',
+              n % 2 ? 1 + (n % 5) : null,
+            ),
+          )
+        old.push(record('old-edge', new Date(now - 30 * DAY - 3_600_000), 'a', 3))
+        const young = [
+          record('young-edge', new Date(now - 30 * DAY + 3_600_000), 'a', 1),
+          record('young-1', new Date(now - 3 * DAY), 'a', 2),
+          record('young-2', new Date(now)),
+        ]
+        for (const row of [...old, ...young]) gateway.usage.record(row)
+        await gateway.usage.flush()
 
-      const first = await runRetention(gateway)
-      t.same(await remaining(gateway), ['young-edge', 'young-1', 'young-2'], 'exactly the rows older than 30 days are gone')
-      t.match(first, { deleted: { 'usage-logs': old.length, 'retention-fixtures/recorded': 0 }, failed: [] })
-      t.ok(Math.abs(Date.parse(first.before) - (now - 30 * DAY)) < 60_000, 'before = now - log_retention_days')
-      await checkRollups(t, gateway)
+        const first = await runRetention(gateway)
+        t.same(
+          await remaining(gateway),
+          ['young-edge', 'young-1', 'young-2'],
+          'exactly the rows older than 30 days are gone',
+        )
+        t.match(first, { deleted: { 'usage-logs': old.length, 'retention-fixtures/recorded': 0 }, failed: [] })
+        t.ok(Math.abs(Date.parse(first.before) - (now - 30 * DAY)) < 60_000, 'before = now - log_retention_days')
+        await checkRollups(t, gateway)
 
-      t.equal(seen.length, 1, 'every registered task ran')
-      const [context] = seen
-      t.ok(context && context.batchSize >= 1000 && context.batchSize <= 5000, 'batches of 1000 to 5000 rows')
-      t.equal(context?.before.toISOString(), first.before)
-      t.ok(context && context.now.getTime() - context.before.getTime() === 30 * DAY)
-      t.notOk(context?.signal.aborted)
+        t.equal(seen.length, 1, 'every registered task ran')
+        const [context] = seen
+        t.ok(context && context.batchSize >= 1000 && context.batchSize <= 5000, 'batches of 1000 to 5000 rows')
+        t.equal(context?.before.toISOString(), first.before)
+        t.ok(context && context.now.getTime() - context.before.getTime() === 30 * DAY)
+        t.notOk(context?.signal.aborted)
 
-      const second = await runRetention(gateway)
-      t.match(second, { deleted: { 'usage-logs': 0 }, failed: [] }, 'a second run finds nothing to do')
-      t.same(await remaining(gateway), ['young-edge', 'young-1', 'young-2'])
-    })
+        const second = await runRetention(gateway)
+        t.match(second, { deleted: { 'usage-logs': 0 }, failed: [] }, 'a second run finds nothing to do')
+        t.same(await remaining(gateway), ['young-edge', 'young-1', 'young-2'])
+      },
+    )
   }
 
   t.test(`${dialect.name}: usage rows go with their quarter hour of rollups`, { skip: dialect.skip }, async t => {
@@ -139,9 +190,18 @@ for (const dialect of dialects) {
     for (const row of rows) gateway.usage.record(row)
     await gateway.usage.flush()
     const task = usageRetentionTask(() => gateway.db.em())
-    const context = { now: new Date(before.getTime() + 30 * DAY), before, batchSize: 1, signal: new AbortController().signal }
+    const context = {
+      now: new Date(before.getTime() + 30 * DAY),
+      before,
+      batchSize: 1,
+      signal: new AbortController().signal,
+    }
     t.equal(await task.prune(context), 2)
-    t.same(await remaining(gateway), ['kept-cutoff', 'kept-before', 'kept-after'], 'the cut-off moves back to the start of its quarter hour')
+    t.same(
+      await remaining(gateway),
+      ['kept-cutoff', 'kept-before', 'kept-after'],
+      'the cut-off moves back to the start of its quarter hour',
+    )
     await checkRollups(t, gateway)
     t.equal(await task.prune(context), 0, 'idempotent')
   })
@@ -176,7 +236,11 @@ t.test('a failing task does not stop the others, and the run is retried', async 
   await gateway.jobs.enqueue(RETENTION_JOB, {})
   await both
   t.match(reports[0], { failed: ['flaky-retention/flaky'], deleted: { 'usage-logs': 1 } }, 'the others ran')
-  t.match(reports[1], { failed: [], deleted: { 'usage-logs': 0, 'flaky-retention/flaky': 0 } }, 'the retry succeeds and finds the rest done')
+  t.match(
+    reports[1],
+    { failed: [], deleted: { 'usage-logs': 0, 'flaky-retention/flaky': 0 } },
+    'the retry succeeds and finds the rest done',
+  )
 })
 
 t.test('shutdown stops a running retention run between batches', async t => {
@@ -212,18 +276,22 @@ t.test('shutdown stops a running retention run between batches', async t => {
   t.ok(Date.now() - stopping < 5000, 'the gateway did not wait for the whole run')
 })
 
-t.test('with Redis, instances of one deployment share a single daily schedule', { skip: missingService('redis') }, async t => {
-  const first = await createTestGateway({ redisUrl: testServices.redisUrl })
-  t.teardown(first.close)
-  const second = await createTestGateway({ sharedWith: first })
-  t.teardown(second.close)
-  const connection = new Redis(testServices.redisUrl as string)
-  const queue = new Queue(RETENTION_JOB, { connection, prefix: `${first.config.redis.prefix}jobs` })
-  t.teardown(async () => {
-    await queue.close()
-    await connection.quit()
-  })
-  const schedulers = await queue.getJobSchedulers()
-  t.equal(schedulers.length, 1, 'one schedule, so one run per day for the deployment')
-  t.match(schedulers[0], { key: RETENTION_JOB, pattern: RETENTION_CRON, tz: 'UTC' })
-})
+t.test(
+  'with Redis, instances of one deployment share a single daily schedule',
+  { skip: missingService('redis') },
+  async t => {
+    const first = await createTestGateway({ redisUrl: testServices.redisUrl })
+    t.teardown(first.close)
+    const second = await createTestGateway({ sharedWith: first })
+    t.teardown(second.close)
+    const connection = new Redis(testServices.redisUrl as string)
+    const queue = new Queue(RETENTION_JOB, { connection, prefix: `${first.config.redis.prefix}jobs` })
+    t.teardown(async () => {
+      await queue.close()
+      await connection.quit()
+    })
+    const schedulers = await queue.getJobSchedulers()
+    t.equal(schedulers.length, 1, 'one schedule, so one run per day for the deployment')
+    t.match(schedulers[0], { key: RETENTION_JOB, pattern: RETENTION_CRON, tz: 'UTC' })
+  },
+)

@@ -17,7 +17,13 @@ const CONTEXT = 'channel-key:7f1c2d3e-0000-4000-8000-000000000001'
 const SEALED = /^v1\.([0-9a-f]{8})\.([A-Za-z0-9_-]+)$/
 
 /** Runs `open`, which must throw a ParleyError with `code` that leaks nothing it was given. */
-function refusal(t: Test, open: () => unknown, code: string, leaks: readonly string[], label: string): ParleyError | undefined {
+function refusal(
+  t: Test,
+  open: () => unknown,
+  code: string,
+  leaks: readonly string[],
+  label: string,
+): ParleyError | undefined {
   try {
     open()
   } catch (error) {
@@ -63,17 +69,32 @@ t.test('every seal uses a fresh 12-byte nonce, so equal plaintexts seal differen
   const second = box.seal(PLAINTEXT, CONTEXT)
   t.not(first, second)
   const bytes = Buffer.byteLength(PLAINTEXT)
-  for (const sealed of [first, second]) t.equal(payloadOf(sealed).length, 12 + bytes + 16, 'nonce ‖ ciphertext ‖ 16-byte tag')
+  for (const sealed of [first, second])
+    t.equal(payloadOf(sealed).length, 12 + bytes + 16, 'nonce ‖ ciphertext ‖ 16-byte tag')
   t.notSame(payloadOf(first).subarray(0, 12), payloadOf(second).subarray(0, 12), 'the nonces differ')
-  const nonces = new Set(Array.from({ length: 200 }, () => payloadOf(box.seal('same', CONTEXT)).subarray(0, 12).toString('hex')))
+  const nonces = new Set(
+    Array.from({ length: 200 }, () => payloadOf(box.seal('same', CONTEXT)).subarray(0, 12).toString('hex')),
+  )
   t.equal(nonces.size, 200, 'no nonce repeats over 200 seals')
 })
 
 t.test('a value opens only in the context it was sealed for (its row)', async t => {
   const box = new SecretBox(KEY_A, [])
   const sealed = box.seal(PLAINTEXT, CONTEXT)
-  for (const other of ['channel-key:7f1c2d3e-0000-4000-8000-000000000002', `${CONTEXT} `, CONTEXT.slice(0, -1), '', `channel-setting:${CONTEXT}`]) {
-    refusal(t, () => box.open(sealed, other), 'PARLEY_ERR_SECRET_UNREADABLE', leaksOf(sealed, KEY_A), `context ${JSON.stringify(other)}`)
+  for (const other of [
+    'channel-key:7f1c2d3e-0000-4000-8000-000000000002',
+    `${CONTEXT} `,
+    CONTEXT.slice(0, -1),
+    '',
+    `channel-setting:${CONTEXT}`,
+  ]) {
+    refusal(
+      t,
+      () => box.open(sealed, other),
+      'PARLEY_ERR_SECRET_UNREADABLE',
+      leaksOf(sealed, KEY_A),
+      `context ${JSON.stringify(other)}`,
+    )
   }
   t.equal(box.open(sealed, CONTEXT), PLAINTEXT, 'still opens in its own context')
 })
@@ -96,8 +117,10 @@ t.test('every single-bit flip is refused', async t => {
         box.open(tampered, CONTEXT)
         opened.push(`byte ${byte} bit ${bit}`)
       } catch (error) {
-        if ((error as ParleyError).code !== 'PARLEY_ERR_SECRET_UNREADABLE') opened.push(`byte ${byte} bit ${bit}: ${String(error)}`)
-        else if ((error as ParleyError).message.includes(PLAINTEXT)) opened.push(`byte ${byte} bit ${bit}: plaintext in message`)
+        if ((error as ParleyError).code !== 'PARLEY_ERR_SECRET_UNREADABLE')
+          opened.push(`byte ${byte} bit ${bit}: ${String(error)}`)
+        else if ((error as ParleyError).message.includes(PLAINTEXT))
+          opened.push(`byte ${byte} bit ${bit}: plaintext in message`)
       }
     }
   }
@@ -108,13 +131,15 @@ t.test('every single-bit flip is refused', async t => {
   const misread: string[] = []
   for (let index = 0; index < sealed.length; index++) {
     for (let bit = 0; bit < 7; bit++) {
-      const tampered = sealed.slice(0, index) + String.fromCharCode(sealed.charCodeAt(index) ^ (1 << bit)) + sealed.slice(index + 1)
+      const tampered =
+        sealed.slice(0, index) + String.fromCharCode(sealed.charCodeAt(index) ^ (1 << bit)) + sealed.slice(index + 1)
       try {
         box.open(tampered, CONTEXT)
         misread.push(`char ${index} bit ${bit}`)
       } catch (error) {
         const code = (error as ParleyError).code
-        if (code !== 'PARLEY_ERR_SECRET_UNREADABLE' && code !== 'PARLEY_ERR_SECRET_UNKNOWN_KEY') misread.push(`char ${index} bit ${bit}: ${String(error)}`)
+        if (code !== 'PARLEY_ERR_SECRET_UNREADABLE' && code !== 'PARLEY_ERR_SECRET_UNKNOWN_KEY')
+          misread.push(`char ${index} bit ${bit}: ${String(error)}`)
       }
     }
   }
@@ -128,9 +153,22 @@ t.test('truncated, garbage and other-version strings are refused with a coded er
   const leaks = leaksOf(sealed, KEY_A)
 
   const truncated = Array.from({ length: sealed.length }, (_, length) => sealed.slice(0, length))
-  for (const value of truncated) refusal(t, () => box.open(value, CONTEXT), 'PARLEY_ERR_SECRET_UNREADABLE', leaks, `truncated to ${value.length}`)
-  refusal(t, () => box.open(`v1.${keyId}.${payload.slice(1)}`, CONTEXT), 'PARLEY_ERR_SECRET_UNREADABLE', leaks, 'payload missing its first character')
-  refusal(t, () => box.open(`v1.${keyId}.${payloadOf(sealed).subarray(0, 27).toString('base64url')}`, CONTEXT), 'PARLEY_ERR_SECRET_UNREADABLE', leaks, 'shorter than nonce and tag')
+  for (const value of truncated)
+    refusal(t, () => box.open(value, CONTEXT), 'PARLEY_ERR_SECRET_UNREADABLE', leaks, `truncated to ${value.length}`)
+  refusal(
+    t,
+    () => box.open(`v1.${keyId}.${payload.slice(1)}`, CONTEXT),
+    'PARLEY_ERR_SECRET_UNREADABLE',
+    leaks,
+    'payload missing its first character',
+  )
+  refusal(
+    t,
+    () => box.open(`v1.${keyId}.${payloadOf(sealed).subarray(0, 27).toString('base64url')}`, CONTEXT),
+    'PARLEY_ERR_SECRET_UNREADABLE',
+    leaks,
+    'shorter than nonce and tag',
+  )
 
   const garbage: Array<[string, string]> = [
     ['empty', ''],
@@ -147,9 +185,16 @@ t.test('truncated, garbage and other-version strings are refused with a coded er
     ['line break inside', `v1.${keyId}.${payload.slice(0, 10)}\n${payload.slice(10)}`],
     ['JSON', JSON.stringify({ sealed })],
   ]
-  for (const [name, value] of garbage) refusal(t, () => box.open(value, CONTEXT), 'PARLEY_ERR_SECRET_UNREADABLE', leaks, name)
+  for (const [name, value] of garbage)
+    refusal(t, () => box.open(value, CONTEXT), 'PARLEY_ERR_SECRET_UNREADABLE', leaks, name)
 
-  const version = refusal(t, () => box.open(`v9.${keyId}.${payload}`, CONTEXT), 'PARLEY_ERR_SECRET_UNREADABLE', leaks, 'v9')
+  const version = refusal(
+    t,
+    () => box.open(`v9.${keyId}.${payload}`, CONTEXT),
+    'PARLEY_ERR_SECRET_UNREADABLE',
+    leaks,
+    'v9',
+  )
   t.match(version?.message, 'format version is not supported')
   t.equal(box.open(sealed, CONTEXT), PLAINTEXT, 'the original still opens')
 })
@@ -163,14 +208,28 @@ t.test('non-canonical base64url (the same bytes spelled differently) is refused'
   const value = alphabet.indexOf(last)
   const sibling = alphabet[value ^ 1] as string
   const twin = sealed.slice(0, -1) + sibling
-  t.same(Buffer.from(twin.split('.')[2] ?? '', 'base64url'), payloadOf(sealed), 'Node decodes both spellings to the same bytes')
-  refusal(t, () => box.open(twin, CONTEXT), 'PARLEY_ERR_SECRET_UNREADABLE', leaksOf(sealed, KEY_A), 'non-canonical spelling')
+  t.same(
+    Buffer.from(twin.split('.')[2] ?? '', 'base64url'),
+    payloadOf(sealed),
+    'Node decodes both spellings to the same bytes',
+  )
+  refusal(
+    t,
+    () => box.open(twin, CONTEXT),
+    'PARLEY_ERR_SECRET_UNREADABLE',
+    leaksOf(sealed, KEY_A),
+    'non-canonical spelling',
+  )
 })
 
 t.test('keyId: short, stable for a key, different between keys, and not the key', async t => {
   const a = new SecretBox(KEY_A, [])
   t.match(a.keyId, /^[0-9a-f]{8}$/)
-  t.equal(new SecretBox(Buffer.from(KEY_A), [KEY_B]).keyId, a.keyId, 'the same key gives the same id, whatever the previous keys')
+  t.equal(
+    new SecretBox(Buffer.from(KEY_A), [KEY_B]).keyId,
+    a.keyId,
+    'the same key gives the same id, whatever the previous keys',
+  )
   t.not(new SecretBox(KEY_B, [KEY_A]).keyId, a.keyId)
   const random = Array.from({ length: 50 }, () => new SecretBox(randomBytes(32), []).keyId)
   t.equal(new Set(random).size, 50, '50 random keys, 50 ids')
@@ -190,20 +249,45 @@ t.test('rotation: A-sealed values open under B with A as previous, and reseal mo
   t.ok(rotating.isCurrent(sealedB))
   t.match(sealedB, `v1.${rotating.keyId}.`)
   t.ok(rotating.isCurrent(rotating.seal(PLAINTEXT, CONTEXT)), 'new values are sealed with the current key')
-  refusal(t, () => rotating.reseal(sealedA, 'channel-key:another-row'), 'PARLEY_ERR_SECRET_UNREADABLE', leaksOf(sealedA, KEY_A, KEY_B), 'reseal keeps the row binding')
+  refusal(
+    t,
+    () => rotating.reseal(sealedA, 'channel-key:another-row'),
+    'PARLEY_ERR_SECRET_UNREADABLE',
+    leaksOf(sealedA, KEY_A, KEY_B),
+    'reseal keeps the row binding',
+  )
 
   const onB = new SecretBox(KEY_B, [])
   t.equal(onB.open(sealedB, CONTEXT), PLAINTEXT, 'after rotation the old key can be removed')
-  const unknown = refusal(t, () => onB.open(sealedA, CONTEXT), 'PARLEY_ERR_SECRET_UNKNOWN_KEY', leaksOf(sealedA, KEY_A, KEY_B), 'A-sealed under B alone')
+  const unknown = refusal(
+    t,
+    () => onB.open(sealedA, CONTEXT),
+    'PARLEY_ERR_SECRET_UNKNOWN_KEY',
+    leaksOf(sealedA, KEY_A, KEY_B),
+    'A-sealed under B alone',
+  )
   t.match(unknown?.message, onA.keyId, 'names the missing key by its id')
   t.match(unknown?.message, 'ENCRYPTION_KEY_PREVIOUS', 'says how to fix it')
-  refusal(t, () => onA.open(sealedB, CONTEXT), 'PARLEY_ERR_SECRET_UNKNOWN_KEY', leaksOf(sealedB, KEY_A, KEY_B), 'B-sealed under A')
+  refusal(
+    t,
+    () => onA.open(sealedB, CONTEXT),
+    'PARLEY_ERR_SECRET_UNKNOWN_KEY',
+    leaksOf(sealedB, KEY_A, KEY_B),
+    'B-sealed under A',
+  )
 })
 
 t.test('isCurrent answers false for anything not sealed with the current key', async t => {
   const box = new SecretBox(KEY_A, [])
   const keyId = box.keyId
-  for (const value of ['', 'garbage', `v2.${keyId}.AAAA`, `${keyId}.v1.AAAA`, `v1.${keyId.toUpperCase()}.AAAA`, new SecretBox(KEY_B, []).seal('x', CONTEXT)]) {
+  for (const value of [
+    '',
+    'garbage',
+    `v2.${keyId}.AAAA`,
+    `${keyId}.v1.AAAA`,
+    `v1.${keyId.toUpperCase()}.AAAA`,
+    new SecretBox(KEY_B, []).seal('x', CONTEXT),
+  ]) {
     t.notOk(box.isCurrent(value), JSON.stringify(value.slice(0, 20)))
   }
 })
@@ -233,7 +317,11 @@ t.test('fromSecrets: ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS from config', as
   const config = loadConfig({
     file: false,
     cwd: t.testdir({}),
-    env: { SECRET_KEY: 'k'.repeat(40), ENCRYPTION_KEY: KEY_B.toString('hex'), ENCRYPTION_KEY_PREVIOUS: `${KEY_A.toString('base64')}, ${randomBytes(32).toString('hex')}` },
+    env: {
+      SECRET_KEY: 'k'.repeat(40),
+      ENCRYPTION_KEY: KEY_B.toString('hex'),
+      ENCRYPTION_KEY_PREVIOUS: `${KEY_A.toString('base64')}, ${randomBytes(32).toString('hex')}`,
+    },
   })
   const box = SecretBox.fromSecrets(resolveSecrets(config, createLogger({ log: { level: 'silent' } })))
   t.equal(box.keyId, new SecretBox(KEY_B, []).keyId)
@@ -241,7 +329,13 @@ t.test('fromSecrets: ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS from config', as
   t.ok(box.isCurrent(box.reseal(sealedA, CONTEXT)))
 
   const handMade = SecretBox.fromSecrets({ secretKey: 'k'.repeat(40), encryptionKey: KEY_B })
-  refusal(t, () => handMade.open(sealedA, CONTEXT), 'PARLEY_ERR_SECRET_UNKNOWN_KEY', leaksOf(sealedA, KEY_A, KEY_B), 'secrets without previous keys')
+  refusal(
+    t,
+    () => handMade.open(sealedA, CONTEXT),
+    'PARLEY_ERR_SECRET_UNKNOWN_KEY',
+    leaksOf(sealedA, KEY_A, KEY_B),
+    'secrets without previous keys',
+  )
 })
 
 t.test('maskSecret: a recognisable prefix and the last 4 characters, or the last 2 of a short secret', async t => {

@@ -1,9 +1,18 @@
 import t from 'tap'
 import { createGateway, definePlugin, loadConfig, Type, type Setting } from '@parley/core'
-import { createTempMysqlDatabase, createTestGateway, headerAuth, missingService, testServices } from '@parley/core/testing'
+import {
+  createTempMysqlDatabase,
+  createTestGateway,
+  headerAuth,
+  missingService,
+  testServices,
+} from '@parley/core/testing'
 
 t.test('defaults come from config and environment', async t => {
-  const gateway = await createTestGateway({ env: { GUEST_RPM: '25' }, config: { settings: { site_name: 'Acme Chat' } } })
+  const gateway = await createTestGateway({
+    env: { GUEST_RPM: '25' },
+    config: { settings: { site_name: 'Acme Chat' } },
+  })
   t.teardown(gateway.close)
   t.equal(gateway.settings.get('guest_rpm'), 25)
   t.equal(gateway.settings.get('site_name'), 'Acme Chat')
@@ -12,7 +21,11 @@ t.test('defaults come from config and environment', async t => {
 
 t.test('a change is validated, stored, survives a restart and is announced', async t => {
   const dataDir = t.testdir()
-  const config = loadConfig({ file: false, env: {}, overrides: { env: 'test', data_dir: dataDir, log: { level: 'silent' } } })
+  const config = loadConfig({
+    file: false,
+    env: {},
+    overrides: { env: 'test', data_dir: dataDir, log: { level: 'silent' } },
+  })
   const first = await createGateway({ config })
   await first.start()
   const changed: string[] = []
@@ -43,7 +56,12 @@ t.test('plugins declare namespaced settings with a schema', async t => {
     id: 'tickets',
     version: '1.0.0',
     setup(ctx) {
-      limit = ctx.settings.define({ key: 'max_open', schema: Type.Integer({ minimum: 1 }), default: 5, description: 'Open tickets per user' })
+      limit = ctx.settings.define({
+        key: 'max_open',
+        schema: Type.Integer({ minimum: 1 }),
+        default: 5,
+        description: 'Open tickets per user',
+      })
     },
   })
   const gateway = await createTestGateway({ plugins: [plugin] })
@@ -52,56 +70,118 @@ t.test('plugins declare namespaced settings with a schema', async t => {
   t.equal(limit?.get(), 5)
   await limit?.set(9)
   t.equal(gateway.settings.get('tickets.max_open'), 9)
-  t.match(gateway.settings.list().find(s => s.key === 'tickets.max_open'), { owner: 'tickets', default: 5, value: 9 })
+  t.match(
+    gateway.settings.list().find(s => s.key === 'tickets.max_open'),
+    { owner: 'tickets', default: 5, value: 9 },
+  )
   await t.rejects(gateway.settings.set('tickets.max_open', 0), { code: 'PARLEY_ERR_SETTING_INVALID' })
 
-  const bad = definePlugin({ id: 'bad', version: '1.0.0', setup: ctx => void ctx.settings.define({ key: 'Bad-Key', schema: Type.String(), default: '' }) })
+  const bad = definePlugin({
+    id: 'bad',
+    version: '1.0.0',
+    setup: ctx => void ctx.settings.define({ key: 'Bad-Key', schema: Type.String(), default: '' }),
+  })
   await t.rejects(createTestGateway({ plugins: [bad] }), { code: 'PARLEY_ERR_PLUGIN_SETUP', message: /snake_case/ })
 })
 
-t.test("labels and help in the caller's language: the schema's English, the definition's locales, never a raw key", async t => {
-  const plugin = definePlugin({
-    id: 'tickets',
-    version: '1.0.0',
-    setup(ctx) {
-      ctx.settings.define({
-        key: 'max_open',
-        schema: Type.Integer({ minimum: 1, title: 'Open tickets per user', description: 'Beyond it, new tickets wait' }),
-        default: 5,
-        locales: { 'zh-CN': { title: '每位用户的未结工单数' } },
+t.test(
+  "labels and help in the caller's language: the schema's English, the definition's locales, never a raw key",
+  async t => {
+    const plugin = definePlugin({
+      id: 'tickets',
+      version: '1.0.0',
+      setup(ctx) {
+        ctx.settings.define({
+          key: 'max_open',
+          schema: Type.Integer({
+            minimum: 1,
+            title: 'Open tickets per user',
+            description: 'Beyond it, new tickets wait',
+          }),
+          default: 5,
+          locales: { 'zh-CN': { title: '每位用户的未结工单数' } },
+        })
+        ctx.settings.define({
+          key: 'priority',
+          schema: Type.Union([Type.Literal('low', { title: 'Low' }), Type.Literal('high')]),
+          default: 'low',
+          description: 'Default priority',
+          locales: { 'zh-CN': { options: { high: '高' } } },
+        })
+      },
+    })
+    const admin = headerAuth({ root: { kind: 'user', userId: '1', role: 'root', group: 'default', name: 'root' } })
+    const gateway = await createTestGateway({ plugins: [admin, plugin] })
+    t.teardown(gateway.close)
+    const texts = async (query: string, headers: Record<string, string> = {}) => {
+      const response = await gateway.inject({
+        method: 'GET',
+        url: `/api/admin/config/schema${query}`,
+        headers: { 'x-who': 'root', ...headers },
       })
-      ctx.settings.define({ key: 'priority', schema: Type.Union([Type.Literal('low', { title: 'Low' }), Type.Literal('high')]), default: 'low', description: 'Default priority', locales: { 'zh-CN': { options: { high: '高' } } } })
-    },
-  })
-  const admin = headerAuth({ root: { kind: 'user', userId: '1', role: 'root', group: 'default', name: 'root' } })
-  const gateway = await createTestGateway({ plugins: [admin, plugin] })
-  t.teardown(gateway.close)
-  const texts = async (query: string, headers: Record<string, string> = {}) => {
-    const response = await gateway.inject({ method: 'GET', url: `/api/admin/config/schema${query}`, headers: { 'x-who': 'root', ...headers } })
-    t.equal(response.statusCode, 200)
-    const body = response.json() as { language: string; items: Array<{ key: string; title: string; description: string | null; options: Record<string, string> }> }
-    return { language: body.language, items: new Map(body.items.map(item => [item.key, { title: item.title, description: item.description, options: item.options }])) }
-  }
-  const en = await texts('')
-  t.equal(en.language, 'en')
-  t.same(en.items.get('tickets.max_open'), { title: 'Open tickets per user', description: 'Beyond it, new tickets wait', options: {} })
-  t.same(en.items.get('tickets.priority'), { title: 'Priority', description: 'Default priority', options: { low: 'Low' } }, 'no title: the key made readable')
-  t.same(en.items.get('chat_history_mode'), { title: 'Chat history', description: 'Where the portal keeps conversations', options: { browser: 'In the browser', memory: 'Not kept', server: 'On the server' } })
-  t.same(en.items.get('theme.accent_color'), { title: 'Accent colour', description: 'Buttons, links and focus rings', options: {} }, "a theme setting's texts from the theme's locale files")
-  for (const [key, item] of en.items) t.notMatch(item.title, /^[a-z0-9_.-]+$/, `${key} has a title in words`)
+      t.equal(response.statusCode, 200)
+      const body = response.json() as {
+        language: string
+        items: Array<{ key: string; title: string; description: string | null; options: Record<string, string> }>
+      }
+      return {
+        language: body.language,
+        items: new Map(
+          body.items.map(item => [
+            item.key,
+            { title: item.title, description: item.description, options: item.options },
+          ]),
+        ),
+      }
+    }
+    const en = await texts('')
+    t.equal(en.language, 'en')
+    t.same(en.items.get('tickets.max_open'), {
+      title: 'Open tickets per user',
+      description: 'Beyond it, new tickets wait',
+      options: {},
+    })
+    t.same(
+      en.items.get('tickets.priority'),
+      { title: 'Priority', description: 'Default priority', options: { low: 'Low' } },
+      'no title: the key made readable',
+    )
+    t.same(en.items.get('chat_history_mode'), {
+      title: 'Chat history',
+      description: 'Where the portal keeps conversations',
+      options: { browser: 'In the browser', memory: 'Not kept', server: 'On the server' },
+    })
+    t.same(
+      en.items.get('theme.accent_color'),
+      { title: 'Accent colour', description: 'Buttons, links and focus rings', options: {} },
+      "a theme setting's texts from the theme's locale files",
+    )
+    for (const [key, item] of en.items) t.notMatch(item.title, /^[a-z0-9_.-]+$/, `${key} has a title in words`)
 
-  const zh = await texts('', { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.5' })
-  t.equal(zh.language, 'zh-CN')
-  t.same(zh.items.get('tickets.max_open'), { title: '每位用户的未结工单数', description: 'Beyond it, new tickets wait', options: {} }, 'a missing translation falls back to English')
-  t.same(zh.items.get('tickets.priority')?.options, { low: 'Low', high: '高' })
-  t.match(zh.items.get('guest_rpm'), { title: '访客每分钟请求数', description: '按 IP 地址计；0 表示不限' })
-  t.match(zh.items.get('theme.color_scheme'), { title: '配色方案', options: { auto: '自动（跟随系统）', light: '浅色', dark: '深色' } })
-  for (const key of en.items.keys()) {
-    if (key.startsWith('tickets.')) continue
-    t.not(zh.items.get(key)?.title, en.items.get(key)?.title, `${key} has a Chinese title`)
-  }
-  t.equal((await texts('?lang=zh-CN')).items.get('user_rpm')?.title, '用户每分钟请求数', '?lang= wins over the header')
-})
+    const zh = await texts('', { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.5' })
+    t.equal(zh.language, 'zh-CN')
+    t.same(
+      zh.items.get('tickets.max_open'),
+      { title: '每位用户的未结工单数', description: 'Beyond it, new tickets wait', options: {} },
+      'a missing translation falls back to English',
+    )
+    t.same(zh.items.get('tickets.priority')?.options, { low: 'Low', high: '高' })
+    t.match(zh.items.get('guest_rpm'), { title: '访客每分钟请求数', description: '按 IP 地址计；0 表示不限' })
+    t.match(zh.items.get('theme.color_scheme'), {
+      title: '配色方案',
+      options: { auto: '自动（跟随系统）', light: '浅色', dark: '深色' },
+    })
+    for (const key of en.items.keys()) {
+      if (key.startsWith('tickets.')) continue
+      t.not(zh.items.get(key)?.title, en.items.get(key)?.title, `${key} has a Chinese title`)
+    }
+    t.equal(
+      (await texts('?lang=zh-CN')).items.get('user_rpm')?.title,
+      '用户每分钟请求数',
+      '?lang= wins over the header',
+    )
+  },
+)
 
 t.test(
   'a change on one instance reaches the others within a second (shared MySQL + Redis)',
@@ -122,7 +202,9 @@ t.test(
     const dir = t.testdir({ a: {}, b: {} })
     const instances = await Promise.all(
       ['a', 'b'].map(async name => {
-        const gateway = await createGateway({ config: loadConfig({ file: false, env: {}, overrides: { ...shared, data_dir: `${dir}/${name}` } }) })
+        const gateway = await createGateway({
+          config: loadConfig({ file: false, env: {}, overrides: { ...shared, data_dir: `${dir}/${name}` } }),
+        })
         opened.push(gateway)
         await gateway.start()
         return gateway

@@ -11,7 +11,12 @@ const KIB = 1024
 const MIB = 1024 * KIB
 
 function tooLarge(error: unknown): boolean {
-  return error instanceof ParleyError && error.code === 'PARLEY_ERR_UPSTREAM_EVENT_TOO_LARGE' && error.type === 'upstream_error' && error.statusCode === 502
+  return (
+    error instanceof ParleyError &&
+    error.code === 'PARLEY_ERR_UPSTREAM_EVENT_TOO_LARGE' &&
+    error.type === 'upstream_error' &&
+    error.statusCode === 502
+  )
 }
 
 /** Pushes `bytes` in chunks of `size`; the events, or the error a push threw and how much was pushed by then. */
@@ -37,9 +42,17 @@ const event = (size: number) => Buffer.from(`data: {"content":"${'A'.repeat(size
 t.test('events up to the limit pass, whatever the chunking; one byte more is refused', async t => {
   const limit = 64 * KIB
   for (const size of [7, 1000, 16 * KIB, 200 * KIB]) {
-    const fits = feed(new SseSplitter({ maxEventBytes: limit }), Buffer.concat([event(100), event(limit), event(100)]), size)
+    const fits = feed(
+      new SseSplitter({ maxEventBytes: limit }),
+      Buffer.concat([event(100), event(limit), event(100)]),
+      size,
+    )
     t.same(fits, { events: 3, pushed: 2 * 100 + limit }, `an event of exactly ${limit} bytes, chunks of ${size}`)
-    const over = feed(new SseSplitter({ maxEventBytes: limit }), Buffer.concat([event(100), event(limit + 1), event(100)]), size)
+    const over = feed(
+      new SseSplitter({ maxEventBytes: limit }),
+      Buffer.concat([event(100), event(limit + 1), event(100)]),
+      size,
+    )
     t.ok(tooLarge(over.error), `${limit + 1} bytes: PARLEY_ERR_UPSTREAM_EVENT_TOO_LARGE (chunks of ${size})`)
   }
   t.equal(SSE_EVENT_LIMIT, 4 * MIB, 'the default: 4 MiB')
@@ -49,21 +62,30 @@ t.test('events up to the limit pass, whatever the chunking; one byte more is ref
 
 t.test('the limit counts bytes, not characters', async t => {
   const chinese = (chars: number) => Buffer.from(`data: ${'汉'.repeat(chars)}\n\n`)
-  t.notOk(feed(new SseSplitter({ maxEventBytes: 30 * KIB }), chinese(9 * KIB), 4 * KIB).error, '27 KiB of 3-byte characters')
-  t.ok(tooLarge(feed(new SseSplitter({ maxEventBytes: 30 * KIB }), chinese(11 * KIB), 4 * KIB).error), '33 KiB in 11 Ki characters')
+  t.notOk(
+    feed(new SseSplitter({ maxEventBytes: 30 * KIB }), chinese(9 * KIB), 4 * KIB).error,
+    '27 KiB of 3-byte characters',
+  )
+  t.ok(
+    tooLarge(feed(new SseSplitter({ maxEventBytes: 30 * KIB }), chinese(11 * KIB), 4 * KIB).error),
+    '33 KiB in 11 Ki characters',
+  )
 })
 
 t.test('an unterminated line is refused as it grows, not when it ends', async t => {
   const splitter = new SseSplitter({ maxEventBytes: MIB })
   const filler = Buffer.alloc(64 * KIB, 'A')
   let pushes = 0
-  t.throws(() => {
-    splitter.push(Buffer.from('data: '))
-    for (;;) {
-      splitter.push(filler)
-      pushes++
-    }
-  }, { code: 'PARLEY_ERR_UPSTREAM_EVENT_TOO_LARGE' })
+  t.throws(
+    () => {
+      splitter.push(Buffer.from('data: '))
+      for (;;) {
+        splitter.push(filler)
+        pushes++
+      }
+    },
+    { code: 'PARLEY_ERR_UPSTREAM_EVENT_TOO_LARGE' },
+  )
   t.equal(pushes, 15, 'the 16th chunk of 64 KiB after `data: ` passes the 1 MiB limit')
   t.equal(splitter.rest(), undefined, 'what it held is dropped')
   const tail = new SseSplitter({ maxEventBytes: MIB })
@@ -79,14 +101,18 @@ t.test('a long event is split in linear time', async t => {
   const result = feed(new SseSplitter(), bytes, KIB)
   const ms = performance.now() - started
   t.same(result, { events: 1, pushed: bytes.length })
-  t.ok(ms < 500, `${(bytes.length / MIB).toFixed(1)} MiB in ${Math.ceil(bytes.length / KIB)} chunks: ${ms.toFixed(0)} ms`)
+  t.ok(
+    ms < 500,
+    `${(bytes.length / MIB).toFixed(1)} MiB in ${Math.ceil(bytes.length / KIB)} chunks: ${ms.toFixed(0)} ms`,
+  )
   // A terminator cut between chunks, at every place, in every form.
   for (const terminator of ['\n\n', '\r\n\r\n', '\r\r', '\n\r\n']) {
     const text = Buffer.from(`data: ${'x'.repeat(40)}${terminator}data: y${terminator}`)
     for (let cut = 1; cut < text.length; cut++) {
       const splitter = new SseSplitter()
       const events = [...splitter.push(text.subarray(0, cut)), ...splitter.push(text.subarray(cut))]
-      if (events.length !== 2 || events[0]?.data !== 'x'.repeat(40) || events[1]?.data !== 'y') t.fail(`${JSON.stringify(terminator)} cut at ${cut}: ${JSON.stringify(events)}`)
+      if (events.length !== 2 || events[0]?.data !== 'x'.repeat(40) || events[1]?.data !== 'y')
+        t.fail(`${JSON.stringify(terminator)} cut at ${cut}: ${JSON.stringify(events)}`)
     }
   }
   t.pass('terminators cut anywhere are found')

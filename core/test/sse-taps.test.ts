@@ -46,13 +46,32 @@ function cuts(text: string): Buffer[][] {
   return [events, [bytes], ...sized]
 }
 
-const chunk = (delta: object, extra = '') => `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":${JSON.stringify(delta)},"finish_reason":null}]${extra}}\n\n`
+const chunk = (delta: object, extra = '') =>
+  `data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":${JSON.stringify(delta)},"finish_reason":null}]${extra}}\n\n`
 
 t.test('chat completions: fast and slow paths agree, with and without upstream usage', async t => {
-  const withUsage = [chunk({ role: 'assistant', content: '' }, ',"usage":null'), chunk({ content: 'Hello' }, ',"usage":null'), chunk({ content: ' wörld 汉字' }, ',"usage":null'), 'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3}}\n\n', 'data: [DONE]\n\n'].join('')
-  const withoutUsage = [chunk({ role: 'assistant', content: '' }), chunk({ reasoning_content: 'think ' }), chunk({ content: 'Hello' }), chunk({ content: ' wörld' }), 'data: [DONE]\n\n'].join('')
-  const mixedEndings = 'data: {"choices":[{"delta":{"content":"x"}}]}\r\n\r\ndata: {"choices":[{"delta":{"content":"y"}}]}\r\rdata: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n'
-  for (const [name, text, wantsUsage] of [['usage asked', withUsage, true], ['usage injected', withUsage, false], ['no usage', withoutUsage, false], ['mixed line endings', mixedEndings, false]] as const) {
+  const withUsage = [
+    chunk({ role: 'assistant', content: '' }, ',"usage":null'),
+    chunk({ content: 'Hello' }, ',"usage":null'),
+    chunk({ content: ' wörld 汉字' }, ',"usage":null'),
+    'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3}}\n\n',
+    'data: [DONE]\n\n',
+  ].join('')
+  const withoutUsage = [
+    chunk({ role: 'assistant', content: '' }),
+    chunk({ reasoning_content: 'think ' }),
+    chunk({ content: 'Hello' }),
+    chunk({ content: ' wörld' }),
+    'data: [DONE]\n\n',
+  ].join('')
+  const mixedEndings =
+    'data: {"choices":[{"delta":{"content":"x"}}]}\r\n\r\ndata: {"choices":[{"delta":{"content":"y"}}]}\r\rdata: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\ndata: [DONE]\n\n'
+  for (const [name, text, wantsUsage] of [
+    ['usage asked', withUsage, true],
+    ['usage injected', withUsage, false],
+    ['no usage', withoutUsage, false],
+    ['mixed line endings', mixedEndings, false],
+  ] as const) {
     for (const chunks of cuts(text)) {
       const slow = relay(chunks, chatCompletionsTap(wantsUsage), false)
       const fast = relay(chunks, chatCompletionsTap(wantsUsage), true)
@@ -73,17 +92,48 @@ t.test('chat completions: fast and slow paths agree, with and without upstream u
 t.test('chat completions: the fast path reads what the tap acts on, and only that', async t => {
   const read: string[] = []
   const tap = chatCompletionsTap(false)
-  const watching: StreamTap = { forward: event => (read.push(event.data), tap.forward(event)), markers: tap.markers, skip: bytes => tap.skip(bytes), result: () => tap.result(), get ended() { return tap.ended }, plain: bytes => tap.plain(bytes) }
+  const watching: StreamTap = {
+    forward: event => (read.push(event.data), tap.forward(event)),
+    markers: tap.markers,
+    skip: bytes => tap.skip(bytes),
+    result: () => tap.result(),
+    get ended() {
+      return tap.ended
+    },
+    plain: bytes => tap.plain(bytes),
+  }
   const usageFrame = 'data: {"choices":[],"usage": {"prompt_tokens":1,"completion_tokens":2}}\n\n'
-  const text = [chunk({ content: 'a' }, ',"usage":null'), 'data: {"error":{"message":"overloaded","code":"busy"}}\n\n', chunk({ content: 'b' }, ',"usage":null'), usageFrame, 'data: [DONE]\n\n'].join('')
+  const text = [
+    chunk({ content: 'a' }, ',"usage":null'),
+    'data: {"error":{"message":"overloaded","code":"busy"}}\n\n',
+    chunk({ content: 'b' }, ',"usage":null'),
+    usageFrame,
+    'data: [DONE]\n\n',
+  ].join('')
   const out = Buffer.from(relayWholeEvents(Buffer.from(text), watching, new SseSplitter())).toString('utf8')
-  t.same(read, ['{"error":{"message":"overloaded","code":"busy"}}', '{"choices":[],"usage": {"prompt_tokens":1,"completion_tokens":2}}', '[DONE]'], '"usage":null frames (OpenAI sends one on every chunk) are not decoded')
+  t.same(
+    read,
+    [
+      '{"error":{"message":"overloaded","code":"busy"}}',
+      '{"choices":[],"usage": {"prompt_tokens":1,"completion_tokens":2}}',
+      '[DONE]',
+    ],
+    '"usage":null frames (OpenAI sends one on every chunk) are not decoded',
+  )
   t.same(tap.result().error, { message: 'overloaded', code: 'busy' })
   t.same(tap.result().usage, { promptTokens: 1, completionTokens: 2 })
   t.ok(tap.result().complete)
-  t.equal(out, text.replace(usageFrame, ''), 'the usage frame the client did not ask for is cut out, the rest byte for byte')
+  t.equal(
+    out,
+    text.replace(usageFrame, ''),
+    'the usage frame the client did not ask for is cut out, the rest byte for byte',
+  )
   const plain = Buffer.from(chunk({ content: 'c' }))
-  t.equal(relayWholeEvents(plain, chatCompletionsTap(false), new SseSplitter()), plain, 'nothing to cut: the very chunk goes on, not a copy')
+  t.equal(
+    relayWholeEvents(plain, chatCompletionsTap(false), new SseSplitter()),
+    plain,
+    'nothing to cut: the very chunk goes on, not a copy',
+  )
 })
 
 t.test('responses: fast and slow paths agree', async t => {
@@ -109,9 +159,25 @@ t.test('responses: fast and slow paths agree', async t => {
 
 t.test('the usage of a whole JSON answer is read from its own bytes, as a full parse would read it', async t => {
   const answers: Array<[string, unknown]> = [
-    ['compact', { id: 'c', choices: [{ message: { role: 'assistant', content: 'hi' } }], usage: { prompt_tokens: 12, completion_tokens: 3 } }],
-    ['a quoted "usage": key inside the text', { choices: [{ message: { content: 'say "usage": {"prompt_tokens": 999, "completion_tokens": 999} {' } }], usage: { prompt_tokens: 5, completion_tokens: 7, completion_tokens_details: { reasoning_tokens: 2 } } }],
-    ['strings with braces and escapes in the usage', { usage: { prompt_tokens: 1, completion_tokens: 2, note: 'a } b \\" { [' } }],
+    [
+      'compact',
+      {
+        id: 'c',
+        choices: [{ message: { role: 'assistant', content: 'hi' } }],
+        usage: { prompt_tokens: 12, completion_tokens: 3 },
+      },
+    ],
+    [
+      'a quoted "usage": key inside the text',
+      {
+        choices: [{ message: { content: 'say "usage": {"prompt_tokens": 999, "completion_tokens": 999} {' } }],
+        usage: { prompt_tokens: 5, completion_tokens: 7, completion_tokens_details: { reasoning_tokens: 2 } },
+      },
+    ],
+    [
+      'strings with braces and escapes in the usage',
+      { usage: { prompt_tokens: 1, completion_tokens: 2, note: 'a } b \\" { [' } },
+    ],
     ['no usage', { choices: [] }],
     ['usage null', { choices: [], usage: null }],
     ['usage without numbers', { usage: { prompt_tokens: '1', completion_tokens: 2 } }],
@@ -129,7 +195,11 @@ t.test('the usage of a whole JSON answer is read from its own bytes, as a full p
   }
   const usage = Buffer.from('{"usage":{"input_tokens":4,"output_tokens":6}}')
   t.same(usageInAnswer(usage, responsesUsage), { promptTokens: 4, completionTokens: 6 }, 'a Responses object')
-  t.equal(usageInAnswer(Buffer.from('{"usage":{"prompt_tokens":1,"completion_tokens":'), chatUsage), undefined, 'a cut answer')
+  t.equal(
+    usageInAnswer(Buffer.from('{"usage":{"prompt_tokens":1,"completion_tokens":'), chatUsage),
+    undefined,
+    'a cut answer',
+  )
   t.notOk(framedAsObject(Buffer.from('{"usage":{"prompt_tokens":1')), 'a cut answer is not framed')
   t.notOk(framedAsObject(Buffer.from('<html>502</html>')))
   t.notOk(framedAsObject(Buffer.from('')))

@@ -9,12 +9,20 @@ import { cachedWhileOk } from '../src/storage/active.js'
 import { createTestGateway } from '../src/testing/index.js'
 
 /** A driver that keeps objects in memory and counts pings; `failing` makes ping reject. */
-function memoryDriver(name: string, state: { pings: number; failing?: boolean } = { pings: 0 }): ObjectStorage & { state: typeof state } {
+function memoryDriver(
+  name: string,
+  state: { pings: number; failing?: boolean } = { pings: 0 },
+): ObjectStorage & { state: typeof state } {
   const objects = new Map<string, StoredObjectInfo & { bytes: Uint8Array }>()
   return {
     state,
     async presignPut(key, options) {
-      return { url: `mem://${name}/${key}`, method: 'PUT', headers: { 'content-type': options.contentType }, expiresAt: new Date(Date.now() + options.expiresInSeconds * 1000) }
+      return {
+        url: `mem://${name}/${key}`,
+        method: 'PUT',
+        headers: { 'content-type': options.contentType },
+        expiresAt: new Date(Date.now() + options.expiresInSeconds * 1000),
+      }
     },
     async presignGet(key, options) {
       return { url: `mem://${name}/${key}`, expiresAt: new Date(Date.now() + options.expiresInSeconds * 1000) }
@@ -26,7 +34,13 @@ function memoryDriver(name: string, state: { pings: number; failing?: boolean } 
       const object = objects.get(key)
       if (!object) return undefined
       const { bytes } = object
-      return { contentType: object.contentType, size: object.size, body: (async function* () { yield bytes })() }
+      return {
+        contentType: object.contentType,
+        size: object.size,
+        body: (async function* () {
+          yield bytes
+        })(),
+      }
     },
     async head(key) {
       const object = objects.get(key)
@@ -61,7 +75,14 @@ const consumer = definePlugin({
     ctx.http.post('/things/:name', async request => {
       const { name } = request.params as { name: string }
       await storage.put(`things/${name}`, Buffer.from(name), { contentType: 'text/plain' })
-      return { head: await storage.head(`things/${name}`), upload: await storage.presignPut(`things/${name}`, { contentType: 'text/plain', contentLength: 1, expiresInSeconds: 60 }) }
+      return {
+        head: await storage.head(`things/${name}`),
+        upload: await storage.presignPut(`things/${name}`, {
+          contentType: 'text/plain',
+          contentLength: 1,
+          expiresInSeconds: 60,
+        }),
+      }
     })
   },
 })
@@ -73,15 +94,25 @@ t.test('the only driver loaded is active; plugins resolve it in setup and use it
   t.ok(active instanceof ActiveStorage)
   t.equal(active.driver, 'mem')
   t.equal(active.describe(), 'driver mem: memory mem')
-  t.match((await gateway.inject({ method: 'GET', url: '/early' })).json(), { early: /^PARLEY_ERR_STORAGE_UNAVAILABLE: .*chosen once every plugin is set up/ }, 'during setup the driver is not chosen yet')
+  t.match(
+    (await gateway.inject({ method: 'GET', url: '/early' })).json(),
+    { early: /^PARLEY_ERR_STORAGE_UNAVAILABLE: .*chosen once every plugin is set up/ },
+    'during setup the driver is not chosen yet',
+  )
   const used = await gateway.inject({ method: 'POST', url: '/things/abc' })
-  t.match(used.json(), { head: { contentType: 'text/plain', size: 3 }, upload: { url: 'mem://mem/things/abc', method: 'PUT' } })
+  t.match(used.json(), {
+    head: { contentType: 'text/plain', size: 3 },
+    upload: { url: 'mem://mem/things/abc', method: 'PUT' },
+  })
 })
 
 t.test('storage.driver names one of several; several without a name, or an unknown name, stop the start', async t => {
   const a = memoryDriver('alpha')
   const b = memoryDriver('beta')
-  const gateway = await createTestGateway({ plugins: [driverPlugin('p-a', 'alpha', a), driverPlugin('p-b', 'beta', b)], config: { storage: { driver: 'beta' } } })
+  const gateway = await createTestGateway({
+    plugins: [driverPlugin('p-a', 'alpha', a), driverPlugin('p-b', 'beta', b)],
+    config: { storage: { driver: 'beta' } },
+  })
   t.teardown(gateway.close)
   const active = gateway.container.resolve<ObjectStorage>(TOKENS.storage)
   await active.put('k', Buffer.from('v'), { contentType: 'text/plain' })
@@ -90,13 +121,20 @@ t.test('storage.driver names one of several; several without a name, or an unkno
 
   await t.rejects(createTestGateway({ plugins: [driverPlugin('p-a', 'alpha'), driverPlugin('p-b', 'beta')] }), {
     code: 'PARLEY_ERR_STORAGE_DRIVER',
-    message: 'storage.driver: several drivers are loaded (alpha, beta); name the one to use, e.g. storage.driver: alpha',
+    message:
+      'storage.driver: several drivers are loaded (alpha, beta); name the one to use, e.g. storage.driver: alpha',
   })
-  await t.rejects(createTestGateway({ plugins: [driverPlugin('p-a', 'alpha')], config: { storage: { driver: 's3' } } }), {
-    code: 'PARLEY_ERR_STORAGE_DRIVER',
-    message: /no loaded plugin registers a driver named "s3" \(registered: alpha\)/,
+  await t.rejects(
+    createTestGateway({ plugins: [driverPlugin('p-a', 'alpha')], config: { storage: { driver: 's3' } } }),
+    {
+      code: 'PARLEY_ERR_STORAGE_DRIVER',
+      message: /no loaded plugin registers a driver named "s3" \(registered: alpha\)/,
+    },
+  )
+  await t.rejects(createTestGateway({ config: { storage: { driver: 'S3!' } } }), {
+    code: 'PARLEY_ERR_CONFIG_INVALID',
+    message: /storage\.driver/,
   })
-  await t.rejects(createTestGateway({ config: { storage: { driver: 'S3!' } } }), { code: 'PARLEY_ERR_CONFIG_INVALID', message: /storage\.driver/ })
 })
 
 t.test('without a driver: calls say so, no readiness check, doctor notes it', async t => {
@@ -104,7 +142,11 @@ t.test('without a driver: calls say so, no readiness check, doctor notes it', as
   t.teardown(gateway.close)
   const active = gateway.container.resolve<ActiveStorage>(TOKENS.storage)
   t.equal(active.driver, undefined)
-  await t.rejects(active.presignGet('a', { expiresInSeconds: 60 }), { code: 'PARLEY_ERR_STORAGE_UNAVAILABLE', statusCode: 503, message: /no storage driver is loaded/ })
+  await t.rejects(active.presignGet('a', { expiresInSeconds: 60 }), {
+    code: 'PARLEY_ERR_STORAGE_UNAVAILABLE',
+    statusCode: 503,
+    message: /no storage driver is loaded/,
+  })
   const used = await gateway.inject({ method: 'POST', url: '/things/x' })
   t.equal(used.statusCode, 503)
   t.notOk('storage' in (await gateway.inject({ method: 'GET', url: '/readyz' })).json().checks)

@@ -65,14 +65,29 @@ t.test('keys that could escape or surprise are refused with a coded error', asyn
     t.equal(error.statusCode, 400)
   }
   const error = t.throws(() => checkStorageKey('a\u0000b')) as ParleyError
-  t.match(error.message, /Storage key "a\\u0000b" is refused: a key has no control characters/, 'the message shows the key escaped')
+  t.match(
+    error.message,
+    /Storage key "a\\u0000b" is refused: a key has no control characters/,
+    'the message shows the key escaped',
+  )
 })
 
 t.test('presign options: media type, exact length and expiry are checked', async t => {
   const good = { contentType: 'image/png', contentLength: 10, expiresInSeconds: 60 }
   t.same(checkPresignPut(good), good)
-  t.same(checkPresignPut({ ...good, contentType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', contentLength: 0 }).contentLength, 0)
-  t.same(checkPresignPut({ ...good, contentLength: UPLOAD_MAX_BYTES, expiresInSeconds: PRESIGN_MAX_SECONDS }).expiresInSeconds, PRESIGN_MAX_SECONDS)
+  t.same(
+    checkPresignPut({
+      ...good,
+      contentType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      contentLength: 0,
+    }).contentLength,
+    0,
+  )
+  t.same(
+    checkPresignPut({ ...good, contentLength: UPLOAD_MAX_BYTES, expiresInSeconds: PRESIGN_MAX_SECONDS })
+      .expiresInSeconds,
+    PRESIGN_MAX_SECONDS,
+  )
   const bad: Array<[Record<string, unknown>, RegExp]> = [
     [{ contentType: 'image/PNG' }, /lower-case media type/],
     [{ contentType: 'text/plain; charset=utf-8' }, /no parameters/],

@@ -18,11 +18,14 @@ function cli(args: string[]) {
   return runCli(args, { out, err, env: {} }).then(code => ({ code, stdout, stderr }))
 }
 
-const brief = (problems: readonly ThemeProblem[]) => problems.map(p => `${p.code} ${p.level} ${p.file}${p.line === undefined ? '' : `:${p.line}`}`)
+const brief = (problems: readonly ThemeProblem[]) =>
+  problems.map(p => `${p.code} ${p.level} ${p.file}${p.line === undefined ? '' : `:${p.line}`}`)
 
 // `npm test` runs the checker over every theme the repository ships, as CI runs gscan.
 t.test('every theme in themes/ passes check-theme', async t => {
-  const themes = readdirSync(path.join(repo, 'themes')).filter(name => statSync(path.join(repo, 'themes', name)).isDirectory())
+  const themes = readdirSync(path.join(repo, 'themes')).filter(name =>
+    statSync(path.join(repo, 'themes', name)).isDirectory(),
+  )
   t.ok(themes.includes('default'))
   for (const name of themes) {
     const result = checkTheme(path.join(repo, 'themes', name))
@@ -79,9 +82,18 @@ t.test('parley check-theme: exit codes and --json', async t => {
   t.match(broken.stdout, /broken: 8 error\(s\), 5 warning\(s\)/)
   const json = await cli(['check-theme', '--json', path.join(fixtures, 'override'), path.join(fixtures, 'no-manifest')])
   t.equal(json.code, 1, 'one theme with an error fails the run')
-  const report = JSON.parse(json.stdout) as { ok: boolean; themes: Array<{ name: string | null; errors: number; problems: ThemeProblem[] }> }
+  const report = JSON.parse(json.stdout) as {
+    ok: boolean
+    themes: Array<{ name: string | null; errors: number; problems: ThemeProblem[] }>
+  }
   t.equal(report.ok, false)
-  t.same(report.themes.map(theme => [theme.name, theme.errors]), [['parley-theme-override-fixture', 0], [null, 1]])
+  t.same(
+    report.themes.map(theme => [theme.name, theme.errors]),
+    [
+      ['parley-theme-override-fixture', 0],
+      [null, 1],
+    ],
+  )
   t.equal(report.themes[1]?.problems[0]?.code, 'PT001')
   const usage = await cli(['check-theme'])
   t.equal(usage.code, 2)

@@ -10,7 +10,13 @@ import { countTokens as o200k } from 'gpt-tokenizer/encoding/o200k_base'
 import { SseSplitter, wholeEvents } from '../src/pipeline/sse.js'
 import { RAW_KEPT, relayWholeEvents } from '../src/pipeline/stream-tap.js'
 import { chatCompletionsTap } from '../src/pipeline/formats/chat-completions.js'
-import { EstimateBudget, EXACT_CHARS, estimatePromptTokens, estimateTokens, TextCollector } from '../src/usage/tokens.js'
+import {
+  EstimateBudget,
+  EXACT_CHARS,
+  estimatePromptTokens,
+  estimateTokens,
+  TextCollector,
+} from '../src/usage/tokens.js'
 
 const PLAIN = { disallowedSpecial: new Set<string>() }
 const MODELS = [
@@ -64,18 +70,29 @@ t.test('normal text: exactly the count gpt-tokenizer gives', async t => {
   ]
   for (const [model, direct] of MODELS) {
     for (const [name, text] of texts) {
-      t.equal(estimateTokens(text, model, unlimited()), direct(text), `${name} (${text.length} chars), ${model}: cut only where the count cannot change`)
+      t.equal(
+        estimateTokens(text, model, unlimited()),
+        direct(text),
+        `${name} (${text.length} chars), ${model}: cut only where the count cannot change`,
+      )
     }
     // The default budget counts a first sample exactly whatever the clock says: short texts are exact.
     for (const text of ['hello world', CHINESE.slice(0, 120), MIXED.slice(0, 600), file('README.md').slice(0, 1000)]) {
-      t.equal(estimateTokens(text, model), direct(text), `${model}: ${JSON.stringify(text.slice(0, 24))}… with the default budget`)
+      t.equal(
+        estimateTokens(text, model),
+        direct(text),
+        `${model}: ${JSON.stringify(text.slice(0, 24))}… with the default budget`,
+      )
     }
   }
 })
 
 t.test('special-token strings are counted as text, not refused', async t => {
   t.doesNotThrow(() => estimateTokens('<|endoftext|>', 'gpt-4o'))
-  t.equal(estimateTokens('say <|endoftext|> twice <|endoftext|>', 'gpt-4o'), o200k('say <|endoftext|> twice <|endoftext|>', PLAIN))
+  t.equal(
+    estimateTokens('say <|endoftext|> twice <|endoftext|>', 'gpt-4o'),
+    o200k('say <|endoftext|> twice <|endoftext|>', PLAIN),
+  )
 })
 
 t.test('hostile text finishes in a few ms with a plausible count', async t => {
@@ -107,14 +124,24 @@ t.test('hostile text finishes in a few ms with a plausible count', async t => {
       // BPE's own count of a 4 KB slice, scaled: a real count is quadratic, but these texts are uniform.
       const slice = text.slice(0, 4096)
       const expected = (direct(slice) * text.length) / slice.length
-      t.ok(Math.abs(estimate / expected - 1) < 0.1, `${name}, ${model}: ${estimate} tokens, about ${Math.round(expected)}`)
+      t.ok(
+        Math.abs(estimate / expected - 1) < 0.1,
+        `${name}, ${model}: ${estimate} tokens, about ${Math.round(expected)}`,
+      )
     }
   }
-  t.equal(estimateTokens('A'.repeat(1 << 20), 'gpt-4o'), (1 << 20) / 8, 'an unbroken word of As: 8 per token, as BPE counts it')
+  t.equal(
+    estimateTokens('A'.repeat(1 << 20), 'gpt-4o'),
+    (1 << 20) / 8,
+    'an unbroken word of As: 8 per token, as BPE counts it',
+  )
 })
 
 t.test('a prompt of many huge messages is bounded as a whole', async t => {
-  const messages = Array.from({ length: 200 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'B'.repeat(64 * 1024) }))
+  const messages = Array.from({ length: 200 }, (_, i) => ({
+    role: i % 2 ? 'assistant' : 'user',
+    content: 'B'.repeat(64 * 1024),
+  }))
   const { value: tokens, ms } = fastest(() => estimatePromptTokens(messages, 'gpt-4o'))
   t.ok(ms < 25, `13 MB of prompt in ${ms.toFixed(1)} ms`)
   const expected = 3 + 200 * (3 + 1 + o200k('B'.repeat(4096)) * 16)
@@ -125,7 +152,10 @@ t.test('a budget counts until its time is up, then extrapolates', async t => {
   const prose = file('docs/data-plane.md').repeat(20)
   const exact = o200k(prose, PLAIN)
   const estimate = estimateTokens(prose, 'gpt-4o', new EstimateBudget(0))
-  t.ok(Math.abs(estimate / exact - 1) < 0.15, `no time at all: a first sample, then the rest by its ratio (${estimate}, exactly ${exact})`)
+  t.ok(
+    Math.abs(estimate / exact - 1) < 0.15,
+    `no time at all: a first sample, then the rest by its ratio (${estimate}, exactly ${exact})`,
+  )
   const capped = estimateTokens(prose, 'gpt-4o', new EstimateBudget(Number.POSITIVE_INFINITY, 50_000))
   t.ok(Math.abs(capped / exact - 1) < 0.05, `a character cap: ${capped}, exactly ${exact}`)
 })
@@ -146,7 +176,8 @@ t.test('an answer is collected in bounded memory: a sample and a length', async 
 })
 
 t.test('a tap keeps a bounded start of a stream without usage, and counts the rest', async t => {
-  const frame = (content: string) => `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}\n\n`
+  const frame = (content: string) =>
+    `data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}\n\n`
   const words = Array.from({ length: 60_000 }, (_, i) => `w${i % 1000} `)
   const text = words.join('')
   const stream = Buffer.from(words.map(frame).join('') + 'data: [DONE]\n\n')
@@ -167,5 +198,8 @@ t.test('a tap keeps a bounded start of a stream without usage, and counts the re
   t.ok(result.outputText.length < RAW_KEPT, `a sample of the text is read (${result.outputText.length} characters)`)
   t.ok(text.startsWith(result.outputText), 'the start of the answer')
   const total = result.outputText.length + result.unseenChars
-  t.ok(Math.abs(total / text.length - 1) < 0.02, `the rest is estimated from the stream's size: ${total} characters, ${text.length} really`)
+  t.ok(
+    Math.abs(total / text.length - 1) < 0.02,
+    `the rest is estimated from the stream's size: ${total} characters, ${text.length} really`,
+  )
 })

@@ -34,11 +34,11 @@ async function startSink(): Promise<Sink> {
     port: 0,
     connections: 0,
     close: async () => {
-      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+      await Promise.all(servers.map(server => new Promise(resolve => server.close(resolve))))
     },
   }
   const listen = async (host: string, port: number): Promise<number> => {
-    const server = net.createServer((socket) => {
+    const server = net.createServer(socket => {
       sink.connections += 1
       socket.destroy()
     })
@@ -65,13 +65,13 @@ const NAMES: Record<string, string[]> = {
   'example.com': [PUBLIC_V4],
   'api.openai.com': ['162.159.140.245', PUBLIC_V6],
 }
-const fakeLookup: HostLookup = async (host) => {
+const fakeLookup: HostLookup = async host => {
   const addresses = NAMES[host.toLowerCase()]
   if (addresses === undefined) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
   return addresses
 }
 /** fakeLookup plus what a system resolver answers for localhost names (RFC 6761). */
-const hostsLookup: HostLookup = async (host) => {
+const hostsLookup: HostLookup = async host => {
   const name = host.toLowerCase().replace(/\.$/, '')
   return name === 'localhost' || name.endsWith('.localhost') ? ['127.0.0.1', '::1'] : fakeLookup(host)
 }
@@ -180,7 +180,7 @@ const CORPUS: ReadonlyArray<{ url: string; agent: boolean; lan?: boolean; loopba
 const codeOf = (error: unknown): string | undefined =>
   error instanceof ParleyError ? error.code : (error as { code?: string } | undefined)?.code
 
-t.test('forbiddenReason names the range', async (t) => {
+t.test('forbiddenReason names the range', async t => {
   const cases: Array<[string, string | undefined, string | undefined]> = [
     // [address, reason by default, reason with allowPrivate]
     ['127.0.0.1', 'loopback', 'loopback'],
@@ -230,7 +230,7 @@ t.test('forbiddenReason names the range', async (t) => {
   }
 })
 
-t.test('allowLoopback opens this host\'s loopback and nothing else', async (t) => {
+t.test("allowLoopback opens this host's loopback and nothing else", async t => {
   const cases: Array<[string, string | undefined, string | undefined]> = [
     // [address, reason with allowLoopback, reason with allowLoopback and allowPrivate]
     ['127.0.0.1', undefined, undefined],
@@ -273,14 +273,14 @@ t.test('allowLoopback opens this host\'s loopback and nothing else', async (t) =
   }
 })
 
-t.test('the WHATWG parser folds numeric IPv4 forms into dotted quads', async (t) => {
+t.test('the WHATWG parser folds numeric IPv4 forms into dotted quads', async t => {
   for (const host of ['2130706433', '0x7f000001', '0x7f.1', '0177.0.0.1', '017700000001', '127.1', '１２７.０.０.１']) {
     t.equal(new URL(`http://${host}/`).hostname, '127.0.0.1', host)
   }
   t.equal(new URL('http://[0:0:0:0:0:ffff:127.0.0.1]/').hostname, '[::ffff:7f00:1]')
 })
 
-t.test('the SSRF corpus is refused at save time and at connect time, and the sink sees nothing', async (t) => {
+t.test('the SSRF corpus is refused at save time and at connect time, and the sink sees nothing', async t => {
   const sink = await startSink()
   t.teardown(sink.close)
   t.ok(CORPUS.length >= 40, `${CORPUS.length} corpus entries`)
@@ -290,9 +290,15 @@ t.test('the SSRF corpus is refused at save time and at connect time, and the sin
 
   for (const entry of CORPUS) {
     const raw = entry.url.replaceAll('{P}', String(sink.port))
-    for (const [policy, name] of [[STRICT, 'default'], [LAN, 'allowPrivate']] as const) {
+    for (const [policy, name] of [
+      [STRICT, 'default'],
+      [LAN, 'allowPrivate'],
+    ] as const) {
       if (policy === LAN && entry.lan === true) continue
-      const error = await checkBaseUrl(raw, policy, fakeLookup).then(() => undefined, (e: unknown) => e)
+      const error = await checkBaseUrl(raw, policy, fakeLookup).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       t.ok(error instanceof ParleyError, `checkBaseUrl refuses ${JSON.stringify(raw)} (${name})`)
       if (error instanceof ParleyError) {
         t.equal(error.statusCode, 400)
@@ -313,21 +319,35 @@ t.test('the SSRF corpus is refused at save time and at connect time, and the sin
   t.equal(sink.connections, 0, 'the sink saw no connection')
 })
 
-t.test('with allowLoopback the corpus is still refused but for this host\'s loopback, which is reached', async (t) => {
+t.test("with allowLoopback the corpus is still refused but for this host's loopback, which is reached", async t => {
   const sink = await startSink()
   t.teardown(sink.close)
   const loopbackAgent = createUpstreamAgent(LOOPBACK, { lookup: hostsLookup, connectTimeoutMs: 2000 })
   const bothAgent = createUpstreamAgent(LOOPBACK_LAN, { lookup: hostsLookup, connectTimeoutMs: 2000 })
   t.teardown(() => Promise.all([loopbackAgent.close(), bothAgent.close()]))
-  const attempt = (origin: string, agent: Agent) => request(`${origin}/v1/models`, { dispatcher: agent }).then(() => undefined, (e: unknown) => e)
+  const attempt = (origin: string, agent: Agent) =>
+    request(`${origin}/v1/models`, { dispatcher: agent }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
 
-  for (const entry of CORPUS.filter((e) => e.loopback !== true)) {
+  for (const entry of CORPUS.filter(e => e.loopback !== true)) {
     const raw = entry.url.replaceAll('{P}', String(sink.port))
-    for (const [policy, name] of [[LOOPBACK, 'allowLoopback'], [LOOPBACK_LAN, 'allowLoopback and allowPrivate']] as const) {
+    for (const [policy, name] of [
+      [LOOPBACK, 'allowLoopback'],
+      [LOOPBACK_LAN, 'allowLoopback and allowPrivate'],
+    ] as const) {
       if (policy === LOOPBACK_LAN && entry.lan === true) continue
-      const error = await checkBaseUrl(raw, policy, hostsLookup).then(() => undefined, (e: unknown) => e)
+      const error = await checkBaseUrl(raw, policy, hostsLookup).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       t.ok(error instanceof ParleyError, `checkBaseUrl refuses ${JSON.stringify(raw)} (${name})`)
-      t.notMatch((error as Error | undefined)?.message ?? '', /allow_loopback/, 'no hint at the switch that is already on')
+      t.notMatch(
+        (error as Error | undefined)?.message ?? '',
+        /allow_loopback/,
+        'no hint at the switch that is already on',
+      )
     }
     if (!entry.agent || entry.loopback === 'connect') continue
     const origin = new URL(raw).origin
@@ -337,7 +357,7 @@ t.test('with allowLoopback the corpus is still refused but for this host\'s loop
   }
   t.equal(sink.connections, 0, 'the sink saw no connection from anything but loopback')
 
-  for (const entry of CORPUS.filter((e) => e.loopback !== undefined)) {
+  for (const entry of CORPUS.filter(e => e.loopback !== undefined)) {
     const raw = entry.url.replaceAll('{P}', String(sink.port))
     if (entry.loopback === true) {
       for (const policy of [LOOPBACK, LOOPBACK_LAN]) {
@@ -346,13 +366,17 @@ t.test('with allowLoopback the corpus is still refused but for this host\'s loop
     }
     const origin = new URL(raw).origin
     for (const agent of [loopbackAgent, bothAgent]) {
-      t.not(codeOf(await attempt(origin, agent)), 'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN', `agent connects to ${origin}`)
+      t.not(
+        codeOf(await attempt(origin, agent)),
+        'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN',
+        `agent connects to ${origin}`,
+      )
     }
   }
   t.ok(sink.connections > 0, `the sink saw ${sink.connections} loopback connections`)
 })
 
-t.test('the sink does notice a connection from an unguarded agent', async (t) => {
+t.test('the sink does notice a connection from an unguarded agent', async t => {
   const sink = await startSink()
   t.teardown(sink.close)
   const plain = new Agent()
@@ -361,18 +385,26 @@ t.test('the sink does notice a connection from an unguarded agent', async (t) =>
   t.equal(sink.connections, 1)
 })
 
-t.test('messages name the reason and point at the setting only when it would help', async (t) => {
+t.test('messages name the reason and point at the setting only when it would help', async t => {
   await t.rejects(checkBaseUrl('http://10.0.0.5/v1', STRICT), {
     code: 'PARLEY_ERR_UPSTREAM_ADDRESS_FORBIDDEN',
-    message: 'Base URL host 10.0.0.5 is refused (private address); LAN addresses need the allow_private_upstreams setting',
+    message:
+      'Base URL host 10.0.0.5 is refused (private address); LAN addresses need the allow_private_upstreams setting',
   })
-  const loopbackHint = "; a model server on the gateway's own host needs the operator's upstream.allow_loopback config key (UPSTREAM_ALLOW_LOOPBACK=1)"
+  const loopbackHint =
+    "; a model server on the gateway's own host needs the operator's upstream.allow_loopback config key (UPSTREAM_ALLOW_LOOPBACK=1)"
   await t.rejects(checkBaseUrl('http://[::ffff:127.0.0.1]/', STRICT), {
     message: `Base URL host [::ffff:7f00:1] is refused (IPv4-mapped loopback address)${loopbackHint}`,
   })
-  await t.rejects(checkBaseUrl('http://localhost:11434/v1', LAN), { message: `Base URL host localhost is refused (loopback address)${loopbackHint}` })
-  await t.rejects(checkBaseUrl('http://[64:ff9b::7f00:1]/', STRICT), { message: 'Base URL host [64:ff9b::7f00:1] is refused (NAT64 loopback address)' })
-  await t.rejects(checkBaseUrl('http://169.254.169.254/', STRICT), { message: 'Base URL host 169.254.169.254 is refused (metadata address)' })
+  await t.rejects(checkBaseUrl('http://localhost:11434/v1', LAN), {
+    message: `Base URL host localhost is refused (loopback address)${loopbackHint}`,
+  })
+  await t.rejects(checkBaseUrl('http://[64:ff9b::7f00:1]/', STRICT), {
+    message: 'Base URL host [64:ff9b::7f00:1] is refused (NAT64 loopback address)',
+  })
+  await t.rejects(checkBaseUrl('http://169.254.169.254/', STRICT), {
+    message: 'Base URL host 169.254.169.254 is refused (metadata address)',
+  })
   await t.rejects(checkBaseUrl('http://metadata.google.internal/', LOOPBACK_LAN, fakeLookup), {
     message: 'Base URL host metadata.google.internal is refused (metadata address)',
   })
@@ -380,34 +412,55 @@ t.test('messages name the reason and point at the setting only when it would hel
     code: 'PARLEY_ERR_UPSTREAM_URL_INVALID',
     message: /^Base URL is not usable: credentials in the URL are not allowed/,
   })
-  await t.rejects(checkBaseUrl('sk-secret:abc', STRICT), { message: 'Base URL is not usable: only http and https URLs are allowed' })
+  await t.rejects(checkBaseUrl('sk-secret:abc', STRICT), {
+    message: 'Base URL is not usable: only http and https URLs are allowed',
+  })
   await t.rejects(checkBaseUrl('https://nowhere.invalid/v1', STRICT, fakeLookup), {
     code: 'PARLEY_ERR_UPSTREAM_URL_INVALID',
     message: 'Base URL is not usable: host nowhere.invalid does not resolve',
   })
-  await t.rejects(checkBaseUrl('https://empty.test/v1', STRICT, async () => []), { code: 'PARLEY_ERR_UPSTREAM_URL_INVALID' })
+  await t.rejects(
+    checkBaseUrl('https://empty.test/v1', STRICT, async () => []),
+    { code: 'PARLEY_ERR_UPSTREAM_URL_INVALID' },
+  )
 })
 
-t.test('public upstreams pass and keep their path', async (t) => {
+t.test('public upstreams pass and keep their path', async t => {
   t.equal((await checkBaseUrl('https://api.openai.com/v1', STRICT, fakeLookup)).href, 'https://api.openai.com/v1')
   t.equal((await checkBaseUrl('https://API.OpenAI.com/v1/', STRICT, fakeLookup)).href, 'https://api.openai.com/v1/')
   t.equal((await checkBaseUrl('https://api.openai.com/v1?', STRICT, fakeLookup)).href, 'https://api.openai.com/v1')
   t.equal((await checkBaseUrl('https://1.1.1.1/v1', STRICT)).href, 'https://1.1.1.1/v1')
-  t.equal((await checkBaseUrl('http://[2606:4700:4700::1111]:8080/v1', STRICT)).href, 'http://[2606:4700:4700::1111]:8080/v1')
+  t.equal(
+    (await checkBaseUrl('http://[2606:4700:4700::1111]:8080/v1', STRICT)).href,
+    'http://[2606:4700:4700::1111]:8080/v1',
+  )
   t.equal((await checkBaseUrl('http://16843009/v1', STRICT)).href, 'http://1.1.1.1/v1')
 })
 
-t.test('allowPrivate admits LAN servers, never loopback or metadata', async (t) => {
-  for (const raw of ['http://10.0.0.5:11434/v1', 'http://192.168.1.20/v1', 'http://172.16.5.4/v1', 'http://100.64.3.2/v1', 'http://[fd12::5]:8000/v1']) {
+t.test('allowPrivate admits LAN servers, never loopback or metadata', async t => {
+  for (const raw of [
+    'http://10.0.0.5:11434/v1',
+    'http://192.168.1.20/v1',
+    'http://172.16.5.4/v1',
+    'http://100.64.3.2/v1',
+    'http://[fd12::5]:8000/v1',
+  ]) {
     t.equal((await checkBaseUrl(raw, LAN)).href, raw)
     await t.rejects(checkBaseUrl(raw, STRICT), { code: 'PARLEY_ERR_UPSTREAM_ADDRESS_FORBIDDEN' })
   }
-  for (const raw of ['http://127.0.0.1:11434/v1', 'http://localhost:11434/v1', 'http://169.254.169.254/', 'http://100.100.100.200/', 'http://[fd00:ec2::254]/', 'http://169.254.1.1/']) {
+  for (const raw of [
+    'http://127.0.0.1:11434/v1',
+    'http://localhost:11434/v1',
+    'http://169.254.169.254/',
+    'http://100.100.100.200/',
+    'http://[fd00:ec2::254]/',
+    'http://169.254.1.1/',
+  ]) {
     await t.rejects(checkBaseUrl(raw, LAN), { code: 'PARLEY_ERR_UPSTREAM_ADDRESS_FORBIDDEN' }, raw)
   }
 })
 
-t.test('DNS rebinding: a name that turns to loopback after the check is refused at connect time', async (t) => {
+t.test('DNS rebinding: a name that turns to loopback after the check is refused at connect time', async t => {
   const sink = await startSink()
   t.teardown(sink.close)
   let calls = 0
@@ -431,11 +484,11 @@ async function startUpstream(t: Test, handler: http.RequestListener): Promise<nu
   const server = http.createServer(handler)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
-  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  t.teardown(() => new Promise(resolve => server.close(resolve)))
   return (server.address() as AddressInfo).port
 }
 
-t.test('the agent connects to the checked address, keeps the Host header and reuses connections', async (t) => {
+t.test('the agent connects to the checked address, keeps the Host header and reuses connections', async t => {
   const hosts: string[] = []
   const sockets = new Set<unknown>()
   const port = await startUpstream(t, (req, res) => {
@@ -444,11 +497,14 @@ t.test('the agent connects to the checked address, keeps the Host header and reu
     res.end('ok')
   })
   let lookups = 0
-  const lookup: HostLookup = async (host) => {
+  const lookup: HostLookup = async host => {
     lookups += 1
     return host === 'upstream.test' ? ['127.0.0.1'] : []
   }
-  const agent = createUpstreamAgent({ allowPrivate: false, allowLoopback: true }, { lookup, keepAliveTimeoutMs: 10_000, connections: 1 })
+  const agent = createUpstreamAgent(
+    { allowPrivate: false, allowLoopback: true },
+    { lookup, keepAliveTimeoutMs: 10_000, connections: 1 },
+  )
   t.teardown(() => agent.close())
   for (let i = 0; i < 3; i += 1) {
     const response = await request(`http://upstream.test:${port}/v1/models`, { dispatcher: agent })
@@ -466,7 +522,7 @@ t.test('the agent connects to the checked address, keeps the Host header and reu
   t.equal(await viaSystem.body.text(), 'ok')
 })
 
-t.test('redirects are returned, not followed', async (t) => {
+t.test('redirects are returned, not followed', async t => {
   const sink = await startSink()
   t.teardown(sink.close)
   const port = await startUpstream(t, (req, res) => {
@@ -477,13 +533,20 @@ t.test('redirects are returned, not followed', async (t) => {
   const agent = createUpstreamAgent({ allowPrivate: false, allowLoopback: true }, { lookup })
   t.teardown(() => agent.close())
 
-  const response = await request(`http://upstream.test:${port}/v1/chat/completions`, { dispatcher: agent, method: 'POST', body: '{}' })
+  const response = await request(`http://upstream.test:${port}/v1/chat/completions`, {
+    dispatcher: agent,
+    method: 'POST',
+    body: '{}',
+  })
   t.equal(response.statusCode, 302)
   t.equal(response.headers.location, `http://127.0.0.1:${sink.port}/`)
   await response.body.dump()
 
   // fetch follows by default, yet each hop still passes the guard: 0.0.0.0 stays refused.
-  const failure = await fetch(`http://upstream.test:${port}/to-zero`, { dispatcher: agent }).then(() => undefined, (e: unknown) => e)
+  const failure = await fetch(`http://upstream.test:${port}/to-zero`, { dispatcher: agent }).then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   t.equal(codeOf((failure as Error | undefined)?.cause), 'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN')
   const manual = await fetch(`http://upstream.test:${port}/`, { dispatcher: agent, redirect: 'manual' })
   t.equal(manual.status, 302)
@@ -493,20 +556,31 @@ t.test('redirects are returned, not followed', async (t) => {
 // A LAN address of this machine, if it has one: allowPrivate must reach it without any escape.
 const lanAddress = Object.values(networkInterfaces())
   .flat()
-  .find((info) => info !== undefined && !info.internal && forbiddenReason(info.address, STRICT) !== undefined && forbiddenReason(info.address, LAN) === undefined && !info.address.startsWith('fe80'))
+  .find(
+    info =>
+      info !== undefined &&
+      !info.internal &&
+      forbiddenReason(info.address, STRICT) !== undefined &&
+      forbiddenReason(info.address, LAN) === undefined &&
+      !info.address.startsWith('fe80'),
+  )
 
-t.test('allowPrivate reaches a server on a LAN address through the agent', { skip: lanAddress === undefined ? 'no private interface address' : false }, async (t) => {
-  const address = lanAddress?.address ?? ''
-  const server = http.createServer((_req, res) => res.end('lan'))
-  server.listen(0, address)
-  await once(server, 'listening')
-  t.teardown(() => new Promise((resolve) => server.close(resolve)))
-  const port = (server.address() as AddressInfo).port
-  const host = net.isIPv6(address) ? `[${address}]` : address
-  const url = await checkBaseUrl(`http://${host}:${port}/v1`, LAN)
-  const lan = createUpstreamAgent(LAN)
-  const strict = createUpstreamAgent(STRICT)
-  t.teardown(() => Promise.all([lan.close(), strict.close()]))
-  t.equal(await (await request(url, { dispatcher: lan })).body.text(), 'lan')
-  await t.rejects(request(url, { dispatcher: strict }), { code: 'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN' })
-})
+t.test(
+  'allowPrivate reaches a server on a LAN address through the agent',
+  { skip: lanAddress === undefined ? 'no private interface address' : false },
+  async t => {
+    const address = lanAddress?.address ?? ''
+    const server = http.createServer((_req, res) => res.end('lan'))
+    server.listen(0, address)
+    await once(server, 'listening')
+    t.teardown(() => new Promise(resolve => server.close(resolve)))
+    const port = (server.address() as AddressInfo).port
+    const host = net.isIPv6(address) ? `[${address}]` : address
+    const url = await checkBaseUrl(`http://${host}:${port}/v1`, LAN)
+    const lan = createUpstreamAgent(LAN)
+    const strict = createUpstreamAgent(STRICT)
+    t.teardown(() => Promise.all([lan.close(), strict.close()]))
+    t.equal(await (await request(url, { dispatcher: lan })).body.text(), 'lan')
+    await t.rejects(request(url, { dispatcher: strict }), { code: 'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN' })
+  },
+)

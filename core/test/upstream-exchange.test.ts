@@ -32,7 +32,12 @@ async function upstream(t: Test, handler: Handler): Promise<{ url: string; agent
 }
 
 /** An upstream that sends a head and the start of an answer, then holds; `gone` settles when its connection closes. */
-async function halfAnswer(t: Test, status: number, type: string, start: string): Promise<{ url: string; agent: Agent; gone: Promise<void> }> {
+async function halfAnswer(
+  t: Test,
+  status: number,
+  type: string,
+  start: string,
+): Promise<{ url: string; agent: Agent; gone: Promise<void> }> {
   let closed!: () => void
   const gone = new Promise<void>(resolve => (closed = resolve))
   const served = await upstream(t, (_request, response) => {
@@ -55,12 +60,22 @@ async function readAll(exchange: UpstreamExchange): Promise<Buffer[]> {
 const tick = () => new Promise(resolve => setImmediate(resolve))
 
 /** A watcher that writes down what it is told. */
-const recorder = (events: string[]): ExchangeWatcher => ({ waiting: () => events.push('waiting'), resumed: () => events.push('resumed'), flowing: () => events.push('flowing') })
+const recorder = (events: string[]): ExchangeWatcher => ({
+  waiting: () => events.push('waiting'),
+  resumed: () => events.push('resumed'),
+  flowing: () => events.push('flowing'),
+})
 
 t.test('sends the request as given and reads the answer whole', async t => {
   let seen: { method?: string; url?: string; type?: string; auth?: string; body?: string } = {}
   const { url, agent } = await upstream(t, (request, response, body) => {
-    seen = { method: request.method, url: request.url, type: request.headers['content-type'], auth: request.headers.authorization, body }
+    seen = {
+      method: request.method,
+      url: request.url,
+      type: request.headers['content-type'],
+      auth: request.headers.authorization,
+      body,
+    }
     response.writeHead(200, { 'content-type': 'application/json', 'retry-after': '7' })
     response.end('{"ok":true}')
   })
@@ -70,7 +85,13 @@ t.test('sends the request as given and reads the answer whole', async t => {
   t.equal(head.header('retry-after'), '7', 'headers are read by their lower-case name')
   t.equal(head.header('x-missing'), undefined)
   t.equal(Buffer.concat(await readAll(exchange)).toString(), '{"ok":true}')
-  t.same(seen, { method: 'POST', url: '/v1/chat/completions?x=1', type: 'application/json', auth: 'Bearer sk-test', body: '{"model":"m"}' })
+  t.same(seen, {
+    method: 'POST',
+    url: '/v1/chat/completions?x=1',
+    type: 'application/json',
+    auth: 'Bearer sk-test',
+    body: '{"model":"m"}',
+  })
 })
 
 t.test('frames that arrive together reach the reader as one chunk, in order', async t => {
@@ -108,7 +129,10 @@ t.test('a reader that does not read pauses the upstream socket, and reading resu
   const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}')
   await exchange.head
   for (let i = 0; i < 20; i++) await tick()
-  t.ok(written < total && !finished, `the upstream is held back (${written} of ${total} pieces written) while nobody reads`)
+  t.ok(
+    written < total && !finished,
+    `the upstream is held back (${written} of ${total} pieces written) while nobody reads`,
+  )
   const bytes = Buffer.concat(await readAll(exchange)).length
   t.equal(bytes, piece.length * total, 'reading on gets the whole answer')
 })
@@ -184,29 +208,32 @@ t.test('the watcher is told exactly when the reader waits on the upstream', asyn
   t.ok((await exchange.next()).done)
 })
 
-t.test('whole() gives the answer as one buffer at its end, past the high-water mark, and tells the watcher of its waits', async t => {
-  let release!: () => void
-  const held = new Promise<void>(resolve => (release = resolve))
-  const big = 'x'.repeat(200 * 1024)
-  const { url, agent } = await upstream(t, (_request, response) => {
-    response.writeHead(200, { 'content-type': 'application/json' })
-    response.write(`{"a":"${big}",`)
-    void held.then(() => response.end('"b":1}'))
-  })
-  const events: string[] = []
-  const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', recorder(events))
-  t.equal((await exchange.head).status, 200)
-  events.length = 0
-  const whole = exchange.whole(1024 * 1024)
-  // The first part is read (more than the 64 KiB at which next() readers hold the socket back).
-  while (!events.includes('flowing')) await tick()
-  t.equal(events.at(-1), 'waiting', 'with the first part in, the rest is waited for')
-  release()
-  const answer = await whole
-  t.same(JSON.parse(answer.toString()), { a: big, b: 1 }, 'every byte, in order')
-  t.equal(events.at(-1), 'resumed', 'the last wait ends with the answer')
-  t.ok((await exchange.next()).done, 'nothing is left to read')
-})
+t.test(
+  'whole() gives the answer as one buffer at its end, past the high-water mark, and tells the watcher of its waits',
+  async t => {
+    let release!: () => void
+    const held = new Promise<void>(resolve => (release = resolve))
+    const big = 'x'.repeat(200 * 1024)
+    const { url, agent } = await upstream(t, (_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.write(`{"a":"${big}",`)
+      void held.then(() => response.end('"b":1}'))
+    })
+    const events: string[] = []
+    const exchange = new UpstreamExchange(agent, { url, headers: {} }, '{}', recorder(events))
+    t.equal((await exchange.head).status, 200)
+    events.length = 0
+    const whole = exchange.whole(1024 * 1024)
+    // The first part is read (more than the 64 KiB at which next() readers hold the socket back).
+    while (!events.includes('flowing')) await tick()
+    t.equal(events.at(-1), 'waiting', 'with the first part in, the rest is waited for')
+    release()
+    const answer = await whole
+    t.same(JSON.parse(answer.toString()), { a: big, b: 1 }, 'every byte, in order')
+    t.equal(events.at(-1), 'resumed', 'the last wait ends with the answer')
+    t.ok((await exchange.next()).done, 'nothing is left to read')
+  },
+)
 
 t.test('whole() refuses an answer larger than its limit and drops the connection', async t => {
   const { url, agent, gone } = await halfAnswer(t, 200, 'application/json', `{"a":"${'x'.repeat(4096)}`)

@@ -41,20 +41,37 @@ const call = (userId: number | null, model: string, ago: number, extra: Partial<
   ...extra,
 })
 
-const localDay = (instant: number) => new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant)
+const localDay = (instant: number) =>
+  new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    instant,
+  )
 
 /** The answer by brute force: every row of the user dated by Intl, the oracle. */
 function expected(rows: readonly Seed[], userId: number, days: number) {
   const dates = Array.from({ length: days }, (_, index) => localDay(Date.now() - (days - 1 - index) * DAY))
   const mine = rows.filter(row => row.userId === userId && dates.includes(localDay(row.createdAt.getTime())))
-  const sum = (list: readonly Seed[]) => ({ calls: list.length, prompt_tokens: list.reduce((s, r) => s + r.promptTokens, 0), completion_tokens: list.reduce((s, r) => s + r.completionTokens, 0) })
-  const models = [...new Set(mine.map(row => row.model))].map(model => ({ model, ...sum(mine.filter(row => row.model === model)) })).sort((a, b) => b.calls - a.calls || a.model.localeCompare(b.model))
-  return { totals: sum(mine), models, daily: dates.map(date => ({ date, ...sum(mine.filter(row => localDay(row.createdAt.getTime()) === date)) })) }
+  const sum = (list: readonly Seed[]) => ({
+    calls: list.length,
+    prompt_tokens: list.reduce((s, r) => s + r.promptTokens, 0),
+    completion_tokens: list.reduce((s, r) => s + r.completionTokens, 0),
+  })
+  const models = [...new Set(mine.map(row => row.model))]
+    .map(model => ({ model, ...sum(mine.filter(row => row.model === model)) }))
+    .sort((a, b) => b.calls - a.calls || a.model.localeCompare(b.model))
+  return {
+    totals: sum(mine),
+    models,
+    daily: dates.map(date => ({ date, ...sum(mine.filter(row => localDay(row.createdAt.getTime()) === date)) })),
+  }
 }
 
 for (const dialect of dialects) {
   t.test(`${dialect.name}: GET /api/usage/me`, { skip: dialect.skip }, async t => {
-    const gateway: TestGateway = await createTestGateway({ plugins: [fixtures], ...(dialect.mysqlUrl ? { mysqlUrl: dialect.mysqlUrl } : {}), config: { settings: { time_zone: ZONE } } })
+    const gateway: TestGateway = await createTestGateway({
+      plugins: [fixtures],
+      ...(dialect.mysqlUrl ? { mysqlUrl: dialect.mysqlUrl } : {}),
+      config: { settings: { time_zone: ZONE } },
+    })
     t.teardown(gateway.close)
     const rows: Seed[] = [
       call(3, 'gpt-4o-mini', HOUR),
@@ -69,7 +86,8 @@ for (const dialect of dialects) {
     ]
     for (const row of rows) gateway.usage.record(row)
     await gateway.usage.flush()
-    const get = (who: string | undefined, query = '') => gateway.inject({ method: 'GET', url: `/api/usage/me${query}`, headers: who ? { 'x-who': who } : {} })
+    const get = (who: string | undefined, query = '') =>
+      gateway.inject({ method: 'GET', url: `/api/usage/me${query}`, headers: who ? { 'x-who': who } : {} })
 
     t.test('a user sees their own calls and tokens, by model and by day, in the time_zone setting', async t => {
       const response = await get('ada')
@@ -81,13 +99,19 @@ for (const dialect of dialects) {
       t.same(body.models, want.models)
       t.same(body.daily, want.daily, '30 days, oldest first, empty days at zero')
       t.equal(body.daily.length, 30)
-      t.notOk(body.models.some(m => m.model === 'old-model'), 'a call 40 days ago is outside the window')
+      t.notOk(
+        body.models.some(m => m.model === 'old-model'),
+        'a call 40 days ago is outside the window',
+      )
       const week = (await get('ada', '?days=7')).json() as UserUsage
       t.same(week.daily, expected(rows, 3, 7).daily)
       const today = (await get('ada', '?days=1')).json() as UserUsage
       t.same(today.totals, expected(rows, 3, 1).totals, 'one day: today only')
       const quarter = (await get('ada', '?days=90')).json() as UserUsage
-      t.ok(quarter.models.some(m => m.model === 'old-model'), '90 days reach the older call')
+      t.ok(
+        quarter.models.some(m => m.model === 'old-model'),
+        '90 days reach the older call',
+      )
     })
 
     t.test("IDOR: nobody ever gets another user's usage", async t => {
@@ -103,13 +127,18 @@ for (const dialect of dialects) {
         else t.equal(attempt.statusCode, 400, `${query}: refused`)
       }
       const root = (await get('root')).json() as UserUsage
-      t.same(root.totals, { calls: 0, prompt_tokens: 0, completion_tokens: 0 }, "even root sees only their own (none), not everyone's")
+      t.same(
+        root.totals,
+        { calls: 0, prompt_tokens: 0, completion_tokens: 0 },
+        "even root sees only their own (none), not everyone's",
+      )
     })
 
     t.test('a session only: anonymous callers and API tokens are refused; days are checked', async t => {
       t.equal((await get(undefined)).statusCode, 401)
       t.equal((await get('adaToken')).statusCode, 401, 'an API token cannot read usage (session required)')
-      for (const query of ['?days=0', '?days=91', '?days=abc', '?days=1.5']) t.equal((await get('ada', query)).statusCode, 400, query)
+      for (const query of ['?days=0', '?days=91', '?days=abc', '?days=1.5'])
+        t.equal((await get('ada', query)).statusCode, 400, query)
     })
   })
 }
@@ -130,6 +159,13 @@ t.test('computeUserUsage gives each row its local day at fixed moments, across a
   for (const row of seeded) gateway.usage.record(row)
   await gateway.usage.flush()
   const usage = await computeUserUsage(gateway.db.em(), { userId: 3, days: 3, now, timeZone: 'America/New_York' })
-  t.same(usage.daily.map(d => [d.date, d.calls]), [['2025-03-08', 1], ['2025-03-09', 2], ['2025-03-10', 1]])
+  t.same(
+    usage.daily.map(d => [d.date, d.calls]),
+    [
+      ['2025-03-08', 1],
+      ['2025-03-09', 2],
+      ['2025-03-10', 1],
+    ],
+  )
   t.equal(usage.totals.calls, 4)
 })

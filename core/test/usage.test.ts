@@ -3,7 +3,13 @@ import type { EntityManager } from '@mikro-orm/core'
 import { pino } from 'pino'
 import { Registry } from 'prom-client'
 import type { Logger } from '@parley/core'
-import { createTestGateway, missingService, pendingSchemaChanges, testServices, type TestGateway } from '@parley/core/testing'
+import {
+  createTestGateway,
+  missingService,
+  pendingSchemaChanges,
+  testServices,
+  type TestGateway,
+} from '@parley/core/testing'
 import { UsageLog } from '../src/usage/entities.js'
 import { estimatePromptTokens, estimateTokens } from '../src/usage/tokens.js'
 import { UsageWriter, type UsageRecord, type UsageWriterOptions } from '../src/usage/writer.js'
@@ -48,7 +54,10 @@ function capture(): { log: Logger; text: () => string } {
 function watched(source: () => EntityManager, before: (rows: number) => Promise<void> | void = () => undefined) {
   const inserts: number[] = []
   const proxy = <T extends object>(target: T, key: string | symbol, replace: (original: never) => unknown): T =>
-    new Proxy(target, { get: (object, name, receiver) => (name === key ? replace(Reflect.get(object, name, receiver) as never) : Reflect.get(object, name, receiver)) })
+    new Proxy(target, {
+      get: (object, name, receiver) =>
+        name === key ? replace(Reflect.get(object, name, receiver) as never) : Reflect.get(object, name, receiver),
+    })
   type Done = (error: Error | null) => void
   type Driver = Record<'run' | 'query', (sql: string, params: unknown[], done: Done) => void>
   // sqlite3 runs statements with `run`, mysql2 with `query`; the batch is one JSON array parameter.
@@ -108,12 +117,19 @@ for (const dialect of dialects) {
     return gateway
   }
   const writer = (t: Test, options: Partial<UsageWriterOptions> & Pick<UsageWriterOptions, 'em'>): UsageWriter => {
-    const usage = new UsageWriter({ log: pino({ level: 'silent' }) as unknown as Logger, flushIntervalMs: 60_000, ...options })
+    const usage = new UsageWriter({
+      log: pino({ level: 'silent' }) as unknown as Logger,
+      flushIntervalMs: 60_000,
+      ...options,
+    })
     t.teardown(() => usage.close())
     return usage
   }
   const stored = async (gateway: TestGateway): Promise<string[]> => {
-    const rows = (await gateway.db.em().getConnection().execute('select request_id from usage_logs order by id')) as Array<{ request_id: string }>
+    const rows = (await gateway.db
+      .em()
+      .getConnection()
+      .execute('select request_id from usage_logs order by id')) as Array<{ request_id: string }>
     return rows.map(r => r.request_id)
   }
   const renameTable = (gateway: TestGateway, from: string, to: string) =>
@@ -130,7 +146,17 @@ for (const dialect of dialects) {
       const gateway = await boot(t)
       const usage = writer(t, { em: () => gateway.db.em() })
       const createdAt = new Date('2025-03-04T05:06:07.000Z')
-      usage.record(row(1, { createdAt, estimated: true, status: 'error', errorType: 'upstream_error', ttfbMs: null, tokenId: 3, principalKind: 'api_token' }))
+      usage.record(
+        row(1, {
+          createdAt,
+          estimated: true,
+          status: 'error',
+          errorType: 'upstream_error',
+          ttfbMs: null,
+          tokenId: 3,
+          principalKind: 'api_token',
+        }),
+      )
       await usage.flush()
       const [saved] = await gateway.db.em().find(UsageLog, {})
       t.match(saved, {
@@ -157,22 +183,43 @@ for (const dialect of dialects) {
       t.type(saved?.id, 'number')
     })
 
-    t.test('text is stored as sent (quotes, escapes, line breaks, emoji), a NUL or half a surrogate pair as U+FFFD', async t => {
-      const gateway = await boot(t)
-      const usage = writer(t, { em: () => gateway.db.em() })
-      const odd = [`it's "quoted" \\ back\\slashed`, 'two\nlines\tand\u0000nul', 'ünï 模型 😀', 'half \uD83D pair', '[1, {"a": null}]', '?']
-      odd.forEach((text, n) => usage.record(row(n, { username: text, channelName: text, model: `m-${text}`, errorType: null, userId: null })))
-      await usage.flush()
-      const saved = await gateway.db.em().find(UsageLog, {}, { orderBy: { id: 'asc' } })
-      const expected = odd.map(text => text.toWellFormed().replaceAll('\0', '\uFFFD'))
-      t.same([expected[1], expected[3]], ['two\nlines\tand\uFFFDnul', 'half \uFFFD pair'])
-      t.same(
-        saved.map(r => [r.username, r.channelName, r.model, r.errorType, r.userId]),
-        expected.map(text => [text, text, `m-${text}`, null, null]),
-      )
-      const rollups = (await gateway.db.em().getConnection().execute('select model, calls from usage_rollups')) as Array<{ model: string; calls: number }>
-      t.same(rollups.map(r => r.model).sort(), expected.map(text => `m-${text}`).sort(), 'the stats count each model under the name its rows carry')
-    })
+    t.test(
+      'text is stored as sent (quotes, escapes, line breaks, emoji), a NUL or half a surrogate pair as U+FFFD',
+      async t => {
+        const gateway = await boot(t)
+        const usage = writer(t, { em: () => gateway.db.em() })
+        const odd = [
+          `it's "quoted" \\ back\\slashed`,
+          'two\nlines\tand\u0000nul',
+          'ünï 模型 😀',
+          'half \uD83D pair',
+          '[1, {"a": null}]',
+          '?',
+        ]
+        odd.forEach((text, n) =>
+          usage.record(
+            row(n, { username: text, channelName: text, model: `m-${text}`, errorType: null, userId: null }),
+          ),
+        )
+        await usage.flush()
+        const saved = await gateway.db.em().find(UsageLog, {}, { orderBy: { id: 'asc' } })
+        const expected = odd.map(text => text.toWellFormed().replaceAll('\0', '\uFFFD'))
+        t.same([expected[1], expected[3]], ['two\nlines\tand\uFFFDnul', 'half \uFFFD pair'])
+        t.same(
+          saved.map(r => [r.username, r.channelName, r.model, r.errorType, r.userId]),
+          expected.map(text => [text, text, `m-${text}`, null, null]),
+        )
+        const rollups = (await gateway.db
+          .em()
+          .getConnection()
+          .execute('select model, calls from usage_rollups')) as Array<{ model: string; calls: number }>
+        t.same(
+          rollups.map(r => r.model).sort(),
+          expected.map(text => `m-${text}`).sort(),
+          'the stats count each model under the name its rows carry',
+        )
+      },
+    )
 
     t.test('rows are written in multi-row batches, and close() writes the rest', async t => {
       const gateway = await boot(t)
@@ -181,13 +228,21 @@ for (const dialect of dialects) {
       const usage = writer(t, { em, batchSize: 10, maxBatchSize: 10, metrics })
       for (let n = 0; n < 25; n++) usage.record(row(n))
       await waitFor(() => usage.stats.written === 20)
-      t.same(inserts, [10, 10], 'a full batch triggers the write, full batches go back to back; no insert exceeds the largest batch')
+      t.same(
+        inserts,
+        [10, 10],
+        'a full batch triggers the write, full batches go back to back; no insert exceeds the largest batch',
+      )
       for (let n = 25; n < 28; n++) usage.record(row(n))
       await new Promise(resolve => setImmediate(resolve))
       t.equal(usage.stats.buffered, 8, 'a partial batch waits for the timer, however it came about')
       await usage.close()
       t.same(inserts, [10, 10, 8])
-      t.same(await stored(gateway), Array.from({ length: 28 }, (_, n) => `req-${n}`), 'every row, in order')
+      t.same(
+        await stored(gateway),
+        Array.from({ length: 28 }, (_, n) => `req-${n}`),
+        'every row, in order',
+      )
       const written = await metrics.getSingleMetric('parley_usage_rows_written_total')?.get()
       t.equal(written?.values[0]?.value, 28)
       usage.record(row(99))
@@ -207,7 +262,10 @@ for (const dialect of dialects) {
       const gateway = await boot(t)
       let release!: () => void
       const gate = new Promise<void>(resolve => (release = resolve))
-      const { em, inserts } = watched(() => gateway.db.em(), () => gate)
+      const { em, inserts } = watched(
+        () => gateway.db.em(),
+        () => gate,
+      )
       const usage = writer(t, { em, batchSize: 1 })
       usage.record(row(0))
       await new Promise(resolve => setImmediate(resolve))
@@ -220,14 +278,24 @@ for (const dialect of dialects) {
       release()
       await usage.close()
       t.equal((await stored(gateway)).length, 1001)
-      t.same(inserts, [1, ...Array<number>(100).fill(10)], 'the backlog goes in batches of the largest size (10 × batch size by default)')
+      t.same(
+        inserts,
+        [1, ...Array<number>(100).fill(10)],
+        'the backlog goes in batches of the largest size (10 × batch size by default)',
+      )
     })
 
     t.test('record() never throws when the database is down', async t => {
       const down = await createTestGateway({ mysqlUrl: dialect.mysqlUrl })
       await down.close()
       const { log, text } = capture()
-      const usage = new UsageWriter({ em: () => down.db.em(), log, batchSize: 2, flushIntervalMs: 60_000, retryBaseMs: 60_000 })
+      const usage = new UsageWriter({
+        em: () => down.db.em(),
+        log,
+        batchSize: 2,
+        flushIntervalMs: 60_000,
+        retryBaseMs: 60_000,
+      })
       t.doesNotThrow(() => {
         for (let n = 0; n < 5; n++) usage.record(row(n))
       })
@@ -264,7 +332,15 @@ for (const dialect of dialects) {
       const gateway = await boot(t)
       const metrics = new Registry()
       const { log, text } = capture()
-      const usage = writer(t, { em: () => gateway.db.em(), log, metrics, batchSize: 5, maxBuffered: 5, flushIntervalMs: 20, retryBaseMs: 60_000 })
+      const usage = writer(t, {
+        em: () => gateway.db.em(),
+        log,
+        metrics,
+        batchSize: 5,
+        maxBuffered: 5,
+        flushIntervalMs: 20,
+        retryBaseMs: 60_000,
+      })
       await renameTable(gateway, 'usage_logs', 'usage_logs_away')
       for (let n = 0; n < 5; n++) usage.record(row(n))
       await waitFor(() => usage.stats.failures === 1)
@@ -287,18 +363,31 @@ t.test('the entity has no column that could hold prompt or answer text', async t
   const meta = gateway.db.orm.getMetadata().get(UsageLog.meta.className)
   const columns = meta.props.flatMap(prop => prop.fieldNames)
   t.ok(columns.includes('prompt_tokens'), 'sanity: the metadata lists the columns')
-  t.same(columns.filter(c => /prompt|content|message|answer|text|body/.test(c) && !/_tokens$/.test(c)), [])
-  t.same(meta.props.filter(p => /text|blob|json/i.test(p.type)).map(p => p.name), [], 'no text or json column')
+  t.same(
+    columns.filter(c => /prompt|content|message|answer|text|body/.test(c) && !/_tokens$/.test(c)),
+    [],
+  )
+  t.same(
+    meta.props.filter(p => /text|blob|json/i.test(p.type)).map(p => p.name),
+    [],
+    'no text or json column',
+  )
   const strings = meta.props.filter(p => p.runtimeType === 'string')
   t.ok(strings.length > 0, 'sanity: string columns found')
-  t.same(strings.filter(p => !(Number(p.length) > 0 && Number(p.length) <= 191)).map(p => p.name), [], 'every string is short and bounded')
+  t.same(
+    strings.filter(p => !(Number(p.length) > 0 && Number(p.length) <= 191)).map(p => p.name),
+    [],
+    'every string is short and bounded',
+  )
 })
 
 t.test('long strings are fitted to their columns instead of failing the batch', async t => {
   const gateway = await createTestGateway()
   t.teardown(gateway.close)
   const usage = new UsageWriter({ em: () => gateway.db.em(), log: pino({ level: 'silent' }) as unknown as Logger })
-  usage.record(row(1, { requestId: 'r'.repeat(500), username: 'u'.repeat(63) + '😀', promptTokens: -5, latencyMs: Number.NaN }))
+  usage.record(
+    row(1, { requestId: 'r'.repeat(500), username: 'u'.repeat(63) + '😀', promptTokens: -5, latencyMs: Number.NaN }),
+  )
   await usage.close()
   const [saved] = await gateway.db.em().find(UsageLog, {})
   t.equal(saved?.requestId.length, 128)
@@ -332,7 +421,18 @@ t.test('token estimates', async t => {
   t.equal(estimatePromptTokens([{ role: 'user', content: 'hello world' }], 'gpt-4o'), 3 + 1 + 2 + 3)
   t.equal(estimatePromptTokens([{ role: 'user', name: 'ada', content: '' }], 'gpt-4o'), 3 + 1 + 1 + 1 + 3)
   t.equal(
-    estimatePromptTokens([{ role: 'user', content: [{ type: 'text', text: 'hello world' }, { type: 'image_url', image_url: { url: 'data:,', detail: 'low' } }] }], 'gpt-4o'),
+    estimatePromptTokens(
+      [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'hello world' },
+            { type: 'image_url', image_url: { url: 'data:,', detail: 'low' } },
+          ],
+        },
+      ],
+      'gpt-4o',
+    ),
     3 + 1 + 2 + 85 + 3,
   )
   t.equal(estimatePromptTokens([], 'gpt-4o'), 3)
@@ -341,14 +441,34 @@ t.test('token estimates', async t => {
 t.test('the gateway owns one writer and flushes it when it stops', async t => {
   const { createGateway, loadConfig } = await import('@parley/core')
   const dataDir = t.testdir()
-  const config = loadConfig({ file: false, env: {}, overrides: { env: 'test', data_dir: dataDir, log: { level: 'silent' } } })
+  const config = loadConfig({
+    file: false,
+    env: {},
+    overrides: { env: 'test', data_dir: dataDir, log: { level: 'silent' } },
+  })
   const first = await createGateway({ config })
   await first.start()
-  first.usage.record({ requestId: 'req-at-shutdown', ip: '203.0.113.9', principalKind: 'guest', model: 'gpt-4o', promptTokens: 3, completionTokens: 4, estimated: false, status: 'success', latencyMs: 12, endpoint: 'chat.completions', stream: false })
+  first.usage.record({
+    requestId: 'req-at-shutdown',
+    ip: '203.0.113.9',
+    principalKind: 'guest',
+    model: 'gpt-4o',
+    promptTokens: 3,
+    completionTokens: 4,
+    estimated: false,
+    status: 'success',
+    latencyMs: 12,
+    endpoint: 'chat.completions',
+    stream: false,
+  })
   await first.stop()
   const second = await createGateway({ config })
   await second.start()
   t.teardown(second.stop)
   const rows = await second.db.em().find(UsageLog, {})
-  t.same(rows.map(r => [r.requestId, r.promptTokens, r.completionTokens]), [['req-at-shutdown', 3, 4]], 'the buffered row was written at shutdown')
+  t.same(
+    rows.map(r => [r.requestId, r.promptTokens, r.completionTokens]),
+    [['req-at-shutdown', 3, 4]],
+    'the buffered row was written at shutdown',
+  )
 })

@@ -38,7 +38,11 @@ export function installAuthentication(app: FastifyInstance, strategies: Registry
 }
 
 /** The first strategy's answer, from `from` on; synchronous while the strategies answer at once (a cache hit). */
-function ask(request: FastifyRequest, strategies: readonly AuthStrategy[], from: number): MaybePromise<Principal | undefined> {
+function ask(
+  request: FastifyRequest,
+  strategies: readonly AuthStrategy[],
+  from: number,
+): MaybePromise<Principal | undefined> {
   for (let index = from; index < strategies.length; index++) {
     const principal = (strategies[index] as AuthStrategy).authenticate(request)
     if (isPromiseLike(principal)) return principal.then(found => found ?? ask(request, strategies, index + 1))
@@ -56,7 +60,10 @@ export async function principalOf(request: FastifyRequest): Promise<Principal | 
  * A signed-in user. API tokens are refused unless `apiTokens` is set: account and token
  * management need a session, so a leaked API token cannot mint more tokens.
  */
-export async function requireUser(request: FastifyRequest, options: { apiTokens?: boolean } = {}): Promise<SessionUser | TokenUser> {
+export async function requireUser(
+  request: FastifyRequest,
+  options: { apiTokens?: boolean } = {},
+): Promise<SessionUser | TokenUser> {
   const principal = await request.principal()
   if (principal?.kind === 'user') return principal
   if (principal?.kind === 'api_token') {

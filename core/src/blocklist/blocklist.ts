@@ -44,7 +44,10 @@ export function canonicalRule(input: string): string | undefined {
     bits -= 96
   }
   if (bits === 0) return undefined
-  const network = address.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`) : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`)
+  const network =
+    address.kind() === 'ipv4'
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${bits}`)
+      : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${bits}`)
   return `${network.toString()}/${bits}`
 }
 
@@ -94,7 +97,7 @@ export class BlockMatcher {
     }
     if (address.kind() === 'ipv4') {
       const value = toUint32(address as ipaddr.IPv4)
-      for (const rule of this.#v4) if (((value & rule.mask) >>> 0) === rule.network) return rule.rule
+      for (const rule of this.#v4) if ((value & rule.mask) >>> 0 === rule.network) return rule.rule
       return undefined
     }
     for (const rule of this.#v6) if ((address as ipaddr.IPv6).match(rule.range, rule.bits)) return rule.rule
@@ -140,7 +143,13 @@ export class Blocklist {
     this.attempts = new BatchWriter<AttemptInput, AttemptRow>({
       name: 'blocked_attempts',
       label: 'Refused blocked-IP attempt',
-      toRow: input => ({ createdAt: new Date(), ip: fit(input.ip, 45), method: fit(input.method, 10), path: fit(input.path, 255), rule: fit(input.rule, 64) }),
+      toRow: input => ({
+        createdAt: new Date(),
+        ip: fit(input.ip, 45),
+        method: fit(input.method, 10),
+        path: fit(input.path, 255),
+        rule: fit(input.rule, 64),
+      }),
       em: options.em,
       insert: (em, rows) => em.insertMany<InferEntity<typeof BlockedAttempt>>(BlockedAttempt, rows),
       log: options.log,
@@ -172,7 +181,9 @@ export class Blocklist {
 
   /** Tells every instance (this one included) to reload the rules. */
   async changed(): Promise<void> {
-    await this.options.kv.publish(BLOCKLIST_CHANGED, '1').catch(error => this.options.log.warn({ err: error }, 'could not announce a blocklist change'))
+    await this.options.kv
+      .publish(BLOCKLIST_CHANGED, '1')
+      .catch(error => this.options.log.warn({ err: error }, 'could not announce a blocklist change'))
     await this.reload()
   }
 

@@ -5,5 +5,9 @@ import { BlockedAttempt } from './entities.js'
 
 /** Deletes refused-attempt records older than the retention cut-off, along the `created_at` index. */
 export function pruneBlockedAttempts(em: () => EntityManager, context: RetentionContext): Promise<number> {
-  return deleteInBatches(em, { entity: BlockedAttempt, where: { createdAt: { $lt: context.before } }, orderBy: { createdAt: 'asc' } }, context)
+  return deleteInBatches(
+    em,
+    { entity: BlockedAttempt, where: { createdAt: { $lt: context.before } }, orderBy: { createdAt: 'asc' } },
+    context,
+  )
 }

@@ -20,8 +20,17 @@ const ChannelFields = {
   name: Name,
   provider: Type.String({ minLength: 1, maxLength: 32 }),
   base_url: Type.String({ minLength: 1, maxLength: 500 }),
-  keys: Type.Array(Type.Union([KeyText, Type.Object({ id: Type.Integer({ minimum: 1 }), enabled: Type.Optional(Type.Boolean()) }, strict)]), { maxItems: 100 }),
-  models: Type.Array(Type.Union([ModelName, Type.Object({ model: ModelName, upstream_model: Type.Optional(ModelName) }, strict)]), { maxItems: 500 }),
+  keys: Type.Array(
+    Type.Union([
+      KeyText,
+      Type.Object({ id: Type.Integer({ minimum: 1 }), enabled: Type.Optional(Type.Boolean()) }, strict),
+    ]),
+    { maxItems: 100 },
+  ),
+  models: Type.Array(
+    Type.Union([ModelName, Type.Object({ model: ModelName, upstream_model: Type.Optional(ModelName) }, strict)]),
+    { maxItems: 500 },
+  ),
   rpm_limit: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
   groups: Type.Array(GroupName, { maxItems: 100 }),
   priority: Type.Integer({ minimum: -1000, maximum: 1000 }),
@@ -47,7 +56,13 @@ const CreateChannel = Type.Object(
 )
 const UpdateChannel = Type.Partial(Type.Object(ChannelFields), strict)
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
-const Page = Type.Object({ page: Type.Integer({ minimum: 1, default: 1 }), page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, strict)
+const Page = Type.Object(
+  {
+    page: Type.Integer({ minimum: 1, default: 1 }),
+    page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  },
+  strict,
+)
 const ModelFields = {
   display_name: Type.Optional(Type.String({ maxLength: 191 })),
   reasoning: Type.Optional(Type.Boolean()),
@@ -78,57 +93,96 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
   const security = [{ bearer: [] }]
   const baseUrl = async (raw: string) => (await checkBaseUrl(raw, catalog.addressPolicy())).toString()
 
-  app.get('/api/admin/providers', { ...common, schema: { tags, security, summary: "Installed providers with their channel settings' JSON schema (for generated forms)" } }, async () => {
-    const items = catalog.channels.providerList()
-    return { items, total: items.length, page: 1, page_size: items.length }
-  })
-
-  app.get('/api/admin/channels', { ...common, schema: { tags, security, summary: 'Channels, paged', querystring: Page } }, async request => {
-    const { page, page_size } = request.query
-    const { items, total } = await catalog.channels.list(catalog.em(), page, page_size)
-    return { items, total, page, page_size }
-  })
-
-  app.post('/api/admin/channels', { ...common, schema: { tags, security, summary: 'Create a channel', body: CreateChannel } }, async (request, reply) => {
-    const body = request.body
-    const input: ChannelInput = {
-      name: body.name.trim(),
-      provider: body.provider,
-      base_url: await baseUrl(body.base_url),
-      keys: body.keys ?? [],
-      models: body.models ?? [],
-      rpm_limit: body.rpm_limit ?? 0,
-      groups: body.groups ?? ['default'],
-      priority: body.priority ?? 0,
-      weight: body.weight ?? 1,
-      enabled: body.enabled ?? true,
-      settings: body.settings ?? {},
-    }
-    if (input.keys.some(key => typeof key !== 'string')) throw errors.PARLEY_ERR_HTTP_VALIDATION({ reason: 'body/keys: a new channel takes keys as strings' })
-    const channel = await catalog.channels.create(catalog.em(), input)
-    await catalog.changed()
-    request.log.info({ channel_id: channel.id, provider: channel.provider }, 'channel created')
-    return reply.code(201).send(channel)
-  })
-
-  app.get('/api/admin/channels/:id', { ...common, schema: { tags, security, summary: 'One channel', params: IdParams } }, async request =>
-    catalog.channels.get(catalog.em(), request.params.id),
+  app.get(
+    '/api/admin/providers',
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: "Installed providers with their channel settings' JSON schema (for generated forms)",
+      },
+    },
+    async () => {
+      const items = catalog.channels.providerList()
+      return { items, total: items.length, page: 1, page_size: items.length }
+    },
   )
 
-  app.put('/api/admin/channels/:id', { ...common, schema: { tags, security, summary: 'Change a channel; keys not listed are removed', params: IdParams, body: UpdateChannel } }, async request => {
-    const body: Partial<Static<typeof UpdateChannel>> = { ...request.body }
-    if (body.base_url !== undefined) body.base_url = await baseUrl(body.base_url)
-    if (body.name !== undefined) body.name = body.name.trim()
-    const channel = await catalog.channels.update(catalog.em(), request.params.id, body as Partial<ChannelInput>)
-    await catalog.changed()
-    return channel
-  })
+  app.get(
+    '/api/admin/channels',
+    { ...common, schema: { tags, security, summary: 'Channels, paged', querystring: Page } },
+    async request => {
+      const { page, page_size } = request.query
+      const { items, total } = await catalog.channels.list(catalog.em(), page, page_size)
+      return { items, total, page, page_size }
+    },
+  )
 
-  app.delete('/api/admin/channels/:id', { ...common, schema: { tags, security, summary: 'Delete a channel', params: IdParams } }, async (request, reply) => {
-    await catalog.channels.delete(catalog.em(), request.params.id)
-    await catalog.changed()
-    return reply.code(204).send()
-  })
+  app.post(
+    '/api/admin/channels',
+    { ...common, schema: { tags, security, summary: 'Create a channel', body: CreateChannel } },
+    async (request, reply) => {
+      const body = request.body
+      const input: ChannelInput = {
+        name: body.name.trim(),
+        provider: body.provider,
+        base_url: await baseUrl(body.base_url),
+        keys: body.keys ?? [],
+        models: body.models ?? [],
+        rpm_limit: body.rpm_limit ?? 0,
+        groups: body.groups ?? ['default'],
+        priority: body.priority ?? 0,
+        weight: body.weight ?? 1,
+        enabled: body.enabled ?? true,
+        settings: body.settings ?? {},
+      }
+      if (input.keys.some(key => typeof key !== 'string'))
+        throw errors.PARLEY_ERR_HTTP_VALIDATION({ reason: 'body/keys: a new channel takes keys as strings' })
+      const channel = await catalog.channels.create(catalog.em(), input)
+      await catalog.changed()
+      request.log.info({ channel_id: channel.id, provider: channel.provider }, 'channel created')
+      return reply.code(201).send(channel)
+    },
+  )
+
+  app.get(
+    '/api/admin/channels/:id',
+    { ...common, schema: { tags, security, summary: 'One channel', params: IdParams } },
+    async request => catalog.channels.get(catalog.em(), request.params.id),
+  )
+
+  app.put(
+    '/api/admin/channels/:id',
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: 'Change a channel; keys not listed are removed',
+        params: IdParams,
+        body: UpdateChannel,
+      },
+    },
+    async request => {
+      const body: Partial<Static<typeof UpdateChannel>> = { ...request.body }
+      if (body.base_url !== undefined) body.base_url = await baseUrl(body.base_url)
+      if (body.name !== undefined) body.name = body.name.trim()
+      const channel = await catalog.channels.update(catalog.em(), request.params.id, body as Partial<ChannelInput>)
+      await catalog.changed()
+      return channel
+    },
+  )
+
+  app.delete(
+    '/api/admin/channels/:id',
+    { ...common, schema: { tags, security, summary: 'Delete a channel', params: IdParams } },
+    async (request, reply) => {
+      await catalog.channels.delete(catalog.em(), request.params.id)
+      await catalog.changed()
+      return reply.code(204).send()
+    },
+  )
 
   app.post(
     '/api/admin/channels/:id/test',
@@ -139,7 +193,9 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
         security,
         summary: 'A real round trip through each enabled key of a channel (disabled channels too)',
         params: IdParams,
-        body: Type.Optional(Type.Object({ model: Type.Optional(ModelName), key_id: Type.Optional(Type.Integer({ minimum: 1 })) }, strict)),
+        body: Type.Optional(
+          Type.Object({ model: Type.Optional(ModelName), key_id: Type.Optional(Type.Integer({ minimum: 1 })) }, strict),
+        ),
       },
     },
     async request => {
@@ -152,7 +208,18 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
       if (upstreamModel === undefined) throw errors.PARLEY_ERR_CATALOG_TEST_NO_MODEL()
       const results = []
       for (const key of chosen.length > 0 ? chosen : [undefined]) {
-        const result = await catalog.tester.probe({ channelId: view.id, channelName: view.name, provider: view.provider, baseUrl: view.base_url, key, settings }, upstreamModel, request.log)
+        const result = await catalog.tester.probe(
+          {
+            channelId: view.id,
+            channelName: view.name,
+            provider: view.provider,
+            baseUrl: view.base_url,
+            key,
+            settings,
+          },
+          upstreamModel,
+          request.log,
+        )
         results.push({ key_id: key?.id ?? null, hint: view.keys.find(k => k.id === key?.id)?.hint ?? null, ...result })
       }
       request.log.info({ channel_id: view.id, ok: results.every(r => r.ok) }, 'channel tested')
@@ -165,42 +232,95 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
     return { items, total: items.length, page: 1, page_size: items.length }
   })
 
-  app.post('/api/admin/models', { ...common, schema: { tags, security, summary: 'Add a model', body: Type.Object({ name: ModelName, ...ModelFields }, strict) } }, async (request, reply) => {
-    const model = await catalog.models.create(catalog.em(), request.body)
-    await catalog.changed()
-    return reply.code(201).send(model)
-  })
-
-  app.put('/api/admin/models/:name', { ...common, schema: { tags, security, summary: 'Change a model', params: Type.Object({ name: ModelName }), body: Type.Object(ModelFields, strict) } }, async request => {
-    const model = await catalog.models.update(catalog.em(), request.params.name, request.body)
-    await catalog.changed()
-    return model
-  })
-
-  app.delete('/api/admin/models/:name', { ...common, schema: { tags, security, summary: 'Remove a model no channel serves', params: Type.Object({ name: ModelName }) } }, async (request, reply) => {
-    await catalog.models.delete(catalog.em(), request.params.name)
-    await catalog.changed()
-    return reply.code(204).send()
-  })
-
-  app.get('/api/admin/chat-routes', { ...common, schema: { tags, security, summary: 'Chat group routes (group → channel)' } }, async () => {
-    const items = await catalog.routes.list(catalog.em())
-    return { items, total: items.length, page: 1, page_size: items.length }
-  })
-
   app.post(
-    '/api/admin/chat-routes',
-    { ...common, schema: { tags, security, summary: "Send a group's portal traffic to one channel", body: Type.Object({ group_name: GroupName, channel_id: Type.Integer({ minimum: 1 }) }, strict) } },
+    '/api/admin/models',
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: 'Add a model',
+        body: Type.Object({ name: ModelName, ...ModelFields }, strict),
+      },
+    },
     async (request, reply) => {
-      const { created } = await catalog.routes.set(catalog.em(), request.body.group_name, request.body.channel_id)
+      const model = await catalog.models.create(catalog.em(), request.body)
       await catalog.changed()
-      return reply.code(created ? 201 : 200).send({ group_name: request.body.group_name, channel_id: request.body.channel_id })
+      return reply.code(201).send(model)
     },
   )
 
-  app.delete('/api/admin/chat-routes/:group', { ...common, schema: { tags, security, summary: 'Remove a chat route', params: Type.Object({ group: GroupName }) } }, async (request, reply) => {
-    await catalog.routes.delete(catalog.em(), request.params.group)
-    await catalog.changed()
-    return reply.code(204).send()
-  })
+  app.put(
+    '/api/admin/models/:name',
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: 'Change a model',
+        params: Type.Object({ name: ModelName }),
+        body: Type.Object(ModelFields, strict),
+      },
+    },
+    async request => {
+      const model = await catalog.models.update(catalog.em(), request.params.name, request.body)
+      await catalog.changed()
+      return model
+    },
+  )
+
+  app.delete(
+    '/api/admin/models/:name',
+    {
+      ...common,
+      schema: { tags, security, summary: 'Remove a model no channel serves', params: Type.Object({ name: ModelName }) },
+    },
+    async (request, reply) => {
+      await catalog.models.delete(catalog.em(), request.params.name)
+      await catalog.changed()
+      return reply.code(204).send()
+    },
+  )
+
+  app.get(
+    '/api/admin/chat-routes',
+    { ...common, schema: { tags, security, summary: 'Chat group routes (group → channel)' } },
+    async () => {
+      const items = await catalog.routes.list(catalog.em())
+      return { items, total: items.length, page: 1, page_size: items.length }
+    },
+  )
+
+  app.post(
+    '/api/admin/chat-routes',
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: "Send a group's portal traffic to one channel",
+        body: Type.Object({ group_name: GroupName, channel_id: Type.Integer({ minimum: 1 }) }, strict),
+      },
+    },
+    async (request, reply) => {
+      const { created } = await catalog.routes.set(catalog.em(), request.body.group_name, request.body.channel_id)
+      await catalog.changed()
+      return reply
+        .code(created ? 201 : 200)
+        .send({ group_name: request.body.group_name, channel_id: request.body.channel_id })
+    },
+  )
+
+  app.delete(
+    '/api/admin/chat-routes/:group',
+    {
+      ...common,
+      schema: { tags, security, summary: 'Remove a chat route', params: Type.Object({ group: GroupName }) },
+    },
+    async (request, reply) => {
+      await catalog.routes.delete(catalog.em(), request.params.group)
+      await catalog.changed()
+      return reply.code(204).send()
+    },
+  )
 }

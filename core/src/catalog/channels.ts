@@ -38,7 +38,11 @@ export class ChannelStore {
   ) {}
 
   async list(em: EntityManager, page: number, pageSize: number): Promise<{ items: ChannelView[]; total: number }> {
-    const [rows, total] = await em.findAndCount(Channel, {}, { orderBy: { priority: 'desc', id: 'asc' }, limit: pageSize, offset: (page - 1) * pageSize })
+    const [rows, total] = await em.findAndCount(
+      Channel,
+      {},
+      { orderBy: { priority: 'desc', id: 'asc' }, limit: pageSize, offset: (page - 1) * pageSize },
+    )
     return { items: await this.views(em, rows), total }
   }
 
@@ -95,7 +99,8 @@ export class ChannelStore {
     if (input.priority !== undefined) row.priority = input.priority
     if (input.weight !== undefined) row.weight = input.weight
     if (input.enabled !== undefined) row.enabled = input.enabled
-    if (input.settings !== undefined) row.settings = JSON.stringify(this.sealSettings(provider, row.id, input.settings, parse(row.settings)))
+    if (input.settings !== undefined)
+      row.settings = JSON.stringify(this.sealSettings(provider, row.id, input.settings, parse(row.settings)))
     if (input.keys !== undefined) await this.replaceKeys(em, row.id, input.keys)
     if (input.models !== undefined) await this.replaceModels(em, row.id, input.models)
     await em.flush()
@@ -109,7 +114,8 @@ export class ChannelStore {
     const row = await em.findOne(Channel, { id })
     if (!row) throw errors.PARLEY_ERR_CATALOG_CHANNEL_NOT_FOUND({ id })
     const routes = await em.find(ChatRoute, { channelId: id })
-    if (routes.length > 0) throw errors.PARLEY_ERR_CATALOG_CHANNEL_ROUTED({ groups: routes.map(r => r.groupName).join(', ') })
+    if (routes.length > 0)
+      throw errors.PARLEY_ERR_CATALOG_CHANNEL_ROUTED({ groups: routes.map(r => r.groupName).join(', ') })
     await em.nativeDelete(ChannelKey, { channelId: id })
     await em.nativeDelete(ChannelModel, { channelId: id })
     await em.removeAndFlush(row)
@@ -157,7 +163,10 @@ export class ChannelStore {
   }
 
   /** A channel with its enabled keys and secret settings opened, for the channel test (admin only). */
-  async open(em: EntityManager, id: number): Promise<{ view: ChannelView; keys: Array<{ id: number; key: string }>; settings: Record<string, unknown> }> {
+  async open(
+    em: EntityManager,
+    id: number,
+  ): Promise<{ view: ChannelView; keys: Array<{ id: number; key: string }>; settings: Record<string, unknown> }> {
     const row = await em.findOne(Channel, { id })
     if (!row) throw errors.PARLEY_ERR_CATALOG_CHANNEL_NOT_FOUND({ id })
     const view = (await this.views(em, [row]))[0] as ChannelView
@@ -189,7 +198,11 @@ export class ChannelStore {
   private provider(id: string): ChatProvider {
     const provider = this.providers.get(id)
     if (!provider) {
-      const known = this.providers.list().map(entry => entry.id).join(', ') || 'none installed'
+      const known =
+        this.providers
+          .list()
+          .map(entry => entry.id)
+          .join(', ') || 'none installed'
       throw errors.PARLEY_ERR_CATALOG_PROVIDER_UNKNOWN({ provider: id, known })
     }
     return provider
@@ -200,7 +213,11 @@ export class ChannelStore {
   }
 
   /** A chat route must keep pointing at an enabled channel that serves its group. */
-  private async assertRoutesStillValid(em: EntityManager, channelId: number, input: Partial<ChannelInput>): Promise<void> {
+  private async assertRoutesStillValid(
+    em: EntityManager,
+    channelId: number,
+    input: Partial<ChannelInput>,
+  ): Promise<void> {
     const routes = await em.find(ChatRoute, { channelId })
     for (const route of routes) {
       if (input.enabled === false || (input.groups && !input.groups.includes(route.groupName))) {
@@ -243,7 +260,12 @@ export class ChannelStore {
     }
   }
 
-  private sealSettings(provider: ChatProvider, channelId: number, settings: Record<string, unknown>, previous: Record<string, unknown>): Record<string, unknown> {
+  private sealSettings(
+    provider: ChatProvider,
+    channelId: number,
+    settings: Record<string, unknown>,
+    previous: Record<string, unknown>,
+  ): Record<string, unknown> {
     let out: Record<string, unknown> = { ...settings }
     if (provider.settingsSchema) {
       const checked = validate(provider.settingsSchema, out)
@@ -269,7 +291,9 @@ export class ChannelStore {
   private async views(em: EntityManager, rows: ChannelRow[]): Promise<ChannelView[]> {
     const ids = rows.map(row => row.id)
     const keys = ids.length ? await em.find(ChannelKey, { channelId: { $in: ids } }, { orderBy: { id: 'asc' } }) : []
-    const models = ids.length ? await em.find(ChannelModel, { channelId: { $in: ids } }, { orderBy: { id: 'asc' } }) : []
+    const models = ids.length
+      ? await em.find(ChannelModel, { channelId: { $in: ids } }, { orderBy: { id: 'asc' } })
+      : []
     return rows.map(row => {
       const secret = new Set(this.providers.get(row.provider)?.secretSettings ?? [])
       const settings = parse(row.settings)
@@ -283,7 +307,9 @@ export class ChannelStore {
         provider: row.provider,
         base_url: row.baseUrl,
         keys: keys.filter(k => k.channelId === row.id).map(k => ({ id: k.id, hint: k.hint, enabled: k.enabled })),
-        models: models.filter(m => m.channelId === row.id).map(m => ({ model: m.model, upstream_model: m.upstreamModel })),
+        models: models
+          .filter(m => m.channelId === row.id)
+          .map(m => ({ model: m.model, upstream_model: m.upstreamModel })),
         rpm_limit: row.rpmLimit,
         groups: parse<string[]>(row.groups, []),
         priority: row.priority,

@@ -23,7 +23,10 @@ export const Channel = defineEntity({
     /** JSON of the provider's own settings (secrets inside are sealed). */
     settings: p.text(),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   }),
 })
 
@@ -84,7 +87,10 @@ export const ChatRoute = defineEntity({
   properties: p => ({
     groupName: p.string().length(64).primary(),
     channelId: p.integer().index(),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   }),
 })
 

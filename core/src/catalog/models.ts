@@ -5,7 +5,6 @@ import type { ChatRouteView, ModelView } from './views.js'
 
 export type { ChatRouteView, ModelView } from './views.js'
 
-
 export interface ModelInput {
   name: string
   display_name?: string
@@ -17,12 +16,21 @@ export interface ModelInput {
 /** The model catalog: what may be served, and how the portal presents it. */
 export class ModelStore {
   async list(em: EntityManager): Promise<ModelView[]> {
-    const [models, bindings] = await Promise.all([em.find(Model, {}, { orderBy: { name: 'asc' } }), em.find(ChannelModel, {})])
-    return models.map(model => view(model, bindings.filter(b => b.model === model.name).map(b => b.channelId)))
+    const [models, bindings] = await Promise.all([
+      em.find(Model, {}, { orderBy: { name: 'asc' } }),
+      em.find(ChannelModel, {}),
+    ])
+    return models.map(model =>
+      view(
+        model,
+        bindings.filter(b => b.model === model.name).map(b => b.channelId),
+      ),
+    )
   }
 
   async create(em: EntityManager, input: ModelInput): Promise<ModelView> {
-    if (await em.findOne(Model, { name: input.name })) throw errors.PARLEY_ERR_CATALOG_MODEL_EXISTS({ name: input.name })
+    if (await em.findOne(Model, { name: input.name }))
+      throw errors.PARLEY_ERR_CATALOG_MODEL_EXISTS({ name: input.name })
     const model = em.create(Model, {
       name: input.name,
       displayName: input.display_name ?? input.name,
@@ -43,7 +51,10 @@ export class ModelStore {
     if (input.enabled !== undefined) model.enabled = input.enabled
     await em.flush()
     const bindings = await em.find(ChannelModel, { model: name })
-    return view(model, bindings.map(b => b.channelId))
+    return view(
+      model,
+      bindings.map(b => b.channelId),
+    )
   }
 
   /** Refused while a channel still serves the model: unbind it there first. */

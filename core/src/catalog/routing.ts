@@ -23,15 +23,21 @@ export interface RouteCandidate {
  * and within one priority a weighted random order, so traffic spreads by weight and failover
  * moves on to the next. Chat-routed portal traffic gets exactly its one channel.
  */
-export function candidates(snapshot: CatalogSnapshot, request: RouteRequest, random: () => number = Math.random): RouteCandidate[] {
-  if (!request.passthrough && !snapshot.models.has(request.model)) throw errors.PARLEY_ERR_ROUTE_MODEL_UNKNOWN({ model: request.model })
+export function candidates(
+  snapshot: CatalogSnapshot,
+  request: RouteRequest,
+  random: () => number = Math.random,
+): RouteCandidate[] {
+  if (!request.passthrough && !snapshot.models.has(request.model))
+    throw errors.PARLEY_ERR_ROUTE_MODEL_UNKNOWN({ model: request.model })
   if (request.chat) {
     const routed = snapshot.chatRoutes.get(request.group)
     if (routed !== undefined) {
       const channel = snapshot.channels.find(c => c.id === routed)
       if (!channel) throw errors.PARLEY_ERR_ROUTE_CHAT_CHANNEL_DOWN({ group: request.group })
       const upstream = channel.models.get(request.model) ?? (request.passthrough ? request.model : undefined)
-      if (upstream === undefined) throw errors.PARLEY_ERR_ROUTE_MODEL_NOT_ON_CHAT_CHANNEL({ model: request.model, channel: channel.name })
+      if (upstream === undefined)
+        throw errors.PARLEY_ERR_ROUTE_MODEL_NOT_ON_CHAT_CHANNEL({ model: request.model, channel: channel.name })
       return [{ channel, upstreamModel: upstream }]
     }
   }
@@ -53,7 +59,8 @@ function orderByPriorityThenWeight(list: RouteCandidate[], random: () => number)
     tiers.set(candidate.channel.priority, tier)
   }
   const ordered: RouteCandidate[] = []
-  for (const priority of [...tiers.keys()].sort((a, b) => b - a)) ordered.push(...weightedShuffle(tiers.get(priority) as RouteCandidate[], random))
+  for (const priority of [...tiers.keys()].sort((a, b) => b - a))
+    ordered.push(...weightedShuffle(tiers.get(priority) as RouteCandidate[], random))
   return ordered
 }
 

@@ -48,7 +48,9 @@ export class SecretBox {
       const known = keys.get(id)
       // The same key listed twice (current also left in ENCRYPTION_KEY_PREVIOUS) is harmless.
       if (known && !known.equals(key)) {
-        throw errors.PARLEY_ERR_CONFIG_SECRETS({ reason: `two configured encryption keys share key id ${id}; generate a new ENCRYPTION_KEY with: openssl rand -hex 32` })
+        throw errors.PARLEY_ERR_CONFIG_SECRETS({
+          reason: `two configured encryption keys share key id ${id}; generate a new ENCRYPTION_KEY with: openssl rand -hex 32`,
+        })
       }
       keys.set(id, Buffer.from(key))
     }
@@ -125,7 +127,13 @@ function parse(sealed: string): { keyId: string; payload: Buffer } {
   const parts = sealed.split('.')
   if (parts[0] !== VERSION) throw unreadable('its format version is not supported')
   const [, keyId, encoded, extra] = parts
-  if (keyId === undefined || encoded === undefined || extra !== undefined || !KEY_ID.test(keyId) || !PAYLOAD.test(encoded)) {
+  if (
+    keyId === undefined ||
+    encoded === undefined ||
+    extra !== undefined ||
+    !KEY_ID.test(keyId) ||
+    !PAYLOAD.test(encoded)
+  ) {
     throw unreadable('it is malformed')
   }
   const payload = Buffer.from(encoded, 'base64url')

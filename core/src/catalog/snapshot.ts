@@ -42,7 +42,12 @@ export interface CatalogSnapshot {
   readonly loadedAt: Date
 }
 
-export const EMPTY_SNAPSHOT: CatalogSnapshot = Object.freeze({ channels: [], models: new Map(), chatRoutes: new Map(), loadedAt: new Date(0) })
+export const EMPTY_SNAPSHOT: CatalogSnapshot = Object.freeze({
+  channels: [],
+  models: new Map(),
+  chatRoutes: new Map(),
+  loadedAt: new Date(0),
+})
 
 /**
  * Reads the catalog once; the only queries routing ever causes, and only on a change. A secret
@@ -65,7 +70,10 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?:
     try {
       settings = store.openSettings(channel.id, channel.settings)
     } catch {
-      log?.error({ channel: channel.name, channel_id: channel.id, hint }, 'a secret setting of this channel cannot be opened; the channel is left out of routing')
+      log?.error(
+        { channel: channel.name, channel_id: channel.id, hint },
+        'a secret setting of this channel cannot be opened; the channel is left out of routing',
+      )
       continue
     }
     const stored = keys.filter(key => key.channelId === channel.id)
@@ -74,7 +82,10 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?:
       try {
         opened.push(store.openKey(key))
       } catch {
-        log?.error({ channel: channel.name, channel_id: channel.id, key_id: key.id, hint }, 'a key of this channel cannot be opened; the key is left out of routing')
+        log?.error(
+          { channel: channel.name, channel_id: channel.id, key_id: key.id, hint },
+          'a key of this channel cannot be opened; the key is left out of routing',
+        )
       }
     }
     // A channel whose every key is unreadable would be called with none: leave it out.
@@ -97,7 +108,12 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?:
   }
   return Object.freeze({
     channels: Object.freeze(routable),
-    models: new Map(models.map(m => [m.name, Object.freeze({ name: m.name, displayName: m.displayName || m.name, reasoning: m.reasoning, vision: m.vision })])),
+    models: new Map(
+      models.map(m => [
+        m.name,
+        Object.freeze({ name: m.name, displayName: m.displayName || m.name, reasoning: m.reasoning, vision: m.vision }),
+      ]),
+    ),
     chatRoutes: new Map(routes.map(r => [r.groupName, r.channelId])),
     loadedAt: new Date(),
   })

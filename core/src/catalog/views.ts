@@ -55,5 +55,13 @@ export interface ChannelTestView {
   ok: boolean
   model: string | undefined
   upstream_model: string
-  results: Array<{ key_id: number | null; hint: string | null; ok: boolean; latency_ms: number; status?: number; error?: string; reply?: string }>
+  results: Array<{
+    key_id: number | null
+    hint: string | null
+    ok: boolean
+    latency_ms: number
+    status?: number
+    error?: string
+    reply?: string
+  }>
 }

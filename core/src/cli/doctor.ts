@@ -64,33 +64,68 @@ function checkDataDir(config: Config, report: Report): void {
   while (!existsSync(dir) && path.dirname(dir) !== dir) dir = path.dirname(dir)
   try {
     accessSync(dir, constants.W_OK)
-    report(true, 'Data directory', existsSync(config.data_dir) ? `${config.data_dir} is writable` : `${config.data_dir} will be created at first start`)
+    report(
+      true,
+      'Data directory',
+      existsSync(config.data_dir)
+        ? `${config.data_dir} is writable`
+        : `${config.data_dir} will be created at first start`,
+    )
   } catch (error) {
-    report(false, 'Data directory', `${dir} is not writable (${(error as NodeJS.ErrnoException).code}); fix its permissions or set DATA_DIR`)
+    report(
+      false,
+      'Data directory',
+      `${dir} is not writable (${(error as NodeJS.ErrnoException).code}); fix its permissions or set DATA_DIR`,
+    )
   }
 }
 
 function checkSecrets(config: Config, report: Report): void {
-  const missing = [config.secrets.secret_key ? null : 'SECRET_KEY', config.secrets.encryption_key ? null : 'ENCRYPTION_KEY'].filter(Boolean)
+  const missing = [
+    config.secrets.secret_key ? null : 'SECRET_KEY',
+    config.secrets.encryption_key ? null : 'ENCRYPTION_KEY',
+  ].filter(Boolean)
   const stored = path.join(config.data_dir, 'secrets.json')
   if (missing.length === 0) report(true, 'Secrets', 'SECRET_KEY and ENCRYPTION_KEY are set')
-  else if (config.env === 'production') report(false, 'Secrets', `${missing.join(' and ')} missing; production refuses to start (generate with: openssl rand -hex 32)`)
-  else report(true, 'Secrets', `${missing.join(' and ')} not set; ${existsSync(stored) ? `using ${stored}` : `generated into ${stored} at first start`} (set them for production)`)
+  else if (config.env === 'production')
+    report(
+      false,
+      'Secrets',
+      `${missing.join(' and ')} missing; production refuses to start (generate with: openssl rand -hex 32)`,
+    )
+  else
+    report(
+      true,
+      'Secrets',
+      `${missing.join(' and ')} not set; ${existsSync(stored) ? `using ${stored}` : `generated into ${stored} at first start`} (set them for production)`,
+    )
 }
 
 function checkUpstreamAddresses(config: Config, report: Report): void {
   if (config.upstream.allow_loopback) {
     const source = config.sources['upstream.allow_loopback'] ?? 'config'
-    report(true, 'Upstream addresses', `loopback upstreams are admitted (upstream.allow_loopback, from ${source}): channels may point at servers on this host; link-local and metadata addresses stay refused`)
+    report(
+      true,
+      'Upstream addresses',
+      `loopback upstreams are admitted (upstream.allow_loopback, from ${source}): channels may point at servers on this host; link-local and metadata addresses stay refused`,
+    )
   } else {
-    report(true, 'Upstream addresses', 'loopback upstreams are refused; a model server on this host needs UPSTREAM_ALLOW_LOOPBACK=1')
+    report(
+      true,
+      'Upstream addresses',
+      'loopback upstreams are refused; a model server on this host needs UPSTREAM_ALLOW_LOOPBACK=1',
+    )
   }
 }
 
 async function checkPlugins(config: Config, report: Report): Promise<void> {
   try {
     const plugins = resolvePlugins(await importPlugins(config.plugins, config.file), CORE_VERSION)
-    report(true, 'Plugins', plugins.map(p => `${p.definition.id}@${p.definition.version}`).join(', ') || 'none configured')
+    report(
+      true,
+      'Plugins',
+      plugins.map(p => `${p.definition.id}@${p.definition.version}`).join(', ') || 'none configured',
+    )
   } catch (error) {
     report(false, 'Plugins', messageOf(error))
   }
@@ -102,7 +137,11 @@ async function checkRedis(config: Config, report: Report): Promise<void> {
     return
   }
   const where = redactCredentials(config.redis.url)
-  const kv = createKeyValueStore({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger: createLogger({ log: { level: 'silent' } }) })
+  const kv = createKeyValueStore({
+    redisUrl: config.redis.url,
+    prefix: config.redis.prefix,
+    logger: createLogger({ log: { level: 'silent' } }),
+  })
   try {
     await kv.ping()
     report(true, 'Redis', `${where} answers`)
@@ -139,7 +178,8 @@ async function checkDatabaseAndPlugins(config: Config, report: Report): Promise<
   } catch (error) {
     const code = error instanceof ParleyError ? error.code : ''
     if (code === 'PARLEY_ERR_PLUGIN_SETUP') report(false, 'Plugin setup', messageOf(error))
-    else if (!code.startsWith('PARLEY_ERR_PLUGIN')) report(false, code.startsWith('PARLEY_ERR_DB') ? 'Database' : 'Gateway', messageOf(error))
+    else if (!code.startsWith('PARLEY_ERR_PLUGIN'))
+      report(false, code.startsWith('PARLEY_ERR_DB') ? 'Database' : 'Gateway', messageOf(error))
     // Other plugin errors (loading, ordering, options) were reported under Plugins.
     if (scratch) rmSync(scratch, { recursive: true, force: true })
     return
@@ -150,7 +190,10 @@ async function checkDatabaseAndPlugins(config: Config, report: Report): Promise<
     } else {
       await gateway.db.ping(DOCTOR_DB_TIMEOUT_MS)
       const pending = await gateway.db.pending()
-      const state = pending.length === 0 ? 'schema up to date' : `${pending.length} migration(s) pending (applied by start or parley migrate)`
+      const state =
+        pending.length === 0
+          ? 'schema up to date'
+          : `${pending.length} migration(s) pending (applied by start or parley migrate)`
       report(true, 'Database', `${gateway.db.dialect} at ${where} answers; ${state}`)
     }
     for (const { key, item, owner } of gateway.registries.doctor.list()) {
@@ -179,7 +222,13 @@ async function checkEventLoop(report: Report): Promise<void> {
   histogram.disable()
   const p99 = histogram.percentile(99) / 1e6
   const note = `p99 ${p99.toFixed(1)} ms over ${EVENT_LOOP_SAMPLE_MS} ms idle`
-  report(true, 'Event loop', p99 > EVENT_LOOP_SLOW_MS ? `${note}: this host is busy or throttled; answers will be slow (check CPU steal, other processes, container CPU limits)` : note)
+  report(
+    true,
+    'Event loop',
+    p99 > EVENT_LOOP_SLOW_MS
+      ? `${note}: this host is busy or throttled; answers will be slow (check CPU steal, other processes, container CPU limits)`
+      : note,
+  )
 }
 
 function messageOf(error: unknown): string {

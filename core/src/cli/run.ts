@@ -108,7 +108,11 @@ async function migrate(io: CliIo): Promise<number> {
   const gateway = await createGateway({ config: config(io), migrate: false })
   try {
     const applied = await gateway.db.migrate()
-    io.out.write(applied.length === 0 ? 'Database is up to date.\n' : `Applied ${applied.length} migration(s):\n${applied.map(name => `  ${name}\n`).join('')}`)
+    io.out.write(
+      applied.length === 0
+        ? 'Database is up to date.\n'
+        : `Applied ${applied.length} migration(s):\n${applied.map(name => `  ${name}\n`).join('')}`,
+    )
     return 0
   } finally {
     await gateway.stop()
@@ -119,9 +123,14 @@ async function reencrypt(io: CliIo): Promise<number> {
   const gateway = await createGateway({ config: config(io) })
   try {
     await gateway.start()
-    const store = new ChannelStore(SecretBox.fromSecrets(gateway.container.resolve<Secrets>(TOKENS.secrets)), gateway.registries.providers)
+    const store = new ChannelStore(
+      SecretBox.fromSecrets(gateway.container.resolve<Secrets>(TOKENS.secrets)),
+      gateway.registries.providers,
+    )
     const { keys, settings } = await store.reencrypt(gateway.db.em())
-    io.out.write(`Re-encrypted ${keys} channel key(s) and ${settings} secret setting(s) with the current ENCRYPTION_KEY.\n`)
+    io.out.write(
+      `Re-encrypted ${keys} channel key(s) and ${settings} secret setting(s) with the current ENCRYPTION_KEY.\n`,
+    )
     return 0
   } finally {
     await gateway.stop()

@@ -63,11 +63,17 @@ function parse(kind: Kind, raw: string): unknown {
       return ['1', 'true', 'yes', 'on'].includes(word) ? true : ['0', 'false', 'no', 'off'].includes(word) ? false : raw
     }
     case 'list':
-      return raw.split(',').map(item => item.trim()).filter(Boolean)
+      return raw
+        .split(',')
+        .map(item => item.trim())
+        .filter(Boolean)
     case 'trust_proxy':
       return ['off', 'false', 'no', '0'].includes(raw.toLowerCase())
         ? false
-        : raw.split(',').map(item => item.trim()).filter(Boolean)
+        : raw
+            .split(',')
+            .map(item => item.trim())
+            .filter(Boolean)
     case 'string':
       return raw
   }

@@ -54,7 +54,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   return deepFreeze({ ...config, sources, file }) as Config
 }
 
-function resolveFile(option: string | false | undefined, env: LoadConfigOptions['env'] & object, cwd: string): string | undefined {
+function resolveFile(
+  option: string | false | undefined,
+  env: LoadConfigOptions['env'] & object,
+  cwd: string,
+): string | undefined {
   if (option === false) return undefined
   const explicit = option ?? env.PARLEY_CONFIG
   if (explicit) return path.resolve(cwd, explicit)
@@ -104,14 +108,30 @@ function checkSemantics(config: ParleyConfig): Problem[] {
   }
   config.server.metrics.allow?.forEach((entry, index) => {
     if (entry.includes('/') ? !isProxyEntry(entry) : isIP(entry) === 0) {
-      problems.push({ key: `server.metrics.allow.${index}`, value: printable('', entry), expected: 'an IP address or a CIDR range such as 10.0.0.0/8' })
+      problems.push({
+        key: `server.metrics.allow.${index}`,
+        value: printable('', entry),
+        expected: 'an IP address or a CIDR range such as 10.0.0.0/8',
+      })
     }
   })
   if (!isTimeZone(config.settings.time_zone)) {
-    problems.push({ key: 'settings.time_zone', value: printable('', config.settings.time_zone), expected: 'an IANA time zone such as UTC or Asia/Shanghai' })
+    problems.push({
+      key: 'settings.time_zone',
+      value: printable('', config.settings.time_zone),
+      expected: 'an IANA time zone such as UTC or Asia/Shanghai',
+    })
   }
-  if (config.env === 'production' && config.server.cors_origins.includes('*') && config.server.cors_origins.length > 1) {
-    problems.push({ key: 'server.cors_origins', value: printable('', config.server.cors_origins), expected: '"*" alone or a list of origins' })
+  if (
+    config.env === 'production' &&
+    config.server.cors_origins.includes('*') &&
+    config.server.cors_origins.length > 1
+  ) {
+    problems.push({
+      key: 'server.cors_origins',
+      value: printable('', config.server.cors_origins),
+      expected: '"*" alone or a list of origins',
+    })
   }
   return problems
 }
@@ -166,7 +186,12 @@ function mergeInto(target: Record<string, unknown>, source: Record<string, unkno
   }
 }
 
-function markSources(data: Record<string, unknown>, prefix: string, label: string, sources: Record<string, string>): void {
+function markSources(
+  data: Record<string, unknown>,
+  prefix: string,
+  label: string,
+  sources: Record<string, string>,
+): void {
   for (const [key, value] of Object.entries(data)) {
     const dotted = prefix ? `${prefix}.${key}` : key
     if (isPlainObject(value)) markSources(value, dotted, label, sources)

@@ -91,11 +91,37 @@ export const ServerSchema = Type.Object(
  */
 export const SettingsDefaultsSchema = Type.Object(
   {
-    guest_rpm: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10, title: 'Guest requests per minute', description: 'Per IP address; 0 for no limit' }),
-    user_rpm: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 60, title: 'User requests per minute', description: "Per user, unless the user's group sets its own; 0 for no limit" }),
-    log_retention_days: Type.Integer({ minimum: 1, maximum: 3650, default: 90, title: 'Keep usage logs (days)', description: 'Older usage log rows are deleted every night' }),
-    allow_registration: Type.Boolean({ default: true, title: 'Open registration', description: 'Anyone may create an account on the portal' }),
-    allow_guest: Type.Boolean({ default: false, title: 'Guests may chat', description: 'Visitors who are not signed in may use the chat page' }),
+    guest_rpm: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 10,
+      title: 'Guest requests per minute',
+      description: 'Per IP address; 0 for no limit',
+    }),
+    user_rpm: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 60,
+      title: 'User requests per minute',
+      description: "Per user, unless the user's group sets its own; 0 for no limit",
+    }),
+    log_retention_days: Type.Integer({
+      minimum: 1,
+      maximum: 3650,
+      default: 90,
+      title: 'Keep usage logs (days)',
+      description: 'Older usage log rows are deleted every night',
+    }),
+    allow_registration: Type.Boolean({
+      default: true,
+      title: 'Open registration',
+      description: 'Anyone may create an account on the portal',
+    }),
+    allow_guest: Type.Boolean({
+      default: false,
+      title: 'Guests may chat',
+      description: 'Visitors who are not signed in may use the chat page',
+    }),
     chat_history_mode: Type.Union(
       [
         Type.Literal('browser', { title: 'In the browser' }),
@@ -104,17 +130,47 @@ export const SettingsDefaultsSchema = Type.Object(
       ],
       { default: 'browser', title: 'Chat history', description: 'Where the portal keeps conversations' },
     ),
-    site_name: Type.String({ default: 'Parley', minLength: 1, maxLength: 100, title: 'Site name', description: 'Shown in the page header and titles' }),
-    site_base_url: Type.String({ default: '', title: 'Public base URL', description: 'The address users reach the gateway at, e.g. https://chat.example.com; empty if unknown' }),
-    default_group: Type.String({ default: 'default', minLength: 1, maxLength: 64, title: 'Group of new users', description: 'New accounts join this group' }),
-    model_passthrough: Type.Boolean({ default: false, title: 'Pass unknown models through', description: 'Forward any model name as is, instead of serving only the enabled models of the catalog' }),
+    site_name: Type.String({
+      default: 'Parley',
+      minLength: 1,
+      maxLength: 100,
+      title: 'Site name',
+      description: 'Shown in the page header and titles',
+    }),
+    site_base_url: Type.String({
+      default: '',
+      title: 'Public base URL',
+      description: 'The address users reach the gateway at, e.g. https://chat.example.com; empty if unknown',
+    }),
+    default_group: Type.String({
+      default: 'default',
+      minLength: 1,
+      maxLength: 64,
+      title: 'Group of new users',
+      description: 'New accounts join this group',
+    }),
+    model_passthrough: Type.Boolean({
+      default: false,
+      title: 'Pass unknown models through',
+      description: 'Forward any model name as is, instead of serving only the enabled models of the catalog',
+    }),
     /** Admit upstream base URLs on private networks (LAN model servers); off: SSRF protection. */
-    allow_private_upstreams: Type.Boolean({ default: false, title: 'Allow upstreams on private networks', description: 'Channels may point at LAN addresses (a model server on your network); off protects against SSRF' }),
+    allow_private_upstreams: Type.Boolean({
+      default: false,
+      title: 'Allow upstreams on private networks',
+      description: 'Channels may point at LAN addresses (a model server on your network); off protects against SSRF',
+    }),
     /**
      * Days of the dashboard's stats start at midnight here. Its description completes the
      * refusal "expected …" (validation.ts); the console's help is in settings/core-texts.ts.
      */
-    time_zone: Type.String({ default: 'UTC', minLength: 1, format: 'iana-time-zone', title: 'Time zone of the stats', description: 'an IANA time zone such as UTC or Asia/Shanghai' }),
+    time_zone: Type.String({
+      default: 'UTC',
+      minLength: 1,
+      format: 'iana-time-zone',
+      title: 'Time zone of the stats',
+      description: 'an IANA time zone such as UTC or Asia/Shanghai',
+    }),
   },
   { ...strict, default: {} },
 )

@@ -68,7 +68,10 @@ export function resolveSecrets(config: Config, log: Logger): Secrets {
   const previous = configured.previous_encryption_keys
   const previousEncryptionKeys = Object.freeze(
     previous.map((text, index) =>
-      parseEncryptionKey(text, `ENCRYPTION_KEY_PREVIOUS (secrets.previous_encryption_keys), entry ${index + 1} of ${previous.length},`),
+      parseEncryptionKey(
+        text,
+        `ENCRYPTION_KEY_PREVIOUS (secrets.previous_encryption_keys), entry ${index + 1} of ${previous.length},`,
+      ),
     ),
   )
   return Object.freeze({ secretKey, encryptionKey: parseEncryptionKey(encryptionText), previousEncryptionKeys })
@@ -99,5 +102,7 @@ function readStored(file: string): { secret_key?: string; encryption_key?: strin
   } catch {
     // fall through to the error below
   }
-  throw errors.PARLEY_ERR_CONFIG_SECRETS({ reason: `${file} is not valid JSON; fix or delete it (deleting logs everyone out)` })
+  throw errors.PARLEY_ERR_CONFIG_SECRETS({
+    reason: `${file} is not valid JSON; fix or delete it (deleting logs everyone out)`,
+  })
 }

@@ -76,8 +76,16 @@ export class BatchWriter<Input, Row> {
     this.maxBatchSize = Math.max(this.batchSize, options.maxBatchSize ?? this.batchSize * DEFAULT_BACKLOG_FACTOR)
     this.maxBuffered = Math.max(this.batchSize, options.maxBuffered ?? DEFAULT_MAX_BUFFERED)
     if (options.metrics) {
-      this.writtenTotal = counter(options.metrics, `parley_${options.name}_rows_written_total`, `${options.label} rows written to the database`)
-      this.droppedTotal = counter(options.metrics, `parley_${options.name}_rows_dropped_total`, `${options.label} rows dropped because the buffer was full or the writer closed`)
+      this.writtenTotal = counter(
+        options.metrics,
+        `parley_${options.name}_rows_written_total`,
+        `${options.label} rows written to the database`,
+      )
+      this.droppedTotal = counter(
+        options.metrics,
+        `parley_${options.name}_rows_dropped_total`,
+        `${options.label} rows dropped because the buffer was full or the writer closed`,
+      )
     }
     this.timer = setInterval(() => this.tick(), options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS)
     this.timer.unref()
@@ -96,7 +104,8 @@ export class BatchWriter<Input, Row> {
         return
       }
       this.buffer.push(this.options.toRow(record))
-      if (this.buffer.length > this.maxBuffered) this.drop(this.buffer.splice(0, this.buffer.length - this.maxBuffered).length)
+      if (this.buffer.length > this.maxBuffered)
+        this.drop(this.buffer.splice(0, this.buffer.length - this.maxBuffered).length)
       if (this.buffer.length >= this.batchSize && !this.scheduled && Date.now() >= this.retryAt) {
         // Deferred so the caller's response path pays for a push, not for building an insert.
         this.scheduled = true
@@ -133,13 +142,19 @@ export class BatchWriter<Input, Row> {
       const lost = this.buffer.length
       this.buffer = []
       this.drop(lost)
-      this.options.log.error({ rows: lost }, `${this.options.name} rows could not be written before shutdown and are lost`)
+      this.options.log.error(
+        { rows: lost },
+        `${this.options.name} rows could not be written before shutdown and are lost`,
+      )
     }
   }
 
   private tick(): void {
     if (this.counts.droppedUnreported > 0) {
-      this.options.log.warn({ dropped: this.counts.droppedUnreported, max_buffered: this.maxBuffered }, `${this.options.name} buffer full: oldest rows dropped`)
+      this.options.log.warn(
+        { dropped: this.counts.droppedUnreported, max_buffered: this.maxBuffered },
+        `${this.options.name} buffer full: oldest rows dropped`,
+      )
       this.counts.droppedUnreported = 0
     }
     if (this.buffer.length > 0 && Date.now() >= this.retryAt) void this.drain()
@@ -160,7 +175,11 @@ export class BatchWriter<Input, Row> {
    * every waiting row, up to `maxBatchSize`.
    */
   private async writeAll(strict: boolean): Promise<void> {
-    for (let first = true; this.buffer.length > 0 && (strict || first || this.buffer.length >= this.batchSize); first = false) {
+    for (
+      let first = true;
+      this.buffer.length > 0 && (strict || first || this.buffer.length >= this.batchSize);
+      first = false
+    ) {
       const batch = this.buffer.splice(0, this.maxBatchSize)
       try {
         await this.options.insert(this.options.em(), batch)
@@ -179,12 +198,19 @@ export class BatchWriter<Input, Row> {
   private failed(batch: Row[], error: unknown): void {
     // Back in front, in order; rows that arrived meanwhile may now push the oldest out.
     this.buffer.unshift(...batch)
-    if (this.buffer.length > this.maxBuffered) this.drop(this.buffer.splice(0, this.buffer.length - this.maxBuffered).length)
+    if (this.buffer.length > this.maxBuffered)
+      this.drop(this.buffer.splice(0, this.buffer.length - this.maxBuffered).length)
     this.counts.failures++
     const base = this.options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS
-    const wait = Math.min(this.options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS, base * 2 ** Math.min(this.counts.failures - 1, 20))
+    const wait = Math.min(
+      this.options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
+      base * 2 ** Math.min(this.counts.failures - 1, 20),
+    )
     this.retryAt = Date.now() + wait
-    this.options.log.warn({ reason: describe(error), rows: this.buffer.length, retry_in_ms: wait }, `${this.options.name} rows not written; will retry`)
+    this.options.log.warn(
+      { reason: describe(error), rows: this.buffer.length, retry_in_ms: wait },
+      `${this.options.name} rows not written; will retry`,
+    )
   }
 
   private drop(rows: number): void {

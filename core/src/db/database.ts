@@ -14,7 +14,6 @@ export const MIGRATIONS_TABLE = 'parley_migrations'
 const MIGRATION_LOCK = 'parley_migrations'
 const MIGRATION_LOCK_WAIT_S = 120
 
-
 /** Any entity defined with `defineEntity`, whatever its properties. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyEntitySchema = EntitySchema<any, any>
@@ -80,8 +79,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     // journal round trip; with synchronous=NORMAL a power cut may lose the last commits but
     // never corrupts the file (https://sqlite.org/wal.html). busy_timeout covers a second
     // process (the CLI) writing at the same moment.
-    const afterCreate = (connection: { exec(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void) => {
-      connection.exec('pragma journal_mode = wal; pragma synchronous = normal; pragma busy_timeout = 5000', error => done(error, connection))
+    const afterCreate = (
+      connection: { exec(sql: string, done: (error: Error | null) => void): void },
+      done: (error: Error | null, connection: unknown) => void,
+    ) => {
+      connection.exec('pragma journal_mode = wal; pragma synchronous = normal; pragma busy_timeout = 5000', error =>
+        done(error, connection),
+      )
     }
     orm = await SqliteOrm.init({ ...base, dbName: file, pool: { min: 1, max: 1, afterCreate } })
   } else {
@@ -112,13 +116,15 @@ async function waitForConnection(orm: MikroORM, timeoutMs: number, log: Logger):
     }
     if (Date.now() >= deadline) {
       await orm.close(true).catch(() => undefined)
-      throw errors.PARLEY_ERR_DB_UNREACHABLE({ seconds: Math.round(timeoutMs / 1000), reason: redactCredentials(reason) })
+      throw errors.PARLEY_ERR_DB_UNREACHABLE({
+        seconds: Math.round(timeoutMs / 1000),
+        reason: redactCredentials(reason),
+      })
     }
     if (attempt === 1) log.warn({ reason: redactCredentials(reason) }, 'database not reachable yet; retrying')
     await sleep(Math.min(1000, Math.max(0, deadline - Date.now())))
   }
 }
-
 
 class OrmDatabase implements Database {
   constructor(
@@ -151,8 +157,12 @@ class OrmDatabase implements Database {
   private async withMigrationLock<T>(work: () => Promise<T>): Promise<T> {
     const knex = (this.orm.em.getConnection() as AbstractSqlConnection).getKnex()
     return knex.transaction(async lockHolder => {
-      const [rows] = (await lockHolder.raw('select get_lock(?, ?) as locked', [MIGRATION_LOCK, MIGRATION_LOCK_WAIT_S])) as [Array<{ locked: number | null }>]
-      if (rows[0]?.locked !== 1) throw new Error(`another instance held the migration lock for over ${MIGRATION_LOCK_WAIT_S} s`)
+      const [rows] = (await lockHolder.raw('select get_lock(?, ?) as locked', [
+        MIGRATION_LOCK,
+        MIGRATION_LOCK_WAIT_S,
+      ])) as [Array<{ locked: number | null }>]
+      if (rows[0]?.locked !== 1)
+        throw new Error(`another instance held the migration lock for over ${MIGRATION_LOCK_WAIT_S} s`)
       try {
         return await work()
       } finally {

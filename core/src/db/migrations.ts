@@ -45,7 +45,10 @@ export function checkDialectsAgree(unit: string, migrations: DialectMigrations):
 }
 
 /** MikroORM's `migrationsList` for one dialect, in unit order (core first, then plugins). */
-export function toMigrationsList(units: readonly MigrationUnit[], dialect: Dialect): Array<{ name: string; class: Constructor<Migration> }> {
+export function toMigrationsList(
+  units: readonly MigrationUnit[],
+  dialect: Dialect,
+): Array<{ name: string; class: Constructor<Migration> }> {
   return units.flatMap(({ unit, migrations }) =>
     migrations[dialect].map(step => ({ name: `${unit}/${step.name}`, class: toMigrationClass(step) })),
   )

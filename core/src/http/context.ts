@@ -48,33 +48,37 @@ export function parseTraceparent(header: unknown): { traceId: string; parentSpan
  * carries request id, trace id and client IP (the IP honours proxy headers only from
  * `server.trust_proxy`, which Fastify applies). The request id is echoed in `X-Request-Id`.
  */
-export const requestContext = fp(function requestContext(app: FastifyInstance, _options: unknown, ready: () => void) {
-  app.decorateRequest('parley', null as unknown as RequestContext)
-  // Callback hooks: they run on every request, and a promise each is waste.
-  app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
-    const trace = parseTraceparent(request.headers.traceparent)
-    request.parley = {
-      traceId: trace?.traceId ?? newTraceId(),
-      parentSpanId: trace?.parentSpanId,
-      startedAt: process.hrtime.bigint(),
-      ip: request.ip,
-    }
-    // Fastify gives each request its own child logger (bound to the request id) unless logging
-    // is off, when every request shares one: only a request's own logger gets the fields.
-    if (request.log !== request.server.log) bindRequestFields(request.log, () => ({ trace_id: request.parley.traceId, ip: request.parley.ip }))
-    reply.header('x-request-id', request.id)
-    done()
-  })
-  app.addHook('onResponse', (request, reply, done) => {
-    const ms = Number(process.hrtime.bigint() - (request.parley?.startedAt ?? process.hrtime.bigint())) / 1e6
-    request.log.info(
-      { method: request.method, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(ms * 10) / 10 },
-      'request completed',
-    )
-    done()
-  })
-  ready()
-}, { name: 'parley-request-context', fastify: '5.x' })
+export const requestContext = fp(
+  function requestContext(app: FastifyInstance, _options: unknown, ready: () => void) {
+    app.decorateRequest('parley', null as unknown as RequestContext)
+    // Callback hooks: they run on every request, and a promise each is waste.
+    app.addHook('onRequest', (request: FastifyRequest, reply, done) => {
+      const trace = parseTraceparent(request.headers.traceparent)
+      request.parley = {
+        traceId: trace?.traceId ?? newTraceId(),
+        parentSpanId: trace?.parentSpanId,
+        startedAt: process.hrtime.bigint(),
+        ip: request.ip,
+      }
+      // Fastify gives each request its own child logger (bound to the request id) unless logging
+      // is off, when every request shares one: only a request's own logger gets the fields.
+      if (request.log !== request.server.log)
+        bindRequestFields(request.log, () => ({ trace_id: request.parley.traceId, ip: request.parley.ip }))
+      reply.header('x-request-id', request.id)
+      done()
+    })
+    app.addHook('onResponse', (request, reply, done) => {
+      const ms = Number(process.hrtime.bigint() - (request.parley?.startedAt ?? process.hrtime.bigint())) / 1e6
+      request.log.info(
+        { method: request.method, path: pathOf(request.url), status: reply.statusCode, ms: Math.round(ms * 10) / 10 },
+        'request completed',
+      )
+      done()
+    })
+    ready()
+  },
+  { name: 'parley-request-context', fastify: '5.x' },
+)
 
 /**
  * 32 random hex digits. `randomUUID()` draws from a cached entropy pool, where `randomBytes`

@@ -37,7 +37,9 @@ const TYPE_BY_STATUS: Record<number, string> = {
  */
 export function toEnvelope(error: unknown, request: FastifyRequest): { status: number; body: ErrorEnvelope } {
   const mapped = translate(error, request)
-  const body: ErrorEnvelope = { error: { type: mapped.type, message: messageFor(mapped, request), code: mapped.code, ...mapped.details } }
+  const body: ErrorEnvelope = {
+    error: { type: mapped.type, message: messageFor(mapped, request), code: mapped.code, ...mapped.details },
+  }
   return { status: mapped.statusCode, body }
 }
 
@@ -56,17 +58,23 @@ function translate(error: unknown, request: FastifyRequest): ParleyError {
     // field itself, so a client can point at it.
     const params = first?.params as { missingProperty?: string; additionalProperty?: string } | undefined
     const own = params?.missingProperty ?? params?.additionalProperty
-    const field = [...(first?.instancePath ?? '').split('/').filter(Boolean), ...(own ? [own] : [])].join('.') || undefined
-    const reason = params?.additionalProperty && field ? `${where}/${field} is not a known field` : (fastifyError.message ?? 'Invalid request')
-    return errors.PARLEY_ERR_HTTP_VALIDATION(
-      { reason },
-      { details: { location: where, ...(field ? { field } : {}) } },
-    )
+    const field =
+      [...(first?.instancePath ?? '').split('/').filter(Boolean), ...(own ? [own] : [])].join('.') || undefined
+    const reason =
+      params?.additionalProperty && field
+        ? `${where}/${field} is not a known field`
+        : (fastifyError.message ?? 'Invalid request')
+    return errors.PARLEY_ERR_HTTP_VALIDATION({ reason }, { details: { location: where, ...(field ? { field } : {}) } })
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return errors.PARLEY_ERR_HTTP_BAD_JSON({ reason: fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty' : (fastifyError.message ?? 'unparseable') })
+      return errors.PARLEY_ERR_HTTP_BAD_JSON({
+        reason:
+          fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+            ? 'the body is empty'
+            : (fastifyError.message ?? 'unparseable'),
+      })
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.PARLEY_ERR_HTTP_TOO_LARGE({ limit: request.routeOptions.bodyLimit ?? 'configured' })
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -92,7 +100,14 @@ function translate(error: unknown, request: FastifyRequest): ParleyError {
   return errors.PARLEY_ERR_HTTP_INTERNAL({ requestId: request.id })
 }
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST'])
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+])
 
 /**
  * A database that is down must answer a clear 503, not a 500 (or a hang): the request was fine,
@@ -102,7 +117,10 @@ function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionException) return true
   if (!(error instanceof DriverException)) return false
   const code = (error as DriverException & { code?: string }).code
-  return (code !== undefined && UNREACHABLE_CODES.has(code)) || /Unable to acquire a connection|Timeout acquiring a connection/i.test(error.message)
+  return (
+    (code !== undefined && UNREACHABLE_CODES.has(code)) ||
+    /Unable to acquire a connection|Timeout acquiring a connection/i.test(error.message)
+  )
 }
 
 /**
@@ -123,26 +141,39 @@ export function isApiPath(path: string): boolean {
   return /^\/(?:api|v1)(?:\/|$)/.test(path)
 }
 
-export const errorEnvelope = fp(function errorEnvelope(app: FastifyInstance, _options: unknown, ready: () => void) {
-  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    const { status, body } = toEnvelope(error, request)
-    if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed')
-    else if (status === 503) request.log.warn({ err_code: body.error.code, reason: redactCredentials(String((error as Error)?.message ?? '').split('\n')[0] ?? '') }, 'request refused: service unavailable')
-    else request.log.debug({ err_type: body.error.type, err_code: body.error.code }, 'request refused')
-    if (reply.sent || reply.raw.headersSent) return
-    // Any refusal that says when to come back says it in the header too (RFC 9110 §10.2.3).
-    if (typeof body.error.retry_after === 'number') void reply.header('retry-after', String(body.error.retry_after))
-    void reply.code(status).type('application/json; charset=utf-8').send(body)
-  })
-  app.setNotFoundHandler(async (request, reply) => {
-    // A browser asking for a page gets the UI's page (setNotFoundPage); API clients the envelope.
-    const page = notFoundPages.get(app)
-    if (page && (await page(request, reply))) return reply
-    const error = errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: request.method, path: pathOf(request.url) })
-    return reply.code(404).type('application/json; charset=utf-8').send({ error: { type: error.type, message: messageFor(error, request), code: error.code } })
-  })
-  ready()
-}, { name: 'parley-error-envelope', fastify: '5.x', dependencies: ['parley-request-context'] })
+export const errorEnvelope = fp(
+  function errorEnvelope(app: FastifyInstance, _options: unknown, ready: () => void) {
+    app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = toEnvelope(error, request)
+      if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed')
+      else if (status === 503)
+        request.log.warn(
+          {
+            err_code: body.error.code,
+            reason: redactCredentials(String((error as Error)?.message ?? '').split('\n')[0] ?? ''),
+          },
+          'request refused: service unavailable',
+        )
+      else request.log.debug({ err_type: body.error.type, err_code: body.error.code }, 'request refused')
+      if (reply.sent || reply.raw.headersSent) return
+      // Any refusal that says when to come back says it in the header too (RFC 9110 §10.2.3).
+      if (typeof body.error.retry_after === 'number') void reply.header('retry-after', String(body.error.retry_after))
+      void reply.code(status).type('application/json; charset=utf-8').send(body)
+    })
+    app.setNotFoundHandler(async (request, reply) => {
+      // A browser asking for a page gets the UI's page (setNotFoundPage); API clients the envelope.
+      const page = notFoundPages.get(app)
+      if (page && (await page(request, reply))) return reply
+      const error = errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: request.method, path: pathOf(request.url) })
+      return reply
+        .code(404)
+        .type('application/json; charset=utf-8')
+        .send({ error: { type: error.type, message: messageFor(error, request), code: error.code } })
+    })
+    ready()
+  },
+  { name: 'parley-error-envelope', fastify: '5.x', dependencies: ['parley-request-context'] },
+)
 
 /**
  * Fastify `frameworkErrors`: the router's own refusals (an undecodable URL, an over-long path
@@ -151,10 +182,14 @@ export const errorEnvelope = fp(function errorEnvelope(app: FastifyInstance, _op
  */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const reason =
-    error.code === 'FST_ERR_BAD_URL' ? 'The URL is not valid (bad percent-encoding)'
-    : error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long'
-    : undefined
-  const mapped = reason ? errors.PARLEY_ERR_HTTP_CLIENT({ reason }) : errors.PARLEY_ERR_HTTP_INTERNAL({ requestId: request.id })
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'The URL is not valid (bad percent-encoding)'
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'A path segment is too long'
+        : undefined
+  const mapped = reason
+    ? errors.PARLEY_ERR_HTTP_CLIENT({ reason })
+    : errors.PARLEY_ERR_HTTP_INTERNAL({ requestId: request.id })
   if (!reason) request.log.error({ err: error }, 'request failed')
   void reply
     .header('x-request-id', request.id)
@@ -174,7 +209,11 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
   const body = JSON.stringify({
-    error: { type: TYPE_BY_STATUS[status], message: status === 408 ? 'Request timed out' : 'Malformed HTTP request', code: 'PARLEY_ERR_HTTP_CLIENT' },
+    error: {
+      type: TYPE_BY_STATUS[status],
+      message: status === 408 ? 'Request timed out' : 'Malformed HTTP request',
+      code: 'PARLEY_ERR_HTTP_CLIENT',
+    },
   })
   socket.end(
     `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\n` +

@@ -30,48 +30,57 @@ export interface HealthOptions {
   readonly checks: () => ReadonlyArray<{ key: string; item: HealthCheck }>
 }
 
-export const health = fp(function health(app: FastifyInstance, { state, checks }: HealthOptions, ready: () => void) {
-  app.get(
-    '/healthz',
-    { schema: { tags: ['system'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
-    async () => ({ status: 'ok' as const }),
-  )
-  app.get(
-    '/readyz',
-    {
-      schema: {
-        tags: ['system'],
-        summary: 'Readiness: database, Redis and other dependencies',
-        response: {
-          '2xx': Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckResult) }),
-          503: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckResult) }),
+export const health = fp(
+  function health(app: FastifyInstance, { state, checks }: HealthOptions, ready: () => void) {
+    app.get(
+      '/healthz',
+      {
+        schema: {
+          tags: ['system'],
+          summary: 'Liveness',
+          response: { 200: Type.Object({ status: Type.Literal('ok') }) },
         },
       },
-    },
-    async (_request, reply) => {
-      const lifecycle = state()
-      const results: Record<string, { ok: boolean; ms: number; error?: string }> = {}
-      let critical = true
-      let all = true
-      if (lifecycle === 'running') {
-        await Promise.all(
-          checks().map(async ({ key, item }) => {
-            const result = await runCheck(item)
-            results[key] = result
-            if (!result.ok) {
-              all = false
-              if (item.critical !== false) critical = false
-            }
-          }),
-        )
-      }
-      const ready = lifecycle === 'running' && critical
-      const status = lifecycle !== 'running' ? lifecycle : !critical ? 'unavailable' : all ? 'ready' : 'degraded'
-      return reply.code(ready ? 200 : 503).send({ status, checks: results })
-    },
-  )
-  ready()
-}, { name: 'parley-health', fastify: '5.x', dependencies: ['parley-error-envelope'] })
+      async () => ({ status: 'ok' as const }),
+    )
+    app.get(
+      '/readyz',
+      {
+        schema: {
+          tags: ['system'],
+          summary: 'Readiness: database, Redis and other dependencies',
+          response: {
+            '2xx': Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckResult) }),
+            503: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), CheckResult) }),
+          },
+        },
+      },
+      async (_request, reply) => {
+        const lifecycle = state()
+        const results: Record<string, { ok: boolean; ms: number; error?: string }> = {}
+        let critical = true
+        let all = true
+        if (lifecycle === 'running') {
+          await Promise.all(
+            checks().map(async ({ key, item }) => {
+              const result = await runCheck(item)
+              results[key] = result
+              if (!result.ok) {
+                all = false
+                if (item.critical !== false) critical = false
+              }
+            }),
+          )
+        }
+        const ready = lifecycle === 'running' && critical
+        const status = lifecycle !== 'running' ? lifecycle : !critical ? 'unavailable' : all ? 'ready' : 'degraded'
+        return reply.code(ready ? 200 : 503).send({ status, checks: results })
+      },
+    )
+    ready()
+  },
+  { name: 'parley-health', fastify: '5.x', dependencies: ['parley-error-envelope'] },
+)
 
 async function runCheck(check: HealthCheck): Promise<{ ok: boolean; ms: number; error?: string }> {
   const started = performance.now()

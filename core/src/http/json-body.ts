@@ -46,16 +46,19 @@ export function nestsDeeperThan(text: string, max: number): boolean {
  * Fastify's own JSON parser (secure-json-parse: `__proto__` and `constructor.prototype` refused)
  * behind the depth check. Installed on the root instance, so every plugin scope inherits it.
  */
-export const jsonBody = fp(function jsonBody(app: FastifyInstance, _options: unknown, ready: () => void) {
-  const parse = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string
-    if (nestsDeeperThan(text, JSON_MAX_DEPTH)) {
-      done(errors.PARLEY_ERR_HTTP_TOO_DEEP({ max: JSON_MAX_DEPTH }), undefined)
-      return
-    }
-    parse(request, text, done)
-  })
-  ready()
-}, { name: 'parley-json-body', fastify: '5.x', dependencies: ['parley-error-envelope'] })
+export const jsonBody = fp(
+  function jsonBody(app: FastifyInstance, _options: unknown, ready: () => void) {
+    const parse = app.getDefaultJsonParser('error', 'error')
+    app.removeContentTypeParser('application/json')
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      const text = body as string
+      if (nestsDeeperThan(text, JSON_MAX_DEPTH)) {
+        done(errors.PARLEY_ERR_HTTP_TOO_DEEP({ max: JSON_MAX_DEPTH }), undefined)
+        return
+      }
+      parse(request, text, done)
+    })
+    ready()
+  },
+  { name: 'parley-json-body', fastify: '5.x', dependencies: ['parley-error-envelope'] },
+)

@@ -19,42 +19,49 @@ export interface HttpMetricsOptions {
   readonly allow?: readonly string[] | undefined
 }
 
-export const httpMetrics = fp(function httpMetrics(app: FastifyInstance, options: HttpMetricsOptions, ready: () => void) {
-  const { registry } = options
-  const requests = new Counter({
-    name: 'parley_http_requests_total',
-    help: 'HTTP requests by method, route and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    registers: [registry],
-  })
-  const duration = new Histogram({
-    name: 'parley_http_request_duration_seconds',
-    help: 'Time from request arrival to response end',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
-  })
-  app.addHook('onResponse', (request, reply, done) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }
-    requests.inc(labels)
-    if (request.parley) duration.observe(labels, Number(process.hrtime.bigint() - request.parley.startedAt) / 1e9)
-    done()
-  })
-
-  const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined
-  const trusted = addressList(options.allow)
-  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (!trusted.check(request.ip, isIP(request.ip) === 6 ? 'ipv6' : 'ipv4')) {
-      if (!expected) throw errors.PARLEY_ERR_HTTP_METRICS_FORBIDDEN()
-      const given = Buffer.from(request.headers.authorization ?? '')
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw errors.PARLEY_ERR_HTTP_METRICS_TOKEN()
+export const httpMetrics = fp(
+  function httpMetrics(app: FastifyInstance, options: HttpMetricsOptions, ready: () => void) {
+    const { registry } = options
+    const requests = new Counter({
+      name: 'parley_http_requests_total',
+      help: 'HTTP requests by method, route and status code',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      registers: [registry],
+    })
+    const duration = new Histogram({
+      name: 'parley_http_request_duration_seconds',
+      help: 'Time from request arrival to response end',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    })
+    app.addHook('onResponse', (request, reply, done) => {
+      const labels = {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_code: String(reply.statusCode),
       }
-    }
-    return reply.type(registry.contentType).send(await registry.metrics())
-  })
-  ready()
-}, { name: 'parley-http-metrics', fastify: '5.x', dependencies: ['parley-request-context'] })
+      requests.inc(labels)
+      if (request.parley) duration.observe(labels, Number(process.hrtime.bigint() - request.parley.startedAt) / 1e9)
+      done()
+    })
+
+    const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined
+    const trusted = addressList(options.allow)
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      if (!trusted.check(request.ip, isIP(request.ip) === 6 ? 'ipv6' : 'ipv4')) {
+        if (!expected) throw errors.PARLEY_ERR_HTTP_METRICS_FORBIDDEN()
+        const given = Buffer.from(request.headers.authorization ?? '')
+        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+          throw errors.PARLEY_ERR_HTTP_METRICS_TOKEN()
+        }
+      }
+      return reply.type(registry.contentType).send(await registry.metrics())
+    })
+    ready()
+  },
+  { name: 'parley-http-metrics', fastify: '5.x', dependencies: ['parley-request-context'] },
+)
 
 /** `server.metrics.allow` (addresses and CIDRs, validated by loadConfig) as Node's BlockList. */
 function addressList(entries: readonly string[] = []): BlockList {

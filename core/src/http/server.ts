@@ -106,8 +106,16 @@ function validatorWithoutBodyCoercion(): AjvCompiler.BuildCompilerFromPool {
   const factory = AjvCompiler()
   const common = { removeAdditional: false, useDefaults: true, allErrors: false } as const
   return (externalSchemas, options) => {
-    const body = factory(externalSchemas, { ...options, mode: undefined, customOptions: { ...common, coerceTypes: false } })
-    const text = factory(externalSchemas, { ...options, mode: undefined, customOptions: { ...common, coerceTypes: 'array' } })
+    const body = factory(externalSchemas, {
+      ...options,
+      mode: undefined,
+      customOptions: { ...common, coerceTypes: false },
+    })
+    const text = factory(externalSchemas, {
+      ...options,
+      mode: undefined,
+      customOptions: { ...common, coerceTypes: 'array' },
+    })
     // Fastify calls the compiler with { schema, method, url, httpPart }; the typings say schema only.
     return route => ((route as unknown as { httpPart?: string }).httpPart === 'body' ? body : text)(route)
   }

@@ -1,7 +1,16 @@
 import type { Job, Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { ResolvedJob } from './definition.js'
-import { errorSummary, isoOrNull, type JobCounts, type JobOverview, type JobRunsPage, type JobRunsQuery, type JobRunState, type JobRunView } from './views.js'
+import {
+  errorSummary,
+  isoOrNull,
+  type JobCounts,
+  type JobOverview,
+  type JobRunsPage,
+  type JobRunsQuery,
+  type JobRunState,
+  type JobRunView,
+} from './views.js'
 
 /*
  * The admin view of the BullMQ driver, read from one job's queue with the same order and
@@ -18,8 +27,10 @@ export async function overviewOf(job: ResolvedJob, queue: Queue): Promise<JobOve
     queue.getJobs(['failed'], 0, 0, false),
     job.cron === undefined ? undefined : queue.getJobScheduler(job.name),
   ])
-  const last = [...completed.map(run => ({ run, state: 'completed' as const })), ...failed.map(run => ({ run, state: 'failed' as const }))]
-    .sort((a, b) => (b.run.finishedOn ?? 0) - (a.run.finishedOn ?? 0))[0]
+  const last = [
+    ...completed.map(run => ({ run, state: 'completed' as const })),
+    ...failed.map(run => ({ run, state: 'failed' as const })),
+  ].sort((a, b) => (b.run.finishedOn ?? 0) - (a.run.finishedOn ?? 0))[0]
   return {
     name: job.name,
     cron: job.cron ?? null,
@@ -49,7 +60,8 @@ export async function runsOf(name: string, queue: Queue, redis: Redis, query: Jo
   for (const state of PENDING) {
     const from = Math.max(start - offset, 0)
     const to = Math.min(end - offset, counts[state])
-    if (from < to) slices.push(queue.getJobs([state], from, to - 1, false).then(jobs => jobs.map(job => viewOf(name, job, state))))
+    if (from < to)
+      slices.push(queue.getJobs([state], from, to - 1, false).then(jobs => jobs.map(job => viewOf(name, job, state))))
     offset += counts[state]
   }
   const from = Math.max(start - offset, 0)
@@ -78,7 +90,13 @@ async function finished(name: string, queue: Queue, redis: Redis, from: number, 
 
 async function countsOf(queue: Queue): Promise<JobCounts> {
   const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed')
-  return { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, completed: counts.completed ?? 0, failed: counts.failed ?? 0 }
+  return {
+    waiting: counts.waiting ?? 0,
+    active: counts.active ?? 0,
+    delayed: counts.delayed ?? 0,
+    completed: counts.completed ?? 0,
+    failed: counts.failed ?? 0,
+  }
 }
 
 /** `state` is where the job was read from; a job's own data is never copied into the view. */

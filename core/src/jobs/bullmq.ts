@@ -78,7 +78,7 @@ export class BullMqJobQueue implements JobQueue {
         removeOnFail: REMOVE_ON_FAIL,
       },
     })
-    queue.on('error', (error) => this.#reportError(job.name, error))
+    queue.on('error', error => this.#reportError(job.name, error))
     this.#defined.set(job.name, { job, queue })
   }
 
@@ -116,10 +116,12 @@ export class BullMqJobQueue implements JobQueue {
     for (const { job, queue } of this.#defined.values()) {
       if (job.cron !== undefined) {
         // Upsert by a fixed id: every instance writes the same scheduler, so one schedule exists.
-        await queue.upsertJobScheduler(job.name, { pattern: job.cron, tz: job.timezone }, { name: job.name, data: {} }).catch((error: unknown) => {
-          // Two instances starting at once: the other one made this tick's job first, for the same schedule.
-          if ((error as { code?: unknown }).code !== ErrorCode.SchedulerJobIdCollision) throw error
-        })
+        await queue
+          .upsertJobScheduler(job.name, { pattern: job.cron, tz: job.timezone }, { name: job.name, data: {} })
+          .catch((error: unknown) => {
+            // Two instances starting at once: the other one made this tick's job first, for the same schedule.
+            if ((error as { code?: unknown }).code !== ErrorCode.SchedulerJobIdCollision) throw error
+          })
       } else {
         // The queue belongs to this job alone, so a scheduler here is a cron since removed from it.
         await queue.removeJobScheduler(job.name)
@@ -133,7 +135,7 @@ export class BullMqJobQueue implements JobQueue {
         prefix: this.#prefix,
         concurrency: job.concurrency,
       })
-      worker.on('error', (error) => this.#reportError(job.name, error))
+      worker.on('error', error => this.#reportError(job.name, error))
       this.#workers.push(worker)
     }
   }
@@ -172,7 +174,9 @@ export class BullMqJobQueue implements JobQueue {
 
   async retry(id: string): Promise<void> {
     if (this.#closed) throw errors.PARLEY_ERR_JOB_CLOSED()
-    const found = await this.#unlessClosed(Promise.all([...this.#defined.values()].map(({ queue }) => queue.getJob(id))))
+    const found = await this.#unlessClosed(
+      Promise.all([...this.#defined.values()].map(({ queue }) => queue.getJob(id))),
+    )
     const job = found.find(candidate => candidate !== undefined)
     if (!job) throw errors.PARLEY_ERR_JOB_RUN_NOT_FOUND({ id })
     try {
@@ -181,7 +185,8 @@ export class BullMqJobQueue implements JobQueue {
     } catch (error) {
       const code = (error as { code?: unknown }).code
       if (code === ErrorCode.JobNotExist) throw errors.PARLEY_ERR_JOB_RUN_NOT_FOUND({ id }, { cause: error })
-      if (code === ErrorCode.JobNotInState) throw errors.PARLEY_ERR_JOB_RUN_NOT_FAILED({ id, state: await job.getState() }, { cause: error })
+      if (code === ErrorCode.JobNotInState)
+        throw errors.PARLEY_ERR_JOB_RUN_NOT_FAILED({ id, state: await job.getState() }, { cause: error })
       throw error
     }
   }
@@ -199,13 +204,15 @@ export class BullMqJobQueue implements JobQueue {
       const closed = (): void => reject(errors.PARLEY_ERR_JOB_CLOSED())
       signal.addEventListener('abort', closed, { once: true })
       work
-        .then(resolve, (error: unknown) => reject(this.#closed ? errors.PARLEY_ERR_JOB_CLOSED({}, { cause: error }) : error))
+        .then(resolve, (error: unknown) =>
+          reject(this.#closed ? errors.PARLEY_ERR_JOB_CLOSED({}, { cause: error }) : error),
+        )
         .finally(() => signal.removeEventListener('abort', closed))
     })
   }
 
   async #shutdown(): Promise<void> {
-    await Promise.all(this.#workers.map((worker) => worker.close()))
+    await Promise.all(this.#workers.map(worker => worker.close()))
     await Promise.all([...this.#defined.values()].map(({ queue }) => queue.close()))
     await Promise.all([quitRedis(this.#producer), quitRedis(this.#workerTemplate)])
   }

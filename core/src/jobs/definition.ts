@@ -41,7 +41,8 @@ export function resolveJob(definition: JobDefinition<unknown>): ResolvedJob {
   const concurrency = definition.concurrency ?? DEFAULT_CONCURRENCY
   if (!Number.isInteger(concurrency) || concurrency < 1) throw invalid('concurrency must be an integer >= 1')
   const timezone = definition.timezone ?? DEFAULT_TIMEZONE
-  if (definition.timezone !== undefined && definition.cron === undefined) throw invalid('timezone only applies to cron jobs')
+  if (definition.timezone !== undefined && definition.cron === undefined)
+    throw invalid('timezone only applies to cron jobs')
   try {
     new Intl.DateTimeFormat('en', { timeZone: timezone })
   } catch {
@@ -50,7 +51,7 @@ export function resolveJob(definition: JobDefinition<unknown>): ResolvedJob {
   if (definition.cron !== undefined) checkCron(definition.cron, timezone, invalid)
   return {
     name,
-    handler: (run) => definition.handler(run),
+    handler: run => definition.handler(run),
     cron: definition.cron,
     timezone,
     attempts,
@@ -81,7 +82,9 @@ export function checkEnqueueOptions(name: string, options: EnqueueOptions): void
 
 /** The first cron occurrence strictly after `after` (epoch ms). */
 export function nextCronTime(job: ResolvedJob & { cron: string }, after: number): number {
-  return CronExpressionParser.parse(job.cron, { currentDate: new Date(after), tz: job.timezone }).next().getTime()
+  return CronExpressionParser.parse(job.cron, { currentDate: new Date(after), tz: job.timezone })
+    .next()
+    .getTime()
 }
 
 export function messageOf(error: unknown): string {
@@ -89,7 +92,13 @@ export function messageOf(error: unknown): string {
 }
 
 /** Logs a failed attempt with ids, counts and the error message only: job data may hold secrets. */
-export function logFailure(log: Logger, run: JobRun<unknown>, attempts: number, error: unknown, retrying: boolean): void {
+export function logFailure(
+  log: Logger,
+  run: JobRun<unknown>,
+  attempts: number,
+  error: unknown,
+  retrying: boolean,
+): void {
   const fields = { job: run.name, jobId: run.id, attempt: run.attempt, attempts, error: messageOf(error) }
   if (retrying) log.warn(fields, 'job attempt failed; it will be retried')
   else if (run.attempt >= attempts) log.error(fields, 'job failed after its last attempt')

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import type { ResolvedJob } from './definition.js'
-import { isoOrNull, KEEP_COMPLETED, KEEP_FAILED, type JobOverview, type JobRunsFilter, type JobRunState, type JobRunView } from './views.js'
+import {
+  isoOrNull,
+  KEEP_COMPLETED,
+  KEEP_FAILED,
+  type JobOverview,
+  type JobRunsFilter,
+  type JobRunState,
+  type JobRunView,
+} from './views.js'
 
 /*
  * The in-process runner's records: one per run, held by state per job, and what the admin
@@ -48,11 +56,33 @@ export interface Slot {
 }
 
 export function newSlot(job: ResolvedJob): Slot {
-  return { job, waiting: [], active: [], delayed: new Set(), completed: [], failed: [], queuedIds: new Map(), nextCronAt: undefined }
+  return {
+    job,
+    waiting: [],
+    active: [],
+    delayed: new Set(),
+    completed: [],
+    failed: [],
+    queuedIds: new Map(),
+    nextCronAt: undefined,
+  }
 }
 
 export function newRun(data: unknown, jobId: string | undefined, scheduled: boolean): Run {
-  return { id: randomUUID(), data, jobId, scheduled, state: 'waiting', attemptsMade: 0, createdAt: Date.now(), startedAt: undefined, finishedAt: undefined, finishSeq: 0, error: null, dueAt: 0 }
+  return {
+    id: randomUUID(),
+    data,
+    jobId,
+    scheduled,
+    state: 'waiting',
+    attemptsMade: 0,
+    createdAt: Date.now(),
+    startedAt: undefined,
+    finishedAt: undefined,
+    finishSeq: 0,
+    error: null,
+    dueAt: 0,
+  }
 }
 
 /** Files a run that has just finished in its history, dropping what is past the count or age kept. */
@@ -74,7 +104,13 @@ export function overviewOf(slot: Slot): JobOverview {
     name: job.name,
     cron: job.cron ?? null,
     timezone: job.cron === undefined ? null : job.timezone,
-    counts: { waiting: slot.waiting.length, active: slot.active.length, delayed: slot.delayed.size, completed: slot.completed.length, failed: slot.failed.length },
+    counts: {
+      waiting: slot.waiting.length,
+      active: slot.active.length,
+      delayed: slot.delayed.size,
+      completed: slot.completed.length,
+      failed: slot.failed.length,
+    },
     last_run: last ? viewOf(job.name, last) : null,
     next_run_at: isoOrNull(slot.nextCronAt),
   }

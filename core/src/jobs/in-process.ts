@@ -1,7 +1,16 @@
 import { errors } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { checkEnqueueOptions, logFailure, messageOf, nextCronTime, resolveJob, type ResolvedJob } from './definition.js'
-import { keepFinished, newestFirst, newRun, newSlot, overviewOf, viewOf, type Run, type Slot } from './in-process-runs.js'
+import {
+  keepFinished,
+  newestFirst,
+  newRun,
+  newSlot,
+  overviewOf,
+  viewOf,
+  type Run,
+  type Slot,
+} from './in-process-runs.js'
 import type { EnqueueOptions, JobDefinition, JobQueue, JobRun } from './port.js'
 import { errorSummary, type JobOverview, type JobRunsPage, type JobRunsQuery } from './views.js'
 
@@ -95,7 +104,9 @@ export class InProcessJobQueue implements JobQueue {
         this.#wait(slot, run)
         return
       }
-      const other = [...slot.active, ...slot.waiting, ...slot.delayed, ...slot.completed].find(candidate => candidate.id === id)
+      const other = [...slot.active, ...slot.waiting, ...slot.delayed, ...slot.completed].find(
+        candidate => candidate.id === id,
+      )
       if (other) throw errors.PARLEY_ERR_JOB_RUN_NOT_FAILED({ id, state: other.state })
     }
     throw errors.PARLEY_ERR_JOB_RUN_NOT_FOUND({ id })
@@ -143,16 +154,21 @@ export class InProcessJobQueue implements JobQueue {
     const next = nextCronTime(job, after)
     slot.nextCronAt = next
     // From the tick just served, so a timer that fires a little early cannot repeat it.
-    this.#queue(slot, newRun({}, undefined, true), next, () => this.#scheduleCron(slot, job, Math.max(Date.now(), next)))
+    this.#queue(slot, newRun({}, undefined, true), next, () =>
+      this.#scheduleCron(slot, job, Math.max(Date.now(), next)),
+    )
   }
 
   /** Unref'd: pending jobs never keep the process alive on their own. */
   #at(time: number, callback: () => void): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer)
-      if (Date.now() < time) this.#at(time, callback)
-      else callback()
-    }, Math.min(Math.max(time - Date.now(), 0), MAX_TIMER_MS))
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(timer)
+        if (Date.now() < time) this.#at(time, callback)
+        else callback()
+      },
+      Math.min(Math.max(time - Date.now(), 0), MAX_TIMER_MS),
+    )
     timer.unref()
     this.#timers.add(timer)
   }

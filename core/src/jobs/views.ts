@@ -11,7 +11,13 @@ export const KEEP_FAILED = { count: 5000, ageMs: 30 * 24 * 3600_000 } as const
 /** A failure message is cut here: enough to recognise the error, never a stack trace. */
 export const ERROR_MAX_CHARS = 500
 
-export const JobRunStateSchema = Type.Union([Type.Literal('waiting'), Type.Literal('active'), Type.Literal('delayed'), Type.Literal('completed'), Type.Literal('failed')])
+export const JobRunStateSchema = Type.Union([
+  Type.Literal('waiting'),
+  Type.Literal('active'),
+  Type.Literal('delayed'),
+  Type.Literal('completed'),
+  Type.Literal('failed'),
+])
 export type JobRunState = Static<typeof JobRunStateSchema>
 
 const Instant = Type.String({ format: 'date-time' })
@@ -25,7 +31,9 @@ export const JobRunViewSchema = Type.Object({
   created_at: Instant,
   started_at: Type.Union([Instant, Type.Null()], { description: 'start of the latest attempt' }),
   finished_at: Type.Union([Instant, Type.Null()]),
-  error: Type.Union([Type.String(), Type.Null()], { description: `message of the latest failed attempt, at most ${ERROR_MAX_CHARS} characters; null once completed` }),
+  error: Type.Union([Type.String(), Type.Null()], {
+    description: `message of the latest failed attempt, at most ${ERROR_MAX_CHARS} characters; null once completed`,
+  }),
 })
 export type JobRunView = Static<typeof JobRunViewSchema>
 

@@ -105,9 +105,15 @@ export function createPluginContext(
     jobs: {
       define<TData>(definition: JobDefinition<TData>) {
         if (!definition.name.startsWith(`${id}.`)) {
-          throw errors.PARLEY_ERR_JOB_INVALID({ name: definition.name, reason: `job names of plugin ${id} start with "${id}."` })
+          throw errors.PARLEY_ERR_JOB_INVALID({
+            name: definition.name,
+            reason: `job names of plugin ${id} start with "${id}."`,
+          })
         }
-        kernel.jobs.define({ ...definition, handler: (run: JobRun<TData>) => definition.handler({ ...run, log: run.log.child({ plugin: id }) }) })
+        kernel.jobs.define({
+          ...definition,
+          handler: (run: JobRun<TData>) => definition.handler({ ...run, log: run.log.child({ plugin: id }) }),
+        })
       },
       enqueue: (name, data, enqueueOptions) => kernel.jobs.enqueue(name, data, enqueueOptions),
     },
@@ -115,7 +121,10 @@ export function createPluginContext(
       define(setting) {
         duringSetup('Settings')
         if (!SETTING_KEY.test(setting.key)) {
-          throw errors.PARLEY_ERR_PLUGIN_INVALID({ plugin: id, reason: `setting key "${setting.key}" must be snake_case` })
+          throw errors.PARLEY_ERR_PLUGIN_INVALID({
+            plugin: id,
+            reason: `setting key "${setting.key}" must be snake_case`,
+          })
         }
         return kernel.settings.define({ ...setting, key: `${id}.${setting.key}` }, id)
       },

@@ -205,12 +205,27 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       allowLoopback,
     })
     cleanups.push(() => agents.close())
-    const pipeline = new ChatPipeline({ catalog, providers: registries.providers, limits: registries.limits, observers: registries.calls, usage, settings, agents, upstream: config.upstream, log, metrics })
+    const pipeline = new ChatPipeline({
+      catalog,
+      providers: registries.providers,
+      limits: registries.limits,
+      observers: registries.calls,
+      usage,
+      settings,
+      agents,
+      upstream: config.upstream,
+      log,
+      metrics,
+    })
     installChatRoutes(app, pipeline)
     root.register(TOKENS.chat, { useValue: chatService(pipeline) })
     installSettingsAdminRoutes(app, settings)
     installBlocklistAdminRoutes(app, openEm, blocklist)
-    registries.retention.register('blocked-attempts', { prune: context => pruneBlockedAttempts(openEm, context) }, 'core')
+    registries.retention.register(
+      'blocked-attempts',
+      { prune: context => pruneBlockedAttempts(openEm, context) },
+      'core',
+    )
     installUsageAdminRoutes(app, { em: openEm, settings })
     installUsageUserRoutes(app, { em: openEm, settings })
     registries.retention.register('usage-logs', usageRetentionTask(openEm), 'core')
@@ -222,10 +237,22 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       models: new ModelStore(),
       routes: new ChatRouteStore(),
       addressPolicy: () => ({ allowPrivate: settings.get('allow_private_upstreams'), allowLoopback }),
-      tester: new ProviderChannelTester({ providers: registries.providers, agents, settings, upstream: config.upstream }),
-      changed: () => kv.publish(CATALOG_CHANGED, '1').catch(error => log.warn({ err: error }, 'could not announce a catalog change')),
+      tester: new ProviderChannelTester({
+        providers: registries.providers,
+        agents,
+        settings,
+        upstream: config.upstream,
+      }),
+      changed: () =>
+        kv
+          .publish(CATALOG_CHANGED, '1')
+          .catch(error => log.warn({ err: error }, 'could not announce a catalog change')),
     })
-    registries.health.register('database', { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) }, 'core')
+    registries.health.register(
+      'database',
+      { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) },
+      'core',
+    )
     // Redis is reported but not critical: without it the data plane serves with local limits,
     // so taking every instance out of the load balancer would turn a degradation into an outage.
     if (kv.kind === 'redis') registries.health.register('redis', { check: () => kv.ping(), critical: false }, 'core')
@@ -249,7 +276,13 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     storage.choose(config.storage.driver, registries)
     registerAdminSections(registries.uiAdminSections, registries.uiPages, registries.uiNav)
     const pages = registries.uiPages.list()
-    const theme = ThemeEngine.load({ theme: config.theme, themesDir: config.themes_dir, pages, partials: registries.uiPartials.list(), log })
+    const theme = ThemeEngine.load({
+      theme: config.theme,
+      themesDir: config.themes_dir,
+      pages,
+      partials: registries.uiPartials.list(),
+      log,
+    })
     installThemeSettings(theme, settings, events, log)
     installThemeRoutes(app, theme, { pages, nav: registries.uiNav.list(), settings })
     await app.ready()
@@ -274,7 +307,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           },
         )
       const first = attempt()
-      const ready = await Promise.race([first, new Promise<'slow'>(resolve => setTimeout(() => resolve('slow'), JOBS_START_GRACE_MS).unref())])
+      const ready = await Promise.race([
+        first,
+        new Promise<'slow'>(resolve => setTimeout(() => resolve('slow'), JOBS_START_GRACE_MS).unref()),
+      ])
       if (ready === true) return
       if (ready === 'slow') log.warn('job queue is not ready yet (is Redis reachable?); serving without it until it is')
       const retry = async (previous: Promise<boolean>) => {
@@ -302,7 +338,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           try {
             await hook()
           } catch (error) {
-            throw errors.PARLEY_ERR_PLUGIN_SETUP({ plugin, reason: `start hook failed: ${(error as Error).message}` }, { cause: error })
+            throw errors.PARLEY_ERR_PLUGIN_SETUP(
+              { plugin, reason: `start hook failed: ${(error as Error).message}` },
+              { cause: error },
+            )
           }
         }
         if (allowLoopback) {
@@ -312,7 +351,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           )
         }
         state = 'running'
-        log.info({ plugins: plugins.map(p => p.definition.id), database: db.dialect, kv: kv.kind, jobs: jobs.kind }, 'gateway started')
+        log.info(
+          { plugins: plugins.map(p => p.definition.id), database: db.dialect, kv: kv.kind, jobs: jobs.kind },
+          'gateway started',
+        )
       })())
 
     const stop = () =>
@@ -320,7 +362,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         state = 'stopping'
         clearTimeout(jobsRetry)
         const deadline = setTimeout(() => {
-          log.warn({ timeout_ms: config.server.shutdown_timeout_ms, calls: pipeline.running }, 'drain deadline reached; ending running calls, then closing remaining connections')
+          log.warn(
+            { timeout_ms: config.server.shutdown_timeout_ms, calls: pipeline.running },
+            'drain deadline reached; ending running calls, then closing remaining connections',
+          )
           // Each running stream ends with an error event the client understands and a usage row
           // marked as cut by the shutdown; the sockets close once those last writes went out.
           pipeline.stopAll('shutdown')
@@ -347,7 +392,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
           ['kv', () => kv.close()],
           ['upstream connections', () => agents.close()],
         ]
-        for (const [name, step] of steps) await step().catch(error => log.error({ err: error, step: name }, 'shutdown step failed'))
+        for (const [name, step] of steps)
+          await step().catch(error => log.error({ err: error, step: name }, 'shutdown step failed'))
         state = 'stopped'
         log.info('gateway stopped')
       })())
@@ -374,7 +420,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       start,
       async listen(listenOptions = {}) {
         await start()
-        return app.listen({ port: listenOptions.port ?? config.server.port, host: listenOptions.host ?? config.server.host })
+        return app.listen({
+          port: listenOptions.port ?? config.server.port,
+          host: listenOptions.host ?? config.server.host,
+        })
       },
       stop,
       inject: app.inject.bind(app) as HttpScope['inject'],

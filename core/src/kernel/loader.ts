@@ -19,21 +19,33 @@ export interface LoadedPlugin {
  * Imports the plugin modules the config names. Relative specifiers are relative to the config
  * file; anything else is a package name resolved like any import. Named, never discovered.
  */
-export async function importPlugins(entries: readonly PluginConfigEntry[], configFile: string | undefined): Promise<PluginEntry[]> {
+export async function importPlugins(
+  entries: readonly PluginConfigEntry[],
+  configFile: string | undefined,
+): Promise<PluginEntry[]> {
   const base = configFile ? path.dirname(configFile) : process.cwd()
   const loaded: PluginEntry[] = []
   for (const entry of entries) {
     const specifier = typeof entry === 'string' ? entry : entry.use
-    const target = specifier.startsWith('.') || path.isAbsolute(specifier) ? pathToFileURL(path.resolve(base, specifier)).href : specifier
+    const target =
+      specifier.startsWith('.') || path.isAbsolute(specifier)
+        ? pathToFileURL(path.resolve(base, specifier)).href
+        : specifier
     let module: Record<string, unknown>
     try {
       module = (await import(target)) as Record<string, unknown>
     } catch (error) {
-      throw errors.PARLEY_ERR_PLUGIN_LOAD({ module: specifier, reason: (error as Error).message.split('\n')[0] }, { cause: error })
+      throw errors.PARLEY_ERR_PLUGIN_LOAD(
+        { module: specifier, reason: (error as Error).message.split('\n')[0] },
+        { cause: error },
+      )
     }
     const plugin = (module.default ?? module.plugin) as AnyPluginDefinition | undefined
     if (!plugin || typeof plugin !== 'object' || typeof plugin.setup !== 'function') {
-      throw errors.PARLEY_ERR_PLUGIN_LOAD({ module: specifier, reason: 'its default export is not a plugin (use definePlugin)' })
+      throw errors.PARLEY_ERR_PLUGIN_LOAD({
+        module: specifier,
+        reason: 'its default export is not a plugin (use definePlugin)',
+      })
     }
     loaded.push({ plugin, options: typeof entry === 'string' ? undefined : entry.options })
   }
@@ -50,14 +62,21 @@ export function resolvePlugins(entries: readonly PluginEntry[], coreVersion: str
   for (const { plugin, options } of entries) {
     const id = typeof plugin.id === 'string' ? plugin.id : String(plugin.id)
     if (!PLUGIN_ID.test(id) || id.length < 2 || id.length > 50) throw errors.PARLEY_ERR_PLUGIN_ID({ plugin: id })
-    if (id === 'core') throw errors.PARLEY_ERR_PLUGIN_INVALID({ plugin: id, reason: '"core" is reserved for the kernel' })
+    if (id === 'core')
+      throw errors.PARLEY_ERR_PLUGIN_INVALID({ plugin: id, reason: '"core" is reserved for the kernel' })
     if (byId.has(id)) throw errors.PARLEY_ERR_PLUGIN_DUPLICATE({ plugin: id })
     if (typeof plugin.version !== 'string' || !semver.valid(plugin.version)) {
-      throw errors.PARLEY_ERR_PLUGIN_INVALID({ plugin: id, reason: `version ${JSON.stringify(plugin.version)} is not semver (e.g. 1.0.0)` })
+      throw errors.PARLEY_ERR_PLUGIN_INVALID({
+        plugin: id,
+        reason: `version ${JSON.stringify(plugin.version)} is not semver (e.g. 1.0.0)`,
+      })
     }
     if (plugin.core !== undefined) {
       if (!semver.validRange(plugin.core)) {
-        throw errors.PARLEY_ERR_PLUGIN_INVALID({ plugin: id, reason: `core range ${JSON.stringify(plugin.core)} is not a semver range` })
+        throw errors.PARLEY_ERR_PLUGIN_INVALID({
+          plugin: id,
+          reason: `core range ${JSON.stringify(plugin.core)} is not a semver range`,
+        })
       }
       if (!semver.satisfies(coreVersion, plugin.core, { includePrerelease: true })) {
         throw errors.PARLEY_ERR_PLUGIN_CORE_VERSION({ plugin: id, range: plugin.core, version: coreVersion })
@@ -87,10 +106,16 @@ export function resolvePlugins(entries: readonly PluginEntry[], coreVersion: str
   return ordered
 }
 
-function validateOptions(plugin: AnyPluginDefinition, options: Readonly<Record<string, unknown>> | undefined): Readonly<Record<string, unknown>> {
+function validateOptions(
+  plugin: AnyPluginDefinition,
+  options: Readonly<Record<string, unknown>> | undefined,
+): Readonly<Record<string, unknown>> {
   if (!plugin.options) {
     if (options && Object.keys(options).length > 0) {
-      throw errors.PARLEY_ERR_PLUGIN_OPTIONS({ plugin: plugin.id, problems: `  - this plugin takes no options, got: ${Object.keys(options).join(', ')}` })
+      throw errors.PARLEY_ERR_PLUGIN_OPTIONS({
+        plugin: plugin.id,
+        problems: `  - this plugin takes no options, got: ${Object.keys(options).join(', ')}`,
+      })
     }
     return Object.freeze({})
   }
@@ -101,6 +126,7 @@ function validateOptions(plugin: AnyPluginDefinition, options: Readonly<Record<s
       ? { ...plugin.options, additionalProperties: false }
       : plugin.options
   const result = validate(schema, options ?? {})
-  if (!result.ok) throw errors.PARLEY_ERR_PLUGIN_OPTIONS({ plugin: plugin.id, problems: formatProblems(result.problems) })
+  if (!result.ok)
+    throw errors.PARLEY_ERR_PLUGIN_OPTIONS({ plugin: plugin.id, problems: formatProblems(result.problems) })
   return deepFreeze(result.value as Record<string, unknown>)
 }

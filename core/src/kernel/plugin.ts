@@ -55,7 +55,9 @@ export interface PluginDefinition<TOptions extends TSchema = TObject> {
   setup(ctx: PluginContext<Static<TOptions>>): void | Promise<void>
 }
 
-export function definePlugin<TOptions extends TSchema = TObject>(definition: PluginDefinition<TOptions>): PluginDefinition<TOptions> {
+export function definePlugin<TOptions extends TSchema = TObject>(
+  definition: PluginDefinition<TOptions>,
+): PluginDefinition<TOptions> {
   return Object.freeze({ ...definition })
 }
 

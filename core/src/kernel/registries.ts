@@ -44,7 +44,9 @@ export function createRegistries(): Registries {
     uiPages: new Registry<UiPage>('UI page', { unique: { what: 'path', of: page => page.path } }),
     uiNav: new Registry('UI nav item'),
     uiPartials: new Registry<UiPartial>('UI partial', { unique: { what: 'name', of: partial => partial.name } }),
-    uiAdminSections: new Registry<UiAdminSection>('Admin section', { unique: { what: 'path', of: section => section.path } }),
+    uiAdminSections: new Registry<UiAdminSection>('Admin section', {
+      unique: { what: 'path', of: section => section.path },
+    }),
   }
 }
 

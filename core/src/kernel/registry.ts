@@ -46,12 +46,21 @@ export class Registry<T> {
     if (this.#sealed) throw errors.PARLEY_ERR_REGISTRY_CLOSED({ registry: this.name })
     const key = this.keyOf(id, owner)
     const existing = this.#entries.get(key)
-    if (existing) throw errors.PARLEY_ERR_REGISTRY_DUPLICATE({ registry: this.name, id, plugin: owner, owner: existing.owner })
+    if (existing)
+      throw errors.PARLEY_ERR_REGISTRY_DUPLICATE({ registry: this.name, id, plugin: owner, owner: existing.owner })
     const unique = this.options.unique
     const value = unique?.of(item)
     const holder = value === undefined ? undefined : this.#taken.get(value)
     if (holder) {
-      throw errors.PARLEY_ERR_REGISTRY_CONFLICT({ registry: this.name, what: unique?.what, value, id, plugin: owner, other: holder.id, owner: holder.owner })
+      throw errors.PARLEY_ERR_REGISTRY_CONFLICT({
+        registry: this.name,
+        what: unique?.what,
+        value,
+        id,
+        plugin: owner,
+        other: holder.id,
+        owner: holder.owner,
+      })
     }
     const entry = Object.freeze({ id, item, owner, key })
     this.#entries.set(key, entry)

@@ -10,5 +10,7 @@ export { RedisKeyValueStore, type RedisKeyValueStoreOptions } from './redis.js'
 /** Redis when a URL is configured (N instances share state), memory otherwise (one process). */
 export function createKeyValueStore(options: { redisUrl?: string; prefix?: string; logger?: Logger }): KeyValueStore {
   const { redisUrl, prefix, logger } = options
-  return redisUrl ? new RedisKeyValueStore({ url: redisUrl, prefix, logger }) : new MemoryKeyValueStore({ prefix, logger })
+  return redisUrl
+    ? new RedisKeyValueStore({ url: redisUrl, prefix, logger })
+    : new MemoryKeyValueStore({ prefix, logger })
 }

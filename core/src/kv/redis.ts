@@ -86,7 +86,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     const client = new Redis(options.url, {
       connectionName: connectionName(this.#prefix),
       connectTimeout: CONNECT_TIMEOUT_MS,
-      retryStrategy: (attempt) => Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS),
+      retryStrategy: attempt => Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS),
       maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
       // Kept on: commands sent while connecting or during a short blip wait instead of
       // failing; MAX_RETRIES_PER_REQUEST bounds how long they wait.
@@ -165,7 +165,10 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.#assertOpen()
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS)
+      timer = setTimeout(
+        () => reject(new Error(`redis did not answer PING within ${PING_TIMEOUT_MS} ms`)),
+        PING_TIMEOUT_MS,
+      )
     })
     try {
       // PING has no side effect, so abandoning a late one is safe.
@@ -240,15 +243,14 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   #report(level: 'info' | 'warn' | 'error', context: Record<string, unknown>, message: string): void {
     if (this.#logger) this.#logger[level](context, message)
-    else if (level !== 'info') process.emitWarning(`${message}: ${String((context.err as Error | undefined)?.message)}`, 'ParleyKeyValueWarning')
+    else if (level !== 'info')
+      process.emitWarning(`${message}: ${String((context.err as Error | undefined)?.message)}`, 'ParleyKeyValueWarning')
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new Error('key-value store is closed')
   }
 }
-
-
 
 /** CLIENT SETNAME refuses spaces and control characters, which a prefix may contain. */
 function connectionName(prefix: string): string {

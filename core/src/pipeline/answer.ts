@@ -8,7 +8,10 @@ import type { Call } from './call.js'
  */
 
 /** Headers of every streamed answer, besides its content type. */
-export const STREAM_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+export const STREAM_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+}
 
 /**
  * Takes the answer over from Fastify and sends status 200 with the headers set on the reply so
@@ -17,7 +20,12 @@ export const STREAM_HEADERS: Readonly<Record<string, string>> = { 'cache-control
  * not, so the one the core has (`installDrain`: while the server drains, tell the client not to
  * reuse the connection) is done here too, and so must any root `onSend` hook added later.
  */
-export function commit(reply: FastifyReply, type: string, extra?: Readonly<Record<string, string>>, length?: number): FastifyReply['raw'] {
+export function commit(
+  reply: FastifyReply,
+  type: string,
+  extra?: Readonly<Record<string, string>>,
+  length?: number,
+): FastifyReply['raw'] {
   reply.hijack()
   const headers: Record<string, string | number | string[] | undefined> = reply.getHeaders()
   headers['content-type'] = type
@@ -114,4 +122,3 @@ export function streamAnswer<T>(
   void pump()
   return call.reply
 }
-

@@ -92,7 +92,14 @@ function noText(): string {
 
 /** Asks each observer for a watch of this call; one watch stands for all of them. */
 function watchesOf(call: Call, observers: readonly CallObserver[], own: CallWatch | undefined): CallWatch | undefined {
-  const start = { requestId: call.request.id, principal: call.principal, model: call.model, format: call.format.name, endpoint: call.endpoint, stream: call.stream }
+  const start = {
+    requestId: call.request.id,
+    principal: call.principal,
+    model: call.model,
+    format: call.format.name,
+    endpoint: call.endpoint,
+    stream: call.stream,
+  }
   const watches = own ? [own] : []
   for (const observer of observers) {
     const watch = observer.started(start)

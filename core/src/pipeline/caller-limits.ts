@@ -12,9 +12,17 @@ import { firstRefusal, type LimitAllowance, type LimitPolicy, type LimitRefusal 
  */
 export function checkCaller(limits: Registry<LimitPolicy>, call: Call): MaybePromise<void> {
   let tightest: LimitAllowance | undefined
-  const refusal = firstRefusal(limits.items(), { kind: 'caller', principal: call.principal, request: call.request }, decision => {
-    if (decision.remaining !== undefined && (tightest?.remaining === undefined || decision.remaining < tightest.remaining)) tightest = decision
-  })
+  const refusal = firstRefusal(
+    limits.items(),
+    { kind: 'caller', principal: call.principal, request: call.request },
+    decision => {
+      if (
+        decision.remaining !== undefined &&
+        (tightest?.remaining === undefined || decision.remaining < tightest.remaining)
+      )
+        tightest = decision
+    },
+  )
   return andThen(refusal, refused => {
     if (refused) {
       rateHeaders(call.reply, refused.limit, 0, refused.retryAfterMs)
@@ -22,12 +30,17 @@ export function checkCaller(limits: Registry<LimitPolicy>, call: Call): MaybePro
       if (refused.message === undefined) throw errors.PARLEY_ERR_LIMIT_EXCEEDED({ reason: refused.reason }, { details })
       throw new ParleyError('PARLEY_ERR_LIMIT_EXCEEDED', 429, 'rate_limit_exceeded', refused.message, { details })
     }
-    if (tightest?.limit !== undefined) rateHeaders(call.reply, tightest.limit, tightest.remaining ?? 0, tightest.resetMs ?? 0)
+    if (tightest?.limit !== undefined)
+      rateHeaders(call.reply, tightest.limit, tightest.remaining ?? 0, tightest.resetMs ?? 0)
   })
 }
 
 /** A channel's own limit, asked before each of its attempts. */
-export function checkChannel(limits: Registry<LimitPolicy>, channelId: number, rpm: number): MaybePromise<LimitRefusal | undefined> {
+export function checkChannel(
+  limits: Registry<LimitPolicy>,
+  channelId: number,
+  rpm: number,
+): MaybePromise<LimitRefusal | undefined> {
   return firstRefusal(limits.items(), { kind: 'channel', channelId: String(channelId), rpm })
 }
 

@@ -35,7 +35,14 @@ export class ProviderChannelTester implements ChannelTester {
     const attempt = control.attempt(upstream.first_byte_timeout_ms, upstream.idle_timeout_ms)
     const apiKey = channel.key?.key ?? ''
     const call: ProviderCall = {
-      target: { channelId: channel.channelId, channelName: channel.channelName, baseUrl: channel.baseUrl.replace(/\/+$/, ''), apiKey, keyId: channel.key?.id, settings: channel.settings },
+      target: {
+        channelId: channel.channelId,
+        channelName: channel.channelName,
+        baseUrl: channel.baseUrl.replace(/\/+$/, ''),
+        apiKey,
+        keyId: channel.key?.id,
+        settings: channel.settings,
+      },
       signal: attempt.signal,
       log: log.child({ channel: channel.channelName }),
       userKey: 'parley-channel-test',
@@ -43,13 +50,24 @@ export class ProviderChannelTester implements ChannelTester {
     }
     const transcript = new Transcript()
     try {
-      const iterator = provider.chat({ model, messages: [{ role: 'user', content: 'Reply with one word: pong' }], stream: false, parameters: {} }, call)[Symbol.asyncIterator]()
+      const ping = {
+        model,
+        messages: [{ role: 'user' as const, content: 'Reply with one word: pong' }],
+        stream: false,
+        parameters: {},
+      }
+      const iterator = provider.chat(ping, call)[Symbol.asyncIterator]()
       for (;;) {
         const next = await attempt.next(iterator)
         if (next.done) break
         if (next.value.type === 'error') {
           await iterator.return?.(undefined)
-          return { ok: false, latency_ms: took(), ...(next.value.status === undefined ? {} : { status: next.value.status }), error: scrub(next.value.message, apiKey) }
+          return {
+            ok: false,
+            latency_ms: took(),
+            ...(next.value.status === undefined ? {} : { status: next.value.status }),
+            error: scrub(next.value.message, apiKey),
+          }
         }
         transcript.add(next.value)
         attempt.flowing()
@@ -57,9 +75,11 @@ export class ProviderChannelTester implements ChannelTester {
       return { ok: true, latency_ms: took(), reply: transcript.text.slice(0, 200) }
     } catch (error) {
       const reason =
-        error instanceof Stop ? `the upstream ${phaseText(error.reason)}`
-        : error instanceof ParleyError ? error.message
-        : `the upstream could not be reached (${describe(error)})`
+        error instanceof Stop
+          ? `the upstream ${phaseText(error.reason)}`
+          : error instanceof ParleyError
+            ? error.message
+            : `the upstream could not be reached (${describe(error)})`
       return { ok: false, latency_ms: took(), error: scrub(reason, apiKey) }
     } finally {
       attempt.release()

@@ -62,7 +62,12 @@ export class ChatPipeline {
     if (options.metrics) {
       this.#attempts =
         (options.metrics.getSingleMetric('parley_upstream_attempts_total') as Counter | undefined) ??
-        new Counter({ name: 'parley_upstream_attempts_total', help: 'Upstream attempts by channel and outcome (success, auth, rate, upstream, final)', labelNames: ['channel', 'outcome'], registers: [options.metrics] })
+        new Counter({
+          name: 'parley_upstream_attempts_total',
+          help: 'Upstream attempts by channel and outcome (success, auth, rate, upstream, final)',
+          labelNames: ['channel', 'outcome'],
+          registers: [options.metrics],
+        })
     }
   }
 
@@ -87,7 +92,8 @@ export class ChatPipeline {
       // The group's model list, when it has one: checked before routing, so a refused model
       // reaches no upstream. Passthrough too may forward only what the list names.
       const allowed = groupModelsOf(call.principal)
-      if (allowed !== undefined && !allowed.includes(call.model)) throw errors.PARLEY_ERR_ROUTE_MODEL_FORBIDDEN({ model: call.model })
+      if (allowed !== undefined && !allowed.includes(call.model))
+        throw errors.PARLEY_ERR_ROUTE_MODEL_FORBIDDEN({ model: call.model })
       const plan = candidates(this.options.catalog.current(), {
         model: call.model,
         group: call.principal.group,
@@ -185,7 +191,13 @@ export class ChatPipeline {
     }
     const { upstream, agents, settings } = this.options
     const attempt = call.control.attempt(upstream.first_byte_timeout_ms, upstream.idle_timeout_ms)
-    const providerCall = new AttemptCall(target, userKeyOf(call.principal), agents.for(settings.get('allow_private_upstreams')), attempt, call.request.log)
+    const providerCall = new AttemptCall(
+      target,
+      userKeyOf(call.principal),
+      agents.for(settings.get('allow_private_upstreams')),
+      attempt,
+      call.request.log,
+    )
     try {
       const result = provider.passthrough?.supports(call.format.path, target)
         ? await relay(call, provider, providerCall, attempt, this.#rows)
@@ -196,7 +208,9 @@ export class ChatPipeline {
       attempt.release()
       if (error instanceof Stop) {
         if (error.reason === 'client' || error.reason === 'total' || error.reason === 'shutdown') throw error
-        return { failure: { kind: 'upstream', error: stopError(error.reason), detail: error.reason, rowType: 'timeout' } }
+        return {
+          failure: { kind: 'upstream', error: stopError(error.reason), detail: error.reason, rowType: 'timeout' },
+        }
       }
       if (error instanceof ParleyError && error.code === 'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN') {
         return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_UNREACHABLE(), detail: error.code } }
@@ -216,14 +230,19 @@ export class ChatPipeline {
   #failed(call: Call, candidate: RouteCandidate, key: Key, failure: Failure): Failure {
     this.#attempts?.inc({ channel: candidate.channel.name, outcome: failure.kind })
     if (failure.kind !== 'final') this.health.failure(candidate.channel.id, key?.id, failure.kind, failure.retryAfterMs)
-    call.request.log.warn({ channel: candidate.channel.name, key_id: key?.id, failure: failure.kind, detail: failure.detail }, 'upstream attempt failed')
+    call.request.log.warn(
+      { channel: candidate.channel.name, key_id: key?.id, failure: failure.kind, detail: failure.detail },
+      'upstream attempt failed',
+    )
     return failure
   }
 }
 
 /** What the client gets when the call stopped before any answer. */
 function stopError(reason: AbortReason): ParleyError {
-  return reason === 'shutdown' ? errors.PARLEY_ERR_HTTP_SHUTTING_DOWN() : errors.PARLEY_ERR_UPSTREAM_TIMEOUT({ phase: phaseText(reason) })
+  return reason === 'shutdown'
+    ? errors.PARLEY_ERR_HTTP_SHUTTING_DOWN()
+    : errors.PARLEY_ERR_UPSTREAM_TIMEOUT({ phase: phaseText(reason) })
 }
 
 /** The usage row's error type of a stop. */

@@ -15,7 +15,13 @@ import type { Principal } from '../auth/principal.js'
 const Message = Type.Object(
   {
     role: Type.Union(['system', 'developer', 'user', 'assistant', 'tool', 'function'].map(role => Type.Literal(role))),
-    content: Type.Optional(Type.Union([Type.String(), Type.Null(), Type.Array(Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true }))])),
+    content: Type.Optional(
+      Type.Union([
+        Type.String(),
+        Type.Null(),
+        Type.Array(Type.Object({ type: Type.String({ minLength: 1 }) }, { additionalProperties: true })),
+      ]),
+    ),
   },
   { additionalProperties: true },
 )
@@ -27,7 +33,12 @@ const ChatCompletionBody = Type.Object(
     model: Model,
     messages: Type.Array(Message, { minItems: 1 }),
     stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    stream_options: Type.Optional(Type.Union([Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: true }), Type.Null()])),
+    stream_options: Type.Optional(
+      Type.Union([
+        Type.Object({ include_usage: Type.Optional(Type.Boolean()) }, { additionalProperties: true }),
+        Type.Null(),
+      ]),
+    ),
   },
   { additionalProperties: true },
 )
@@ -53,21 +64,47 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void 
   const security: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }]
   app.post(
     '/v1/chat/completions',
-    { schema: { tags: ['data plane'], summary: 'Chat completion (OpenAI format, streaming or not)', security, body: ChatCompletionBody } },
+    {
+      schema: {
+        tags: ['data plane'],
+        summary: 'Chat completion (OpenAI format, streaming or not)',
+        security,
+        body: ChatCompletionBody,
+      },
+    },
     apiHandler(pipeline, chatCompletions, 'chat.completions'),
   )
   app.post(
     '/v1/responses',
-    { schema: { tags: ['data plane'], summary: 'Responses API (OpenAI format, streaming or not)', security, body: ResponsesBody } },
+    {
+      schema: {
+        tags: ['data plane'],
+        summary: 'Responses API (OpenAI format, streaming or not)',
+        security,
+        body: ResponsesBody,
+      },
+    },
     apiHandler(pipeline, responses, 'responses'),
   )
   app.post(
     '/api/chat/completions',
-    { schema: { tags: ['portal'], summary: 'Chat from the portal (guest or signed in); chat routes apply', body: ChatCompletionBody } },
+    {
+      schema: {
+        tags: ['portal'],
+        summary: 'Chat from the portal (guest or signed in); chat routes apply',
+        body: ChatCompletionBody,
+      },
+    },
     async (request, reply) => {
       const principal = await request.principal()
       if (!principal) throw errors.PARLEY_ERR_AUTH_REQUIRED()
-      return pipeline.handle(request, reply, { format: chatCompletions, body: request.body as Record<string, unknown>, principal, portal: true, endpoint: 'portal' })
+      return pipeline.handle(request, reply, {
+        format: chatCompletions,
+        body: request.body as Record<string, unknown>,
+        principal,
+        portal: true,
+        endpoint: 'portal',
+      })
     },
   )
 }
@@ -81,7 +118,13 @@ function apiHandler(pipeline: ChatPipeline, format: ChatCall['format'], endpoint
   return (request: FastifyRequest, reply: FastifyReply): MaybePromise<unknown> =>
     andThen(request.principal(), found => {
       const principal = apiCaller(found)
-      return pipeline.handle(request, reply, { format, body: request.body as Record<string, unknown>, principal, portal: isPortalCall(request, principal), endpoint })
+      return pipeline.handle(request, reply, {
+        format,
+        body: request.body as Record<string, unknown>,
+        principal,
+        portal: isPortalCall(request, principal),
+        endpoint,
+      })
     })
 }
 

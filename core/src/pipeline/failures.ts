@@ -28,7 +28,12 @@ export interface Failure {
 }
 
 /** A refusal or error status: read a little of its body to explain it, then classify. */
-export async function upstreamFailure(head: UpstreamHead, iterator: AsyncIterator<Uint8Array>, attempt: Attempt, target: UpstreamTarget): Promise<Failure> {
+export async function upstreamFailure(
+  head: UpstreamHead,
+  iterator: AsyncIterator<Uint8Array>,
+  attempt: Attempt,
+  target: UpstreamTarget,
+): Promise<Failure> {
   let text = ''
   try {
     for (;;) {
@@ -45,35 +50,58 @@ export async function upstreamFailure(head: UpstreamHead, iterator: AsyncIterato
   }
   attempt.release()
   const status = head.status
-  const upstreamError = (parseJson(text)?.error ?? {}) as { message?: unknown; type?: unknown; code?: unknown; param?: unknown }
-  const field = (value: unknown, max: number) => (typeof value === 'string' && value !== '' ? scrub(value, target.apiKey, max) : undefined)
+  const upstreamError = (parseJson(text)?.error ?? {}) as {
+    message?: unknown
+    type?: unknown
+    code?: unknown
+    param?: unknown
+  }
+  const field = (value: unknown, max: number) =>
+    typeof value === 'string' && value !== '' ? scrub(value, target.apiKey, max) : undefined
   const code = field(upstreamError.code, 100)
   const detail = `HTTP ${status}${code ? ` ${code}` : ''}`
   if (status === 401 || status === 403) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
   if (status === 429) {
     const retryAfterMs = retryAfterOf(head.header('retry-after'))
     const details = retryAfterMs === undefined ? undefined : { retry_after: Math.ceil(retryAfterMs / 1000) }
-    return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY({}, details ? { details } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }), detail }
+    return {
+      kind: 'rate',
+      error: errors.PARLEY_ERR_UPSTREAM_BUSY({}, details ? { details } : {}),
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      detail,
+    }
   }
-  if (status >= 500 || status === 408 || status < 400) return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status }), detail }
+  if (status >= 500 || status === 408 || status < 400)
+    return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status }), detail }
   // 400, 404, 422...: the request itself is wrong; another key would get the same answer.
   const message = field(upstreamError.message, 500) ?? `The upstream refused the request (HTTP ${status})`
-  const error = errors.PARLEY_ERR_UPSTREAM_REFUSED({ message }, {
-    status,
-    type: field(upstreamError.type, 64) ?? 'invalid_request_error',
-    details: { param: field(upstreamError.param, 200) ?? null, code: code ?? null },
-  })
+  const error = errors.PARLEY_ERR_UPSTREAM_REFUSED(
+    { message },
+    {
+      status,
+      type: field(upstreamError.type, 64) ?? 'invalid_request_error',
+      details: { param: field(upstreamError.param, 200) ?? null, code: code ?? null },
+    },
+  )
   return { kind: 'final', error, detail }
 }
 
 export function eventFailure(event: Extract<ChatEvent, { type: 'error' }>, apiKey: string): Failure {
   const status = event.status
   // A redirect is never followed, so it is the upstream's problem like a 5xx.
-  const retryable = event.retryable ?? (status === undefined || status < 400 || status === 408 || status === 429 || status >= 500)
+  const retryable =
+    event.retryable ?? (status === undefined || status < 400 || status === 408 || status === 429 || status >= 500)
   const detail = scrub(`${status ?? 'no status'}${event.upstreamCode ? ` ${event.upstreamCode}` : ''}`, apiKey, 120)
   if (event.keyProblem) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
   if (!retryable) {
-    return { kind: 'final', error: errors.PARLEY_ERR_UPSTREAM_REFUSED({ message: scrub(event.message, apiKey) }, { status: status !== undefined && status >= 400 && status < 500 ? status : 502, type: 'upstream_error' }), detail }
+    return {
+      kind: 'final',
+      error: errors.PARLEY_ERR_UPSTREAM_REFUSED(
+        { message: scrub(event.message, apiKey) },
+        { status: status !== undefined && status >= 400 && status < 500 ? status : 502, type: 'upstream_error' },
+      ),
+      detail,
+    }
   }
   if (status === 429) return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY(), detail }
   return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status: status ?? 502 }), detail }
@@ -113,15 +141,27 @@ export interface Ending {
 
 /** `broken`: what the client is told when the upstream broke off (a thrown error, not a stop). */
 export function endingOf(outcome: unknown, broken: string): Ending {
-  if (tooLarge(outcome)) return { status: 'error', rowType: outcome.type, tell: { type: outcome.type, message: outcome.message, code: outcome.code } }
+  if (tooLarge(outcome))
+    return {
+      status: 'error',
+      rowType: outcome.type,
+      tell: { type: outcome.type, message: outcome.message, code: outcome.code },
+    }
   if (outcome instanceof Stop) {
     if (outcome.reason === 'client') return { status: 'aborted', rowType: 'client_closed' }
     if (outcome.reason === 'shutdown') {
       const closing = errors.PARLEY_ERR_HTTP_SHUTTING_DOWN()
-      return { status: 'error', rowType: 'shutdown', tell: { type: closing.type, message: closing.message, code: closing.code } }
+      return {
+        status: 'error',
+        rowType: 'shutdown',
+        tell: { type: closing.type, message: closing.message, code: closing.code },
+      }
     }
-    return { status: 'error', rowType: 'timeout', tell: { type: 'timeout', message: `The upstream ${phaseText(outcome.reason)}` } }
+    return {
+      status: 'error',
+      rowType: 'timeout',
+      tell: { type: 'timeout', message: `The upstream ${phaseText(outcome.reason)}` },
+    }
   }
   return { status: 'error', rowType: 'upstream_error', tell: { type: 'upstream_error', message: broken } }
 }
-

@@ -35,7 +35,12 @@ export interface LimitPolicy {
  * Asks `policies` about `subject` in order: the first refusal, or undefined when all allow
  * (each allowance goes to `allowed`). A promise only when some policy answered with one.
  */
-export function firstRefusal(policies: readonly LimitPolicy[], subject: LimitSubject, allowed?: (decision: LimitAllowance) => void, from = 0): MaybePromise<LimitRefusal | undefined> {
+export function firstRefusal(
+  policies: readonly LimitPolicy[],
+  subject: LimitSubject,
+  allowed?: (decision: LimitAllowance) => void,
+  from = 0,
+): MaybePromise<LimitRefusal | undefined> {
   for (let index = from; index < policies.length; index++) {
     const decision = (policies[index] as LimitPolicy).check(subject)
     if (isPromiseLike(decision)) {

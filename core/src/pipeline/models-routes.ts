@@ -16,30 +16,52 @@ const CREATED = 1_700_000_000
  * what the group's model list allows, as the pipeline refuses the rest.
  */
 export function installModelRoutes(app: HttpScope, catalog: CatalogCache, settings: SettingsRegistry): void {
-  app.get('/v1/models', { schema: { tags: ['data plane'], summary: 'Models you may call (OpenAI format)', security: [{ bearer: [] }, { apiKey: [] }] } }, async request => {
-    const caller = await requireUser(request, { apiTokens: true })
-    if (settings.get('model_passthrough')) throw errors.PARLEY_ERR_ROUTE_LISTING_OFF()
-    const models = modelsFor(catalog.current(), caller.group, false, caller.groupModels)
-    return { object: 'list', data: models.map(model => ({ id: model.name, object: 'model', created: CREATED, owned_by: 'parley' })) }
-  })
+  app.get(
+    '/v1/models',
+    {
+      schema: {
+        tags: ['data plane'],
+        summary: 'Models you may call (OpenAI format)',
+        security: [{ bearer: [] }, { apiKey: [] }],
+      },
+    },
+    async request => {
+      const caller = await requireUser(request, { apiTokens: true })
+      if (settings.get('model_passthrough')) throw errors.PARLEY_ERR_ROUTE_LISTING_OFF()
+      const models = modelsFor(catalog.current(), caller.group, false, caller.groupModels)
+      return {
+        object: 'list',
+        data: models.map(model => ({ id: model.name, object: 'model', created: CREATED, owned_by: 'parley' })),
+      }
+    },
+  )
 
-  app.get('/api/chat/models', { schema: { tags: ['portal'], summary: 'Models the chat page offers you' } }, async request => {
-    const caller = await portalCaller(request)
-    const items = modelsFor(catalog.current(), caller.group, true, groupModelsOf(caller)).map(model => ({
-      name: model.name,
-      display_name: model.displayName,
-      reasoning: model.reasoning,
-      vision: model.vision,
-    }))
-    return { items, total: items.length, page: 1, page_size: items.length }
-  })
+  app.get(
+    '/api/chat/models',
+    { schema: { tags: ['portal'], summary: 'Models the chat page offers you' } },
+    async request => {
+      const caller = await portalCaller(request)
+      const items = modelsFor(catalog.current(), caller.group, true, groupModelsOf(caller)).map(model => ({
+        name: model.name,
+        display_name: model.displayName,
+        reasoning: model.reasoning,
+        vision: model.vision,
+      }))
+      return { items, total: items.length, page: 1, page_size: items.length }
+    },
+  )
 }
 
 /**
  * Enabled models an enabled channel serving the group binds; only the chat route's when one
  * exists; of those only the ones in `allowed`, the group's model list, when it has one.
  */
-export function modelsFor(snapshot: CatalogSnapshot, group: string, chat: boolean, allowed?: readonly string[]): ModelInfo[] {
+export function modelsFor(
+  snapshot: CatalogSnapshot,
+  group: string,
+  chat: boolean,
+  allowed?: readonly string[],
+): ModelInfo[] {
   const routed = chat ? snapshot.chatRoutes.get(group) : undefined
   const names = new Set<string>()
   for (const channel of snapshot.channels) {

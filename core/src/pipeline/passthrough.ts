@@ -19,14 +19,21 @@ export type AttemptResult = { readonly sent: unknown } | { readonly failure: Fai
  * up re-serialised (one `model`, the routed one), the answer's bytes come back to the client as
  * they are, watched on the side for usage, errors and the end (the format's tap).
  */
-export async function relay(call: Call, provider: ChatProvider, providerCall: AttemptCall, attempt: Attempt, rows: UsageRows): Promise<AttemptResult> {
+export async function relay(
+  call: Call,
+  provider: ChatProvider,
+  providerCall: AttemptCall,
+  attempt: Attempt,
+  rows: UsageRows,
+): Promise<AttemptResult> {
   const format = call.format
   const body = format.upstreamBody(call.body, call.upstreamModel, call.stream)
   const prepared = (provider.passthrough as Passthrough).prepare({ path: format.path, body }, providerCall.target)
   const iterator = attempt.exchange(providerCall.dispatcher, prepared, JSON.stringify(body))
   const head = await iterator.head
   // Redirects are never followed (SSRF): a 3xx is a failure like any other non-2xx.
-  if (head.status < 200 || head.status >= 300) return { failure: await upstreamFailure(head, iterator, attempt, providerCall.target) }
+  if (head.status < 200 || head.status >= 300)
+    return { failure: await upstreamFailure(head, iterator, attempt, providerCall.target) }
 
   if (!call.stream) {
     const bytes = await iterator.whole(ANSWER_LIMIT)
@@ -35,10 +42,14 @@ export async function relay(call: Call, provider: ChatProvider, providerCall: At
     // (its text is then estimated), so a large answer is not parsed just to count it.
     const usage = framedAsObject(bytes) ? usageInAnswer(bytes, format.usage) : undefined
     const parsed = usage ? undefined : parseJson(bytes.toString('utf8'))
-    if (!usage && !parsed) return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_BAD_ANSWER(), detail: 'answer is not JSON' } }
+    if (!usage && !parsed)
+      return {
+        failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_BAD_ANSWER(), detail: 'answer is not JSON' },
+      }
     call.usage = usage ?? format.usage(parsed?.usage)
     call.output = () => format.answerText(parsed ?? parseJson(bytes.toString('utf8')))
-    if (call.watch?.output) call.watch.output({ type: 'text', text: format.answerText(parsed ?? parseJson(bytes.toString('utf8'))) })
+    if (call.watch?.output)
+      call.watch.output({ type: 'text', text: format.answerText(parsed ?? parseJson(bytes.toString('utf8'))) })
     call.answering()
     control(attempt).done()
     rows.record(call, 'success', null, true)
@@ -46,7 +57,8 @@ export async function relay(call: Call, provider: ChatProvider, providerCall: At
   }
 
   const first = await attempt.next(iterator)
-  if (first.done) return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_BAD_ANSWER(), detail: 'empty stream' } }
+  if (first.done)
+    return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_BAD_ANSWER(), detail: 'empty stream' } }
   const tap = format.tap(call.body)
   const splitter = new SseSplitter()
   const key = providerCall.target.apiKey
@@ -58,7 +70,14 @@ export async function relay(call: Call, provider: ChatProvider, providerCall: At
     // The common case: whole events of the format, of which only those the tap acts on are
     // decoded. (A chunk past the event limit goes through the splitter, which measures it.)
     const bytes = bytesOf(chunk)
-    if (!output && splitter.idle && wholeEvents(chunk) && chunk.length <= SSE_EVENT_LIMIT && tap.plain(bytes) && !(keyBytes && bytes.includes(keyBytes))) {
+    if (
+      !output &&
+      splitter.idle &&
+      wholeEvents(chunk) &&
+      chunk.length <= SSE_EVENT_LIMIT &&
+      tap.plain(bytes) &&
+      !(keyBytes && bytes.includes(keyBytes))
+    ) {
       return relayWholeEvents(chunk, tap, splitter)
     }
     const events = splitter.push(chunk)

@@ -37,7 +37,13 @@ export interface ChatRequest {
 export type ChatEvent =
   | { readonly type: 'text'; readonly delta: string }
   | { readonly type: 'reasoning'; readonly delta: string }
-  | { readonly type: 'tool_call'; readonly index: number; readonly id?: string; readonly name?: string; readonly argumentsDelta: string }
+  | {
+      readonly type: 'tool_call'
+      readonly index: number
+      readonly id?: string
+      readonly name?: string
+      readonly argumentsDelta: string
+    }
   | { readonly type: 'usage'; readonly promptTokens: number; readonly completionTokens: number }
   | { readonly type: 'done'; readonly finishReason: 'stop' | 'length' | 'tool_calls' | 'content_filter' }
   | ChatErrorEvent

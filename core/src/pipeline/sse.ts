@@ -156,7 +156,12 @@ function eventEnd(text: string, from: number): number {
 function parseEvent(raw: string): SseEvent {
   // The shape OpenAI-compatible upstreams send nearly always: one `data: ` line, then a blank line.
   const end = raw.length - 2
-  if (raw.startsWith('data: ') && raw.indexOf('\n', 6) === end && raw.charCodeAt(end + 1) === 10 && raw.indexOf('\r') === -1) {
+  if (
+    raw.startsWith('data: ') &&
+    raw.indexOf('\n', 6) === end &&
+    raw.charCodeAt(end + 1) === 10 &&
+    raw.indexOf('\r') === -1
+  ) {
     return { raw, name: undefined, data: raw.slice(6, end), extra: false, comment: false }
   }
   let name: string | undefined

@@ -78,7 +78,8 @@ export function wellFormed(bytes: Buffer, names: (name: string) => boolean): boo
     if (!names(bytes.toString('latin1', from, to).trim())) return false
   }
   for (const field of [ID, RETRY]) {
-    for (let at = bytes.indexOf(field); at >= 0; at = bytes.indexOf(field, at + 1)) if (lineStart(bytes, at)) return false
+    for (let at = bytes.indexOf(field); at >= 0; at = bytes.indexOf(field, at + 1))
+      if (lineStart(bytes, at)) return false
   }
   return true
 }
@@ -175,7 +176,9 @@ export class Kept {
 
 /** Bytes to keep: a small view into a large chunk is copied, or it would keep all of the chunk alive. */
 function detached(bytes: Uint8Array): Uint8Array {
-  return bytes.byteLength * 2 < bytes.buffer.byteLength && bytes.buffer.byteLength > 16 * 1024 ? Buffer.from(bytes) : bytes
+  return bytes.byteLength * 2 < bytes.buffer.byteLength && bytes.buffer.byteLength > 16 * 1024
+    ? Buffer.from(bytes)
+    : bytes
 }
 
 /** The data of every event in `seen`, in order, bytes that passed unread split only now. */

@@ -34,7 +34,11 @@ export class Transcript {
         this.reasoning += event.delta
         break
       case 'tool_call': {
-        const call = this.toolCalls.get(event.index) ?? { id: event.id ?? `call_${randomId()}`, name: '', arguments: '' }
+        const call = this.toolCalls.get(event.index) ?? {
+          id: event.id ?? `call_${randomId()}`,
+          name: '',
+          arguments: '',
+        }
         if (event.name) call.name = event.name
         call.arguments += event.argumentsDelta
         this.toolCalls.set(event.index, call)

@@ -13,9 +13,16 @@ import { usageOf, type UsageRows } from './usage-row.js'
  * are written in the client's wire format, whole or as a stream. An error event before any
  * output may still fail over; one after it ends the stream with an error event.
  */
-export async function translate(call: Call, provider: ChatProvider, providerCall: AttemptCall, attempt: Attempt, rows: UsageRows): Promise<AttemptResult> {
+export async function translate(
+  call: Call,
+  provider: ChatProvider,
+  providerCall: AttemptCall,
+  attempt: Attempt,
+  rows: UsageRows,
+): Promise<AttemptResult> {
   const format = call.format
-  const iterator = provider.chat(format.chatRequest(call.body, call.upstreamModel), providerCall)[Symbol.asyncIterator]()
+  const answer = provider.chat(format.chatRequest(call.body, call.upstreamModel), providerCall)
+  const iterator = answer[Symbol.asyncIterator]()
   const buffered: ChatEvent[] = []
   // Read up to the first output: an error before it may still fail over.
   for (;;) {
@@ -109,6 +116,7 @@ export async function translate(call: Call, provider: ChatProvider, providerCall
 }
 
 function outputOf(event: ChatEvent): CallOutput | undefined {
-  if (event.type === 'text' || event.type === 'reasoning') return event.delta === '' ? undefined : { type: event.type, text: event.delta }
+  if (event.type === 'text' || event.type === 'reasoning')
+    return event.delta === '' ? undefined : { type: event.type, text: event.delta }
   return undefined
 }

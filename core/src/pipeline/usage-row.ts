@@ -42,7 +42,15 @@ export class UsageRows {
     const ended = call.watch?.ended
     if (ended) {
       try {
-        ended({ status, errorType, produced, channelId: call.channel?.id ?? null, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, estimated: usage.estimated })
+        ended({
+          status,
+          errorType,
+          produced,
+          channelId: call.channel?.id ?? null,
+          promptTokens: usage.promptTokens,
+          completionTokens: usage.completionTokens,
+          estimated: usage.estimated,
+        })
       } catch (error) {
         request.log.warn({ err: error }, 'a call watch failed when the call ended')
       }
@@ -53,7 +61,8 @@ export class UsageRows {
 /** The upstream's counts, or our tokenizer's (once per call: the answer's own usage and the row agree). */
 export function usageOf(call: Call, produced: boolean): RowUsage {
   const counted = call.usage
-  if (counted) return { promptTokens: counted.promptTokens, completionTokens: counted.completionTokens, estimated: false }
+  if (counted)
+    return { promptTokens: counted.promptTokens, completionTokens: counted.completionTokens, estimated: false }
   if (!produced) return { promptTokens: 0, completionTokens: 0, estimated: false }
   return (call.estimate ??= estimate(call))
 }

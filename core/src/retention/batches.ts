@@ -37,7 +37,9 @@ export async function deleteInBatches<T extends { id: number }>(
     })) as Array<{ id: number }>
     if (rows.length === 0) break
     // `where` again: a row changed since the lookup (a token renewed) is left alone.
-    deleted += await em().nativeDelete(target.entity, { $and: [target.where, { id: { $in: rows.map(row => row.id) } }] } as FilterQuery<T>)
+    deleted += await em().nativeDelete(target.entity, {
+      $and: [target.where, { id: { $in: rows.map(row => row.id) } }],
+    } as FilterQuery<T>)
     if (rows.length < batchSize) break
   }
   return deleted

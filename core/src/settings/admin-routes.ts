@@ -12,16 +12,28 @@ import type { SettingsRegistry } from './registry.js'
  * label, help and option labels in the caller's language (`?lang=`, else `Accept-Language`).
  */
 export function installSettingsAdminRoutes(app: HttpScope, settings: SettingsRegistry): void {
-  const common = { onRequest: async (request: Parameters<typeof requireRole>[0]) => void (await requireRole(request, 'admin', 'root')) }
+  const common = {
+    onRequest: async (request: Parameters<typeof requireRole>[0]) => void (await requireRole(request, 'admin', 'root')),
+  }
   const tags = ['admin: settings']
   const security = [{ bearer: [] }]
   const all = () => Object.fromEntries(settings.list().map(setting => [setting.key, setting.value]))
 
-  app.get('/api/admin/config', { ...common, schema: { tags, security, summary: 'Every runtime setting' } }, async () => all())
+  app.get('/api/admin/config', { ...common, schema: { tags, security, summary: 'Every runtime setting' } }, async () =>
+    all(),
+  )
 
   app.put(
     '/api/admin/config',
-    { ...common, schema: { tags, security, summary: 'Change runtime settings (all or nothing)', body: Type.Record(Type.String({ minLength: 1, maxLength: 100 }), Type.Unknown()) } },
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: 'Change runtime settings (all or nothing)',
+        body: Type.Record(Type.String({ minLength: 1, maxLength: 100 }), Type.Unknown()),
+      },
+    },
     async request => {
       const changes = request.body as Record<string, unknown>
       await settings.setMany(changes)
@@ -30,12 +42,24 @@ export function installSettingsAdminRoutes(app: HttpScope, settings: SettingsReg
     },
   )
 
-  const SchemaQuery = Type.Object({ lang: Type.Optional(Type.String({ maxLength: 10 })) }, { additionalProperties: false })
+  const SchemaQuery = Type.Object(
+    { lang: Type.Optional(Type.String({ maxLength: 10 })) },
+    { additionalProperties: false },
+  )
   app.get(
     '/api/admin/config/schema',
-    { ...common, schema: { tags, security, summary: 'Each setting: owner, JSON schema, default, and its label, help and option labels in your language', querystring: SchemaQuery } },
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: 'Each setting: owner, JSON schema, default, and its label, help and option labels in your language',
+        querystring: SchemaQuery,
+      },
+    },
     async request => {
-      const language = parseLanguage((request.query as { lang?: string }).lang) ?? languageOf(request.headers['accept-language'])
+      const language =
+        parseLanguage((request.query as { lang?: string }).lang) ?? languageOf(request.headers['accept-language'])
       const items = settings.list().map(setting => {
         const texts = settings.textsOf(setting.key, language)
         return {

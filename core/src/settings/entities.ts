@@ -10,6 +10,9 @@ export const SystemConfig = defineEntity({
     /** JSON text, so one column holds any setting's type and both dialects agree. */
     value: p.text(),
     /** Shown in the console; also tells an operator which instance's change won. */
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
   }),
 })

@@ -90,7 +90,11 @@ export class SettingsRegistry {
     const { key } = definition
     if (this.#entries.has(key)) throw errors.PARLEY_ERR_SETTING_DUPLICATE({ key })
     if (!Value.Check(definition.schema, definition.default)) {
-      throw errors.PARLEY_ERR_SETTING_INVALID({ key, value: printable(key, definition.default), expected: `default to be ${describe(definition.schema)}` })
+      throw errors.PARLEY_ERR_SETTING_INVALID({
+        key,
+        value: printable(key, definition.default),
+        expected: `default to be ${describe(definition.schema)}`,
+      })
     }
     this.#entries.set(key, { definition: definition as SettingDefinition, owner, value: definition.default })
     return {
@@ -111,7 +115,16 @@ export class SettingsRegistry {
   ): void {
     for (const [key, property] of Object.entries(schema.properties)) {
       const texts = locales[key]
-      this.define({ key, schema: property, default: defaults[key as keyof SettingsDefaults], public: PUBLIC_CORE.has(key), ...(texts ? { locales: texts } : {}) }, 'core')
+      this.define(
+        {
+          key,
+          schema: property,
+          default: defaults[key as keyof SettingsDefaults],
+          public: PUBLIC_CORE.has(key),
+          ...(texts ? { locales: texts } : {}),
+        },
+        'core',
+      )
     }
   }
 
@@ -140,23 +153,37 @@ export class SettingsRegistry {
    * A setting's label, help and option labels in `language`: its `locales`, then the English of
    * its schema, then (label only) the key made readable, so a form never shows a raw key.
    */
-  textsOf(key: string, language: Language): { title: string; description: string | undefined; options: Record<string, string> } {
+  textsOf(
+    key: string,
+    language: Language,
+  ): { title: string; description: string | undefined; options: Record<string, string> } {
     const entry = this.#entries.get(key)
     if (!entry) throw errors.PARLEY_ERR_SETTING_UNKNOWN({ key })
     const { definition } = entry
     const local = language === 'en' ? undefined : definition.locales?.[language]
     const english = definition.locales?.en
-    const schema = definition.schema as TSchema & { title?: unknown; description?: unknown; anyOf?: Array<{ const?: unknown; title?: unknown }> }
+    const schema = definition.schema as TSchema & {
+      title?: unknown
+      description?: unknown
+      anyOf?: Array<{ const?: unknown; title?: unknown }>
+    }
     const options: Record<string, string> = {}
     for (const option of schema.anyOf ?? []) {
       if (option.const === undefined) continue
       const value = String(option.const)
-      const label = local?.options?.[value] ?? english?.options?.[value] ?? (typeof option.title === 'string' ? option.title : undefined)
+      const label =
+        local?.options?.[value] ??
+        english?.options?.[value] ??
+        (typeof option.title === 'string' ? option.title : undefined)
       if (label !== undefined) options[value] = label
     }
     return {
       title: local?.title ?? english?.title ?? (typeof schema.title === 'string' ? schema.title : readableKey(key)),
-      description: local?.description ?? english?.description ?? definition.description ?? (typeof schema.description === 'string' ? schema.description : undefined),
+      description:
+        local?.description ??
+        english?.description ??
+        definition.description ??
+        (typeof schema.description === 'string' ? schema.description : undefined),
       options,
     }
   }
@@ -204,7 +231,10 @@ export class SettingsRegistry {
       else await unsubscribe() // stopped while subscribing
     } catch (error) {
       if (!this.#em) return
-      this.log.warn({ err: error }, 'cannot subscribe to settings changes yet; retrying in 5 s (periodic refresh covers the gap)')
+      this.log.warn(
+        { err: error },
+        'cannot subscribe to settings changes yet; retrying in 5 s (periodic refresh covers the gap)',
+      )
       this.#retry = setTimeout(() => void this.subscribe(), SUBSCRIBE_RETRY_MS)
       this.#retry.unref()
     }
@@ -249,7 +279,10 @@ export class SettingsRegistry {
     if (!entry) throw errors.PARLEY_ERR_SETTING_UNKNOWN({ key }, { details: { field: key } })
     if (!Value.Check(entry.definition.schema, value)) {
       // `field` names the setting, so the console shows the refusal next to its input.
-      throw errors.PARLEY_ERR_SETTING_INVALID({ key, value: printable(key, value), expected: `expected ${describe(entry.definition.schema)}` }, { details: { field: key } })
+      throw errors.PARLEY_ERR_SETTING_INVALID(
+        { key, value: printable(key, value), expected: `expected ${describe(entry.definition.schema)}` },
+        { details: { field: key } },
+      )
     }
   }
 

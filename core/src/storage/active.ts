@@ -1,6 +1,13 @@
 import { errors } from '../errors.js'
 import type { Registries } from '../kernel/registries.js'
-import type { ObjectStorage, PresignedDownload, PresignedUpload, PresignPutOptions, StoredObject, StoredObjectInfo } from './port.js'
+import type {
+  ObjectStorage,
+  PresignedDownload,
+  PresignedUpload,
+  PresignPutOptions,
+  StoredObject,
+  StoredObjectInfo,
+} from './port.js'
 
 /** A successful readiness probe is reused this long: each one writes, reads and deletes an object. */
 export const STORAGE_HEALTH_CACHE_MS = 30_000
@@ -36,18 +43,31 @@ export class ActiveStorage implements ObjectStorage {
       })
     }
     if (name === undefined && names.length > 1) {
-      throw errors.PARLEY_ERR_STORAGE_DRIVER({ reason: `several drivers are loaded (${registered}); name the one to use, e.g. storage.driver: ${names[0]}` })
+      throw errors.PARLEY_ERR_STORAGE_DRIVER({
+        reason: `several drivers are loaded (${registered}); name the one to use, e.g. storage.driver: ${names[0]}`,
+      })
     }
     name ??= names[0]
     this.#chosen = true
     if (name === undefined) {
-      registries.doctor.register('storage', { title: 'Object storage', run: async () => 'no driver loaded: uploads are off (add @parley/storage-local or @parley/storage-s3)' }, 'core')
+      registries.doctor.register(
+        'storage',
+        {
+          title: 'Object storage',
+          run: async () => 'no driver loaded: uploads are off (add @parley/storage-local or @parley/storage-s3)',
+        },
+        'core',
+      )
       return
     }
     const driver = registries.storage.get(name) as ObjectStorage
     this.#driver = driver
     this.#name = name
-    registries.health.register('storage', { check: cachedWhileOk(() => driver.ping(), STORAGE_HEALTH_CACHE_MS), critical: false }, 'core')
+    registries.health.register(
+      'storage',
+      { check: cachedWhileOk(() => driver.ping(), STORAGE_HEALTH_CACHE_MS), critical: false },
+      'core',
+    )
     registries.doctor.register(
       'storage',
       {
@@ -107,7 +127,11 @@ export class ActiveStorage implements ObjectStorage {
  * A check that reuses its last success for `ms` and shares one run between callers meanwhile;
  * a failure is never reused, so the next probe asks again.
  */
-export function cachedWhileOk(check: () => Promise<void>, ms: number, now: () => number = () => performance.now()): () => Promise<void> {
+export function cachedWhileOk(
+  check: () => Promise<void>,
+  ms: number,
+  now: () => number = () => performance.now(),
+): () => Promise<void> {
   let okUntil = -Infinity
   let running: Promise<void> | undefined
   return () => {

@@ -33,7 +33,8 @@ export function storageKeyProblem(key: unknown): string | undefined {
     if (segment === '') return 'a key has no empty segment (//)'
     if (segment === '.' || segment === '..') return 'a key has no . or .. segment'
     if (segment.startsWith('.')) return 'no segment of a key starts with a dot'
-    if (segment.length > STORAGE_SEGMENT_MAX_LENGTH) return `a segment of a key has at most ${STORAGE_SEGMENT_MAX_LENGTH} characters`
+    if (segment.length > STORAGE_SEGMENT_MAX_LENGTH)
+      return `a segment of a key has at most ${STORAGE_SEGMENT_MAX_LENGTH} characters`
     if (!SEGMENT.test(segment)) return 'a key uses only A-Z, a-z, 0-9, ".", "_", "-" and "/" between segments'
   }
   return undefined
@@ -59,7 +60,9 @@ export function checkPresignPut(options: PresignPutOptions): PresignPutOptions {
   const { contentType, contentLength, expiresInSeconds } = options
   checkContentType(contentType)
   if (!Number.isSafeInteger(contentLength) || contentLength < 0 || contentLength > UPLOAD_MAX_BYTES) {
-    throw errors.PARLEY_ERR_STORAGE_OPTIONS({ reason: `contentLength must be a whole number of bytes from 0 to ${UPLOAD_MAX_BYTES}` })
+    throw errors.PARLEY_ERR_STORAGE_OPTIONS({
+      reason: `contentLength must be a whole number of bytes from 0 to ${UPLOAD_MAX_BYTES}`,
+    })
   }
   checkExpiry(expiresInSeconds)
   return options
@@ -68,7 +71,9 @@ export function checkPresignPut(options: PresignPutOptions): PresignPutOptions {
 /** `expiresInSeconds` of either presign: a whole number of seconds, 1 to 7 days. */
 export function checkExpiry(expiresInSeconds: number): number {
   if (!Number.isSafeInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > PRESIGN_MAX_SECONDS) {
-    throw errors.PARLEY_ERR_STORAGE_OPTIONS({ reason: `expiresInSeconds must be a whole number from 1 to ${PRESIGN_MAX_SECONDS} (7 days)` })
+    throw errors.PARLEY_ERR_STORAGE_OPTIONS({
+      reason: `expiresInSeconds must be a whole number from 1 to ${PRESIGN_MAX_SECONDS} (7 days)`,
+    })
   }
   return expiresInSeconds
 }
@@ -76,7 +81,9 @@ export function checkExpiry(expiresInSeconds: number): number {
 /** The content type given to `put`: the same rule as for presigned uploads. */
 export function checkContentType(contentType: string): string {
   if (typeof contentType !== 'string' || !MEDIA_TYPE.test(contentType)) {
-    throw errors.PARLEY_ERR_STORAGE_OPTIONS({ reason: `contentType ${printableKey(contentType)} is not a lower-case media type such as image/png (no parameters)` })
+    throw errors.PARLEY_ERR_STORAGE_OPTIONS({
+      reason: `contentType ${printableKey(contentType)} is not a lower-case media type such as image/png (no parameters)`,
+    })
   }
   return contentType
 }

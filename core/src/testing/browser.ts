@@ -10,7 +10,15 @@ import tap, { type Test } from 'tap'
 export { until } from './wait.js'
 
 export const CHROMIUM = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
 export const DESKTOP = { width: 1280, height: 800 } as const
 export const PHONE = { width: 390, height: 844 } as const
 
@@ -61,7 +69,8 @@ const watched = new WeakMap<Test, WatchedPage[]>()
 export function browserTest(name: string, body: (t: Test) => Promise<void>): void {
   tap.test(name, { skip: missingChromium() }, async t => {
     await body(t)
-    for (const page of watched.get(t) ?? []) t.same(page.problems, [], 'no console errors, page errors or CSP violations')
+    for (const page of watched.get(t) ?? [])
+      t.same(page.problems, [], 'no console errors, page errors or CSP violations')
   })
 }
 
@@ -76,7 +85,9 @@ export interface OpenPageOptions {
 
 /** A fresh browser context and page, closed at teardown; `browserTest` checks its problems. */
 export async function openPage(t: Test, options: OpenPageOptions): Promise<WatchedPage> {
-  const context = await (await sharedBrowser()).newContext({ viewport: options.viewport ?? DESKTOP, baseURL: options.baseUrl, acceptDownloads: true })
+  const context = await (
+    await sharedBrowser()
+  ).newContext({ viewport: options.viewport ?? DESKTOP, baseURL: options.baseUrl, acceptDownloads: true })
   const problems: string[] = []
   const expected = options.expected ?? []
   await context.addInitScript({ content: REPORT_CSP })

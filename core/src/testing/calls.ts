@@ -2,8 +2,18 @@ import OpenAI from 'openai'
 import type { TestGateway } from './gateway.js'
 
 /** An official SDK client on the gateway; `path` is `/v1` for the API, `/api` for the portal (the SDK appends /chat/completions). */
-export function sdk(gateway: TestGateway, apiKey: string, options: { path?: string; headers?: Record<string, string> } = {}): OpenAI {
-  return new OpenAI({ apiKey, baseURL: `${gateway.url}${options.path ?? '/v1'}`, maxRetries: 0, timeout: 10_000, defaultHeaders: options.headers ?? {} })
+export function sdk(
+  gateway: TestGateway,
+  apiKey: string,
+  options: { path?: string; headers?: Record<string, string> } = {},
+): OpenAI {
+  return new OpenAI({
+    apiKey,
+    baseURL: `${gateway.url}${options.path ?? '/v1'}`,
+    maxRetries: 0,
+    timeout: 10_000,
+    defaultHeaders: options.headers ?? {},
+  })
 }
 
 /** One server-sent event with the time it was read. */
@@ -43,8 +53,17 @@ export async function readSse(response: Response): Promise<TimedEvent[]> {
 }
 
 /** POSTs JSON to the gateway over its real socket (for streams and raw status checks). */
-export function post(gateway: TestGateway, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+export function post(
+  gateway: TestGateway,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
 }
 
 /** The HTTP status a promise of an SDK call ends with: 200, or the APIError's status. */

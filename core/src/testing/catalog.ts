@@ -24,14 +24,24 @@ export async function createChannel(gateway: TestGateway, fields: ChannelFields,
     headers: { authorization: `Bearer ${adminToken}` },
     payload: { provider: 'openai', ...fields },
   })
-  if (response.statusCode !== 201) throw new Error(`channel ${fields.name}: HTTP ${response.statusCode} ${response.body}`)
+  if (response.statusCode !== 201)
+    throw new Error(`channel ${fields.name}: HTTP ${response.statusCode} ${response.body}`)
   const id = (response.json() as { id: number }).id
-  if (fields.enabled !== false) await until(() => gateway.catalog.current().channels.some(channel => channel.id === id), `channel ${fields.name} in the snapshot`)
+  if (fields.enabled !== false)
+    await until(
+      () => gateway.catalog.current().channels.some(channel => channel.id === id),
+      `channel ${fields.name} in the snapshot`,
+    )
   return id
 }
 
 /** Pins a group's portal traffic to a channel and waits until the snapshot has the route. */
-export async function createChatRoute(gateway: TestGateway, group: string, channelId: number, adminToken = ROOT): Promise<void> {
+export async function createChatRoute(
+  gateway: TestGateway,
+  group: string,
+  channelId: number,
+  adminToken = ROOT,
+): Promise<void> {
   const response = await gateway.inject({
     method: 'POST',
     url: '/api/admin/chat-routes',
@@ -39,5 +49,8 @@ export async function createChatRoute(gateway: TestGateway, group: string, chann
     payload: { group_name: group, channel_id: channelId },
   })
   if (response.statusCode >= 300) throw new Error(`chat route ${group}: HTTP ${response.statusCode} ${response.body}`)
-  await until(() => gateway.catalog.current().chatRoutes.get(group) === channelId, `chat route of ${group} in the snapshot`)
+  await until(
+    () => gateway.catalog.current().chatRoutes.get(group) === channelId,
+    `chat route of ${group} in the snapshot`,
+  )
 }

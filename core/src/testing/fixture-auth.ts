@@ -20,10 +20,13 @@ export const fixtureAuth = definePlugin({
         if (token === ROOT) return { kind: 'user', userId: '1', role: 'root', group: 'default', name: 'root' }
         const [, kind, group] = /^(user|token|portal)-(.+)$/.exec(token ?? '') ?? []
         if (kind === 'user' && group) return { kind: 'user', userId: '2', role: 'user', group, name: 'ada' }
-        if (kind === 'token' && group) return { kind: 'api_token', tokenId: '7', userId: '2', role: 'user', group, name: 'ada' }
-        if (kind === 'portal' && group) return { kind: 'api_token', tokenId: '8', userId: '2', role: 'user', group, name: 'ada', portal: true }
+        if (kind === 'token' && group)
+          return { kind: 'api_token', tokenId: '7', userId: '2', role: 'user', group, name: 'ada' }
+        if (kind === 'portal' && group)
+          return { kind: 'api_token', tokenId: '8', userId: '2', role: 'user', group, name: 'ada', portal: true }
         const guest = request.headers['x-guest']
-        if (token === undefined && typeof guest === 'string' && guest !== '') return { kind: 'guest', ip: request.ip, group: guest }
+        if (token === undefined && typeof guest === 'string' && guest !== '')
+          return { kind: 'guest', ip: request.ip, group: guest }
         return undefined
       },
     })

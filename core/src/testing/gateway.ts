@@ -75,11 +75,17 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
             ? { secret_key: shared.secrets.secret_key, encryption_key: shared.secrets.encryption_key }
             : { secret_key: randomBytes(32).toString('hex'), encryption_key: randomBytes(32).toString('hex') },
           database: shared
-            ? shared.database.url ? { url: shared.database.url } : { path: shared.database.path }
-            : temp ? { url: temp.url, connect_timeout_ms: 5000 } : {},
+            ? shared.database.url
+              ? { url: shared.database.url }
+              : { path: shared.database.path }
+            : temp
+              ? { url: temp.url, connect_timeout_ms: 5000 }
+              : {},
           redis: shared?.redis.url
             ? { url: shared.redis.url, prefix: shared.redis.prefix }
-            : options.redisUrl ? { url: options.redisUrl, prefix: redisPrefix } : {},
+            : options.redisUrl
+              ? { url: options.redisUrl, prefix: redisPrefix }
+              : {},
           // Mock upstreams listen on 127.0.0.1; a test that sets the variable decides itself.
           upstream: options.env?.UPSTREAM_ALLOW_LOOPBACK === undefined ? { allow_loopback: true } : {},
         },
@@ -110,7 +116,12 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
           rmSync(dataDir, { recursive: true, force: true })
         }
       })())
-    return Object.assign(Object.create(gateway) as Gateway, { url, dataDir, close, inject: gateway.inject }) as TestGateway
+    return Object.assign(Object.create(gateway) as Gateway, {
+      url,
+      dataDir,
+      close,
+      inject: gateway.inject,
+    }) as TestGateway
   } catch (error) {
     await temp?.drop().catch(() => undefined)
     rmSync(dataDir, { recursive: true, force: true })
@@ -123,7 +134,12 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
   for (const [key, value] of Object.entries(extra)) {
     const existing = out[key]
     out[key] =
-      typeof value === 'object' && value !== null && !Array.isArray(value) && typeof existing === 'object' && existing !== null && !Array.isArray(existing)
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      typeof existing === 'object' &&
+      existing !== null &&
+      !Array.isArray(existing)
         ? merge(existing as Record<string, unknown>, value as Record<string, unknown>)
         : value
   }

@@ -6,9 +6,24 @@ export { createTempMysqlDatabase, type TempDatabase } from './mysql.js'
 export { freePort } from './net.js'
 export { pendingSchemaChanges } from './schema.js'
 export { missingService, testServices } from './services.js'
-export { startMockUpstream, type MockAnswer, type MockBehaviour, type MockFailure, type MockHangup, type MockRequest, type MockUpstream, type MockUpstreamOptions } from './mock-upstream.js'
+export {
+  startMockUpstream,
+  type MockAnswer,
+  type MockBehaviour,
+  type MockFailure,
+  type MockHangup,
+  type MockRequest,
+  type MockUpstream,
+  type MockUpstreamOptions,
+} from './mock-upstream.js'
 export { captureLogs, type CapturedLogs } from './logs.js'
-export { providerPlugin, scriptedProvider, type ScriptedCall, type ScriptedProvider, type ScriptedReply } from './scripted-provider.js'
+export {
+  providerPlugin,
+  scriptedProvider,
+  type ScriptedCall,
+  type ScriptedProvider,
+  type ScriptedReply,
+} from './scripted-provider.js'
 export { headerAuth } from './header-auth.js'
 export { fixtureAuth, ROOT } from './fixture-auth.js'
 export { createChannel, createChatRoute, type ChannelFields } from './catalog.js'

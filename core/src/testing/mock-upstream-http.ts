@@ -17,7 +17,11 @@ export function resolveAnswer(behaviour: MockAnswer, model: string, promptWords:
       ? undefined
       : given
         ? { prompt: given.prompt, completion: given.completion, reasoning: given.reasoning ?? 0 }
-        : { prompt: Math.max(1, promptWords), completion: textPieces.length + reasoningPieces.length, reasoning: reasoningPieces.length }
+        : {
+            prompt: Math.max(1, promptWords),
+            completion: textPieces.length + reasoningPieces.length,
+            reasoning: reasoningPieces.length,
+          }
   return { model, textPieces, reasoningPieces, usage }
 }
 
@@ -28,10 +32,20 @@ export function validate(path: string, body: Record<string, unknown>): MockFailu
   }
   if (path === '/v1/chat/completions') {
     if (!Array.isArray(body.messages) || body.messages.length === 0) {
-      return { status: 400, message: "Invalid 'messages': empty array. Expected an array with minimum length 1.", param: 'messages', code: 'empty_array' }
+      return {
+        status: 400,
+        message: "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+        param: 'messages',
+        code: 'empty_array',
+      }
     }
     if (body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
-      return { status: 400, message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param: 'stream_options', code: null }
+      return {
+        status: 400,
+        message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        param: 'stream_options',
+        code: null,
+      }
     }
   }
   return undefined
@@ -45,7 +59,12 @@ export function inspect(value: unknown, found: { images: string[]; words: number
     for (const item of value) inspect(item, found, key)
   } else if (typeof value === 'object' && value !== null) {
     const part = value as Record<string, unknown>
-    const image = part.type === 'image_url' ? (part.image_url as { url?: unknown } | undefined)?.url : part.type === 'input_image' ? part.image_url : undefined
+    const image =
+      part.type === 'image_url'
+        ? (part.image_url as { url?: unknown } | undefined)?.url
+        : part.type === 'input_image'
+          ? part.image_url
+          : undefined
     if (typeof image === 'string') found.images.push(image)
     for (const [name, child] of Object.entries(part)) if (name !== 'image_url') inspect(child, found, name)
   }
@@ -60,7 +79,9 @@ export async function readBody(req: IncomingMessage): Promise<string> {
 export function parseObject(raw: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(raw)
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
   } catch {
     return undefined
   }
@@ -78,7 +99,12 @@ export function sendJson(res: ServerResponse, record: MockRequest, status: numbe
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text)
 }
 
-export function sendError(res: ServerResponse, record: MockRequest, status: number, fields: Partial<MockFailure> = {}): void {
+export function sendError(
+  res: ServerResponse,
+  record: MockRequest,
+  status: number,
+  fields: Partial<MockFailure> = {},
+): void {
   const base = defaultError(status)
   const error = {
     message: fields.message ?? base.message,

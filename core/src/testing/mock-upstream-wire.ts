@@ -48,7 +48,12 @@ function chatUsage(usage: WireUsage): Json {
     completion_tokens: usage.completion,
     total_tokens: usage.prompt + usage.completion,
     prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: usage.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: usage.reasoning,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   }
 }
 
@@ -71,7 +76,14 @@ export function chatCompletion(answer: WireAnswer): Json {
 
 /** Every SSE frame of a streamed chat completion, `data: [DONE]` included. */
 export function chatCompletionFrames(answer: WireAnswer, includeUsage: boolean): string[] {
-  const base = { id: mockId('chatcmpl-'), object: 'chat.completion.chunk', created: unixSeconds(), model: answer.model, service_tier: 'default', system_fingerprint: SYSTEM_FINGERPRINT }
+  const base = {
+    id: mockId('chatcmpl-'),
+    object: 'chat.completion.chunk',
+    created: unixSeconds(),
+    model: answer.model,
+    service_tier: 'default',
+    system_fingerprint: SYSTEM_FINGERPRINT,
+  }
   // With include_usage, the API sends `usage: null` on every chunk and the numbers on an extra last one.
   const usageField = includeUsage ? { usage: null } : {}
   const chunk = (delta: Json, finishReason: string | null = null): string =>
@@ -118,7 +130,13 @@ function reasoningItem(ids: ResponseIds, text: string | undefined): Json {
 
 function messageItem(ids: ResponseIds, text: string | undefined): Json {
   const content = text === undefined ? [] : [{ type: 'output_text', text, annotations: [], logprobs: [] }]
-  return { id: ids.message, type: 'message', status: text === undefined ? 'in_progress' : 'completed', role: 'assistant', content }
+  return {
+    id: ids.message,
+    type: 'message',
+    status: text === undefined ? 'in_progress' : 'completed',
+    role: 'assistant',
+    content,
+  }
 }
 
 function responseObject(answer: WireAnswer, request: Json, ids: ResponseIds, done: boolean): Json {
@@ -208,16 +226,46 @@ export function defaultError(status: number): WireError {
     case 400:
       return { message: 'Invalid request.', type: 'invalid_request_error', param: null, code: null }
     case 401:
-      return { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' }
+      return {
+        message: 'Incorrect API key provided.',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
+      }
     case 403:
-      return { message: 'You are not allowed to sample from this model.', type: 'invalid_request_error', param: null, code: null }
+      return {
+        message: 'You are not allowed to sample from this model.',
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      }
     case 404:
-      return { message: 'The model does not exist or you do not have access to it.', type: 'invalid_request_error', param: null, code: 'model_not_found' }
+      return {
+        message: 'The model does not exist or you do not have access to it.',
+        type: 'invalid_request_error',
+        param: null,
+        code: 'model_not_found',
+      }
     case 429:
-      return { message: 'Rate limit reached for requests. Please try again later.', type: 'requests', param: null, code: 'rate_limit_exceeded' }
+      return {
+        message: 'Rate limit reached for requests. Please try again later.',
+        type: 'requests',
+        param: null,
+        code: 'rate_limit_exceeded',
+      }
     case 503:
-      return { message: 'The engine is currently overloaded, please try again later.', type: 'server_error', param: null, code: null }
+      return {
+        message: 'The engine is currently overloaded, please try again later.',
+        type: 'server_error',
+        param: null,
+        code: null,
+      }
     default:
-      return { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null }
+      return {
+        message: 'The server had an error while processing your request. Sorry about that!',
+        type: 'server_error',
+        param: null,
+        code: null,
+      }
   }
 }

@@ -1,8 +1,24 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { inspect, parseObject, readBody, resolveAnswer, sendError, sendJson, validate, write } from './mock-upstream-http.js'
-import { chatCompletion, chatCompletionFrames, mockId, modelObject, response, responseFrames } from './mock-upstream-wire.js'
+import {
+  inspect,
+  parseObject,
+  readBody,
+  resolveAnswer,
+  sendError,
+  sendJson,
+  validate,
+  write,
+} from './mock-upstream-http.js'
+import {
+  chatCompletion,
+  chatCompletionFrames,
+  mockId,
+  modelObject,
+  response,
+  responseFrames,
+} from './mock-upstream-wire.js'
 
 /** A normal answer. Streams when the request asked for `stream: true`. */
 export interface MockAnswer {
@@ -152,12 +168,19 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
   })
   server.on('connection', () => connections++)
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, record: MockRequest, signal: AbortSignal): Promise<void> => {
+  const handle = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: MockRequest,
+    signal: AbortSignal,
+  ): Promise<void> => {
     const raw = await readBody(req)
     record.body = parseObject(raw)
     res.setHeader('x-request-id', mockId('req_'))
     if (options.keys ? !record.apiKey || !options.keys.includes(record.apiKey) : !record.apiKey) {
-      const message = record.apiKey ? undefined : "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth."
+      const message = record.apiKey
+        ? undefined
+        : "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth."
       return sendError(res, record, 401, { message, code: record.apiKey ? 'invalid_api_key' : null })
     }
     if (record.method === 'GET' && record.path === '/v1/models') {
@@ -198,14 +221,22 @@ export async function startMockUpstream(options: MockUpstreamOptions = {}): Prom
       const payload = record.path === '/v1/responses' ? response(answer, body) : chatCompletion(answer)
       if (behaviour.dropAfterChunks === undefined) return sendJson(res, record, 200, payload)
       const text = JSON.stringify(payload)
-      res.writeHead((record.status = 200), { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+      res.writeHead((record.status = 200), {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      })
       await write(res, text.slice(0, text.length >> 1))
       record.outcome = 'dropped'
       return void req.socket.destroy()
     }
     const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
-    const frames = record.path === '/v1/responses' ? responseFrames(answer, body) : chatCompletionFrames(answer, includeUsage)
-    res.writeHead((record.status = 200), { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    const frames =
+      record.path === '/v1/responses' ? responseFrames(answer, body) : chatCompletionFrames(answer, includeUsage)
+    res.writeHead((record.status = 200), {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    })
     res.flushHeaders()
     await sleep(behaviour.delayFirstByteMs ?? 0, undefined, { signal })
     for (const [index, frame] of frames.entries()) {

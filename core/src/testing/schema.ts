@@ -33,7 +33,9 @@ export async function pendingSchemaChanges(gateway: Gateway): Promise<string[]> 
 }
 
 async function isMariaDb(gateway: Gateway): Promise<boolean> {
-  const rows = (await gateway.db.orm.em.getConnection().execute('select version() as version')) as Array<{ version: string }>
+  const rows = (await gateway.db.orm.em.getConnection().execute('select version() as version')) as Array<{
+    version: string
+  }>
   return /mariadb/i.test(rows[0]?.version ?? '')
 }
 

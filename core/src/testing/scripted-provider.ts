@@ -66,7 +66,8 @@ export function scriptedProvider(): ScriptedProvider {
         record.emitted++
         yield event
       }
-      if (script.throwAfter !== undefined && script.throwAfter >= events.length) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
+      if (script.throwAfter !== undefined && script.throwAfter >= events.length)
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })
     },
   }
 }

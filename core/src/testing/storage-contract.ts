@@ -34,9 +34,17 @@ export async function storageContract(t: Test, options: StorageContractOptions):
   const { open, signatureParam } = options
   const keyOf = (name: string) => `contract/${randomUUID()}/${name}`
   const absolute = (opened: OpenedStorage, url: string) => new URL(url, opened.base).href
-  const upload = async (opened: OpenedStorage, url: string, init: { method?: string; headers?: Record<string, string>; body: Uint8Array }) =>
+  const upload = async (
+    opened: OpenedStorage,
+    url: string,
+    init: { method?: string; headers?: Record<string, string>; body: Uint8Array },
+  ) =>
     // A Buffer view: the DOM typings of the browser tests' tsconfig take no Uint8Array<ArrayBufferLike>.
-    fetch(absolute(opened, url), { method: init.method ?? 'PUT', headers: init.headers, body: Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength) as unknown as RequestInit['body'] })
+    fetch(absolute(opened, url), {
+      method: init.method ?? 'PUT',
+      headers: init.headers,
+      body: Buffer.from(init.body.buffer, init.body.byteOffset, init.body.byteLength) as unknown as RequestInit['body'],
+    })
   const readAll = async (body: AsyncIterable<Uint8Array>) => {
     const chunks: Buffer[] = []
     for await (const chunk of body) chunks.push(Buffer.from(chunk))
@@ -52,11 +60,18 @@ export async function storageContract(t: Test, options: StorageContractOptions):
     const { storage } = opened
     const key = keyOf('photo.png')
     const bytes = randomBytes(70_000)
-    const put = await storage.presignPut(key, { contentType: 'image/png', contentLength: bytes.length, expiresInSeconds: 60 })
+    const put = await storage.presignPut(key, {
+      contentType: 'image/png',
+      contentLength: bytes.length,
+      expiresInSeconds: 60,
+    })
     t.equal(put.method, 'PUT')
     t.same(put.headers, { 'content-type': 'image/png' }, 'the client sends the content type, nothing else')
     t.equal(put.fields, undefined)
-    t.ok(put.expiresAt.getTime() > Date.now() + 50_000 && put.expiresAt.getTime() <= Date.now() + 61_000, 'expiresAt is about a minute away')
+    t.ok(
+      put.expiresAt.getTime() > Date.now() + 50_000 && put.expiresAt.getTime() <= Date.now() + 61_000,
+      'expiresAt is about a minute away',
+    )
     t.equal(await storage.head(key), undefined, 'nothing is stored before the upload')
 
     const uploaded = await upload(opened, put.url, { headers: put.headers, body: bytes })
@@ -91,7 +106,9 @@ export async function storageContract(t: Test, options: StorageContractOptions):
     t.same(await storage.head(empty), { contentType: 'application/octet-stream', size: 0 })
     t.equal(await storage.get(keyOf('missing.png')), undefined)
     t.equal(await storage.head(keyOf('missing.png')), undefined)
-    await t.rejects(storage.put(key, Buffer.from('x'), { contentType: 'Text/Plain' }), { code: 'PARLEY_ERR_STORAGE_OPTIONS' })
+    await t.rejects(storage.put(key, Buffer.from('x'), { contentType: 'Text/Plain' }), {
+      code: 'PARLEY_ERR_STORAGE_OPTIONS',
+    })
   })
 
   await t.test('a body larger or smaller than the bound size is refused and nothing is stored', async t => {
@@ -113,9 +130,21 @@ export async function storageContract(t: Test, options: StorageContractOptions):
     const { storage } = opened
     const key = keyOf('picture.png')
     const bytes = randomBytes(100)
-    const put = await storage.presignPut(key, { contentType: 'image/png', contentLength: bytes.length, expiresInSeconds: 60 })
-    await refused(t, await upload(opened, put.url, { headers: { 'content-type': 'text/html' }, body: bytes }), 'text/html instead of image/png')
-    await refused(t, await upload(opened, put.url, { headers: { 'content-type': 'image/png; x=1' }, body: bytes }), 'a parameter added')
+    const put = await storage.presignPut(key, {
+      contentType: 'image/png',
+      contentLength: bytes.length,
+      expiresInSeconds: 60,
+    })
+    await refused(
+      t,
+      await upload(opened, put.url, { headers: { 'content-type': 'text/html' }, body: bytes }),
+      'text/html instead of image/png',
+    )
+    await refused(
+      t,
+      await upload(opened, put.url, { headers: { 'content-type': 'image/png; x=1' }, body: bytes }),
+      'a parameter added',
+    )
     t.equal(await storage.head(key), undefined, 'nothing stored')
   })
 
@@ -128,7 +157,11 @@ export async function storageContract(t: Test, options: StorageContractOptions):
     const put = await storage.presignPut(key, { contentType: 'text/plain', contentLength: 4, expiresInSeconds: 1 })
     const view = await storage.presignGet(stored, { expiresInSeconds: 1 })
     await sleep(Math.max(0, put.expiresAt.getTime() - Date.now()) + 1100)
-    await refused(t, await upload(opened, put.url, { headers: put.headers, body: Buffer.from('late') }), 'upload after expiry')
+    await refused(
+      t,
+      await upload(opened, put.url, { headers: put.headers, body: Buffer.from('late') }),
+      'upload after expiry',
+    )
     t.equal(await storage.head(key), undefined)
     await refused(t, await fetch(absolute(opened, view.url)), 'download after expiry')
   })
@@ -138,36 +171,64 @@ export async function storageContract(t: Test, options: StorageContractOptions):
     const { storage } = opened
     const key = keyOf('signed.txt')
     const body = Buffer.from('payload')
-    const put = await storage.presignPut(key, { contentType: 'text/plain', contentLength: body.length, expiresInSeconds: 60 })
+    const put = await storage.presignPut(key, {
+      contentType: 'text/plain',
+      contentLength: body.length,
+      expiresInSeconds: 60,
+    })
     const tamper = (url: string, change: (u: URL) => void) => {
       const parsed = new URL(absolute(opened, url))
       change(parsed)
       return parsed.href
     }
     const flip = (value: string) => value.slice(0, -1) + (value.endsWith('a') ? 'b' : 'a')
-    const badSignature = tamper(put.url, u => u.searchParams.set(signatureParam, flip(u.searchParams.get(signatureParam) ?? '')))
+    const badSignature = tamper(put.url, u =>
+      u.searchParams.set(signatureParam, flip(u.searchParams.get(signatureParam) ?? '')),
+    )
     await refused(t, await upload(opened, badSignature, { headers: put.headers, body }), 'a changed signature')
     const noSignature = tamper(put.url, u => u.searchParams.delete(signatureParam))
     await refused(t, await upload(opened, noSignature, { headers: put.headers, body }), 'no signature')
     const otherKey = tamper(put.url, u => (u.pathname = u.pathname.replace(/signed\.txt$/, 'other.txt')))
-    await refused(t, await upload(opened, otherKey, { headers: put.headers, body }), 'the URL of one key used for another')
+    await refused(
+      t,
+      await upload(opened, otherKey, { headers: put.headers, body }),
+      'the URL of one key used for another',
+    )
     t.equal(await storage.head(key), undefined)
     t.equal(await storage.head(key.replace(/signed\.txt$/, 'other.txt')), undefined)
 
     await storage.put(key, body, { contentType: 'text/plain' })
     const view = await storage.presignGet(key, { expiresInSeconds: 60 })
-    const badView = tamper(view.url, u => u.searchParams.set(signatureParam, flip(u.searchParams.get(signatureParam) ?? '')))
+    const badView = tamper(view.url, u =>
+      u.searchParams.set(signatureParam, flip(u.searchParams.get(signatureParam) ?? '')),
+    )
     await refused(t, await fetch(badView), 'a download with a changed signature')
-    await refused(t, await upload(opened, view.url, { headers: put.headers, body: Buffer.from('replaced') }), 'a download URL used to upload')
+    await refused(
+      t,
+      await upload(opened, view.url, { headers: put.headers, body: Buffer.from('replaced') }),
+      'a download URL used to upload',
+    )
     const still = await storage.get(key)
     t.equal(still && (await readAll(still.body)).toString(), 'payload', 'the object is unchanged')
   })
 
   await t.test('keys that escape or surprise are refused by every method', async t => {
     const { storage } = await open(t)
-    for (const key of ['../outside.txt', 'a/../../outside.txt', '/etc/passwd', 'a\\..\\b', 'a\u0000b', '.hidden', 'a//b', '']) {
+    for (const key of [
+      '../outside.txt',
+      'a/../../outside.txt',
+      '/etc/passwd',
+      'a\\..\\b',
+      'a\u0000b',
+      '.hidden',
+      'a//b',
+      '',
+    ]) {
       const calls: Array<[string, () => Promise<unknown>]> = [
-        ['presignPut', () => storage.presignPut(key, { contentType: 'text/plain', contentLength: 1, expiresInSeconds: 60 })],
+        [
+          'presignPut',
+          () => storage.presignPut(key, { contentType: 'text/plain', contentLength: 1, expiresInSeconds: 60 }),
+        ],
         ['presignGet', () => storage.presignGet(key, { expiresInSeconds: 60 })],
         ['put', () => storage.put(key, Buffer.from('x'), { contentType: 'text/plain' })],
         ['get', () => storage.get(key)],
@@ -179,7 +240,10 @@ export async function storageContract(t: Test, options: StorageContractOptions):
           () => undefined,
           (error: unknown) => error,
         )
-        t.ok(error instanceof ParleyError && error.code === 'PARLEY_ERR_STORAGE_KEY', `${name}(${JSON.stringify(key)}) is refused with PARLEY_ERR_STORAGE_KEY`)
+        t.ok(
+          error instanceof ParleyError && error.code === 'PARLEY_ERR_STORAGE_KEY',
+          `${name}(${JSON.stringify(key)}) is refused with PARLEY_ERR_STORAGE_KEY`,
+        )
       }
     }
   })

@@ -75,7 +75,9 @@ export class AssetTable {
     const asset = this.#assets.get(file)
     const encoded = file
       .split('/')
-      .map(part => encodeURIComponent(part).replace(/[!'()*]/g, char => `%${char.charCodeAt(0).toString(16).toUpperCase()}`))
+      .map(part =>
+        encodeURIComponent(part).replace(/[!'()*]/g, char => `%${char.charCodeAt(0).toString(16).toUpperCase()}`),
+      )
       .join('/')
     return asset ? `${this.prefix}/${encoded}?v=${asset.hash}` : `${this.prefix}/${encoded}`
   }

@@ -68,17 +68,32 @@ export interface BuiltBundle {
 /** Builds a bundle (minified ES2022, no source maps shipped) and its assets partial. */
 export async function buildClientBundle(source: ClientBundleSource): Promise<BuiltBundle> {
   const esbuild = await import('esbuild')
-  const common = { bundle: true, minify: true, write: false, legalComments: 'none', logLevel: 'silent', outdir: source.outDir, metafile: true } as const
+  const common = {
+    bundle: true,
+    minify: true,
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+    outdir: source.outDir,
+    metafile: true,
+  } as const
   const styles = { ...common, target: 'chrome100', loader: FONT_LOADERS, assetNames: '[name]-[hash]' } as const
   const lazyNames = Object.keys(source.lazyStylesheets ?? {})
   const [css, lazy] = await Promise.all([
     esbuild.build({ ...styles, entryPoints: { app: source.stylesheet }, entryNames: '[name]' }),
-    lazyNames.length > 0 ? esbuild.build({ ...styles, entryPoints: { ...source.lazyStylesheets }, entryNames: '[name]-[hash]' }) : undefined,
+    lazyNames.length > 0
+      ? esbuild.build({ ...styles, entryPoints: { ...source.lazyStylesheets }, entryNames: '[name]-[hash]' })
+      : undefined,
   ])
   const stylesheets: Record<string, string> = {}
   for (const file of lazy?.outputFiles ?? []) {
     const base = path.basename(file.path)
-    const name = lazyNames.find(candidate => base.startsWith(`${candidate}-`) && base.endsWith('.css') && !base.slice(candidate.length + 1, -4).includes('-'))
+    const name = lazyNames.find(
+      candidate =>
+        base.startsWith(`${candidate}-`) &&
+        base.endsWith('.css') &&
+        !base.slice(candidate.length + 1, -4).includes('-'),
+    )
     if (name) stylesheets[name] = `${source.url}/${base}`
   }
   const js = await esbuild.build({
@@ -92,18 +107,28 @@ export async function buildClientBundle(source: ClientBundleSource): Promise<Bui
     platform: 'browser',
     tsconfig: source.tsconfig,
     // One constant per stylesheet: an object literal here would become a module shared by every chunk.
-    define: Object.fromEntries(Object.entries(stylesheets).map(([name, href]) => [`PARLEY_STYLESHEETS.${name}`, JSON.stringify(href)])),
+    define: Object.fromEntries(
+      Object.entries(stylesheets).map(([name, href]) => [`PARLEY_STYLESHEETS.${name}`, JSON.stringify(href)]),
+    ),
   })
   const outputs = new Map<string, Buffer>()
   for (const file of [...js.outputFiles, ...css.outputFiles, ...(lazy?.outputFiles ?? [])]) {
     const body = Buffer.from(file.contents)
     // An `empty` font loader leaves `url()` behind: drop those sources from `src` lists.
-    outputs.set(path.basename(file.path), file.path.endsWith('.css') ? Buffer.from(body.toString('utf8').replace(/,\s*url\(\)(?:\s*format\("[^"]*"\))?/g, '')) : body)
+    outputs.set(
+      path.basename(file.path),
+      file.path.endsWith('.css')
+        ? Buffer.from(body.toString('utf8').replace(/,\s*url\(\)(?:\s*format\("[^"]*"\))?/g, ''))
+        : body,
+    )
   }
   const initial = ['app.js']
   for (const name of initial) {
-    const imports = Object.entries(js.metafile.outputs).find(([file]) => path.basename(file) === name)?.[1].imports ?? []
-    for (const item of imports) if (item.kind === 'import-statement' && !initial.includes(path.basename(item.path))) initial.push(path.basename(item.path))
+    const imports =
+      Object.entries(js.metafile.outputs).find(([file]) => path.basename(file) === name)?.[1].imports ?? []
+    for (const item of imports)
+      if (item.kind === 'import-statement' && !initial.includes(path.basename(item.path)))
+        initial.push(path.basename(item.path))
   }
   const jsBody = outputs.get('app.js') ?? Buffer.alloc(0)
   const cssBody = outputs.get('app.css') ?? Buffer.alloc(0)
@@ -126,7 +151,8 @@ export async function buildClientBundle(source: ClientBundleSource): Promise<Bui
   }
   // Chunks and fonts of earlier builds would be served for ever: remove what this build did not write.
   for (const name of readdirSync(source.outDir)) {
-    if (!name.startsWith('.') && name !== BUNDLE_PARTIAL && !outputs.has(name)) rmSync(path.join(source.outDir, name), { force: true, recursive: true })
+    if (!name.startsWith('.') && name !== BUNDLE_PARTIAL && !outputs.has(name))
+      rmSync(path.join(source.outDir, name), { force: true, recursive: true })
   }
   return {
     dir: source.outDir,
@@ -146,24 +172,37 @@ export function readClientBundle(dir: string, plugin: string): ReadonlyMap<strin
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (!entry.isFile() || entry.name.startsWith('.') || entry.name === BUNDLE_PARTIAL) continue
     const body = readFileSync(path.join(dir, entry.name))
-    files.set(entry.name, Object.freeze({ body, hash: contentHash(body), contentType: CONTENT_TYPES[path.extname(entry.name)] ?? 'application/octet-stream' }))
+    files.set(
+      entry.name,
+      Object.freeze({
+        body,
+        hash: contentHash(body),
+        contentType: CONTENT_TYPES[path.extname(entry.name)] ?? 'application/octet-stream',
+      }),
+    )
   }
   return files
 }
 
 /** `GET <url>/<file>`: app.js and app.css immutable with the current `?v=` (revalidated without); other files always immutable. */
 export function serveClientBundle(http: HttpScope, url: string, bundle: ReadonlyMap<string, BundleFile>): void {
-  http.get(`${url}/:file`, { schema: { hide: true, params: Type.Object({ file: Type.String() }) } }, async (request, reply) => {
-    const file = bundle.get(request.params.file)
-    if (!file) throw errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: 'GET', path: request.url.split('?')[0] })
-    const etag = `"${file.hash}"`
-    const versioned = !(BUNDLE_FILES as readonly string[]).includes(request.params.file) || (request.query as { v?: unknown }).v === file.hash
-    void reply
-      .header('content-type', file.contentType)
-      .header('cache-control', versioned ? IMMUTABLE : REVALIDATE)
-      .header('etag', etag)
-      .header('x-content-type-options', 'nosniff')
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send()
-    return reply.send(file.body)
-  })
+  http.get(
+    `${url}/:file`,
+    { schema: { hide: true, params: Type.Object({ file: Type.String() }) } },
+    async (request, reply) => {
+      const file = bundle.get(request.params.file)
+      if (!file) throw errors.PARLEY_ERR_HTTP_NOT_FOUND({ method: 'GET', path: request.url.split('?')[0] })
+      const etag = `"${file.hash}"`
+      const versioned =
+        !(BUNDLE_FILES as readonly string[]).includes(request.params.file) ||
+        (request.query as { v?: unknown }).v === file.hash
+      void reply
+        .header('content-type', file.contentType)
+        .header('cache-control', versioned ? IMMUTABLE : REVALIDATE)
+        .header('etag', etag)
+        .header('x-content-type-options', 'nosniff')
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send()
+      return reply.send(file.body)
+    },
+  )
 }

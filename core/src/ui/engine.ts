@@ -60,7 +60,9 @@ export interface PageContext {
 type Template = Handlebars.TemplateDelegate
 type Internals = typeof Handlebars & {
   Compiler: new () => { compile(ast: hbs.AST.Program, options: object): unknown }
-  JavaScriptCompiler: new () => { compile(environment: unknown, options: object, context: undefined, asObject: true): TemplateSpecification }
+  JavaScriptCompiler: new () => {
+    compile(environment: unknown, options: object, context: undefined, asObject: true): TemplateSpecification
+  }
 }
 
 /**
@@ -99,12 +101,21 @@ export class ThemeEngine {
   static load(options: ThemeEngineOptions): ThemeEngine {
     const themesDir = options.themesDir ?? DEFAULT_THEMES_DIR
     const dir = path.resolve(themesDir, options.theme)
-    if (!THEME_NAME.test(options.theme) || !existsSync(dir)) throw errors.PARLEY_ERR_THEME_NOT_FOUND({ theme: options.theme, dir: themesDir })
+    if (!THEME_NAME.test(options.theme) || !existsSync(dir))
+      throw errors.PARLEY_ERR_THEME_NOT_FOUND({ theme: options.theme, dir: themesDir })
     const pluginPartials = options.partials ?? []
-    const check = checkTheme(dir, { coreVersion: options.coreVersion ?? CORE_VERSION, knownPartials: pluginPartials.map(p => p.item.name) })
+    const check = checkTheme(dir, {
+      coreVersion: options.coreVersion ?? CORE_VERSION,
+      knownPartials: pluginPartials.map(p => p.item.name),
+    })
     const fatal = check.problems.filter(p => p.level === 'error' && p.code !== 'PT007')
-    if (fatal.length > 0 || !check.manifest) throw invalid(`theme ${options.theme}`, fatal.length > 0 ? fatal : check.problems)
-    if (check.problems.length > 0) options.log?.warn({ theme: options.theme, problems: formatThemeCheck(check) }, 'theme has warnings (run parley check-theme)')
+    if (fatal.length > 0 || !check.manifest)
+      throw invalid(`theme ${options.theme}`, fatal.length > 0 ? fatal : check.problems)
+    if (check.problems.length > 0)
+      options.log?.warn(
+        { theme: options.theme, problems: formatThemeCheck(check) },
+        'theme has warnings (run parley check-theme)',
+      )
 
     const manifest = check.manifest
     const custom = customValues(manifest, options.custom ?? {})
@@ -113,7 +124,10 @@ export class ThemeEngine {
 
     const engine = new ThemeEngine(options.theme, dir, manifest, custom, assets)
     const messages = new Map<Language, Record<string, string>>(LANGUAGES.map(language => [language, {}]))
-    const known = new Set([...pluginPartials.map(p => p.item.name), ...check.folder.templates.map(t => partialName(t.file)).filter(name => name !== undefined)])
+    const known = new Set([
+      ...pluginPartials.map(p => p.item.name),
+      ...check.folder.templates.map(t => partialName(t.file)).filter(name => name !== undefined),
+    ])
     const themed = new Set<string>()
     for (const template of check.folder.templates) {
       const compiled = engine.#compile(template.source, template.file, `theme ${options.theme}`, known)
@@ -122,11 +136,15 @@ export class ThemeEngine {
         engine.#hb.registerPartial(partial, compiled)
         themed.add(partial)
       } else if (template.file === 'default.hbs') engine.#layout = compiled
-      else if (template.file.startsWith('pages/')) engine.#pages.set(templateName(template.file).slice('pages/'.length), compiled)
+      else if (template.file.startsWith('pages/'))
+        engine.#pages.set(templateName(template.file).slice('pages/'.length), compiled)
     }
     for (const { item, owner } of pluginPartials) {
       if (themed.has(item.name)) continue // the theme overrides the plugin's partial
-      engine.#hb.registerPartial(item.name, engine.#compile(readFileSync(item.file, 'utf8'), item.file, `plugin ${owner}`, known))
+      engine.#hb.registerPartial(
+        item.name,
+        engine.#compile(readFileSync(item.file, 'utf8'), item.file, `plugin ${owner}`, known),
+      )
     }
     const pluginLocales = new Map<string, ReadonlyMap<Language, Messages>>()
     for (const { item, owner } of options.pages ?? []) {
@@ -134,17 +152,25 @@ export class ThemeEngine {
       const file = pluginPageFile(item)
       if (engine.#pluginPages.has(file)) continue
       if (!existsSync(file)) {
-        throw errors.PARLEY_ERR_THEME_TEMPLATE_MISSING({ path: item.path, plugin: owner, template: item.template, theme: options.theme, dir: path.join(item.templatesDir, 'pages') })
+        throw errors.PARLEY_ERR_THEME_TEMPLATE_MISSING({
+          path: item.path,
+          plugin: owner,
+          template: item.template,
+          theme: options.theme,
+          dir: path.join(item.templatesDir, 'pages'),
+        })
       }
       engine.#pluginPages.set(file, engine.#compile(readFileSync(file, 'utf8'), file, `plugin ${owner}`, known))
-      if (!pluginLocales.has(item.templatesDir)) pluginLocales.set(item.templatesDir, readThemeFolder(item.templatesDir).locales)
+      if (!pluginLocales.has(item.templatesDir))
+        pluginLocales.set(item.templatesDir, readThemeFolder(item.templatesDir).locales)
     }
     // The theme's texts win over the plugins' own, key by key.
     for (const locales of [...pluginLocales.values(), check.folder.locales]) {
       for (const [language, texts] of locales) Object.assign(messages.get(language) ?? {}, texts)
     }
     engine.#messages = messages
-    engine.#notFound = engine.#pages.get(NOT_FOUND_TEMPLATE) ?? engine.#compile(FALLBACK_NOT_FOUND, 'core/not-found.hbs', 'core', known)
+    engine.#notFound =
+      engine.#pages.get(NOT_FOUND_TEMPLATE) ?? engine.#compile(FALLBACK_NOT_FOUND, 'core/not-found.hbs', 'core', known)
     const helpers = themeHelpers({ messages, assets, customCss: CUSTOM_CSS })
     for (const [name, helper] of Object.entries(helpers)) engine.#hb.registerHelper(name, helper)
     return engine
@@ -208,11 +234,24 @@ export class ThemeEngine {
     if (!scanned.ast) throw invalid(owner, problems)
     for (const use of scanned.usage.partials) {
       if (!use.name.startsWith('@') && !knownPartials.has(use.name)) {
-        problems.push({ code: 'PT009', level: 'error', file, line: use.line, message: `partial "${use.name}" is neither in the theme nor registered by a plugin` })
+        problems.push({
+          code: 'PT009',
+          level: 'error',
+          file,
+          line: use.line,
+          message: `partial "${use.name}" is neither in the theme nor registered by a plugin`,
+        })
       }
     }
     for (const use of scanned.usage.assets) {
-      if (!this.assets.has(use.name)) problems.push({ code: 'PT010', level: 'error', file, line: use.line, message: `asset "${use.name}" is not in the theme's assets/` })
+      if (!this.assets.has(use.name))
+        problems.push({
+          code: 'PT010',
+          level: 'error',
+          file,
+          line: use.line,
+          message: `asset "${use.name}" is not in the theme's assets/`,
+        })
     }
     if (problems.length > 0) throw invalid(owner, problems)
     const options = { data: true }
@@ -226,17 +265,30 @@ function pluginPageFile(page: Pick<UiPage, 'template' | 'templatesDir'>): string
   return path.resolve(page.templatesDir, 'pages', `${page.template}.hbs`)
 }
 
-function addCustomCss(assets: AssetTable, manifest: ThemeManifest, custom: Readonly<Record<string, CustomValue>>): void {
+function addCustomCss(
+  assets: AssetTable,
+  manifest: ThemeManifest,
+  custom: Readonly<Record<string, CustomValue>>,
+): void {
   const variables = Object.entries(custom).filter(([key]) => manifest.custom[key]?.type === 'color')
-  assets.add(CUSTOM_CSS, Buffer.from(`:root {\n${variables.map(([key, value]) => `  ${cssVariableOf(key)}: ${String(value)};\n`).join('')}}\n`))
+  assets.add(
+    CUSTOM_CSS,
+    Buffer.from(
+      `:root {\n${variables.map(([key, value]) => `  ${cssVariableOf(key)}: ${String(value)};\n`).join('')}}\n`,
+    ),
+  )
 }
 
-function customValues(manifest: ThemeManifest, overrides: Readonly<Record<string, unknown>>): Readonly<Record<string, CustomValue>> {
+function customValues(
+  manifest: ThemeManifest,
+  overrides: Readonly<Record<string, unknown>>,
+): Readonly<Record<string, CustomValue>> {
   const values: Record<string, CustomValue> = {}
   for (const [key, setting] of Object.entries(manifest.custom)) values[key] = setting.default
   for (const [key, value] of Object.entries(overrides)) {
     const setting = manifest.custom[key]
-    if (!setting) throw errors.PARLEY_ERR_THEME_SETTING({ key, reason: `theme ${manifest.name} declares no such setting` })
+    if (!setting)
+      throw errors.PARLEY_ERR_THEME_SETTING({ key, reason: `theme ${manifest.name} declares no such setting` })
     const checked = checkCustomValue(setting, value)
     if (!checked.ok) throw errors.PARLEY_ERR_THEME_SETTING({ key, reason: checked.reason })
     values[key] = checked.value

@@ -45,10 +45,18 @@ export function readManifest(dir: string, coreVersion: string): ManifestResult {
   try {
     data = JSON.parse(readFileSync(path.join(dir, file), 'utf8'))
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `is not valid JSON (${(error as Error).message})`
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'is missing'
+        : `is not valid JSON (${(error as Error).message})`
     return { manifest: undefined, custom: {}, problems: [problem('PT001', file, `package.json ${reason}`)] }
   }
-  if (!isObject(data)) return { manifest: undefined, custom: {}, problems: [problem('PT001', file, 'package.json must hold a JSON object')] }
+  if (!isObject(data))
+    return {
+      manifest: undefined,
+      custom: {},
+      problems: [problem('PT001', file, 'package.json must hold a JSON object')],
+    }
   const problems: ThemeProblem[] = []
   const name = typeof data.name === 'string' && data.name.trim() !== '' ? data.name : undefined
   if (!name) problems.push(problem('PT001', file, '"name" must be a non-empty string'))
@@ -57,10 +65,24 @@ export function readManifest(dir: string, coreVersion: string): ManifestResult {
 
   const engines = isObject(data.engines) ? data.engines : {}
   const engine = typeof engines.parley === 'string' ? engines.parley : undefined
-  if (engine === undefined) problems.push(problem('PT002', file, '"engines.parley" is missing: say which Parley versions the theme supports, e.g. "^0.1.0"'))
-  else if (!semver.validRange(engine)) problems.push(problem('PT002', file, `"engines.parley" = ${JSON.stringify(engine)} is not a semver range`))
+  if (engine === undefined)
+    problems.push(
+      problem(
+        'PT002',
+        file,
+        '"engines.parley" is missing: say which Parley versions the theme supports, e.g. "^0.1.0"',
+      ),
+    )
+  else if (!semver.validRange(engine))
+    problems.push(problem('PT002', file, `"engines.parley" = ${JSON.stringify(engine)} is not a semver range`))
   else if (!semver.satisfies(coreVersion, engine, { includePrerelease: true })) {
-    problems.push(problem('PT002', file, `"engines.parley" = ${JSON.stringify(engine)} does not include this Parley (${coreVersion})`))
+    problems.push(
+      problem(
+        'PT002',
+        file,
+        `"engines.parley" = ${JSON.stringify(engine)} does not include this Parley (${coreVersion})`,
+      ),
+    )
   }
 
   const config = isObject(data.config) ? data.config : {}
@@ -97,11 +119,16 @@ function checkSetting(key: string, raw: unknown): CustomSetting | string {
   switch (type) {
     case 'select': {
       const options = raw.options
-      if (!Array.isArray(options) || options.length === 0 || !options.every(option => typeof option === 'string' && option !== '')) {
+      if (
+        !Array.isArray(options) ||
+        options.length === 0 ||
+        !options.every(option => typeof option === 'string' && option !== '')
+      ) {
         return 'a select needs "options": a non-empty list of strings'
       }
       if (new Set(options).size !== options.length) return '"options" lists a value twice'
-      if (typeof value !== 'string' || !options.includes(value)) return `"default" must be one of the options (${options.join(', ')})`
+      if (typeof value !== 'string' || !options.includes(value))
+        return `"default" must be one of the options (${options.join(', ')})`
       return { type, default: value, options: options as string[], ...extra }
     }
     case 'boolean':
@@ -111,7 +138,8 @@ function checkSetting(key: string, raw: unknown): CustomSetting | string {
       if (typeof value !== 'string' || !COLOR.test(value)) return '"default" must be a colour written #rrggbb'
       return { type, default: value.toLowerCase(), ...extra }
     case 'image':
-      if (value !== undefined && !isImageReference(value)) return '"default" must be empty, an http(s) URL or a path starting with /'
+      if (value !== undefined && !isImageReference(value))
+        return '"default" must be empty, an http(s) URL or a path starting with /'
       return { type, default: (value as string | undefined) ?? '', ...extra }
     default:
       if (value !== undefined && typeof value !== 'string') return '"default" must be a string'
@@ -119,7 +147,8 @@ function checkSetting(key: string, raw: unknown): CustomSetting | string {
   }
 }
 
-export type CustomCheck = { readonly ok: true; readonly value: CustomValue } | { readonly ok: false; readonly reason: string }
+export type CustomCheck =
+  { readonly ok: true; readonly value: CustomValue } | { readonly ok: false; readonly reason: string }
 
 /**
  * Checks an override of a declared setting (runtime settings, later the admin console) with
@@ -129,20 +158,28 @@ export function checkCustomValue(setting: CustomSetting, value: unknown): Custom
   const refuse = (reason: string): CustomCheck => ({ ok: false, reason })
   switch (setting.type) {
     case 'select':
-      return typeof value === 'string' && setting.options?.includes(value) ? { ok: true, value } : refuse(`expected one of ${setting.options?.join(', ')}`)
+      return typeof value === 'string' && setting.options?.includes(value)
+        ? { ok: true, value }
+        : refuse(`expected one of ${setting.options?.join(', ')}`)
     case 'boolean':
       return typeof value === 'boolean' ? { ok: true, value } : refuse('expected true or false')
     case 'color':
-      return typeof value === 'string' && COLOR.test(value) ? { ok: true, value: value.toLowerCase() } : refuse('expected a colour written #rrggbb')
+      return typeof value === 'string' && COLOR.test(value)
+        ? { ok: true, value: value.toLowerCase() }
+        : refuse('expected a colour written #rrggbb')
     case 'image':
-      return isImageReference(value) ? { ok: true, value } : refuse('expected empty, an http(s) URL or a path starting with /')
+      return isImageReference(value)
+        ? { ok: true, value }
+        : refuse('expected empty, an http(s) URL or a path starting with /')
     default:
       return typeof value === 'string' ? { ok: true, value } : refuse('expected a string')
   }
 }
 
 function isImageReference(value: unknown): value is string {
-  return typeof value === 'string' && (value === '' || /^https?:\/\/[^\s]+$/i.test(value) || /^\/(?!\/)[^\s]*$/.test(value))
+  return (
+    typeof value === 'string' && (value === '' || /^https?:\/\/[^\s]+$/i.test(value) || /^\/(?!\/)[^\s]*$/.test(value))
+  )
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

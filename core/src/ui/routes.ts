@@ -46,12 +46,16 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
     const area = areaOf(page.path)
     app.get(page.path, { schema: { hide: true } }, async (request, reply) => {
       const user = await signedIn(request)
-      if (page.access !== 'public' && !user) return reply.redirect(`${page.signIn ?? '/login'}?next=${encodeURIComponent(request.url)}`, 302)
+      if (page.access !== 'public' && !user)
+        return reply.redirect(`${page.signIn ?? '/login'}?next=${encodeURIComponent(request.url)}`, 302)
       const admin = user?.role === 'admin' || user?.role === 'root'
       if (page.access === 'admin' && !admin) throw errors.PARLEY_ERR_AUTH_FORBIDDEN()
       const lang = languageFor(request, reply)
-      const visible = (access: UiNavItem['access']) => access === 'public' || (access === 'user' && user !== undefined) || (access === 'admin' && admin)
-      const links: NavLink[] = nav.filter(item => item.area === area && visible(item.access)).map(item => ({ label: item.label, href: item.href, current: item.href === page.path }))
+      const visible = (access: UiNavItem['access']) =>
+        access === 'public' || (access === 'user' && user !== undefined) || (access === 'admin' && admin)
+      const links: NavLink[] = nav
+        .filter(item => item.area === area && visible(item.access))
+        .map(item => ({ label: item.label, href: item.href, current: item.href === page.path }))
       const context: PageContext = {
         site: { title: options.settings.get('site_name'), lang, color_mode: colorModeFor(request, reply, engine) },
         ...(user ? { user } : {}),
@@ -67,7 +71,11 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
   setNotFoundPage(app, (request, reply) => {
     if ((request.method !== 'GET' && request.method !== 'HEAD') || !wantsHtml(request.headers.accept)) return false
     const lang = languageFor(request, reply)
-    const context: PageContext = { site: { title: options.settings.get('site_name'), lang, color_mode: colorModeFor(request, reply, engine) }, page: { path: readablePath(pathOf(request.url)), title: NOT_FOUND_TITLE[lang] }, nav: [] }
+    const context: PageContext = {
+      site: { title: options.settings.get('site_name'), lang, color_mode: colorModeFor(request, reply, engine) },
+      page: { path: readablePath(pathOf(request.url)), title: NOT_FOUND_TITLE[lang] },
+      nav: [],
+    }
     void sendPage(reply.code(404), engine.renderNotFound(context))
     return true
   })
@@ -91,7 +99,11 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
 
 function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset, cacheControl: string): FastifyReply {
   const etag = `"${asset.hash}"`
-  void reply.header('content-type', asset.contentType).header('cache-control', cacheControl).header('etag', etag).header('x-content-type-options', 'nosniff')
+  void reply
+    .header('content-type', asset.contentType)
+    .header('cache-control', cacheControl)
+    .header('etag', etag)
+    .header('x-content-type-options', 'nosniff')
   if (request.headers['if-none-match'] === etag) return reply.code(304).send()
   return reply.send(asset.body)
 }
@@ -154,10 +166,15 @@ function areaOf(path: string): UiNavItem['area'] {
 function languageFor(request: FastifyRequest, reply: FastifyReply): Language {
   const asked = parseLanguage((request.query as { lang?: unknown } | undefined)?.lang)
   if (asked) {
-    void reply.header('set-cookie', `${LANGUAGE_COOKIE}=${asked}; Path=/; Max-Age=${LANGUAGE_COOKIE_MAX_AGE}; SameSite=Lax`)
+    void reply.header(
+      'set-cookie',
+      `${LANGUAGE_COOKIE}=${asked}; Path=/; Max-Age=${LANGUAGE_COOKIE_MAX_AGE}; SameSite=Lax`,
+    )
     return asked
   }
-  return parseLanguage(cookie(request.headers.cookie, LANGUAGE_COOKIE)) ?? languageOf(request.headers['accept-language'])
+  return (
+    parseLanguage(cookie(request.headers.cookie, LANGUAGE_COOKIE)) ?? languageOf(request.headers['accept-language'])
+  )
 }
 
 /**
@@ -168,11 +185,17 @@ function languageFor(request: FastifyRequest, reply: FastifyReply): Language {
 function colorModeFor(request: FastifyRequest, reply: FastifyReply, engine: ThemeEngine): ColorMode {
   const asked = parseColorMode((request.query as { color_mode?: unknown } | undefined)?.color_mode)
   if (asked) {
-    void reply.header('set-cookie', `${COLOR_MODE_COOKIE}=${asked}; Path=/; Max-Age=${LANGUAGE_COOKIE_MAX_AGE}; SameSite=Lax`)
+    void reply.header(
+      'set-cookie',
+      `${COLOR_MODE_COOKIE}=${asked}; Path=/; Max-Age=${LANGUAGE_COOKIE_MAX_AGE}; SameSite=Lax`,
+    )
     return asked
   }
   const scheme = engine.custom.color_scheme
-  return parseColorMode(cookie(request.headers.cookie, COLOR_MODE_COOKIE)) ?? (scheme === 'light' || scheme === 'dark' ? scheme : 'system')
+  return (
+    parseColorMode(cookie(request.headers.cookie, COLOR_MODE_COOKIE)) ??
+    (scheme === 'light' || scheme === 'dark' ? scheme : 'system')
+  )
 }
 
 function parseColorMode(value: unknown): ColorMode | undefined {

@@ -3,7 +3,8 @@
  * meaning, so CI logs and docs/themes.md stay comparable across versions.
  */
 
-export type ThemeRuleCode = 'PT001' | 'PT002' | 'PT003' | 'PT004' | 'PT005' | 'PT006' | 'PT007' | 'PT008' | 'PT009' | 'PT010'
+export type ThemeRuleCode =
+  'PT001' | 'PT002' | 'PT003' | 'PT004' | 'PT005' | 'PT006' | 'PT007' | 'PT008' | 'PT009' | 'PT010'
 export type ThemeProblemLevel = 'error' | 'warning'
 
 export interface ThemeRule {

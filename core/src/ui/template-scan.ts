@@ -34,7 +34,14 @@ export interface ScannedTemplate {
 type Node = { type?: string; loc?: { start: { line: number } } } & Record<string, unknown>
 
 export function scanTemplate(source: string, file: string): ScannedTemplate {
-  const usage: TemplateUsage = { unescaped: [], partials: [], translations: [], assets: [], custom: [], printsBody: false }
+  const usage: TemplateUsage = {
+    unescaped: [],
+    partials: [],
+    translations: [],
+    assets: [],
+    custom: [],
+    printsBody: false,
+  }
   let ast: hbs.AST.Program
   try {
     ast = Handlebars.parse(source)
@@ -73,7 +80,8 @@ export function scanTemplate(source: string, file: string): ScannedTemplate {
       }
       case 'PathExpression': {
         const parts = node.parts as string[]
-        if (node.data === true && parts[0] === 'custom' && parts[1] !== undefined) usage.custom.push({ name: parts[1], line })
+        if (node.data === true && parts[0] === 'custom' && parts[1] !== undefined)
+          usage.custom.push({ name: parts[1], line })
         break
       }
     }
@@ -87,7 +95,12 @@ export function scanTemplate(source: string, file: string): ScannedTemplate {
   }
   visit(ast)
   const problems = usage.unescaped.map(use =>
-    problem('PT005', file, `{{{${use.name}}}} prints without escaping; only ${[...UNESCAPED_ALLOWED].join(', ')} may (use {{${use.name}}})`, use.line),
+    problem(
+      'PT005',
+      file,
+      `{{{${use.name}}}} prints without escaping; only ${[...UNESCAPED_ALLOWED].join(', ')} may (use {{${use.name}}})`,
+      use.line,
+    ),
   )
   return { ast, usage: { ...usage, printsBody }, problems }
 }

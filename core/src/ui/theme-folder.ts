@@ -30,7 +30,11 @@ export function readThemeFolder(dir: string): ThemeFolder {
   const problems: ThemeProblem[] = []
   const templates: TemplateFile[] = []
   const top = listFiles(dir, false).filter(file => file.endsWith('.hbs'))
-  const nested = ['pages', 'partials'].flatMap(folder => listFiles(path.join(dir, folder), true).filter(file => file.endsWith('.hbs')).map(file => `${folder}/${file}`))
+  const nested = ['pages', 'partials'].flatMap(folder =>
+    listFiles(path.join(dir, folder), true)
+      .filter(file => file.endsWith('.hbs'))
+      .map(file => `${folder}/${file}`),
+  )
   for (const file of [...top, ...nested]) templates.push({ file, source: readFileSync(path.join(dir, file), 'utf8') })
 
   const locales = new Map<Language, Messages>()
@@ -61,8 +65,11 @@ function readMessages(file: string): Messages | string {
   } catch (error) {
     return `not valid JSON: ${(error as Error).message}`
   }
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'must hold an object of "key": "text" pairs'
-  const bad = Object.entries(data).filter(([, value]) => typeof value !== 'string').map(([key]) => key)
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    return 'must hold an object of "key": "text" pairs'
+  const bad = Object.entries(data)
+    .filter(([, value]) => typeof value !== 'string')
+    .map(([key]) => key)
   if (bad.length > 0) return `values must be strings (not: ${bad.slice(0, 5).join(', ')})`
   return Object.freeze({ ...(data as Record<string, string>) })
 }
@@ -74,7 +81,8 @@ function listFiles(dir: string, recursive: boolean, prefix = ''): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue
     if (entry.isFile()) files.push(`${prefix}${entry.name}`)
-    else if (recursive && entry.isDirectory()) files.push(...listFiles(path.join(dir, entry.name), true, `${prefix}${entry.name}/`))
+    else if (recursive && entry.isDirectory())
+      files.push(...listFiles(path.join(dir, entry.name), true, `${prefix}${entry.name}/`))
   }
   return files.sort()
 }

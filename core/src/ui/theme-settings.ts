@@ -17,14 +17,22 @@ export const COLOR_PATTERN = '^#[0-9a-fA-F]{6}$'
  * the defaults. Labels come from the theme's locale files (`custom.<name>.title`,
  * `custom.<name>.description`, `custom.<name>.option.<value>`), else from the manifest.
  */
-export function installThemeSettings(engine: ThemeEngine, settings: SettingsRegistry, events: EventBus, log: Logger): void {
+export function installThemeSettings(
+  engine: ThemeEngine,
+  settings: SettingsRegistry,
+  events: EventBus,
+  log: Logger,
+): void {
   const owner = `theme:${engine.name}`
   const keys = new Map<string, string>()
   for (const [name, declared] of Object.entries(engine.manifest.custom)) {
     const key = `${THEME_SETTING_PREFIX}${name}`
     const locales = localesOf(engine, name, declared)
     const english = locales.en
-    const schema = schemaOf({ ...declared, ...(english?.description ? { description: english.description } : {}) }, english?.title ?? readableKey(name))
+    const schema = schemaOf(
+      { ...declared, ...(english?.description ? { description: english.description } : {}) },
+      english?.title ?? readableKey(name),
+    )
     settings.define({ key, schema, default: engine.custom[name], locales, public: true }, owner)
     keys.set(key, name)
   }
@@ -41,11 +49,19 @@ export function installThemeSettings(engine: ThemeEngine, settings: SettingsRegi
 }
 
 /** The setting's texts in each language the theme's locale files give them in. */
-function localesOf(engine: ThemeEngine, name: string, setting: CustomSetting): NonNullable<SettingDefinition['locales']> {
+function localesOf(
+  engine: ThemeEngine,
+  name: string,
+  setting: CustomSetting,
+): NonNullable<SettingDefinition['locales']> {
   const locales: Record<string, SettingTexts> = {}
   for (const language of LANGUAGES) {
     const text = (suffix: string) => engine.message(language, `custom.${name}.${suffix}`)
-    const options = Object.fromEntries((setting.options ?? []).map(option => [option, text(`option.${option}`)]).filter((entry): entry is [string, string] => entry[1] !== undefined))
+    const options = Object.fromEntries(
+      (setting.options ?? [])
+        .map(option => [option, text(`option.${option}`)])
+        .filter((entry): entry is [string, string] => entry[1] !== undefined),
+    )
     const title = text('title')
     const description = text('description')
     const texts: { title?: string; description?: string; options?: Record<string, string> } = {}
@@ -61,7 +77,10 @@ function schemaOf(setting: CustomSetting, title: string): TSchema {
   const description = setting.description === undefined ? { title } : { title, description: setting.description }
   switch (setting.type) {
     case 'select':
-      return Type.Union((setting.options ?? []).map(option => Type.Literal(option)), description)
+      return Type.Union(
+        (setting.options ?? []).map(option => Type.Literal(option)),
+        description,
+      )
     case 'boolean':
       return Type.Boolean(description)
     case 'color':

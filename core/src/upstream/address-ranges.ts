@@ -113,7 +113,10 @@ function ipv6Reason(address: ipaddr.IPv6, policy: AddressPolicy): string | undef
   const embedded = embeddedIPv4(address)
   if (embedded) {
     // Only the mapped form is this host's own IPv4 loopback; allowLoopback opens no other.
-    const inner = ipv4Reason(embedded.ipv4, embedded.via === 'IPv4-mapped' ? policy : { ...policy, allowLoopback: false })
+    const inner = ipv4Reason(
+      embedded.ipv4,
+      embedded.via === 'IPv4-mapped' ? policy : { ...policy, allowLoopback: false },
+    )
     if (inner !== undefined) return `${embedded.via} ${inner}`
     // Mapped, translated and NAT64 addresses lead exactly to their IPv4 address.
     if (embedded.final) return undefined
@@ -132,13 +135,14 @@ interface Embedded {
 function embeddedIPv4(address: ipaddr.IPv6): Embedded | undefined {
   const p = address.parts
   const word = (i: number): number => p[i] ?? 0
-  const zero = (from: number, to: number): boolean => p.slice(from, to).every((part) => part === 0)
+  const zero = (from: number, to: number): boolean => p.slice(from, to).every(part => part === 0)
   const v4 = (hi: number, lo: number): ipaddr.IPv4 => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff])
   if (zero(0, 5) && word(5) === 0xffff) return { via: 'IPv4-mapped', ipv4: v4(word(6), word(7)), final: true }
   if (zero(0, 4) && word(4) === 0xffff && word(5) === 0) {
     return { via: 'IPv4-translated', ipv4: v4(word(6), word(7)), final: true }
   }
-  if (word(0) === 0x64 && word(1) === 0xff9b && zero(2, 6)) return { via: 'NAT64', ipv4: v4(word(6), word(7)), final: true }
+  if (word(0) === 0x64 && word(1) === 0xff9b && zero(2, 6))
+    return { via: 'NAT64', ipv4: v4(word(6), word(7)), final: true }
   if (zero(0, 6)) return { via: 'IPv4-compatible', ipv4: v4(word(6), word(7)), final: false }
   if (word(0) === 0x2002) return { via: '6to4', ipv4: v4(word(1), word(2)), final: false }
   // Teredo carries the client's IPv4 address inverted in the last 32 bits.

@@ -35,11 +35,14 @@ export class KeyHealth {
     const id = keyOf(channelId, keyId)
     const state = this.#keys.get(id) ?? { failures: 0, coolUntil: 0 }
     state.failures++
-    const backoff = (base: number, over: number) => Math.min(MAX_COOLDOWN_MS, base * 2 ** Math.min(20, Math.max(0, over)))
+    const backoff = (base: number, over: number) =>
+      Math.min(MAX_COOLDOWN_MS, base * 2 ** Math.min(20, Math.max(0, over)))
     let wait = 0
     if (kind === 'auth') wait = backoff(AUTH_COOLDOWN_MS, state.failures - 1)
-    else if (kind === 'rate') wait = Math.min(MAX_COOLDOWN_MS, retryAfterMs ?? backoff(RATE_COOLDOWN_MS, state.failures - 1))
-    else if (state.failures >= UPSTREAM_FAILURES_BEFORE_COOLDOWN) wait = backoff(UPSTREAM_COOLDOWN_MS, state.failures - UPSTREAM_FAILURES_BEFORE_COOLDOWN)
+    else if (kind === 'rate')
+      wait = Math.min(MAX_COOLDOWN_MS, retryAfterMs ?? backoff(RATE_COOLDOWN_MS, state.failures - 1))
+    else if (state.failures >= UPSTREAM_FAILURES_BEFORE_COOLDOWN)
+      wait = backoff(UPSTREAM_COOLDOWN_MS, state.failures - UPSTREAM_FAILURES_BEFORE_COOLDOWN)
     if (wait > 0) state.coolUntil = this.now() + wait
     this.#keys.set(id, state)
   }
@@ -59,14 +62,19 @@ export class KeyHealth {
     const start = this.#rotation.get(channelId) ?? 0
     this.#rotation.set(channelId, (start + 1) % keys.length)
     // Nothing has failed lately (the usual case): every key is ready, in turn.
-    if (this.#keys.size === 0) return { ready: start === 0 ? [...keys] : [...keys.slice(start), ...keys.slice(0, start)], cooling: [] }
+    if (this.#keys.size === 0)
+      return { ready: start === 0 ? [...keys] : [...keys.slice(start), ...keys.slice(0, start)], cooling: [] }
     const ready: K[] = []
     const cooling: K[] = []
     for (let i = 0; i < keys.length; i++) {
       const key = keys[(start + i) % keys.length] as K
       ;(this.cooling(channelId, key.id) ? cooling : ready).push(key)
     }
-    cooling.sort((a, b) => (this.#keys.get(keyOf(channelId, a.id))?.coolUntil ?? 0) - (this.#keys.get(keyOf(channelId, b.id))?.coolUntil ?? 0))
+    cooling.sort(
+      (a, b) =>
+        (this.#keys.get(keyOf(channelId, a.id))?.coolUntil ?? 0) -
+        (this.#keys.get(keyOf(channelId, b.id))?.coolUntil ?? 0),
+    )
     return { ready, cooling }
   }
 }

@@ -22,10 +22,10 @@ export interface UpstreamAgentOptions {
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 const PRIVATE_HINT = '; LAN addresses need the allow_private_upstreams setting'
-const LOOPBACK_HINT = '; a model server on the gateway\'s own host needs the operator\'s upstream.allow_loopback config key (UPSTREAM_ALLOW_LOOPBACK=1)'
+const LOOPBACK_HINT =
+  "; a model server on the gateway's own host needs the operator's upstream.allow_loopback config key (UPSTREAM_ALLOW_LOOPBACK=1)"
 
-export const systemLookup: HostLookup = async (host) =>
-  (await dnsLookup(host, { all: true })).map((entry) => entry.address)
+export const systemLookup: HostLookup = async host => (await dnsLookup(host, { all: true })).map(entry => entry.address)
 
 /**
  * Parses and checks a channel's base URL when it is saved: http or https, no credentials, query
@@ -38,7 +38,11 @@ export const systemLookup: HostLookup = async (host) =>
  * const url = await checkBaseUrl('https://api.openai.com/v1', { allowPrivate: false })
  * url.toString() // 'https://api.openai.com/v1'
  */
-export async function checkBaseUrl(raw: string, policy: AddressPolicy, lookup: HostLookup = systemLookup): Promise<URL> {
+export async function checkBaseUrl(
+  raw: string,
+  policy: AddressPolicy,
+  lookup: HostLookup = systemLookup,
+): Promise<URL> {
   const url = parseBaseUrl(raw)
   let verdict: Verdict
   try {
@@ -47,8 +51,10 @@ export async function checkBaseUrl(raw: string, policy: AddressPolicy, lookup: H
     throw errors.PARLEY_ERR_UPSTREAM_URL_INVALID({ reason: `host ${url.hostname} does not resolve` })
   }
   if (verdict.ok) return url
-  const lanOnly = !policy.allowPrivate && forbiddenReason(verdict.address, { ...policy, allowPrivate: true }) === undefined
-  const loopbackOnly = policy.allowLoopback !== true && forbiddenReason(verdict.address, { ...policy, allowLoopback: true }) === undefined
+  const lanOnly =
+    !policy.allowPrivate && forbiddenReason(verdict.address, { ...policy, allowPrivate: true }) === undefined
+  const loopbackOnly =
+    policy.allowLoopback !== true && forbiddenReason(verdict.address, { ...policy, allowLoopback: true }) === undefined
   const hint = lanOnly ? PRIVATE_HINT : loopbackOnly ? LOOPBACK_HINT : ''
   throw errors.PARLEY_ERR_UPSTREAM_ADDRESS_FORBIDDEN({ host: url.hostname, reason: verdict.reason, hint })
 }
@@ -70,7 +76,7 @@ export function createUpstreamAgent(policy: AddressPolicy, options: UpstreamAgen
   const resolve = options.lookup ?? systemLookup
   const pinned: LookupFunction = (hostname, lookupOptions, callback) => {
     checkHost(hostname, policy, resolve).then(
-      (verdict) => {
+      verdict => {
         if (!verdict.ok) {
           callback(errors.PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN({ host: hostname, reason: verdict.reason }), [])
           return
@@ -132,8 +138,8 @@ function answer(
 ): void {
   const wanted = lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : (lookupOptions.family ?? 0)
   const entries: LookupAddress[] = addresses
-    .map((address) => ({ address, family: isIP(address) }))
-    .filter((entry) => wanted === 0 || entry.family === wanted)
+    .map(address => ({ address, family: isIP(address) }))
+    .filter(entry => wanted === 0 || entry.family === wanted)
   const first = entries[0]
   if (first === undefined) {
     callback(Object.assign(new Error(`${hostname} has no IPv${wanted} address`), { code: 'ENOTFOUND' }), [])
@@ -153,12 +159,17 @@ function parseBaseUrl(raw: string): URL {
   }
   // The messages never echo the raw URL or its scheme: a pasted key could sit in either.
   const problem =
-    url.protocol !== 'http:' && url.protocol !== 'https:' ? 'only http and https URLs are allowed'
-    : url.username !== '' || url.password !== '' ? 'credentials in the URL are not allowed; give the key to the channel'
-    : url.hostname === '' ? 'the host is missing'
-    : url.port === '0' ? 'port 0 cannot be connected to'
-    : url.search !== '' || url.hash !== '' ? 'a query or fragment is not allowed'
-    : undefined
+    url.protocol !== 'http:' && url.protocol !== 'https:'
+      ? 'only http and https URLs are allowed'
+      : url.username !== '' || url.password !== ''
+        ? 'credentials in the URL are not allowed; give the key to the channel'
+        : url.hostname === ''
+          ? 'the host is missing'
+          : url.port === '0'
+            ? 'port 0 cannot be connected to'
+            : url.search !== '' || url.hash !== ''
+              ? 'a query or fragment is not allowed'
+              : undefined
   if (problem !== undefined) throw errors.PARLEY_ERR_UPSTREAM_URL_INVALID({ reason: problem })
   // A lone "?" or "#" leaves empty search and hash but stays in href.
   url.search = ''

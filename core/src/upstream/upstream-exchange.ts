@@ -270,7 +270,8 @@ export class UpstreamExchange implements AsyncIterator<Uint8Array>, Dispatcher.D
 /** A header's first value from undici's raw name/value list. */
 function headerOf(raw: Buffer[], name: string): string | undefined {
   for (let index = 0; index + 1 < raw.length; index += 2) {
-    if ((raw[index] as Buffer).toString('latin1').toLowerCase() === name) return (raw[index + 1] as Buffer).toString('latin1')
+    if ((raw[index] as Buffer).toString('latin1').toLowerCase() === name)
+      return (raw[index + 1] as Buffer).toString('latin1')
   }
   return undefined
 }

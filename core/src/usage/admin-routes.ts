@@ -15,18 +15,23 @@ import { computeStats } from './stats.js'
 const MAX_PAGE_SIZE = 200
 const DEFAULT_PAGE_SIZE = 50
 /** ISO 8601 with a zone (`Z` or `±hh:mm`): a time without one would mean the server's zone. */
-const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i
+const INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/i
 const DIGITS = /^\d{1,10}$/
 
 const Filters = {
   from: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time with a zone, inclusive' })),
   to: Type.Optional(Type.String({ maxLength: 40, description: 'ISO 8601 time with a zone, exclusive' })),
-  user: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'user id, or the username at call time' })),
+  user: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 64, description: 'user id, or the username at call time' }),
+  ),
   ip: Type.Optional(Type.String({ minLength: 1, maxLength: 45 })),
   model: Type.Optional(Type.String({ minLength: 1, maxLength: 191 })),
   channel: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'channel id or name' })),
   status: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('error'), Type.Literal('aborted')])),
-  endpoint: Type.Optional(Type.Union([Type.Literal('chat.completions'), Type.Literal('responses'), Type.Literal('portal')])),
+  endpoint: Type.Optional(
+    Type.Union([Type.Literal('chat.completions'), Type.Literal('responses'), Type.Literal('portal')]),
+  ),
 }
 const strict = { additionalProperties: false } as const
 const ExportQuery = Type.Object(Filters, strict)
@@ -51,28 +56,53 @@ export function installUsageAdminRoutes(app: HttpScope, usage: UsageAdmin): void
   const security = [{ bearer: [] }]
   const timeZone = () => usage.settings.get('time_zone')
 
-  app.get('/api/admin/logs', { ...common, schema: { tags, security, summary: 'Usage log rows, newest first', querystring: ListQuery } }, async request => {
-    const { page, page_size } = request.query
-    const { items, total } = await listLogs(usage.em(), await toFilter(usage.em(), request.query), page, page_size)
-    return { items, total, page, page_size }
-  })
+  app.get(
+    '/api/admin/logs',
+    { ...common, schema: { tags, security, summary: 'Usage log rows, newest first', querystring: ListQuery } },
+    async request => {
+      const { page, page_size } = request.query
+      const { items, total } = await listLogs(usage.em(), await toFilter(usage.em(), request.query), page, page_size)
+      return { items, total, page, page_size }
+    },
+  )
 
-  app.get('/api/admin/logs/export', { ...common, schema: { tags, security, summary: 'Usage log rows of the same filters as CSV, streamed', querystring: ExportQuery } }, async (request, reply) => {
-    const filter = await toFilter(usage.em(), request.query)
-    const today = formatDate(new ZonedCalendar(timeZone()).dateOf(Date.now()))
-    request.log.info({ filter: request.query }, 'usage log export started')
-    // A byte stream pulled by the socket: the next batch is read only once the last one has
-    // drained to the client, so memory stays flat whatever the row count.
-    const body = Readable.from(csvChunks(usage.em, filter), { objectMode: false })
-    return reply
-      .header('content-type', 'text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="usage-logs-${today}.csv"`)
-      .header('cache-control', 'no-store')
-      .send(body)
-  })
+  app.get(
+    '/api/admin/logs/export',
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: 'Usage log rows of the same filters as CSV, streamed',
+        querystring: ExportQuery,
+      },
+    },
+    async (request, reply) => {
+      const filter = await toFilter(usage.em(), request.query)
+      const today = formatDate(new ZonedCalendar(timeZone()).dateOf(Date.now()))
+      request.log.info({ filter: request.query }, 'usage log export started')
+      // A byte stream pulled by the socket: the next batch is read only once the last one has
+      // drained to the client, so memory stays flat whatever the row count.
+      const body = Readable.from(csvChunks(usage.em, filter), { objectMode: false })
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="usage-logs-${today}.csv"`)
+        .header('cache-control', 'no-store')
+        .send(body)
+    },
+  )
 
-  app.get('/api/admin/stats', { ...common, schema: { tags, security, summary: 'Calls, models, daily calls, tokens and active users, in the time_zone setting' } }, async () =>
-    computeStats(usage.em(), { now: new Date(), timeZone: timeZone() }),
+  app.get(
+    '/api/admin/stats',
+    {
+      ...common,
+      schema: {
+        tags,
+        security,
+        summary: 'Calls, models, daily calls, tokens and active users, in the time_zone setting',
+      },
+    },
+    async () => computeStats(usage.em(), { now: new Date(), timeZone: timeZone() }),
   )
 }
 
@@ -92,7 +122,8 @@ async function toFilter(em: EntityManager, query: Static<typeof ExportQuery>): P
     status: query.status,
     endpoint: query.endpoint,
   }
-  if (filter.from && filter.to && filter.from >= filter.to) throw errors.PARLEY_ERR_HTTP_VALIDATION({ reason: 'querystring/from must be before querystring/to' })
+  if (filter.from && filter.to && filter.from >= filter.to)
+    throw errors.PARLEY_ERR_HTTP_VALIDATION({ reason: 'querystring/from must be before querystring/to' })
   if (query.user !== undefined) {
     // An id when it is all digits; otherwise the name the row was logged with.
     if (DIGITS.test(query.user)) filter.userId = Number(query.user)
@@ -114,8 +145,14 @@ function instant(name: string, value: string | undefined): Date | undefined {
   if (value === undefined) return undefined
   const [, year, month, day] = INSTANT.exec(value) ?? []
   // Date.parse rolls 30 February over to March; a date that does not exist is refused instead.
-  const exists = day !== undefined && new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDate() === Number(day) && Number(month) <= 12
+  const exists =
+    day !== undefined &&
+    new Date(Date.UTC(Number(year), Number(month) - 1, Number(day))).getUTCDate() === Number(day) &&
+    Number(month) <= 12
   const time = exists ? Date.parse(value) : Number.NaN
-  if (Number.isNaN(time)) throw errors.PARLEY_ERR_HTTP_VALIDATION({ reason: `querystring/${name} must be an ISO 8601 time with a zone, e.g. 2025-03-01T00:00:00+08:00` })
+  if (Number.isNaN(time))
+    throw errors.PARLEY_ERR_HTTP_VALIDATION({
+      reason: `querystring/${name} must be an ISO 8601 time with a zone, e.g. 2025-03-01T00:00:00+08:00`,
+    })
   return new Date(time)
 }

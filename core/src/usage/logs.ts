@@ -30,7 +30,6 @@ export interface LogFilter {
 
 export type { UsageLogView } from './views.js'
 
-
 export const LOG_COLUMNS: ReadonlyArray<keyof UsageLogView> = [
   'id',
   'created_at',
@@ -54,7 +53,28 @@ export const LOG_COLUMNS: ReadonlyArray<keyof UsageLogView> = [
   'stream',
 ]
 
-const COLUMNS = ['id', 'created_at', 'ip', 'user_id', 'username', 'model', 'channel_id', 'channel_name', 'prompt_tokens', 'completion_tokens', 'estimated', 'status', 'error_type', 'latency_ms', 'ttfb_ms', 'request_id', 'principal_kind', 'token_id', 'endpoint', 'stream']
+const COLUMNS = [
+  'id',
+  'created_at',
+  'ip',
+  'user_id',
+  'username',
+  'model',
+  'channel_id',
+  'channel_name',
+  'prompt_tokens',
+  'completion_tokens',
+  'estimated',
+  'status',
+  'error_type',
+  'latency_ms',
+  'ttfb_ms',
+  'request_id',
+  'principal_kind',
+  'token_id',
+  'endpoint',
+  'stream',
+]
 const SELECT = `select ${COLUMNS.map(column => `\`${column}\``).join(', ')} from \`usage_logs\``
 /** Newest first; `id` breaks ties and is the last column of every index, so no sort is needed. */
 const ORDER = ' order by `created_at` desc, `id` desc'
@@ -66,7 +86,12 @@ type RawRow = Record<string, unknown>
  * and only its rows are read (a deferred join): skipping to page 100 skips index entries, not
  * whole rows, which MariaDB would otherwise read and sort.
  */
-export async function listLogs(em: EntityManager, filter: LogFilter, page: number, pageSize: number): Promise<{ items: UsageLogView[]; total: number }> {
+export async function listLogs(
+  em: EntityManager,
+  filter: LogFilter,
+  page: number,
+  pageSize: number,
+): Promise<{ items: UsageLogView[]; total: number }> {
   const connection = em.getConnection()
   const where = whereOf(filter)
   const total = await countLogs(em, filter)
@@ -89,10 +114,15 @@ async function countLogs(em: EntityManager, filter: LogFilter): Promise<number> 
   const connection = em.getConnection()
   const count = async (range: LogFilter) => {
     const where = whereOf(range)
-    const [row] = (await connection.execute(`select count(*) as \`total\` from \`usage_logs\`${where.sql}`, where.params)) as RawRow[]
+    const [row] = (await connection.execute(
+      `select count(*) as \`total\` from \`usage_logs\`${where.sql}`,
+      where.params,
+    )) as RawRow[]
     return Number(row?.total ?? 0)
   }
-  const byTimeAndModel = Object.entries(filter).every(([key, value]) => value === undefined || key === 'from' || key === 'to' || key === 'model')
+  const byTimeAndModel = Object.entries(filter).every(
+    ([key, value]) => value === undefined || key === 'from' || key === 'to' || key === 'model',
+  )
   if (!byTimeAndModel) return count(filter)
   const from = filter.from?.getTime() ?? Number.NEGATIVE_INFINITY
   const to = filter.to?.getTime() ?? Number.POSITIVE_INFINITY
@@ -109,9 +139,13 @@ async function countLogs(em: EntityManager, filter: LogFilter): Promise<number> 
   if (Number.isFinite(first)) add('`bucket` >= ?', first)
   if (Number.isFinite(end)) add('`bucket` < ?', end)
   const where = clauses.length > 0 ? ` where ${clauses.join(' and ')}` : ''
-  const [summed] = (await connection.execute(`select sum(\`calls\`) as \`total\` from \`usage_rollups\`${where}`, params)) as RawRow[]
+  const [summed] = (await connection.execute(
+    `select sum(\`calls\`) as \`total\` from \`usage_rollups\`${where}`,
+    params,
+  )) as RawRow[]
   let total = Number(summed?.total ?? 0)
-  if (Number.isFinite(first) && first * BUCKET_MS > from) total += await count({ ...filter, to: new Date(first * BUCKET_MS) })
+  if (Number.isFinite(first) && first * BUCKET_MS > from)
+    total += await count({ ...filter, to: new Date(first * BUCKET_MS) })
   if (Number.isFinite(end) && end * BUCKET_MS < to) total += await count({ ...filter, from: new Date(end * BUCKET_MS) })
   return total
 }
@@ -122,11 +156,17 @@ async function countLogs(em: EntityManager, filter: LogFilter): Promise<number> 
  * per batch stays flat however deep the export goes, and nothing is held between batches. Rows
  * logged after the export started are newer than its first row and are not included.
  */
-export async function* exportLogs(em: () => EntityManager, filter: LogFilter, batchSize = EXPORT_BATCH_SIZE): AsyncGenerator<UsageLogView[]> {
+export async function* exportLogs(
+  em: () => EntityManager,
+  filter: LogFilter,
+  batchSize = EXPORT_BATCH_SIZE,
+): AsyncGenerator<UsageLogView[]> {
   let after: { createdAt: Date; id: number } | undefined
   for (;;) {
     const where = whereOf(filter, after)
-    const rows = (await em().getConnection().execute(`${SELECT}${where.sql}${ORDER} limit ?`, [...where.params, batchSize])) as RawRow[]
+    const rows = (await em()
+      .getConnection()
+      .execute(`${SELECT}${where.sql}${ORDER} limit ?`, [...where.params, batchSize])) as RawRow[]
     if (rows.length === 0) return
     const views = rows.map(toView)
     yield views

@@ -18,7 +18,11 @@ export function usageRetentionTask(em: () => EntityManager): RetentionTask {
     async prune(context: RetentionContext): Promise<number> {
       const bucket = bucketOf(context.before)
       const cutoff = new Date(bucket * BUCKET_MS)
-      const rows = await deleteInBatches(em, { entity: UsageLog, where: { createdAt: { $lt: cutoff } }, orderBy: { createdAt: 'asc' } }, context)
+      const rows = await deleteInBatches(
+        em,
+        { entity: UsageLog, where: { createdAt: { $lt: cutoff } }, orderBy: { createdAt: 'asc' } },
+        context,
+      )
       await pruneRollups(em, bucket, context.signal)
       await pruneActivity(em, cutoff, context)
       return rows
@@ -27,19 +31,36 @@ export function usageRetentionTask(em: () => EntityManager): RetentionTask {
 }
 
 /** Users whose last call went with the rows: none of their rows is left. */
-async function pruneActivity(em: () => EntityManager, cutoff: Date, { batchSize, signal }: RetentionContext): Promise<void> {
+async function pruneActivity(
+  em: () => EntityManager,
+  cutoff: Date,
+  { batchSize, signal }: RetentionContext,
+): Promise<void> {
   while (!signal.aborted) {
-    const users = await em().find(UsageUserActivity, { lastCallAt: { $lt: cutoff } }, { fields: ['userId'], orderBy: { lastCallAt: 'asc' }, limit: batchSize, disableIdentityMap: true })
+    const users = await em().find(
+      UsageUserActivity,
+      { lastCallAt: { $lt: cutoff } },
+      { fields: ['userId'], orderBy: { lastCallAt: 'asc' }, limit: batchSize, disableIdentityMap: true },
+    )
     if (users.length === 0) return
-    await em().nativeDelete(UsageUserActivity, { userId: { $in: users.map(user => user.userId) }, lastCallAt: { $lt: cutoff } })
+    await em().nativeDelete(UsageUserActivity, {
+      userId: { $in: users.map(user => user.userId) },
+      lastCallAt: { $lt: cutoff },
+    })
     if (users.length < batchSize) return
   }
 }
 
 async function pruneRollups(em: () => EntityManager, before: number, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
-    const [oldest] = await em().find(UsageRollup, { bucket: { $lt: before } }, { fields: ['bucket'], orderBy: { bucket: 'asc' }, limit: 1, disableIdentityMap: true })
+    const [oldest] = await em().find(
+      UsageRollup,
+      { bucket: { $lt: before } },
+      { fields: ['bucket'], orderBy: { bucket: 'asc' }, limit: 1, disableIdentityMap: true },
+    )
     if (!oldest) return
-    await em().nativeDelete(UsageRollup, { bucket: { $lt: Math.min(before, oldest.bucket + ROLLUP_BUCKETS_PER_DELETE) } })
+    await em().nativeDelete(UsageRollup, {
+      bucket: { $lt: Math.min(before, oldest.bucket + ROLLUP_BUCKETS_PER_DELETE) },
+    })
   }
 }

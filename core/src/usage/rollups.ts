@@ -55,9 +55,17 @@ async function addCalls(run: Run, sqlite: boolean, rows: readonly RollupSource[]
   }
   if (deltas.size === 0) return
   // One order for every writer, so two instances never lock the same rollup rows crosswise.
-  const sorted = [...deltas.values()].sort((a, b) => a.bucket - b.bucket || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+  const sorted = [...deltas.values()].sort(
+    (a, b) => a.bucket - b.bucket || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0),
+  )
   const values = sorted.map(() => '(?, ?, ?, ?, ?)').join(', ')
-  const params = sorted.flatMap(delta => [delta.bucket, delta.model, delta.calls, delta.promptTokens, delta.completionTokens])
+  const params = sorted.flatMap(delta => [
+    delta.bucket,
+    delta.model,
+    delta.calls,
+    delta.promptTokens,
+    delta.completionTokens,
+  ])
   const insert = `insert into \`usage_rollups\` (\`bucket\`, \`model\`, \`calls\`, \`prompt_tokens\`, \`completion_tokens\`) values ${values}`
   const merge = sqlite
     ? 'on conflict (`bucket`, `model`) do update set `calls` = `calls` + excluded.`calls`, `prompt_tokens` = `prompt_tokens` + excluded.`prompt_tokens`, `completion_tokens` = `completion_tokens` + excluded.`completion_tokens`'
@@ -75,7 +83,10 @@ async function addLastCalls(run: Run, sqlite: boolean, rows: readonly RollupSour
   const sorted = [...last].sort(([a], [b]) => a - b)
   const values = sorted.map(() => '(?, ?)').join(', ')
   // As MikroORM stores a datetime: epoch milliseconds in SQLite, UTC text in MySQL.
-  const params = sorted.flatMap(([userId, time]) => [userId, sqlite ? time : new Date(time).toISOString().slice(0, 19).replace('T', ' ')])
+  const params = sorted.flatMap(([userId, time]) => [
+    userId,
+    sqlite ? time : new Date(time).toISOString().slice(0, 19).replace('T', ' '),
+  ])
   const insert = `insert into \`usage_user_activity\` (\`user_id\`, \`last_call_at\`) values ${values}`
   // Never backwards: a late row must not hide a newer call.
   const merge = sqlite

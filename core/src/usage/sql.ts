@@ -34,13 +34,22 @@ function isSqlite(em: EntityManager): boolean {
  * (`begin immediate`), so a second process writing meanwhile makes it wait out `busy_timeout`
  * instead of failing half-way.
  */
-export async function inTransaction(em: EntityManager, work: (run: Run, sqlite: boolean) => Promise<void>): Promise<void> {
+export async function inTransaction(
+  em: EntityManager,
+  work: (run: Run, sqlite: boolean) => Promise<void>,
+): Promise<void> {
   const sqlite = isSqlite(em)
   const pool = (em as SqlEntityManager).getConnection().getKnex().client as PoolClient
   const connection = await pool.acquireConnection()
   const run: Run = sqlite
-    ? (sql, params = []) => new Promise((resolve, reject) => (connection as Sqlite3Connection).run(sql, params, error => (error ? reject(error) : resolve())))
-    : (sql, params = []) => new Promise((resolve, reject) => (connection as Mysql2Connection).query(sql, params, error => (error ? reject(error) : resolve())))
+    ? (sql, params = []) =>
+        new Promise((resolve, reject) =>
+          (connection as Sqlite3Connection).run(sql, params, error => (error ? reject(error) : resolve())),
+        )
+    : (sql, params = []) =>
+        new Promise((resolve, reject) =>
+          (connection as Mysql2Connection).query(sql, params, error => (error ? reject(error) : resolve())),
+        )
   try {
     await run(sqlite ? 'begin immediate' : 'start transaction')
     try {

@@ -43,8 +43,15 @@ export async function computeStats(em: EntityManager, options: { now: Date; time
   // Today, the week and the 7 days: calls per bucket over at most 13 days, summed here.
   const from = Math.min(dayStarts[0] as number, week[0])
   const to = Math.max(dayStarts[DAILY_DAYS] as number, week[1])
-  const perBucket = (await connection.execute('select `bucket`, sum(`calls`) as `calls` from `usage_rollups` where `bucket` >= ? and `bucket` < ? group by `bucket`', [from, to])) as Row[]
-  const callsBetween = (low: number, high: number) => perBucket.reduce((sum, row) => (Number(row.bucket) >= low && Number(row.bucket) < high ? sum + Number(row.calls) : sum), 0)
+  const perBucket = (await connection.execute(
+    'select `bucket`, sum(`calls`) as `calls` from `usage_rollups` where `bucket` >= ? and `bucket` < ? group by `bucket`',
+    [from, to],
+  )) as Row[]
+  const callsBetween = (low: number, high: number) =>
+    perBucket.reduce(
+      (sum, row) => (Number(row.bucket) >= low && Number(row.bucket) < high ? sum + Number(row.calls) : sum),
+      0,
+    )
 
   return {
     calls: {
@@ -53,7 +60,10 @@ export async function computeStats(em: EntityManager, options: { now: Date; time
       month: models.reduce((sum, row) => sum + row.calls, 0),
     },
     models,
-    daily: days.slice(0, DAILY_DAYS).map((date, index) => ({ date: formatDate(date), calls: callsBetween(dayStarts[index] as number, dayStarts[index + 1] as number) })),
+    daily: days.slice(0, DAILY_DAYS).map((date, index) => ({
+      date: formatDate(date),
+      calls: callsBetween(dayStarts[index] as number, dayStarts[index + 1] as number),
+    })),
     tokens: {
       prompt: perModel.reduce((sum, row) => sum + Number(row.prompt ?? 0), 0),
       completion: perModel.reduce((sum, row) => sum + Number(row.completion ?? 0), 0),
@@ -64,12 +74,16 @@ export async function computeStats(em: EntityManager, options: { now: Date; time
 }
 
 function nextMonth(date: LocalDate): LocalDate {
-  return date.month === 12 ? { year: date.year + 1, month: 1, day: 1 } : { year: date.year, month: date.month + 1, day: 1 }
+  return date.month === 12
+    ? { year: date.year + 1, month: 1, day: 1 }
+    : { year: date.year, month: date.month + 1, day: 1 }
 }
 
 /** Users whose last call is on or after `from`: all who called since, as no call is in the future. */
 async function activeUsers(em: EntityManager, from: Date): Promise<number> {
-  const [row] = (await em.getConnection().execute('select count(*) as `active` from `usage_user_activity` where `last_call_at` >= ?', [from])) as Row[]
+  const [row] = (await em
+    .getConnection()
+    .execute('select count(*) as `active` from `usage_user_activity` where `last_call_at` >= ?', [from])) as Row[]
   return Number(row?.active ?? 0)
 }
 
@@ -80,23 +94,38 @@ async function activeUsers(em: EntityManager, from: Date): Promise<number> {
  * given its day by comparing `created_at` with the day boundaries (plain comparisons, the same
  * on SQLite and MySQL, whatever the zone), so no row travels to the gateway.
  */
-export async function computeUserUsage(em: EntityManager, options: { userId: number; days: number; now: Date; timeZone: string }): Promise<UserUsage> {
+export async function computeUserUsage(
+  em: EntityManager,
+  options: { userId: number; days: number; now: Date; timeZone: string },
+): Promise<UserUsage> {
   const calendar = new ZonedCalendar(options.timeZone)
   const today = calendar.dateOf(options.now.getTime())
   const dates = Array.from({ length: options.days }, (_, index) => addDays(today, index - options.days + 1))
   // Each day's first instant, and tomorrow's: days + 1 boundaries.
   const starts = [...dates, addDays(today, 1)].map(date => new Date(calendar.startOf(date)))
-  const day = options.days === 1 ? '0' : `case ${starts.slice(1, -1).map((_, index) => `when \`created_at\` < ? then ${index}`).join(' ')} else ${options.days - 1} end`
-  const rows = (await em.getConnection().execute(
-    `select ${day} as \`day\`, \`model\`, count(*) as \`calls\`, sum(\`prompt_tokens\`) as \`prompt\`, sum(\`completion_tokens\`) as \`completion\` from \`usage_logs\` where \`user_id\` = ? and \`created_at\` >= ? and \`created_at\` < ? group by \`day\`, \`model\``,
-    [...starts.slice(1, -1), options.userId, starts[0], starts[options.days]],
-  )) as Row[]
+  const day =
+    options.days === 1
+      ? '0'
+      : `case ${starts
+          .slice(1, -1)
+          .map((_, index) => `when \`created_at\` < ? then ${index}`)
+          .join(' ')} else ${options.days - 1} end`
+  const rows = (await em
+    .getConnection()
+    .execute(
+      `select ${day} as \`day\`, \`model\`, count(*) as \`calls\`, sum(\`prompt_tokens\`) as \`prompt\`, sum(\`completion_tokens\`) as \`completion\` from \`usage_logs\` where \`user_id\` = ? and \`created_at\` >= ? and \`created_at\` < ? group by \`day\`, \`model\``,
+      [...starts.slice(1, -1), options.userId, starts[0], starts[options.days]],
+    )) as Row[]
   const tally = () => ({ calls: 0, prompt_tokens: 0, completion_tokens: 0 })
   const daily = dates.map(date => ({ date: formatDate(date), ...tally() }))
   const models = new Map<string, UserUsage['models'][number]>()
   const totals = tally()
   for (const row of rows) {
-    const counts = { calls: Number(row.calls), prompt_tokens: Number(row.prompt ?? 0), completion_tokens: Number(row.completion ?? 0) }
+    const counts = {
+      calls: Number(row.calls),
+      prompt_tokens: Number(row.prompt ?? 0),
+      completion_tokens: Number(row.completion ?? 0),
+    }
     const model = String(row.model)
     const perModel = models.get(model) ?? { model, ...tally() }
     models.set(model, perModel)
@@ -113,7 +142,9 @@ export async function computeUserUsage(em: EntityManager, options: { userId: num
     from: formatDate(dates[0] as LocalDate),
     to: formatDate(today),
     totals,
-    models: [...models.values()].sort((a, b) => b.calls - a.calls || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0)),
+    models: [...models.values()].sort(
+      (a, b) => b.calls - a.calls || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0),
+    ),
     daily,
   }
 }

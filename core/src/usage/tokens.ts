@@ -71,7 +71,8 @@ export interface PromptMessage {
   readonly role: string
   readonly name?: string | undefined
   readonly content?: string | readonly PromptContentPart[] | null | undefined
-  readonly tool_calls?: ReadonlyArray<{ readonly function?: { readonly name?: string; readonly arguments?: string } }> | undefined
+  readonly tool_calls?:
+    ReadonlyArray<{ readonly function?: { readonly name?: string; readonly arguments?: string } }> | undefined
 }
 
 export type PromptContentPart =
@@ -166,11 +167,17 @@ export function encodingFor(model: string): Encoding {
 /** Tokens in `text` under `model`'s encoding, within `budget` (see the top of this file). */
 export function estimateTokens(text: string | TextSample, model: string, budget = new EstimateBudget()): number {
   const encoding = encodingFor(model)
-  return typeof text === 'string' ? countTokens(text, encoding, budget, 0) : countTokens(text.text, encoding, budget, text.unseen)
+  return typeof text === 'string'
+    ? countTokens(text, encoding, budget, 0)
+    : countTokens(text.text, encoding, budget, text.unseen)
 }
 
 /** Prompt tokens of a chat request, with OpenAI's per-message and reply-priming overhead. */
-export function estimatePromptTokens(messages: readonly PromptMessage[], model: string, budget = new EstimateBudget()): number {
+export function estimatePromptTokens(
+  messages: readonly PromptMessage[],
+  model: string,
+  budget = new EstimateBudget(),
+): number {
   const encoding = encodingFor(model)
   const count = (text: string) => countTokens(text, encoding, budget, 0)
   let total = REPLY_PRIMING
@@ -178,7 +185,8 @@ export function estimatePromptTokens(messages: readonly PromptMessage[], model: 
     total += TOKENS_PER_MESSAGE + count(String(message.role))
     if (message.name) total += TOKENS_PER_NAME + count(String(message.name))
     if (typeof message.content === 'string') total += count(message.content)
-    else if (Array.isArray(message.content)) for (const part of message.content as readonly PromptContentPart[]) total += partTokens(part, count)
+    else if (Array.isArray(message.content))
+      for (const part of message.content as readonly PromptContentPart[]) total += partTokens(part, count)
     for (const call of message.tool_calls ?? []) {
       total += count(stringOf(call.function?.name)) + count(stringOf(call.function?.arguments))
     }
@@ -280,7 +288,8 @@ function classTable(): Uint8Array {
   const all = units.join('')
   const mark = (pattern: RegExp, value: number) => {
     for (const match of all.matchAll(pattern)) {
-      for (let index = match.index; index < match.index + match[0].length; index++) table[index < 0xd800 ? index : index + 0x800] = value
+      for (let index = match.index; index < match.index + match[0].length; index++)
+        table[index < 0xd800 ? index : index + 0x800] = value
     }
   }
   mark(/\p{L}+/gu, LETTER)
@@ -294,7 +303,8 @@ function classTable(): Uint8Array {
 }
 
 function isCut(before: number, at: number, after: number): boolean {
-  if (at === SPACE) return before !== SPACE && before !== WHITESPACE && after !== SPACE && after !== WHITESPACE && after !== END
+  if (at === SPACE)
+    return before !== SPACE && before !== WHITESPACE && after !== SPACE && after !== WHITESPACE && after !== END
   if (at === OTHER) return before === LETTER || before === DIGIT
   return (before === LETTER && at === DIGIT) || (before === DIGIT && at === LETTER)
 }

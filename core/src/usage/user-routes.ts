@@ -13,9 +13,16 @@ const UserUsageSchema = Type.Object({
   to: Type.String({ description: 'last day (today), YYYY-MM-DD' }),
   totals: Type.Object(Tally),
   models: Type.Array(Type.Object({ model: Type.String(), ...Tally }), { description: 'most calls first' }),
-  daily: Type.Array(Type.Object({ date: Type.String(), ...Tally }), { description: 'every day of the window, oldest first' }),
+  daily: Type.Array(Type.Object({ date: Type.String(), ...Tally }), {
+    description: 'every day of the window, oldest first',
+  }),
 })
-const Query = Type.Object({ days: Type.Integer({ minimum: 1, maximum: USER_USAGE_MAX_DAYS, default: 30, description: 'days, today included' }) }, { additionalProperties: false })
+const Query = Type.Object(
+  {
+    days: Type.Integer({ minimum: 1, maximum: USER_USAGE_MAX_DAYS, default: 30, description: 'days, today included' }),
+  },
+  { additionalProperties: false },
+)
 
 export interface UsageUser {
   readonly em: () => EntityManager
@@ -41,7 +48,12 @@ export function installUsageUserRoutes(app: HttpScope, usage: UsageUser): void {
     },
     async request => {
       const user = await requireUser(request)
-      return computeUserUsage(usage.em(), { userId: Number(user.userId), days: request.query.days, now: new Date(), timeZone: usage.settings.get('time_zone') })
+      return computeUserUsage(usage.em(), {
+        userId: Number(user.userId),
+        days: request.query.days,
+        now: new Date(),
+        timeZone: usage.settings.get('time_zone'),
+      })
     },
   )
 }

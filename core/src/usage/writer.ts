@@ -30,7 +30,10 @@ export interface UsageRecord {
   readonly stream: boolean
 }
 
-export type UsageWriterOptions = Omit<BatchWriterOptions<UsageRecord, PendingRow>, 'name' | 'label' | 'toRow' | 'insert'> & {
+export type UsageWriterOptions = Omit<
+  BatchWriterOptions<UsageRecord, PendingRow>,
+  'name' | 'label' | 'toRow' | 'insert'
+> & {
   readonly em: () => EntityManager
   readonly log: Logger
   readonly metrics?: Registry

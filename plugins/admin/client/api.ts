@@ -41,16 +41,27 @@ export interface Page<T> {
 export const CONSOLE_HEADERS = { 'x-parley-console': '1' } as const
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { ...CONSOLE_HEADERS, accept: 'application/json', 'accept-language': document.documentElement.lang || 'en' }
+  const headers: Record<string, string> = {
+    ...CONSOLE_HEADERS,
+    accept: 'application/json',
+    'accept-language': document.documentElement.lang || 'en',
+  }
   if (body !== undefined) headers['content-type'] = 'application/json'
-  const response = await fetch(path, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
   if (response.status === 401 && !path.startsWith('/api/auth/admin/')) {
     // The session ended (expired, signed out elsewhere, role taken away): sign in again.
     location.assign(`/admin/login?next=${encodeURIComponent(location.pathname + location.search)}`)
     return new Promise<T>(() => undefined)
   }
   if (response.status === 204) return undefined as T
-  const data = (await response.json().catch(() => ({}))) as { error?: { type?: string; code?: string; message?: string; field?: string; retry_after?: number } }
+  const data = (await response.json().catch(() => ({}))) as {
+    error?: { type?: string; code?: string; message?: string; field?: string; retry_after?: number }
+  }
   if (!response.ok) {
     const error = data.error ?? {}
     throw new ApiError({
@@ -67,7 +78,8 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
 
 export function query(values: Record<string, string | number | undefined>): string {
   const params = new URLSearchParams()
-  for (const [key, value] of Object.entries(values)) if (value !== undefined && value !== '') params.set(key, String(value))
+  for (const [key, value] of Object.entries(values))
+    if (value !== undefined && value !== '') params.set(key, String(value))
   const text = params.toString()
   return text ? `?${text}` : ''
 }

@@ -101,7 +101,8 @@ const EN: Texts = {
   'models.deleted': 'Model {name} deleted',
   'models.confirm_delete': 'Delete model {name} from the catalog?',
   'models.bindings': 'Channel bindings',
-  'models.bindings_lead': 'What each channel calls a model upstream: clients ask for the alias, the channel receives the upstream name.',
+  'models.bindings_lead':
+    'What each channel calls a model upstream: clients ask for the alias, the channel receives the upstream name.',
   'models.bind': 'Bind a model',
   'models.alias': 'Model (alias)',
   'models.upstream_model': 'Upstream model',
@@ -154,7 +155,8 @@ const EN: Texts = {
   'groups.deleted': 'Group {name} deleted',
   'groups.confirm_delete': 'Delete group {name}?',
   'routes.title': 'Chat routes',
-  'routes.lead': "A group's portal chats go to one channel only (keys fail over inside it). The channel must be enabled and serve the group.",
+  'routes.lead':
+    "A group's portal chats go to one channel only (keys fail over inside it). The channel must be enabled and serve the group.",
   'routes.group': 'Group',
   'routes.channel': 'Channel',
   'routes.updated': 'Changed',

@@ -14,7 +14,10 @@ export function loginPage(): void {
     event.preventDefault()
     const data = new FormData(form)
     error.hidden = true
-    api('POST', '/api/auth/admin/login', { username: String(data.get('username') ?? ''), password: String(data.get('password') ?? '') })
+    api('POST', '/api/auth/admin/login', {
+      username: String(data.get('username') ?? ''),
+      password: String(data.get('password') ?? ''),
+    })
       .then(() => location.assign(safeNext(new URLSearchParams(location.search).get('next'))))
       .catch((failure: Error) => {
         error.textContent = failure.message

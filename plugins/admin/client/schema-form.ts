@@ -58,7 +58,12 @@ const COLOR = new RegExp(COLOR_PATTERN)
  * valid text moves the picker. The text stays the value read and sent.
  */
 function pairColorPicker(text: HTMLInputElement, label: string): void {
-  const picker = h('input', { type: 'color', class: 'admin-color-picker', 'aria-label': t('form.pick_color', { name: label }), 'data-role': 'color-picker' })
+  const picker = h('input', {
+    type: 'color',
+    class: 'admin-color-picker',
+    'aria-label': t('form.pick_color', { name: label }),
+    'data-role': 'color-picker',
+  })
   const sync = () => {
     if (COLOR.test(text.value.trim())) picker.value = text.value.trim().toLowerCase()
   }
@@ -85,7 +90,9 @@ function unwrapNullable(schema: JsonSchema): { schema: JsonSchema; nullable: boo
   const options = schema.anyOf
   if (!options || choices(schema)) return { schema, nullable: false }
   const rest = options.filter(option => option.type !== 'null')
-  return rest.length === 1 && rest.length < options.length ? { schema: { ...rest[0], description: schema.description ?? rest[0]?.description }, nullable: true } : { schema, nullable: false }
+  return rest.length === 1 && rest.length < options.length
+    ? { schema: { ...rest[0], description: schema.description ?? rest[0]?.description }, nullable: true }
+    : { schema, nullable: false }
 }
 
 function kindOf(schema: JsonSchema, secret: boolean): Kind {
@@ -95,7 +102,11 @@ function kindOf(schema: JsonSchema, secret: boolean): Kind {
   if (type === 'integer') return 'integer'
   if (type === 'number') return 'number'
   if (type === 'array' && schema.items?.type === 'string') return 'list'
-  if (type === 'object' && !schema.properties && (schema.patternProperties || typeof schema.additionalProperties === 'object')) {
+  if (
+    type === 'object' &&
+    !schema.properties &&
+    (schema.patternProperties || typeof schema.additionalProperties === 'object')
+  ) {
     const values = Object.values(schema.patternProperties ?? {})[0] ?? (schema.additionalProperties as JsonSchema)
     if (values.type === 'string') return 'map'
   }
@@ -116,8 +127,14 @@ export function generateField(spec: FieldSpec): GeneratedField {
       const options = choices(schema) ?? []
       const blank = nullable || (!spec.required && schema.default === undefined)
       const titles = new Map((schema.anyOf ?? []).map(option => [String(option.const), option.title]))
-      const label = (option: unknown) => spec.optionLabels?.[String(option)] ?? titles.get(String(option)) ?? String(option)
-      control = h('select', {}, ...(blank ? [h('option', { value: '' }, '—')] : []), ...options.map(option => h('option', { value: String(option) }, label(option))))
+      const label = (option: unknown) =>
+        spec.optionLabels?.[String(option)] ?? titles.get(String(option)) ?? String(option)
+      control = h(
+        'select',
+        {},
+        ...(blank ? [h('option', { value: '' }, '—')] : []),
+        ...options.map(option => h('option', { value: String(option) }, label(option))),
+      )
       control.value = spec.value === undefined || spec.value === null ? '' : String(spec.value)
       break
     }
@@ -127,13 +144,25 @@ export function generateField(spec: FieldSpec): GeneratedField {
       break
     case 'integer':
     case 'number':
-      control = h('input', { type: 'number', step: kind === 'integer' ? '1' : 'any', min: schema.minimum, max: schema.maximum })
+      control = h('input', {
+        type: 'number',
+        step: kind === 'integer' ? '1' : 'any',
+        min: schema.minimum,
+        max: schema.maximum,
+      })
       control.value = typeof spec.value === 'number' ? String(spec.value) : ''
       if (nullable) control.placeholder = t('form.empty_means_none')
       break
     case 'color':
       // The text is the value (it can be typed or pasted); the native picker beside it edits it too.
-      control = h('input', { type: 'text', maxlength: 7, pattern: '#[0-9a-fA-F]{6}', spellcheck: 'false', autocomplete: 'off', class: 'admin-color-text' })
+      control = h('input', {
+        type: 'text',
+        maxlength: 7,
+        pattern: '#[0-9a-fA-F]{6}',
+        spellcheck: 'false',
+        autocomplete: 'off',
+        class: 'admin-color-text',
+      })
       control.value = typeof spec.value === 'string' ? spec.value : ''
       break
     case 'list':
@@ -142,7 +171,12 @@ export function generateField(spec: FieldSpec): GeneratedField {
       break
     case 'map':
       control = h('textarea', { rows: 3, placeholder: 'name = value' })
-      control.value = spec.value && typeof spec.value === 'object' ? Object.entries(spec.value).map(([key, value]) => `${key} = ${String(value)}`).join('\n') : ''
+      control.value =
+        spec.value && typeof spec.value === 'object'
+          ? Object.entries(spec.value)
+              .map(([key, value]) => `${key} = ${String(value)}`)
+              .join('\n')
+          : ''
       break
     case 'json':
       control = h('textarea', { rows: 4, spellcheck: 'false' })
@@ -158,8 +192,12 @@ export function generateField(spec: FieldSpec): GeneratedField {
   }
   if (spec.secret) {
     // A stored secret comes back as `{ hint }` (never its value) and is never put in the form.
-    const hint = typeof spec.value === 'object' && spec.value !== null ? (spec.value as { hint?: unknown }).hint : undefined
-    control.setAttribute('placeholder', typeof hint === 'string' ? t('form.secret_kept', { hint }) : t('form.secret_new'))
+    const hint =
+      typeof spec.value === 'object' && spec.value !== null ? (spec.value as { hint?: unknown }).hint : undefined
+    control.setAttribute(
+      'placeholder',
+      typeof hint === 'string' ? t('form.secret_kept', { hint }) : t('form.secret_new'),
+    )
   }
   const element = field(spec.name, spec.label, control, help)
   if (kind === 'color') pairColorPicker(control as HTMLInputElement, spec.label)
@@ -170,12 +208,17 @@ export function generateField(spec: FieldSpec): GeneratedField {
       case 'boolean':
         return (control as HTMLInputElement).checked
       case 'select':
-        return text === '' ? (nullable ? null : undefined) : (choices(schema) ?? []).find(option => String(option) === text)
+        return text === ''
+          ? nullable
+            ? null
+            : undefined
+          : (choices(schema) ?? []).find(option => String(option) === text)
       case 'integer':
       case 'number': {
         if (text === '') return nullable ? null : undefined
         const number = Number(text)
-        if (!Number.isFinite(number) || (kind === 'integer' && !Number.isInteger(number))) throw new Error(t('form.not_a_number'))
+        if (!Number.isFinite(number) || (kind === 'integer' && !Number.isInteger(number)))
+          throw new Error(t('form.not_a_number'))
         return number
       }
       case 'color':
@@ -183,10 +226,16 @@ export function generateField(spec: FieldSpec): GeneratedField {
         if (!COLOR.test(text)) throw new Error(t('form.not_a_color'))
         return text.toLowerCase()
       case 'list':
-        return text.split(/[\n,]/).map(item => item.trim()).filter(Boolean)
+        return text
+          .split(/[\n,]/)
+          .map(item => item.trim())
+          .filter(Boolean)
       case 'map': {
         const map: Record<string, string> = {}
-        for (const line of text.split('\n').map(item => item.trim()).filter(Boolean)) {
+        for (const line of text
+          .split('\n')
+          .map(item => item.trim())
+          .filter(Boolean)) {
           const at = line.indexOf('=')
           if (at <= 0) throw new Error(t('form.map_line', { line }))
           map[line.slice(0, at).trim()] = line.slice(at + 1).trim()
@@ -236,10 +285,21 @@ export function readableName(name: string): string {
 }
 
 /** Fields for each property of an object schema (a provider's channel settings). */
-export function objectFields(schema: JsonSchema | null, values: Record<string, unknown>, secrets: readonly string[]): GeneratedField[] {
+export function objectFields(
+  schema: JsonSchema | null,
+  values: Record<string, unknown>,
+  secrets: readonly string[],
+): GeneratedField[] {
   if (!schema?.properties) return []
   const required = new Set(schema.required ?? [])
   return Object.entries(schema.properties).map(([name, property]) =>
-    generateField({ name, label: property.title ?? readableName(name), schema: property, value: values[name] ?? property.default, secret: secrets.includes(name), required: required.has(name) }),
+    generateField({
+      name,
+      label: property.title ?? readableName(name),
+      schema: property,
+      value: values[name] ?? property.default,
+      secret: secrets.includes(name),
+      required: required.has(name),
+    }),
   )
 }

@@ -12,12 +12,26 @@ export interface Column<T> {
   readonly className?: string
 }
 
-export function table<T>(columns: readonly Column<T>[], rows: readonly T[], options: { role?: string; rowKey?: (row: T) => string } = {}): HTMLElement {
+export function table<T>(
+  columns: readonly Column<T>[],
+  rows: readonly T[],
+  options: { role?: string; rowKey?: (row: T) => string } = {},
+): HTMLElement {
   const head = h('tr', {}, ...columns.map(column => h('th', { scope: 'col' }, column.label)))
   const body = rows.length
-    ? rows.map(row => h('tr', { 'data-row': options.rowKey?.(row) }, ...columns.map(column => h('td', { class: column.className }, column.cell(row) ?? ''))))
+    ? rows.map(row =>
+        h(
+          'tr',
+          { 'data-row': options.rowKey?.(row) },
+          ...columns.map(column => h('td', { class: column.className }, column.cell(row) ?? '')),
+        ),
+      )
     : [h('tr', {}, h('td', { colspan: columns.length, class: 'admin-empty' }, t('common.empty')))]
-  return h('div', { class: 'admin-table-wrap' }, h('table', { class: 'admin-table', 'data-role': options.role }, h('thead', {}, head), h('tbody', {}, ...body)))
+  return h(
+    'div',
+    { class: 'admin-table-wrap' },
+    h('table', { class: 'admin-table', 'data-role': options.role }, h('thead', {}, head), h('tbody', {}, ...body)),
+  )
 }
 
 /** "Page 2 of 7 · 130 rows" with previous/next; hidden work when everything fits one page. */
@@ -26,9 +40,29 @@ export function pager(page: number, pageSize: number, total: number, go: (page: 
   return h(
     'nav',
     { class: 'admin-pager', 'aria-label': t('common.pages'), 'data-role': 'pager' },
-    h('button', { type: 'button', class: 'admin-btn', disabled: page <= 1, 'data-action': 'previous-page', onclick: () => go(page - 1) }, t('common.previous')),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'admin-btn',
+        disabled: page <= 1,
+        'data-action': 'previous-page',
+        onclick: () => go(page - 1),
+      },
+      t('common.previous'),
+    ),
     h('span', { 'data-role': 'page-info' }, t('common.page_of', { page, pages, total })),
-    h('button', { type: 'button', class: 'admin-btn', disabled: page >= pages, 'data-action': 'next-page', onclick: () => go(page + 1) }, t('common.next')),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'admin-btn',
+        disabled: page >= pages,
+        'data-action': 'next-page',
+        onclick: () => go(page + 1),
+      },
+      t('common.next'),
+    ),
   )
 }
 
@@ -36,10 +70,19 @@ export function pager(page: number, pageSize: number, total: number, go: (page: 
  * A table of rows the API answers whole (models, bindings, groups, chat routes), paged in the
  * page: `pageSize` rows at a time, with the same pager as the API-paged lists.
  */
-export function pagedTable<T>(columns: readonly Column<T>[], rows: readonly T[], options: { role?: string; rowKey?: (row: T) => string; pageSize?: number } = {}): HTMLElement {
+export function pagedTable<T>(
+  columns: readonly Column<T>[],
+  rows: readonly T[],
+  options: { role?: string; rowKey?: (row: T) => string; pageSize?: number } = {},
+): HTMLElement {
   const size = options.pageSize ?? 20
   const box = h('div', { class: 'admin-paged' })
-  const show = (page: number) => replace(box, table(columns, rows.slice((page - 1) * size, page * size), options), rows.length > size ? pager(page, size, rows.length, show) : null)
+  const show = (page: number) =>
+    replace(
+      box,
+      table(columns, rows.slice((page - 1) * size, page * size), options),
+      rows.length > size ? pager(page, size, rows.length, show) : null,
+    )
   show(1)
   return box
 }
@@ -77,8 +120,13 @@ export function showError(form: HTMLElement, error: unknown, fields: Readonly<Re
   const path = error instanceof ApiError ? (fields[error.code] ?? error.field) : undefined
   // `settings.bots` may be drawn as `bots` (a provider's field) or belong to `settings` as a whole.
   const candidates = path ? [path, path.split('.').at(-1), path.split('.')[0]] : []
-  const wrapper = candidates.map(name => (name ? form.querySelector<HTMLElement>(`[data-field="${CSS.escape(name)}"]`) : null)).find(Boolean) ?? null
-  const slot = wrapper?.querySelector<HTMLElement>('[data-role=field-error]') ?? form.querySelector<HTMLElement>('[data-role=form-error]')
+  const wrapper =
+    candidates
+      .map(name => (name ? form.querySelector<HTMLElement>(`[data-field="${CSS.escape(name)}"]`) : null))
+      .find(Boolean) ?? null
+  const slot =
+    wrapper?.querySelector<HTMLElement>('[data-role=field-error]') ??
+    form.querySelector<HTMLElement>('[data-role=form-error]')
   if (!slot) return notify(message, 'error')
   slot.textContent = message
   slot.hidden = false
@@ -102,7 +150,12 @@ export function openDialog(title: string, content: HTMLElement): { close(): void
  * Runs `save` when the form is submitted, with the last errors cleared first; a refusal is
  * shown where it belongs (`showError`). `save` answers false to stay put without an error.
  */
-export function onSubmit(form: HTMLFormElement, save: () => Promise<boolean | void>, fieldsOfCode: Readonly<Record<string, string>> = {}, done?: () => void): void {
+export function onSubmit(
+  form: HTMLFormElement,
+  save: () => Promise<boolean | void>,
+  fieldsOfCode: Readonly<Record<string, string>> = {},
+  done?: () => void,
+): void {
   form.addEventListener('submit', event => {
     event.preventDefault()
     clearErrors(form)
@@ -132,7 +185,14 @@ export function dialogForm(options: DialogFormOptions): { form: HTMLFormElement;
     { class: 'admin-form', novalidate: true, 'data-role': options.role },
     formError(),
     ...options.fields,
-    submitRow(button(t('common.cancel'), 'cancel', () => dialog.close()), h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' }, options.saveLabel ?? t('common.save'))),
+    submitRow(
+      button(t('common.cancel'), 'cancel', () => dialog.close()),
+      h(
+        'button',
+        { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save' },
+        options.saveLabel ?? t('common.save'),
+      ),
+    ),
   )
   const dialog = openDialog(options.title, form)
   onSubmit(form, options.save, options.fieldsOfCode, () => dialog.close())
@@ -143,9 +203,30 @@ export function dialogForm(options: DialogFormOptions): { form: HTMLFormElement;
 export function confirmAction(message: string, confirmLabel = t('common.delete')): Promise<boolean> {
   return new Promise(resolve => {
     let answer = false
-    const ok = h('button', { type: 'button', class: 'admin-btn admin-btn-danger', 'data-action': 'confirm', onclick: () => ((answer = true), close()) }, confirmLabel)
-    const cancel = h('button', { type: 'button', class: 'admin-btn', 'data-action': 'cancel', onclick: () => close() }, t('common.cancel'))
-    const { close, closed } = openDialog(t('common.confirm_title'), h('div', { class: 'admin-confirm' }, h('p', { 'data-role': 'confirm-message' }, message), h('div', { class: 'admin-actions' }, cancel, ok)))
+    const ok = h(
+      'button',
+      {
+        type: 'button',
+        class: 'admin-btn admin-btn-danger',
+        'data-action': 'confirm',
+        onclick: () => ((answer = true), close()),
+      },
+      confirmLabel,
+    )
+    const cancel = h(
+      'button',
+      { type: 'button', class: 'admin-btn', 'data-action': 'cancel', onclick: () => close() },
+      t('common.cancel'),
+    )
+    const { close, closed } = openDialog(
+      t('common.confirm_title'),
+      h(
+        'div',
+        { class: 'admin-confirm' },
+        h('p', { 'data-role': 'confirm-message' }, message),
+        h('div', { class: 'admin-actions' }, cancel, ok),
+      ),
+    )
     void closed.then(() => resolve(answer))
     ok.focus()
   })
@@ -165,8 +246,17 @@ export function header(title: string, ...actions: HTMLElement[]): HTMLElement {
   return h('header', { class: 'admin-header' }, h('h1', {}, title), h('div', { class: 'admin-actions' }, ...actions))
 }
 
-export function button(label: string, action: string, onclick: () => void, kind: 'primary' | 'danger' | '' = ''): HTMLButtonElement {
-  return h('button', { type: 'button', class: `admin-btn${kind ? ` admin-btn-${kind}` : ''}`, 'data-action': action, onclick }, label)
+export function button(
+  label: string,
+  action: string,
+  onclick: () => void,
+  kind: 'primary' | 'danger' | '' = '',
+): HTMLButtonElement {
+  return h(
+    'button',
+    { type: 'button', class: `admin-btn${kind ? ` admin-btn-${kind}` : ''}`, 'data-action': action, onclick },
+    label,
+  )
 }
 
 export function badge(text: string, kind: 'ok' | 'off' | 'warn' | 'error' = 'ok'): HTMLElement {
@@ -184,7 +274,10 @@ export async function render(root: HTMLElement, build: () => Promise<Node>): Pro
   try {
     replace(root, await build())
   } catch (error) {
-    replace(root, h('p', { class: 'admin-error', role: 'alert' }, error instanceof Error ? error.message : String(error)))
+    replace(
+      root,
+      h('p', { class: 'admin-error', role: 'alert' }, error instanceof Error ? error.message : String(error)),
+    )
   }
 }
 

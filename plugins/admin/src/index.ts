@@ -32,13 +32,33 @@ export default definePlugin({
   version: '0.1.0',
   core: '^0.1.0',
   requires: ['identity'],
-  description: 'Admin console: dashboard, channels, models, users, groups, chat routes, blocked IPs, logs, jobs, settings',
+  description:
+    'Admin console: dashboard, channels, models, users, groups, chat routes, blocked IPs, logs, jobs, settings',
   setup(ctx) {
     const bundle = readClientBundle(CLIENT_DIR, 'admin')
-    ctx.ui.pages.register('login', { path: SIGN_IN, template: 'admin-login', templatesDir: TEMPLATES_DIR, access: 'public', title: 'Console' })
+    ctx.ui.pages.register('login', {
+      path: SIGN_IN,
+      template: 'admin-login',
+      templatesDir: TEMPLATES_DIR,
+      access: 'public',
+      title: 'Console',
+    })
     SECTIONS.forEach((section, index) => {
-      ctx.ui.pages.register(section.id, { path: section.path, template: 'admin-console', templatesDir: TEMPLATES_DIR, access: 'admin', signIn: SIGN_IN, title: 'Console' })
-      ctx.ui.nav.register(section.id, { label: section.label, href: section.path, area: 'admin', access: 'admin', order: index * 10 })
+      ctx.ui.pages.register(section.id, {
+        path: section.path,
+        template: 'admin-console',
+        templatesDir: TEMPLATES_DIR,
+        access: 'admin',
+        signIn: SIGN_IN,
+        title: 'Console',
+      })
+      ctx.ui.nav.register(section.id, {
+        label: section.label,
+        href: section.path,
+        area: 'admin',
+        access: 'admin',
+        order: index * 10,
+      })
     })
     ctx.ui.partials.register('assets', { name: 'admin/assets', file: path.join(CLIENT_DIR, BUNDLE_PARTIAL) })
     ctx.ui.partials.register('nav', { name: 'admin/nav', file: path.join(TEMPLATES_DIR, 'partials/admin/nav.hbs') })

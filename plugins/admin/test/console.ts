@@ -6,7 +6,13 @@
 import type { Page } from 'playwright-core'
 import type { Test } from 'tap'
 import { Type } from '@parley/core'
-import { createTestGateway, providerPlugin, scriptedProvider, type ScriptedProvider, type TestGateway } from '@parley/core/testing'
+import {
+  createTestGateway,
+  providerPlugin,
+  scriptedProvider,
+  type ScriptedProvider,
+  type TestGateway,
+} from '@parley/core/testing'
 import { openPage, type WatchedPage } from '@parley/core/testing/browser'
 import admin, { buildConsole } from '@parley/admin'
 import identity from '@parley/identity'
@@ -27,7 +33,10 @@ export function acmeProvider(): ScriptedProvider {
   return Object.assign(provider, {
     settingsSchema: Type.Object(
       {
-        region: Type.Union([Type.Literal('eu'), Type.Literal('us')], { default: 'eu', description: 'Where the Acme account lives' }),
+        region: Type.Union([Type.Literal('eu'), Type.Literal('us')], {
+          default: 'eu',
+          description: 'Where the Acme account lives',
+        }),
         max_retries: Type.Integer({ minimum: 0, maximum: 5, default: 2 }),
         signing_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
       },
@@ -45,11 +54,21 @@ export interface Console {
   readonly token: string
 }
 
-export async function bootConsole(t: Test, options: { settings?: Record<string, unknown>; theme?: string; plugins?: unknown[] } = {}): Promise<Console> {
+export async function bootConsole(
+  t: Test,
+  options: { settings?: Record<string, unknown>; theme?: string; plugins?: unknown[] } = {},
+): Promise<Console> {
   await ensureConsoleBundle()
   const provider = scriptedProvider()
   const gateway = await createTestGateway({
-    plugins: [identity, providerPlugin('scripted', provider), providerPlugin('acme', acmeProvider()), rateLimit, admin, ...((options.plugins ?? []) as never[])],
+    plugins: [
+      identity,
+      providerPlugin('scripted', provider),
+      providerPlugin('acme', acmeProvider()),
+      rateLimit,
+      admin,
+      ...((options.plugins ?? []) as never[]),
+    ],
     listen: true,
     config: { admin: ADMIN, settings: options.settings ?? {}, ...(options.theme ? { theme: options.theme } : {}) },
   })
@@ -60,21 +79,43 @@ export async function bootConsole(t: Test, options: { settings?: Record<string, 
 }
 
 /** Signs in through the console's login page and lands on `path`. */
-export async function signIn(t: Test, console: Console, path = '/admin', options: { viewport?: { width: number; height: number }; expected?: RegExp[]; lang?: string } = {}): Promise<WatchedPage> {
-  const watched = await openPage(t, { baseUrl: console.url, ...(options.viewport ? { viewport: options.viewport } : {}), ...(options.expected ? { expected: options.expected } : {}) })
+export async function signIn(
+  t: Test,
+  console: Console,
+  path = '/admin',
+  options: { viewport?: { width: number; height: number }; expected?: RegExp[]; lang?: string } = {},
+): Promise<WatchedPage> {
+  const watched = await openPage(t, {
+    baseUrl: console.url,
+    ...(options.viewport ? { viewport: options.viewport } : {}),
+    ...(options.expected ? { expected: options.expected } : {}),
+  })
   const { page } = watched
   await page.goto(`${path}${options.lang ? `${path.includes('?') ? '&' : '?'}lang=${options.lang}` : ''}`)
   await page.waitForSelector('[data-role=login-form]')
   await page.fill('input[name=username]', ADMIN.username)
   await page.fill('input[name=password]', ADMIN.password)
-  await Promise.all([page.waitForURL(url => url.pathname === path.split('?')[0]), page.click('[data-role=login-form] button[type=submit]')])
+  await Promise.all([
+    page.waitForURL(url => url.pathname === path.split('?')[0]),
+    page.click('[data-role=login-form] button[type=submit]'),
+  ])
   await page.waitForSelector('.admin-main:not(:has(.admin-muted:only-child))')
   return watched
 }
 
 /** An API call as the admin (arranging data the test is not about). */
-export async function asAdmin(console: Console, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) {
-  const response = await console.gateway.inject({ method, url, headers: { authorization: `Bearer ${console.token}` }, ...(payload === undefined ? {} : { payload: payload as object }) })
+export async function asAdmin(
+  console: Console,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  payload?: unknown,
+) {
+  const response = await console.gateway.inject({
+    method,
+    url,
+    headers: { authorization: `Bearer ${console.token}` },
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  })
   if (response.statusCode >= 400) throw new Error(`${method} ${url}: HTTP ${response.statusCode} ${response.body}`)
   return response.statusCode === 204 ? undefined : (response.json() as unknown)
 }
@@ -87,5 +128,8 @@ export async function fill(page: Page, scope: string, name: string, value: strin
 /** The viewport from the top of the page, as a visitor first sees it. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0))
-  await page.screenshot({ path: new URL(`../../../docs/screenshots/${name}.png`, import.meta.url).pathname, fullPage: false })
+  await page.screenshot({
+    path: new URL(`../../../docs/screenshots/${name}.png`, import.meta.url).pathname,
+    fullPage: false,
+  })
 }

@@ -4,53 +4,74 @@ const dialog = 'dialog[open]'
 
 /** A channel serving `echo` to the default group, answered by the scripted provider. */
 async function echoChannel(c: Awaited<ReturnType<typeof bootConsole>>): Promise<void> {
-  const channel = (await asAdmin(c, 'POST', '/api/admin/channels', { name: 'Echo', provider: 'scripted', base_url: 'https://1.1.1.1/v1', keys: ['sk-echo-000000000000000'], models: ['echo', 'other'] })) as { id: number }
-  await until(() => c.gateway.catalog.current().channels.some(ch => ch.id === channel.id), 'the channel in the snapshot')
+  const channel = (await asAdmin(c, 'POST', '/api/admin/channels', {
+    name: 'Echo',
+    provider: 'scripted',
+    base_url: 'https://1.1.1.1/v1',
+    keys: ['sk-echo-000000000000000'],
+    models: ['echo', 'other'],
+  })) as { id: number }
+  await until(
+    () => c.gateway.catalog.current().channels.some(ch => ch.id === channel.id),
+    'the channel in the snapshot',
+  )
 }
 
 async function guestChat(url: string): Promise<Response> {
-  return fetch(`${url}/api/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] }) })
+  return fetch(`${url}/api/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'echo', messages: [{ role: 'user', content: 'hi' }] }),
+  })
 }
 
-browserTest('the guest RPM changed in the settings form takes effect at once; a refused value changes nothing', async t => {
-  const c = await bootConsole(t, { settings: { allow_guest: true, guest_rpm: 0 } })
-  await echoChannel(c)
-  const { page } = await signIn(t, c, '/admin/settings', { expected: [/status of 400/] })
-  const core = '[data-role=settings-form][data-owner=core]'
-  await page.waitForSelector(core)
-  t.equal(await page.inputValue(`${core} [data-field=guest_rpm] input`), '0')
-  t.ok(await page.isVisible('[data-role=settings-form][data-owner="theme:default"] [data-field="theme.accent_color"] input[type=color]'), 'theme settings are there too, a colour as a colour picker')
-  t.ok(await page.isVisible('[data-role=settings-form][data-owner=rate-limit]'), 'and plugin settings')
+browserTest(
+  'the guest RPM changed in the settings form takes effect at once; a refused value changes nothing',
+  async t => {
+    const c = await bootConsole(t, { settings: { allow_guest: true, guest_rpm: 0 } })
+    await echoChannel(c)
+    const { page } = await signIn(t, c, '/admin/settings', { expected: [/status of 400/] })
+    const core = '[data-role=settings-form][data-owner=core]'
+    await page.waitForSelector(core)
+    t.equal(await page.inputValue(`${core} [data-field=guest_rpm] input`), '0')
+    t.ok(
+      await page.isVisible(
+        '[data-role=settings-form][data-owner="theme:default"] [data-field="theme.accent_color"] input[type=color]',
+      ),
+      'theme settings are there too, a colour as a colour picker',
+    )
+    t.ok(await page.isVisible('[data-role=settings-form][data-owner=rate-limit]'), 'and plugin settings')
 
-  // A value the schema refuses is shown beside its field and nothing is written.
-  await page.fill(`${core} [data-field=site_name] input`, '')
-  await page.fill(`${core} [data-field=guest_rpm] input`, '1')
-  await page.click(`${core} [data-action=save-settings]`)
-  await page.waitForSelector(`${core} [data-field=site_name] [data-role=field-error]:not([hidden])`)
-  t.equal(c.gateway.settings.get('guest_rpm'), 0, 'the valid change in the same save was not applied either')
+    // A value the schema refuses is shown beside its field and nothing is written.
+    await page.fill(`${core} [data-field=site_name] input`, '')
+    await page.fill(`${core} [data-field=guest_rpm] input`, '1')
+    await page.click(`${core} [data-action=save-settings]`)
+    await page.waitForSelector(`${core} [data-field=site_name] [data-role=field-error]:not([hidden])`)
+    t.equal(c.gateway.settings.get('guest_rpm'), 0, 'the valid change in the same save was not applied either')
 
-  await page.fill(`${core} [data-field=site_name] input`, 'Parley')
-  await page.click(`${core} [data-action=save-settings]`)
-  await page.waitForSelector('[data-role=notice]:has-text("Settings saved")')
-  t.equal(c.gateway.settings.get('guest_rpm'), 1)
-  t.equal((await guestChat(c.url)).status, 200, 'the first guest call of the minute passes')
-  const refused = await guestChat(c.url)
-  t.equal(refused.status, 429, 'the second is refused under the new limit')
-  t.ok(refused.headers.get('retry-after'))
-  await screenshot(page, 'admin-settings')
+    await page.fill(`${core} [data-field=site_name] input`, 'Parley')
+    await page.click(`${core} [data-action=save-settings]`)
+    await page.waitForSelector('[data-role=notice]:has-text("Settings saved")')
+    t.equal(c.gateway.settings.get('guest_rpm'), 1)
+    t.equal((await guestChat(c.url)).status, 200, 'the first guest call of the minute passes')
+    const refused = await guestChat(c.url)
+    t.equal(refused.status, 429, 'the second is refused under the new limit')
+    t.ok(refused.headers.get('retry-after'))
+    await screenshot(page, 'admin-settings')
 
-  // A theme setting changes the live theme: the colour stylesheet the pages link changes.
-  const before = await page.getAttribute('link[href*=".custom.css"]', 'href')
-  await page.fill('[data-owner="theme:default"] [data-field="theme.accent_color"] input', '#aa3355')
-  await page.click('[data-owner="theme:default"] [data-action=save-settings]')
-  await page.waitForSelector('[data-role=notice]:has-text("Settings saved")')
-  await page.reload()
-  await page.waitForSelector(core)
-  const after = await page.getAttribute('link[href*=".custom.css"]', 'href')
-  t.not(after, before, 'a new stylesheet URL')
-  const css = await (await fetch(`${c.url}${after}`)).text()
-  t.match(css, /--custom-accent-color: #aa3355;/)
-})
+    // A theme setting changes the live theme: the colour stylesheet the pages link changes.
+    const before = await page.getAttribute('link[href*=".custom.css"]', 'href')
+    await page.fill('[data-owner="theme:default"] [data-field="theme.accent_color"] input', '#aa3355')
+    await page.click('[data-owner="theme:default"] [data-action=save-settings]')
+    await page.waitForSelector('[data-role=notice]:has-text("Settings saved")')
+    await page.reload()
+    await page.waitForSelector(core)
+    const after = await page.getAttribute('link[href*=".custom.css"]', 'href')
+    t.not(after, before, 'a new stylesheet URL')
+    const css = await (await fetch(`${c.url}${after}`)).text()
+    t.match(css, /--custom-accent-color: #aa3355;/)
+  },
+)
 
 browserTest('blocking a CIDR refuses its requests (never the console) and lists each refused attempt', async t => {
   const c = await bootConsole(t)
@@ -84,7 +105,11 @@ browserTest('usage logs filter and page; the CSV of the filter downloads; the da
   const c = await bootConsole(t, { settings: { allow_guest: true } })
   await echoChannel(c)
   for (const model of ['echo', 'echo', 'echo', 'other']) {
-    const response = await fetch(`${c.url}/api/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) })
+    const response = await fetch(`${c.url}/api/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+    })
     t.equal(response.status, 200)
   }
   await c.gateway.usage.flush()
@@ -119,7 +144,10 @@ browserTest('usage logs filter and page; the CSV of the filter downloads; the da
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-action=export]')])
   t.match(download.suggestedFilename(), /^usage-logs-\d{4}-\d{2}-\d{2}\.csv$/)
   const csv = await (await download.createReadStream()).toArray()
-  const lines = Buffer.concat(csv as Buffer[]).toString('utf8').trim().split(/\r?\n/)
+  const lines = Buffer.concat(csv as Buffer[])
+    .toString('utf8')
+    .trim()
+    .split(/\r?\n/)
   t.equal(lines.length, 2, 'the header and the one row of the filter')
   t.match(lines[1], /other/)
 })

@@ -17,7 +17,9 @@ export interface ChatBody {
   readonly additional_messages: readonly CozeMessage[]
 }
 
-export type Opened = { readonly ok: true; readonly body: AsyncIterable<Uint8Array> } | { readonly ok: false; readonly failure: CozeFailure }
+export type Opened =
+  | { readonly ok: true; readonly body: AsyncIterable<Uint8Array> }
+  | { readonly ok: false; readonly failure: CozeFailure }
 
 /**
  * `POST /v3/chat`, always streamed: a non-streamed client call is answered from the same
@@ -36,12 +38,17 @@ export async function startChat(call: ProviderCall, token: string, body: ChatBod
     bodyTimeout: 0,
   })
   const type = String(response.headers['content-type'] ?? '')
-  if (response.statusCode >= 200 && response.statusCode < 300 && !type.includes('application/json')) return { ok: true, body: response.body }
+  if (response.statusCode >= 200 && response.statusCode < 300 && !type.includes('application/json'))
+    return { ok: true, body: response.body }
   return { ok: false, failure: await failureOf(response.statusCode, response.body) }
 }
 
 /** Uploads an inline image (`POST /v1/files/upload`, multipart) and answers its file id. */
-export async function uploadImage(call: ProviderCall, token: string, image: InlineImage): Promise<{ ok: true; id: string } | { ok: false; failure: CozeFailure }> {
+export async function uploadImage(
+  call: ProviderCall,
+  token: string,
+  image: InlineImage,
+): Promise<{ ok: true; id: string } | { ok: false; failure: CozeFailure }> {
   const extension = image.mime.split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin'
   const form = multipart('file', `image.${extension}`, image)
   const response = await request(`${call.target.baseUrl}${UPLOAD_PATH}`, {
@@ -55,7 +62,8 @@ export async function uploadImage(call: ProviderCall, token: string, image: Inli
   })
   const text = await readText(response.body)
   const parsed = parseObject(text) as { code?: unknown; msg?: unknown; data?: { id?: unknown } } | undefined
-  if (response.statusCode < 300 && parsed?.code === 0 && typeof parsed.data?.id === 'string') return { ok: true, id: parsed.data.id }
+  if (response.statusCode < 300 && parsed?.code === 0 && typeof parsed.data?.id === 'string')
+    return { ok: true, id: parsed.data.id }
   return { ok: false, failure: failureFromJson(response.statusCode, parsed) }
 }
 
@@ -66,7 +74,10 @@ export async function uploadImage(call: ProviderCall, token: string, image: Inli
 function multipart(field: string, filename: string, image: InlineImage): { type: string; body: Buffer } {
   const boundary = `----parley-coze-${randomBytes(12).toString('hex')}`
   const head = `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: ${image.mime}\r\n\r\n`
-  return { type: `multipart/form-data; boundary=${boundary}`, body: Buffer.concat([Buffer.from(head), image.bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]) }
+  return {
+    type: `multipart/form-data; boundary=${boundary}`,
+    body: Buffer.concat([Buffer.from(head), image.bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]),
+  }
 }
 
 async function failureOf(status: number, body: AsyncIterable<Uint8Array>): Promise<CozeFailure> {
@@ -78,7 +89,11 @@ function failureFromJson(status: number, parsed: Record<string, unknown> | undef
   const msg = typeof parsed?.msg === 'string' && parsed.msg !== '' ? parsed.msg : undefined
   // A 2xx without the stream and without a code is not a refusal Coze explained: count it as Coze's trouble.
   const effective = status < 300 && code === undefined ? 502 : status
-  return { ...(effective >= 300 ? { status: effective } : {}), ...(code === undefined ? {} : { code }), ...(msg ? { msg } : {}) }
+  return {
+    ...(effective >= 300 ? { status: effective } : {}),
+    ...(code === undefined ? {} : { code }),
+    ...(msg ? { msg } : {}),
+  }
 }
 
 async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
@@ -97,7 +112,9 @@ async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(text) as unknown
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
   } catch {
     return undefined
   }

@@ -36,22 +36,57 @@ export function mapFailure(failure: CozeFailure, secrets: readonly string[]): Ma
   const upstreamCode = code === undefined ? undefined : String(code)
   const codes = upstreamCode ? { upstreamCode } : {}
   const said = failure.msg ? scrub(failure.msg, secrets) : undefined
-  const message = (fallback: string) => `${said ? `Coze: ${said}` : fallback}${upstreamCode ? ` (Coze code ${upstreamCode})` : ''}`
+  const message = (fallback: string) =>
+    `${said ? `Coze: ${said}` : fallback}${upstreamCode ? ` (Coze code ${upstreamCode})` : ''}`
   if ((code !== undefined && CREDENTIAL_CODES.has(code)) || status === 401 || status === 403) {
-    return { credentials: true, event: { type: 'error', status: code === 4101 || status === 403 ? 403 : 401, keyProblem: true, message: message('Coze refused the credentials'), ...codes } }
+    return {
+      credentials: true,
+      event: {
+        type: 'error',
+        status: code === 4101 || status === 403 ? 403 : 401,
+        keyProblem: true,
+        message: message('Coze refused the credentials'),
+        ...codes,
+      },
+    }
   }
   if ((code !== undefined && RATE_CODES.has(code)) || status === 429) {
-    return { credentials: false, event: { type: 'error', status: 429, retryable: true, message: message('Coze is rate limiting this channel'), ...codes } }
+    return {
+      credentials: false,
+      event: {
+        type: 'error',
+        status: 429,
+        retryable: true,
+        message: message('Coze is rate limiting this channel'),
+        ...codes,
+      },
+    }
   }
   if ((status !== undefined && status >= 500) || (code !== undefined && code >= 5000 && code < 6000)) {
-    return { credentials: false, event: { type: 'error', status: status !== undefined && status >= 500 ? status : 502, retryable: true, message: message('Coze failed'), ...codes } }
+    return {
+      credentials: false,
+      event: {
+        type: 'error',
+        status: status !== undefined && status >= 500 ? status : 502,
+        retryable: true,
+        message: message('Coze failed'),
+        ...codes,
+      },
+    }
   }
   const refused = status !== undefined && status >= 400 && status < 500 ? status : 400
-  return { credentials: false, event: { type: 'error', status: refused, retryable: false, message: message('Coze refused the request'), ...codes } }
+  return {
+    credentials: false,
+    event: { type: 'error', status: refused, retryable: false, message: message('Coze refused the request'), ...codes },
+  }
 }
 
 /** A chat that Coze itself marked failed (`conversation.chat.failed`, an `error` event). */
-export function chatFailure(code: number | undefined, msg: string | undefined, secrets: readonly string[]): ChatErrorEvent {
+export function chatFailure(
+  code: number | undefined,
+  msg: string | undefined,
+  secrets: readonly string[],
+): ChatErrorEvent {
   const mapped = mapFailure({ ...(code === undefined ? {} : { code }), ...(msg ? { msg } : {}) }, secrets).event
   // Without a status the pipeline would take it for a refusal of the request; a failed bot run is Coze's trouble.
   return mapped.retryable === false ? { ...mapped, status: 502 } : mapped

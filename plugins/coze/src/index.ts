@@ -15,10 +15,16 @@ export default definePlugin({
   id: 'coze',
   version: '0.1.0',
   core: '^0.1.0',
-  description: 'Coze bots as models: v3 chat translated to the OpenAI formats, OAuth JWT tokens shared across instances, PAT fallback',
+  description:
+    'Coze bots as models: v3 chat translated to the OpenAI formats, OAuth JWT tokens shared across instances, PAT fallback',
   options: Options,
   setup(ctx) {
-    const tokens = new TokenStore({ kv: ctx.kv, seal: new TokenSeal(ctx.secrets.encryptionKey), log: ctx.log, retryAfterMs: ctx.options.oauth_retry_after_ms })
+    const tokens = new TokenStore({
+      kv: ctx.kv,
+      seal: new TokenSeal(ctx.secrets.encryptionKey),
+      log: ctx.log,
+      retryAfterMs: ctx.options.oauth_retry_after_ms,
+    })
     ctx.providers.register('coze', cozeProvider(tokens))
   },
 })

@@ -19,7 +19,13 @@ export class PrivateKeyError extends Error {}
 export function signAppJwt(app: OAuthApp, now = Date.now()): string {
   const iat = Math.floor(now / 1000)
   const header = { alg: 'RS256', typ: 'JWT', kid: app.keyId }
-  const claims = { iss: app.appId, aud: app.audience, iat, exp: iat + JWT_LIFETIME_SECONDS, jti: randomBytes(24).toString('hex') }
+  const claims = {
+    iss: app.appId,
+    aud: app.audience,
+    iat,
+    exp: iat + JWT_LIFETIME_SECONDS,
+    jti: randomBytes(24).toString('hex'),
+  }
   const input = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`
   const signature = sign('sha256', Buffer.from(input), keyOf(app.privateKey))
   return `${input}.${signature.toString('base64url')}`
@@ -33,7 +39,8 @@ function keyOf(pem: string): KeyObject {
   } catch {
     throw new PrivateKeyError('the OAuth private key is not a readable PEM private key')
   }
-  if (key.asymmetricKeyType !== 'rsa') throw new PrivateKeyError('the OAuth private key is not an RSA key (Coze signs with RS256)')
+  if (key.asymmetricKeyType !== 'rsa')
+    throw new PrivateKeyError('the OAuth private key is not an RSA key (Coze signs with RS256)')
   if (keys.size >= MAX_CACHED_KEYS) keys.delete(keys.keys().next().value as string)
   keys.set(pem, key)
   return key

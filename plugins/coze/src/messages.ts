@@ -9,7 +9,10 @@ export interface CozeMessage {
 }
 
 /** An item of a multimodal (`object_string`) message. */
-type ObjectItem = { readonly type: 'text'; readonly text: string } | { readonly type: 'image'; readonly file_url: string } | { readonly type: 'image'; readonly file_id: string }
+type ObjectItem =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'image'; readonly file_url: string }
+  | { readonly type: 'image'; readonly file_id: string }
 
 /** An image sent inline as a data URL: Coze wants a public URL or a file it holds, so it is uploaded. */
 export interface InlineImage {
@@ -32,7 +35,11 @@ const DATA_URL = /^data:([a-z0-9.+-]+\/[a-z0-9.+-]+)((?:;[a-z0-9.+-]+=[^;,]*)*);
  * system and developer messages become user messages where they stood, or are dropped. Tool
  * results have no Coze form and are left out, as are messages left without content.
  */
-export async function toCozeMessages(messages: readonly ChatMessage[], systemMessages: 'user' | 'drop', upload: Uploader): Promise<CozeMessage[]> {
+export async function toCozeMessages(
+  messages: readonly ChatMessage[],
+  systemMessages: 'user' | 'drop',
+  upload: Uploader,
+): Promise<CozeMessage[]> {
   const uploads = new Map<string, Promise<string>>()
   const uploadOnce = (url: string): Promise<string> => {
     let id = uploads.get(url)
@@ -48,7 +55,8 @@ export async function toCozeMessages(messages: readonly ChatMessage[], systemMes
       case 'system':
       case 'developer': {
         const text = textOf(message.content)
-        if (systemMessages === 'user' && text !== '') out.push({ role: 'user', type: 'question', content: text, content_type: 'text' })
+        if (systemMessages === 'user' && text !== '')
+          out.push({ role: 'user', type: 'question', content: text, content_type: 'text' })
         break
       }
       case 'assistant': {
@@ -65,11 +73,15 @@ export async function toCozeMessages(messages: readonly ChatMessage[], systemMes
         break
     }
   }
-  if (!out.some(message => message.role === 'user')) throw new MessageError('The conversation has no user message to send to the Coze bot')
+  if (!out.some(message => message.role === 'user'))
+    throw new MessageError('The conversation has no user message to send to the Coze bot')
   return out
 }
 
-async function userMessage(content: ChatMessage['content'], upload: (url: string) => Promise<string>): Promise<CozeMessage | undefined> {
+async function userMessage(
+  content: ChatMessage['content'],
+  upload: (url: string) => Promise<string>,
+): Promise<CozeMessage | undefined> {
   if (!Array.isArray(content)) {
     const text = textOf(content)
     return text === '' ? undefined : { role: 'user', type: 'question', content: text, content_type: 'text' }
@@ -105,7 +117,8 @@ function textOf(content: ChatMessage['content']): string {
 function inlineImage(url: string): InlineImage {
   const match = DATA_URL.exec(url)
   const mime = match?.[1]?.toLowerCase()
-  if (!match || !mime?.startsWith('image/')) throw new MessageError('An inline image must be a base64 data URL of an image (data:image/…;base64,…)')
+  if (!match || !mime?.startsWith('image/'))
+    throw new MessageError('An inline image must be a base64 data URL of an image (data:image/…;base64,…)')
   const bytes = Buffer.from(url.slice(match[0].length), 'base64')
   if (bytes.length === 0) throw new MessageError('An inline image is empty')
   return { mime, bytes }

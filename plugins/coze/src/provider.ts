@@ -2,7 +2,14 @@ import type { ChatErrorEvent, ChatEvent, ChatProvider, ChatRequest, ProviderCall
 import { startChat, uploadImage, type Opened } from './coze-api.js'
 import { mapFailure, type CozeFailure } from './errors.js'
 import { MessageError, toCozeMessages } from './messages.js'
-import { botFor, channelSettings, CozeSettings, SECRET_SETTINGS, type ChannelSettings, type OAuthApp } from './settings.js'
+import {
+  botFor,
+  channelSettings,
+  CozeSettings,
+  SECRET_SETTINGS,
+  type ChannelSettings,
+  type OAuthApp,
+} from './settings.js'
 import { readChat } from './stream.js'
 import type { TokenStore } from './token-store.js'
 
@@ -36,7 +43,11 @@ async function* chat(tokens: TokenStore, request: ChatRequest, call: ProviderCal
   const bot = botFor(request.model, settings)
   if (!bot) {
     call.log.warn({ model: request.model }, 'no Coze bot is configured for this model on the channel (settings.bots)')
-    yield { type: 'error', upstreamCode: 'bot_not_configured', message: `No Coze bot is configured for model ${request.model}` }
+    yield {
+      type: 'error',
+      upstreamCode: 'bot_not_configured',
+      message: `No Coze bot is configured for model ${request.model}`,
+    }
     return
   }
   let credential = await credentialFor(tokens, settings, call)
@@ -51,7 +62,13 @@ async function* chat(tokens: TokenStore, request: ChatRequest, call: ProviderCal
       opened = await open(bot, request, settings, credential.token, call)
     } catch (error) {
       if (!(error instanceof MessageError)) throw error
-      yield { type: 'error', status: 400, retryable: false, upstreamCode: 'unsupported_message', message: error.message }
+      yield {
+        type: 'error',
+        status: 400,
+        retryable: false,
+        upstreamCode: 'unsupported_message',
+        message: error.message,
+      }
       return
     }
     if (opened.ok) {
@@ -63,7 +80,10 @@ async function* chat(tokens: TokenStore, request: ChatRequest, call: ProviderCal
       // A token Coze no longer takes (revoked app, lost authorisation): nobody should use it again.
       await tokens.rejected(call.target.baseUrl, settings.oauth, credential.token)
       if (call.target.apiKey !== '') {
-        call.log.warn({ upstream_code: mapped.event.upstreamCode ?? null, status: opened.failure.status ?? null }, 'Coze refused the OAuth access token; retrying with the channel\'s personal access token')
+        call.log.warn(
+          { upstream_code: mapped.event.upstreamCode ?? null, status: opened.failure.status ?? null },
+          "Coze refused the OAuth access token; retrying with the channel's personal access token",
+        )
         credential = { token: call.target.apiKey, source: 'pat' }
         continue
       }
@@ -74,7 +94,13 @@ async function* chat(tokens: TokenStore, request: ChatRequest, call: ProviderCal
 }
 
 /** Translates the conversation (uploading inline images) and starts the streamed chat. */
-async function open(bot: string, request: ChatRequest, settings: ChannelSettings, token: string, call: ProviderCall): Promise<Opened> {
+async function open(
+  bot: string,
+  request: ChatRequest,
+  settings: ChannelSettings,
+  token: string,
+  call: ProviderCall,
+): Promise<Opened> {
   let refusal: CozeFailure | undefined
   const upload = async (image: Parameters<typeof uploadImage>[2]): Promise<string> => {
     const uploaded = await uploadImage(call, token, image)
@@ -84,7 +110,12 @@ async function open(bot: string, request: ChatRequest, settings: ChannelSettings
   }
   try {
     const messages = await toCozeMessages(request.messages, settings.systemMessages, upload)
-    return await startChat(call, token, { bot_id: bot, user_id: call.userKey, stream: true, additional_messages: messages })
+    return await startChat(call, token, {
+      bot_id: bot,
+      user_id: call.userKey,
+      stream: true,
+      additional_messages: messages,
+    })
   } catch (error) {
     if (error instanceof UploadRefused && refusal) return { ok: false, failure: refusal }
     throw error
@@ -97,36 +128,70 @@ class UploadRefused extends Error {}
  * The OAuth token when the channel has an app and the exchange works; otherwise the channel
  * key, with a warning the first time an exchange fails. Without either, an error event.
  */
-async function credentialFor(tokens: TokenStore, settings: ChannelSettings, call: ProviderCall): Promise<Credential | ChatErrorEvent> {
+async function credentialFor(
+  tokens: TokenStore,
+  settings: ChannelSettings,
+  call: ProviderCall,
+): Promise<Credential | ChatErrorEvent> {
   const pat = call.target.apiKey
   const oauth = settings.oauth
   if (oauth === undefined) {
     if (pat !== '') return { token: pat, source: 'pat' }
-    return { type: 'error', upstreamCode: 'no_credentials', keyProblem: true, message: 'The Coze channel has neither an OAuth app nor a personal access token' }
+    return {
+      type: 'error',
+      upstreamCode: 'no_credentials',
+      keyProblem: true,
+      message: 'The Coze channel has neither an OAuth app nor a personal access token',
+    }
   }
   if (oauth === 'incomplete') return incompleteApp(settings, call)
   const result = await tokens.token(call.target.baseUrl, oauth, call.dispatcher)
   if (result.ok) return { token: result.token, source: 'oauth' }
   const logged = { app_id: oauth.appId, reason: result.error.reason }
   if (pat !== '') {
-    if (result.first) call.log.warn(logged, 'Coze OAuth token exchange failed; using the channel\'s personal access token')
+    if (result.first)
+      call.log.warn(logged, "Coze OAuth token exchange failed; using the channel's personal access token")
     return { token: pat, source: 'pat' }
   }
-  if (result.first) call.log.warn(logged, 'Coze OAuth token exchange failed and the channel has no personal access token to fall back on')
+  if (result.first)
+    call.log.warn(
+      logged,
+      'Coze OAuth token exchange failed and the channel has no personal access token to fall back on',
+    )
   return exchangeFailed(oauth, result.error.refused, result.error.code)
 }
 
 function incompleteApp(settings: ChannelSettings, call: ProviderCall): Credential | ChatErrorEvent {
   if (!reportedIncomplete.has(settings)) {
     reportedIncomplete.add(settings)
-    call.log.warn('the Coze channel\'s OAuth settings are incomplete: oauth_app_id, oauth_key_id and oauth_private_key are all needed')
+    call.log.warn(
+      "the Coze channel's OAuth settings are incomplete: oauth_app_id, oauth_key_id and oauth_private_key are all needed",
+    )
   }
   if (call.target.apiKey !== '') return { token: call.target.apiKey, source: 'pat' }
-  return { type: 'error', upstreamCode: 'oauth_incomplete', keyProblem: true, message: 'The Coze channel\'s OAuth settings are incomplete' }
+  return {
+    type: 'error',
+    upstreamCode: 'oauth_incomplete',
+    keyProblem: true,
+    message: "The Coze channel's OAuth settings are incomplete",
+  }
 }
 
 function exchangeFailed(app: OAuthApp, refused: boolean, code: string | undefined): ChatErrorEvent {
   const upstreamCode = code ?? 'oauth_exchange_failed'
-  if (refused) return { type: 'error', status: 401, keyProblem: true, upstreamCode, message: `Coze refused the OAuth app ${app.appId}` }
-  return { type: 'error', status: 502, retryable: true, upstreamCode, message: 'No Coze access token could be obtained' }
+  if (refused)
+    return {
+      type: 'error',
+      status: 401,
+      keyProblem: true,
+      upstreamCode,
+      message: `Coze refused the OAuth app ${app.appId}`,
+    }
+  return {
+    type: 'error',
+    status: 502,
+    retryable: true,
+    upstreamCode,
+    message: 'No Coze access token could be obtained',
+  }
 }

@@ -27,7 +27,10 @@ const ANSWER_SEPARATOR = '\n\n'
  * - `conversation.chat.requires_action` → an error: Parley cannot run a bot's client-side tools;
  * - `done` ends the stream. A stream that ends before the chat completed is an error.
  */
-export async function* readChat(body: AsyncIterable<Uint8Array>, secrets: readonly string[]): AsyncGenerator<ChatEvent> {
+export async function* readChat(
+  body: AsyncIterable<Uint8Array>,
+  secrets: readonly string[],
+): AsyncGenerator<ChatEvent> {
   const splitter = new SseSplitter()
   const state: ReadState = { answered: new Set(), lastAnswer: undefined, wrote: false, completed: false }
   let ended: Stop = false
@@ -46,7 +49,13 @@ export async function* readChat(body: AsyncIterable<Uint8Array>, secrets: readon
     ended = outcome.stop
   }
   if (ended !== 'failed' && !state.completed) {
-    yield { type: 'error', status: 502, retryable: true, upstreamCode: 'stream_ended_early', message: 'Coze ended the answer before the chat completed' }
+    yield {
+      type: 'error',
+      status: 502,
+      retryable: true,
+      upstreamCode: 'stream_ended_early',
+      message: 'Coze ended the answer before the chat completed',
+    }
   }
 }
 
@@ -75,7 +84,8 @@ function handle(event: SseEvent, state: ReadState, secrets: readonly string[]): 
     case 'conversation.message.completed': {
       const message = parse<MessageData>(event.data)
       if (!message || message.type !== 'answer' || (message.id && state.answered.has(message.id))) break
-      if ((message.content_type === undefined || message.content_type === 'text') && message.content) events.push(...text(state, message.id, message.content))
+      if ((message.content_type === undefined || message.content_type === 'text') && message.content)
+        events.push(...text(state, message.id, message.content))
       break
     }
     case 'conversation.chat.completed': {
@@ -93,7 +103,15 @@ function handle(event: SseEvent, state: ReadState, secrets: readonly string[]): 
     }
     case 'conversation.chat.requires_action':
       return {
-        events: [{ type: 'error', status: 502, retryable: false, upstreamCode: 'requires_action', message: 'The Coze bot asked for the result of a client-side tool, which Parley cannot provide' }],
+        events: [
+          {
+            type: 'error',
+            status: 502,
+            retryable: false,
+            upstreamCode: 'requires_action',
+            message: 'The Coze bot asked for the result of a client-side tool, which Parley cannot provide',
+          },
+        ],
         stop: 'failed',
       }
     case 'error': {
@@ -109,7 +127,8 @@ function handle(event: SseEvent, state: ReadState, secrets: readonly string[]): 
 /** A text delta, after a separator when a new answer message starts. */
 function text(state: ReadState, id: string | undefined, content: string): ChatEvent[] {
   const events: ChatEvent[] = []
-  if (state.wrote && id !== undefined && state.lastAnswer !== undefined && id !== state.lastAnswer) events.push({ type: 'text', delta: ANSWER_SEPARATOR })
+  if (state.wrote && id !== undefined && state.lastAnswer !== undefined && id !== state.lastAnswer)
+    events.push({ type: 'text', delta: ANSWER_SEPARATOR })
   if (id !== undefined) state.lastAnswer = id
   events.push({ type: 'text', delta: content })
   state.wrote = true

@@ -31,7 +31,13 @@ export class ExchangeError extends Error {
 
   /** Credentials Coze refused (wrong key, disabled app) rather than a passing trouble. */
   get refused(): boolean {
-    return this.status === 400 || this.status === 401 || this.status === 403 || this.code === 'invalid_client' || this.code === 'access_deny'
+    return (
+      this.status === 400 ||
+      this.status === 401 ||
+      this.status === 403 ||
+      this.code === 'invalid_client' ||
+      this.code === 'access_deny'
+    )
   }
 }
 
@@ -40,7 +46,12 @@ export class ExchangeError extends Error {
  * as the Bearer credential. Coze answers `expires_in` as the UNIX time the token dies, not as
  * a lifetime; a small number is read as a lifetime all the same, in case a proxy rewrites it.
  */
-export async function exchangeToken(baseUrl: string, app: OAuthApp, dispatcher: Dispatcher, now = Date.now()): Promise<AccessToken> {
+export async function exchangeToken(
+  baseUrl: string,
+  app: OAuthApp,
+  dispatcher: Dispatcher,
+  now = Date.now(),
+): Promise<AccessToken> {
   let jwt: string
   try {
     jwt = signAppJwt(app, now)
@@ -64,25 +75,43 @@ export async function exchangeToken(baseUrl: string, app: OAuthApp, dispatcher: 
     }
   } catch (error) {
     const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown }
-    throw new ExchangeError(`the token endpoint could not be reached (${typeof code === 'string' ? code : typeof name === 'string' ? name : 'error'})`)
+    throw new ExchangeError(
+      `the token endpoint could not be reached (${typeof code === 'string' ? code : typeof name === 'string' ? name : 'error'})`,
+    )
   }
   const body = parseObject(text)
-  const code = stringOf(body?.error_code) ?? stringOf(body?.error) ?? (typeof body?.code === 'number' && body.code !== 0 ? String(body.code) : undefined)
+  const code =
+    stringOf(body?.error_code) ??
+    stringOf(body?.error) ??
+    (typeof body?.code === 'number' && body.code !== 0 ? String(body.code) : undefined)
   const token = body?.access_token
   const expiresIn = body?.expires_in
-  if (status >= 300 || typeof token !== 'string' || token === '' || typeof expiresIn !== 'number' || !Number.isFinite(expiresIn)) {
+  if (
+    status >= 300 ||
+    typeof token !== 'string' ||
+    token === '' ||
+    typeof expiresIn !== 'number' ||
+    !Number.isFinite(expiresIn)
+  ) {
     const what = status >= 300 ? `HTTP ${status}` : `HTTP ${status} without a token`
-    throw new ExchangeError(`the token endpoint refused the exchange (${what}${code ? ` ${code.slice(0, 64)}` : ''})`, code, status)
+    throw new ExchangeError(
+      `the token endpoint refused the exchange (${what}${code ? ` ${code.slice(0, 64)}` : ''})`,
+      code,
+      status,
+    )
   }
   const expiresAt = expiresIn > SURELY_A_TIMESTAMP ? expiresIn * 1000 : now + expiresIn * 1000
-  if (expiresAt <= now) throw new ExchangeError('the token endpoint answered a token that has already expired', code, status)
+  if (expiresAt <= now)
+    throw new ExchangeError('the token endpoint answered a token that has already expired', code, status)
   return { token, expiresAt }
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(text) as unknown
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
   } catch {
     return undefined
   }

@@ -29,7 +29,9 @@ export class TokenSeal {
     try {
       const bytes = Buffer.from(sealed, 'base64url')
       if (bytes.length < IV_BYTES + TAG_BYTES) return undefined
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, bytes.subarray(0, IV_BYTES)).setAAD(Buffer.from(context))
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, bytes.subarray(0, IV_BYTES)).setAAD(
+        Buffer.from(context),
+      )
       decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES))
       return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8')
     } catch {
@@ -49,7 +51,10 @@ const fingerprints = new WeakMap<OAuthApp, { readonly baseUrl: string; readonly 
 export function appFingerprint(baseUrl: string, app: OAuthApp): string {
   const known = fingerprints.get(app)
   if (known?.baseUrl === baseUrl) return known.id
-  const id = createHash('sha256').update([baseUrl, app.audience, app.appId, app.keyId, app.privateKey, String(app.durationSeconds)].join('\u0000')).digest('base64url').slice(0, 32)
+  const id = createHash('sha256')
+    .update([baseUrl, app.audience, app.appId, app.keyId, app.privateKey, String(app.durationSeconds)].join('\u0000'))
+    .digest('base64url')
+    .slice(0, 32)
   fingerprints.set(app, { baseUrl, id })
   return id
 }

@@ -86,7 +86,11 @@ export class TokenStore {
     } catch (error) {
       const token = stale()
       if (token) {
-        if (first) this.options.log.warn({ app_id: app.appId, reason: (error as ExchangeError).reason }, 'Coze OAuth token refresh failed; the current token serves until it expires')
+        if (first)
+          this.options.log.warn(
+            { app_id: app.appId, reason: (error as ExchangeError).reason },
+            'Coze OAuth token refresh failed; the current token serves until it expires',
+          )
         return { ok: true, token }
       }
       return { ok: false, error: error as ExchangeError, first }
@@ -112,9 +116,16 @@ export class TokenStore {
           if (stored) return this.remember(id, stored)
           const now = this.#now()
           const fresh = await exchangeToken(baseUrl, app, dispatcher, now)
-          const token: Cached = { ...fresh, refreshAt: fresh.expiresAt - Math.min(MAX_REFRESH_MARGIN_MS, (fresh.expiresAt - now) * REFRESH_MARGIN_SHARE) }
+          const token: Cached = {
+            ...fresh,
+            refreshAt:
+              fresh.expiresAt - Math.min(MAX_REFRESH_MARGIN_MS, (fresh.expiresAt - now) * REFRESH_MARGIN_SHARE),
+          }
           await this.write(id, token)
-          this.options.log.info({ app_id: app.appId, expires_at: new Date(token.expiresAt).toISOString() }, 'Coze OAuth access token obtained')
+          this.options.log.info(
+            { app_id: app.appId, expires_at: new Date(token.expiresAt).toISOString() },
+            'Coze OAuth access token obtained',
+          )
           return this.remember(id, token)
         } finally {
           await this.options.kv.delete(lockKey(id)).catch(() => false)
@@ -153,7 +164,10 @@ export class TokenStore {
   private async write(id: string, token: Cached): Promise<void> {
     const ttlMs = Math.floor(token.refreshAt - this.#now())
     if (ttlMs <= 0) return
-    const sealed = this.options.seal.seal(JSON.stringify({ t: token.token, e: token.expiresAt, r: token.refreshAt }), cacheKey(id))
+    const sealed = this.options.seal.seal(
+      JSON.stringify({ t: token.token, e: token.expiresAt, r: token.refreshAt }),
+      cacheKey(id),
+    )
     await this.options.kv.set(cacheKey(id), sealed, { ttlMs }).catch((error: unknown) => this.kvTrouble('write', error))
   }
 
@@ -168,7 +182,10 @@ export class TokenStore {
   }
 
   private kvTrouble(step: string, error: unknown): void {
-    this.options.log.warn({ step, error: error instanceof Error ? error.name : 'error' }, 'Coze token cache: the KV store failed; exchanging without it')
+    this.options.log.warn(
+      { step, error: error instanceof Error ? error.name : 'error' },
+      'Coze token cache: the KV store failed; exchanging without it',
+    )
   }
 }
 

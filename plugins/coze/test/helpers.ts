@@ -5,11 +5,30 @@
  */
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
 import type { Test } from 'tap'
-import { captureLogs, createChannel, createTestGateway, fixtureAuth, type CapturedLogs, type TestGateway, type TestGatewayOptions } from '@parley/core/testing'
+import {
+  captureLogs,
+  createChannel,
+  createTestGateway,
+  fixtureAuth,
+  type CapturedLogs,
+  type TestGateway,
+  type TestGatewayOptions,
+} from '@parley/core/testing'
 import coze from '@parley/coze'
 import { startMockCoze, type MockCoze, type MockCozeOptions } from './mock-coze.js'
 
-export { createChannel, post, readSse, ROOT, sdk, statusOf, until, usageRows, waitForRows, type UsageRow } from '@parley/core/testing'
+export {
+  createChannel,
+  post,
+  readSse,
+  ROOT,
+  sdk,
+  statusOf,
+  until,
+  usageRows,
+  waitForRows,
+  type UsageRow,
+} from '@parley/core/testing'
 
 export const APP_ID = '1127900106117'
 export const KEY_ID = 'vYwfltTu9fAmkpXXRvtyRdDstN5S3ecEp1jW0zuT2DM'
@@ -38,17 +57,28 @@ export interface CozeGateway {
 }
 
 /** A listening gateway with the fixture auth and the coze provider, its logs captured, closed at teardown. */
-export async function bootCoze(t: Test, options: TestGatewayOptions & { cozeOptions?: Record<string, unknown> } = {}): Promise<CozeGateway> {
+export async function bootCoze(
+  t: Test,
+  options: TestGatewayOptions & { cozeOptions?: Record<string, unknown> } = {},
+): Promise<CozeGateway> {
   const { cozeOptions, ...rest } = options
   const logs = captureLogs('debug')
-  const gateway = await createTestGateway({ plugins: [fixtureAuth, { plugin: coze, options: cozeOptions ?? {} }], listen: true, logger: logs.logger, ...rest })
+  const gateway = await createTestGateway({
+    plugins: [fixtureAuth, { plugin: coze, options: cozeOptions ?? {} }],
+    listen: true,
+    logger: logs.logger,
+    ...rest,
+  })
   t.teardown(gateway.close)
   return { gateway, logs }
 }
 
 /** The mock Coze API with one OAuth app (the given keys), closed at teardown. */
 export async function mockCoze(t: Test, keys: AppKeys | undefined, options: MockCozeOptions = {}): Promise<MockCoze> {
-  const coze = await startMockCoze({ ...(keys ? { apps: [{ appId: APP_ID, keyId: KEY_ID, publicKey: keys.publicKey }] } : {}), ...options })
+  const coze = await startMockCoze({
+    ...(keys ? { apps: [{ appId: APP_ID, keyId: KEY_ID, publicKey: keys.publicKey }] } : {}),
+    ...options,
+  })
   t.teardown(coze.close)
   return coze
 }
@@ -67,7 +97,9 @@ export interface CozeChannel {
 
 /** Creates a coze channel on the mock through the admin API and waits until routing has it. */
 export function cozeChannel(gateway: TestGateway, coze: MockCoze, channel: CozeChannel = {}): Promise<number> {
-  const oauth = channel.privatePem ? { oauth_app_id: APP_ID, oauth_key_id: KEY_ID, oauth_private_key: channel.privatePem } : {}
+  const oauth = channel.privatePem
+    ? { oauth_app_id: APP_ID, oauth_key_id: KEY_ID, oauth_private_key: channel.privatePem }
+    : {}
   return createChannel(gateway, {
     provider: 'coze',
     name: channel.name ?? 'coze',
@@ -81,11 +113,19 @@ export function cozeChannel(gateway: TestGateway, coze: MockCoze, channel: CozeC
 }
 
 /** Every line and client-visible text must be free of these. */
-export function assertNoSecrets(t: Test, logs: CapturedLogs, texts: readonly string[], secrets: readonly string[]): void {
+export function assertNoSecrets(
+  t: Test,
+  logs: CapturedLogs,
+  texts: readonly string[],
+  secrets: readonly string[],
+): void {
   for (const secret of secrets) {
     const label = `${secret.slice(0, 10)}…`
     t.same(logs.containing(secret), [], `${label} is in no log line`)
-    t.notOk(texts.some(text => text.includes(secret)), `${label} is in nothing the client saw`)
+    t.notOk(
+      texts.some(text => text.includes(secret)),
+      `${label} is in nothing the client saw`,
+    )
   }
 }
 

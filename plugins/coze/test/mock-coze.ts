@@ -111,7 +111,10 @@ export async function startMockCoze(options: MockCozeOptions = {}): Promise<Mock
   const issued = new Map<string, number>()
   const revoked = new Set<string>()
   const seenJti = new Set<string>()
-  let failures: { count: number; answer: { status?: number; error_code?: string; error_message?: string } } = { count: 0, answer: {} }
+  let failures: { count: number; answer: { status?: number; error_code?: string; error_message?: string } } = {
+    count: 0,
+    answer: {},
+  }
 
   const tokenOf = (request: IncomingMessage) => /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1]
   const authorized = (token: string | undefined) => {
@@ -128,23 +131,49 @@ export async function startMockCoze(options: MockCozeOptions = {}): Promise<Mock
     const checked = checkJwt(jwt, request.headers.host ?? '', options.apps ?? [], seenJti)
     if (options.exchangeDelayMs) await sleep(options.exchangeDelayMs)
     const refuse = (status: number, error_code: string, problem: string) => {
-      exchanges.push({ ok: false, jwt, problem, ...(checked.header ? { header: checked.header } : {}), ...(checked.claims ? { claims: checked.claims } : {}), ...(body ? { body } : {}), at })
+      exchanges.push({
+        ok: false,
+        jwt,
+        problem,
+        ...(checked.header ? { header: checked.header } : {}),
+        ...(checked.claims ? { claims: checked.claims } : {}),
+        ...(body ? { body } : {}),
+        at,
+      })
       sendJson(response, status, { error_code, error_message: problem })
     }
     if (checked.problem) return refuse(401, 'invalid_client', checked.problem)
-    if (body?.grant_type !== JWT_BEARER) return refuse(400, 'unsupported_grant_type', `not supported grant type: ${String(body?.grant_type)}`)
+    if (body?.grant_type !== JWT_BEARER)
+      return refuse(400, 'unsupported_grant_type', `not supported grant type: ${String(body?.grant_type)}`)
     const duration = body.duration_seconds
-    if (duration !== undefined && (!Number.isInteger(duration) || (duration as number) < 1 || (duration as number) > 86_399)) return refuse(400, 'invalid_request', 'invalid request: duration_seconds')
+    if (
+      duration !== undefined &&
+      (!Number.isInteger(duration) || (duration as number) < 1 || (duration as number) > 86_399)
+    )
+      return refuse(400, 'invalid_request', 'invalid request: duration_seconds')
     if (failures.count > 0) {
       failures.count--
       const answer = failures.answer
-      return refuse(answer.status ?? 401, answer.error_code ?? 'invalid_client', answer.error_message ?? 'the app is not authorised')
+      return refuse(
+        answer.status ?? 401,
+        answer.error_code ?? 'invalid_client',
+        answer.error_message ?? 'the app is not authorised',
+      )
     }
     const lifetime = options.tokenLifetimeSeconds ?? (duration as number | undefined) ?? 900
     const token = `czs_${randomBytes(24).toString('hex')}`
     const expiresIn = Math.floor(at / 1000) + lifetime
     issued.set(token, expiresIn * 1000)
-    exchanges.push({ ok: true, jwt, ...(checked.header ? { header: checked.header } : {}), ...(checked.claims ? { claims: checked.claims } : {}), body, token, expiresIn, at })
+    exchanges.push({
+      ok: true,
+      jwt,
+      ...(checked.header ? { header: checked.header } : {}),
+      ...(checked.claims ? { claims: checked.claims } : {}),
+      body,
+      token,
+      expiresIn,
+      at,
+    })
     sendJson(response, 200, { access_token: token, expires_in: expiresIn, token_type: 'Bearer' })
   }
 
@@ -155,7 +184,10 @@ export async function startMockCoze(options: MockCozeOptions = {}): Promise<Mock
     const record = (status: number, code: number) => chats.push({ token, body, status, code, at })
     if (!authorized(token)) {
       record(options.authFailureStatus ?? 401, 4100)
-      return sendJson(response, options.authFailureStatus ?? 401, { code: 4100, msg: 'authentication is invalid: the access token is incorrect or expired' })
+      return sendJson(response, options.authFailureStatus ?? 401, {
+        code: 4100,
+        msg: 'authentication is invalid: the access token is incorrect or expired',
+      })
     }
     const problem = checkChatBody(body, new Set(uploads.map(upload => upload.id)))
     if (problem) {
@@ -174,23 +206,34 @@ export async function startMockCoze(options: MockCozeOptions = {}): Promise<Mock
   async function upload(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const token = tokenOf(request)
     const raw = await readBody(request)
-    if (!authorized(token)) return sendJson(response, options.authFailureStatus ?? 401, { code: 4100, msg: 'authentication is invalid' })
-    const form = await new Response(raw, { headers: { 'content-type': String(request.headers['content-type']) } }).formData().catch(() => undefined)
+    if (!authorized(token))
+      return sendJson(response, options.authFailureStatus ?? 401, { code: 4100, msg: 'authentication is invalid' })
+    const form = await new Response(raw, { headers: { 'content-type': String(request.headers['content-type']) } })
+      .formData()
+      .catch(() => undefined)
     const file = form?.get('file')
-    if (!file || typeof file === 'string') return sendJson(response, 200, { code: 4000, msg: 'invalid parameter: file' })
+    if (!file || typeof file === 'string')
+      return sendJson(response, 200, { code: 4000, msg: 'invalid parameter: file' })
     const id = String(7_400_000_000_000_000_000n + BigInt(uploads.length + 1))
     const bytes = Buffer.from(await file.arrayBuffer())
     uploads.push({ id, token, name: file.name, type: file.type, bytes })
-    sendJson(response, 200, { code: 0, msg: '', data: { id, bytes: bytes.length, file_name: file.name, created_at: Math.floor(Date.now() / 1000) } })
+    sendJson(response, 200, {
+      code: 0,
+      msg: '',
+      data: { id, bytes: bytes.length, file_name: file.name, created_at: Math.floor(Date.now() / 1000) },
+    })
   }
 
   const server = http.createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0]
     const route =
-      request.method === 'POST' && path === '/api/permission/oauth2/token' ? exchange
-      : request.method === 'POST' && path === '/v3/chat' ? chat
-      : request.method === 'POST' && path === '/v1/files/upload' ? upload
-      : undefined
+      request.method === 'POST' && path === '/api/permission/oauth2/token'
+        ? exchange
+        : request.method === 'POST' && path === '/v3/chat'
+          ? chat
+          : request.method === 'POST' && path === '/v1/files/upload'
+            ? upload
+            : undefined
     if (!route) return sendJson(response, 404, { code: 4004, msg: 'not found' })
     route(request, response).catch(() => response.destroy())
   })
@@ -214,7 +257,12 @@ export async function startMockCoze(options: MockCozeOptions = {}): Promise<Mock
 }
 
 /** The JWT checks of the exchange: structure, `kid`, signature, then each claim. */
-function checkJwt(jwt: string | undefined, host: string, apps: readonly MockApp[], seenJti: Set<string>): { problem?: string; header?: Record<string, unknown>; claims?: Record<string, unknown> } {
+function checkJwt(
+  jwt: string | undefined,
+  host: string,
+  apps: readonly MockApp[],
+  seenJti: Set<string>,
+): { problem?: string; header?: Record<string, unknown>; claims?: Record<string, unknown> } {
   const parts = jwt?.split('.') ?? []
   if (parts.length !== 3) return { problem: 'the Authorization header carries no JWT' }
   const [rawHeader, rawClaims, rawSignature] = parts as [string, string, string]
@@ -222,17 +270,30 @@ function checkJwt(jwt: string | undefined, host: string, apps: readonly MockApp[
   const claims = parseObject(Buffer.from(rawClaims, 'base64url').toString('utf8'))
   if (!header || !claims) return { problem: 'the JWT is not JSON' }
   const seen = { header, claims }
-  if (header.alg !== 'RS256' || header.typ !== 'JWT') return { ...seen, problem: `alg/typ must be RS256/JWT, got ${String(header.alg)}/${String(header.typ)}` }
+  if (header.alg !== 'RS256' || header.typ !== 'JWT')
+    return { ...seen, problem: `alg/typ must be RS256/JWT, got ${String(header.alg)}/${String(header.typ)}` }
   const app = apps.find(candidate => candidate.keyId === header.kid)
   if (!app) return { ...seen, problem: `unknown kid ${String(header.kid)}` }
-  if (!verify('sha256', Buffer.from(`${rawHeader}.${rawClaims}`), app.publicKey, Buffer.from(rawSignature, 'base64url'))) return { ...seen, problem: 'bad signature' }
+  if (
+    !verify('sha256', Buffer.from(`${rawHeader}.${rawClaims}`), app.publicKey, Buffer.from(rawSignature, 'base64url'))
+  )
+    return { ...seen, problem: 'bad signature' }
   const now = Math.floor(Date.now() / 1000)
-  if (claims.iss !== app.appId) return { ...seen, problem: `iss ${String(claims.iss)} is not the app of kid ${app.keyId}` }
+  if (claims.iss !== app.appId)
+    return { ...seen, problem: `iss ${String(claims.iss)} is not the app of kid ${app.keyId}` }
   if (claims.aud !== host) return { ...seen, problem: `aud ${String(claims.aud)} is not the API host ${host}` }
-  if (!Number.isInteger(claims.iat) || Math.abs((claims.iat as number) - now) > 60) return { ...seen, problem: 'iat missing or not now' }
-  if (!Number.isInteger(claims.exp) || (claims.exp as number) <= now || (claims.exp as number) <= (claims.iat as number)) return { ...seen, problem: 'exp missing, past, or not after iat' }
-  if ((claims.exp as number) - (claims.iat as number) > 86_400) return { ...seen, problem: 'the JWT lives longer than a day' }
-  if (typeof claims.jti !== 'string' || claims.jti.length < 32) return { ...seen, problem: 'jti missing or shorter than 32 characters' }
+  if (!Number.isInteger(claims.iat) || Math.abs((claims.iat as number) - now) > 60)
+    return { ...seen, problem: 'iat missing or not now' }
+  if (
+    !Number.isInteger(claims.exp) ||
+    (claims.exp as number) <= now ||
+    (claims.exp as number) <= (claims.iat as number)
+  )
+    return { ...seen, problem: 'exp missing, past, or not after iat' }
+  if ((claims.exp as number) - (claims.iat as number) > 86_400)
+    return { ...seen, problem: 'the JWT lives longer than a day' }
+  if (typeof claims.jti !== 'string' || claims.jti.length < 32)
+    return { ...seen, problem: 'jti missing or shorter than 32 characters' }
   if (seenJti.has(claims.jti)) return { ...seen, problem: 'jti replayed' }
   seenJti.add(claims.jti)
   return seen
@@ -249,7 +310,8 @@ function checkChatBody(body: Record<string, unknown> | undefined, files: Readonl
   for (const [index, message] of (messages as Array<Record<string, unknown>>).entries()) {
     const where = `additional_messages[${index}]`
     if (message.role !== 'user' && message.role !== 'assistant') return `${where}.role`
-    if (message.type !== undefined && message.type !== (message.role === 'user' ? 'question' : 'answer')) return `${where}.type`
+    if (message.type !== undefined && message.type !== (message.role === 'user' ? 'question' : 'answer'))
+      return `${where}.type`
     if (typeof message.content !== 'string' || message.content === '') return `${where}.content`
     if (message.content_type === 'text') continue
     if (message.content_type !== 'object_string' || message.role !== 'user') return `${where}.content_type`
@@ -274,8 +336,24 @@ function checkChatBody(body: Record<string, unknown> | undefined, files: Readonl
 async function streamChat(response: ServerResponse, body: Record<string, unknown>, script: ChatScript): Promise<void> {
   const chatId = String(7_500_000_000_000_000_000n + BigInt(Math.floor(Math.random() * 1e9)))
   const conversationId = String(BigInt(chatId) + 1n)
-  const base = { id: chatId, conversation_id: conversationId, bot_id: body.bot_id, created_at: Math.floor(Date.now() / 1000), section_id: conversationId }
-  const message = (id: string, type: string, extra: Record<string, unknown>) => ({ id, conversation_id: conversationId, bot_id: body.bot_id, role: 'assistant', type, content_type: 'text', chat_id: chatId, section_id: conversationId, ...extra })
+  const base = {
+    id: chatId,
+    conversation_id: conversationId,
+    bot_id: body.bot_id,
+    created_at: Math.floor(Date.now() / 1000),
+    section_id: conversationId,
+  }
+  const message = (id: string, type: string, extra: Record<string, unknown>) => ({
+    id,
+    conversation_id: conversationId,
+    bot_id: body.bot_id,
+    role: 'assistant',
+    type,
+    content_type: 'text',
+    chat_id: chatId,
+    section_id: conversationId,
+    ...extra,
+  })
   response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' })
   const send = async (event: string, data: unknown) => {
     if (response.destroyed) return
@@ -284,16 +362,32 @@ async function streamChat(response: ServerResponse, body: Record<string, unknown
   }
   const zero = { token_count: 0, output_count: 0, input_count: 0 }
   await send('conversation.chat.created', { ...base, last_error: { code: 0, msg: '' }, status: 'created', usage: zero })
-  await send('conversation.chat.in_progress', { ...base, last_error: { code: 0, msg: '' }, status: 'in_progress', usage: zero })
+  await send('conversation.chat.in_progress', {
+    ...base,
+    last_error: { code: 0, msg: '' },
+    status: 'in_progress',
+    usage: zero,
+  })
   const answers = [script.text ?? (script.chatFailed || script.errorEvent ? '' : 'ok'), ...(script.moreAnswers ?? [])]
   for (const [index, answer] of answers.entries()) {
     const id = String(BigInt(chatId) + 10n + BigInt(index))
     if (!script.completedOnly) {
-      if (index === 0) for (const piece of pieces(script.reasoning ?? '')) await send('conversation.message.delta', message(id, 'answer', { content: '', reasoning_content: piece }))
-      for (const piece of pieces(answer)) await send('conversation.message.delta', message(id, 'answer', { content: piece }))
+      if (index === 0)
+        for (const piece of pieces(script.reasoning ?? ''))
+          await send('conversation.message.delta', message(id, 'answer', { content: '', reasoning_content: piece }))
+      for (const piece of pieces(answer))
+        await send('conversation.message.delta', message(id, 'answer', { content: piece }))
     }
     if (script.chatFailed || script.errorEvent || script.endEarly) continue
-    if (answer !== '') await send('conversation.message.completed', message(id, 'answer', { content: answer, ...(index === 0 && script.reasoning ? { reasoning_content: script.reasoning } : {}), created_at: base.created_at }))
+    if (answer !== '')
+      await send(
+        'conversation.message.completed',
+        message(id, 'answer', {
+          content: answer,
+          ...(index === 0 && script.reasoning ? { reasoning_content: script.reasoning } : {}),
+          created_at: base.created_at,
+        }),
+      )
   }
   if (script.endEarly) return void response.end()
   if (script.errorEvent) {
@@ -301,18 +395,39 @@ async function streamChat(response: ServerResponse, body: Record<string, unknown
     return void response.end()
   }
   if (script.chatFailed) {
-    await send('conversation.chat.failed', { ...base, failed_at: Math.floor(Date.now() / 1000), last_error: script.chatFailed, status: 'failed', usage: zero })
+    await send('conversation.chat.failed', {
+      ...base,
+      failed_at: Math.floor(Date.now() / 1000),
+      last_error: script.chatFailed,
+      status: 'failed',
+      usage: zero,
+    })
     await send('done', '"[DONE]"')
     return void response.end()
   }
   // Not part of the reply: the "all answers sent" marker and suggested follow-up questions.
-  await send('conversation.message.completed', message(`${chatId}1`, 'verbose', { content: JSON.stringify({ msg_type: 'generate_answer_finish', data: '{"finish_reason":0,"FinData":""}' }) }))
-  await send('conversation.message.completed', message(`${chatId}2`, 'follow_up', { content: 'What else would you like to know?' }))
+  await send(
+    'conversation.message.completed',
+    message(`${chatId}1`, 'verbose', {
+      content: JSON.stringify({ msg_type: 'generate_answer_finish', data: '{"finish_reason":0,"FinData":""}' }),
+    }),
+  )
+  await send(
+    'conversation.message.completed',
+    message(`${chatId}2`, 'follow_up', { content: 'What else would you like to know?' }),
+  )
   const words = (text: string) => text.split(/\s+/).filter(Boolean).length
   const asked = (body.additional_messages as Array<{ content: string }>).map(m => m.content).join(' ')
   const input = script.usage === false ? 0 : (script.usage?.input ?? words(asked))
-  const output = script.usage === false ? 0 : (script.usage?.output ?? words(answers.join(' ')) + words(script.reasoning ?? ''))
-  await send('conversation.chat.completed', { ...base, completed_at: Math.floor(Date.now() / 1000), last_error: { code: 0, msg: '' }, status: 'completed', usage: { token_count: input + output, output_count: output, input_count: input } })
+  const output =
+    script.usage === false ? 0 : (script.usage?.output ?? words(answers.join(' ')) + words(script.reasoning ?? ''))
+  await send('conversation.chat.completed', {
+    ...base,
+    completed_at: Math.floor(Date.now() / 1000),
+    last_error: { code: 0, msg: '' },
+    status: 'completed',
+    usage: { token_count: input + output, output_count: output, input_count: input },
+  })
   await send('done', '"[DONE]"')
   response.end()
 }
@@ -333,14 +448,19 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) })
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  })
   response.end(text)
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value = JSON.parse(text) as unknown
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
   } catch {
     return undefined
   }

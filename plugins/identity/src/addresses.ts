@@ -16,10 +16,14 @@ export function networkOf(ip: string): string {
   const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower)
   if (mapped?.[1] && isIP(mapped[1]) === 4) return mapped[1]
   const [head = '', tail] = lower.split('::')
-  const groups = (part: string | undefined) => (part ? part.split(':').flatMap(group => (group.includes('.') ? ['0', '0'] : [group])) : [])
+  const groups = (part: string | undefined) =>
+    part ? part.split(':').flatMap(group => (group.includes('.') ? ['0', '0'] : [group])) : []
   const left = groups(head)
   const right = groups(tail)
-  const all = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  const all =
+    tail === undefined
+      ? left
+      : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
   return `${all
     .slice(0, 4)
     .map(group => parseInt(group, 16).toString(16))

@@ -20,7 +20,6 @@ export interface NewToken extends TokenInfo {
   token: string
 }
 
-
 /** API tokens of one user: every operation is scoped by the owner, so ids cannot be guessed across users. */
 export class ApiTokens {
   constructor(private readonly principals: Principals) {}
@@ -31,14 +30,16 @@ export class ApiTokens {
   }
 
   async create(em: EntityManager, userId: number, name: string): Promise<NewToken> {
-    if (await em.findOne(ApiToken, { userId, name })) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name })
+    if (await em.findOne(ApiToken, { userId, name }))
+      throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name })
     const token = generateApiToken()
     const row = em.create(ApiToken, { userId, name, tokenHash: sha256(token), hint: tokenHint(token) })
     try {
       await em.flush()
     } catch (error) {
       // Two creations with one name at once: the check above passed for both, the index decides.
-      if (error instanceof UniqueConstraintViolationException) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name })
+      if (error instanceof UniqueConstraintViolationException)
+        throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name })
       throw error
     }
     return { ...info(row), token }

@@ -16,7 +16,10 @@ export function generatePassword(): string {
 }
 
 /** Creates a root user; the caller says what to do with a generated password. */
-export async function createAdmin(em: EntityManager, spec: AdminSpec): Promise<{ user: UserRow; password: string; generated: boolean }> {
+export async function createAdmin(
+  em: EntityManager,
+  spec: AdminSpec,
+): Promise<{ user: UserRow; password: string; generated: boolean }> {
   const { username, key } = normaliseUsername(spec.username)
   const password = spec.password ?? generatePassword()
   checkPasswordStrength(password)
@@ -37,13 +40,25 @@ export async function createAdmin(em: EntityManager, spec: AdminSpec): Promise<{
  * or with a generated password printed once. Instances starting together race on the unique
  * index; the loser finds the winner's admin and does nothing.
  */
-export async function bootstrapAdmin(em: EntityManager, spec: AdminSpec, log: Logger, print: (text: string) => void): Promise<void> {
+export async function bootstrapAdmin(
+  em: EntityManager,
+  spec: AdminSpec,
+  log: Logger,
+  print: (text: string) => void,
+): Promise<void> {
   if ((await em.count(User, { role: { $in: ['root', 'admin'] } })) > 0) return
   try {
     const { user, password, generated } = await createAdmin(em, spec)
-    log.warn({ username: user.username, user_id: user.id }, generated ? 'created the first admin with a generated password (printed once on stderr)' : 'created the first admin from ADMIN_USERNAME/ADMIN_PASSWORD')
+    log.warn(
+      { username: user.username, user_id: user.id },
+      generated
+        ? 'created the first admin with a generated password (printed once on stderr)'
+        : 'created the first admin from ADMIN_USERNAME/ADMIN_PASSWORD',
+    )
     if (generated) {
-      print(`\n  Parley admin account created.\n  username: ${user.username}\n  password: ${password}\n  This is shown once. Sign in at /admin and change it.\n\n`)
+      print(
+        `\n  Parley admin account created.\n  username: ${user.username}\n  password: ${password}\n  This is shown once. Sign in at /admin and change it.\n\n`,
+      )
     }
   } catch (error) {
     if (error instanceof UniqueConstraintViolationException) return

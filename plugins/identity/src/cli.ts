@@ -26,7 +26,11 @@ export function createAdminCommand(out: NodeJS.WritableStream = process.stdout):
       try {
         // A bad or taken email, or a weak password, is an operator's typo: say so, no stack trace.
         if (flags.email !== undefined) await assertAvailable(em, { email: normaliseEmail(flags.email) })
-        const { user, password, generated } = await createAdmin(em, { username, email: flags.email, password: flags.password ?? process.env.ADMIN_PASSWORD })
+        const { user, password, generated } = await createAdmin(em, {
+          username,
+          email: flags.email,
+          password: flags.password ?? process.env.ADMIN_PASSWORD,
+        })
         out.write(`Created root account ${user.username} (id ${user.id}).\n`)
         if (generated) out.write(`Password (shown once): ${password}\n`)
         return 0

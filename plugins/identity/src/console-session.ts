@@ -14,7 +14,12 @@ import type { FastifyReply, FastifyRequest } from '@parley/core'
 export const CONSOLE_COOKIE = 'parley_admin'
 export const CONSOLE_HEADER = 'x-parley-console'
 
-export function setConsoleCookie(request: FastifyRequest, reply: FastifyReply, token: string, maxAgeSeconds: number): void {
+export function setConsoleCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string,
+  maxAgeSeconds: number,
+): void {
   void reply.header('set-cookie', cookieLine(request, token, maxAgeSeconds))
 }
 

@@ -21,7 +21,10 @@ export const User = defineEntity({
     /** `active` | `disabled`; a disabled user cannot sign in and loses every session. */
     status: p.string().length(16).default('active'),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
     /** Shown to admins; also tells a dormant account from an active one. */
     lastLoginAt: p.datetime().nullable(),
     /**

@@ -21,7 +21,12 @@ import { rekeyUsernames } from './username-keys.js'
 export { principalOf, requireRole, requireUser } from '@parley/core'
 export { identityErrors } from './errors.js'
 export { API_TOKEN_PREFIX, isWellFormedApiToken } from './api-token-format.js'
-export { IDENTITY_CHALLENGES, type ChallengeInput, type ChallengeVerifier, type IdentityChallenges } from './challenges.js'
+export {
+  IDENTITY_CHALLENGES,
+  type ChallengeInput,
+  type ChallengeVerifier,
+  type IdentityChallenges,
+} from './challenges.js'
 
 const Options = Type.Object({
   /** Lifetime of portal access tokens: short, so a stolen one is worth little. */
@@ -58,7 +63,8 @@ export default definePlugin({
       key: 'distinct_login_errors',
       schema: Type.Boolean(),
       default: ctx.options.distinct_login_errors,
-      description: 'Say whether the email or the password was wrong at sign-in (tells anyone which emails are registered)',
+      description:
+        'Say whether the email or the password was wrong at sign-in (tells anyone which emails are registered)',
       public: false,
     })
     const firstUserBecomesRoot = ctx.settings.define({
@@ -90,7 +96,10 @@ export default definePlugin({
       log: ctx.log,
       em,
       accessTokens,
-      sessions: new Sessions(accessTokens, { accessTtlSeconds: ctx.options.access_ttl_seconds, refreshTtlDays: ctx.options.refresh_ttl_days }),
+      sessions: new Sessions(accessTokens, {
+        accessTtlSeconds: ctx.options.access_ttl_seconds,
+        refreshTtlDays: ctx.options.refresh_ttl_days,
+      }),
       apiTokens: new ApiTokens(principals),
       principals,
       throttle: new Throttle(ctx.kv, {
@@ -115,7 +124,12 @@ export default definePlugin({
     // Kept for log_retention_days after expiry (revoked ones too): a replayed stolen token
     // still revokes its family until then. Indexed by expires_at.
     ctx.retention.register('expired-refresh-tokens', {
-      prune: context => deleteInBatches(em, { entity: RefreshToken, where: { expiresAt: { $lt: context.before } }, orderBy: { expiresAt: 'asc' } }, context),
+      prune: context =>
+        deleteInBatches(
+          em,
+          { entity: RefreshToken, where: { expiresAt: { $lt: context.before } }, orderBy: { expiresAt: 'asc' } },
+          context,
+        ),
     })
     installAuthRoutes(identity)
     installMeRoutes(identity)
@@ -127,7 +141,9 @@ export default definePlugin({
       await rekeyUsernames(em(), ctx.db.dialect, ctx.log)
       const spec = { username: ctx.config.admin.username ?? 'admin', password: ctx.config.admin.password }
       if (firstUserBecomesRoot.get() && spec.password === undefined) {
-        ctx.log.info('first_user_becomes_root is on and ADMIN_PASSWORD is unset: the first account to register becomes root')
+        ctx.log.info(
+          'first_user_becomes_root is on and ADMIN_PASSWORD is unset: the first account to register becomes root',
+        )
       } else {
         await bootstrapAdmin(em(), spec, ctx.log, text => process.stderr.write(text))
       }

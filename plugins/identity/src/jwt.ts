@@ -53,13 +53,22 @@ export class AccessTokens {
 
   async verify(token: string): Promise<VerifiedClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.#key, { algorithms: [ALGORITHM], issuer: ISSUER, audience: AUDIENCE, requiredClaims: ['exp'] })
+      const { payload } = await jwtVerify(token, this.#key, {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['exp'],
+      })
       const scope = payload.scope
       if (typeof payload.sub !== 'string' || (scope !== 'session' && scope !== 'admin')) {
         throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
       }
       const epoch = payload.ver ?? 0
-      if (typeof epoch !== 'number' || !Number.isSafeInteger(epoch) || (payload.jti !== undefined && typeof payload.jti !== 'string')) {
+      if (
+        typeof epoch !== 'number' ||
+        !Number.isSafeInteger(epoch) ||
+        (payload.jti !== undefined && typeof payload.jti !== 'string')
+      ) {
         throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
       }
       return { sub: payload.sub, scope, epoch, jti: payload.jti, expiresAt: (payload.exp ?? 0) * 1000 }

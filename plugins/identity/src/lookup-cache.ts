@@ -47,7 +47,8 @@ export class LookupCache<K, V> {
       value => {
         if (this.#loading.get(key) === loading) {
           this.#loading.delete(key)
-          if (this.#entries.size >= this.max && !this.#entries.has(key)) this.#entries.delete(this.#entries.keys().next().value as K)
+          if (this.#entries.size >= this.max && !this.#entries.has(key))
+            this.#entries.delete(this.#entries.keys().next().value as K)
           this.#entries.set(key, { value, loadedAt: Date.now() })
         }
         return value

@@ -55,7 +55,9 @@ export function checkPasswordStrength(password: string, account: { email?: strin
     .map(value => value.normalize('NFKC').toLowerCase().trim())
   if (
     (email !== undefined && folded === email) ||
-    personal.some(value => value.length > 0 && (value.length >= PERSONAL_MIN ? folded.includes(value) : folded === value))
+    personal.some(
+      value => value.length > 0 && (value.length >= PERSONAL_MIN ? folded.includes(value) : folded === value),
+    )
   ) {
     throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_PERSONAL()
   }

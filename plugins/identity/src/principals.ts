@@ -1,4 +1,13 @@
-import { andThen, type AuthStrategy, type EntityManager, type FastifyRequest, type KeyValueStore, type Logger, type MaybePromise, type Principal } from '@parley/core'
+import {
+  andThen,
+  type AuthStrategy,
+  type EntityManager,
+  type FastifyRequest,
+  type KeyValueStore,
+  type Logger,
+  type MaybePromise,
+  type Principal,
+} from '@parley/core'
 import { isWellFormedApiToken, sha256, API_TOKEN_PREFIX } from './api-token-format.js'
 import { CHAT_TOKEN_NAME } from './api-tokens.js'
 import { consoleCredential } from './console-session.js'
@@ -156,12 +165,21 @@ export class Principals {
       if (user.role === 'user' || claims.jti === undefined) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
       await this.revocations.assertLive(claims)
     }
-    return { kind: 'user', userId: String(user.id), role: user.role, group: user.group, name: user.name, ...user.limits }
+    return {
+      kind: 'user',
+      userId: String(user.id),
+      role: user.role,
+      group: user.group,
+      name: user.name,
+      ...user.limits,
+    }
   }
 
   private fromApiToken(token: string): MaybePromise<Principal> {
     const hash = this.hashOf(token)
-    return andThen(this.token(hash), found => andThen(found ? this.user(found.userId) : null, user => this.tokenPrincipal(found, user, hash)))
+    return andThen(this.token(hash), found =>
+      andThen(found ? this.user(found.userId) : null, user => this.tokenPrincipal(found, user, hash)),
+    )
   }
 
   /**
@@ -183,7 +201,16 @@ export class Principals {
   private tokenPrincipal(found: CachedToken | null, user: CachedUser | null, hash: string): Principal {
     if (!found || !user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
     this.touch(found.id, hash)
-    return { kind: 'api_token', tokenId: String(found.id), userId: String(user.id), role: user.role, group: user.group, name: user.name, portal: found.portal, ...user.limits }
+    return {
+      kind: 'api_token',
+      tokenId: String(found.id),
+      userId: String(user.id),
+      role: user.role,
+      group: user.group,
+      name: user.name,
+      portal: found.portal,
+      ...user.limits,
+    }
   }
 
   private user(id: number): MaybePromise<CachedUser | null> {
@@ -193,7 +220,15 @@ export class Principals {
       const row = await em.findOne(User, { id })
       if (!row) return null
       const group = await em.findOne(Group, { name: row.groupName })
-      return { id: row.id, role: row.role as Role, group: row.groupName, name: row.username, active: row.status === 'active', sessionEpoch: row.sessionEpoch, limits: this.limitsOf(group) }
+      return {
+        id: row.id,
+        role: row.role as Role,
+        group: row.groupName,
+        name: row.username,
+        active: row.status === 'active',
+        sessionEpoch: row.sessionEpoch,
+        limits: this.limitsOf(group),
+      }
     })
   }
 
@@ -207,7 +242,10 @@ export class Principals {
     const rpm = group.rpm ?? null
     const models = group.models == null ? null : this.modelList(group.name, group.models)
     if (rpm === null && models === null) return NO_GROUP_LIMITS
-    return Object.freeze({ ...(rpm === null ? {} : { groupRpm: rpm }), ...(models === null ? {} : { groupModels: models }) })
+    return Object.freeze({
+      ...(rpm === null ? {} : { groupRpm: rpm }),
+      ...(models === null ? {} : { groupModels: models }),
+    })
   }
 
   /**
@@ -217,11 +255,15 @@ export class Principals {
   private modelList(group: string, stored: string): readonly string[] {
     try {
       const parsed: unknown = JSON.parse(stored)
-      if (Array.isArray(parsed) && parsed.every(name => typeof name === 'string')) return Object.freeze(parsed as string[])
+      if (Array.isArray(parsed) && parsed.every(name => typeof name === 'string'))
+        return Object.freeze(parsed as string[])
     } catch {
       // reported below
     }
-    this.log.error({ group }, 'the model list of this group is not a JSON list of names; its members may use no model until it is saved again')
+    this.log.error(
+      { group },
+      'the model list of this group is not a JSON list of names; its members may use no model until it is saved again',
+    )
     return Object.freeze([])
   }
 
@@ -256,5 +298,7 @@ function credentialOf(request: FastifyRequest): string | undefined {
 }
 
 function guestPrincipal(ip: string, group: string, limits: GroupLimits): Principal {
-  return limits.groupModels === undefined ? { kind: 'guest', ip, group } : { kind: 'guest', ip, group, groupModels: limits.groupModels }
+  return limits.groupModels === undefined
+    ? { kind: 'guest', ip, group }
+    : { kind: 'guest', ip, group, groupModels: limits.groupModels }
 }

@@ -45,7 +45,10 @@ export class RegistrationLimit {
       if (this.#degraded) this.localIncrement(key, -1)
       else await this.kv.increment(key, { by: -1, ttlMs: WINDOW_MS }).catch(() => undefined)
       const retryAfter = Math.max(1, Math.ceil(ttlMs / 1000))
-      throw identityErrors.PARLEY_ERR_IDENTITY_REGISTER_THROTTLED({ limit: perHour, seconds: retryAfter }, { details: { retry_after: retryAfter } })
+      throw identityErrors.PARLEY_ERR_IDENTITY_REGISTER_THROTTLED(
+        { limit: perHour, seconds: retryAfter },
+        { details: { retry_after: retryAfter } },
+      )
     }
   }
 

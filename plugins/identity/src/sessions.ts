@@ -41,7 +41,10 @@ export class Sessions {
     })
     await em.flush()
     return {
-      access_token: await this.tokens.sign({ sub: String(user.id), scope: 'session', epoch: user.sessionEpoch }, this.policy.accessTtlSeconds),
+      access_token: await this.tokens.sign(
+        { sub: String(user.id), scope: 'session', epoch: user.sessionEpoch },
+        this.policy.accessTtlSeconds,
+      ),
       refresh_token: refresh,
       token_type: 'bearer',
       expires_in: this.policy.accessTtlSeconds,

@@ -57,14 +57,21 @@ export class Throttle {
       if (!counter || value === null || Number(value) < counter.limit) continue
       if (counter.accountWide && known) continue
       const retryAfter = await this.retryAfter(counter.key)
-      throw identityErrors.PARLEY_ERR_IDENTITY_THROTTLED({ seconds: retryAfter }, { details: { retry_after: retryAfter } })
+      throw identityErrors.PARLEY_ERR_IDENTITY_THROTTLED(
+        { seconds: retryAfter },
+        { details: { retry_after: retryAfter } },
+      )
     }
   }
 
   /** Counts one failure against every counter of the attempt. */
   async fail(scope: string, account: string | undefined, ip: string): Promise<void> {
     try {
-      await Promise.all(this.counters(scope, account, ip).map(({ key }) => this.kv.increment(key, { ttlMs: this.policy.windowSeconds * 1000 })))
+      await Promise.all(
+        this.counters(scope, account, ip).map(({ key }) =>
+          this.kv.increment(key, { ttlMs: this.policy.windowSeconds * 1000 }),
+        ),
+      )
     } catch {
       throw identityErrors.PARLEY_ERR_IDENTITY_COUNTERS_DOWN()
     }
@@ -87,7 +94,11 @@ export class Throttle {
     const counters: Counter[] = [{ key: `identity:throttle:${scope}:ip:${networkOf(ip)}`, limit: this.policy.maxPerIp }]
     if (account !== undefined) {
       counters.push({ key: this.pairKey(scope, account, ip), limit: this.policy.maxPerAccountAndIp })
-      counters.push({ key: `identity:throttle:${scope}:account:${hashed(account)}`, limit: this.policy.maxPerAccount, accountWide: true })
+      counters.push({
+        key: `identity:throttle:${scope}:account:${hashed(account)}`,
+        limit: this.policy.maxPerAccount,
+        accountWide: true,
+      })
     }
     return counters
   }
@@ -102,7 +113,9 @@ export class Throttle {
 
   private async retryAfter(key: string): Promise<number> {
     // The counter's remaining window: incrementing by 0 reads the ttl without changing the count.
-    const { ttlMs } = await this.kv.increment(key, { by: 0, ttlMs: this.policy.windowSeconds * 1000 }).catch(() => ({ ttlMs: this.policy.windowSeconds * 1000 }))
+    const { ttlMs } = await this.kv
+      .increment(key, { by: 0, ttlMs: this.policy.windowSeconds * 1000 })
+      .catch(() => ({ ttlMs: this.policy.windowSeconds * 1000 }))
     return Math.max(1, Math.ceil(ttlMs / 1000))
   }
 }

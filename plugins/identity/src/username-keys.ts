@@ -10,13 +10,25 @@ import { usernameKey } from './users.js'
  * renames one of them.
  */
 export async function rekeyUsernames(em: EntityManager, dialect: 'sqlite' | 'mysql', log: Logger): Promise<void> {
-  const nonAscii = dialect === 'mysql' ? 'length(`username`) <> char_length(`username`)' : 'length(cast(`username` as blob)) <> length(`username`)'
-  const rows = (await em.getConnection().execute(`select \`id\`, \`username\`, \`username_key\` from \`identity_users\` where ${nonAscii}`)) as Array<{ id: number; username: string; username_key: string }>
+  const nonAscii =
+    dialect === 'mysql'
+      ? 'length(`username`) <> char_length(`username`)'
+      : 'length(cast(`username` as blob)) <> length(`username`)'
+  const rows = (await em
+    .getConnection()
+    .execute(`select \`id\`, \`username\`, \`username_key\` from \`identity_users\` where ${nonAscii}`)) as Array<{
+    id: number
+    username: string
+    username_key: string
+  }>
   for (const row of rows) {
     const key = usernameKey(row.username)
     if (key === row.username_key) continue
     if (key.length > 64) {
-      log.warn({ user_id: Number(row.id) }, 'username key left as it was: its normalised form is too long; rename the user')
+      log.warn(
+        { user_id: Number(row.id) },
+        'username key left as it was: its normalised form is too long; rename the user',
+      )
       continue
     }
     try {
@@ -24,7 +36,10 @@ export async function rekeyUsernames(em: EntityManager, dialect: 'sqlite' | 'mys
       log.info({ user_id: Number(row.id) }, 'username key normalised')
     } catch (error) {
       if (!(error instanceof UniqueConstraintViolationException)) throw error
-      log.warn({ user_id: Number(row.id) }, 'username key left as it was: another account has the same name once normalised; rename one of them')
+      log.warn(
+        { user_id: Number(row.id) },
+        'username key left as it was: another account has the same name once normalised; rename one of them',
+      )
     }
   }
 }

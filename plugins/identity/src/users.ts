@@ -15,7 +15,8 @@ export interface PublicUser {
   group: string
 }
 
-const EMAIL = /^[^\s@"<>()[\],;:\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
+const EMAIL =
+  /^[^\s@"<>()[\],;:\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
 /**
  * Never in a username: control, format (zero-width and bidi controls such as U+202E among
  * them), surrogate, private-use and unassigned characters, and line and paragraph separators.
@@ -38,7 +39,8 @@ export function normaliseEmail(email: string): string {
 export function normaliseUsername(username: string): { username: string; key: string } {
   const value = username.normalize('NFKC').trim()
   const key = usernameKey(value)
-  if ([...value].length < 2 || value.length > 64 || key.length > 64 || FORBIDDEN.test(value)) throw identityErrors.PARLEY_ERR_IDENTITY_USERNAME_INVALID()
+  if ([...value].length < 2 || value.length > 64 || key.length > 64 || FORBIDDEN.test(value))
+    throw identityErrors.PARLEY_ERR_IDENTITY_USERNAME_INVALID()
   return { username: value, key }
 }
 
@@ -59,7 +61,11 @@ export async function findUser(em: EntityManager, id: number): Promise<UserRow |
 }
 
 /** Checks email and username are free; the unique indexes still decide a race. */
-export async function assertAvailable(em: EntityManager, fields: { email?: string; usernameKey?: string }, exceptId?: number): Promise<void> {
+export async function assertAvailable(
+  em: EntityManager,
+  fields: { email?: string; usernameKey?: string },
+  exceptId?: number,
+): Promise<void> {
   if (fields.email !== undefined) {
     const taken = await em.findOne(User, { email: fields.email })
     if (taken && taken.id !== exceptId) throw identityErrors.PARLEY_ERR_IDENTITY_EMAIL_TAKEN()
@@ -77,5 +83,7 @@ export function uniqueViolation(error: unknown): Error {
   // it: `identity_users.username_key` (SQLite), `...identity_users_username_key_unique'` (MySQL).
   const { message = '', sqlMessage } = error as { message?: string; sqlMessage?: string }
   const reason = (sqlMessage ?? message.slice(message.lastIndexOf(' - ') + 3)).trim()
-  return /username_key(?:_unique)?'?$/.test(reason) ? identityErrors.PARLEY_ERR_IDENTITY_USERNAME_TAKEN() : identityErrors.PARLEY_ERR_IDENTITY_EMAIL_TAKEN()
+  return /username_key(?:_unique)?'?$/.test(reason)
+    ? identityErrors.PARLEY_ERR_IDENTITY_USERNAME_TAKEN()
+    : identityErrors.PARLEY_ERR_IDENTITY_EMAIL_TAKEN()
 }

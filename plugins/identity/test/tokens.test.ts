@@ -43,7 +43,11 @@ interface Reply {
 
 for (const dialect of dialects) {
   const boot = async (t: Test): Promise<TestGateway> => {
-    const gateway = await createTestGateway({ plugins: [identity, probe], mysqlUrl: dialect.mysqlUrl, config: { admin: ADMIN } })
+    const gateway = await createTestGateway({
+      plugins: [identity, probe],
+      mysqlUrl: dialect.mysqlUrl,
+      config: { admin: ADMIN },
+    })
     t.teardown(gateway.close)
     return gateway
   }
@@ -61,11 +65,23 @@ for (const dialect of dialects) {
 
       const listed = await call(gateway, 'GET', '/api/tokens', session)
       t.equal(listed.statusCode, 200)
-      t.match(listed.json(), { items: [{ id: created.id, name: 'ci', hint: created.hint, created_at: String, last_used_at: null }], total: 1, page: 1, page_size: 1 })
+      t.match(listed.json(), {
+        items: [{ id: created.id, name: 'ci', hint: created.hint, created_at: String, last_used_at: null }],
+        total: 1,
+        page: 1,
+        page_size: 1,
+      })
       const item = (listed.json() as { items: Array<Record<string, unknown>> }).items[0] ?? {}
-      t.same(Object.keys(item).sort(), ['created_at', 'hint', 'id', 'last_used_at', 'name'], 'no token and no hash in a list item')
+      t.same(
+        Object.keys(item).sort(),
+        ['created_at', 'hint', 'id', 'last_used_at', 'name'],
+        'no token and no hash in a list item',
+      )
       // MySQL keeps whole seconds (datetime without fraction); the creation answer has milliseconds.
-      t.ok(Math.abs(Date.parse(String(item.created_at)) - Date.parse(created.created_at)) <= 1000, 'the same creation time')
+      t.ok(
+        Math.abs(Date.parse(String(item.created_at)) - Date.parse(created.created_at)) <= 1000,
+        'the same creation time',
+      )
       t.notMatch(listed.body, created.token.slice(4), 'the secret is nowhere in the list')
 
       t.equal((await whoami(gateway, { authorization: `Bearer ${created.token}` })).statusCode, 200)
@@ -73,7 +89,10 @@ for (const dialect of dialects) {
         const items = ((await call(gateway, 'GET', '/api/tokens', session)).json() as { items: NewToken[] }).items
         return items[0]?.last_used_at ?? undefined
       })
-      t.ok(used !== undefined && Date.parse(used) >= Date.parse(created.created_at) - 1000, `last_used_at is set after use (${used})`)
+      t.ok(
+        used !== undefined && Date.parse(used) >= Date.parse(created.created_at) - 1000,
+        `last_used_at is set after use (${used})`,
+      )
     })
 
     t.test('authenticates as Authorization: Bearer and as x-api-key, as its owner', async t => {
@@ -84,7 +103,11 @@ for (const dialect of dialects) {
       const expected = { kind: 'api_token', user_id: String(me.id), name: 'Ada' }
       t.same((await whoami(gateway, { authorization: `Bearer ${token}` })).json(), expected)
       t.same((await whoami(gateway, { 'x-api-key': token })).json(), expected)
-      t.same((await whoami(gateway, { authorization: `Bearer ${session}` })).json(), { ...expected, kind: 'user' }, 'the probe sees sessions too')
+      t.same(
+        (await whoami(gateway, { authorization: `Bearer ${session}` })).json(),
+        { ...expected, kind: 'user' },
+        'the probe sees sessions too',
+      )
       t.match((await whoami(gateway, {})).json(), { error: { type: 'unauthorized' } }, 'and nobody without credentials')
     })
 
@@ -103,7 +126,11 @@ for (const dialect of dialects) {
         const response = await call(gateway, method, url, created.token, body)
         t.equal(response.statusCode, 401, `${method} ${url}`)
       }
-      t.equal(((await call(gateway, 'GET', '/api/tokens', session)).json() as { total: number }).total, 1, 'nothing was minted')
+      t.equal(
+        ((await call(gateway, 'GET', '/api/tokens', session)).json() as { total: number }).total,
+        1,
+        'nothing was minted',
+      )
     })
 
     t.test('regenerate: the old secret fails at once, the new one works', async t => {
@@ -137,17 +164,27 @@ for (const dialect of dialects) {
       t.equal(response.statusCode, 204)
       t.equal(response.body, '')
       refusedKey(t, await whoami(gateway, { 'x-api-key': created.token }), 'deleted token')
-      t.same(((await call(gateway, 'GET', '/api/tokens', session)).json() as { items: NewToken[] }).items.map(i => i.name), ['kept'])
+      t.same(
+        ((await call(gateway, 'GET', '/api/tokens', session)).json() as { items: NewToken[] }).items.map(i => i.name),
+        ['kept'],
+      )
       t.equal((await whoami(gateway, { 'x-api-key': kept.token })).statusCode, 200, 'the other token is untouched')
-      t.match((await call(gateway, 'DELETE', `/api/tokens/${created.id}`, session)).json(), { error: { type: 'not_found' } }, 'a second delete is 404')
+      t.match(
+        (await call(gateway, 'DELETE', `/api/tokens/${created.id}`, session)).json(),
+        { error: { type: 'not_found' } },
+        'a second delete is 404',
+      )
     })
 
     t.test('concurrent creations with one name: one token, the others 409', async t => {
       const gateway = await boot(t)
       const session = await signUp(gateway)
-      const answers = await Promise.all([1, 2, 3].map(() => call(gateway, 'POST', '/api/tokens', session, { name: 'ci' })))
+      const answers = await Promise.all(
+        [1, 2, 3].map(() => call(gateway, 'POST', '/api/tokens', session, { name: 'ci' })),
+      )
       t.same(answers.map(a => a.statusCode).sort(), [201, 409, 409])
-      for (const answer of answers.filter(a => a.statusCode === 409)) t.match(answer.json(), { error: { type: 'token_name_taken' } })
+      for (const answer of answers.filter(a => a.statusCode === 409))
+        t.match(answer.json(), { error: { type: 'token_name_taken' } })
       t.equal(((await call(gateway, 'GET', '/api/tokens', session)).json() as { total: number }).total, 1)
     })
 
@@ -159,12 +196,28 @@ for (const dialect of dialects) {
       const duplicate = await call(gateway, 'POST', '/api/tokens', ada, { name: 'ci' })
       t.equal(duplicate.statusCode, 409)
       t.match(duplicate.json(), { error: { type: 'token_name_taken', message: /ci/ } })
-      t.equal((await call(gateway, 'POST', '/api/tokens', bob, { name: 'ci' })).statusCode, 201, 'another user may use the same name')
+      t.equal(
+        (await call(gateway, 'POST', '/api/tokens', bob, { name: 'ci' })).statusCode,
+        201,
+        'another user may use the same name',
+      )
       for (const name of ['', '   ', 'x'.repeat(65)]) {
-        t.equal((await call(gateway, 'POST', '/api/tokens', ada, { name })).statusCode, 400, `name ${JSON.stringify(name).slice(0, 12)}`)
+        t.equal(
+          (await call(gateway, 'POST', '/api/tokens', ada, { name })).statusCode,
+          400,
+          `name ${JSON.stringify(name).slice(0, 12)}`,
+        )
       }
-      t.equal((await call(gateway, 'POST', '/api/tokens', ada, { name: 'x', user_id: 2 })).statusCode, 400, 'no other field is accepted')
-      t.equal((await call(gateway, 'POST', '/api/tokens', undefined, { name: 'anon' })).statusCode, 401, 'a session is required')
+      t.equal(
+        (await call(gateway, 'POST', '/api/tokens', ada, { name: 'x', user_id: 2 })).statusCode,
+        400,
+        'no other field is accepted',
+      )
+      t.equal(
+        (await call(gateway, 'POST', '/api/tokens', undefined, { name: 'anon' })).statusCode,
+        401,
+        'a session is required',
+      )
     })
 
     t.test("user A cannot list, regenerate or delete user B's tokens", async t => {
@@ -172,7 +225,11 @@ for (const dialect of dialects) {
       const ada = await signUp(gateway)
       const bob = await signUp(gateway, 'bob@example.com', 'Bob')
       const bobs = (await call(gateway, 'POST', '/api/tokens', bob, { name: 'bob-ci' })).json() as NewToken
-      t.same((await call(gateway, 'GET', '/api/tokens', ada)).json(), { items: [], total: 0, page: 1, page_size: 0 }, "A's list is empty")
+      t.same(
+        (await call(gateway, 'GET', '/api/tokens', ada)).json(),
+        { items: [], total: 0, page: 1, page_size: 0 },
+        "A's list is empty",
+      )
       for (const [method, url] of [
         ['POST', `/api/tokens/${bobs.id}/regenerate`],
         ['DELETE', `/api/tokens/${bobs.id}`],
@@ -182,7 +239,15 @@ for (const dialect of dialects) {
         t.match(response.json(), { error: { type: 'not_found' } })
         t.notMatch(response.body, /prl_/, 'no secret in the refusal')
       }
-      t.same((await whoami(gateway, { 'x-api-key': bobs.token })).json(), { kind: 'api_token', user_id: String(((await call(gateway, 'GET', '/api/users/me', bob)).json() as { id: number }).id), name: 'Bob' }, "B's token still works")
+      t.same(
+        (await whoami(gateway, { 'x-api-key': bobs.token })).json(),
+        {
+          kind: 'api_token',
+          user_id: String(((await call(gateway, 'GET', '/api/users/me', bob)).json() as { id: number }).id),
+          name: 'Bob',
+        },
+        "B's token still works",
+      )
       t.equal(((await call(gateway, 'GET', '/api/tokens', bob)).json() as { total: number }).total, 1)
     })
 
@@ -206,14 +271,20 @@ for (const dialect of dialects) {
       ]
       await gateway.db.close()
       for (const [label, value, type] of malformed) {
-        for (const headers of [{ 'x-api-key': value }, { authorization: `Bearer ${value}` }] as Array<Record<string, string>>) {
+        for (const headers of [{ 'x-api-key': value }, { authorization: `Bearer ${value}` }] as Array<
+          Record<string, string>
+        >) {
           const response = await whoami(gateway, headers)
-          t.equal(response.statusCode, 401, `${label} (${Object.keys(headers)[0]}): a clean 401 with the database closed`)
+          t.equal(
+            response.statusCode,
+            401,
+            `${label} (${Object.keys(headers)[0]}): a clean 401 with the database closed`,
+          )
           t.match(response.json(), { error: { type } }, `${label}: ${type}`)
         }
       }
       const wellFormed = await whoami(gateway, { 'x-api-key': unknown })
-      t.equal(wellFormed.statusCode, 503, "a well-formed unknown token needs the database, which answers a clear 503")
+      t.equal(wellFormed.statusCode, 503, 'a well-formed unknown token needs the database, which answers a clear 503')
       t.not(wellFormed.statusCode, 401, 'so without it the gateway cannot refuse it as unknown')
       t.notMatch(wellFormed.body, /prl_|stack|at .*\.ts/, 'and the failure leaks nothing')
     })
@@ -231,8 +302,16 @@ for (const dialect of dialects) {
       t.match(rotated, { id: created.id, name: 'chat', token: TOKEN_SHAPE })
       t.not(rotated.token, created.token)
       refusedKey(t, await whoami(gateway, { authorization: `Bearer ${created.token}` }), 'the old chat token')
-      t.equal((await whoami(gateway, { authorization: `Bearer ${rotated.token}` })).statusCode, 200, 'the new chat token')
-      t.same(((await call(gateway, 'GET', '/api/tokens', session)).json() as { items: NewToken[] }).items.map(i => i.name), ['chat'], 'still one chat token')
+      t.equal(
+        (await whoami(gateway, { authorization: `Bearer ${rotated.token}` })).statusCode,
+        200,
+        'the new chat token',
+      )
+      t.same(
+        ((await call(gateway, 'GET', '/api/tokens', session)).json() as { items: NewToken[] }).items.map(i => i.name),
+        ['chat'],
+        'still one chat token',
+      )
       t.equal((await call(gateway, 'POST', '/api/chat/token')).statusCode, 401, 'a session is required')
     })
   })
@@ -242,7 +321,12 @@ t.test(
   'a token revoked on one instance stops working on another at once (shared MySQL + Redis)',
   { skip: missingService('mysql') || missingService('redis') },
   async t => {
-    const a = await createTestGateway({ plugins: [identity, probe], mysqlUrl: testServices.mysqlUrl, redisUrl: testServices.redisUrl, config: { admin: ADMIN } })
+    const a = await createTestGateway({
+      plugins: [identity, probe],
+      mysqlUrl: testServices.mysqlUrl,
+      redisUrl: testServices.redisUrl,
+      config: { admin: ADMIN },
+    })
     const b = await createTestGateway({ sharedWith: a, plugins: [identity, probe], config: { admin: ADMIN } })
     t.teardown(async () => {
       await b.close()
@@ -252,14 +336,27 @@ t.test(
     const created = (await call(a, 'POST', '/api/tokens', session, { name: 'ci' })).json() as NewToken
     t.equal((await whoami(b, { 'x-api-key': created.token })).statusCode, 200, 'B knows the token (and caches it)')
     t.equal((await call(a, 'POST', `/api/tokens/${created.id}/regenerate`, session)).statusCode, 200)
-    const refusedAfter = await until(async () => ((await whoami(b, { 'x-api-key': created.token })).statusCode === 401 ? true : undefined), 1000)
+    const refusedAfter = await until(
+      async () => ((await whoami(b, { 'x-api-key': created.token })).statusCode === 401 ? true : undefined),
+      1000,
+    )
     t.ok(refusedAfter, 'B refuses the old secret within a second, well before its cache would expire')
   },
 )
 
-
-function call(gateway: Gateway, method: 'GET' | 'POST' | 'DELETE', url: string, token?: string, payload?: Record<string, unknown>): Promise<Reply> {
-  return gateway.inject({ method, url, ...(payload ? { payload } : {}), headers: token ? { authorization: `Bearer ${token}` } : {} })
+function call(
+  gateway: Gateway,
+  method: 'GET' | 'POST' | 'DELETE',
+  url: string,
+  token?: string,
+  payload?: Record<string, unknown>,
+): Promise<Reply> {
+  return gateway.inject({
+    method,
+    url,
+    ...(payload ? { payload } : {}),
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  })
 }
 
 function whoami(gateway: Gateway, headers: Record<string, string>): Promise<Reply> {
@@ -268,7 +365,11 @@ function whoami(gateway: Gateway, headers: Record<string, string>): Promise<Repl
 
 /** Registers a user and answers their access token. */
 async function signUp(gateway: Gateway, email = 'ada@example.com', username = 'Ada'): Promise<string> {
-  const response = await gateway.inject({ method: 'POST', url: '/api/auth/register', payload: { email, username, password: PASSWORD, password_confirm: PASSWORD } })
+  const response = await gateway.inject({
+    method: 'POST',
+    url: '/api/auth/register',
+    payload: { email, username, password: PASSWORD, password_confirm: PASSWORD },
+  })
   if (response.statusCode !== 201) throw new Error(`register failed: ${response.body}`)
   return (response.json() as { access_token: string }).access_token
 }

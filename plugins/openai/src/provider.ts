@@ -1,8 +1,26 @@
-import { SseSplitter, Type, type ChatEvent, type ChatProvider, type ChatRequest, type ProviderCall, type Static, type UpstreamTarget } from '@parley/core'
+import {
+  SseSplitter,
+  Type,
+  type ChatEvent,
+  type ChatProvider,
+  type ChatRequest,
+  type ProviderCall,
+  type Static,
+  type UpstreamTarget,
+} from '@parley/core'
 import { request } from 'undici'
 
 /** Headers a channel's `headers` setting may not override: they carry the key and the framing. */
-const RESERVED_HEADERS = new Set(['authorization', 'host', 'content-length', 'content-type', 'connection', 'transfer-encoding', 'accept', 'accept-encoding'])
+const RESERVED_HEADERS = new Set([
+  'authorization',
+  'host',
+  'content-length',
+  'content-type',
+  'connection',
+  'transfer-encoding',
+  'accept',
+  'accept-encoding',
+])
 
 export const OpenAiSettings = Type.Object(
   {
@@ -10,9 +28,16 @@ export const OpenAiSettings = Type.Object(
      * `native`: `/v1/responses` goes to the upstream's own Responses API (OpenAI). `translate`:
      * the gateway answers it from the upstream's chat completions (DeepSeek, Qwen, vLLM...).
      */
-    responses_api: Type.Union([Type.Literal('native'), Type.Literal('translate')], { default: 'native', description: "native: /v1/responses goes to the upstream's own Responses API; translate: answered from its chat completions" }),
+    responses_api: Type.Union([Type.Literal('native'), Type.Literal('translate')], {
+      default: 'native',
+      description:
+        "native: /v1/responses goes to the upstream's own Responses API; translate: answered from its chat completions",
+    }),
     /** Extra request headers some upstreams want (OpenRouter's `HTTP-Referer`, a project id...). */
-    headers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 1000 }), { default: {}, description: 'Extra request headers sent upstream (name → value)' }),
+    headers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 1000 }), {
+      default: {},
+      description: 'Extra request headers sent upstream (name → value)',
+    }),
   },
   { additionalProperties: false },
 )
@@ -54,10 +79,18 @@ interface UpstreamResponse {
   readonly body: AsyncIterable<Uint8Array>
 }
 
-async function post(call: ProviderCall, path: string, body: Readonly<Record<string, unknown>>): Promise<UpstreamResponse> {
+async function post(
+  call: ProviderCall,
+  path: string,
+  body: Readonly<Record<string, unknown>>,
+): Promise<UpstreamResponse> {
   const response = await request(`${call.target.baseUrl}${path}`, {
     method: 'POST',
-    headers: { ...headersFor(call.target), 'content-type': 'application/json', accept: body.stream === true ? 'text/event-stream' : 'application/json' },
+    headers: {
+      ...headersFor(call.target),
+      'content-type': 'application/json',
+      accept: body.stream === true ? 'text/event-stream' : 'application/json',
+    },
     body: JSON.stringify(body),
     dispatcher: call.dispatcher,
     signal: call.signal,
@@ -90,7 +123,10 @@ function extraHeaders(settings: Readonly<Record<string, unknown>>): ReadonlyArra
 function settingsOf(settings: Readonly<Record<string, unknown>>): Settings {
   return {
     responses_api: settings.responses_api === 'translate' ? 'translate' : 'native',
-    headers: typeof settings.headers === 'object' && settings.headers !== null ? (settings.headers as Record<string, string>) : {},
+    headers:
+      typeof settings.headers === 'object' && settings.headers !== null
+        ? (settings.headers as Record<string, string>)
+        : {},
   }
 }
 
@@ -134,7 +170,11 @@ interface Chunk {
       readonly content?: string | null
       readonly reasoning_content?: string | null
       readonly reasoning?: string | null
-      readonly tool_calls?: ReadonlyArray<{ readonly index?: number; readonly id?: string; readonly function?: { readonly name?: string; readonly arguments?: string } }>
+      readonly tool_calls?: ReadonlyArray<{
+        readonly index?: number
+        readonly id?: string
+        readonly function?: { readonly name?: string; readonly arguments?: string }
+      }>
     }
     readonly finish_reason?: string | null
   }>
@@ -164,7 +204,11 @@ function* chunkEvents(chunk: Chunk): Generator<ChatEvent> {
 }
 
 function finishReason(reason: string): Extract<ChatEvent, { type: 'done' }>['finishReason'] {
-  return reason === 'length' || reason === 'tool_calls' || reason === 'content_filter' ? reason : reason === 'function_call' ? 'tool_calls' : 'stop'
+  return reason === 'length' || reason === 'tool_calls' || reason === 'content_filter'
+    ? reason
+    : reason === 'function_call'
+      ? 'tool_calls'
+      : 'stop'
 }
 
 async function failure(response: UpstreamResponse, apiKey: string): Promise<ChatEvent> {

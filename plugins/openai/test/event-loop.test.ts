@@ -15,7 +15,16 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import t, { type Test } from 'tap'
 import { providerPlugin, scriptedProvider, type TestGateway } from '@parley/core/testing'
-import { bootGateway, bootUpstream, createChannel, post, readSse, until, waitForRows, type UsageRow } from './helpers.js'
+import {
+  bootGateway,
+  bootUpstream,
+  createChannel,
+  post,
+  readSse,
+  until,
+  waitForRows,
+  type UsageRow,
+} from './helpers.js'
 
 const CALLER = { authorization: 'Bearer token-default' }
 /** The longest a `/healthz` answer or an event-loop turn may take while the call runs. */
@@ -83,11 +92,19 @@ async function responsive<T>(t: Test, gateway: TestGateway, round: (index: numbe
     const seen = await watch.stop()
     if (!stalled(seen) || index === ROUNDS - 1) {
       t.ok(seen.probes >= 3, `the probe ran (${seen.probes} probes)`)
-      t.ok(seen.worstProbeMs < STALL_LIMIT_MS, `/healthz always answered within ${STALL_LIMIT_MS} ms (worst ${seen.worstProbeMs.toFixed(1)} ms, round ${index + 1})`)
-      t.ok(seen.maxLoopDelayMs < STALL_LIMIT_MS, `the event loop never stalled ${STALL_LIMIT_MS} ms (worst ${seen.maxLoopDelayMs.toFixed(1)} ms, round ${index + 1})`)
+      t.ok(
+        seen.worstProbeMs < STALL_LIMIT_MS,
+        `/healthz always answered within ${STALL_LIMIT_MS} ms (worst ${seen.worstProbeMs.toFixed(1)} ms, round ${index + 1})`,
+      )
+      t.ok(
+        seen.maxLoopDelayMs < STALL_LIMIT_MS,
+        `the event loop never stalled ${STALL_LIMIT_MS} ms (worst ${seen.maxLoopDelayMs.toFixed(1)} ms, round ${index + 1})`,
+      )
       return result
     }
-    t.comment(`round ${index + 1} stalled ${Math.max(seen.worstProbeMs, seen.maxLoopDelayMs).toFixed(0)} ms (a busy machine?): once more`)
+    t.comment(
+      `round ${index + 1} stalled ${Math.max(seen.worstProbeMs, seen.maxLoopDelayMs).toFixed(0)} ms (a busy machine?): once more`,
+    )
   }
 }
 
@@ -98,9 +115,29 @@ async function responsive<T>(t: Test, gateway: TestGateway, round: (index: numbe
  */
 async function warmUp(t: Test, gateway: TestGateway): Promise<number> {
   const upstream = await bootUpstream(t, { defaultBehaviour: { text: 'warm words here', usage: false } })
-  await createChannel(gateway, { name: 'warm', base_url: upstream.url, keys: ['sk-warm-up-0000'], models: ['warm'], groups: ['default'] })
-  await createChannel(gateway, { name: 'warm-t', base_url: upstream.url, keys: ['sk-warm-up-0001'], models: ['warm-t'], groups: ['default'], settings: { responses_api: 'translate' } })
-  await (await post(gateway, '/v1/chat/completions', { model: 'warm', messages: [{ role: 'user', content: 'hi' }], stream: true }, CALLER)).arrayBuffer()
+  await createChannel(gateway, {
+    name: 'warm',
+    base_url: upstream.url,
+    keys: ['sk-warm-up-0000'],
+    models: ['warm'],
+    groups: ['default'],
+  })
+  await createChannel(gateway, {
+    name: 'warm-t',
+    base_url: upstream.url,
+    keys: ['sk-warm-up-0001'],
+    models: ['warm-t'],
+    groups: ['default'],
+    settings: { responses_api: 'translate' },
+  })
+  await (
+    await post(
+      gateway,
+      '/v1/chat/completions',
+      { model: 'warm', messages: [{ role: 'user', content: 'hi' }], stream: true },
+      CALLER,
+    )
+  ).arrayBuffer()
   await (await post(gateway, '/v1/responses', { model: 'warm-t', input: 'hi', stream: true }, CALLER)).arrayBuffer()
   return (await waitForRows(gateway, 2)).length
 }
@@ -131,7 +168,10 @@ async function drain(response: Response): Promise<{ bytes: number; tail: string;
 }
 
 /** An upstream that answers every request with `answer`; `aborts()` counts the answers closed before their end. */
-async function rawUpstream(t: Test, answer: (res: http.ServerResponse) => void): Promise<{ url: string; aborts: () => number }> {
+async function rawUpstream(
+  t: Test,
+  answer: (res: http.ServerResponse) => void,
+): Promise<{ url: string; aborts: () => number }> {
   let aborts = 0
   const server = http.createServer((req, res) => {
     req.resume()
@@ -186,9 +226,22 @@ t.test('a single 32 MB SSE event ends the call with a clear error; memory stays 
       if (!res.destroyed) res.end('"}}]}\n\ndata: [DONE]\n\n')
     })
   })
-  await createChannel(gateway, { name: 'huge-event', base_url: upstream.url, keys: ['sk-huge-event-0000'], models: ['huge'], groups: ['default'] })
+  await createChannel(gateway, {
+    name: 'huge-event',
+    base_url: upstream.url,
+    keys: ['sk-huge-event-0000'],
+    models: ['huge'],
+    groups: ['default'],
+  })
   // A translating channel reads the same upstream through the provider's own SSE parser.
-  await createChannel(gateway, { name: 'huge-event-translated', base_url: upstream.url, keys: ['sk-huge-event-0001'], models: ['huge-t'], groups: ['default'], settings: { responses_api: 'translate' } })
+  await createChannel(gateway, {
+    name: 'huge-event-translated',
+    base_url: upstream.url,
+    keys: ['sk-huge-event-0001'],
+    models: ['huge-t'],
+    groups: ['default'],
+    settings: { responses_api: 'translate' },
+  })
   const warm = await warmUp(t, gateway)
 
   const { events, answer, status, rows, grownMb } = await responsive(t, gateway, async round => {
@@ -196,7 +249,12 @@ t.test('a single 32 MB SSE event ends the call with a clear error; memory stays 
     const rssBefore = process.memoryUsage.rss()
     let rssPeak = rssBefore
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 10)
-    const response = await post(gateway, '/v1/chat/completions', { model: 'huge', messages: [{ role: 'user', content: 'hi' }], stream: true }, CALLER)
+    const response = await post(
+      gateway,
+      '/v1/chat/completions',
+      { model: 'huge', messages: [{ role: 'user', content: 'hi' }], stream: true },
+      CALLER,
+    )
     t.equal(response.status, 200, 'the stream had started')
     const events = await readSse(response)
     await until(() => upstream.aborts() > aborts, 'the upstream request aborted')
@@ -204,18 +262,38 @@ t.test('a single 32 MB SSE event ends the call with a clear error; memory stays 
     const answer = (await translated.json()) as { error?: { type?: string; code?: string; message?: string } }
     await until(() => upstream.aborts() > aborts + 1, 'the translated upstream request aborted')
     clearInterval(sampler)
-    return { events, answer, status: translated.status, rows: await rowsOf(gateway, warm + 2 * round, 2), grownMb: (rssPeak - rssBefore) / 1048576 }
+    return {
+      events,
+      answer,
+      status: translated.status,
+      rows: await rowsOf(gateway, warm + 2 * round, 2),
+      grownMb: (rssPeak - rssBefore) / 1048576,
+    }
   })
 
   await until(() => poured.length >= 2, 'the upstream to stop pouring')
-  t.ok(poured.every(sent => sent < 32 * 1024 * 1024), `the upstream was cut off (${poured.map(sent => (sent / 1048576).toFixed(1)).join(', ')} MiB of 32 poured)`)
+  t.ok(
+    poured.every(sent => sent < 32 * 1024 * 1024),
+    `the upstream was cut off (${poured.map(sent => (sent / 1048576).toFixed(1)).join(', ')} MiB of 32 poured)`,
+  )
   t.ok(grownMb < 100, `RSS grew ${grownMb.toFixed(0)} MB at most (the cap is 4 MiB; 490 MB and more before the fix)`)
   const last = JSON.parse(events.at(-1)?.data ?? '{}') as { error?: { type?: string; code?: string; message?: string } }
-  t.match(last.error, { type: 'upstream_error', code: 'PARLEY_ERR_UPSTREAM_EVENT_TOO_LARGE', message: /larger than 4194304 bytes/ }, 'the stream ends with an OpenAI-shaped error event')
-  t.notOk(events.some(event => event.data === '[DONE]'), 'no [DONE]: the answer did not end normally')
+  t.match(
+    last.error,
+    { type: 'upstream_error', code: 'PARLEY_ERR_UPSTREAM_EVENT_TOO_LARGE', message: /larger than 4194304 bytes/ },
+    'the stream ends with an OpenAI-shaped error event',
+  )
+  t.notOk(
+    events.some(event => event.data === '[DONE]'),
+    'no [DONE]: the answer did not end normally',
+  )
   t.equal(status, 502, 'translated, before any output: an error answer')
   t.match(answer.error, { type: 'upstream_error', code: 'PARLEY_ERR_UPSTREAM_EVENT_TOO_LARGE' })
-  t.match(rows[0], { channel_name: 'huge-event', status: 'error', error_type: 'upstream_error' }, 'the usage row records the failure')
+  t.match(
+    rows[0],
+    { channel_name: 'huge-event', status: 'error', error_type: 'upstream_error' },
+    'the usage row records the failure',
+  )
   t.match(rows[1], { channel_name: 'huge-event-translated', status: 'error', error_type: 'upstream_error' })
   t.equal((await fetch(`${gateway.url}/healthz`)).status, 200, 'the gateway still answers')
 })
@@ -225,7 +303,13 @@ t.test('a single 32 MB SSE event ends the call with a clear error; memory stays 
 t.test('a 128 KB unbroken-word prompt and a client disconnect: the estimate does not freeze the gateway', async t => {
   const gateway = await bootGateway(t)
   const upstream = await bootUpstream(t)
-  await createChannel(gateway, { name: 'slow-answers', base_url: upstream.url, keys: ['sk-slow-answers-0000'], models: ['gpt-4o-mini'], groups: ['default'] })
+  await createChannel(gateway, {
+    name: 'slow-answers',
+    base_url: upstream.url,
+    keys: ['sk-slow-answers-0000'],
+    models: ['gpt-4o-mini'],
+    groups: ['default'],
+  })
   const warm = await warmUp(t, gateway)
   const word = 'A'.repeat(128 * 1024)
   const port = Number(new URL(gateway.url as string).port)
@@ -233,17 +317,26 @@ t.test('a 128 KB unbroken-word prompt and a client disconnect: the estimate does
   const row = await responsive(t, gateway, async round => {
     upstream.reply({ text: Array.from({ length: 40 }, (_, i) => `word${i}`).join(' '), chunkDelayMs: 30, usage: false })
     await new Promise<void>((resolve, reject) => {
-      const request = http.request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', ...CALLER } }, response => {
-        let seen = ''
-        response.on('data', (chunk: Buffer) => {
-          seen += chunk.toString('utf8')
-          if (seen.includes('word2')) {
-            request.destroy()
-            resolve()
-          }
-        })
-        response.on('error', () => undefined)
-      })
+      const request = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...CALLER },
+        },
+        response => {
+          let seen = ''
+          response.on('data', (chunk: Buffer) => {
+            seen += chunk.toString('utf8')
+            if (seen.includes('word2')) {
+              request.destroy()
+              resolve()
+            }
+          })
+          response.on('error', () => undefined)
+        },
+      )
       request.on('error', error => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)))
       request.end(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: word }], stream: true }))
     })
@@ -254,57 +347,114 @@ t.test('a 128 KB unbroken-word prompt and a client disconnect: the estimate does
   t.match(row, { status: 'aborted', error_type: 'client_closed' })
   t.ok(Boolean(row?.estimated), 'estimated')
   // o200k_base counts 8 As per token: 16,384 for the word, plus the chat overhead.
-  t.ok((row?.prompt_tokens ?? 0) > 16_000 && (row?.prompt_tokens ?? 0) < 17_000, `a plausible prompt count (${row?.prompt_tokens})`)
+  t.ok(
+    (row?.prompt_tokens ?? 0) > 16_000 && (row?.prompt_tokens ?? 0) < 17_000,
+    `a plausible prompt count (${row?.prompt_tokens})`,
+  )
 })
 
 // ---------------------------------------------------------------- a 1.5 MB word in the answer
 
-t.test('an upstream that streams a 1.5 MB unbroken word without usage: relayed whole, estimated without a stall', async t => {
-  const piece = 'A'.repeat(64 * 1024)
-  const pieces = 24
-  const expected = (pieces * piece.length) / 8
-  const plausible = (row: UsageRow | undefined) => {
-    const completion = row?.completion_tokens ?? 0
-    t.ok(Math.abs(completion / expected - 1) < 0.05, `${row?.channel_name}: a plausible completion count (${completion}, exact BPE ${expected})`)
-  }
-  const provider = scriptedProvider()
-  const gateway = await bootGateway(t, { extra: [providerPlugin('scripted', provider)] })
-  const upstream = await rawUpstream(t, res => {
-    res.writeHead(200, SSE_HEAD)
-    let body = chunkFrame({ role: 'assistant', content: '' })
-    for (let i = 0; i < pieces; i++) body += chunkFrame({ content: piece })
-    res.end(`${body}${chunkFrame({}, 'stop')}data: [DONE]\n\n`)
-  })
-  await createChannel(gateway, { name: 'one-word', base_url: upstream.url, keys: ['sk-one-word-0000'], models: ['word'], groups: ['default'] })
-  await createChannel(gateway, { name: 'one-word-scripted', provider: 'scripted', base_url: 'https://1.1.1.1/v1', keys: ['sk-one-word-0001'], models: ['word-s'], groups: ['default'] })
-  await createChannel(gateway, { name: 'one-word-translated', base_url: upstream.url, keys: ['sk-one-word-0002'], models: ['word-t'], groups: ['default'], settings: { responses_api: 'translate' } })
-  const warm = await warmUp(t, gateway)
+t.test(
+  'an upstream that streams a 1.5 MB unbroken word without usage: relayed whole, estimated without a stall',
+  async t => {
+    const piece = 'A'.repeat(64 * 1024)
+    const pieces = 24
+    const expected = (pieces * piece.length) / 8
+    const plausible = (row: UsageRow | undefined) => {
+      const completion = row?.completion_tokens ?? 0
+      t.ok(
+        Math.abs(completion / expected - 1) < 0.05,
+        `${row?.channel_name}: a plausible completion count (${completion}, exact BPE ${expected})`,
+      )
+    }
+    const provider = scriptedProvider()
+    const gateway = await bootGateway(t, { extra: [providerPlugin('scripted', provider)] })
+    const upstream = await rawUpstream(t, res => {
+      res.writeHead(200, SSE_HEAD)
+      let body = chunkFrame({ role: 'assistant', content: '' })
+      for (let i = 0; i < pieces; i++) body += chunkFrame({ content: piece })
+      res.end(`${body}${chunkFrame({}, 'stop')}data: [DONE]\n\n`)
+    })
+    await createChannel(gateway, {
+      name: 'one-word',
+      base_url: upstream.url,
+      keys: ['sk-one-word-0000'],
+      models: ['word'],
+      groups: ['default'],
+    })
+    await createChannel(gateway, {
+      name: 'one-word-scripted',
+      provider: 'scripted',
+      base_url: 'https://1.1.1.1/v1',
+      keys: ['sk-one-word-0001'],
+      models: ['word-s'],
+      groups: ['default'],
+    })
+    await createChannel(gateway, {
+      name: 'one-word-translated',
+      base_url: upstream.url,
+      keys: ['sk-one-word-0002'],
+      models: ['word-t'],
+      groups: ['default'],
+      settings: { responses_api: 'translate' },
+    })
+    const warm = await warmUp(t, gateway)
 
-  const { passthrough, translated, rows } = await responsive(t, gateway, async round => {
-    provider.reply({ events: [...Array.from({ length: pieces }, () => ({ type: 'text' as const, delta: piece })), { type: 'done', finishReason: 'stop' }] })
-    // Passthrough: the relay keeps a bounded sample of the stream, the estimate a bounded time.
-    const passthrough = await drain(await post(gateway, '/v1/chat/completions', { model: 'word', messages: [{ role: 'user', content: 'one long word please' }], stream: true }, CALLER))
-    // Translating (a provider's events): the same, from the events.
-    const translated = await drain(await post(gateway, '/v1/chat/completions', { model: 'word-s', messages: [{ role: 'user', content: 'one long word please' }], stream: true }, CALLER))
-    return { passthrough, translated, rows: await rowsOf(gateway, warm + 2 * round, 2) }
-  })
+    const { passthrough, translated, rows } = await responsive(t, gateway, async round => {
+      provider.reply({
+        events: [
+          ...Array.from({ length: pieces }, () => ({ type: 'text' as const, delta: piece })),
+          { type: 'done', finishReason: 'stop' },
+        ],
+      })
+      // Passthrough: the relay keeps a bounded sample of the stream, the estimate a bounded time.
+      const passthrough = await drain(
+        await post(
+          gateway,
+          '/v1/chat/completions',
+          { model: 'word', messages: [{ role: 'user', content: 'one long word please' }], stream: true },
+          CALLER,
+        ),
+      )
+      // Translating (a provider's events): the same, from the events.
+      const translated = await drain(
+        await post(
+          gateway,
+          '/v1/chat/completions',
+          { model: 'word-s', messages: [{ role: 'user', content: 'one long word please' }], stream: true },
+          CALLER,
+        ),
+      )
+      return { passthrough, translated, rows: await rowsOf(gateway, warm + 2 * round, 2) }
+    })
 
-  for (const [name, answer] of [['passthrough', passthrough], ['translated', translated]] as const) {
-    t.equal(answer.as, pieces * piece.length, `${name}: every character reached the client`)
-    t.ok(answer.tail.endsWith('data: [DONE]\n\n'), `${name}: the stream ended normally`)
-  }
-  for (const row of rows) {
-    t.match(row, { status: 'success' })
-    t.ok(Boolean(row.estimated), 'estimated: the upstream sent no usage')
-    plausible(row)
-  }
+    for (const [name, answer] of [
+      ['passthrough', passthrough],
+      ['translated', translated],
+    ] as const) {
+      t.equal(answer.as, pieces * piece.length, `${name}: every character reached the client`)
+      t.ok(answer.tail.endsWith('data: [DONE]\n\n'), `${name}: the stream ended normally`)
+    }
+    for (const row of rows) {
+      t.match(row, { status: 'success' })
+      t.ok(Boolean(row.estimated), 'estimated: the upstream sent no usage')
+      plausible(row)
+    }
 
-  // The Responses API through the chat-only upstream: estimated from the provider's events too.
-  // (Not watched: a Responses stream repeats the whole answer in its closing events by design.)
-  const before = (await waitForRows(gateway, 0)).length
-  const responses = await drain(await post(gateway, '/v1/responses', { model: 'word-t', input: 'one long word please', stream: true }, CALLER))
-  t.match(responses.tail, /"usage":\{"input_tokens":\d+,"input_tokens_details":\{"cached_tokens":0\},"output_tokens":\d+/, 'the Responses stream completed, with the estimate as its usage')
-  const [third] = await rowsOf(gateway, before, 1)
-  t.match(third, { channel_name: 'one-word-translated', status: 'success' })
-  plausible(third)
-})
+    // The Responses API through the chat-only upstream: estimated from the provider's events too.
+    // (Not watched: a Responses stream repeats the whole answer in its closing events by design.)
+    const before = (await waitForRows(gateway, 0)).length
+    const responses = await drain(
+      await post(gateway, '/v1/responses', { model: 'word-t', input: 'one long word please', stream: true }, CALLER),
+    )
+    t.match(
+      responses.tail,
+      /"usage":\{"input_tokens":\d+,"input_tokens_details":\{"cached_tokens":0\},"output_tokens":\d+/,
+      'the Responses stream completed, with the estimate as its usage',
+    )
+    const [third] = await rowsOf(gateway, before, 1)
+    t.match(third, { channel_name: 'one-word-translated', status: 'success' })
+    plausible(third)
+  },
+)

@@ -4,7 +4,15 @@
  */
 import type { Test } from 'tap'
 import type { AnyPluginDefinition } from '@parley/core'
-import { createTestGateway, fixtureAuth, startMockUpstream, type MockUpstream, type MockUpstreamOptions, type TestGateway, type TestGatewayOptions } from '@parley/core/testing'
+import {
+  createTestGateway,
+  fixtureAuth,
+  startMockUpstream,
+  type MockUpstream,
+  type MockUpstreamOptions,
+  type TestGateway,
+  type TestGatewayOptions,
+} from '@parley/core/testing'
 import openai from '@parley/openai'
 
 export {
@@ -25,7 +33,10 @@ export {
 } from '@parley/core/testing'
 
 /** A listening gateway with the fixture auth and the openai provider (plus `extra`), closed at teardown. */
-export async function bootGateway(t: Test, options: TestGatewayOptions & { extra?: AnyPluginDefinition[] } = {}): Promise<TestGateway> {
+export async function bootGateway(
+  t: Test,
+  options: TestGatewayOptions & { extra?: AnyPluginDefinition[] } = {},
+): Promise<TestGateway> {
   const { extra = [], ...rest } = options
   const gateway = await createTestGateway({ plugins: [fixtureAuth, openai, ...extra], listen: true, ...rest })
   t.teardown(gateway.close)
@@ -38,7 +49,6 @@ export async function bootUpstream(t: Test, options: MockUpstreamOptions = {}): 
   t.teardown(upstream.close)
   return upstream
 }
-
 
 /** Whitespace-separated words, as the mock streams them. */
 export function wordCount(text: string): number {

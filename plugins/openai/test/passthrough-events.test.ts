@@ -28,8 +28,10 @@ async function rawSse(t: Test, pieces: readonly string[]): Promise<string> {
   return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/v1`
 }
 
-const chunk = (content: string) => `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}\n\n`
-const usage = 'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}\n\n'
+const chunk = (content: string) =>
+  `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"${content}"},"finish_reason":null}]}\n\n`
+const usage =
+  'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}\n\n'
 
 const CHAT = [
   chunk('Hello'),
@@ -50,13 +52,21 @@ for (const framing of ['one write per event', 'all events in one write'] as cons
     const gateway = await bootGateway(t)
     const url = await rawSse(t, framing === 'one write per event' ? CHAT : [CHAT.join('')])
     await createChannel(gateway, { name: 'raw', base_url: url, keys: [KEY], models: ['gpt-4o-mini'] })
-    const response = await post(gateway, '/v1/chat/completions', { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer token-default' })
+    const response = await post(
+      gateway,
+      '/v1/chat/completions',
+      { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] },
+      { authorization: 'Bearer token-default' },
+    )
     t.equal(response.status, 200)
     const events = await readSse(response)
     const text = events.map(event => `${event.event ?? ''}|${event.data}`).join('\n')
-    for (const banned of ['execute', 'forged', 'not json', 'smuggled', 'after the end', 'rm -rf']) t.notMatch(text, banned, `no "${banned}"`)
+    for (const banned of ['execute', 'forged', 'not json', 'smuggled', 'after the end', 'rm -rf'])
+      t.notMatch(text, banned, `no "${banned}"`)
     t.same(
-      events.filter(event => event.data !== '').map(event => (event.data === '[DONE]' ? '[DONE]' : JSON.parse(event.data).choices[0]?.delta?.content)),
+      events
+        .filter(event => event.data !== '')
+        .map(event => (event.data === '[DONE]' ? '[DONE]' : JSON.parse(event.data).choices[0]?.delta?.content)),
       ['Hello', ' world', '[DONE]'],
       'the answer and one end, nothing else',
     )
@@ -68,7 +78,10 @@ for (const framing of ['one write per event', 'all events in one write'] as cons
 t.test('Responses API: unknown event names and events after the final one are dropped', async t => {
   const gateway = await bootGateway(t)
   const event = (type: string, fields: string) => `event: ${type}\ndata: {"type":"${type}"${fields}}\n\n`
-  const completed = event('response.completed', ',"response":{"id":"r1","status":"completed","output":[],"usage":{"input_tokens":4,"output_tokens":1,"total_tokens":5}}')
+  const completed = event(
+    'response.completed',
+    ',"response":{"id":"r1","status":"completed","output":[],"usage":{"input_tokens":4,"output_tokens":1,"total_tokens":5}}',
+  )
   const url = await rawSse(t, [
     event('response.created', ',"response":{"id":"r1","status":"in_progress","output":[]}'),
     event('execute', ',"cmd":"rm"'),
@@ -78,7 +91,12 @@ t.test('Responses API: unknown event names and events after the final one are dr
     event('response.output_text.delta', ',"item_id":"m1","output_index":0,"content_index":0,"delta":"late"'),
   ])
   await createChannel(gateway, { name: 'raw-responses', base_url: url, keys: [KEY], models: ['gpt-4o-mini'] })
-  const response = await post(gateway, '/v1/responses', { model: 'gpt-4o-mini', stream: true, input: 'hi' }, { authorization: 'Bearer token-default' })
+  const response = await post(
+    gateway,
+    '/v1/responses',
+    { model: 'gpt-4o-mini', stream: true, input: 'hi' },
+    { authorization: 'Bearer token-default' },
+  )
   const events = await readSse(response)
   t.same(
     events.map(item => item.event),

@@ -62,9 +62,18 @@ function key(label: string): string {
 }
 
 /** A listening gateway with the openai provider, logging at debug into a capture, closed at teardown. */
-async function boot(t: Test, upstream: Record<string, number> = {}, extra: AnyPluginDefinition[] = []): Promise<TestGateway> {
+async function boot(
+  t: Test,
+  upstream: Record<string, number> = {},
+  extra: AnyPluginDefinition[] = [],
+): Promise<TestGateway> {
   const logs = captureLogs('debug')
-  const gateway = await createTestGateway({ plugins: [auth, openai, ...extra], listen: true, logger: logs.logger, config: { upstream } })
+  const gateway = await createTestGateway({
+    plugins: [auth, openai, ...extra],
+    listen: true,
+    logger: logs.logger,
+    config: { upstream },
+  })
   logsOf.set(gateway, logs)
   t.teardown(gateway.close)
   return gateway
@@ -128,10 +137,17 @@ async function ask(gateway: TestGateway, model = MODEL, path = '/v1'): Promise<{
 }
 
 /** A streamed chat through the SDK, read to its end: the text received, and the error that ended it if any. */
-async function askStream(gateway: TestGateway, model = MODEL, options: { signal?: AbortSignal; onText?: (text: string) => void } = {}): Promise<{ text: string; error?: unknown }> {
+async function askStream(
+  gateway: TestGateway,
+  model = MODEL,
+  options: { signal?: AbortSignal; onText?: (text: string) => void } = {},
+): Promise<{ text: string; error?: unknown }> {
   let text = ''
   try {
-    const stream = await client(gateway).chat.completions.create({ model, messages: MESSAGES, stream: true }, options.signal ? { signal: options.signal } : {})
+    const stream = await client(gateway).chat.completions.create(
+      { model, messages: MESSAGES, stream: true },
+      options.signal ? { signal: options.signal } : {},
+    )
     for await (const chunk of stream) {
       text += chunk.choices[0]?.delta?.content ?? ''
       options.onText?.(text)
@@ -152,7 +168,12 @@ interface RawAnswer {
 }
 
 /** A raw POST over the gateway's socket: status, headers and the whole body as text. */
-async function raw(gateway: TestGateway, body: Record<string, unknown>, path = '/v1/chat/completions', signal?: AbortSignal): Promise<RawAnswer> {
+async function raw(
+  gateway: TestGateway,
+  body: Record<string, unknown>,
+  path = '/v1/chat/completions',
+  signal?: AbortSignal,
+): Promise<RawAnswer> {
   const started = Date.now()
   const response = await fetch(`${gateway.url}${path}`, {
     method: 'POST',
@@ -200,7 +221,10 @@ async function rows(gateway: TestGateway, count: number, withinMs = 3000): Promi
 const keysOf = (upstream: MockUpstream) => upstream.requests.filter(r => r.path !== '/v1/models').map(r => r.apiKey)
 
 /** An upstream that answers every request with `answer` (given the Bearer key it was sent), for answers the mock cannot give. */
-async function rawUpstream(t: Test, answer: (res: http.ServerResponse, apiKey: string) => void): Promise<{ url: string; hits: () => number }> {
+async function rawUpstream(
+  t: Test,
+  answer: (res: http.ServerResponse, apiKey: string) => void,
+): Promise<{ url: string; hits: () => number }> {
   let hits = 0
   const server = http.createServer((req, res) => {
     hits++
@@ -216,7 +240,11 @@ async function rawUpstream(t: Test, answer: (res: http.ServerResponse, apiKey: s
 }
 
 /** A 200 whose body is not JSON, as a misconfigured proxy in front of an upstream sends. */
-const garbageServer = (t: Test) => rawUpstream(t, res => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway (nginx)</body>'))
+const garbageServer = (t: Test) =>
+  rawUpstream(
+    t,
+    res => void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway (nginx)</body>'),
+  )
 
 /** A TCP server that accepts and never says a word: a TLS handshake with it hangs. */
 async function silentServer(t: Test): Promise<{ port: number; accepted: () => number }> {
@@ -262,7 +290,11 @@ t.test('key failover: a key that fails before answering is replaced by the next 
         t.equal(result.error, undefined, 'the client never sees the failure')
         t.equal(result.text, 'served by B')
         const seen = upstream.requests.slice(before)
-        t.same(seen.map(r => r.apiKey), [a, b], 'key A, then key B, and nothing else')
+        t.same(
+          seen.map(r => r.apiKey),
+          [a, b],
+          'key A, then key B, and nothing else',
+        )
         t.equal(seen[1]?.status, 200)
         t.equal(upstream.pending, 0)
       })
@@ -272,27 +304,30 @@ t.test('key failover: a key that fails before answering is replaced by the next 
 
 // ---------------------------------------------------------------- 2. channel failover
 
-t.test('channel failover: when every key of the higher-priority channel fails, the lower-priority channel serves', async t => {
-  const gateway = await boot(t)
-  const [p1, p2, b1] = [key('p1'), key('p2'), key('b1')]
-  const primary = await mock(t, { keys: [p1, p2], defaultBehaviour: { status: 503 } })
-  const backup = await mock(t, { keys: [b1], defaultBehaviour: { text: 'from the backup' } })
-  await channel(gateway, { name: 'primary', base_url: primary.url, keys: [p1, p2], priority: 10 })
-  const backupId = await channel(gateway, { name: 'backup', base_url: backup.url, keys: [b1], priority: 0 })
+t.test(
+  'channel failover: when every key of the higher-priority channel fails, the lower-priority channel serves',
+  async t => {
+    const gateway = await boot(t)
+    const [p1, p2, b1] = [key('p1'), key('p2'), key('b1')]
+    const primary = await mock(t, { keys: [p1, p2], defaultBehaviour: { status: 503 } })
+    const backup = await mock(t, { keys: [b1], defaultBehaviour: { text: 'from the backup' } })
+    await channel(gateway, { name: 'primary', base_url: primary.url, keys: [p1, p2], priority: 10 })
+    const backupId = await channel(gateway, { name: 'backup', base_url: backup.url, keys: [b1], priority: 0 })
 
-  t.same(await ask(gateway), { text: 'from the backup' })
-  t.same(keysOf(primary).sort(), [p1, p2].sort(), 'both primary keys were tried once')
-  t.same(keysOf(backup), [b1])
+    t.same(await ask(gateway), { text: 'from the backup' })
+    t.same(keysOf(primary).sort(), [p1, p2].sort(), 'both primary keys were tried once')
+    t.same(keysOf(backup), [b1])
 
-  const streamed = await askStream(gateway)
-  t.same(streamed, { text: 'from the backup' }, 'streamed too')
-  t.equal(primary.requests.length, 4)
-  t.equal(backup.requests.length, 2)
+    const streamed = await askStream(gateway)
+    t.same(streamed, { text: 'from the backup' }, 'streamed too')
+    t.equal(primary.requests.length, 4)
+    t.equal(backup.requests.length, 2)
 
-  const [first, second] = await rows(gateway, 2)
-  t.match(first, { channel_id: backupId, channel_name: 'backup', status: 'success', error_type: null })
-  t.match(second, { channel_id: backupId, channel_name: 'backup', status: 'success', error_type: null })
-})
+    const [first, second] = await rows(gateway, 2)
+    t.match(first, { channel_id: backupId, channel_name: 'backup', status: 'success', error_type: null })
+    t.match(second, { channel_id: backupId, channel_name: 'backup', status: 'success', error_type: null })
+  },
+)
 
 // ---------------------------------------------------------------- 3. cooling
 
@@ -317,7 +352,10 @@ t.test('an upstream 429 with retry-after: 1 cools the key about a second, then i
   await sleep(1200)
   for (let i = 0; i < 2; i++) t.same(await ask(gateway), { text: 'ok' })
   const after = upstream.requests.slice(4)
-  t.ok(after.some(r => r.apiKey === a && r.status === 200), 'key A serves again after its retry-after')
+  t.ok(
+    after.some(r => r.apiKey === a && r.status === 200),
+    'key A serves again after its retry-after',
+  )
   t.equal(after.length, 2, 'no failed attempts after the cooldown')
 })
 
@@ -351,7 +389,12 @@ t.test('chat-routed portal traffic fails over between the keys of its channel on
   const other = await mock(t, { keys: [o1], defaultBehaviour: { text: 'from the other channel' } })
   const routedId = await channel(gateway, { name: 'routed', base_url: routed.url, keys: [r1, r2], priority: 0 })
   await channel(gateway, { name: 'other', base_url: other.url, keys: [o1], priority: 10 })
-  const route = await gateway.inject({ method: 'POST', url: '/api/admin/chat-routes', headers: { authorization: 'Bearer root' }, payload: { group_name: 'default', channel_id: routedId } })
+  const route = await gateway.inject({
+    method: 'POST',
+    url: '/api/admin/chat-routes',
+    headers: { authorization: 'Bearer root' },
+    payload: { group_name: 'default', channel_id: routedId },
+  })
   t.ok(route.statusCode < 300, `chat route created (${route.statusCode})`)
   await until(() => gateway.catalog.current().chatRoutes.get('default') === routedId, 'the chat route')
 
@@ -364,7 +407,11 @@ t.test('chat-routed portal traffic fails over between the keys of its channel on
   t.equal(other.requests.length, 0, 'the other channel was not used, though it could have served')
 
   routed.reply({ status: 500 })
-  t.same(await ask(gateway, MODEL, '/api'), { text: 'from the routed channel' }, 'one key failing: the other key of the routed channel serves')
+  t.same(
+    await ask(gateway, MODEL, '/api'),
+    { text: 'from the routed channel' },
+    'one key failing: the other key of the routed channel serves',
+  )
   t.equal(routed.requests.length, 4)
   t.equal(other.requests.length, 0)
 
@@ -480,7 +527,10 @@ t.test('first-byte timeout', async t => {
 
   t.test('the usage row of a call that timed out names the timeout', async t => {
     const all = await rows(gateway, 4)
-    t.match(all.filter(r => r.status === 'error').map(r => r.error_type), ['timeout', 'timeout'])
+    t.match(
+      all.filter(r => r.status === 'error').map(r => r.error_type),
+      ['timeout', 'timeout'],
+    )
   })
 })
 
@@ -523,7 +573,12 @@ t.test('connect timeout: a TLS handshake that hangs fails within connect_timeout
   const gateway = await boot(t, { connect_timeout_ms: 300, first_byte_timeout_ms: 8000 })
   const silent = await silentServer(t)
   const [s1, s2, b1] = [key('s1'), key('s2'), key('b1')]
-  await channel(gateway, { name: 'black-hole', base_url: `https://127.0.0.1:${silent.port}/v1`, keys: [s1, s2], models: ['hole'] })
+  await channel(gateway, {
+    name: 'black-hole',
+    base_url: `https://127.0.0.1:${silent.port}/v1`,
+    keys: [s1, s2],
+    models: ['hole'],
+  })
 
   const answer = await raw(gateway, { model: 'hole', messages: MESSAGES })
   t.ok([502, 504].includes(answer.status), `status ${answer.status}`)
@@ -534,7 +589,13 @@ t.test('connect timeout: a TLS handshake that hangs fails within connect_timeout
   t.ok(silent.accepted() >= 2, 'both keys tried to connect')
 
   const backup = await mock(t, { keys: [b1], defaultBehaviour: { text: 'backup' } })
-  await channel(gateway, { name: 'hole-2', base_url: `https://127.0.0.1:${silent.port}/v1`, keys: [s1], models: ['hole-or-backup'], priority: 10 })
+  await channel(gateway, {
+    name: 'hole-2',
+    base_url: `https://127.0.0.1:${silent.port}/v1`,
+    keys: [s1],
+    models: ['hole-or-backup'],
+    priority: 10,
+  })
   await channel(gateway, { name: 'backup', base_url: backup.url, keys: [b1], models: ['hole-or-backup'], priority: 0 })
   const started = Date.now()
   t.same(await ask(gateway, 'hole-or-backup'), { text: 'backup' }, 'fails over to the next channel')
@@ -555,7 +616,10 @@ t.test('client disconnect', async t => {
     upstream.reply({ text: long, chunkDelayMs: 50 })
     const controller = new AbortController()
     const before = upstream.requests.length
-    const result = await askStream(gateway, MODEL, { signal: controller.signal, onText: text => text.split(' ').length >= 3 && controller.abort() })
+    const result = await askStream(gateway, MODEL, {
+      signal: controller.signal,
+      onText: text => text.split(' ').length >= 3 && controller.abort(),
+    })
     t.equal(result.error, undefined, 'the SDK ends the loop quietly on abort')
     t.ok(result.text.startsWith('word0 word1'))
     const aborted = await upstream.waitForAbort(1000)
@@ -570,17 +634,26 @@ t.test('client disconnect', async t => {
     upstream.reply({ text: long, chunkDelayMs: 50 })
     const port = Number(new URL(gateway.url as string).port)
     await new Promise<void>((resolve, reject) => {
-      const request = http.request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CALLER}` } }, response => {
-        let seen = ''
-        response.on('data', (chunk: Buffer) => {
-          seen += chunk.toString('utf8')
-          if (seen.includes('word2')) {
-            request.destroy()
-            resolve()
-          }
-        })
-        response.on('error', () => undefined)
-      })
+      const request = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${CALLER}` },
+        },
+        response => {
+          let seen = ''
+          response.on('data', (chunk: Buffer) => {
+            seen += chunk.toString('utf8')
+            if (seen.includes('word2')) {
+              request.destroy()
+              resolve()
+            }
+          })
+          response.on('error', () => undefined)
+        },
+      )
       request.on('error', error => ((error as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(error)))
       request.end(JSON.stringify({ model: MODEL, messages: MESSAGES, stream: true }))
     })
@@ -592,21 +665,29 @@ t.test('client disconnect', async t => {
   })
 
   for (const stream of [true, false]) {
-    t.test(`the client leaves while Parley waits for the first byte (${stream ? 'streamed' : 'not streamed'})`, async t => {
-      upstream.reply({ slowHeadersMs: 5000 })
-      const before = upstream.requests.length
-      const controller = new AbortController()
-      const call = raw(gateway, { model: MODEL, messages: MESSAGES, stream }, '/v1/chat/completions', controller.signal).catch((error: unknown) => error)
-      await until(() => upstream.requests.length > before, 'the upstream request')
-      controller.abort()
-      t.ok((await call) instanceof Error, 'the client gave up')
-      const aborted = await upstream.waitForAbort(1000)
-      t.equal(aborted, upstream.requests[before])
-      await sleep(200)
-      t.equal(upstream.requests.length, before + 1, 'no failover for a client that left')
-      const row = (await rows(gateway, ++rowCount)).at(-1)
-      t.match(row, { status: 'aborted', error_type: 'client_closed', ip: /127\.0\.0\.1$/ })
-    })
+    t.test(
+      `the client leaves while Parley waits for the first byte (${stream ? 'streamed' : 'not streamed'})`,
+      async t => {
+        upstream.reply({ slowHeadersMs: 5000 })
+        const before = upstream.requests.length
+        const controller = new AbortController()
+        const call = raw(
+          gateway,
+          { model: MODEL, messages: MESSAGES, stream },
+          '/v1/chat/completions',
+          controller.signal,
+        ).catch((error: unknown) => error)
+        await until(() => upstream.requests.length > before, 'the upstream request')
+        controller.abort()
+        t.ok((await call) instanceof Error, 'the client gave up')
+        const aborted = await upstream.waitForAbort(1000)
+        t.equal(aborted, upstream.requests[before])
+        await sleep(200)
+        t.equal(upstream.requests.length, before + 1, 'no failover for a client that left')
+        const row = (await rows(gateway, ++rowCount)).at(-1)
+        t.match(row, { status: 'aborted', error_type: 'client_closed', ip: /127\.0\.0\.1$/ })
+      },
+    )
   }
 })
 
@@ -624,24 +705,37 @@ t.test('a slow reader: the answer waits for the client, and that wait is not the
   upstream.reply({ text: Array.from({ length: words }, () => word).join(' ') })
   const port = Number(new URL(gateway.url as string).port)
   const body = await new Promise<string>((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${CALLER}` } }, response => {
-      const chunks: Buffer[] = []
-      response.once('data', (chunk: Buffer) => {
-        chunks.push(chunk)
-        // Two idle timeouts and more without reading.
-        response.pause()
-        setTimeout(() => {
-          response.on('data', (more: Buffer) => chunks.push(more))
-          response.resume()
-        }, 7000)
-      })
-      response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-      response.on('error', reject)
-    })
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${CALLER}` },
+      },
+      response => {
+        const chunks: Buffer[] = []
+        response.once('data', (chunk: Buffer) => {
+          chunks.push(chunk)
+          // Two idle timeouts and more without reading.
+          response.pause()
+          setTimeout(() => {
+            response.on('data', (more: Buffer) => chunks.push(more))
+            response.resume()
+          }, 7000)
+        })
+        response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+        response.on('error', reject)
+      },
+    )
     request.on('error', reject)
     request.end(JSON.stringify({ model: MODEL, messages: MESSAGES, stream: true }))
   })
-  t.notMatch(body, /"error"/, 'no error event: the time spent waiting for the client is not counted against the upstream')
+  t.notMatch(
+    body,
+    /"error"/,
+    'no error event: the time spent waiting for the client is not counted against the upstream',
+  )
   t.ok(body.endsWith('data: [DONE]\n\n'), 'the stream ended normally')
   t.equal(body.split(word).length - 1, words, 'every word arrived')
   const [row] = await rows(gateway, 1)
@@ -682,21 +776,57 @@ t.test('a refused connection fails over to the next channel, or gives 502 upstre
   t.match(json(answer.text), { error: { type: 'upstream_error', message: String } })
 
   const backup = await mock(t, { keys: [b1], defaultBehaviour: { text: 'still here' } })
-  await channel(gateway, { name: 'nobody-home-2', base_url: closed, keys: [c1], models: ['closed-or-backup'], priority: 10 })
-  await channel(gateway, { name: 'still-here', base_url: backup.url, keys: [b1], models: ['closed-or-backup'], priority: 0 })
+  await channel(gateway, {
+    name: 'nobody-home-2',
+    base_url: closed,
+    keys: [c1],
+    models: ['closed-or-backup'],
+    priority: 10,
+  })
+  await channel(gateway, {
+    name: 'still-here',
+    base_url: backup.url,
+    keys: [b1],
+    models: ['closed-or-backup'],
+    priority: 0,
+  })
   t.same(await askStream(gateway, 'closed-or-backup'), { text: 'still here' })
 })
 
 t.test('a redirect is not an answer: it fails over like any other failure before the first byte', async t => {
   const gateway = await boot(t)
   // What an http:// base URL gets from a server that moved to https (redirects are never followed).
-  const nginx = await rawUpstream(t, res => void res.writeHead(301, { location: 'https://api.example.com/v1/chat/completions', 'content-type': 'text/html' }).end('<html><head><title>301 Moved Permanently</title></head></html>'))
-  const jsonRedirect = await rawUpstream(t, res => void res.writeHead(307, { location: 'https://api.example.com/v1/chat/completions', 'content-type': 'application/json' }).end('{"moved":"https://api.example.com"}'))
+  const nginx = await rawUpstream(
+    t,
+    res =>
+      void res
+        .writeHead(301, { location: 'https://api.example.com/v1/chat/completions', 'content-type': 'text/html' })
+        .end('<html><head><title>301 Moved Permanently</title></head></html>'),
+  )
+  const jsonRedirect = await rawUpstream(
+    t,
+    res =>
+      void res
+        .writeHead(307, { location: 'https://api.example.com/v1/chat/completions', 'content-type': 'application/json' })
+        .end('{"moved":"https://api.example.com"}'),
+  )
   const b1 = key('b1')
   const backup = await mock(t, { keys: [b1], defaultBehaviour: { text: 'backup' } })
   await channel(gateway, { name: 'moved', base_url: nginx.url, keys: [key('m')], models: ['moved'], priority: 10 })
-  await channel(gateway, { name: 'moved-json', base_url: jsonRedirect.url, keys: [key('j')], models: ['moved-json'], priority: 10 })
-  await channel(gateway, { name: 'backup', base_url: backup.url, keys: [b1], models: ['moved', 'moved-json'], priority: 0 })
+  await channel(gateway, {
+    name: 'moved-json',
+    base_url: jsonRedirect.url,
+    keys: [key('j')],
+    models: ['moved-json'],
+    priority: 10,
+  })
+  await channel(gateway, {
+    name: 'backup',
+    base_url: backup.url,
+    keys: [b1],
+    models: ['moved', 'moved-json'],
+    priority: 0,
+  })
 
   t.same(await ask(gateway, 'moved'), { text: 'backup' }, 'not streamed: the HTML body is no answer, the backup serves')
   t.same(await askStream(gateway, 'moved'), { text: 'backup' }, 'streamed: the backup serves')
@@ -734,7 +864,13 @@ t.test('an upstream 400 whose message quotes the key reaches the client masked',
   const k = key('quoted')
   const upstream = await mock(t, { keys: [k] })
   await channel(gateway, { name: 'quotes-keys', base_url: upstream.url, keys: [k] })
-  await channel(gateway, { name: 'quotes-keys-translated', base_url: upstream.url, keys: [k], models: ['translated'], settings: { responses_api: 'translate' } })
+  await channel(gateway, {
+    name: 'quotes-keys-translated',
+    base_url: upstream.url,
+    keys: [k],
+    models: ['translated'],
+    settings: { responses_api: 'translate' },
+  })
   const message = `Incorrect API key provided: ${k}. You can find your API key at https://platform.openai.com/account/api-keys.`
 
   upstream.reply({ status: 400, message, code: 'invalid_request_error' })
@@ -757,31 +893,54 @@ t.test('an upstream 400 whose message quotes the key reaches the client masked',
   t.same(logsOf.get(gateway)?.containing(k), [], 'nor logged')
 })
 
-t.test('an upstream 400 whose type, code and param quote the key: no field reaches the client or the log unmasked', async t => {
-  const gateway = await boot(t)
-  const k = key('fields')
-  hostileKeys.add(k)
-  const upstream = await mock(t, { keys: [k] })
-  await channel(gateway, { name: 'quotes-keys-in-fields', base_url: upstream.url, keys: [k] })
-  upstream.reply({ status: 400, message: 'Invalid value', type: `invalid_key_${k}`, param: `key=${k}`, code: `key_${k}` })
-  const answer = await raw(gateway, { model: MODEL, messages: MESSAGES })
-  t.equal(answer.status, 400)
-  t.notOk(answer.text.includes(k), `the client's body: ${answer.text}`)
-  t.same(logsOf.get(gateway)?.containing(k), [], 'no log line')
-})
+t.test(
+  'an upstream 400 whose type, code and param quote the key: no field reaches the client or the log unmasked',
+  async t => {
+    const gateway = await boot(t)
+    const k = key('fields')
+    hostileKeys.add(k)
+    const upstream = await mock(t, { keys: [k] })
+    await channel(gateway, { name: 'quotes-keys-in-fields', base_url: upstream.url, keys: [k] })
+    upstream.reply({
+      status: 400,
+      message: 'Invalid value',
+      type: `invalid_key_${k}`,
+      param: `key=${k}`,
+      code: `key_${k}`,
+    })
+    const answer = await raw(gateway, { model: MODEL, messages: MESSAGES })
+    t.equal(answer.status, 400)
+    t.notOk(answer.text.includes(k), `the client's body: ${answer.text}`)
+    t.same(logsOf.get(gateway)?.containing(k), [], 'no log line')
+  },
+)
 
 t.test('an error frame that quotes the key mid-stream reaches the client masked', async t => {
   const gateway = await boot(t)
   const k = key('in-stream')
   hostileKeys.add(k)
-  const chunk = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: MODEL, choices: [{ index: 0, delta: { content: 'Hello' }, finish_reason: null }] }
+  const chunk = {
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: MODEL,
+    choices: [{ index: 0, delta: { content: 'Hello' }, finish_reason: null }],
+  }
   const upstream = await rawUpstream(t, (res, apiKey) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.write(`data: ${JSON.stringify(chunk)}\n\n`)
-    res.end(`data: ${JSON.stringify({ error: { message: `You exceeded your current quota for key ${apiKey}`, type: 'insufficient_quota', code: 'insufficient_quota' } })}\n\n`)
+    res.end(
+      `data: ${JSON.stringify({ error: { message: `You exceeded your current quota for key ${apiKey}`, type: 'insufficient_quota', code: 'insufficient_quota' } })}\n\n`,
+    )
   })
   await channel(gateway, { name: 'quota-in-stream', base_url: upstream.url, keys: [k] })
-  await channel(gateway, { name: 'quota-in-stream-translated', base_url: upstream.url, keys: [k], models: ['translated'], settings: { responses_api: 'translate' } })
+  await channel(gateway, {
+    name: 'quota-in-stream-translated',
+    base_url: upstream.url,
+    keys: [k],
+    models: ['translated'],
+    settings: { responses_api: 'translate' },
+  })
 
   const translated = await raw(gateway, { model: 'translated', input: 'hello', stream: true }, '/v1/responses')
   t.match(translated.text, /exceeded your current quota/, 'translated: the error reaches the client')
@@ -795,7 +954,10 @@ t.test('an error frame that quotes the key mid-stream reaches the client masked'
   t.notOk(message.includes(k), `passthrough: the key is masked: ${message}`)
   t.same(logsOf.get(gateway)?.containing(k), [], 'no log line')
   const all = await rows(gateway, 2)
-  t.match(all, [{ status: 'error', error_type: 'upstream_error' }, { status: 'error', error_type: 'upstream_error' }])
+  t.match(all, [
+    { status: 'error', error_type: 'upstream_error' },
+    { status: 'error', error_type: 'upstream_error' },
+  ])
 })
 
 // ---------------------------------------------------------------- 11. translating path
@@ -803,19 +965,34 @@ t.test('an error frame that quotes the key mid-stream reaches the client masked'
 t.test('translating path (a scripted provider)', async t => {
   const provider = scriptedProvider()
   const gateway = await boot(t, { first_byte_timeout_ms: 300 }, [providerPlugin('scripted', provider)])
-  const scripted = (name: string, keys: string[]) => channel(gateway, { name, provider: 'scripted', base_url: 'https://1.1.1.1/v1', keys, models: [name] })
+  const scripted = (name: string, keys: string[]) =>
+    channel(gateway, { name, provider: 'scripted', base_url: 'https://1.1.1.1/v1', keys, models: [name] })
 
   for (const stream of [false, true]) {
-    t.test(`an error event before any output fails over to the next key (${stream ? 'streamed' : 'not streamed'})`, async t => {
-      const name = `errors-first-${stream ? 's' : 'n'}`
-      const [s1, s2] = [key('s1'), key('s2')]
-      await scripted(name, [s1, s2])
-      const before = provider.calls.length
-      provider.reply({ events: [{ type: 'error', message: 'The engine is overloaded', status: 503 }] }, { events: [{ type: 'text', delta: 'second' }, { type: 'done', finishReason: 'stop' }] })
-      const result = stream ? await askStream(gateway, name) : await ask(gateway, name)
-      t.same(result, { text: 'second' })
-      t.same(provider.calls.slice(before).map(call => call.target.apiKey), [s1, s2])
-    })
+    t.test(
+      `an error event before any output fails over to the next key (${stream ? 'streamed' : 'not streamed'})`,
+      async t => {
+        const name = `errors-first-${stream ? 's' : 'n'}`
+        const [s1, s2] = [key('s1'), key('s2')]
+        await scripted(name, [s1, s2])
+        const before = provider.calls.length
+        provider.reply(
+          { events: [{ type: 'error', message: 'The engine is overloaded', status: 503 }] },
+          {
+            events: [
+              { type: 'text', delta: 'second' },
+              { type: 'done', finishReason: 'stop' },
+            ],
+          },
+        )
+        const result = stream ? await askStream(gateway, name) : await ask(gateway, name)
+        t.same(result, { text: 'second' })
+        t.same(
+          provider.calls.slice(before).map(call => call.target.apiKey),
+          [s1, s2],
+        )
+      },
+    )
   }
 
   t.test('a provider that throws before any output fails over to the next key', async t => {
@@ -824,17 +1001,33 @@ t.test('translating path (a scripted provider)', async t => {
     const before = provider.calls.length
     provider.reply({ throwAfter: 0 })
     t.same(await askStream(gateway, 'throws-first'), { text: 'ok' })
-    t.same(provider.calls.slice(before).map(call => call.target.apiKey), [s1, s2])
+    t.same(
+      provider.calls.slice(before).map(call => call.target.apiKey),
+      [s1, s2],
+    )
   })
 
-  t.test('not streamed, nothing is sent before the answer is whole: a throw after some output still fails over', async t => {
-    const [s1, s2] = [key('s1'), key('s2')]
-    await scripted('throws-late', [s1, s2])
-    const before = provider.calls.length
-    provider.reply({ events: [{ type: 'text', delta: 'half' }, { type: 'text', delta: ' answer' }, { type: 'done', finishReason: 'stop' }], throwAfter: 1 })
-    t.same(await ask(gateway, 'throws-late'), { text: 'ok' })
-    t.same(provider.calls.slice(before).map(call => call.target.apiKey), [s1, s2])
-  })
+  t.test(
+    'not streamed, nothing is sent before the answer is whole: a throw after some output still fails over',
+    async t => {
+      const [s1, s2] = [key('s1'), key('s2')]
+      await scripted('throws-late', [s1, s2])
+      const before = provider.calls.length
+      provider.reply({
+        events: [
+          { type: 'text', delta: 'half' },
+          { type: 'text', delta: ' answer' },
+          { type: 'done', finishReason: 'stop' },
+        ],
+        throwAfter: 1,
+      })
+      t.same(await ask(gateway, 'throws-late'), { text: 'ok' })
+      t.same(
+        provider.calls.slice(before).map(call => call.target.apiKey),
+        [s1, s2],
+      )
+    },
+  )
 
   t.test('a client that leaves mid-stream aborts the provider call', async t => {
     await scripted('leaves', [key('s1'), key('s2')])
@@ -842,7 +1035,10 @@ t.test('translating path (a scripted provider)', async t => {
     const events = Array.from({ length: 40 }, (_, i) => ({ type: 'text' as const, delta: `w${i} ` }))
     provider.reply({ events: [...events, { type: 'done', finishReason: 'stop' }], delayMs: 50 })
     const controller = new AbortController()
-    const result = await askStream(gateway, 'leaves', { signal: controller.signal, onText: text => text.length > 6 && controller.abort() })
+    const result = await askStream(gateway, 'leaves', {
+      signal: controller.signal,
+      onText: text => text.length > 6 && controller.abort(),
+    })
     t.equal(result.error, undefined)
     await until(() => provider.calls[before]?.aborted === true, 'the provider call aborted', 1000)
     t.ok((provider.calls[before]?.emitted ?? 40) < 20, 'the provider stopped early')
@@ -863,7 +1059,15 @@ t.test('translating path (a scripted provider)', async t => {
     const [s1, s2] = [key('s1'), key('s2')]
     await scripted('throws', [s1, s2])
     const before = provider.calls.length
-    provider.reply({ events: [{ type: 'text', delta: 'a' }, { type: 'text', delta: 'b' }, { type: 'text', delta: 'c' }, { type: 'done', finishReason: 'stop' }], throwAfter: 2 })
+    provider.reply({
+      events: [
+        { type: 'text', delta: 'a' },
+        { type: 'text', delta: 'b' },
+        { type: 'text', delta: 'c' },
+        { type: 'done', finishReason: 'stop' },
+      ],
+      throwAfter: 2,
+    })
     const result = await askStream(gateway, 'throws')
     t.equal(result.text, 'ab')
     t.ok(result.error instanceof APIError)
@@ -872,16 +1076,19 @@ t.test('translating path (a scripted provider)', async t => {
   })
 
   for (const stream of [false, true]) {
-    t.test(`a provider that ignores the abort signal still gets the client a 504 at first_byte_timeout_ms (${stream ? 'streamed' : 'not streamed'})`, async t => {
-      const name = `deaf-${stream ? 's' : 'n'}`
-      await scripted(name, [key('deaf')])
-      provider.reply({ firstDelayMs: 2500, ignoreAbort: true })
-      const answer = await raw(gateway, { model: name, messages: MESSAGES, stream })
-      t.equal(answer.status, 504)
-      t.match(json(answer.text), { error: { type: 'upstream_error' } })
-      t.ok(answer.ms >= 250 && answer.ms < 1200, `at the first-byte timeout (${answer.ms} ms)`)
-      t.equal(provider.calls.at(-1)?.aborted, true, 'the signal was aborted all the same')
-    })
+    t.test(
+      `a provider that ignores the abort signal still gets the client a 504 at first_byte_timeout_ms (${stream ? 'streamed' : 'not streamed'})`,
+      async t => {
+        const name = `deaf-${stream ? 's' : 'n'}`
+        await scripted(name, [key('deaf')])
+        provider.reply({ firstDelayMs: 2500, ignoreAbort: true })
+        const answer = await raw(gateway, { model: name, messages: MESSAGES, stream })
+        t.equal(answer.status, 504)
+        t.match(json(answer.text), { error: { type: 'upstream_error' } })
+        t.ok(answer.ms >= 250 && answer.ms < 1200, `at the first-byte timeout (${answer.ms} ms)`)
+        t.equal(provider.calls.at(-1)?.aborted, true, 'the signal was aborted all the same')
+      },
+    )
   }
 
   t.test('usage rows of the translating path', async t => {
@@ -900,8 +1107,19 @@ t.test('no log line and no client-visible text of this file contains a channel k
   t.ok(channelKeys.size > 50, `${channelKeys.size} keys made`)
   const lines = [...logsOf.values()].flatMap(logs => logs.lines)
   t.ok(lines.length > 100, `${lines.length} log lines captured at debug`)
-  t.ok(lines.some(line => line.includes('upstream attempt failed')), 'failed attempts were logged')
+  t.ok(
+    lines.some(line => line.includes('upstream attempt failed')),
+    'failed attempts were logged',
+  )
   const secrets = [...channelKeys].filter(k => !hostileKeys.has(k))
-  t.same(lines.filter(line => secrets.some(k => line.includes(k))), [], 'no log line contains a key')
-  t.same(clientTexts.filter(text => secrets.some(k => text.includes(k))), [], 'no client-visible text contains a key')
+  t.same(
+    lines.filter(line => secrets.some(k => line.includes(k))),
+    [],
+    'no log line contains a key',
+  )
+  t.same(
+    clientTexts.filter(text => secrets.some(k => text.includes(k))),
+    [],
+    'no client-visible text contains a key',
+  )
 })

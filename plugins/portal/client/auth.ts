@@ -14,7 +14,11 @@ export function startAuthForm(root: HTMLElement, kind: 'login' | 'register'): vo
       const submit = form.querySelector<HTMLButtonElement>('button[type="submit"]')
       if (submit) submit.disabled = true
       try {
-        const session = await publicJson<Session>('POST', kind === 'login' ? '/api/auth/login' : '/api/auth/register', fields)
+        const session = await publicJson<Session>(
+          'POST',
+          kind === 'login' ? '/api/auth/login' : '/api/auth/register',
+          fields,
+        )
         forgetSession() // a new session never inherits the previous user's chat token
         saveSession(session)
         location.assign(nextPath())
@@ -31,13 +35,15 @@ export function startAuthForm(root: HTMLElement, kind: 'login' | 'register'): vo
 /** Shows the links for the signed-in user or for visitors, and wires "sign out". */
 export function startNav(): void {
   const session = loadSession()
-  for (const link of document.querySelectorAll<HTMLElement>('.portal-nav [data-when]')) link.hidden = (link.dataset.when === 'user') !== Boolean(session)
+  for (const link of document.querySelectorAll<HTMLElement>('.portal-nav [data-when]'))
+    link.hidden = (link.dataset.when === 'user') !== Boolean(session)
   const name = document.querySelector('.portal-nav [data-role="username"]')
   if (name && session) name.textContent = session.user.username
   document.querySelector('.portal-nav [data-action="logout"]')?.addEventListener('click', () => {
     void (async () => {
       const current = loadSession()
-      if (current) await publicJson('POST', '/api/auth/logout', { refresh_token: current.refresh_token }).catch(() => undefined)
+      if (current)
+        await publicJson('POST', '/api/auth/logout', { refresh_token: current.refresh_token }).catch(() => undefined)
       forgetSession()
       location.assign('/login')
     })()

@@ -53,7 +53,11 @@ export async function listModels(): Promise<ChatModel[]> {
 }
 
 /** Streams one answer: content and reasoning deltas as they arrive. */
-export async function* streamChat(model: string, messages: readonly ChatMessage[], signal: AbortSignal): AsyncGenerator<Delta> {
+export async function* streamChat(
+  model: string,
+  messages: readonly ChatMessage[],
+  signal: AbortSignal,
+): AsyncGenerator<Delta> {
   const response = await callAsCaller(user => (user ? '/v1/chat/completions' : '/api/chat/completions'), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -63,18 +67,27 @@ export async function* streamChat(model: string, messages: readonly ChatMessage[
   if (!response.ok || !response.body) throw await errorOf(response)
   for await (const data of sseData(response.body)) {
     if (data === '[DONE]') return
-    let chunk: { error?: { type?: string; message?: string }; choices?: Array<{ delta?: { content?: string | null; reasoning_content?: string | null } }> }
+    let chunk: {
+      error?: { type?: string; message?: string }
+      choices?: Array<{ delta?: { content?: string | null; reasoning_content?: string | null } }>
+    }
     try {
       chunk = JSON.parse(data) as typeof chunk
     } catch {
       continue // a comment or keep-alive we do not know
     }
-    if (chunk.error) throw new ApiError(502, chunk.error.type ?? 'upstream_error', chunk.error.message ?? 'The stream ended with an error')
+    if (chunk.error)
+      throw new ApiError(
+        502,
+        chunk.error.type ?? 'upstream_error',
+        chunk.error.message ?? 'The stream ended with an error',
+      )
     const delta = chunk.choices?.[0]?.delta
     if (!delta) continue
     const out: { content?: string; reasoning?: string } = {}
     if (typeof delta.content === 'string' && delta.content !== '') out.content = delta.content
-    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') out.reasoning = delta.reasoning_content
+    if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '')
+      out.reasoning = delta.reasoning_content
     if (out.content !== undefined || out.reasoning !== undefined) yield out
   }
 }

@@ -23,7 +23,10 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   // The answer renderer is a chunk of its own: fetch it now, while the page asks for the models.
   void loadMarkdown()
   const session = loadSession()
-  const history = new History(settings.chat_history_mode, `parley.history.${session ? `user-${session.user.id}` : 'guest'}`)
+  const history = new History(
+    settings.chat_history_mode,
+    `parley.history.${session ? `user-${session.user.id}` : 'guest'}`,
+  )
   const picker = role<HTMLSelectElement>(root, 'model')
   const log = role<HTMLOListElement>(root, 'log')
   const list = role<HTMLUListElement>(root, 'conversations')
@@ -47,7 +50,11 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
     list.replaceChildren(
       ...history.list().map(conversation => {
         const item = element('li')
-        const button = element('button', { className: 'chat-list-item', text: conversation.title, attributes: { type: 'button' } })
+        const button = element('button', {
+          className: 'chat-list-item',
+          text: conversation.title,
+          attributes: { type: 'button' },
+        })
         if (conversation === current) button.setAttribute('aria-current', 'true')
         button.addEventListener('click', () => open(conversation))
         item.append(button)
@@ -59,8 +66,11 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   const open = (conversation: Conversation | undefined) => {
     if (running) return
     current = conversation
-    log.replaceChildren(...(conversation?.messages ?? []).map(message => messageView(message, regenerate, scrollToEnd).item))
-    if (conversation && [...picker.options].some(option => option.value === conversation.model)) picker.value = conversation.model
+    log.replaceChildren(
+      ...(conversation?.messages ?? []).map(message => messageView(message, regenerate, scrollToEnd).item),
+    )
+    if (conversation && [...picker.options].some(option => option.value === conversation.model))
+      picker.value = conversation.model
     renderList()
     prompt.focus()
   }
@@ -80,7 +90,10 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
     const conversation = current ?? history.create(model, content.slice(0, 60))
     current = conversation
     conversation.model = model
-    const request = [...conversation.messages.map(({ role: r, content: c }) => ({ role: r, content: c })), { role: 'user' as const, content }]
+    const request = [
+      ...conversation.messages.map(({ role: r, content: c }) => ({ role: r, content: c })),
+      { role: 'user' as const, content },
+    ]
     const question: StoredMessage = { role: 'user', content }
     conversation.messages.push(question)
     const questionView = messageView(question, regenerate, scrollToEnd)
@@ -185,7 +198,11 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
 }
 
 function fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): void {
-  picker.replaceChildren(...models.map(model => element('option', { text: model.display_name || model.name, attributes: { value: model.name } })))
+  picker.replaceChildren(
+    ...models.map(model =>
+      element('option', { text: model.display_name || model.name, attributes: { value: model.name } }),
+    ),
+  )
   if (models.length === 0) picker.append(element('option', { text: text('no_models'), attributes: { value: '' } }))
   // `/chat?model=…` (the models page's "Chat with it") wins over the model used last.
   const asked = new URLSearchParams(location.search).get('model')
@@ -199,10 +216,19 @@ function fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): vo
  * One message in the log. `update()` shows the (growing) message: the answer is rendered at the
  * next animation frame; `finish()` renders the complete answer at once.
  */
-function messageView(message: StoredMessage, regenerate: () => void, rendered: () => void): { item: HTMLLIElement; update(): void; finish(): void } {
+function messageView(
+  message: StoredMessage,
+  regenerate: () => void,
+  rendered: () => void,
+): { item: HTMLLIElement; update(): void; finish(): void } {
   const item = element('li', { className: `chat-message chat-message-${message.role}` })
   item.dataset.role = message.role === 'user' ? 'message-user' : 'message-assistant'
-  item.append(element('span', { className: 'chat-message-author', text: message.role === 'user' ? text('you') : text('assistant') }))
+  item.append(
+    element('span', {
+      className: 'chat-message-author',
+      text: message.role === 'user' ? text('you') : text('assistant'),
+    }),
+  )
   const thinking = element('details', { className: 'chat-thinking' })
   thinking.dataset.role = 'thinking'
   thinking.open = true
@@ -216,14 +242,22 @@ function messageView(message: StoredMessage, regenerate: () => void, rendered: (
   if (message.role === 'assistant') {
     // Regenerate shows on the last answer only (portal.css).
     const actions = element('div', { className: 'chat-message-actions' })
-    const copy = element('button', { className: 'link-button', text: text('copy'), attributes: { type: 'button', 'data-action': 'copy' } })
+    const copy = element('button', {
+      className: 'link-button',
+      text: text('copy'),
+      attributes: { type: 'button', 'data-action': 'copy' },
+    })
     copy.addEventListener('click', () => {
       void navigator.clipboard?.writeText(message.content).then(
         () => (copy.textContent = text('copied')),
         () => undefined,
       )
     })
-    const again = element('button', { className: 'link-button chat-regenerate', text: text('regenerate_answer'), attributes: { type: 'button', 'data-action': 'regenerate' } })
+    const again = element('button', {
+      className: 'link-button chat-regenerate',
+      text: text('regenerate_answer'),
+      attributes: { type: 'button', 'data-action': 'regenerate' },
+    })
     again.addEventListener('click', regenerate)
     actions.append(copy, again)
     item.append(actions)

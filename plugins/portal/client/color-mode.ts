@@ -51,7 +51,17 @@ export function startColorMode(): void {
   document.addEventListener('click', event => {
     const link = (event.target as Element | null)?.closest<HTMLElement>('a[data-color-mode]')
     const mode = parse(link?.dataset.colorMode)
-    if (!link || !mode || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+    if (
+      !link ||
+      !mode ||
+      event.defaultPrevented ||
+      event.button !== 0 ||
+      event.metaKey ||
+      event.ctrlKey ||
+      event.shiftKey ||
+      event.altKey
+    )
+      return
     event.preventDefault()
     setColorMode(mode)
   })

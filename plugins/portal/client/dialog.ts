@@ -10,7 +10,12 @@ let countdown: ReturnType<typeof setInterval> | undefined
 
 export function showErrorDialog(error: ApiError): void {
   const dialog = role<HTMLDialogElement>(document, 'dialog')
-  const title = error.type === 'rate_limit_exceeded' ? text('rate_limited_title') : error.type === 'upstream_error' ? text('upstream_title') : text('error_title')
+  const title =
+    error.type === 'rate_limit_exceeded'
+      ? text('rate_limited_title')
+      : error.type === 'upstream_error'
+        ? text('upstream_title')
+        : text('error_title')
   role(dialog, 'dialog-title').textContent = title
   role(dialog, 'dialog-message').textContent = error.message
   const counter = role(dialog, 'dialog-countdown')

@@ -17,7 +17,10 @@ export function text(key: string, values: Record<string, string | number> = {}):
   return raw.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole))
 }
 
-export function element<K extends keyof HTMLElementTagNameMap>(tag: K, options: { className?: string; text?: string; attributes?: Record<string, string> } = {}): HTMLElementTagNameMap[K] {
+export function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  options: { className?: string; text?: string; attributes?: Record<string, string> } = {},
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag)
   if (options.className) node.className = options.className
   if (options.text !== undefined) node.textContent = options.text

@@ -72,7 +72,9 @@ export class History {
 function read(key: string): Conversation[] {
   try {
     const parsed = JSON.parse(localStorage.getItem(key) ?? '[]') as unknown
-    return Array.isArray(parsed) ? (parsed as Conversation[]).filter(c => typeof c?.id === 'string' && Array.isArray(c.messages)) : []
+    return Array.isArray(parsed)
+      ? (parsed as Conversation[]).filter(c => typeof c?.id === 'string' && Array.isArray(c.messages))
+      : []
   } catch {
     return []
   }

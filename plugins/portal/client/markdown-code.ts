@@ -46,14 +46,57 @@ const LANGUAGES: Readonly<Record<string, Loader>> = {
 
 /** What answers write after ``` → the language above (highlight.js knows these aliases once a language is loaded). */
 const ALIASES: Readonly<Record<string, string>> = {
-  sh: 'bash', zsh: 'bash', shellscript: 'bash', console: 'shell', shellsession: 'shell',
-  h: 'c', 'c++': 'cpp', cc: 'cpp', cxx: 'cpp', hpp: 'cpp', cs: 'csharp', 'c#': 'csharp',
-  patch: 'diff', docker: 'dockerfile', golang: 'go', gql: 'graphql', toml: 'ini', conf: 'ini',
-  jsx: 'javascript', js: 'javascript', mjs: 'javascript', cjs: 'javascript', node: 'javascript',
-  jsonc: 'json', json5: 'json', kt: 'kotlin', kts: 'kotlin', make: 'makefile', mk: 'makefile',
-  md: 'markdown', ps: 'powershell', ps1: 'powershell', pwsh: 'powershell', py: 'python', python3: 'python',
-  rb: 'ruby', rs: 'rust', sass: 'scss', mysql: 'sql', postgres: 'sql', postgresql: 'sql', sqlite: 'sql', plsql: 'sql',
-  ts: 'typescript', tsx: 'typescript', mts: 'typescript', html: 'xml', xhtml: 'xml', svg: 'xml', vue: 'xml', yml: 'yaml',
+  sh: 'bash',
+  zsh: 'bash',
+  shellscript: 'bash',
+  console: 'shell',
+  shellsession: 'shell',
+  h: 'c',
+  'c++': 'cpp',
+  cc: 'cpp',
+  cxx: 'cpp',
+  hpp: 'cpp',
+  cs: 'csharp',
+  'c#': 'csharp',
+  patch: 'diff',
+  docker: 'dockerfile',
+  golang: 'go',
+  gql: 'graphql',
+  toml: 'ini',
+  conf: 'ini',
+  jsx: 'javascript',
+  js: 'javascript',
+  mjs: 'javascript',
+  cjs: 'javascript',
+  node: 'javascript',
+  jsonc: 'json',
+  json5: 'json',
+  kt: 'kotlin',
+  kts: 'kotlin',
+  make: 'makefile',
+  mk: 'makefile',
+  md: 'markdown',
+  ps: 'powershell',
+  ps1: 'powershell',
+  pwsh: 'powershell',
+  py: 'python',
+  python3: 'python',
+  rb: 'ruby',
+  rs: 'rust',
+  sass: 'scss',
+  mysql: 'sql',
+  postgres: 'sql',
+  postgresql: 'sql',
+  sqlite: 'sql',
+  plsql: 'sql',
+  ts: 'typescript',
+  tsx: 'typescript',
+  mts: 'typescript',
+  html: 'xml',
+  xhtml: 'xml',
+  svg: 'xml',
+  vue: 'xml',
+  yml: 'yaml',
 }
 
 const loading = new Map<string, Promise<void>>()
@@ -68,7 +111,9 @@ function languageOf(name: string): string | undefined {
 function highlight(code: HTMLElement, language: string): void {
   const html = hljs.highlight(code.textContent ?? '', { language, ignoreIllegals: true }).value
   // highlight.js escapes the code and adds only <span class="hljs-…">; sanitised all the same.
-  code.replaceChildren(purify.sanitize(html, { ALLOWED_TAGS: ['span'], ALLOWED_ATTR: ['class'], RETURN_DOM_FRAGMENT: true }))
+  code.replaceChildren(
+    purify.sanitize(html, { ALLOWED_TAGS: ['span'], ALLOWED_ATTR: ['class'], RETURN_DOM_FRAGMENT: true }),
+  )
   code.classList.add('hljs')
   delete code.dataset.highlight
 }
@@ -82,7 +127,8 @@ function load(language: string): void {
     loader().then(
       module => {
         hljs.registerLanguage(language, module.default)
-        for (const code of document.querySelectorAll<HTMLElement>(`code[data-highlight="${language}"]`)) highlight(code, language)
+        for (const code of document.querySelectorAll<HTMLElement>(`code[data-highlight="${language}"]`))
+          highlight(code, language)
       },
       () => {
         loading.delete(language)

@@ -31,7 +31,9 @@ md.use(tex, {
   delimiters: 'all',
   // The TeX source stays the placeholder's text: readable until KaTeX is there, and what it reads.
   render: (content: string, displayMode: boolean) =>
-    displayMode ? `<div class="md-math md-math-display">${md.utils.escapeHtml(content.trim())}</div>\n` : `<span class="md-math">${md.utils.escapeHtml(content)}</span>`,
+    displayMode
+      ? `<div class="md-math md-math-display">${md.utils.escapeHtml(content.trim())}</div>\n`
+      : `<span class="md-math">${md.utils.escapeHtml(content)}</span>`,
 })
 
 // Links go to http(s) and mailto only; anything else (javascript:, data:, relative) stays text.
@@ -41,7 +43,8 @@ md.validateLink = url => SAFE_URL.test(url.trim())
 // The page has its own h1 and h2: answer headings start at h3.
 md.core.ruler.push('parley_headings', state => {
   for (const token of state.tokens) {
-    if (token.type === 'heading_open' || token.type === 'heading_close') token.tag = `h${Math.min(6, Number(token.tag.slice(1)) + 2)}`
+    if (token.type === 'heading_open' || token.type === 'heading_close')
+      token.tag = `h${Math.min(6, Number(token.tag.slice(1)) + 2)}`
   }
 })
 // Table alignment as a class: a style attribute would break the CSP (style-src 'self').
@@ -66,7 +69,9 @@ md.renderer.rules.image = (tokens, index) => {
   const token = tokens[index] as Token
   const alt = md.utils.escapeHtml(token.content || token.attrGet('src') || '')
   const src = token.attrGet('src') ?? ''
-  return SAFE_URL.test(src) ? `<a href="${md.utils.escapeHtml(src)}" target="_blank" rel="noopener noreferrer nofollow">${alt}</a>` : alt
+  return SAFE_URL.test(src)
+    ? `<a href="${md.utils.escapeHtml(src)}" target="_blank" rel="noopener noreferrer nofollow">${alt}</a>`
+    : alt
 }
 md.renderer.rules.fence = (tokens, index) => {
   const token = tokens[index] as Token
@@ -77,7 +82,34 @@ md.renderer.rules.fence = (tokens, index) => {
 
 const purify = DOMPurify(window)
 const SANITIZE: Parameters<typeof purify.sanitize>[1] & { RETURN_DOM_FRAGMENT: true } = {
-  ALLOWED_TAGS: ['a', 'blockquote', 'br', 'code', 'del', 'div', 'em', 'h3', 'h4', 'h5', 'h6', 'hr', 'li', 'ol', 'p', 'pre', 's', 'span', 'strong', 'table', 'tbody', 'td', 'th', 'thead', 'tr', 'ul'],
+  ALLOWED_TAGS: [
+    'a',
+    'blockquote',
+    'br',
+    'code',
+    'del',
+    'div',
+    'em',
+    'h3',
+    'h4',
+    'h5',
+    'h6',
+    'hr',
+    'li',
+    'ol',
+    'p',
+    'pre',
+    's',
+    'span',
+    'strong',
+    'table',
+    'tbody',
+    'td',
+    'th',
+    'thead',
+    'tr',
+    'ul',
+  ],
   ALLOWED_ATTR: ['href', 'title', 'target', 'rel', 'class', 'start', 'data-language'],
   ALLOW_DATA_ATTR: false,
   // href is checked against SAFE_URL; these are not URLs (DOMPurify would check them too).
@@ -89,7 +121,8 @@ const SANITIZE: Parameters<typeof purify.sanitize>[1] & { RETURN_DOM_FRAGMENT: t
 function toFragment(html: string, labels: MarkdownLabels): DocumentFragment {
   const fragment = purify.sanitize(html, SANITIZE)
   // The line breaks markdown-it puts between blocks are no content (the body's text is the answer's).
-  for (const node of [...fragment.childNodes]) if (node.nodeType === Node.TEXT_NODE && node.textContent?.trim() === '') node.remove()
+  for (const node of [...fragment.childNodes])
+    if (node.nodeType === Node.TEXT_NODE && node.textContent?.trim() === '') node.remove()
   enhanceCode(fragment, labels)
   renderPendingMath(fragment)
   return fragment
@@ -109,7 +142,8 @@ function topLevelBlocks(tokens: readonly Token[]): Block[] {
     if (token.level !== 0 || token.nesting === -1 || !token.map) continue
     let end = index + 1
     if (token.nesting === 1) {
-      while (end < tokens.length && !((tokens[end] as Token).level === 0 && (tokens[end] as Token).nesting === -1)) end++
+      while (end < tokens.length && !((tokens[end] as Token).level === 0 && (tokens[end] as Token).nesting === -1))
+        end++
       end++
     }
     blocks.push({ start: index, end, lines: [token.map[0], token.map[1]] })

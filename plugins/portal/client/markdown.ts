@@ -30,7 +30,12 @@ export function loadMarkdown(): Promise<Engine | undefined> {
 }
 
 function labels() {
-  return { copy: text('copy_code'), copied: text('code_copied'), copyFailed: text('copy_failed'), plainCode: text('code_plain') }
+  return {
+    copy: text('copy_code'),
+    copied: text('code_copied'),
+    copyFailed: text('copy_failed'),
+    plainCode: text('code_plain'),
+  }
 }
 
 /** One answer's body, rendered from its Markdown source as it grows. */

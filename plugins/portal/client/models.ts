@@ -16,13 +16,29 @@ export async function startModels(root: HTMLElement): Promise<void> {
       item.dataset.model = model.name
       const title = element('h2', { className: 'model-name', text: model.display_name || model.name })
       const id = element('p', { className: 'model-id' })
-      id.append(element('span', { className: 'visually-hidden', text: `${text('model_id')}: ` }), element('code', { text: model.name }))
-      const flags = element('ul', { className: 'model-flags', attributes: { 'aria-label': model.display_name || model.name } })
+      id.append(
+        element('span', { className: 'visually-hidden', text: `${text('model_id')}: ` }),
+        element('code', { text: model.name }),
+      )
+      const flags = element('ul', {
+        className: 'model-flags',
+        attributes: { 'aria-label': model.display_name || model.name },
+      })
       if (model.reasoning) flags.append(flag('reasoning', text('reasoning'), text('reasoning_help')))
       if (model.vision) flags.append(flag('vision', text('vision'), text('vision_help')))
       const actions = element('div', { className: 'model-actions' })
-      actions.append(element('a', { className: 'btn btn-primary', text: text('chat_with'), attributes: { href: `/chat?model=${encodeURIComponent(model.name)}` } }))
-      const copy = element('button', { className: 'btn', text: text('copy_id'), attributes: { type: 'button', 'data-action': 'copy-id' } })
+      actions.append(
+        element('a', {
+          className: 'btn btn-primary',
+          text: text('chat_with'),
+          attributes: { href: `/chat?model=${encodeURIComponent(model.name)}` },
+        }),
+      )
+      const copy = element('button', {
+        className: 'btn',
+        text: text('copy_id'),
+        attributes: { type: 'button', 'data-action': 'copy-id' },
+      })
       copy.addEventListener('click', () => {
         void navigator.clipboard?.writeText(model.name).then(
           () => (copy.textContent = text('copied')),
@@ -44,6 +60,11 @@ function flag(kind: string, label: string, help: string): HTMLLIElement {
   item.dataset.flag = kind
   // Screen readers hear the help after the name ("Reasoning: thinks before…"); the eye gets it as a tooltip.
   const spoken = text('flag_help', { name: label, help })
-  item.append(element('span', { className: 'visually-hidden', text: spoken.startsWith(label) ? spoken.slice(label.length) : ` ${help}` }))
+  item.append(
+    element('span', {
+      className: 'visually-hidden',
+      text: spoken.startsWith(label) ? spoken.slice(label.length) : ` ${help}`,
+    }),
+  )
   return item
 }

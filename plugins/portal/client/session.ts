@@ -37,14 +37,19 @@ export class ApiError extends Error {
 export function loadSession(): Session | undefined {
   try {
     const parsed = JSON.parse(localStorage.getItem(SESSION_KEY) ?? 'null') as Session | null
-    return parsed && typeof parsed.access_token === 'string' && typeof parsed.refresh_token === 'string' && parsed.user ? parsed : undefined
+    return parsed && typeof parsed.access_token === 'string' && typeof parsed.refresh_token === 'string' && parsed.user
+      ? parsed
+      : undefined
   } catch {
     return undefined
   }
 }
 
 export function saveSession(session: Session): void {
-  localStorage.setItem(SESSION_KEY, JSON.stringify({ access_token: session.access_token, refresh_token: session.refresh_token, user: session.user }))
+  localStorage.setItem(
+    SESSION_KEY,
+    JSON.stringify({ access_token: session.access_token, refresh_token: session.refresh_token, user: session.user }),
+  )
 }
 
 export function forgetSession(): void {
@@ -68,13 +73,27 @@ export async function errorOf(response: Response): Promise<ApiError> {
     // not JSON: keep the status
   }
   const header = Number(response.headers.get('retry-after'))
-  const retryAfter = typeof body.error?.retry_after === 'number' ? body.error.retry_after : Number.isFinite(header) && header > 0 ? header : undefined
-  return new ApiError(response.status, typeof body.error?.type === 'string' ? body.error.type : 'http_error', typeof body.error?.message === 'string' ? body.error.message : `HTTP ${response.status}`, retryAfter)
+  const retryAfter =
+    typeof body.error?.retry_after === 'number'
+      ? body.error.retry_after
+      : Number.isFinite(header) && header > 0
+        ? header
+        : undefined
+  return new ApiError(
+    response.status,
+    typeof body.error?.type === 'string' ? body.error.type : 'http_error',
+    typeof body.error?.message === 'string' ? body.error.message : `HTTP ${response.status}`,
+    retryAfter,
+  )
 }
 
 /** JSON request without credentials (sign-in, registration, public settings). */
 export async function publicJson<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await send(path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+  const response = await send(path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  })
   if (!response.ok) throw await errorOf(response)
   return (response.status === 204 ? undefined : await response.json()) as T
 }
@@ -100,7 +119,9 @@ function refresh(session: Session): Promise<Session | undefined> {
       return undefined
     }
   }
-  refreshing ??= ((navigator.locks ? navigator.locks.request('parley.session.refresh', run) : run()) as Promise<Session | undefined>).finally(() => (refreshing = undefined))
+  refreshing ??= (
+    (navigator.locks ? navigator.locks.request('parley.session.refresh', run) : run()) as Promise<Session | undefined>
+  ).finally(() => (refreshing = undefined))
   return refreshing
 }
 
@@ -111,7 +132,11 @@ export async function sessionJson<T>(method: string, path: string, body?: unknow
   for (let attempt = 0; ; attempt++) {
     const headers: Record<string, string> = { authorization: `Bearer ${session.access_token}` }
     if (body !== undefined) headers['content-type'] = 'application/json'
-    const response = await send(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+    const response = await send(path, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
     if (response.status === 401 && attempt === 0) {
       const fresh = await refresh(session)
       if (fresh) {

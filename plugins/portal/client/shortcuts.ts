@@ -13,7 +13,9 @@ export interface ChatShortcuts {
 }
 
 function editing(target: EventTarget | null): boolean {
-  return target instanceof HTMLElement && (target.isContentEditable || target.closest('input, textarea, select') !== null)
+  return (
+    target instanceof HTMLElement && (target.isContentEditable || target.closest('input, textarea, select') !== null)
+  )
 }
 
 export function installChatShortcuts(actions: ChatShortcuts): void {

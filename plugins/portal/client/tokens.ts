@@ -20,29 +20,50 @@ export async function startTokens(root: HTMLElement): Promise<void> {
     secret.hidden = false
   }
   const guarded = (action: () => Promise<void>) => () =>
-    void action().catch((failure: unknown) => showError(error, failure instanceof ApiError ? failure.message : String(failure)))
+    void action().catch((failure: unknown) =>
+      showError(error, failure instanceof ApiError ? failure.message : String(failure)),
+    )
 
   // On a phone each row is a card, its cells labelled with the column names (portal.css).
   const labels = [...root.querySelectorAll('.token-table thead th')].map(cell => cell.textContent?.trim() ?? '')
-  const cell = (column: number, value: string, className = '') => element('td', { text: value, className, attributes: { 'data-label': labels[column] ?? '' } })
+  const cell = (column: number, value: string, className = '') =>
+    element('td', { text: value, className, attributes: { 'data-label': labels[column] ?? '' } })
   const refresh = async () => {
     const { items } = await sessionJson<{ items: TokenInfo[] }>('GET', '/api/tokens')
     rows.replaceChildren(
       ...items.map(token => {
         const row = element('tr')
-        row.append(cell(0, token.name, 'token-name'), cell(1, token.hint, 'token-hint'), cell(2, token.last_used_at ? new Date(token.last_used_at).toLocaleString() : text('never')))
+        row.append(
+          cell(0, token.name, 'token-name'),
+          cell(1, token.hint, 'token-hint'),
+          cell(2, token.last_used_at ? new Date(token.last_used_at).toLocaleString() : text('never')),
+        )
         const actions = element('td', { className: 'token-actions' })
-        const regenerate = element('button', { className: 'btn', text: text('regenerate'), attributes: { type: 'button' } })
-        regenerate.addEventListener('click', guarded(async () => {
-          reveal((await sessionJson<{ token: string }>('POST', `/api/tokens/${token.id}/regenerate`)).token)
-          await refresh()
-        }))
-        const remove = element('button', { className: 'btn btn-quiet', text: text('delete'), attributes: { type: 'button' } })
-        remove.addEventListener('click', guarded(async () => {
-          if (!confirm(text('confirm_delete'))) return
-          await sessionJson('DELETE', `/api/tokens/${token.id}`)
-          await refresh()
-        }))
+        const regenerate = element('button', {
+          className: 'btn',
+          text: text('regenerate'),
+          attributes: { type: 'button' },
+        })
+        regenerate.addEventListener(
+          'click',
+          guarded(async () => {
+            reveal((await sessionJson<{ token: string }>('POST', `/api/tokens/${token.id}/regenerate`)).token)
+            await refresh()
+          }),
+        )
+        const remove = element('button', {
+          className: 'btn btn-quiet',
+          text: text('delete'),
+          attributes: { type: 'button' },
+        })
+        remove.addEventListener(
+          'click',
+          guarded(async () => {
+            if (!confirm(text('confirm_delete'))) return
+            await sessionJson('DELETE', `/api/tokens/${token.id}`)
+            await refresh()
+          }),
+        )
         actions.append(regenerate, remove)
         row.append(actions)
         return row

@@ -21,16 +21,26 @@ export async function startUsage(root: HTMLElement): Promise<void> {
   const draw = () => {
     if (!usage) return
     const current = usage
-    role(root, 'range').textContent = text('usage_range', { from: current.from, to: current.to, zone: current.time_zone })
+    role(root, 'range').textContent = text('usage_range', {
+      from: current.from,
+      to: current.to,
+      zone: current.time_zone,
+    })
     role(root, 'total-calls').textContent = number.format(current.totals.calls)
     role(root, 'total-prompt').textContent = number.format(current.totals.prompt_tokens)
     role(root, 'total-completion').textContent = number.format(current.totals.completion_tokens)
     drawChart(role(root, 'chart'), current, metric(), number)
     role(root, 'daily').replaceChildren(
-      ...[...current.daily].reverse().map(day => row([day.date, day.calls, day.prompt_tokens, day.completion_tokens], number)),
+      ...[...current.daily]
+        .reverse()
+        .map(day => row([day.date, day.calls, day.prompt_tokens, day.completion_tokens], number)),
     )
     const models = role(root, 'models')
-    models.replaceChildren(...current.models.map(model => row([model.model, model.calls, model.prompt_tokens, model.completion_tokens], number)))
+    models.replaceChildren(
+      ...current.models.map(model =>
+        row([model.model, model.calls, model.prompt_tokens, model.completion_tokens], number),
+      ),
+    )
     if (current.models.length === 0) {
       const empty = element('tr')
       empty.append(element('td', { className: 'portal-empty', text: text('usage_none'), attributes: { colspan: '4' } }))
@@ -58,7 +68,15 @@ export async function startUsage(root: HTMLElement): Promise<void> {
 
 function row(cells: ReadonlyArray<string | number>, number: Intl.NumberFormat): HTMLTableRowElement {
   const tr = element('tr')
-  cells.forEach((cell, index) => tr.append(element(index === 0 ? 'th' : 'td', { className: index === 0 ? '' : 'num', text: typeof cell === 'number' ? number.format(cell) : cell, ...(index === 0 ? { attributes: { scope: 'row' } } : {}) })))
+  cells.forEach((cell, index) =>
+    tr.append(
+      element(index === 0 ? 'th' : 'td', {
+        className: index === 0 ? '' : 'num',
+        text: typeof cell === 'number' ? number.format(cell) : cell,
+        ...(index === 0 ? { attributes: { scope: 'row' } } : {}),
+      }),
+    ),
+  )
   return tr
 }
 
@@ -68,12 +86,24 @@ function drawChart(chart: HTMLElement, usage: UserUsage, metric: Metric, number:
   const max = Math.max(0, ...values)
   const total = values.reduce((sum, value) => sum + value, 0)
   const name = metric === 'calls' ? text('usage_calls') : text('usage_tokens')
-  chart.setAttribute('aria-label', text('chart_label', { metric: name, from: usage.from, to: usage.to, total: number.format(total), max: number.format(max) }))
+  chart.setAttribute(
+    'aria-label',
+    text('chart_label', {
+      metric: name,
+      from: usage.from,
+      to: usage.to,
+      total: number.format(total),
+      max: number.format(max),
+    }),
+  )
   chart.dataset.metric = metric
   chart.classList.toggle('usage-chart-dense', usage.days > 31)
   const bars = usage.daily.map((day, index) => {
     const value = values[index] ?? 0
-    const bar = element('div', { className: 'usage-bar', attributes: { title: text('bar', { date: day.date, value: `${number.format(value)} ${name}` }) } })
+    const bar = element('div', {
+      className: 'usage-bar',
+      attributes: { title: text('bar', { date: day.date, value: `${number.format(value)} ${name}` }) },
+    })
     bar.dataset.date = day.date
     bar.dataset.value = String(value)
     const fill = element('span', { className: 'usage-bar-fill' })
@@ -86,6 +116,10 @@ function drawChart(chart: HTMLElement, usage: UserUsage, metric: Metric, number:
   axis.append(element('span', { text: usage.from }), element('span', { text: usage.to }))
   const plot = element('div', { className: 'usage-plot' })
   plot.append(...bars)
-  const scale = element('div', { className: 'usage-scale', text: text('chart_max', { max: number.format(max) }), attributes: { 'aria-hidden': 'true' } })
+  const scale = element('div', {
+    className: 'usage-scale',
+    text: text('chart_max', { max: number.format(max) }),
+    attributes: { 'aria-hidden': 'true' },
+  })
   chart.replaceChildren(scale, plot, axis)
 }

@@ -29,11 +29,19 @@ export default definePlugin({
   setup(ctx) {
     const bundle = readClientBundle(CLIENT_DIR, 'portal')
     for (const page of PAGES) {
-      ctx.ui.pages.register(page.id, { path: page.path, template: page.template, templatesDir: TEMPLATES_DIR, access: 'public' })
+      ctx.ui.pages.register(page.id, {
+        path: page.path,
+        template: page.template,
+        templatesDir: TEMPLATES_DIR,
+        access: 'public',
+      })
     }
     ctx.ui.partials.register('assets', { name: 'portal/assets', file: path.join(CLIENT_DIR, BUNDLE_PARTIAL) })
     ctx.ui.partials.register('nav', { name: 'portal/nav', file: path.join(TEMPLATES_DIR, 'partials/portal/nav.hbs') })
-    ctx.ui.partials.register('dialog', { name: 'portal/dialog', file: path.join(TEMPLATES_DIR, 'partials/portal/dialog.hbs') })
+    ctx.ui.partials.register('dialog', {
+      name: 'portal/dialog',
+      file: path.join(TEMPLATES_DIR, 'partials/portal/dialog.hbs'),
+    })
     serveClientBundle(ctx.http, ASSETS_URL, bundle)
     installPortalRoutes(ctx.http, key => ctx.settings.get(key))
   },

@@ -14,7 +14,13 @@ const PortalConfig = Type.Object({
 export function installPortalRoutes(http: PluginContext['http'], setting: (key: string) => unknown): void {
   http.get(
     '/api/portal/config',
-    { schema: { tags: ['portal'], summary: 'Public settings the portal pages read: guest access, registration, history mode', response: { 200: PortalConfig } } },
+    {
+      schema: {
+        tags: ['portal'],
+        summary: 'Public settings the portal pages read: guest access, registration, history mode',
+        response: { 200: PortalConfig },
+      },
+    },
     async () => ({
       site_name: String(setting('site_name')),
       allow_guest: setting('allow_guest') === true,

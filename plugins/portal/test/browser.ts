@@ -7,7 +7,13 @@
 import type { Page } from 'playwright-core'
 import type { Test } from 'tap'
 import { openPage as openBrowserPage, until, type WatchedPage } from '@parley/core/testing/browser'
-import { createTestGateway, providerPlugin, scriptedProvider, type ScriptedProvider, type TestGateway } from '@parley/core/testing'
+import {
+  createTestGateway,
+  providerPlugin,
+  scriptedProvider,
+  type ScriptedProvider,
+  type TestGateway,
+} from '@parley/core/testing'
 import identity from '@parley/identity'
 import portal, { buildClient, type BuiltClient } from '@parley/portal'
 import rateLimit from '@parley/rate-limit'
@@ -30,22 +36,40 @@ export interface Portal {
 }
 
 /** A listening gateway with identity, rate limits, the portal and a scripted channel serving MODELS. */
-export async function bootPortal(t: Test, settings: Record<string, unknown> = {}, options: { readonly theme?: string } = {}): Promise<Portal> {
+export async function bootPortal(
+  t: Test,
+  settings: Record<string, unknown> = {},
+  options: { readonly theme?: string } = {},
+): Promise<Portal> {
   await ensureBundle()
   const provider = scriptedProvider()
   const gateway = await createTestGateway({
     plugins: [identity, providerPlugin('scripted', provider), rateLimit, portal],
     listen: true,
-    config: { admin: { username: 'admin', password: ADMIN_PASSWORD }, settings, ...(options.theme ? { theme: options.theme } : {}) },
+    config: {
+      admin: { username: 'admin', password: ADMIN_PASSWORD },
+      settings,
+      ...(options.theme ? { theme: options.theme } : {}),
+    },
   })
   t.teardown(gateway.close)
-  const login = await gateway.inject({ method: 'POST', url: '/api/auth/admin/login', payload: { username: 'admin', password: ADMIN_PASSWORD } })
+  const login = await gateway.inject({
+    method: 'POST',
+    url: '/api/auth/admin/login',
+    payload: { username: 'admin', password: ADMIN_PASSWORD },
+  })
   const adminToken = (login.json() as { access_token: string }).access_token
   const channel = await gateway.inject({
     method: 'POST',
     url: '/api/admin/channels',
     headers: { authorization: `Bearer ${adminToken}` },
-    payload: { name: 'scripted', provider: 'scripted', base_url: 'https://1.1.1.1/v1', keys: ['sk-portal-test-0000000000'], models: [...MODELS] },
+    payload: {
+      name: 'scripted',
+      provider: 'scripted',
+      base_url: 'https://1.1.1.1/v1',
+      keys: ['sk-portal-test-0000000000'],
+      models: [...MODELS],
+    },
   })
   if (channel.statusCode !== 201) throw new Error(`channel: HTTP ${channel.statusCode} ${channel.body}`)
   const id = (channel.json() as { id: number }).id
@@ -64,7 +88,12 @@ export async function registerUser(portalGateway: Portal, name = 'ada'): Promise
   const response = await portalGateway.gateway.inject({
     method: 'POST',
     url: '/api/auth/register',
-    payload: { email: `${name}@example.com`, username: name, password: 'correct horse battery', password_confirm: 'correct horse battery' },
+    payload: {
+      email: `${name}@example.com`,
+      username: name,
+      password: 'correct horse battery',
+      password_confirm: 'correct horse battery',
+    },
   })
   if (response.statusCode !== 201) throw new Error(`register: HTTP ${response.statusCode} ${response.body}`)
   return response.json() as Session
@@ -74,7 +103,10 @@ export async function registerUser(portalGateway: Portal, name = 'ada'): Promise
  * A fresh browser context and page (see core's browser kit); with `session`, the portal's
  * localStorage holds that signed-in session before the first page loads.
  */
-export async function openPage(t: Test, options: { viewport?: { width: number; height: number }; expected?: RegExp[]; session?: Session; baseUrl: string }): Promise<WatchedPage> {
+export async function openPage(
+  t: Test,
+  options: { viewport?: { width: number; height: number }; expected?: RegExp[]; session?: Session; baseUrl: string },
+): Promise<WatchedPage> {
   const { session, ...rest } = options
   return openBrowserPage(t, {
     ...rest,
@@ -90,9 +122,17 @@ export async function openPage(t: Test, options: { viewport?: { width: number; h
 }
 
 /** A newly registered user (`name`) on the chat page, its script started. */
-export async function openChat(t: Test, portalGateway: Portal, options: { name?: string; expected?: RegExp[] } = {}): Promise<WatchedPage & { session: Session }> {
+export async function openChat(
+  t: Test,
+  portalGateway: Portal,
+  options: { name?: string; expected?: RegExp[] } = {},
+): Promise<WatchedPage & { session: Session }> {
   const session = await registerUser(portalGateway, options.name)
-  const watched = await openPage(t, { baseUrl: portalGateway.url, session, ...(options.expected ? { expected: options.expected } : {}) })
+  const watched = await openPage(t, {
+    baseUrl: portalGateway.url,
+    session,
+    ...(options.expected ? { expected: options.expected } : {}),
+  })
   await watched.page.goto('/chat')
   await ready(watched.page, 'chat')
   return { ...watched, session }

@@ -31,7 +31,10 @@ browserTest('a new user registers, signs in again, picks a model and watches the
   await page.click('[data-portal-page="login"] button[type="submit"]')
   await ready(page, 'chat')
 
-  t.same(await page.$$eval('[data-role="model"] option', options => options.map(o => (o as HTMLOptionElement).value)), ['slow-bot', 'thinker'])
+  t.same(await page.$$eval('[data-role="model"] option', options => options.map(o => (o as HTMLOptionElement).value)), [
+    'slow-bot',
+    'thinker',
+  ])
   await page.selectOption('[data-role="model"]', 'thinker')
   await page.selectOption('[data-role="model"]', 'slow-bot')
 
@@ -45,10 +48,18 @@ browserTest('a new user registers, signs in again, picks a model and watches the
 
   const chatCalls: Array<{ url: string; portalHeader: string | undefined; bearer: boolean }> = []
   page.on('request', request => {
-    if (request.url().includes('/chat/completions')) chatCalls.push({ url: new URL(request.url()).pathname, portalHeader: request.headers()['x-parley-chat'], bearer: /^Bearer prl_/.test(request.headers().authorization ?? '') })
+    if (request.url().includes('/chat/completions'))
+      chatCalls.push({
+        url: new URL(request.url()).pathname,
+        portalHeader: request.headers()['x-parley-chat'],
+        bearer: /^Bearer prl_/.test(request.headers().authorization ?? ''),
+      })
   })
   const words = ['Streaming ', 'answers ', 'grow ', 'word ', 'by ', 'word.']
-  portal.provider.reply({ events: [...words.map(delta => ({ type: 'text' as const, delta })), { type: 'done', finishReason: 'stop' }], delayMs: 250 })
+  portal.provider.reply({
+    events: [...words.map(delta => ({ type: 'text' as const, delta })), { type: 'done', finishReason: 'stop' }],
+    delayMs: 250,
+  })
   await page.keyboard.press('Enter')
 
   const answer = '[data-role="message-assistant"]'
@@ -61,11 +72,21 @@ browserTest('a new user registers, signs in again, picks a model and watches the
   t.ok((early ?? '').length < (final ?? '').length, `the answer grew while streaming (${JSON.stringify(early)} first)`)
   t.equal(await page.textContent('[data-role="message-user"] [data-role="message-body"]'), 'first line\nsecond line')
   t.ok(await page.isHidden('[data-role="stop"]'), 'the stop button hides again')
-  t.same(chatCalls, [{ url: '/v1/chat/completions', portalHeader: '1', bearer: true }], "/v1 with the user's chat token and X-Parley-Chat")
+  t.same(
+    chatCalls,
+    [{ url: '/v1/chat/completions', portalHeader: '1', bearer: true }],
+    "/v1 with the user's chat token and X-Parley-Chat",
+  )
   t.equal(portal.provider.calls[0]?.request.model, 'slow-bot')
 
   // Stop: the stream is aborted in the browser, and the gateway aborts the upstream call.
-  portal.provider.reply({ events: [...Array.from({ length: 40 }, (_, i) => ({ type: 'text' as const, delta: `part${i} ` })), { type: 'done', finishReason: 'stop' }], delayMs: 200 })
+  portal.provider.reply({
+    events: [
+      ...Array.from({ length: 40 }, (_, i) => ({ type: 'text' as const, delta: `part${i} ` })),
+      { type: 'done', finishReason: 'stop' },
+    ],
+    delayMs: 200,
+  })
   await page.fill('[data-role="prompt"]', 'a long one please')
   await page.keyboard.press('Enter')
   await page.waitForSelector(`${answer} >> nth=1 >> [data-role="message-body"]:has-text("part0")`)
@@ -85,7 +106,11 @@ for (const theme of ['default', 'ink'] as const) {
     portal.provider.reply({
       events: [
         { type: 'reasoning', delta: 'They want a short example. A function with a default parameter shows the idea.' },
-        { type: 'text', delta: 'Here is a small **TypeScript** example:\n\n```ts\n// Greets someone, politely by default\nfunction greet(name: string, polite = true): string {\n  return polite ? `Hello, ${name}.` : `Hi ${name}`\n}\n```\n\nCall it as `greet("Ada")`.' },
+        {
+          type: 'text',
+          delta:
+            'Here is a small **TypeScript** example:\n\n```ts\n// Greets someone, politely by default\nfunction greet(name: string, polite = true): string {\n  return polite ? `Hello, ${name}.` : `Hi ${name}`\n}\n```\n\nCall it as `greet("Ada")`.',
+        },
         { type: 'done', finishReason: 'stop' },
       ],
     })

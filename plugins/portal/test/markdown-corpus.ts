@@ -82,5 +82,7 @@ def cost(tokens: int, price: float) -> float:
 
 /** `text` cut into `count` pieces of about the same length. */
 export function chunks(text: string, count: number): string[] {
-  return Array.from({ length: count }, (_, index) => text.slice(Math.floor((index * text.length) / count), Math.floor(((index + 1) * text.length) / count)))
+  return Array.from({ length: count }, (_, index) =>
+    text.slice(Math.floor((index * text.length) / count), Math.floor(((index + 1) * text.length) / count)),
+  )
 }

@@ -33,7 +33,11 @@ t.test('the ink theme: its own layout and colours around the portal pages it doe
   const chat = await gateway.inject({ method: 'GET', url: '/chat' })
   t.equal(chat.statusCode, 200)
   t.match(chat.body, '<header class="ink-rail">', "ink's own header partial")
-  t.match(chat.body, /<link rel="stylesheet" href="\/assets\/ink\/css\/theme\.css\?v=[0-9a-f]{12}">/, "ink's own stylesheet")
+  t.match(
+    chat.body,
+    /<link rel="stylesheet" href="\/assets\/ink\/css\/theme\.css\?v=[0-9a-f]{12}">/,
+    "ink's own stylesheet",
+  )
   t.match(chat.body, 'data-role="prompt"', "the page itself is the portal's: ink has no pages")
   t.notMatch(chat.body, 'site-header', "nothing of the default theme's layout")
   const zh = await gateway.inject({ method: 'GET', url: '/login', headers: { 'accept-language': 'zh-CN' } })
@@ -55,7 +59,11 @@ t.test('the bundle: immutable with its hash, revalidated without, 304 on its ETa
   t.equal(hashed.headers['x-content-type-options'], 'nosniff')
   const bare = await gateway.inject({ method: 'GET', url: '/portal/assets/app.js' })
   t.equal(bare.headers['cache-control'], 'public, max-age=0, must-revalidate')
-  const again = await gateway.inject({ method: 'GET', url: '/portal/assets/app.js', headers: { 'if-none-match': String(hashed.headers.etag) } })
+  const again = await gateway.inject({
+    method: 'GET',
+    url: '/portal/assets/app.js',
+    headers: { 'if-none-match': String(hashed.headers.etag) },
+  })
   t.equal(again.statusCode, 304)
   for (const path of ['/portal/assets/assets.hbs', '/portal/assets/..%2Fpackage.json', '/portal/assets/nope.js']) {
     t.equal((await gateway.inject({ method: 'GET', url: path })).statusCode, 404, path)
@@ -63,42 +71,74 @@ t.test('the bundle: immutable with its hash, revalidated without, 304 on its ETa
   t.ok((js?.body.length ?? 0) < 150_000, 'the chat bundle stays small')
 })
 
-t.test('the lazy parts: chunks, KaTeX stylesheet and fonts are served immutable; the first paint needs little', async t => {
-  const built = await ensureBundle()
-  const gateway = await createTestGateway({ plugins: [identity, portal] })
-  t.teardown(gateway.close)
-  const files = readClientBundle(CLIENT_DIR, 'portal')
-  const names = [...files.keys()]
-  t.same(names.filter(name => !/^(?:app\.(?:js|css)|chunk-[A-Z0-9]+\.js|katex-[A-Z0-9]+\.css|KaTeX_[\w-]+-[A-Z0-9]+\.woff2)$/.test(name)), [], 'only the entry files, hashed chunks, the KaTeX stylesheet and woff2 fonts')
-  const katex = names.find(name => name.startsWith('katex-')) ?? ''
-  const font = names.find(name => name.endsWith('.woff2')) ?? ''
-  const chunk = names.find(name => name.startsWith('chunk-')) ?? ''
-  for (const [name, type] of [[katex, 'text/css; charset=utf-8'], [font, 'font/woff2'], [chunk, 'text/javascript; charset=utf-8']] as const) {
-    const response = await gateway.inject({ method: 'GET', url: `/portal/assets/${name}` })
-    t.equal(response.statusCode, 200, name)
-    t.equal(response.headers['content-type'], type)
-    t.equal(response.headers['cache-control'], 'public, max-age=31536000, immutable', 'its name carries its hash')
-  }
-  const css = files.get(katex)?.body.toString('utf8') ?? ''
-  t.notMatch(css, /url\(\)|\.woff\)|\.ttf\)/, 'woff2 only, no empty font sources left')
-  t.match(css, /url\("?\.\/KaTeX_Main-Regular-[A-Z0-9]+\.woff2"?\)/, 'fonts from the bundle folder')
+t.test(
+  'the lazy parts: chunks, KaTeX stylesheet and fonts are served immutable; the first paint needs little',
+  async t => {
+    const built = await ensureBundle()
+    const gateway = await createTestGateway({ plugins: [identity, portal] })
+    t.teardown(gateway.close)
+    const files = readClientBundle(CLIENT_DIR, 'portal')
+    const names = [...files.keys()]
+    t.same(
+      names.filter(
+        name =>
+          !/^(?:app\.(?:js|css)|chunk-[A-Z0-9]+\.js|katex-[A-Z0-9]+\.css|KaTeX_[\w-]+-[A-Z0-9]+\.woff2)$/.test(name),
+      ),
+      [],
+      'only the entry files, hashed chunks, the KaTeX stylesheet and woff2 fonts',
+    )
+    const katex = names.find(name => name.startsWith('katex-')) ?? ''
+    const font = names.find(name => name.endsWith('.woff2')) ?? ''
+    const chunk = names.find(name => name.startsWith('chunk-')) ?? ''
+    for (const [name, type] of [
+      [katex, 'text/css; charset=utf-8'],
+      [font, 'font/woff2'],
+      [chunk, 'text/javascript; charset=utf-8'],
+    ] as const) {
+      const response = await gateway.inject({ method: 'GET', url: `/portal/assets/${name}` })
+      t.equal(response.statusCode, 200, name)
+      t.equal(response.headers['content-type'], type)
+      t.equal(response.headers['cache-control'], 'public, max-age=31536000, immutable', 'its name carries its hash')
+    }
+    const css = files.get(katex)?.body.toString('utf8') ?? ''
+    t.notMatch(css, /url\(\)|\.woff\)|\.ttf\)/, 'woff2 only, no empty font sources left')
+    t.match(css, /url\("?\.\/KaTeX_Main-Regular-[A-Z0-9]+\.woff2"?\)/, 'fonts from the bundle folder')
 
-  // The first paint: app.js and the chunks it imports statically (preloaded by the partial).
-  const partial = await gateway.inject({ method: 'GET', url: '/chat' })
-  for (const name of built.initial.slice(1)) t.match(partial.body, `<link rel="modulepreload" href="/portal/assets/${name}">`)
-  const gzipped = built.initial.reduce((sum, name) => sum + gzipSync(files.get(name)?.body ?? Buffer.alloc(0), { level: 9 }).length, 0)
-  t.ok(gzipped < 10_000, `the first paint's script is ${gzipped} B gzipped (markdown-it, DOMPurify, highlight.js and KaTeX load later)`)
-  const initial = built.initial.map(name => files.get(name)?.body.toString('utf8') ?? '').join('')
-  t.notMatch(initial, /markdown-it|DOMPurify|KaTeX|hljs/i, 'none of the libraries is in it')
-})
+    // The first paint: app.js and the chunks it imports statically (preloaded by the partial).
+    const partial = await gateway.inject({ method: 'GET', url: '/chat' })
+    for (const name of built.initial.slice(1))
+      t.match(partial.body, `<link rel="modulepreload" href="/portal/assets/${name}">`)
+    const gzipped = built.initial.reduce(
+      (sum, name) => sum + gzipSync(files.get(name)?.body ?? Buffer.alloc(0), { level: 9 }).length,
+      0,
+    )
+    t.ok(
+      gzipped < 10_000,
+      `the first paint's script is ${gzipped} B gzipped (markdown-it, DOMPurify, highlight.js and KaTeX load later)`,
+    )
+    const initial = built.initial.map(name => files.get(name)?.body.toString('utf8') ?? '').join('')
+    t.notMatch(initial, /markdown-it|DOMPurify|KaTeX|hljs/i, 'none of the libraries is in it')
+  },
+)
 
 t.test('GET /api/portal/config: the public settings the pages need', async t => {
-  const gateway = await createTestGateway({ plugins: [identity, portal], config: { settings: { allow_guest: true, chat_history_mode: 'memory' } } })
+  const gateway = await createTestGateway({
+    plugins: [identity, portal],
+    config: { settings: { allow_guest: true, chat_history_mode: 'memory' } },
+  })
   t.teardown(gateway.close)
   const config = await gateway.inject({ method: 'GET', url: '/api/portal/config' })
-  t.same(config.json(), { site_name: 'Parley', allow_guest: true, allow_registration: true, chat_history_mode: 'memory' })
+  t.same(config.json(), {
+    site_name: 'Parley',
+    allow_guest: true,
+    allow_registration: true,
+    chat_history_mode: 'memory',
+  })
 })
 
 t.test('a missing bundle stops the start with a message that says how to build it', async t => {
-  t.throws(() => readClientBundle(t.testdir({}), 'portal'), { code: 'PARLEY_ERR_UI_BUNDLE_MISSING', message: /portal.*npm run build/ })
+  t.throws(() => readClientBundle(t.testdir({}), 'portal'), {
+    code: 'PARLEY_ERR_UI_BUNDLE_MISSING',
+    message: /portal.*npm run build/,
+  })
 })

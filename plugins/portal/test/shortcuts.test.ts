@@ -7,13 +7,19 @@ const answer = '[data-role="message-assistant"]'
 browserTest('keyboard shortcuts: new chat, focus the box, stop the stream, and the list of them', async t => {
   const portal = await bootPortal(t)
   const { page } = await openChat(t, portal)
-  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-role') ?? document.activeElement?.tagName)
+  const focused = () =>
+    page.evaluate(() => document.activeElement?.getAttribute('data-role') ?? document.activeElement?.tagName)
 
   // ? lists the shortcuts; Esc closes the list.
   await page.locator('body').click({ position: { x: 5, y: 5 } })
   await page.keyboard.press('?')
   await page.waitForSelector('[data-role="shortcuts"][open]')
-  t.same(await page.$$eval('[data-role="shortcuts"] [data-shortcut]', rows => rows.map(row => (row as HTMLElement).dataset.shortcut)), ['new-chat', 'focus', 'stop', 'send', 'help'])
+  t.same(
+    await page.$$eval('[data-role="shortcuts"] [data-shortcut]', rows =>
+      rows.map(row => (row as HTMLElement).dataset.shortcut),
+    ),
+    ['new-chat', 'focus', 'stop', 'send', 'help'],
+  )
   t.match(await page.textContent('[data-shortcut="new-chat"] dt'), /Ctrl \+ Shift \+ O/)
   await page.screenshot({ path: `${SCREENSHOTS}chat-shortcuts-en.png` })
   await page.keyboard.press('Escape')
@@ -34,7 +40,13 @@ browserTest('keyboard shortcuts: new chat, focus the box, stop the stream, and t
 
   // Esc while an answer streams stops it, and the gateway aborts the upstream call.
   await page.fill('[data-role="prompt"]', 'a long one')
-  portal.provider.reply({ events: [...Array.from({ length: 40 }, (_, i) => ({ type: 'text' as const, delta: `part${i} ` })), { type: 'done', finishReason: 'stop' }], delayMs: 150 })
+  portal.provider.reply({
+    events: [
+      ...Array.from({ length: 40 }, (_, i) => ({ type: 'text' as const, delta: `part${i} ` })),
+      { type: 'done', finishReason: 'stop' },
+    ],
+    delayMs: 150,
+  })
   await page.keyboard.press('Enter')
   await page.waitForSelector(`${answer} [data-role="message-body"]:has-text("part0")`)
   await page.keyboard.press('Escape')

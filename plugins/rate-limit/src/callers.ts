@@ -34,7 +34,11 @@ export function callerLimit(principal: Principal, rates: CallerRates): CallerLim
         ? { kind: 'user', key: `user:${principal.userId}`, rpm: principal.groupRpm ?? rates.user() }
         : { kind: 'token', key: `token:${principal.tokenId}`, rpm: principal.groupRpm ?? rates.user() }
     case 'widget_user':
-      return { kind: 'widget', key: `widget:${encodeURIComponent(principal.clientId)}:${encodeURIComponent(principal.externalId)}`, rpm: rates.widget() }
+      return {
+        kind: 'widget',
+        key: `widget:${encodeURIComponent(principal.clientId)}:${encodeURIComponent(principal.externalId)}`,
+        rpm: rates.widget(),
+      }
   }
 }
 
@@ -64,7 +68,8 @@ function ipv6Groups(ip: string): string[] | undefined {
   const dotted = last.at(-1)
   if (dotted?.includes('.')) {
     const octets = dotted.split('.').map(Number)
-    if (octets.length !== 4 || octets.some(octet => !Number.isInteger(octet) || octet < 0 || octet > 255)) return undefined
+    if (octets.length !== 4 || octets.some(octet => !Number.isInteger(octet) || octet < 0 || octet > 255))
+      return undefined
     const [a = 0, b = 0, c = 0, d = 0] = octets
     last.splice(-1, 1, ((a << 8) | b).toString(16), ((c << 8) | d).toString(16))
   }

@@ -28,12 +28,26 @@ export default definePlugin({
       description: 'Per widget user (per external id); 0 for no limit',
       locales: { 'zh-CN': { title: '挂件用户每分钟请求数', description: '按挂件用户（外部 ID）计；0 表示不限' } },
     })
-    const degraded = registerSample(ctx.metrics, { name: 'parley_rate_limit_degraded', help: '1 while Redis is unreachable and limits are counted per instance', type: 'gauge' })
-    const fallbacks = registerSample(ctx.metrics, { name: 'parley_rate_limit_fallbacks_total', help: 'Limit checks counted in this instance because Redis was unreachable', type: 'counter' })
-    const refusals = registerSample(ctx.metrics, { name: 'parley_rate_limit_refusals_total', help: 'Calls refused by a limit, by kind (guest, user, token, widget, channel)', type: 'counter' })
+    const degraded = registerSample(ctx.metrics, {
+      name: 'parley_rate_limit_degraded',
+      help: '1 while Redis is unreachable and limits are counted per instance',
+      type: 'gauge',
+    })
+    const fallbacks = registerSample(ctx.metrics, {
+      name: 'parley_rate_limit_fallbacks_total',
+      help: 'Limit checks counted in this instance because Redis was unreachable',
+      type: 'counter',
+    })
+    const refusals = registerSample(ctx.metrics, {
+      name: 'parley_rate_limit_refusals_total',
+      help: 'Calls refused by a limit, by kind (guest, user, token, widget, channel)',
+      type: 'counter',
+    })
 
     const { url, prefix } = ctx.config.redis
-    const counter: WindowCounter = url ? new SharedCounter({ url, prefix, log: ctx.log, degraded, fallbacks }) : new LocalCounter()
+    const counter: WindowCounter = url
+      ? new SharedCounter({ url, prefix, log: ctx.log, degraded, fallbacks })
+      : new LocalCounter()
     const rates = {
       guest: () => ctx.settings.get('guest_rpm'),
       user: () => ctx.settings.get('user_rpm'),

@@ -5,10 +5,14 @@ const requests = (limit: number, noun = 'request') => `${limit} ${noun}${limit =
 
 const MESSAGES: Record<Language, Record<CallerKind, (limit: number, seconds: number) => string>> = {
   en: {
-    guest: (limit, seconds) => `Too many requests: guests may send ${requests(limit)} per minute from one address; try again in ${seconds} s`,
-    user: (limit, seconds) => `Too many requests: your account may send ${requests(limit)} per minute; try again in ${seconds} s`,
-    token: (limit, seconds) => `Too many requests: this API token may send ${requests(limit)} per minute; try again in ${seconds} s`,
-    widget: (limit, seconds) => `Too many requests: you may send ${requests(limit, 'message')} per minute; try again in ${seconds} s`,
+    guest: (limit, seconds) =>
+      `Too many requests: guests may send ${requests(limit)} per minute from one address; try again in ${seconds} s`,
+    user: (limit, seconds) =>
+      `Too many requests: your account may send ${requests(limit)} per minute; try again in ${seconds} s`,
+    token: (limit, seconds) =>
+      `Too many requests: this API token may send ${requests(limit)} per minute; try again in ${seconds} s`,
+    widget: (limit, seconds) =>
+      `Too many requests: you may send ${requests(limit, 'message')} per minute; try again in ${seconds} s`,
   },
   'zh-CN': {
     guest: (limit, seconds) => `请求过于频繁：访客每个地址每分钟最多 ${limit} 次请求，请 ${seconds} 秒后重试`,

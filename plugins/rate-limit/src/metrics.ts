@@ -15,7 +15,10 @@ export interface Sample {
  * a second prom-client copy in this package could drift from core's. The registry only asks a
  * metric for `name`, `help`, `type`, `get()` and `reset()`, so this small collector is enough.
  */
-export function registerSample(registry: MetricsRegistry, spec: { name: string; help: string; type: 'gauge' | 'counter' }): Sample {
+export function registerSample(
+  registry: MetricsRegistry,
+  spec: { name: string; help: string; type: 'gauge' | 'counter' },
+): Sample {
   const values = new Map<string, { labels: Record<string, string>; value: number }>()
   const entry = (labels: Readonly<Record<string, string>> = {}) => {
     const id = JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)))

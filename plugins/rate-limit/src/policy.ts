@@ -1,4 +1,11 @@
-import { andThen, languageOf, type LimitDecision, type LimitPolicy, type LimitSubject, type MaybePromise } from '@parley/core'
+import {
+  andThen,
+  languageOf,
+  type LimitDecision,
+  type LimitPolicy,
+  type LimitSubject,
+  type MaybePromise,
+} from '@parley/core'
 import { callerLimit, type CallerRates } from './callers.js'
 import type { Hit, WindowCounter } from './counter.js'
 import { refusalMessage } from './messages.js'
@@ -21,22 +28,39 @@ export class RpmPolicy implements LimitPolicy {
   check(subject: LimitSubject): MaybePromise<LimitDecision> {
     if (subject.kind === 'channel') {
       // Only the pipeline sees a channel refusal; the caller gets "channels busy" if none can serve.
-      return this.decide(`channel:${subject.channelId}`, subject.rpm, 'channel', () => ({ reason: `channel ${subject.channelId} is at its limit of ${subject.rpm} requests per minute` }))
+      return this.decide(`channel:${subject.channelId}`, subject.rpm, 'channel', () => ({
+        reason: `channel ${subject.channelId} is at its limit of ${subject.rpm} requests per minute`,
+      }))
     }
     const caller = callerLimit(subject.principal, this.rates)
     return this.decide(caller.key, caller.rpm, caller.kind, retryAfterMs => ({
       reason: `${caller.kind} limit of ${caller.rpm} requests per minute reached`,
-      message: refusalMessage(languageOf(subject.request.headers['accept-language']), caller.kind, caller.rpm, retryAfterMs),
+      message: refusalMessage(
+        languageOf(subject.request.headers['accept-language']),
+        caller.kind,
+        caller.rpm,
+        retryAfterMs,
+      ),
     }))
   }
 
   /** At once with the counter in memory; a promise while Redis counts. */
-  private decide(key: string, limit: number, kind: string, explain: (retryAfterMs: number) => { reason: string; message?: string }): MaybePromise<LimitDecision> {
+  private decide(
+    key: string,
+    limit: number,
+    kind: string,
+    explain: (retryAfterMs: number) => { reason: string; message?: string },
+  ): MaybePromise<LimitDecision> {
     if (limit <= 0) return ALLOWED
     return andThen(this.counter.hit(key), hit => this.judge(hit, limit, kind, explain))
   }
 
-  private judge(hit: Hit, limit: number, kind: string, explain: (retryAfterMs: number) => { reason: string; message?: string }): LimitDecision {
+  private judge(
+    hit: Hit,
+    limit: number,
+    kind: string,
+    explain: (retryAfterMs: number) => { reason: string; message?: string },
+  ): LimitDecision {
     if (hit.count <= limit) return { allowed: true, limit, remaining: limit - hit.count, resetMs: hit.resetMs }
     hit.refund()
     this.refusals.inc({ kind })

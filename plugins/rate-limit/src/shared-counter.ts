@@ -135,7 +135,10 @@ export class SharedCounter implements WindowCounter {
     clearInterval(this.#probe)
     this.#probe = undefined
     this.#options.degraded.set(0)
-    this.#options.log.info({ redis: this.#target }, 'Redis answers again: rate limits are shared between instances again')
+    this.#options.log.info(
+      { redis: this.#target },
+      'Redis answers again: rate limits are shared between instances again',
+    )
   }
 }
 

@@ -16,7 +16,11 @@ t.test('a channel at its rpm_limit is skipped for another; when none can serve, 
 
   const first = []
   for (let i = 0; i < 6; i++) first.push(await served())
-  t.same(first, ['busy', 'busy', 'spare', 'spare', 'spare', 429], 'the preferred channel until its limit, then the other, then 429')
+  t.same(
+    first,
+    ['busy', 'busy', 'spare', 'spare', 'spare', 429],
+    'the preferred channel until its limit, then the other, then 429',
+  )
 
   const refused = await call(gateway, { token: 'user-2' })
   t.equal(refused.statusCode, 429)
@@ -32,15 +36,27 @@ t.test('a channel at its rpm_limit is skipped for another; when none can serve, 
   t.equal(chinese.json().error.type, 'rate_limit_exceeded')
 
   // rpm_limit is read from the catalog on every call: raising it applies at once.
-  const raised = await gateway.inject({ method: 'PUT', url: `/api/admin/channels/${spareId}`, headers: { authorization: `Bearer ${ROOT}` }, payload: { rpm_limit: 4 } })
+  const raised = await gateway.inject({
+    method: 'PUT',
+    url: `/api/admin/channels/${spareId}`,
+    headers: { authorization: `Bearer ${ROOT}` },
+    payload: { rpm_limit: 4 },
+  })
   t.equal(raised.statusCode, 200, raised.body)
   const deadline = Date.now() + 3000
-  while (gateway.catalog.current().channels.find(c => c.id === spareId)?.rpmLimit !== 4 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
+  while (gateway.catalog.current().channels.find(c => c.id === spareId)?.rpmLimit !== 4 && Date.now() < deadline)
+    await new Promise(resolve => setTimeout(resolve, 10))
   t.same([await served(), await served()], ['spare', 429], 'exactly one more call on the raised channel')
 
-  const unlimited = await gateway.inject({ method: 'PUT', url: `/api/admin/channels/${spareId}`, headers: { authorization: `Bearer ${ROOT}` }, payload: { rpm_limit: 0 } })
+  const unlimited = await gateway.inject({
+    method: 'PUT',
+    url: `/api/admin/channels/${spareId}`,
+    headers: { authorization: `Bearer ${ROOT}` },
+    payload: { rpm_limit: 0 },
+  })
   t.equal(unlimited.statusCode, 200, unlimited.body)
-  while (gateway.catalog.current().channels.find(c => c.id === spareId)?.rpmLimit !== 0 && Date.now() < deadline + 3000) await new Promise(resolve => setTimeout(resolve, 10))
+  while (gateway.catalog.current().channels.find(c => c.id === spareId)?.rpmLimit !== 0 && Date.now() < deadline + 3000)
+    await new Promise(resolve => setTimeout(resolve, 10))
   t.same([await served(), await served(), await served()], ['spare', 'spare', 'spare'], 'rpm_limit 0 is unlimited')
 })
 
@@ -49,7 +65,11 @@ t.test('the caller limit is asked before the channels: a refused caller uses up 
   await channel(gateway, 'only', { rpm_limit: 2 })
   t.equal((await call(gateway, { token: 'user-2' })).statusCode, 200)
   t.equal((await call(gateway, { token: 'user-2' })).statusCode, 429, 'user 2 is at their limit')
-  t.equal((await call(gateway, { token: 'user-3' })).statusCode, 200, "user 2's refusal did not count against the channel")
+  t.equal(
+    (await call(gateway, { token: 'user-3' })).statusCode,
+    200,
+    "user 2's refusal did not count against the channel",
+  )
   t.equal((await call(gateway, { token: 'user-4' })).statusCode, 429, 'now the channel is at its limit')
   t.equal(provider.calls.length, 2)
 })

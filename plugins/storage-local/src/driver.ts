@@ -83,15 +83,28 @@ export class LocalStorage implements ObjectStorage {
     const { contentType, contentLength, expiresInSeconds } = checkPresignPut(options)
     const expires = this.#expires(expiresInSeconds)
     const sig = this.#signer.sign(uploadParts(key, expires, contentType, contentLength))
-    const query = new URLSearchParams({ expires: String(expires), type: contentType, length: String(contentLength), sig })
-    return { url: this.#url(key, query), method: 'PUT', headers: { 'content-type': contentType }, expiresAt: new Date(expires * 1000) }
+    const query = new URLSearchParams({
+      expires: String(expires),
+      type: contentType,
+      length: String(contentLength),
+      sig,
+    })
+    return {
+      url: this.#url(key, query),
+      method: 'PUT',
+      headers: { 'content-type': contentType },
+      expiresAt: new Date(expires * 1000),
+    }
   }
 
   async presignGet(key: string, options: { readonly expiresInSeconds: number }): Promise<PresignedDownload> {
     this.fileOf(key)
     const expires = this.#expires(options.expiresInSeconds)
     const sig = this.#signer.sign(downloadParts(key, expires))
-    return { url: this.#url(key, new URLSearchParams({ expires: String(expires), sig })), expiresAt: new Date(expires * 1000) }
+    return {
+      url: this.#url(key, new URLSearchParams({ expires: String(expires), sig })),
+      expiresAt: new Date(expires * 1000),
+    }
   }
 
   async put(key: string, body: Uint8Array, options: { readonly contentType: string }): Promise<void> {
@@ -177,10 +190,16 @@ export class LocalStorage implements ObjectStorage {
     try {
       await this.put(key, probe, { contentType: FALLBACK_TYPE })
       const got = await this.get(key)
-      if (!got) throw errors.PARLEY_ERR_STORAGE_FAILED({ reason: `the probe object written to ${this.root} cannot be read back` })
+      if (!got)
+        throw errors.PARLEY_ERR_STORAGE_FAILED({
+          reason: `the probe object written to ${this.root} cannot be read back`,
+        })
       const chunks: Buffer[] = []
       for await (const chunk of got.body) chunks.push(Buffer.from(chunk))
-      if (!Buffer.concat(chunks).equals(probe)) throw errors.PARLEY_ERR_STORAGE_FAILED({ reason: `the probe object read back from ${this.root} differs from what was written` })
+      if (!Buffer.concat(chunks).equals(probe))
+        throw errors.PARLEY_ERR_STORAGE_FAILED({
+          reason: `the probe object read back from ${this.root} differs from what was written`,
+        })
     } finally {
       await this.delete(key)
       if (created !== undefined) await removeEmptyUpTo(this.root, created)
@@ -208,8 +227,10 @@ export class LocalStorage implements ObjectStorage {
   verifyUpload(key: string, query: Query): UploadGrant {
     this.fileOf(key)
     const { expires, type, length, sig } = query
-    if (!isDigits(expires) || !isDigits(length) || typeof type !== 'string' || typeof sig !== 'string') throw localErrors.PARLEY_ERR_STORAGE_LOCAL_SIGNATURE()
-    if (!this.#signer.verify(uploadParts(key, Number(expires), type, Number(length)), sig)) throw localErrors.PARLEY_ERR_STORAGE_LOCAL_SIGNATURE()
+    if (!isDigits(expires) || !isDigits(length) || typeof type !== 'string' || typeof sig !== 'string')
+      throw localErrors.PARLEY_ERR_STORAGE_LOCAL_SIGNATURE()
+    if (!this.#signer.verify(uploadParts(key, Number(expires), type, Number(length)), sig))
+      throw localErrors.PARLEY_ERR_STORAGE_LOCAL_SIGNATURE()
     this.#checkNotExpired(Number(expires))
     return { contentType: type, length: Number(length), expires: Number(expires) }
   }
@@ -219,7 +240,8 @@ export class LocalStorage implements ObjectStorage {
     this.fileOf(key)
     const { expires, sig } = query
     if (!isDigits(expires) || typeof sig !== 'string') throw localErrors.PARLEY_ERR_STORAGE_LOCAL_SIGNATURE()
-    if (!this.#signer.verify(downloadParts(key, Number(expires)), sig)) throw localErrors.PARLEY_ERR_STORAGE_LOCAL_SIGNATURE()
+    if (!this.#signer.verify(downloadParts(key, Number(expires)), sig))
+      throw localErrors.PARLEY_ERR_STORAGE_LOCAL_SIGNATURE()
     this.#checkNotExpired(Number(expires))
     return Number(expires)
   }
@@ -230,7 +252,8 @@ export class LocalStorage implements ObjectStorage {
   }
 
   #checkNotExpired(expires: number): void {
-    if (this.#now() / 1000 > expires) throw localErrors.PARLEY_ERR_STORAGE_LOCAL_EXPIRED({ expired_at: new Date(expires * 1000).toISOString() })
+    if (this.#now() / 1000 > expires)
+      throw localErrors.PARLEY_ERR_STORAGE_LOCAL_EXPIRED({ expired_at: new Date(expires * 1000).toISOString() })
   }
 
   #expires(seconds: number): number {
@@ -254,13 +277,21 @@ export class LocalStorage implements ObjectStorage {
    * Writes the bytes (`fill` into a temporary file of the same folder), then the metadata,
    * then renames the object into place. Any failure removes both temporary files.
    */
-  async #store(key: string, file: string, contentType: string, size: number, fill: (temp: string) => Promise<unknown>): Promise<void> {
+  async #store(
+    key: string,
+    file: string,
+    contentType: string,
+    size: number,
+    fill: (temp: string) => Promise<unknown>,
+  ): Promise<void> {
     const dir = path.dirname(file)
     const name = path.basename(file)
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 })
     } catch (error) {
-      throw isConflict(error) ? localErrors.PARLEY_ERR_STORAGE_LOCAL_CONFLICT({ key }) : failed('creating a folder', error)
+      throw isConflict(error)
+        ? localErrors.PARLEY_ERR_STORAGE_LOCAL_CONFLICT({ key })
+        : failed('creating a folder', error)
     }
     const nonce = randomBytes(8).toString('hex')
     const temp = path.join(dir, `.${name}.${nonce}.part`)
@@ -274,7 +305,9 @@ export class LocalStorage implements ObjectStorage {
     } catch (error) {
       await Promise.all([rm(temp, { force: true }), rm(metaTemp, { force: true })])
       if (error instanceof ParleyError) throw error
-      throw isConflict(error) ? localErrors.PARLEY_ERR_STORAGE_LOCAL_CONFLICT({ key }) : failed('writing an object', error)
+      throw isConflict(error)
+        ? localErrors.PARLEY_ERR_STORAGE_LOCAL_CONFLICT({ key })
+        : failed('writing an object', error)
     }
   }
 }

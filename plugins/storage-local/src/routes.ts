@@ -43,7 +43,8 @@ export async function installStorageRoutes(http: HttpScope, storage: LocalStorag
         schema: {
           tags: ['storage'],
           summary: 'Upload through a signed URL of the local storage driver',
-          description: 'The URL comes from the upload API. The body is the file; Content-Type and Content-Length must be the signed ones.',
+          description:
+            'The URL comes from the upload API. The body is the file; Content-Type and Content-Length must be the signed ones.',
           params: KeyParams,
           querystring: UploadQuery,
         },
@@ -62,7 +63,8 @@ export async function installStorageRoutes(http: HttpScope, storage: LocalStorag
             void reply.header('connection', 'close')
             throw localErrors.PARLEY_ERR_STORAGE_LOCAL_TOO_LARGE({ length: grant.length })
           }
-          if (size < grant.length) throw localErrors.PARLEY_ERR_STORAGE_LOCAL_LENGTH({ length: grant.length, received: size })
+          if (size < grant.length)
+            throw localErrors.PARLEY_ERR_STORAGE_LOCAL_LENGTH({ length: grant.length, received: size })
         }
         try {
           await storage.receive(key, request.body as Readable, grant)

@@ -1,6 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3'
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import {
   checkContentType,
@@ -80,7 +87,9 @@ export class S3Storage implements ObjectStorage {
       requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
     } as const
     this.#client = new S3Client({ ...common, ...(options.endpoint ? { endpoint: options.endpoint } : {}) })
-    this.#presigner = options.publicEndpoint ? new S3Client({ ...common, endpoint: options.publicEndpoint }) : this.#client
+    this.#presigner = options.publicEndpoint
+      ? new S3Client({ ...common, endpoint: options.publicEndpoint })
+      : this.#client
     const endpoint = options.endpoint ?? `AWS S3 (${options.region})`
     this.#where = `bucket ${options.bucket} at ${endpoint}${options.publicEndpoint ? ` (browsers: ${options.publicEndpoint})` : ''}${options.keyPrefix ? `, keys under ${options.keyPrefix}` : ''}`
   }
@@ -105,7 +114,10 @@ export class S3Storage implements ObjectStorage {
     const Key = this.#key(key)
     const expiresIn = checkExpiry(options.expiresInSeconds)
     const signingDate = this.#signingDate()
-    const url = await this.#sign(new GetObjectCommand({ Bucket: this.bucket, Key, ResponseCacheControl: 'private' }), { expiresIn, signingDate })
+    const url = await this.#sign(new GetObjectCommand({ Bucket: this.bucket, Key, ResponseCacheControl: 'private' }), {
+      expiresIn,
+      signingDate,
+    })
     return { url, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) }
   }
 
@@ -113,13 +125,25 @@ export class S3Storage implements ObjectStorage {
     const Key = this.#key(key)
     const contentType = checkContentType(options.contentType)
     await this.#call('writing an object', () =>
-      this.#client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentType: contentType, ContentLength: body.length })),
+      this.#client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key,
+          Body: body,
+          ContentType: contentType,
+          ContentLength: body.length,
+        }),
+      ),
     )
   }
 
   async get(key: string): Promise<StoredObject | undefined> {
     const Key = this.#key(key)
-    const answer = await this.#call('reading an object', () => this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key })), { missing: true })
+    const answer = await this.#call(
+      'reading an object',
+      () => this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key })),
+      { missing: true },
+    )
     if (!answer) return undefined
     return {
       contentType: answer.ContentType ?? FALLBACK_TYPE,
@@ -131,14 +155,22 @@ export class S3Storage implements ObjectStorage {
 
   async head(key: string): Promise<StoredObjectInfo | undefined> {
     const Key = this.#key(key)
-    const answer = await this.#call('reading an object', () => this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key })), { missing: true })
+    const answer = await this.#call(
+      'reading an object',
+      () => this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key })),
+      { missing: true },
+    )
     if (!answer) return undefined
     return { contentType: answer.ContentType ?? FALLBACK_TYPE, size: answer.ContentLength ?? 0 }
   }
 
   async delete(key: string): Promise<void> {
     const Key = this.#key(key)
-    await this.#call('deleting an object', () => this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })), { missing: true })
+    await this.#call(
+      'deleting an object',
+      () => this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })),
+      { missing: true },
+    )
   }
 
   async ping(): Promise<void> {
@@ -147,10 +179,16 @@ export class S3Storage implements ObjectStorage {
     await this.put(key, probe, { contentType: FALLBACK_TYPE })
     try {
       const got = await this.get(key)
-      if (!got) throw errors.PARLEY_ERR_STORAGE_FAILED({ reason: `the probe object written to ${this.#where} cannot be read back` })
+      if (!got)
+        throw errors.PARLEY_ERR_STORAGE_FAILED({
+          reason: `the probe object written to ${this.#where} cannot be read back`,
+        })
       const chunks: Buffer[] = []
       for await (const chunk of got.body) chunks.push(Buffer.from(chunk))
-      if (!Buffer.concat(chunks).equals(probe)) throw errors.PARLEY_ERR_STORAGE_FAILED({ reason: `the probe object read back from ${this.#where} differs from what was written` })
+      if (!Buffer.concat(chunks).equals(probe))
+        throw errors.PARLEY_ERR_STORAGE_FAILED({
+          reason: `the probe object read back from ${this.#where} differs from what was written`,
+        })
     } finally {
       await this.delete(key)
     }
@@ -175,11 +213,17 @@ export class S3Storage implements ObjectStorage {
     return new Date(Math.floor(this.#now() / 1000) * 1000)
   }
 
-  async #sign(command: PutObjectCommand | GetObjectCommand, options: Parameters<typeof getSignedUrl>[2]): Promise<string> {
+  async #sign(
+    command: PutObjectCommand | GetObjectCommand,
+    options: Parameters<typeof getSignedUrl>[2],
+  ): Promise<string> {
     try {
       return await getSignedUrl(this.#presigner, command, options)
     } catch (error) {
-      throw errors.PARLEY_ERR_STORAGE_FAILED({ reason: `signing a URL for ${this.#where}: ${(error as Error).message}` }, { cause: error })
+      throw errors.PARLEY_ERR_STORAGE_FAILED(
+        { reason: `signing a URL for ${this.#where}: ${(error as Error).message}` },
+        { cause: error },
+      )
     }
   }
 
@@ -193,7 +237,10 @@ export class S3Storage implements ObjectStorage {
       return await call()
     } catch (error) {
       if (missing && isMissingKey(error)) return undefined
-      throw errors.PARLEY_ERR_STORAGE_FAILED({ reason: `${what} in ${this.#where}: ${explain(error)}` }, { cause: error })
+      throw errors.PARLEY_ERR_STORAGE_FAILED(
+        { reason: `${what} in ${this.#where}: ${explain(error)}` },
+        { cause: error },
+      )
     }
   }
 }
@@ -209,7 +256,9 @@ function explain(error: unknown): string {
   if (error instanceof ParleyError) return error.message
   if (error instanceof S3ServiceException) {
     const status = error.$metadata.httpStatusCode
-    const hint = HINTS[error.name] ?? (status === 403 ? 'the credentials may not do this (check the key pair and its bucket policy)' : undefined)
+    const hint =
+      HINTS[error.name] ??
+      (status === 403 ? 'the credentials may not do this (check the key pair and its bucket policy)' : undefined)
     return `${error.name}${status ? ` (HTTP ${status})` : ''}${hint ? `: ${hint}` : ''}`
   }
   const code = (error as NodeJS.ErrnoException).code
@@ -222,5 +271,5 @@ const HINTS: Record<string, string> = {
   SignatureDoesNotMatch: 'the secret access key does not match the access key id',
   AccessDenied: 'the credentials may not do this (check the key pair and its bucket policy)',
   PermanentRedirect: 'the bucket is in another region than the one configured',
-  AuthorizationHeaderMalformed: 'the region configured is not the bucket\'s',
+  AuthorizationHeaderMalformed: "the region configured is not the bucket's",
 }

@@ -6,7 +6,10 @@ export { PROBE_PREFIX, S3Storage, type S3StorageOptions } from './driver.js'
 /** The name under which the driver registers; `storage.driver: s3` chooses it. */
 export const S3_DRIVER = 's3'
 
-const Url = Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'scheme and host, no path: https://s3.example.com' })
+const Url = Type.String({
+  pattern: '^https?://[^/?#\\s]+/?$',
+  description: 'scheme and host, no path: https://s3.example.com',
+})
 
 const Options = Type.Object({
   /**
@@ -37,13 +40,18 @@ export type S3PluginOptions = Static<typeof Options>
  * What the plugin options mean for the driver: the `cos` preset's endpoint and style, and
  * credentials from the options or the environment (both of a pair, or neither).
  */
-export function driverOptions(options: S3PluginOptions, env: Readonly<Record<string, string | undefined>> = process.env): S3StorageOptions {
+export function driverOptions(
+  options: S3PluginOptions,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): S3StorageOptions {
   const problem = (reason: string) => errors.PARLEY_ERR_STORAGE_OPTIONS({ reason: `storage-s3: ${reason}` })
   let endpoint = options.endpoint
   let forcePathStyle = options.force_path_style
   if (options.preset === 'cos') {
-    if (options.region === 'us-east-1') throw problem('the cos preset needs the bucket\'s region, e.g. region: ap-guangzhou')
-    if (!/^[a-z0-9-]+-\d+$/.test(options.bucket)) throw problem(`a COS bucket is named name-appid (e.g. uploads-1250000000), not ${options.bucket}`)
+    if (options.region === 'us-east-1')
+      throw problem("the cos preset needs the bucket's region, e.g. region: ap-guangzhou")
+    if (!/^[a-z0-9-]+-\d+$/.test(options.bucket))
+      throw problem(`a COS bucket is named name-appid (e.g. uploads-1250000000), not ${options.bucket}`)
     endpoint ??= `https://cos.${options.region}.myqcloud.com`
     // COS serves buckets as <bucket>.cos.<region>.myqcloud.com; path style is not offered.
     forcePathStyle = false
@@ -51,7 +59,9 @@ export function driverOptions(options: S3PluginOptions, env: Readonly<Record<str
   const accessKeyId = options.access_key_id ?? env.S3_ACCESS_KEY_ID
   const secretAccessKey = options.secret_access_key ?? env.S3_SECRET_ACCESS_KEY
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw problem('give both access_key_id and secret_access_key (or S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY), or neither for the AWS SDK\'s own chain')
+    throw problem(
+      "give both access_key_id and secret_access_key (or S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY), or neither for the AWS SDK's own chain",
+    )
   }
   return {
     ...(endpoint ? { endpoint: endpoint.replace(/\/$/, '') } : {}),

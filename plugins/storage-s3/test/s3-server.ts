@@ -45,10 +45,16 @@ export async function startS3Server(options: { bucket?: string; corsXml?: string
     writeFileSync(file, options.corsXml)
     args.push(file)
   }
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: import.meta.dirname, stdio: ['pipe', 'pipe', 'pipe'] })
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: import.meta.dirname,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
   let output = ''
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`s3rver did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS)
+    const timer = setTimeout(
+      () => reject(new Error(`s3rver did not start within ${START_TIMEOUT_MS} ms:\n${output}`)),
+      START_TIMEOUT_MS,
+    )
     child.stdout?.on('data', chunk => {
       output += chunk
       const line = output.split('\n').find(text => text.startsWith('{'))

@@ -2,7 +2,16 @@ import type { PromptMessage } from '../../usage/tokens.js'
 import type { CallOutput } from '../lifecycle.js'
 import type { ChatRequest } from '../provider.js'
 import { type SseEvent } from '../sse.js'
-import { arrayOf, dataOf, errorOf, Kept, wellFormed, type StreamTap, type TapResult, type TokenUsage } from '../stream-tap.js'
+import {
+  arrayOf,
+  dataOf,
+  errorOf,
+  Kept,
+  wellFormed,
+  type StreamTap,
+  type TapResult,
+  type TokenUsage,
+} from '../stream-tap.js'
 import { parseJson } from '../whole-answer.js'
 import { frame, randomId, type AnswerMeta, type StreamWriter, type Transcript } from '../transcript.js'
 import type { Json, WireFormat } from './format.js'
@@ -25,7 +34,11 @@ export const chatCompletions: WireFormat = {
     const pieces: CallOutput[] = []
     for (const choice of arrayOf(parseJson(event.data)?.choices)) {
       const delta = (choice as { delta?: Json }).delta
-      for (const [field, type] of [['reasoning_content', 'reasoning'], ['reasoning', 'reasoning'], ['content', 'text']] as const) {
+      for (const [field, type] of [
+        ['reasoning_content', 'reasoning'],
+        ['reasoning', 'reasoning'],
+        ['content', 'text'],
+      ] as const) {
         const text = delta?.[field]
         if (typeof text === 'string' && text !== '') pieces.push({ type, text })
       }
@@ -122,7 +135,8 @@ export function chatCompletionText(body: Json | undefined): string {
 function chatStreamText(payloads: readonly string[]): string {
   const parts: string[] = []
   for (const payload of payloads) {
-    for (const choice of arrayOf(parseJson(payload)?.choices)) collectMessageText((choice as { delta?: Json }).delta, parts)
+    for (const choice of arrayOf(parseJson(payload)?.choices))
+      collectMessageText((choice as { delta?: Json }).delta, parts)
   }
   return parts.join('')
 }
@@ -145,7 +159,13 @@ export function chatChunkWriter(meta: AnswerMeta, includeUsage: boolean): Stream
   let started = false
   let finished = false
   const chunk = (delta: Json, finishReason: string | null = null): string =>
-    frame({ id, object: 'chat.completion.chunk', created: meta.createdAt, model: meta.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] })
+    frame({
+      id,
+      object: 'chat.completion.chunk',
+      created: meta.createdAt,
+      model: meta.model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    })
   const opening = (): string => {
     if (started) return ''
     started = true
@@ -176,7 +196,15 @@ export function chatChunkWriter(meta: AnswerMeta, includeUsage: boolean): Stream
     end(usage) {
       let out = opening()
       if (!finished) out += chunk({}, 'stop')
-      if (includeUsage) out += frame({ id, object: 'chat.completion.chunk', created: meta.createdAt, model: meta.model, choices: [], usage: chatUsageBody(usage) })
+      if (includeUsage)
+        out += frame({
+          id,
+          object: 'chat.completion.chunk',
+          created: meta.createdAt,
+          model: meta.model,
+          choices: [],
+          usage: chatUsageBody(usage),
+        })
       return `${out}data: [DONE]\n\n`
     },
     fail(type, message, code = type) {
@@ -198,11 +226,22 @@ export function chatCompletionBody(meta: AnswerMeta, transcript: Transcript, usa
     object: 'chat.completion',
     created: meta.createdAt,
     model: meta.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: transcript.finishReason ?? (transcript.toolCalls.size > 0 ? 'tool_calls' : 'stop') }],
+    choices: [
+      {
+        index: 0,
+        message,
+        logprobs: null,
+        finish_reason: transcript.finishReason ?? (transcript.toolCalls.size > 0 ? 'tool_calls' : 'stop'),
+      },
+    ],
     usage: chatUsageBody(usage),
   }
 }
 
 function chatUsageBody(usage: TokenUsage): Json {
-  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens }
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+  }
 }

@@ -8,7 +8,8 @@ import type { Json } from './format.js'
  */
 export function responsesInputToMessages(body: Json): ChatMessage[] {
   const messages: ChatMessage[] = []
-  if (typeof body.instructions === 'string' && body.instructions !== '') messages.push({ role: 'system', content: body.instructions })
+  if (typeof body.instructions === 'string' && body.instructions !== '')
+    messages.push({ role: 'system', content: body.instructions })
   const input = body.input
   if (typeof input === 'string') {
     messages.push({ role: 'user', content: input })
@@ -25,10 +26,20 @@ export function responsesInputToMessages(body: Json): ChatMessage[] {
       messages.push({
         role: 'assistant',
         content: null,
-        tool_calls: [{ id: String(item.call_id ?? ''), type: 'function', function: { name: String(item.name ?? ''), arguments: String(item.arguments ?? '') } }],
+        tool_calls: [
+          {
+            id: String(item.call_id ?? ''),
+            type: 'function',
+            function: { name: String(item.name ?? ''), arguments: String(item.arguments ?? '') },
+          },
+        ],
       })
     } else if (type === 'function_call_output') {
-      messages.push({ role: 'tool', tool_call_id: String(item.call_id ?? ''), content: typeof item.output === 'string' ? item.output : JSON.stringify(item.output ?? '') })
+      messages.push({
+        role: 'tool',
+        tool_call_id: String(item.call_id ?? ''),
+        content: typeof item.output === 'string' ? item.output : JSON.stringify(item.output ?? ''),
+      })
     }
   }
   return messages
@@ -39,7 +50,10 @@ function contentParts(content: unknown): string | ChatContentPart[] {
   const parts: ChatContentPart[] = []
   for (const raw of Array.isArray(content) ? content : []) {
     const part = (raw ?? {}) as Json
-    if ((part.type === 'input_text' || part.type === 'output_text' || part.type === 'text') && typeof part.text === 'string') {
+    if (
+      (part.type === 'input_text' || part.type === 'output_text' || part.type === 'text') &&
+      typeof part.text === 'string'
+    ) {
       parts.push({ type: 'text', text: part.text })
     } else if (part.type === 'input_image' && typeof part.image_url === 'string') {
       const detail = typeof part.detail === 'string' ? { detail: part.detail } : {}
@@ -52,11 +66,13 @@ function contentParts(content: unknown): string | ChatContentPart[] {
 /** Chat parameters a Responses request carries under other names. */
 export function responsesParameters(body: Json): Json {
   const parameters: Json = {}
-  for (const key of ['temperature', 'top_p', 'parallel_tool_calls', 'metadata', 'user']) if (body[key] !== undefined) parameters[key] = body[key]
+  for (const key of ['temperature', 'top_p', 'parallel_tool_calls', 'metadata', 'user'])
+    if (body[key] !== undefined) parameters[key] = body[key]
   if (typeof body.max_output_tokens === 'number') parameters.max_tokens = body.max_output_tokens
   const choice = body.tool_choice as Json | string | undefined
   if (typeof choice === 'string') parameters.tool_choice = choice
-  else if (choice?.type === 'function' && typeof choice.name === 'string') parameters.tool_choice = { type: 'function', function: { name: choice.name } }
+  else if (choice?.type === 'function' && typeof choice.name === 'string')
+    parameters.tool_choice = { type: 'function', function: { name: choice.name } }
   const effort = (body.reasoning as Json | undefined)?.effort
   if (typeof effort === 'string') parameters.reasoning_effort = effort
   const format = (body.text as Json | undefined)?.format as Json | undefined

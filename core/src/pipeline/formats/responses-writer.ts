@@ -21,7 +21,8 @@ export function responsesEventWriter(meta: AnswerMeta, request: Json): StreamWri
   let outputIndex = -1
   let open: { kind: 'reasoning' | 'message' | 'tool'; id: string; toolIndex?: number } | undefined
   const items: Json[] = []
-  const emit = (type: string, fields: Json): string => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...fields })}\n\n`
+  const emit = (type: string, fields: Json): string =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...fields })}\n\n`
   let out = ''
   const started = (): string => {
     if (sequence > 0) return ''
@@ -33,8 +34,18 @@ export function responsesEventWriter(meta: AnswerMeta, request: Json): StreamWri
     let text = ''
     if (open.kind === 'reasoning') {
       const item = reasoningItem(open.id, transcript.reasoning)
-      text += emit('response.reasoning_summary_text.done', { item_id: open.id, output_index: outputIndex, summary_index: 0, text: transcript.reasoning })
-      text += emit('response.reasoning_summary_part.done', { item_id: open.id, output_index: outputIndex, summary_index: 0, part: { type: 'summary_text', text: transcript.reasoning } })
+      text += emit('response.reasoning_summary_text.done', {
+        item_id: open.id,
+        output_index: outputIndex,
+        summary_index: 0,
+        text: transcript.reasoning,
+      })
+      text += emit('response.reasoning_summary_part.done', {
+        item_id: open.id,
+        output_index: outputIndex,
+        summary_index: 0,
+        part: { type: 'summary_text', text: transcript.reasoning },
+      })
       text += emit('response.output_item.done', { output_index: outputIndex, item })
       items.push(item)
     } else if (open.kind === 'message') {
@@ -48,7 +59,11 @@ export function responsesEventWriter(meta: AnswerMeta, request: Json): StreamWri
     } else {
       const call = transcript.toolCalls.get(open.toolIndex ?? 0) as ToolCall
       const item = functionCallItem(open.id, call, 'completed')
-      text += emit('response.function_call_arguments.done', { item_id: open.id, output_index: outputIndex, arguments: call.arguments })
+      text += emit('response.function_call_arguments.done', {
+        item_id: open.id,
+        output_index: outputIndex,
+        arguments: call.arguments,
+      })
       text += emit('response.output_item.done', { output_index: outputIndex, item })
       items.push(item)
     }
@@ -66,10 +81,23 @@ export function responsesEventWriter(meta: AnswerMeta, request: Json): StreamWri
             out += close()
             open = { kind: 'reasoning', id: `rs_${randomId()}` }
             outputIndex++
-            out += emit('response.output_item.added', { output_index: outputIndex, item: reasoningItem(open.id, undefined) })
-            out += emit('response.reasoning_summary_part.added', { item_id: open.id, output_index: outputIndex, summary_index: 0, part: { type: 'summary_text', text: '' } })
+            out += emit('response.output_item.added', {
+              output_index: outputIndex,
+              item: reasoningItem(open.id, undefined),
+            })
+            out += emit('response.reasoning_summary_part.added', {
+              item_id: open.id,
+              output_index: outputIndex,
+              summary_index: 0,
+              part: { type: 'summary_text', text: '' },
+            })
           }
-          out += emit('response.reasoning_summary_text.delta', { item_id: open.id, output_index: outputIndex, summary_index: 0, delta: event.delta })
+          out += emit('response.reasoning_summary_text.delta', {
+            item_id: open.id,
+            output_index: outputIndex,
+            summary_index: 0,
+            delta: event.delta,
+          })
           break
         }
         case 'text': {
@@ -78,10 +106,24 @@ export function responsesEventWriter(meta: AnswerMeta, request: Json): StreamWri
             out += close()
             open = { kind: 'message', id: `msg_${randomId()}` }
             outputIndex++
-            out += emit('response.output_item.added', { output_index: outputIndex, item: messageItem(open.id, undefined, 'in_progress') })
-            out += emit('response.content_part.added', { item_id: open.id, output_index: outputIndex, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } })
+            out += emit('response.output_item.added', {
+              output_index: outputIndex,
+              item: messageItem(open.id, undefined, 'in_progress'),
+            })
+            out += emit('response.content_part.added', {
+              item_id: open.id,
+              output_index: outputIndex,
+              content_index: 0,
+              part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+            })
           }
-          out += emit('response.output_text.delta', { item_id: open.id, output_index: outputIndex, content_index: 0, delta: event.delta, logprobs: [] })
+          out += emit('response.output_text.delta', {
+            item_id: open.id,
+            output_index: outputIndex,
+            content_index: 0,
+            delta: event.delta,
+            logprobs: [],
+          })
           break
         }
         case 'tool_call': {
@@ -90,9 +132,17 @@ export function responsesEventWriter(meta: AnswerMeta, request: Json): StreamWri
             open = { kind: 'tool', id: `fc_${randomId()}`, toolIndex: event.index }
             outputIndex++
             const call = transcript.toolCalls.get(event.index) as ToolCall
-            out += emit('response.output_item.added', { output_index: outputIndex, item: functionCallItem(open.id, { ...call, arguments: '' }, 'in_progress') })
+            out += emit('response.output_item.added', {
+              output_index: outputIndex,
+              item: functionCallItem(open.id, { ...call, arguments: '' }, 'in_progress'),
+            })
           }
-          if (event.argumentsDelta !== '') out += emit('response.function_call_arguments.delta', { item_id: open.id, output_index: outputIndex, delta: event.argumentsDelta })
+          if (event.argumentsDelta !== '')
+            out += emit('response.function_call_arguments.delta', {
+              item_id: open.id,
+              output_index: outputIndex,
+              delta: event.argumentsDelta,
+            })
           break
         }
         case 'done':
@@ -117,9 +167,16 @@ export function responsesEventWriter(meta: AnswerMeta, request: Json): StreamWri
 export function responseObjectBody(meta: AnswerMeta, request: Json, transcript: Transcript, usage: TokenUsage): Json {
   const items: Json[] = []
   if (transcript.reasoning !== '') items.push(reasoningItem(`rs_${randomId()}`, transcript.reasoning))
-  if (transcript.text !== '' || transcript.toolCalls.size === 0) items.push(messageItem(`msg_${randomId()}`, transcript.text, 'completed'))
-  for (const [, call] of [...transcript.toolCalls.entries()].sort(([a], [b]) => a - b)) items.push(functionCallItem(`fc_${randomId()}`, call, 'completed'))
-  return responseBody({ id: `resp_${randomId()}`, meta, request }, items, usage, transcript.finishReason === 'length' ? 'incomplete' : 'completed')
+  if (transcript.text !== '' || transcript.toolCalls.size === 0)
+    items.push(messageItem(`msg_${randomId()}`, transcript.text, 'completed'))
+  for (const [, call] of [...transcript.toolCalls.entries()].sort(([a], [b]) => a - b))
+    items.push(functionCallItem(`fc_${randomId()}`, call, 'completed'))
+  return responseBody(
+    { id: `resp_${randomId()}`, meta, request },
+    items,
+    usage,
+    transcript.finishReason === 'length' ? 'incomplete' : 'completed',
+  )
 }
 
 function responseBody(state: ResponseState, output: Json[], usage: TokenUsage | undefined, status: string): Json {

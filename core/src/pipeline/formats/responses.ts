@@ -1,7 +1,16 @@
 import type { PromptMessage } from '../../usage/tokens.js'
 import type { ChatRequest } from '../provider.js'
 import { type SseEvent } from '../sse.js'
-import { arrayOf, dataOf, errorOf, Kept, wellFormed, type StreamTap, type TapResult, type TokenUsage } from '../stream-tap.js'
+import {
+  arrayOf,
+  dataOf,
+  errorOf,
+  Kept,
+  wellFormed,
+  type StreamTap,
+  type TapResult,
+  type TokenUsage,
+} from '../stream-tap.js'
 import { parseJson } from '../whole-answer.js'
 import type { Json, WireFormat } from './format.js'
 import { responsesInputToMessages, responsesParameters } from './responses-request.js'
@@ -25,13 +34,19 @@ export const responses: WireFormat = {
     return []
   },
 
-  chatRequest: (body, upstreamModel): ChatRequest => ({ model: upstreamModel, messages: responsesInputToMessages(body), stream: body.stream === true, parameters: responsesParameters(body) }),
+  chatRequest: (body, upstreamModel): ChatRequest => ({
+    model: upstreamModel,
+    messages: responsesInputToMessages(body),
+    stream: body.stream === true,
+    parameters: responsesParameters(body),
+  }),
   answerBody: responseObjectBody,
   streamWriter: responsesEventWriter,
 
   // Tool calls are typed loosely in chat messages; the estimate reads what it knows of them.
   promptMessages: body => responsesInputToMessages(body) as PromptMessage[],
-  failFrame: (type, message, code = type) => `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null })}\n\n`,
+  failFrame: (type, message, code = type) =>
+    `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null })}\n\n`,
 }
 
 const MARKERS = ['response.completed', 'response.incomplete', 'response.failed', 'error'].map(text => Buffer.from(text))
@@ -63,7 +78,8 @@ export function responsesTap(): StreamTap {
       if (ended) return false
       if (event.data === '' && event.name === undefined) return event.comment
       const type = typeOf(event)
-      if (type === undefined || !isResponsesEvent(type) || event.extra || event.data.charCodeAt(0) !== 0x7b) return false
+      if (type === undefined || !isResponsesEvent(type) || event.extra || event.data.charCodeAt(0) !== 0x7b)
+        return false
       if (type.endsWith('.delta')) {
         deltas.add(isTextDelta(type) ? event.data : '', event.raw.length)
         return true
@@ -92,7 +108,11 @@ function typeOf(event: SseEvent): string | undefined {
 }
 
 function isTextDelta(type: string | undefined): boolean {
-  return type === 'response.output_text.delta' || type === 'response.function_call_arguments.delta' || (type?.startsWith('response.reasoning') === true && type.endsWith('.delta'))
+  return (
+    type === 'response.output_text.delta' ||
+    type === 'response.function_call_arguments.delta' ||
+    (type?.startsWith('response.reasoning') === true && type.endsWith('.delta'))
+  )
 }
 
 function deltaText(payloads: readonly string[]): string {

@@ -1,7 +1,20 @@
 import { api, query, type Page } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { button, confirmAction, field, formError, header, notify, onSubmit, pager, render, submitRow, table, when } from '../ui.js'
+import {
+  button,
+  confirmAction,
+  field,
+  formError,
+  header,
+  notify,
+  onSubmit,
+  pager,
+  render,
+  submitRow,
+  table,
+  when,
+} from '../ui.js'
 
 interface Rule {
   id: number
@@ -29,7 +42,10 @@ export function blocklistSection(root: HTMLElement): void {
     render(root, async () => {
       const [rules, attempts] = await Promise.all([
         api<Page<Rule>>('GET', `/api/admin/blocked-ips${query({ page: state.rules, page_size: PAGE_SIZE })}`),
-        api<Page<Attempt>>('GET', `/api/admin/blocked-ips/attempts${query({ page: state.attempts, page_size: PAGE_SIZE, ip: state.ip })}`),
+        api<Page<Attempt>>(
+          'GET',
+          `/api/admin/blocked-ips/attempts${query({ page: state.attempts, page_size: PAGE_SIZE, ip: state.ip })}`,
+        ),
       ])
       const address = h('input', { required: true, maxlength: 64, placeholder: '203.0.113.0/24' })
       const reason = h('input', { maxlength: 255 })
@@ -39,20 +55,39 @@ export function blocklistSection(root: HTMLElement): void {
         formError(),
         field('ip_address', t('blocklist.address'), address, t('blocklist.address_help')),
         field('reason', t('blocklist.reason'), reason),
-        submitRow(h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'block' }, t('blocklist.block'))),
+        submitRow(
+          h(
+            'button',
+            { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'block' },
+            t('blocklist.block'),
+          ),
+        ),
       )
       onSubmit(
         form,
         async () => {
-          await api('POST', '/api/admin/blocked-ips', { ip_address: address.value.trim(), ...(reason.value.trim() ? { reason: reason.value.trim() } : {}) })
+          await api('POST', '/api/admin/blocked-ips', {
+            ip_address: address.value.trim(),
+            ...(reason.value.trim() ? { reason: reason.value.trim() } : {}),
+          })
           notify(t('blocklist.blocked', { rule: address.value.trim() }))
           state.rules = 1
           await load()
         },
         { PARLEY_ERR_BLOCKLIST_RULE_INVALID: 'ip_address', PARLEY_ERR_BLOCKLIST_RULE_EXISTS: 'ip_address' },
       )
-      const ipFilter = h('input', { type: 'search', value: state.ip, placeholder: t('blocklist.filter_ip'), 'aria-label': t('blocklist.filter_ip') })
-      const filter = h('form', { class: 'admin-filters', 'data-role': 'attempt-filters' }, ipFilter, h('button', { type: 'submit', class: 'admin-btn' }, t('common.filter')))
+      const ipFilter = h('input', {
+        type: 'search',
+        value: state.ip,
+        placeholder: t('blocklist.filter_ip'),
+        'aria-label': t('blocklist.filter_ip'),
+      })
+      const filter = h(
+        'form',
+        { class: 'admin-filters', 'data-role': 'attempt-filters' },
+        ipFilter,
+        h('button', { type: 'submit', class: 'admin-btn' }, t('common.filter')),
+      )
       filter.addEventListener('submit', event => {
         event.preventDefault()
         Object.assign(state, { ip: ipFilter.value.trim(), attempts: 1 })
@@ -70,7 +105,10 @@ export function blocklistSection(root: HTMLElement): void {
             { label: t('blocklist.reason'), cell: r => r.reason || '—' },
             { label: t('blocklist.by'), cell: r => r.created_by },
             { label: t('blocklist.since'), cell: r => when(r.created_at) },
-            { label: t('common.actions'), cell: r => button(t('blocklist.unblock'), 'unblock', () => void unblock(r), 'danger') },
+            {
+              label: t('common.actions'),
+              cell: r => button(t('blocklist.unblock'), 'unblock', () => void unblock(r), 'danger'),
+            },
           ],
           rules.items,
           { role: 'rules', rowKey: r => r.ip_address },
@@ -93,7 +131,8 @@ export function blocklistSection(root: HTMLElement): void {
     })
 
   const unblock = async (rule: Rule) => {
-    if (!(await confirmAction(t('blocklist.confirm_unblock', { rule: rule.ip_address }), t('blocklist.unblock')))) return
+    if (!(await confirmAction(t('blocklist.confirm_unblock', { rule: rule.ip_address }), t('blocklist.unblock'))))
+      return
     try {
       await api('DELETE', `/api/admin/blocked-ips/${rule.id}`)
       notify(t('blocklist.unblocked', { rule: rule.ip_address }))

@@ -3,7 +3,20 @@ import { api, query, type Page } from '../api.js'
 import { h, replace } from '../dom.js'
 import { t } from '../i18n.js'
 import { objectFields, readFields, type GeneratedField, type JsonSchema } from '../schema-form.js'
-import { badge, button, confirmAction, dialogForm, field, header, notify, openDialog, pager, render, submitRow, table } from '../ui.js'
+import {
+  badge,
+  button,
+  confirmAction,
+  dialogForm,
+  field,
+  header,
+  notify,
+  openDialog,
+  pager,
+  render,
+  submitRow,
+  table,
+} from '../ui.js'
 
 export type Channel = ChannelView
 
@@ -22,17 +35,27 @@ export function channelsSection(root: HTMLElement): void {
   let page = 1
   const load = () =>
     render(root, async () => {
-      const [list, providers] = await Promise.all([api<Page<Channel>>('GET', `/api/admin/channels${query({ page, page_size: PAGE_SIZE })}`), api<Page<ProviderView>>('GET', '/api/admin/providers')])
+      const [list, providers] = await Promise.all([
+        api<Page<Channel>>('GET', `/api/admin/channels${query({ page, page_size: PAGE_SIZE })}`),
+        api<Page<ProviderView>>('GET', '/api/admin/providers'),
+      ])
       const columns = [
         { label: t('channels.name'), cell: (c: Channel) => h('strong', {}, c.name) },
         { label: t('channels.provider'), cell: (c: Channel) => c.provider },
         { label: t('channels.base_url'), cell: (c: Channel) => h('code', {}, c.base_url) },
         { label: t('channels.models'), cell: (c: Channel) => c.models.map(m => m.model).join(', ') || '—' },
-        { label: t('channels.keys'), cell: (c: Channel) => t('channels.keys_count', { enabled: c.keys.filter(k => k.enabled).length, total: c.keys.length }) },
+        {
+          label: t('channels.keys'),
+          cell: (c: Channel) =>
+            t('channels.keys_count', { enabled: c.keys.filter(k => k.enabled).length, total: c.keys.length }),
+        },
         { label: t('channels.groups'), cell: (c: Channel) => c.groups.join(', ') },
         { label: t('channels.priority_weight'), cell: (c: Channel) => `${c.priority} / ${c.weight}` },
         { label: t('channels.rpm'), cell: (c: Channel) => (c.rpm_limit === 0 ? t('common.unlimited') : c.rpm_limit) },
-        { label: t('channels.state'), cell: (c: Channel) => (c.enabled ? badge(t('common.enabled')) : badge(t('common.disabled'), 'off')) },
+        {
+          label: t('channels.state'),
+          cell: (c: Channel) => (c.enabled ? badge(t('common.enabled')) : badge(t('common.disabled'), 'off')),
+        },
         {
           label: t('common.actions'),
           cell: (c: Channel) =>
@@ -49,7 +72,15 @@ export function channelsSection(root: HTMLElement): void {
       return h(
         'div',
         {},
-        header(t('channels.title'), button(t('channels.create'), 'create-channel', () => void editChannel(providers.items, undefined, load), 'primary')),
+        header(
+          t('channels.title'),
+          button(
+            t('channels.create'),
+            'create-channel',
+            () => void editChannel(providers.items, undefined, load),
+            'primary',
+          ),
+        ),
         table(columns, list.items, { role: 'channels', rowKey: c => c.name }),
         pager(page, PAGE_SIZE, list.total, next => ((page = next), void load())),
       )
@@ -81,17 +112,33 @@ export function channelsSection(root: HTMLElement): void {
 
 /** A real round trip through each enabled key, with each key's result and latency. */
 async function testChannel(channel: Channel): Promise<void> {
-  const output = h('div', { class: 'admin-test-result', 'data-role': 'test-result', 'aria-live': 'polite' }, h('p', { class: 'admin-muted' }, t('channels.testing')))
-  const dialog = openDialog(t('channels.test_title', { name: channel.name }), h('div', {}, output, submitRow(button(t('common.close'), 'close', () => dialog.close()))))
+  const output = h(
+    'div',
+    { class: 'admin-test-result', 'data-role': 'test-result', 'aria-live': 'polite' },
+    h('p', { class: 'admin-muted' }, t('channels.testing')),
+  )
+  const dialog = openDialog(
+    t('channels.test_title', { name: channel.name }),
+    h('div', {}, output, submitRow(button(t('common.close'), 'close', () => dialog.close()))),
+  )
   try {
     const result = await api<ChannelTestView>('POST', `/api/admin/channels/${channel.id}/test`, {})
     replace(
       output,
-      h('p', { 'data-role': 'test-verdict', 'data-ok': String(result.ok) }, result.ok ? badge(t('channels.test_ok')) : badge(t('channels.test_failed'), 'error'), ' ', t('channels.test_model', { model: result.upstream_model })),
+      h(
+        'p',
+        { 'data-role': 'test-verdict', 'data-ok': String(result.ok) },
+        result.ok ? badge(t('channels.test_ok')) : badge(t('channels.test_failed'), 'error'),
+        ' ',
+        t('channels.test_model', { model: result.upstream_model }),
+      ),
       table(
         [
           { label: t('channels.key'), cell: r => r.hint ?? '—' },
-          { label: t('channels.state'), cell: r => (r.ok ? badge('OK') : badge(r.status ? `HTTP ${r.status}` : t('channels.test_failed'), 'error')) },
+          {
+            label: t('channels.state'),
+            cell: r => (r.ok ? badge('OK') : badge(r.status ? `HTTP ${r.status}` : t('channels.test_failed'), 'error')),
+          },
           { label: t('channels.latency'), cell: r => `${r.latency_ms} ms` },
           { label: t('channels.detail'), cell: r => r.error ?? r.reply ?? '' },
         ],
@@ -105,11 +152,20 @@ async function testChannel(channel: Channel): Promise<void> {
 }
 
 /** Create (no channel) or edit; provider settings are generated from the provider's schema. */
-async function editChannel(providers: readonly ProviderView[], channel: Channel | undefined, saved: () => Promise<void>): Promise<void> {
+async function editChannel(
+  providers: readonly ProviderView[],
+  channel: Channel | undefined,
+  saved: () => Promise<void>,
+): Promise<void> {
   const name = h('input', { required: true, maxlength: 100 })
   const provider = h('select', {}, ...providers.map(p => h('option', { value: p.id }, p.id)))
   const baseUrl = h('input', { type: 'url', required: true, maxlength: 500, placeholder: 'https://api.openai.com' })
-  const newKeys = h('textarea', { rows: 3, spellcheck: 'false', autocomplete: 'off', placeholder: t('channels.keys_placeholder') })
+  const newKeys = h('textarea', {
+    rows: 3,
+    spellcheck: 'false',
+    autocomplete: 'off',
+    placeholder: t('channels.keys_placeholder'),
+  })
   const models = h('textarea', { rows: 3, spellcheck: 'false', placeholder: t('channels.models_placeholder') })
   const groups = h('input', { value: 'default' })
   const rpm = h('input', { type: 'number', min: 0, value: 0 })
@@ -118,7 +174,11 @@ async function editChannel(providers: readonly ProviderView[], channel: Channel 
   const enabled = h('input', { type: 'checkbox', checked: true })
   const keyRows = (channel?.keys ?? []).map(key => ({
     key,
-    enabled: h('input', { type: 'checkbox', checked: key.enabled, 'aria-label': t('channels.key_enabled', { hint: key.hint }) }),
+    enabled: h('input', {
+      type: 'checkbox',
+      checked: key.enabled,
+      'aria-label': t('channels.key_enabled', { hint: key.hint }),
+    }),
     remove: h('input', { type: 'checkbox', 'aria-label': t('channels.key_remove', { hint: key.hint }) }),
   }))
   if (channel) {
@@ -126,7 +186,9 @@ async function editChannel(providers: readonly ProviderView[], channel: Channel 
     provider.value = channel.provider
     provider.disabled = true
     baseUrl.value = channel.base_url
-    models.value = channel.models.map(m => (m.model === m.upstream_model ? m.model : `${m.model} = ${m.upstream_model}`)).join('\n')
+    models.value = channel.models
+      .map(m => (m.model === m.upstream_model ? m.model : `${m.model} = ${m.upstream_model}`))
+      .join('\n')
     groups.value = channel.groups.join(', ')
     rpm.value = String(channel.rpm_limit)
     priority.value = String(channel.priority)
@@ -137,8 +199,18 @@ async function editChannel(providers: readonly ProviderView[], channel: Channel 
   let settingFields: GeneratedField[] = []
   const drawSettings = () => {
     const chosen = providers.find(p => p.id === provider.value)
-    settingFields = objectFields((chosen?.settings_schema ?? null) as JsonSchema | null, channel?.provider === provider.value ? channel.settings : {}, chosen?.secret_settings ?? [])
-    replace(settingsBox, h('legend', {}, t('channels.provider_settings', { provider: provider.value })), ...(settingFields.length ? settingFields.map(f => f.element) : [h('p', { class: 'admin-muted' }, t('channels.no_settings'))]))
+    settingFields = objectFields(
+      (chosen?.settings_schema ?? null) as JsonSchema | null,
+      channel?.provider === provider.value ? channel.settings : {},
+      chosen?.secret_settings ?? [],
+    )
+    replace(
+      settingsBox,
+      h('legend', {}, t('channels.provider_settings', { provider: provider.value })),
+      ...(settingFields.length
+        ? settingFields.map(f => f.element)
+        : [h('p', { class: 'admin-muted' }, t('channels.no_settings'))]),
+    )
   }
   provider.addEventListener('change', drawSettings)
   drawSettings()
@@ -165,10 +237,21 @@ async function editChannel(providers: readonly ProviderView[], channel: Channel 
     field('provider', t('channels.provider'), provider),
     field('base_url', t('channels.base_url'), baseUrl, t('channels.base_url_help')),
     existingKeys,
-    field(channel ? 'new_keys' : 'keys', channel ? t('channels.add_keys') : t('channels.keys'), newKeys, t('channels.keys_help')),
+    field(
+      channel ? 'new_keys' : 'keys',
+      channel ? t('channels.add_keys') : t('channels.keys'),
+      newKeys,
+      t('channels.keys_help'),
+    ),
     field('models', t('channels.models'), models, t('channels.models_help')),
     field('groups', t('channels.groups'), groups, t('channels.groups_help')),
-    h('div', { class: 'admin-grid-3' }, field('rpm_limit', t('channels.rpm'), rpm, t('channels.rpm_help')), field('priority', t('channels.priority'), priority), field('weight', t('channels.weight'), weight)),
+    h(
+      'div',
+      { class: 'admin-grid-3' },
+      field('rpm_limit', t('channels.rpm'), rpm, t('channels.rpm_help')),
+      field('priority', t('channels.priority'), priority),
+      field('weight', t('channels.weight'), weight),
+    ),
     field('enabled', t('common.enabled'), enabled),
     settingsBox,
   ]
@@ -188,14 +271,21 @@ async function editChannel(providers: readonly ProviderView[], channel: Channel 
           const [alias, upstream] = line.split('=').map(part => part.trim())
           return upstream ? { model: alias, upstream_model: upstream } : alias
         }),
-        groups: groups.value.split(',').map(g => g.trim()).filter(Boolean),
+        groups: groups.value
+          .split(',')
+          .map(g => g.trim())
+          .filter(Boolean),
         rpm_limit: Number(rpm.value || 0),
         priority: Number(priority.value || 0),
         weight: Number(weight.value || 1),
         enabled: enabled.checked,
         settings,
       }
-      if (channel) body.keys = [...keyRows.filter(row => !row.remove.checked).map(row => ({ id: row.key.id, enabled: row.enabled.checked })), ...added]
+      if (channel)
+        body.keys = [
+          ...keyRows.filter(row => !row.remove.checked).map(row => ({ id: row.key.id, enabled: row.enabled.checked })),
+          ...added,
+        ]
       else {
         body.provider = provider.value
         body.keys = added
@@ -208,5 +298,8 @@ async function editChannel(providers: readonly ProviderView[], channel: Channel 
 }
 
 function lines(text: string): string[] {
-  return text.split('\n').map(line => line.trim()).filter(Boolean)
+  return text
+    .split('\n')
+    .map(line => line.trim())
+    .filter(Boolean)
 }

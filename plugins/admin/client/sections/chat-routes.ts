@@ -2,7 +2,19 @@ import type { ChatRouteView as Route } from '@parley/core/wire'
 import { api, type Page } from '../api.js'
 import { h } from '../dom.js'
 import { t } from '../i18n.js'
-import { button, confirmAction, field, formError, header, notify, onSubmit, pagedTable, render, submitRow, when } from '../ui.js'
+import {
+  button,
+  confirmAction,
+  field,
+  formError,
+  header,
+  notify,
+  onSubmit,
+  pagedTable,
+  render,
+  submitRow,
+  when,
+} from '../ui.js'
 import { allChannels } from './models.js'
 import { allGroups } from './users.js'
 
@@ -17,16 +29,32 @@ const FIELD_OF_CODE: Readonly<Record<string, string>> = {
 export function chatRoutesSection(root: HTMLElement): void {
   const load = () =>
     render(root, async () => {
-      const [routes, groups, channels] = await Promise.all([api<Page<Route>>('GET', '/api/admin/chat-routes'), allGroups(), allChannels()])
+      const [routes, groups, channels] = await Promise.all([
+        api<Page<Route>>('GET', '/api/admin/chat-routes'),
+        allGroups(),
+        allChannels(),
+      ])
       const group = h('select', {}, ...groups.map(g => h('option', { value: g.name }, g.name)))
-      const channel = h('select', {}, ...channels.map(c => h('option', { value: String(c.id) }, `${c.name}${c.enabled ? '' : ` (${t('common.disabled')})`}`)))
+      const channel = h(
+        'select',
+        {},
+        ...channels.map(c =>
+          h('option', { value: String(c.id) }, `${c.name}${c.enabled ? '' : ` (${t('common.disabled')})`}`),
+        ),
+      )
       const form = h(
         'form',
         { class: 'admin-form admin-form-inline', novalidate: true, 'data-role': 'route-form' },
         formError(),
         field('group_name', t('routes.group'), group),
         field('channel_id', t('routes.channel'), channel),
-        submitRow(h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save-route' }, t('routes.save'))),
+        submitRow(
+          h(
+            'button',
+            { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save-route' },
+            t('routes.save'),
+          ),
+        ),
       )
       onSubmit(
         form,
@@ -48,7 +76,10 @@ export function chatRoutesSection(root: HTMLElement): void {
             { label: t('routes.group'), cell: (r: Route) => h('strong', {}, r.group_name) },
             { label: t('routes.channel'), cell: r => r.channel_name || `#${r.channel_id}` },
             { label: t('routes.updated'), cell: r => when(r.updated_at) },
-            { label: t('common.actions'), cell: r => button(t('common.delete'), 'delete', () => void remove(r), 'danger') },
+            {
+              label: t('common.actions'),
+              cell: r => button(t('common.delete'), 'delete', () => void remove(r), 'danger'),
+            },
           ],
           routes.items,
           { role: 'routes', rowKey: r => r.group_name },

@@ -1,4 +1,15 @@
-import { ArcElement, CategoryScale, Chart, DoughnutController, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js'
+import {
+  ArcElement,
+  CategoryScale,
+  Chart,
+  DoughnutController,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+} from 'chart.js'
 import type { UsageStats as Stats } from '@parley/core/wire'
 import { api } from '../api.js'
 import { h } from '../dom.js'
@@ -6,12 +17,27 @@ import { t } from '../i18n.js'
 import { header, render } from '../ui.js'
 
 // Only what the two charts use, so the bundle carries no more of Chart.js than that.
-Chart.register(DoughnutController, ArcElement, LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend)
+Chart.register(
+  DoughnutController,
+  ArcElement,
+  LineController,
+  LineElement,
+  PointElement,
+  CategoryScale,
+  LinearScale,
+  Tooltip,
+  Legend,
+)
 
 const PALETTE = ['#3b6cf6', '#12a36b', '#e0882b', '#c2416b', '#7b5cd6', '#2aa5b8', '#8a8f99', '#d4b21f']
 
 function card(label: string, value: number, role: string): HTMLElement {
-  return h('div', { class: 'admin-stat', 'data-stat': role }, h('span', { class: 'admin-stat-label' }, label), h('strong', { class: 'admin-stat-value' }, value.toLocaleString(document.documentElement.lang || undefined)))
+  return h(
+    'div',
+    { class: 'admin-stat', 'data-stat': role },
+    h('span', { class: 'admin-stat-label' }, label),
+    h('strong', { class: 'admin-stat-value' }, value.toLocaleString(document.documentElement.lang || undefined)),
+  )
 }
 
 function cssVariable(name: string, fallback: string): string {
@@ -42,8 +68,19 @@ export function dashboardSection(root: HTMLElement): void {
       h(
         'div',
         { class: 'admin-charts' },
-        h('figure', { class: 'admin-chart' }, h('figcaption', {}, t('dashboard.models_chart')), h('div', { class: 'admin-chart-box' }, pie), stats.models.length ? null : h('p', { class: 'admin-muted' }, t('dashboard.no_calls'))),
-        h('figure', { class: 'admin-chart' }, h('figcaption', {}, t('dashboard.daily_chart')), h('div', { class: 'admin-chart-box' }, line)),
+        h(
+          'figure',
+          { class: 'admin-chart' },
+          h('figcaption', {}, t('dashboard.models_chart')),
+          h('div', { class: 'admin-chart-box' }, pie),
+          stats.models.length ? null : h('p', { class: 'admin-muted' }, t('dashboard.no_calls')),
+        ),
+        h(
+          'figure',
+          { class: 'admin-chart' },
+          h('figcaption', {}, t('dashboard.daily_chart')),
+          h('div', { class: 'admin-chart-box' }, line),
+        ),
       ),
     )
     // Drawn once the canvases are in the page, so Chart.js can measure them.
@@ -53,16 +90,40 @@ export function dashboardSection(root: HTMLElement): void {
       Chart.defaults.color = text
       new Chart(pie, {
         type: 'doughnut',
-        data: { labels: stats.models.map(m => m.model), datasets: [{ data: stats.models.map(m => m.calls), backgroundColor: stats.models.map((_, i) => PALETTE[i % PALETTE.length] ?? '#888') }] },
+        data: {
+          labels: stats.models.map(m => m.model),
+          datasets: [
+            {
+              data: stats.models.map(m => m.calls),
+              backgroundColor: stats.models.map((_, i) => PALETTE[i % PALETTE.length] ?? '#888'),
+            },
+          ],
+        },
         options: { animation: false, maintainAspectRatio: false, plugins: { legend: { position: 'bottom' } } },
       })
       new Chart(line, {
         type: 'line',
         data: {
           labels: stats.daily.map(d => d.date.slice(5)),
-          datasets: [{ label: t('dashboard.calls'), data: stats.daily.map(d => d.calls), borderColor: cssVariable('--accent', PALETTE[0] ?? '#3b6cf6'), backgroundColor: 'transparent', cubicInterpolationMode: 'monotone' }],
+          datasets: [
+            {
+              label: t('dashboard.calls'),
+              data: stats.daily.map(d => d.calls),
+              borderColor: cssVariable('--accent', PALETTE[0] ?? '#3b6cf6'),
+              backgroundColor: 'transparent',
+              cubicInterpolationMode: 'monotone',
+            },
+          ],
         },
-        options: { animation: false, maintainAspectRatio: false, scales: { x: { grid: { color: grid } }, y: { beginAtZero: true, ticks: { precision: 0 }, grid: { color: grid } } }, plugins: { legend: { display: false } } },
+        options: {
+          animation: false,
+          maintainAspectRatio: false,
+          scales: {
+            x: { grid: { color: grid } },
+            y: { beginAtZero: true, ticks: { precision: 0 }, grid: { color: grid } },
+          },
+          plugins: { legend: { display: false } },
+        },
       })
       pie.dataset.drawn = 'true'
       line.dataset.drawn = 'true'

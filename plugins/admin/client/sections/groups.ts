@@ -12,19 +12,30 @@ export function groupsSection(root: HTMLElement): void {
       return h(
         'div',
         {},
-        header(t('groups.title'), button(t('groups.create'), 'create-group', () => void editGroup(undefined, load), 'primary')),
+        header(
+          t('groups.title'),
+          button(t('groups.create'), 'create-group', () => void editGroup(undefined, load), 'primary'),
+        ),
         pagedTable(
           [
             { label: t('groups.name'), cell: (g: Group) => h('strong', {}, g.name) },
             { label: t('groups.description'), cell: g => g.description },
             { label: t('groups.rpm'), cell: g => (g.rpm === null ? t('groups.rpm_default') : g.rpm) },
-            { label: t('groups.models'), cell: g => (g.models === null ? t('groups.all_models') : g.models.join(', ') || t('groups.no_models')) },
+            {
+              label: t('groups.models'),
+              cell: g => (g.models === null ? t('groups.all_models') : g.models.join(', ') || t('groups.no_models')),
+            },
             { label: t('groups.config_limit'), cell: g => g.model_config_limit },
             { label: t('groups.members'), cell: g => g.members },
             {
               label: t('common.actions'),
               cell: g =>
-                h('div', { class: 'admin-row-actions' }, button(t('common.edit'), 'edit', () => void editGroup(g, load)), button(t('common.delete'), 'delete', () => void remove(g), 'danger')),
+                h(
+                  'div',
+                  { class: 'admin-row-actions' },
+                  button(t('common.edit'), 'edit', () => void editGroup(g, load)),
+                  button(t('common.delete'), 'delete', () => void remove(g), 'danger'),
+                ),
             },
           ],
           groups,
@@ -73,7 +84,10 @@ async function editGroup(group: Group | undefined, saved: () => Promise<void>): 
     ],
     fieldsOfCode: { PARLEY_ERR_IDENTITY_GROUP_EXISTS: 'name' },
     async save() {
-      const listed = models.value.split(/[\n,]/).map(m => m.trim()).filter(Boolean)
+      const listed = models.value
+        .split(/[\n,]/)
+        .map(m => m.trim())
+        .filter(Boolean)
       const body = {
         description: description.value.trim(),
         rpm: rpm.value.trim() === '' ? null : Number(rpm.value),

@@ -24,9 +24,24 @@ export function jobsSection(root: HTMLElement): void {
         table(
           [
             { label: t('jobs.name'), cell: (j: Job) => h('code', {}, j.name) },
-            { label: t('jobs.schedule'), cell: j => (j.cron ? `${j.cron}${j.timezone ? ` (${j.timezone})` : ''}` : '—') },
+            {
+              label: t('jobs.schedule'),
+              cell: j => (j.cron ? `${j.cron}${j.timezone ? ` (${j.timezone})` : ''}` : '—'),
+            },
             { label: t('jobs.next_run'), cell: j => when(j.next_run_at) },
-            { label: t('jobs.last_run'), cell: j => (j.last_run ? h('span', {}, stateBadge(j.last_run.state), ' ', when(j.last_run.finished_at ?? j.last_run.created_at)) : '—') },
+            {
+              label: t('jobs.last_run'),
+              cell: j =>
+                j.last_run
+                  ? h(
+                      'span',
+                      {},
+                      stateBadge(j.last_run.state),
+                      ' ',
+                      when(j.last_run.finished_at ?? j.last_run.created_at),
+                    )
+                  : '—',
+            },
             { label: t('jobs.counts'), cell: j => t('jobs.counts_text', { ...j.counts }) },
             {
               label: t('common.actions'),
@@ -35,7 +50,11 @@ export function jobsSection(root: HTMLElement): void {
                   'div',
                   { class: 'admin-row-actions' },
                   button(t('jobs.runs'), 'runs', () => void showRuns(runsBox, j.name, 'all', 1, load)),
-                  button(t('jobs.failures', { count: j.counts.failed }), 'failures', () => void showRuns(runsBox, j.name, 'failed', 1, load)),
+                  button(
+                    t('jobs.failures', { count: j.counts.failed }),
+                    'failures',
+                    () => void showRuns(runsBox, j.name, 'failed', 1, load),
+                  ),
                 ),
             },
           ],
@@ -48,9 +67,18 @@ export function jobsSection(root: HTMLElement): void {
   void load()
 }
 
-async function showRuns(box: HTMLElement, name: string, state: 'all' | 'failed', page: number, reload: () => Promise<void>): Promise<void> {
+async function showRuns(
+  box: HTMLElement,
+  name: string,
+  state: 'all' | 'failed',
+  page: number,
+  reload: () => Promise<void>,
+): Promise<void> {
   try {
-    const runs = await api<Page<Run>>('GET', `/api/admin/jobs/${encodeURIComponent(name)}/runs${query({ state, page, page_size: PAGE_SIZE })}`)
+    const runs = await api<Page<Run>>(
+      'GET',
+      `/api/admin/jobs/${encodeURIComponent(name)}/runs${query({ state, page, page_size: PAGE_SIZE })}`,
+    )
     replace(
       box,
       h('h2', {}, t(state === 'failed' ? 'jobs.failures_of' : 'jobs.runs_of', { name })),

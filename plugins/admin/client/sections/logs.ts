@@ -26,7 +26,11 @@ export function logsSection(root: HTMLElement): void {
   const params = () => ({ ...filters, from: instant(filters.from), to: instant(filters.to) })
   const load = () =>
     render(root, async () => {
-      const form = filterForm(filters, () => ((page = 1), void load()), () => void download(form, params()))
+      const form = filterForm(
+        filters,
+        () => ((page = 1), void load()),
+        () => void download(form, params()),
+      )
       let list: Page<LogRow> = { items: [], total: 0, page, page_size: PAGE_SIZE }
       try {
         list = await api<Page<LogRow>>('GET', `/api/admin/logs${query({ ...params(), page, page_size: PAGE_SIZE })}`)
@@ -45,7 +49,10 @@ export function logsSection(root: HTMLElement): void {
             { label: t('logs.ip'), cell: r => h('code', {}, r.ip_address) },
             { label: t('logs.model'), cell: r => r.model },
             { label: t('logs.channel'), cell: r => r.channel_name ?? '—' },
-            { label: t('logs.tokens'), cell: r => `${r.prompt_tokens} / ${r.completion_tokens}${r.estimated ? ' *' : ''}` },
+            {
+              label: t('logs.tokens'),
+              cell: r => `${r.prompt_tokens} / ${r.completion_tokens}${r.estimated ? ' *' : ''}`,
+            },
             { label: t('logs.status'), cell: statusCell },
             { label: t('logs.latency'), cell: r => `${r.latency_ms} ms` },
           ],
@@ -70,7 +77,11 @@ function statusCell(row: LogRow): HTMLElement {
   status.dataset.status = row.status
   if (row.status === 'success' || !row.error_type) return h('span', { class: 'admin-status' }, status)
   const key = `logs.reason_${row.error_type}`
-  const reason = h('small', { class: 'admin-status-reason', title: row.error_type, 'data-role': 'status-reason' }, t(key) === key ? readable(row.error_type) : t(key))
+  const reason = h(
+    'small',
+    { class: 'admin-status-reason', title: row.error_type, 'data-role': 'status-reason' },
+    t(key) === key ? readable(row.error_type) : t(key),
+  )
   return h('span', { class: 'admin-status' }, status, reason)
 }
 
@@ -88,7 +99,13 @@ function filterForm(filters: Filters, apply: () => void, exportCsv: () => void):
     ip: h('input', { value: filters.ip, placeholder: t('logs.ip'), 'aria-label': t('logs.ip') }),
     model: h('input', { value: filters.model, placeholder: t('logs.model'), 'aria-label': t('logs.model') }),
     channel: h('input', { value: filters.channel, placeholder: t('logs.channel'), 'aria-label': t('logs.channel') }),
-    status: h('select', { 'aria-label': t('logs.status') }, ...['', 'success', 'error', 'aborted'].map(value => h('option', { value }, value ? t(`logs.status_${value}`) : t('logs.any_status')))),
+    status: h(
+      'select',
+      { 'aria-label': t('logs.status') },
+      ...['', 'success', 'error', 'aborted'].map(value =>
+        h('option', { value }, value ? t(`logs.status_${value}`) : t('logs.any_status')),
+      ),
+    ),
   }
   inputs.status.value = filters.status
   const form = h(
@@ -123,7 +140,10 @@ function filterForm(filters: Filters, apply: () => void, exportCsv: () => void):
  */
 async function download(form: HTMLFormElement, filters: Record<string, string>): Promise<void> {
   clearErrors(form)
-  const response = await fetch(`/api/admin/logs/export${query(filters)}`, { headers: CONSOLE_HEADERS, credentials: 'same-origin' })
+  const response = await fetch(`/api/admin/logs/export${query(filters)}`, {
+    headers: CONSOLE_HEADERS,
+    credentials: 'same-origin',
+  })
   if (!response.ok) {
     const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } }
     return showError(form, new Error(body.error?.message ?? `HTTP ${response.status}`))

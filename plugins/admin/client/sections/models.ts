@@ -17,18 +17,39 @@ export function modelsSection(root: HTMLElement): void {
     render(root, async () => {
       const [models, channels] = await Promise.all([api<Page<Model>>('GET', '/api/admin/models'), allChannels()])
       const byId = new Map(channels.map(c => [c.id, c]))
-      const bindings: Binding[] = channels.flatMap(channel => channel.models.map(m => ({ channel, model: m.model, upstream_model: m.upstream_model })))
+      const bindings: Binding[] = channels.flatMap(channel =>
+        channel.models.map(m => ({ channel, model: m.model, upstream_model: m.upstream_model })),
+      )
       return h(
         'div',
         {},
-        header(t('models.title'), button(t('models.create'), 'create-model', () => void editModel(undefined, load), 'primary')),
+        header(
+          t('models.title'),
+          button(t('models.create'), 'create-model', () => void editModel(undefined, load), 'primary'),
+        ),
         pagedTable(
           [
             { label: t('models.name'), cell: (m: Model) => h('strong', {}, m.name) },
             { label: t('models.display_name'), cell: m => m.display_name },
-            { label: t('models.flags'), cell: m => h('span', {}, m.reasoning ? badge(t('models.reasoning'), 'warn') : null, ' ', m.vision ? badge(t('models.vision'), 'warn') : null) },
-            { label: t('models.channels'), cell: m => m.channels.map(id => byId.get(id)?.name ?? `#${id}`).join(', ') || '—' },
-            { label: t('channels.state'), cell: m => (m.enabled ? badge(t('common.enabled')) : badge(t('common.disabled'), 'off')) },
+            {
+              label: t('models.flags'),
+              cell: m =>
+                h(
+                  'span',
+                  {},
+                  m.reasoning ? badge(t('models.reasoning'), 'warn') : null,
+                  ' ',
+                  m.vision ? badge(t('models.vision'), 'warn') : null,
+                ),
+            },
+            {
+              label: t('models.channels'),
+              cell: m => m.channels.map(id => byId.get(id)?.name ?? `#${id}`).join(', ') || '—',
+            },
+            {
+              label: t('channels.state'),
+              cell: m => (m.enabled ? badge(t('common.enabled')) : badge(t('common.disabled'), 'off')),
+            },
             {
               label: t('common.actions'),
               cell: m =>
@@ -45,7 +66,11 @@ export function modelsSection(root: HTMLElement): void {
         ),
         h('h2', {}, t('models.bindings')),
         h('p', { class: 'admin-muted' }, t('models.bindings_lead')),
-        h('div', { class: 'admin-actions' }, button(t('models.bind'), 'bind-model', () => void bind(channels, models.items, load), 'primary')),
+        h(
+          'div',
+          { class: 'admin-actions' },
+          button(t('models.bind'), 'bind-model', () => void bind(channels, models.items, load), 'primary'),
+        ),
         pagedTable(
           [
             { label: t('models.alias'), cell: (b: Binding) => h('strong', {}, b.model) },
@@ -71,7 +96,13 @@ export function modelsSection(root: HTMLElement): void {
   }
 
   const unbind = async (binding: Binding) => {
-    if (!(await confirmAction(t('models.confirm_unbind', { model: binding.model, channel: binding.channel.name }), t('models.unbind')))) return
+    if (
+      !(await confirmAction(
+        t('models.confirm_unbind', { model: binding.model, channel: binding.channel.name }),
+        t('models.unbind'),
+      ))
+    )
+      return
     try {
       const models = binding.channel.models.filter(m => m.model !== binding.model)
       await api('PUT', `/api/admin/channels/${binding.channel.id}`, { models })
@@ -113,7 +144,12 @@ async function editModel(model: Model | undefined, saved: () => Promise<void>): 
     ],
     fieldsOfCode: { PARLEY_ERR_CATALOG_MODEL_EXISTS: 'name' },
     async save() {
-      const body = { display_name: display.value.trim() || name.value.trim(), reasoning: reasoning.checked, vision: vision.checked, enabled: enabled.checked }
+      const body = {
+        display_name: display.value.trim() || name.value.trim(),
+        reasoning: reasoning.checked,
+        vision: vision.checked,
+        enabled: enabled.checked,
+      }
       if (model) await api('PUT', `/api/admin/models/${encodeURIComponent(model.name)}`, body)
       else await api('POST', '/api/admin/models', { name: name.value.trim(), ...body })
       notify(t('models.saved', { name: name.value.trim() }))
@@ -131,14 +167,22 @@ async function bind(channels: readonly Channel[], models: readonly Model[], save
   dialogForm({
     title: t('models.bind'),
     role: 'bind-form',
-    fields: [field('model', t('models.alias'), alias), names, field('channel', t('models.channel'), channel), field('upstream_model', t('models.upstream_model'), upstream, t('models.upstream_help'))],
+    fields: [
+      field('model', t('models.alias'), alias),
+      names,
+      field('channel', t('models.channel'), channel),
+      field('upstream_model', t('models.upstream_model'), upstream, t('models.upstream_help')),
+    ],
     saveLabel: t('models.bind'),
     fieldsOfCode: { PARLEY_ERR_CATALOG_MODEL_TWICE: 'model' },
     async save() {
       const target = channels.find(c => String(c.id) === channel.value)
       const model = alias.value.trim()
       if (!target || !model) throw new Error(t('models.bind_incomplete'))
-      const models = [...target.models.filter(m => m.model !== model), { model, upstream_model: upstream.value.trim() || model }]
+      const models = [
+        ...target.models.filter(m => m.model !== model),
+        { model, upstream_model: upstream.value.trim() || model },
+      ]
       await api('PUT', `/api/admin/channels/${target.id}`, { models })
       notify(t('models.bound', { model, channel: target.name }))
       await saved()

@@ -24,11 +24,16 @@ interface SettingInfo {
 export function settingsSection(root: HTMLElement): void {
   const load = () =>
     render(root, async () => {
-      const [schema, values] = await Promise.all([api<Page<SettingInfo>>('GET', '/api/admin/config/schema'), api<Record<string, unknown>>('GET', '/api/admin/config')])
+      const [schema, values] = await Promise.all([
+        api<Page<SettingInfo>>('GET', '/api/admin/config/schema'),
+        api<Record<string, unknown>>('GET', '/api/admin/config'),
+      ])
       const owners = new Map<string, SettingInfo[]>()
       for (const setting of schema.items) owners.set(setting.owner, [...(owners.get(setting.owner) ?? []), setting])
       const order = (owner: string) => (owner === 'core' ? 0 : owner.startsWith('theme:') ? 2 : 1)
-      const forms = [...owners.entries()].sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b)).map(([owner, settings]) => ownerForm(owner, settings, values, load))
+      const forms = [...owners.entries()]
+        .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
+        .map(([owner, settings]) => ownerForm(owner, settings, values, load))
       return h('div', {}, header(t('settings.title')), h('p', { class: 'admin-muted' }, t('settings.lead')), ...forms)
     })
   void load()
@@ -40,7 +45,12 @@ function ownerTitle(owner: string): string {
   return t('settings.plugin', { name: owner })
 }
 
-function ownerForm(owner: string, settings: readonly SettingInfo[], values: Record<string, unknown>, saved: () => Promise<void>): HTMLElement {
+function ownerForm(
+  owner: string,
+  settings: readonly SettingInfo[],
+  values: Record<string, unknown>,
+  saved: () => Promise<void>,
+): HTMLElement {
   const fields: GeneratedField[] = settings.map(setting =>
     generateField({
       name: setting.key,
@@ -58,12 +68,20 @@ function ownerForm(owner: string, settings: readonly SettingInfo[], values: Reco
     h('h2', {}, ownerTitle(owner)),
     formError(),
     ...fields.map(f => f.element),
-    submitRow(h('button', { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save-settings' }, t('common.save'))),
+    submitRow(
+      h(
+        'button',
+        { type: 'submit', class: 'admin-btn admin-btn-primary', 'data-action': 'save-settings' },
+        t('common.save'),
+      ),
+    ),
   )
   onSubmit(form, async () => {
     const read = readFields(fields)
     if (!read) return false
-    const changes = Object.fromEntries(Object.entries(read).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(values[key])))
+    const changes = Object.fromEntries(
+      Object.entries(read).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(values[key])),
+    )
     if (Object.keys(changes).length === 0) return notify(t('settings.unchanged'))
     await api('PUT', '/api/admin/config', changes)
     notify(t('settings.saved'))

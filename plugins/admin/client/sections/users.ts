@@ -32,13 +32,38 @@ export function usersSection(root: HTMLElement): void {
   const load = () =>
     render(root, async () => {
       const [list, groups] = await Promise.all([
-        api<Page<User>>('GET', `/api/admin/users${query({ q: filters.q, role: filters.role, status: filters.status, page: filters.page, page_size: PAGE_SIZE })}`),
+        api<Page<User>>(
+          'GET',
+          `/api/admin/users${query({ q: filters.q, role: filters.role, status: filters.status, page: filters.page, page_size: PAGE_SIZE })}`,
+        ),
         allGroups(),
       ])
-      const search = h('input', { type: 'search', value: filters.q, placeholder: t('users.search'), 'aria-label': t('users.search') })
-      const role = select(['', ...ROLES], filters.role, value => (value ? t(`users.role_${value}`) : t('users.any_role')), t('users.role'))
-      const status = select(['', 'active', 'disabled'], filters.status, value => (value ? t(`users.status_${value}`) : t('users.any_status')), t('users.status'))
-      const filterForm = h('form', { class: 'admin-filters', 'data-role': 'user-filters' }, search, role, status, h('button', { type: 'submit', class: 'admin-btn' }, t('common.filter')))
+      const search = h('input', {
+        type: 'search',
+        value: filters.q,
+        placeholder: t('users.search'),
+        'aria-label': t('users.search'),
+      })
+      const role = select(
+        ['', ...ROLES],
+        filters.role,
+        value => (value ? t(`users.role_${value}`) : t('users.any_role')),
+        t('users.role'),
+      )
+      const status = select(
+        ['', 'active', 'disabled'],
+        filters.status,
+        value => (value ? t(`users.status_${value}`) : t('users.any_status')),
+        t('users.status'),
+      )
+      const filterForm = h(
+        'form',
+        { class: 'admin-filters', 'data-role': 'user-filters' },
+        search,
+        role,
+        status,
+        h('button', { type: 'submit', class: 'admin-btn' }, t('common.filter')),
+      )
       filterForm.addEventListener('submit', event => {
         event.preventDefault()
         Object.assign(filters, { q: search.value.trim(), role: role.value, status: status.value, page: 1 })
@@ -47,7 +72,10 @@ export function usersSection(root: HTMLElement): void {
       return h(
         'div',
         {},
-        header(t('users.title'), button(t('users.create'), 'create-user', () => void createUser(groups, load), 'primary')),
+        header(
+          t('users.title'),
+          button(t('users.create'), 'create-user', () => void createUser(groups, load), 'primary'),
+        ),
         filterForm,
         table(
           [
@@ -55,9 +83,16 @@ export function usersSection(root: HTMLElement): void {
             { label: t('users.email'), cell: u => u.email },
             { label: t('users.role'), cell: u => t(`users.role_${u.role}`) },
             { label: t('users.group'), cell: u => u.group },
-            { label: t('users.status'), cell: u => (u.status === 'active' ? badge(t('users.status_active')) : badge(t('users.status_disabled'), 'off')) },
+            {
+              label: t('users.status'),
+              cell: u =>
+                u.status === 'active' ? badge(t('users.status_active')) : badge(t('users.status_disabled'), 'off'),
+            },
             { label: t('users.last_login'), cell: u => when(u.last_login_at) },
-            { label: t('common.actions'), cell: u => button(t('common.edit'), 'edit', () => void editUser(u, groups, load)) },
+            {
+              label: t('common.actions'),
+              cell: u => button(t('common.edit'), 'edit', () => void editUser(u, groups, load)),
+            },
           ],
           list.items,
           { role: 'users', rowKey: u => u.username },
@@ -78,7 +113,12 @@ export async function allGroups(): Promise<Group[]> {
 }
 
 /** A select; `name` labels it where no visible label does (the filter bar). */
-function select(values: readonly string[], current: string, label: (value: string) => string, name?: string): HTMLSelectElement {
+function select(
+  values: readonly string[],
+  current: string,
+  label: (value: string) => string,
+  name?: string,
+): HTMLSelectElement {
   const element = h('select', { 'aria-label': name }, ...values.map(value => h('option', { value }, label(value))))
   element.value = current
   return element
@@ -86,13 +126,26 @@ function select(values: readonly string[], current: string, label: (value: strin
 
 async function editUser(user: User, groups: readonly Group[], saved: () => Promise<void>): Promise<void> {
   const role = select(ROLES, user.role, value => t(`users.role_${value}`))
-  const group = select(groups.map(g => g.name), user.group, value => value)
+  const group = select(
+    groups.map(g => g.name),
+    user.group,
+    value => value,
+  )
   const status = select(['active', 'disabled'], user.status, value => t(`users.status_${value}`))
   dialogForm({
     title: t('users.edit_title', { name: user.username }),
     role: 'user-form',
-    fields: [h('p', {}, h('strong', {}, user.username), ' · ', user.email), field('role', t('users.role'), role), field('group', t('users.group'), group), field('status', t('users.status'), status)],
-    fieldsOfCode: { PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: 'group', PARLEY_ERR_IDENTITY_LAST_ROOT: 'role', PARLEY_ERR_IDENTITY_ROOT_ONLY: 'role' },
+    fields: [
+      h('p', {}, h('strong', {}, user.username), ' · ', user.email),
+      field('role', t('users.role'), role),
+      field('group', t('users.group'), group),
+      field('status', t('users.status'), status),
+    ],
+    fieldsOfCode: {
+      PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: 'group',
+      PARLEY_ERR_IDENTITY_LAST_ROOT: 'role',
+      PARLEY_ERR_IDENTITY_ROOT_ONLY: 'role',
+    },
     async save() {
       await api('PUT', `/api/admin/users/${user.id}`, { role: role.value, group: group.value, status: status.value })
       notify(t('users.saved', { name: user.username }))
@@ -106,7 +159,11 @@ async function createUser(groups: readonly Group[], saved: () => Promise<void>):
   const username = h('input', { required: true, maxlength: 200, autocomplete: 'off' })
   const password = h('input', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password' })
   const role = select(ROLES, 'user', value => t(`users.role_${value}`))
-  const group = select(groups.map(g => g.name), groups[0]?.name ?? 'default', value => value)
+  const group = select(
+    groups.map(g => g.name),
+    groups[0]?.name ?? 'default',
+    value => value,
+  )
   dialogForm({
     title: t('users.create'),
     role: 'user-form',
@@ -126,7 +183,13 @@ async function createUser(groups: readonly Group[], saved: () => Promise<void>):
       PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: 'group',
     },
     async save() {
-      await api('POST', '/api/admin/users', { email: email.value.trim(), username: username.value.trim(), password: password.value, role: role.value, group: group.value })
+      await api('POST', '/api/admin/users', {
+        email: email.value.trim(),
+        username: username.value.trim(),
+        password: password.value,
+        role: role.value,
+        group: group.value,
+      })
       notify(t('users.created', { name: username.value.trim() }))
       await saved()
     },

@@ -50,48 +50,99 @@ t.test('instances sharing a KV make one exchange between them, however many call
   const mock = await mockCoze(t, keys, { exchangeDelayMs: 100 })
   const kv = sharedKv()
   const encryptionKey = randomBytes(32)
-  const stores = [0, 1, 2].map(() => new TokenStore({ kv, seal: new TokenSeal(encryptionKey), log: captureLogs().logger, retryAfterMs: 1000 }))
+  const stores = [0, 1, 2].map(
+    () => new TokenStore({ kv, seal: new TokenSeal(encryptionKey), log: captureLogs().logger, retryAfterMs: 1000 }),
+  )
   const app = appFor(mock.host)
-  const results = await Promise.all(stores.flatMap(store => Array.from({ length: 5 }, () => store.token(mock.url, app, dispatcher))))
+  const results = await Promise.all(
+    stores.flatMap(store => Array.from({ length: 5 }, () => store.token(mock.url, app, dispatcher))),
+  )
   t.equal(mock.exchanges.length, 1, 'one exchange for fifteen calls on three instances')
-  t.same(new Set(results.map(result => (result.ok ? result.token : 'failed'))), new Set([mock.exchanges[0]?.token]), 'all got the same token')
-  t.notOk([...kv.entries.keys()].some(key => key.includes('lock')), 'the lock was released')
+  t.same(
+    new Set(results.map(result => (result.ok ? result.token : 'failed'))),
+    new Set([mock.exchanges[0]?.token]),
+    'all got the same token',
+  )
+  t.notOk(
+    [...kv.entries.keys()].some(key => key.includes('lock')),
+    'the lock was released',
+  )
 
   const late = new TokenStore({ kv, seal: new TokenSeal(encryptionKey), log: captureLogs().logger, retryAfterMs: 1000 })
-  t.match(await late.token(mock.url, app, dispatcher), { ok: true, token: mock.exchanges[0]?.token }, 'an instance that starts later reads the shared token')
+  t.match(
+    await late.token(mock.url, app, dispatcher),
+    { ok: true, token: mock.exchanges[0]?.token },
+    'an instance that starts later reads the shared token',
+  )
   t.equal(mock.exchanges.length, 1)
 
   await stores[0]?.rejected(mock.url, app, mock.exchanges[0]?.token as string)
-  t.match(await late.token(mock.url, app, dispatcher), { ok: true, token: mock.exchanges[0]?.token }, 'another instance keeps its memory until it meets the refusal itself')
-  t.match(await stores[0]?.token(mock.url, app, dispatcher), { ok: true, token: mock.exchanges[1]?.token }, 'the refused token is gone from the shared cache')
+  t.match(
+    await late.token(mock.url, app, dispatcher),
+    { ok: true, token: mock.exchanges[0]?.token },
+    'another instance keeps its memory until it meets the refusal itself',
+  )
+  t.match(
+    await stores[0]?.token(mock.url, app, dispatcher),
+    { ok: true, token: mock.exchanges[1]?.token },
+    'the refused token is gone from the shared cache',
+  )
   t.equal(mock.exchanges.length, 2)
 })
 
-t.test('a sealed token opens only with the deployment\'s key, and a failing KV does not stop tokens', async t => {
+t.test("a sealed token opens only with the deployment's key, and a failing KV does not stop tokens", async t => {
   const mock = await mockCoze(t, keys)
   const kv = sharedKv()
   const app = appFor(mock.host)
-  const first = new TokenStore({ kv, seal: new TokenSeal(randomBytes(32)), log: captureLogs().logger, retryAfterMs: 1000 })
+  const first = new TokenStore({
+    kv,
+    seal: new TokenSeal(randomBytes(32)),
+    log: captureLogs().logger,
+    retryAfterMs: 1000,
+  })
   const token = await first.token(mock.url, app, dispatcher)
   t.ok(token.ok)
   const stored = [...kv.entries.values()].map(entry => entry.value)
   t.equal(stored.length, 1)
   t.notOk(stored[0]?.includes(mock.exchanges[0]?.token as string), 'not in the clear')
 
-  const foreign = new TokenStore({ kv, seal: new TokenSeal(randomBytes(32)), log: captureLogs().logger, retryAfterMs: 1000 })
+  const foreign = new TokenStore({
+    kv,
+    seal: new TokenSeal(randomBytes(32)),
+    log: captureLogs().logger,
+    retryAfterMs: 1000,
+  })
   await foreign.token(mock.url, app, dispatcher)
   t.equal(mock.exchanges.length, 2, 'a store with another key cannot open it and exchanges for itself')
 
   const logs = captureLogs()
-  const broken: KeyValueStore = { ...sharedKv(), get: () => Promise.reject(new Error('down')), set: () => Promise.reject(new Error('down')), delete: () => Promise.reject(new Error('down')) }
-  const store = new TokenStore({ kv: broken, seal: new TokenSeal(randomBytes(32)), log: logs.logger, retryAfterMs: 1000 })
+  const broken: KeyValueStore = {
+    ...sharedKv(),
+    get: () => Promise.reject(new Error('down')),
+    set: () => Promise.reject(new Error('down')),
+    delete: () => Promise.reject(new Error('down')),
+  }
+  const store = new TokenStore({
+    kv: broken,
+    seal: new TokenSeal(randomBytes(32)),
+    log: logs.logger,
+    retryAfterMs: 1000,
+  })
   t.match(await store.token(mock.url, app, dispatcher), { ok: true }, 'the KV is down: a token all the same')
-  t.ok(logs.lines.some(line => line.includes('the KV store failed')), 'with a warning')
+  t.ok(
+    logs.lines.some(line => line.includes('the KV store failed')),
+    'with a warning',
+  )
 })
 
 t.test('a failed exchange pauses OAuth on the instance; the caller that saw it is told first', async t => {
   const mock = await mockCoze(t, keys)
-  const store = new TokenStore({ kv: sharedKv(), seal: new TokenSeal(randomBytes(32)), log: captureLogs().logger, retryAfterMs: 60_000 })
+  const store = new TokenStore({
+    kv: sharedKv(),
+    seal: new TokenSeal(randomBytes(32)),
+    log: captureLogs().logger,
+    retryAfterMs: 60_000,
+  })
   const app = appFor(mock.host)
   mock.failExchanges(1, { status: 503, error_code: 'internal_error' })
   const [one, two] = await Promise.all([store.token(mock.url, app, dispatcher), store.token(mock.url, app, dispatcher)])
@@ -105,7 +156,13 @@ t.test('a token due for refresh serves out its last minutes when the refresh fai
   const mock = await mockCoze(t, keys, { tokenLifetimeSeconds: 100 })
   let skew = 0
   const logs = captureLogs()
-  const store = new TokenStore({ kv: sharedKv(), seal: new TokenSeal(randomBytes(32)), log: logs.logger, retryAfterMs: 60_000, now: () => Date.now() + skew })
+  const store = new TokenStore({
+    kv: sharedKv(),
+    seal: new TokenSeal(randomBytes(32)),
+    log: logs.logger,
+    retryAfterMs: 60_000,
+    now: () => Date.now() + skew,
+  })
   const app = appFor(mock.host)
   const first = await store.token(mock.url, app, dispatcher)
   t.match(first, { ok: true })
@@ -115,7 +172,10 @@ t.test('a token due for refresh serves out its last minutes when the refresh fai
   t.same(await store.token(mock.url, app, dispatcher), first, 'the refresh failed: the current token still serves')
   t.equal(mock.exchanges.length, 2)
   t.match(mock.exchanges[1], { ok: false, problem: 'iat missing or not now' })
-  t.ok(logs.lines.some(line => line.includes('the current token serves until it expires')), 'with a warning')
+  t.ok(
+    logs.lines.some(line => line.includes('the current token serves until it expires')),
+    'with a warning',
+  )
   skew = 97_000 // within seconds of expiry, and the instance is pausing OAuth
   t.match(await store.token(mock.url, app, dispatcher), { ok: false }, 'a token about to die is not handed out')
 })

@@ -16,11 +16,19 @@ const Name = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_-]+$'
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) })
 const Fields = {
   description: Type.Optional(Type.String({ maxLength: 255 })),
-  rpm: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], { description: 'null: the user_rpm setting applies' })),
-  models: Type.Optional(
-    Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 200, uniqueItems: true }), Type.Null()], {
-      description: 'Model names members (and guests, of the default group) may use; []: none; null: every enabled model',
+  rpm: Type.Optional(
+    Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], {
+      description: 'null: the user_rpm setting applies',
     }),
+  ),
+  models: Type.Optional(
+    Type.Union(
+      [Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { maxItems: 200, uniqueItems: true }), Type.Null()],
+      {
+        description:
+          'Model names members (and guests, of the default group) may use; []: none; null: every enabled model',
+      },
+    ),
   ),
   model_config_limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
 }
@@ -51,8 +59,15 @@ export function installAdminGroupRoutes(identity: Identity): void {
     async request => {
       const { page, page_size } = request.query
       const em = identity.em()
-      const [rows, total] = await em.findAndCount(Group, {}, { orderBy: { name: 'asc' }, limit: page_size, offset: (page - 1) * page_size })
-      const members = await memberCounts(em, rows.map(row => row.name))
+      const [rows, total] = await em.findAndCount(
+        Group,
+        {},
+        { orderBy: { name: 'asc' }, limit: page_size, offset: (page - 1) * page_size },
+      )
+      const members = await memberCounts(
+        em,
+        rows.map(row => row.name),
+      )
       return { items: rows.map(row => toWire(row, members.get(row.name) ?? 0)), total, page, page_size }
     },
   )
@@ -73,11 +88,18 @@ export function installAdminGroupRoutes(identity: Identity): void {
       const { name, description, rpm, models, model_config_limit } = request.body
       const em = identity.em()
       if (await em.findOne(Group, { name })) throw identityErrors.PARLEY_ERR_IDENTITY_GROUP_EXISTS({ name })
-      const group = em.create(Group, { name, description: description ?? '', rpm: rpm ?? null, models: encodeModels(models ?? null), modelConfigLimit: model_config_limit ?? 0 })
+      const group = em.create(Group, {
+        name,
+        description: description ?? '',
+        rpm: rpm ?? null,
+        models: encodeModels(models ?? null),
+        modelConfigLimit: model_config_limit ?? 0,
+      })
       try {
         await em.flush()
       } catch (error) {
-        if (error instanceof UniqueConstraintViolationException) throw identityErrors.PARLEY_ERR_IDENTITY_GROUP_EXISTS({ name })
+        if (error instanceof UniqueConstraintViolationException)
+          throw identityErrors.PARLEY_ERR_IDENTITY_GROUP_EXISTS({ name })
         throw error
       }
       // Users may already name a group that did not exist (registration does not check the
@@ -121,7 +143,13 @@ export function installAdminGroupRoutes(identity: Identity): void {
     '/api/admin/groups/:name',
     {
       onRequest: adminOnly,
-      schema: { tags: ['admin'], summary: 'Delete a group without members', security, params: NameParams, response: { 204: Type.Null(), ...ErrorResponses } },
+      schema: {
+        tags: ['admin'],
+        summary: 'Delete a group without members',
+        security,
+        params: NameParams,
+        response: { 204: Type.Null(), ...ErrorResponses },
+      },
     },
     async (request, reply) => {
       const em = identity.em()
@@ -154,7 +182,10 @@ function encodeModels(models: readonly string[] | null): string | null {
   if (models === null) return null
   const json = JSON.stringify(models)
   if (Buffer.byteLength(json) > MODELS_MAX_BYTES) {
-    throw errors.PARLEY_ERR_HTTP_VALIDATION({ reason: `body/models is longer than ${MODELS_MAX_BYTES} bytes` }, { details: { location: 'body', field: 'models' } })
+    throw errors.PARLEY_ERR_HTTP_VALIDATION(
+      { reason: `body/models is longer than ${MODELS_MAX_BYTES} bytes` },
+      { details: { location: 'body', field: 'models' } },
+    )
   }
   return json
 }
@@ -165,7 +196,10 @@ async function memberCounts(em: EntityManager, names: readonly string[]): Promis
   if (names.length === 0) return counts
   const rows: Array<{ name: string; members: number | string }> = await em
     .getConnection()
-    .execute(`select \`group_name\` as \`name\`, count(*) as \`members\` from \`identity_users\` where \`group_name\` in (${names.map(() => '?').join(', ')}) group by \`group_name\``, [...names])
+    .execute(
+      `select \`group_name\` as \`name\`, count(*) as \`members\` from \`identity_users\` where \`group_name\` in (${names.map(() => '?').join(', ')}) group by \`group_name\``,
+      [...names],
+    )
   for (const row of rows) counts.set(row.name, Number(row.members))
   return counts
 }

@@ -23,7 +23,12 @@ export const PageQuery = {
 }
 
 export function listOf<T extends TSchema>(item: T) {
-  return Type.Object({ items: Type.Array(item), total: Type.Integer(), page: Type.Integer(), page_size: Type.Integer() })
+  return Type.Object({
+    items: Type.Array(item),
+    total: Type.Integer(),
+    page: Type.Integer(),
+    page_size: Type.Integer(),
+  })
 }
 
 export const RoleSchema = Type.Union([Type.Literal('root'), Type.Literal('admin'), Type.Literal('user')])

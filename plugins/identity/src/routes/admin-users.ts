@@ -3,9 +3,26 @@ import type { Identity } from '../context.js'
 import { User } from '../entities.js'
 import { identityErrors } from '../errors.js'
 import { checkPasswordStrength, hashPassword } from '../passwords.js'
-import { assertAvailable, normaliseEmail, normaliseUsername, uniqueViolation, type Role, type Status, type UserRow } from '../users.js'
+import {
+  assertAvailable,
+  normaliseEmail,
+  normaliseUsername,
+  uniqueViolation,
+  type Role,
+  type Status,
+  type UserRow,
+} from '../users.js'
 import { requireGroup } from './admin-groups.js'
-import { adminOnly, AdminUserSchema, listOf, PageQuery, RoleSchema, security, StatusSchema, strict } from './admin-schemas.js'
+import {
+  adminOnly,
+  AdminUserSchema,
+  listOf,
+  PageQuery,
+  RoleSchema,
+  security,
+  StatusSchema,
+  strict,
+} from './admin-schemas.js'
 import { ErrorResponses } from './schemas.js'
 
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
@@ -83,9 +100,17 @@ export function installAdminUserRoutes(identity: Identity): void {
       const { username, key } = normaliseUsername(body.username)
       checkPasswordStrength(body.password, { email, username })
       const em = identity.em()
-      const group = body.group === undefined ? identity.settings.get('default_group') : (await requireGroup(em, body.group)).name
+      const group =
+        body.group === undefined ? identity.settings.get('default_group') : (await requireGroup(em, body.group)).name
       await assertAvailable(em, { email, usernameKey: key })
-      const user = em.create(User, { email, username, usernameKey: key, passwordHash: await hashPassword(body.password), role, groupName: group })
+      const user = em.create(User, {
+        email,
+        username,
+        usernameKey: key,
+        passwordHash: await hashPassword(body.password),
+        role,
+        groupName: group,
+      })
       try {
         await em.flush()
       } catch (error) {
@@ -107,7 +132,14 @@ export function installAdminUserRoutes(identity: Identity): void {
         security,
         params: IdParams,
         // Exactly these three: email, username and password belong to the user (mass assignment).
-        body: Type.Object({ role: Type.Optional(RoleSchema), group: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })), status: Type.Optional(StatusSchema) }, strict),
+        body: Type.Object(
+          {
+            role: Type.Optional(RoleSchema),
+            group: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            status: Type.Optional(StatusSchema),
+          },
+          strict,
+        ),
         response: { 200: AdminUserSchema, ...ErrorResponses },
       },
     },
@@ -117,7 +149,8 @@ export function installAdminUserRoutes(identity: Identity): void {
       const em = identity.em()
       const user = await em.findOne(User, { id: request.params.id })
       if (!user) throw identityErrors.PARLEY_ERR_IDENTITY_USER_NOT_FOUND()
-      if (caller.role !== 'root' && (user.role === 'root' || changes.role === 'root')) throw identityErrors.PARLEY_ERR_IDENTITY_ROOT_ONLY()
+      if (caller.role !== 'root' && (user.role === 'root' || changes.role === 'root'))
+        throw identityErrors.PARLEY_ERR_IDENTITY_ROOT_ONLY()
       const group = changes.group === undefined ? user.groupName : (await requireGroup(em, changes.group)).name
       const role = changes.role ?? (user.role as Role)
       const status = changes.status ?? (user.status as Status)
@@ -127,7 +160,8 @@ export function installAdminUserRoutes(identity: Identity): void {
       // Not proof against two roots demoting each other at the same instant; `parley
       // create-admin` is the way back in should that ever happen.
       if (user.role === 'root' && user.status === 'active' && (role !== 'root' || status !== 'active')) {
-        if ((await em.count(User, { role: 'root', status: 'active' })) <= 1) throw identityErrors.PARLEY_ERR_IDENTITY_LAST_ROOT()
+        if ((await em.count(User, { role: 'root', status: 'active' })) <= 1)
+          throw identityErrors.PARLEY_ERR_IDENTITY_LAST_ROOT()
       }
       if (!roleChanged && !statusChanged && !groupChanged) return toAdminUser(user)
       user.role = role
@@ -162,7 +196,12 @@ export function toAdminUser(user: UserRow) {
  * Email and username key are stored lower-cased, so lower-casing `q` makes the match
  * case-insensitive on both dialects.
  */
-async function searchUsers(em: EntityManager, filters: UserFilters, page: number, pageSize: number): Promise<{ total: number; users: UserRow[] }> {
+async function searchUsers(
+  em: EntityManager,
+  filters: UserFilters,
+  page: number,
+  pageSize: number,
+): Promise<{ total: number; users: UserRow[] }> {
   const where: string[] = []
   const params: unknown[] = []
   if (filters.q !== undefined && filters.q.trim() !== '') {
@@ -170,15 +209,28 @@ async function searchUsers(em: EntityManager, filters: UserFilters, page: number
     where.push("(`email` like ? escape '!' or `username_key` like ? escape '!')")
     params.push(pattern, pattern)
   }
-  for (const [column, value] of [['role', filters.role], ['group_name', filters.group], ['status', filters.status]] as const) {
+  for (const [column, value] of [
+    ['role', filters.role],
+    ['group_name', filters.group],
+    ['status', filters.status],
+  ] as const) {
     if (value === undefined) continue
     where.push(`\`${column}\` = ?`)
     params.push(value)
   }
   const clause = where.length > 0 ? `where ${where.join(' and ')}` : ''
   const connection = em.getConnection()
-  const [counted] = (await connection.execute(`select count(*) as \`total\` from \`identity_users\` ${clause}`, params)) as Array<{ total: number | string }>
-  const ids = (await connection.execute(`select \`id\` from \`identity_users\` ${clause} order by \`id\` limit ? offset ?`, [...params, pageSize, (page - 1) * pageSize])) as Array<{ id: number }>
-  const users = ids.length === 0 ? [] : await em.find(User, { id: { $in: ids.map(row => Number(row.id)) } }, { orderBy: { id: 'asc' } })
+  const [counted] = (await connection.execute(
+    `select count(*) as \`total\` from \`identity_users\` ${clause}`,
+    params,
+  )) as Array<{ total: number | string }>
+  const ids = (await connection.execute(
+    `select \`id\` from \`identity_users\` ${clause} order by \`id\` limit ? offset ?`,
+    [...params, pageSize, (page - 1) * pageSize],
+  )) as Array<{ id: number }>
+  const users =
+    ids.length === 0
+      ? []
+      : await em.find(User, { id: { $in: ids.map(row => Number(row.id)) } }, { orderBy: { id: 'asc' } })
   return { total: Number(counted?.total ?? 0), users }
 }

@@ -35,7 +35,8 @@ export function installAuthRoutes(identity: Identity): void {
       },
     },
     async (request, reply) => {
-      if (identity.settings.get('allow_registration') !== true) throw identityErrors.PARLEY_ERR_IDENTITY_REGISTRATION_CLOSED()
+      if (identity.settings.get('allow_registration') !== true)
+        throw identityErrors.PARLEY_ERR_IDENTITY_REGISTRATION_CLOSED()
       const body = request.body
       const email = normaliseEmail(body.email)
       const { username, key } = normaliseUsername(body.username)
@@ -50,7 +51,8 @@ export function installAuthRoutes(identity: Identity): void {
       await identity.registrationLimit.take(request.ip, perHour)
       // The Realms habit: with the setting on, the first account to register while no root or
       // admin exists becomes root (bootstrap then creates none unless ADMIN_PASSWORD is set).
-      const first = identity.firstUserBecomesRoot.get() && (await em.count(User, { role: { $in: ['root', 'admin'] } })) === 0
+      const first =
+        identity.firstUserBecomesRoot.get() && (await em.count(User, { role: { $in: ['root', 'admin'] } })) === 0
       const user = em.create(User, {
         email,
         username,
@@ -78,7 +80,10 @@ export function installAuthRoutes(identity: Identity): void {
       schema: {
         tags: ['auth'],
         summary: 'Sign in with email and password',
-        body: Type.Object({ email: Type.String({ maxLength: 320 }), password: Type.String({ maxLength: 1024 }) }, strict),
+        body: Type.Object(
+          { email: Type.String({ maxLength: 320 }), password: Type.String({ maxLength: 1024 }) },
+          strict,
+        ),
         response: { 200: TokenPairSchema, ...ErrorResponses },
       },
     },
@@ -92,12 +97,16 @@ export function installAuthRoutes(identity: Identity): void {
       if (!user) {
         await identity.shield.burn(request.body.password)
         await identity.throttle.fail('login', email, request.ip)
-        throw distinct ? identityErrors.PARLEY_ERR_IDENTITY_EMAIL_NOT_FOUND() : identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS()
+        throw distinct
+          ? identityErrors.PARLEY_ERR_IDENTITY_EMAIL_NOT_FOUND()
+          : identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS()
       }
       const verdict = await verifyPassword(user.passwordHash, request.body.password)
       if (!verdict.ok) {
         await identity.throttle.fail('login', email, request.ip)
-        throw distinct ? identityErrors.PARLEY_ERR_IDENTITY_WRONG_PASSWORD() : identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS()
+        throw distinct
+          ? identityErrors.PARLEY_ERR_IDENTITY_WRONG_PASSWORD()
+          : identityErrors.PARLEY_ERR_IDENTITY_BAD_CREDENTIALS()
       }
       if (user.status !== 'active') throw identityErrors.PARLEY_ERR_IDENTITY_DISABLED()
       await identity.throttle.succeed('login', email, request.ip)
@@ -150,10 +159,18 @@ export function installAuthRoutes(identity: Identity): void {
     {
       schema: {
         tags: ['auth'],
-        summary: "Admin console sign-in: the token (valid 24 h) is answered and also set as the console's httpOnly cookie",
-        body: Type.Object({ username: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }) }, strict),
+        summary:
+          "Admin console sign-in: the token (valid 24 h) is answered and also set as the console's httpOnly cookie",
+        body: Type.Object(
+          { username: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }) },
+          strict,
+        ),
         response: {
-          200: Type.Object({ access_token: Type.String(), token_type: Type.Literal('bearer'), expires_in: Type.Integer() }),
+          200: Type.Object({
+            access_token: Type.String(),
+            token_type: Type.Literal('bearer'),
+            expires_in: Type.Integer(),
+          }),
           ...ErrorResponses,
         },
       },
@@ -176,7 +193,10 @@ export function installAuthRoutes(identity: Identity): void {
       user.lastLoginAt = new Date()
       await em.flush()
       request.log.info({ user_id: user.id }, 'admin signed in')
-      const token = await identity.accessTokens.sign({ sub: String(user.id), scope: 'admin', epoch: user.sessionEpoch }, identity.adminTtlSeconds)
+      const token = await identity.accessTokens.sign(
+        { sub: String(user.id), scope: 'admin', epoch: user.sessionEpoch },
+        identity.adminTtlSeconds,
+      )
       setConsoleCookie(request, reply, token, identity.adminTtlSeconds)
       return { access_token: token, token_type: 'bearer' as const, expires_in: identity.adminTtlSeconds }
     },
@@ -187,7 +207,8 @@ export function installAuthRoutes(identity: Identity): void {
     {
       schema: {
         tags: ['auth'],
-        summary: "Sign out of the admin console: the admin token (Bearer or the console's cookie) stops working on every instance, and the cookie is cleared",
+        summary:
+          "Sign out of the admin console: the admin token (Bearer or the console's cookie) stops working on every instance, and the cookie is cleared",
         response: { 204: Type.Null(), ...ErrorResponses },
       },
     },

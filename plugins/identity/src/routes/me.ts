@@ -1,9 +1,22 @@
-import { requireUser, Type, UniqueConstraintViolationException, type EntityManager, type FastifyRequest } from '@parley/core'
+import {
+  requireUser,
+  Type,
+  UniqueConstraintViolationException,
+  type EntityManager,
+  type FastifyRequest,
+} from '@parley/core'
 import type { Identity } from '../context.js'
 import { User } from '../entities.js'
 import { identityErrors } from '../errors.js'
 import { checkPasswordStrength, hashPassword, verifyPassword } from '../passwords.js'
-import { assertAvailable, normaliseEmail, normaliseUsername, toPublicUser, uniqueViolation, type UserRow } from '../users.js'
+import {
+  assertAvailable,
+  normaliseEmail,
+  normaliseUsername,
+  toPublicUser,
+  uniqueViolation,
+  type UserRow,
+} from '../users.js'
 import { ErrorResponses, PublicUserSchema, TokenPairSchema } from './schemas.js'
 
 const strict = { additionalProperties: false } as const
@@ -35,7 +48,14 @@ export function installMeRoutes(identity: Identity): void {
 
   http.get(
     '/api/users/me',
-    { schema: { tags: ['users'], summary: 'The signed-in user', security: [{ bearer: [] }], response: { 200: PublicUserSchema, ...ErrorResponses } } },
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'The signed-in user',
+        security: [{ bearer: [] }],
+        response: { 200: PublicUserSchema, ...ErrorResponses },
+      },
+    },
     async request => toPublicUser((await currentUser(request)).user),
   )
 
@@ -88,7 +108,11 @@ export function installMeRoutes(identity: Identity): void {
         summary: 'Change the password; every other session ends and a new pair is returned',
         security: [{ bearer: [] }],
         body: Type.Object(
-          { current_password: Type.String({ maxLength: 1024 }), password: Type.String({ maxLength: 1024 }), password_confirm: Type.String({ maxLength: 1024 }) },
+          {
+            current_password: Type.String({ maxLength: 1024 }),
+            password: Type.String({ maxLength: 1024 }),
+            password_confirm: Type.String({ maxLength: 1024 }),
+          },
           strict,
         ),
         response: { 200: TokenPairSchema, ...ErrorResponses },

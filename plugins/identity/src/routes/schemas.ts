@@ -29,7 +29,12 @@ export const TokenInfoSchema = Type.Object({
 export const NewTokenSchema = Type.Composite([TokenInfoSchema, Type.Object({ token: Type.String() })])
 
 const ErrorSchema = Type.Object(
-  { error: Type.Object({ type: Type.String(), message: Type.String(), code: Type.Optional(Type.String()) }, { additionalProperties: true }) },
+  {
+    error: Type.Object(
+      { type: Type.String(), message: Type.String(), code: Type.Optional(Type.String()) },
+      { additionalProperties: true },
+    ),
+  },
   { description: 'The error envelope' },
 )
 

@@ -17,7 +17,15 @@ export function installTokenRoutes(identity: Identity): void {
         tags: ['tokens'],
         summary: "The caller's API tokens (never the secrets)",
         security,
-        response: { 200: Type.Object({ items: Type.Array(TokenInfoSchema), total: Type.Integer(), page: Type.Integer(), page_size: Type.Integer() }), ...ErrorResponses },
+        response: {
+          200: Type.Object({
+            items: Type.Array(TokenInfoSchema),
+            total: Type.Integer(),
+            page: Type.Integer(),
+            page_size: Type.Integer(),
+          }),
+          ...ErrorResponses,
+        },
       },
     },
     async request => {
@@ -33,22 +41,42 @@ export function installTokenRoutes(identity: Identity): void {
         tags: ['tokens'],
         summary: 'Create an API token; the plaintext is in this answer only',
         security,
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' }) },
+          { additionalProperties: false },
+        ),
         response: { 201: NewTokenSchema, ...ErrorResponses },
       },
     },
-    async (request, reply) => reply.code(201).send(await apiTokens.create(identity.em(), await owner(request), request.body.name.trim())),
+    async (request, reply) =>
+      reply.code(201).send(await apiTokens.create(identity.em(), await owner(request), request.body.name.trim())),
   )
 
   http.post(
     '/api/tokens/:id/regenerate',
-    { schema: { tags: ['tokens'], summary: 'Replace the secret of a token; the old one stops working', security, params: IdParams, response: { 200: NewTokenSchema, ...ErrorResponses } } },
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Replace the secret of a token; the old one stops working',
+        security,
+        params: IdParams,
+        response: { 200: NewTokenSchema, ...ErrorResponses },
+      },
+    },
     async request => apiTokens.regenerate(identity.em(), await owner(request), request.params.id),
   )
 
   http.delete(
     '/api/tokens/:id',
-    { schema: { tags: ['tokens'], summary: 'Delete a token', security, params: IdParams, response: { 204: Type.Null(), ...ErrorResponses } } },
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Delete a token',
+        security,
+        params: IdParams,
+        response: { 204: Type.Null(), ...ErrorResponses },
+      },
+    },
     async (request, reply) => {
       await apiTokens.delete(identity.em(), await owner(request), request.params.id)
       return reply.code(204).send(null)
@@ -57,7 +85,14 @@ export function installTokenRoutes(identity: Identity): void {
 
   http.post(
     '/api/chat/token',
-    { schema: { tags: ['tokens'], summary: "Create, or rotate, the user's `chat` token for the portal", security, response: { 200: NewTokenSchema, ...ErrorResponses } } },
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: "Create, or rotate, the user's `chat` token for the portal",
+        security,
+        response: { 200: NewTokenSchema, ...ErrorResponses },
+      },
+    },
     async request => apiTokens.rotateChat(identity.em(), await owner(request)),
   )
 }
