@@ -653,6 +653,12 @@ export const KERNEL_ERROR_SPECS = {
     message: 'Request body nests deeper than {max} levels',
     zh: '请求体的嵌套超过 {max} 层',
   },
+  PARLEY_ERR_HTTP_NUL: {
+    status: 400,
+    type: 'invalid_request',
+    message: 'The request holds a NUL character (in the {where}); no text here may contain one',
+    zh: '请求（{where}）中含有 NUL 字符，这里的文本都不能包含它',
+  },
   PARLEY_ERR_HTTP_VALIDATION: {
     status: 400,
     type: 'invalid_request',

@@ -743,3 +743,28 @@ t.test('log lines carry the request context and never a credential', async t => 
   const text = lines.join('\n')
   for (const secret of secrets) t.notMatch(text, secret, `${secret} appears in no log line`)
 })
+
+t.test('a NUL in the body or the URL: 400 before any route reads it', async t => {
+  const gateway = await boot(t)
+  const body = await gateway.inject({
+    method: 'POST',
+    url: '/fixture/things',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"name": "a\\u0000b"}',
+  })
+  t.equal(body.statusCode, 400)
+  t.match(body.json(), { error: { type: 'invalid_request', code: 'PARLEY_ERR_HTTP_NUL' } })
+  for (const url of ['/fixture/items/a%00b', '/fixture/things?name=%00']) {
+    const response = await gateway.inject({ method: 'GET', url })
+    t.equal(response.statusCode, 400, url)
+    t.equal(response.json().error.code, 'PARLEY_ERR_HTTP_NUL')
+  }
+  const zh = await gateway.inject({ method: 'GET', url: '/fixture/items/%00', headers: { 'accept-language': 'zh-CN' } })
+  t.match(zh.json().error.message, /NUL/)
+  t.equal(
+    (await gateway.inject({ method: 'POST', url: '/fixture/things', payload: { name: 'a\\u0000 as text' } }))
+      .statusCode,
+    200,
+    'a backslash-u written out in text is fine',
+  )
+})

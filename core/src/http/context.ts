@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { errors } from '../errors.js'
 import { bindRequestFields } from '../log.js'
 
 /** Per-request facts set once in onRequest and read everywhere after. */
@@ -65,6 +66,8 @@ export const requestContext = fp(
       if (request.log !== request.server.log)
         bindRequestFields(request.log, () => ({ trace_id: request.parley.traceId, ip: request.parley.ip }))
       reply.header('x-request-id', request.id)
+      // `%00` in a path or query decodes to a NUL, which no route accepts (see json-body.ts).
+      if (request.url.includes('%00')) return done(errors.PARLEY_ERR_HTTP_NUL({ where: 'URL' }))
       done()
     })
     app.addHook('onResponse', (request, reply, done) => {
