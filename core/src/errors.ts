@@ -245,6 +245,18 @@ export const KERNEL_ERROR_SPECS = {
     message: 'Object storage failed: {reason}',
     zh: '对象存储操作失败：{reason}',
   },
+  PARLEY_ERR_OBJECT_NOT_FOUND: {
+    status: 404,
+    type: 'not_found',
+    message: 'Stored object {key} was not found',
+    zh: '未找到存储的对象 {key}',
+  },
+  PARLEY_ERR_OBJECT_REF: {
+    status: 400,
+    type: 'invalid_request',
+    message: 'Image {ref} cannot be used: {reason}',
+    zh: '图片 {ref} 无法使用：{reason}',
+  },
   PARLEY_ERR_JOB_DUPLICATE: {
     status: 500,
     type: 'job_error',

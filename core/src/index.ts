@@ -83,6 +83,16 @@ export type {
 export { SseSplitter, type SseEvent } from './pipeline/sse.js'
 export type { CallEnd, CallObserver, CallOutput, CallStart, CallWatch } from './pipeline/lifecycle.js'
 export type { ChatService, ChatServiceCall } from './pipeline/chat-service.js'
+export {
+  objectKeyOf,
+  objectKeysIn,
+  objectOwner,
+  ownsObjectKey,
+  replaceObjectRefs,
+  ObjectRefs,
+  OBJECT_REF_PREFIX,
+  OBJECT_VIEW_SECONDS,
+} from './pipeline/object-refs.js'
 export type {
   ObjectStorage,
   PresignedDownload,

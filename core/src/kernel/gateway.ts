@@ -42,6 +42,7 @@ import { CORE_SETTING_LOCALES } from '../settings/core-texts.js'
 import { SystemConfig } from '../settings/entities.js'
 import { SettingsRegistry } from '../settings/registry.js'
 import { ActiveStorage } from '../storage/active.js'
+import { ObjectRefs } from '../pipeline/object-refs.js'
 import { ThemeEngine } from '../ui/engine.js'
 import { installThemeRoutes } from '../ui/routes.js'
 import { registerAdminSections } from '../ui/sections.js'
@@ -172,6 +173,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     // Resolvable during setup; the driver behind it is chosen once every plugin has registered its own.
     const storage = new ActiveStorage()
     root.register(TOKENS.storage, { useValue: storage })
+    const objects = new ObjectRefs(storage, secrets.secretKey)
+    root.register(TOKENS.objects, { useValue: objects })
 
     let state: Lifecycle = 'starting'
     const app = await createHttpServer(config, log)

@@ -22,4 +22,6 @@ export const TOKENS = Object.freeze({
   chat: Symbol.for('parley.core.chat'),
   /** The `ObjectStorage` that `storage.driver` chose (see docs/storage.md). */
   storage: Symbol.for('parley.core.storage'),
+  /** Stored-image references (`parley-object://`): owners and URLs for clients (`ObjectRefs`). */
+  objects: Symbol.for('parley.core.objects'),
 })
