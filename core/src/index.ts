@@ -82,7 +82,8 @@ export type {
 } from './pipeline/provider.js'
 export { SseSplitter, type SseEvent } from './pipeline/sse.js'
 export type { CallEnd, CallObserver, CallOutput, CallStart, CallWatch } from './pipeline/lifecycle.js'
-export type { ChatService, ChatServiceCall } from './pipeline/chat-service.js'
+export type { ChatService, ChatServiceCall, DetachedChatCall } from './pipeline/chat-service.js'
+export type { ChatSink, DetachedOutcome } from './pipeline/detached-call.js'
 export {
   objectKeyOf,
   objectKeysIn,

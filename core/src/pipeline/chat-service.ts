@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Principal } from '../auth/principal.js'
-import type { ChatPipeline } from './chat-pipeline.js'
+import type { ChatCall, ChatPipeline } from './chat-pipeline.js'
 import { chatCompletions } from './formats/chat-completions.js'
 import { responses } from './formats/responses.js'
+import { detachedExchange, type ChatSink, type DetachedOutcome } from './detached-call.js'
 import type { CallWatch } from './lifecycle.js'
 
 /** A call a plugin's own route runs through the data plane. */
@@ -20,6 +21,17 @@ export interface ChatServiceCall {
   readonly watch?: CallWatch
 }
 
+/** A call whose answer goes to a sink, not to a reply, and which only its signal stops. */
+export interface DetachedChatCall extends ChatServiceCall {
+  readonly sink: ChatSink
+  /** Stops the call (the row says `aborted`); the request's connection closing does not. */
+  readonly signal: AbortSignal
+  /** The usage row's request id, when one request carries several calls (a WebSocket's messages). */
+  readonly requestId?: string
+  /** `process.hrtime.bigint()` when the call arrived, when later than the request (a WebSocket message). */
+  readonly startedAt?: bigint
+}
+
 /**
  * The data plane for plugins (`TOKENS.chat`): a plugin route answers with a call that goes
  * through the same limits, routing, failover, timeouts and usage rows as `/v1`, written to the
@@ -32,18 +44,41 @@ export interface ChatServiceCall {
  */
 export interface ChatService {
   run(request: FastifyRequest, reply: FastifyReply, call: ChatServiceCall): Promise<unknown>
+  /**
+   * The same call, detached from the HTTP connection: the answer goes to `call.sink` and only
+   * `call.signal` stops it. Resolves once the sink got the whole answer (or the signal stopped
+   * it); rejects with the refusal (a `ParleyError`: limits, routing, every upstream failed)
+   * when no answer began, and the sink was never opened.
+   *
+   * @example
+   * const stop = new AbortController()
+   * const outcome = await chat.detached(request, {
+   *   body: { model, messages, stream: true }, principal, endpoint: 'widget', signal: stop.signal,
+   *   sink: { write: events => buffer.push(events), end: () => buffer.close() },
+   * })
+   */
+  detached(request: FastifyRequest, call: DetachedChatCall): Promise<DetachedOutcome>
 }
 
 export function chatService(pipeline: ChatPipeline): ChatService {
   return {
-    run: (request, reply, call) =>
-      pipeline.handle(request, reply, {
-        format: call.format === 'responses' ? responses : chatCompletions,
-        body: call.body,
-        principal: call.principal,
-        portal: call.portal === true,
-        endpoint: call.endpoint,
-        ...(call.watch ? { watch: call.watch } : {}),
-      }),
+    run: (request, reply, call) => pipeline.handle(request, reply, chatCallOf(call)),
+    detached: async (request, call) => {
+      if (call.signal.aborted) return { status: 'aborted' }
+      const exchange = detachedExchange(request, call.sink, call.signal, call)
+      await pipeline.handle(exchange.request, exchange.reply, chatCallOf(call))
+      return exchange.outcome
+    },
+  }
+}
+
+function chatCallOf(call: ChatServiceCall): ChatCall {
+  return {
+    format: call.format === 'responses' ? responses : chatCompletions,
+    body: call.body,
+    principal: call.principal,
+    portal: call.portal === true,
+    endpoint: call.endpoint,
+    ...(call.watch ? { watch: call.watch } : {}),
   }
 }
