@@ -2,8 +2,11 @@ import { identityErrors } from './errors.js'
 
 /** What a challenge (Turnstile, hCaptcha, ...) is asked to verify. */
 export interface ChallengeInput {
-  /** `register` today; other actions may be added. */
-  readonly action: 'register'
+  /**
+   * `register` (the token came with `POST /api/auth/register`) or `guest` (with
+   * `POST /api/auth/guest-pass`, which buys a guest a pass for guest chat).
+   */
+  readonly action: 'register' | 'guest'
   /** The `challenge_token` the client sent, if any. */
   readonly token: string | undefined
   /** The client address, as the gateway sees it (after trust_proxy). */
@@ -45,6 +48,11 @@ const VERIFY_TIMEOUT_MS = 5_000
 
 export class Challenges implements IdentityChallenges {
   readonly #verifiers: ChallengeVerifier[] = []
+
+  /** Whether any verifier is installed (guest chat then asks for a guest pass). */
+  get active(): boolean {
+    return this.#verifiers.length > 0
+  }
 
   use(verifier: ChallengeVerifier): void {
     this.#verifiers.push(verifier)

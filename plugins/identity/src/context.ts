@@ -2,6 +2,7 @@ import type { EntityManager, HttpScope, Logger, PluginSettings, Setting } from '
 import type { ApiTokens } from './api-tokens.js'
 import type { AccessTokens } from './jwt.js'
 import type { Challenges } from './challenges.js'
+import type { GuestPasses } from './guest-pass.js'
 import type { TimingShield } from './passwords.js'
 import type { Principals } from './principals.js'
 import type { RegistrationLimit } from './register-limit.js'
@@ -26,5 +27,6 @@ export interface Identity {
   readonly registerPerHour: Setting<number>
   readonly registrationLimit: RegistrationLimit
   readonly challenges: Challenges
+  readonly guestPasses: GuestPasses
   readonly adminTtlSeconds: number
 }

@@ -138,6 +138,19 @@ export const identityErrors = defineErrors({
     message: 'The challenge was not passed; solve it and try again',
     zh: '未通过人机验证，请完成验证后重试',
   },
+  PARLEY_ERR_IDENTITY_GUEST_PASS_REQUIRED: {
+    status: 401,
+    type: 'challenge_required',
+    message:
+      'Guest chat asks for a challenge first: solve it, send its token to POST /api/auth/guest-pass and the pass it returns as X-Parley-Guest-Pass (or sign in)',
+    zh: '访客聊天需要先完成人机验证：将验证令牌发送到 POST /api/auth/guest-pass，并以 X-Parley-Guest-Pass 请求头携带返回的通行证（或登录）',
+  },
+  PARLEY_ERR_IDENTITY_GUEST_DISABLED: {
+    status: 403,
+    type: 'guest_disabled',
+    message: 'Guest access is off on this site; sign in to chat',
+    zh: '本站未开放访客访问，请登录后聊天',
+  },
   PARLEY_ERR_IDENTITY_CHALLENGE_DOWN: {
     status: 503,
     type: 'service_unavailable',

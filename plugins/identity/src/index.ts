@@ -2,9 +2,12 @@ import { definePlugin, deleteInBatches, Type } from '@parley/core'
 import { ApiTokens } from './api-tokens.js'
 import { bootstrapAdmin } from './bootstrap.js'
 import { Challenges, IDENTITY_CHALLENGES, type IdentityChallenges } from './challenges.js'
+export { GUEST_PASS_HEADER } from './guest-pass.js'
 import { createAdminCommand } from './cli.js'
+import { GuestPasses } from './guest-pass.js'
 import type { Identity } from './context.js'
 import { identityEntities, RefreshToken } from './entities.js'
+import { IDENTITY_GROUPS, identityGroups, type IdentityGroups } from './groups.js'
 import { AccessTokens } from './jwt.js'
 import { identityMigrations } from './migrations/index.js'
 import { TimingShield } from './passwords.js'
@@ -12,6 +15,7 @@ import { Principals } from './principals.js'
 import { RegistrationLimit } from './register-limit.js'
 import { installAdminRoutes } from './routes/admin.js'
 import { installAuthRoutes } from './routes/auth.js'
+import { installGuestPassRoute } from './routes/guest-pass.js'
 import { installMeRoutes } from './routes/me.js'
 import { installTokenRoutes } from './routes/tokens.js'
 import { Sessions } from './sessions.js'
@@ -21,6 +25,7 @@ import { rekeyUsernames } from './username-keys.js'
 export { principalOf, requireRole, requireUser } from '@parley/core'
 export { identityErrors } from './errors.js'
 export { API_TOKEN_PREFIX, isWellFormedApiToken } from './api-token-format.js'
+export { IDENTITY_GROUPS, type IdentityGroups } from './groups.js'
 export {
   IDENTITY_CHALLENGES,
   type ChallengeInput,
@@ -47,6 +52,8 @@ const Options = Type.Object({
   distinct_login_errors: Type.Boolean({ default: false }),
   first_user_becomes_root: Type.Boolean({ default: false }),
   register_per_hour: Type.Integer({ minimum: 0, maximum: 100_000, default: 5 }),
+  /** How long a guest pass lasts (what a guest gets for solving a challenge, when a challenge plugin is installed). */
+  guest_pass_ttl_seconds: Type.Integer({ minimum: 60, maximum: 86_400, default: 3_600 }),
 })
 
 /** Users, groups, sessions, API tokens and the admin bootstrap (docs/identity.md). */
@@ -87,10 +94,16 @@ export default definePlugin({
 
     const accessTokens = new AccessTokens(ctx.secrets.secretKey)
     const em = () => ctx.db.em()
-    const principals = new Principals(em, accessTokens, ctx.kv, ctx.log, () => ({
-      allowed: ctx.settings.get('allow_guest') === true,
-      group: ctx.settings.get('default_group'),
-    }))
+    ctx.provide<IdentityGroups>(IDENTITY_GROUPS, identityGroups(em))
+    const guestPasses = new GuestPasses(ctx.secrets.secretKey, ctx.options.guest_pass_ttl_seconds)
+    const principals = new Principals(
+      em,
+      accessTokens,
+      ctx.kv,
+      ctx.log,
+      () => ({ allowed: ctx.settings.get('allow_guest') === true, group: ctx.settings.get('default_group') }),
+      { required: () => challenges.active, valid: (pass, ip) => guestPasses.valid(pass, ip) },
+    )
     const identity: Identity = {
       http: ctx.http,
       log: ctx.log,
@@ -116,6 +129,7 @@ export default definePlugin({
       registerPerHour,
       registrationLimit: new RegistrationLimit(ctx.kv, ctx.log),
       challenges,
+      guestPasses,
       adminTtlSeconds: ctx.options.admin_ttl_seconds,
     }
 
@@ -132,6 +146,7 @@ export default definePlugin({
         ),
     })
     installAuthRoutes(identity)
+    installGuestPassRoute(identity)
     installMeRoutes(identity)
     installTokenRoutes(identity)
     installAdminRoutes(identity)

@@ -12,6 +12,7 @@ import { isWellFormedApiToken, sha256, API_TOKEN_PREFIX } from './api-token-form
 import { CHAT_TOKEN_NAME } from './api-tokens.js'
 import { consoleCredential } from './console-session.js'
 import { ApiToken, Group, User } from './entities.js'
+import { GUEST_PASS_HEADER } from './guest-pass.js'
 import { identityErrors } from './errors.js'
 import { looksLikeJwt, type AccessTokens } from './jwt.js'
 import { LookupCache } from './lookup-cache.js'
@@ -75,6 +76,8 @@ export class Principals {
     private readonly kv: KeyValueStore,
     private readonly log: Logger,
     private readonly guests: () => { allowed: boolean; group: string },
+    /** Asks for a guest pass when a challenge plugin guards guest chat; `undefined`: no challenge. */
+    private readonly guestPasses?: { required(): boolean; valid(pass: string | undefined, ip: string): boolean },
   ) {
     this.revocations = new Revocations(kv)
   }
@@ -135,6 +138,11 @@ export class Principals {
       const guests = this.guests()
       if (!guests.allowed) return undefined
       const ip = request.ip
+      if (this.guestPasses?.required() === true) {
+        const pass = request.headers[GUEST_PASS_HEADER]
+        if (!this.guestPasses.valid(typeof pass === 'string' ? pass : undefined, ip))
+          throw identityErrors.PARLEY_ERR_IDENTITY_GUEST_PASS_REQUIRED()
+      }
       return andThen(this.group(guests.group), limits => guestPrincipal(ip, guests.group, limits))
     }
     if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential)

@@ -5,7 +5,8 @@ import { ApiError, errorOf, loadSession, send, sessionJson, storeChatToken, stor
  * How the chat page talks to the gateway. A signed-in user uses the chat-token flow: the user's
  * `chat` token (POST /api/chat/token, kept in localStorage) on /v1/chat/completions with
  * `X-Parley-Chat: 1`, so the call is portal traffic; a 401 rotates the token and retries once.
- * A guest calls /api/chat/completions without credentials.
+ * A guest calls /api/chat/completions without credentials (with a guest pass, when a challenge
+ * plugin asks for one).
  */
 
 export interface ChatModel {
@@ -34,7 +35,7 @@ async function rotateChatToken(): Promise<string> {
 
 /** A request as the current caller; for a user, a 401 rotates the chat token and retries once. */
 async function callAsCaller(path: (user: boolean) => string, init: RequestInit): Promise<Response> {
-  if (!loadSession()) return send(path(false), init)
+  if (!loadSession()) return send(path(false), withGuestPass(init))
   let token = storedChatToken() ?? (await rotateChatToken())
   for (let attempt = 0; ; attempt++) {
     const headers = new Headers(init.headers)
@@ -44,6 +45,20 @@ async function callAsCaller(path: (user: boolean) => string, init: RequestInit):
     if (response.status !== 401 || attempt > 0) return response
     token = await rotateChatToken()
   }
+}
+
+/**
+ * Where a challenge plugin's page script (a portal partial) keeps the guest pass it bought with
+ * `POST /api/auth/guest-pass`; guest calls carry it (docs/identity.md "Challenge hook").
+ */
+const GUEST_PASS_KEY = 'parley.guest_pass'
+
+function withGuestPass(init: RequestInit): RequestInit {
+  const pass = sessionStorage.getItem(GUEST_PASS_KEY)
+  if (pass === null) return init
+  const headers = new Headers(init.headers)
+  headers.set('x-parley-guest-pass', pass)
+  return { ...init, headers }
 }
 
 export async function listModels(): Promise<ChatModel[]> {
