@@ -16,7 +16,8 @@ export interface MemoryKeyValueStoreOptions {
 }
 
 interface Entry {
-  value: string
+  /** A string or counter; a list (`append`) holds its items. */
+  value: string | string[]
   /** `performance.now()` time after which the entry is gone; undefined keeps it forever. */
   expiresAt: number | undefined
 }
@@ -47,7 +48,9 @@ export class MemoryKeyValueStore implements KeyValueStore {
 
   async get(key: string): Promise<string | null> {
     this.#assertOpen()
-    return this.#live(key)?.value ?? null
+    const value = this.#live(key)?.value
+    if (Array.isArray(value)) throw new TypeError(`key ${key} holds a list`)
+    return value ?? null
   }
 
   async set(key: string, value: string, options: { ttlMs?: number; onlyIfAbsent?: boolean } = {}): Promise<boolean> {
@@ -74,7 +77,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     assertStep(by)
     const now = performance.now()
     const entry = this.#live(key)
-    if (entry && !/^-?\d+$/.test(entry.value)) {
+    if (entry && (typeof entry.value !== 'string' || !/^-?\d+$/.test(entry.value))) {
       throw new TypeError(`key ${key} does not hold an integer counter`)
     }
     const value = (entry ? Number(entry.value) : 0) + by
@@ -85,6 +88,25 @@ export class MemoryKeyValueStore implements KeyValueStore {
     // floor: float noise must never report more time than the window has; a live entry has
     // at least some time left, so never 0.
     return { value, ttlMs: Math.max(1, Math.floor(expiresAt - now)) }
+  }
+
+  async append(key: string, value: string, options: { ttlMs: number }): Promise<number> {
+    this.#assertOpen()
+    assertTtl(options.ttlMs)
+    const entry = this.#live(key)
+    if (entry && !Array.isArray(entry.value)) throw new TypeError(`key ${key} does not hold a list`)
+    const items = entry ? (entry.value as string[]) : []
+    items.push(value)
+    this.#entries.set(key, { value: items, expiresAt: performance.now() + options.ttlMs })
+    return items.length
+  }
+
+  async range(key: string, from: number): Promise<string[]> {
+    this.#assertOpen()
+    const value = this.#live(key)?.value
+    if (value === undefined) return []
+    if (!Array.isArray(value)) throw new TypeError(`key ${key} does not hold a list`)
+    return value.slice(Math.max(0, from))
   }
 
   async publish(channel: string, message: string): Promise<void> {

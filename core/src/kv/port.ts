@@ -18,7 +18,7 @@ export interface KeyValueStore {
    * the value was written.
    */
   set(key: string, value: string, options?: { ttlMs?: number; onlyIfAbsent?: boolean }): Promise<boolean>
-  /** Removes the key; true when it existed. */
+  /** Removes the key (a value, a counter or a list); true when it existed. */
   delete(key: string): Promise<boolean>
   /**
    * Atomically adds `by` (default 1) and returns the new value with the time left before the
@@ -26,6 +26,14 @@ export interface KeyValueStore {
    * fixed window of `ttlMs` starts with the first increment.
    */
   increment(key: string, options: { by?: number; ttlMs: number }): Promise<{ value: number; ttlMs: number }>
+  /**
+   * Appends `value` to the list at `key` and returns the list's new length. The list expires
+   * `ttlMs` after the last append (each append renews it): a log of recent events, such as a
+   * streamed answer another instance may replay.
+   */
+  append(key: string, value: string, options: { ttlMs: number }): Promise<number>
+  /** The list's items from index `from` (0 is the first) to its end; `[]` for a missing list. */
+  range(key: string, from: number): Promise<string[]>
   /** Sends `message` to every subscriber of `channel` on every instance (this one included). */
   publish(channel: string, message: string): Promise<void>
   /** Calls `handler` for each message on `channel`; resolves to a function that unsubscribes. */

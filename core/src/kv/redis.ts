@@ -133,6 +133,22 @@ export class RedisKeyValueStore implements KeyValueStore {
     return { value, ttlMs }
   }
 
+  async append(key: string, value: string, options: { ttlMs: number }): Promise<number> {
+    this.#assertOpen()
+    assertTtl(options.ttlMs)
+    const name = this.#prefix + key
+    // One round trip; MULTI keeps a list from ever existing without its expiry.
+    const replies = await this.#client.multi().rpush(name, value).pexpire(name, options.ttlMs).exec()
+    const [error, length] = replies?.[0] ?? [new Error('redis dropped the transaction')]
+    if (error) throw error
+    return length as number
+  }
+
+  async range(key: string, from: number): Promise<string[]> {
+    this.#assertOpen()
+    return this.#client.lrange(this.#prefix + key, Math.max(0, from), -1)
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     this.#assertOpen()
     await this.#client.publish(this.#prefix + channel, message)

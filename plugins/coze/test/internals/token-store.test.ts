@@ -35,6 +35,8 @@ function sharedKv(): KeyValueStore & { readonly entries: Map<string, { value: st
     },
     delete: async key => entries.delete(key),
     increment: async () => ({ value: 1, ttlMs: 0 }),
+    append: async () => 1,
+    range: async () => [],
     publish: async () => undefined,
     subscribe: async () => async () => undefined,
     ping: async () => undefined,
