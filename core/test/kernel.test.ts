@@ -189,6 +189,28 @@ t.test('child containers: kernel services everywhere, plugin services only for d
   t.ok(gateway.container.isRegistered(TOKENS.database, true), 'the database is in the root container once open')
 })
 
+t.test('optional plugins: set up first and bridged when loaded, no error when absent', async t => {
+  const GREETER = Symbol.for('parley.test.optional-greeter')
+  const seen: string[] = []
+  const user = plugin('user', {
+    optional: ['provider', 'absent'],
+    setup(ctx: PluginContext) {
+      seen.push(ctx.container.isRegistered(GREETER, true) ? ctx.container.resolve<() => string>(GREETER)() : 'none')
+    },
+  })
+  const provider = plugin('provider', { setup: (ctx: PluginContext) => ctx.provide(GREETER, () => 'hi') })
+  const both = await createTestGateway({ plugins: [user, provider] })
+  t.teardown(both.close)
+  t.same(
+    both.plugins.map(p => p.definition.id),
+    ['provider', 'user'],
+    'the optional plugin is set up first',
+  )
+  const alone = await createTestGateway({ plugins: [user] })
+  t.teardown(alone.close)
+  t.same(seen, ['hi', 'none'], 'its service when loaded, nothing otherwise')
+})
+
 t.test('registries: duplicates refused, closed after setup, attributed to their plugin', async t => {
   let late: PluginContext | undefined
   const echo = {

@@ -54,7 +54,7 @@ export function createPluginContext(
   const id = definition.id
   const log = kernel.log.child({ plugin: id })
   const container = kernel.root.createChildContainer()
-  for (const dependency of definition.requires ?? []) {
+  for (const dependency of [...(definition.requires ?? []), ...(definition.optional ?? [])]) {
     for (const [token, value] of kernel.provided.get(dependency) ?? []) container.register(token, { useValue: value })
   }
   const duringSetup = (what: string) => {

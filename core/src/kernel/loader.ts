@@ -99,6 +99,9 @@ export function resolvePlugins(entries: readonly PluginEntry[], coreVersion: str
       if (!byId.has(dependency)) throw errors.PARLEY_ERR_PLUGIN_MISSING_DEPENDENCY({ plugin: id, dependency })
       visit(dependency, [...trail, id])
     }
+    for (const dependency of loaded.definition.optional ?? []) {
+      if (byId.has(dependency)) visit(dependency, [...trail, id])
+    }
     state.set(id, 'done')
     ordered.push(loaded)
   }

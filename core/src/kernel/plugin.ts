@@ -50,6 +50,11 @@ export interface PluginDefinition<TOptions extends TSchema = TObject> {
   readonly core?: string
   /** Ids of plugins that must load first; their exported services are bridged in. */
   readonly requires?: readonly string[]
+  /**
+   * Ids of plugins used when they are loaded: those present load first and their services are
+   * bridged in, like `requires`; an absent one is not an error (resolve its token optionally).
+   */
+  readonly optional?: readonly string[]
   /** TypeBox schema of the plugin's options; defaults are filled, unknown keys refused. */
   readonly options?: TOptions
   setup(ctx: PluginContext<Static<TOptions>>): void | Promise<void>
