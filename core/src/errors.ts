@@ -571,6 +571,12 @@ export const KERNEL_ERROR_SPECS = {
     message: 'No installed provider can serve model {model}',
     zh: '没有已安装的提供商能够提供模型 {model}',
   },
+  PARLEY_ERR_CHAT_MODEL_CONFIG_NOT_FOUND: {
+    status: 404,
+    type: 'model_config_not_found',
+    message: 'You have no personal model config {id}',
+    zh: '您没有编号为 {id} 的个人模型配置',
+  },
   PARLEY_ERR_CHAT_GUEST_API: {
     status: 401,
     type: 'unauthorized',

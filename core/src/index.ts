@@ -82,6 +82,13 @@ export type {
 } from './pipeline/provider.js'
 export { SseSplitter, type SseEvent } from './pipeline/sse.js'
 export type { CallEnd, CallObserver, CallOutput, CallStart, CallWatch } from './pipeline/lifecycle.js'
+export {
+  personalModelName,
+  type PersonalModelItem,
+  type PersonalModels,
+  type PersonalParameters,
+  type PersonalUpstream,
+} from './pipeline/personal-upstream.js'
 export type { ChatService, ChatServiceCall, DetachedChatCall } from './pipeline/chat-service.js'
 export type { ChatSink, DetachedOutcome } from './pipeline/detached-call.js'
 export {
@@ -121,6 +128,7 @@ export type { CatalogCache, CatalogSnapshot, ModelInfo, RoutableChannel } from '
 export type { UsageRecord, UsageWriter } from './usage/writer.js'
 export type { UsageTally, UserUsage } from './usage/views.js'
 export { checkBaseUrl, type AddressPolicy } from './upstream/upstream-address.js'
+export { maskSecret, SecretBox } from './catalog/secret-box.js'
 export type { UiAdminSection, UiNavItem, UiPage, UiPartial } from './ui/contributions.js'
 export { languageOf, type Language } from './i18n.js'
 export type { ThemeEngine } from './ui/engine.js'

@@ -73,6 +73,7 @@ export function createPluginContext(
     auth: forPlugin(r.auth, id),
     limits: forPlugin(r.limits, id),
     calls: forPlugin(r.calls, id),
+    personalModels: forPlugin(r.personalModels, id),
     retention: forPlugin(r.retention, id),
     storage: forPlugin(r.storage, id),
     health: forPlugin(r.health, id),

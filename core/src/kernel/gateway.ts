@@ -194,7 +194,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const channelStore = new ChannelStore(SecretBox.fromSecrets(secrets), registries.providers)
     const catalog = new CatalogCache(() => loadSnapshot(openEm(), channelStore, log), kv, log)
     root.register(TOKENS.catalog, { useValue: catalog })
-    installModelRoutes(app, catalog, settings)
+    installModelRoutes(app, catalog, settings, registries.personalModels)
     // Usage rows never wait on the database: buffered here, written in batches, flushed at stop.
     const usage = new UsageWriter({ em: openEm, log: log.child({ component: 'usage' }), metrics })
     root.register(TOKENS.usage, { useValue: usage })
@@ -220,7 +220,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       log,
       metrics,
     })
-    installChatRoutes(app, pipeline)
+    installChatRoutes(app, pipeline, registries.personalModels)
     root.register(TOKENS.chat, { useValue: chatService(pipeline) })
     installSettingsAdminRoutes(app, settings)
     installBlocklistAdminRoutes(app, openEm, blocklist)

@@ -14,6 +14,7 @@ import type { KeyValueStore } from '../kv/port.js'
 import type { Logger } from '../logger.js'
 import type { CallObserver } from '../pipeline/lifecycle.js'
 import type { LimitPolicy } from '../pipeline/limits.js'
+import type { PersonalModels } from '../pipeline/personal-upstream.js'
 import type { RetentionTask } from '../retention/task.js'
 import type { AuthStrategy } from '../auth/principal.js'
 import type { ChatProvider } from '../pipeline/provider.js'
@@ -144,6 +145,8 @@ export interface PluginContext<TOptions = Record<string, unknown>> {
   readonly limits: PluginRegistry<LimitPolicy>
   /** Observers of every data-plane call: started, each piece of the answer, ended (pipeline/lifecycle.ts). */
   readonly calls: PluginRegistry<CallObserver>
+  /** Users' own upstreams for the portal's chat: its model picker and `model_config_id` (pipeline/personal-upstream.ts). */
+  readonly personalModels: PluginRegistry<PersonalModels>
   /** What the daily retention job prunes (`log_retention_days`). */
   readonly retention: PluginRegistry<RetentionTask>
   readonly storage: PluginRegistry<ObjectStorage>

@@ -1,6 +1,7 @@
 import type { HealthCheck } from '../http/health.js'
 import type { CallObserver } from '../pipeline/lifecycle.js'
 import type { LimitPolicy } from '../pipeline/limits.js'
+import type { PersonalModels } from '../pipeline/personal-upstream.js'
 import type { AuthStrategy } from '../auth/principal.js'
 import type { ChatProvider } from '../pipeline/provider.js'
 import type { RetentionTask } from '../retention/task.js'
@@ -19,6 +20,7 @@ export interface Registries {
   readonly auth: Registry<AuthStrategy>
   readonly limits: Registry<LimitPolicy>
   readonly calls: Registry<CallObserver>
+  readonly personalModels: Registry<PersonalModels>
   readonly retention: Registry<RetentionTask>
   readonly storage: Registry<ObjectStorage>
   readonly health: Registry<HealthCheck>
@@ -36,6 +38,7 @@ export function createRegistries(): Registries {
     auth: new Registry('Auth strategy'),
     limits: new Registry('Limit policy'),
     calls: new Registry('Call observer'),
+    personalModels: new Registry('Personal models'),
     retention: new Registry('Retention task'),
     storage: new Registry('Object storage', { shared: true }),
     health: new Registry('Health check'),

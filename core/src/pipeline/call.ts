@@ -6,6 +6,7 @@ import type { TextSample } from '../usage/tokens.js'
 import { CallControl } from './attempt.js'
 import type { Json, WireFormat } from './formats/format.js'
 import type { CallEnd, CallObserver, CallOutput, CallWatch } from './lifecycle.js'
+import type { PersonalUpstream } from './personal-upstream.js'
 import type { TokenUsage } from './stream-tap.js'
 
 /** One client call as a route hands it to the pipeline. */
@@ -18,6 +19,8 @@ export interface ChatCall {
   readonly endpoint: UsageEndpoint
   /** Follows this call only (a plugin's own route runs a call and keeps its answer). */
   readonly watch?: CallWatch
+  /** A user's own upstream: used instead of routing (personal-upstream.ts). */
+  readonly upstream?: PersonalUpstream
 }
 
 /**
@@ -37,6 +40,8 @@ export class Call {
   readonly control: CallControl
   /** Observers' and the route's watches; undefined when nobody follows the call (the usual case). */
   watch: CallWatch | undefined
+  /** The user's own upstream, when the call goes there instead of to the catalog. */
+  readonly personal: PersonalUpstream | undefined
 
   channel: RoutableChannel | undefined
   upstreamModel: string
@@ -65,6 +70,7 @@ export class Call {
     this.stream = call.body.stream === true
     this.control = new CallControl(totalTimeoutMs)
     this.watch = call.watch
+    this.personal = call.upstream
   }
 
   /** The call was admitted (within the caller's limits): observers hear of it, and of its end. */

@@ -22,6 +22,7 @@ import { relay, type AttemptResult } from './passthrough.js'
 import type { ChatProvider, UpstreamTarget } from './provider.js'
 import { translate } from './translating.js'
 import { UsageRows } from './usage-row.js'
+import { personalChannel, personalKey, PERSONAL_PROVIDER, type PersonalUpstream } from './personal-upstream.js'
 
 export type { ChatCall } from './call.js'
 
@@ -89,6 +90,8 @@ export class ChatPipeline {
     this.#running.add(call)
     control.onDone(() => this.#running.delete(call))
     try {
+      // A user's own upstream: their model, so no group model list and no routing.
+      if (call.personal !== undefined) return await this.#attemptPersonal(call, call.personal)
       // The group's model list, when it has one: checked before routing, so a refused model
       // reaches no upstream. Passthrough too may forward only what the list names.
       const allowed = groupModelsOf(call.principal)
@@ -175,6 +178,23 @@ export class ChatPipeline {
     }
     this.#rows.record(call, 'error', 'upstream_error', false)
     throw errors.PARLEY_ERR_UPSTREAM_NO_PROVIDER({ model: call.model })
+  }
+
+  /** One attempt with the user's own upstream: no failover, no key health shared with channels. */
+  async #attemptPersonal(call: Call, personal: PersonalUpstream): Promise<unknown> {
+    if (!this.options.providers.get(PERSONAL_PROVIDER))
+      throw errors.PARLEY_ERR_UPSTREAM_NO_PROVIDER({ model: personal.model })
+    const candidate = { channel: personalChannel(personal), upstreamModel: personal.model }
+    const result = await this.#attempt(call, candidate, personalKey(personal))
+    if ('sent' in result) return result.sent
+    const { failure } = result
+    call.control.done()
+    call.request.log.warn(
+      { channel: personal.label, failure: failure.kind, detail: failure.detail },
+      'upstream attempt failed',
+    )
+    this.#rows.record(call, 'error', failure.rowType ?? failure.error.type, false)
+    throw failure.error
   }
 
   async #attempt(call: Call, candidate: RouteCandidate, key: Key): Promise<AttemptResult> {

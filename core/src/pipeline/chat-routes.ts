@@ -7,6 +7,8 @@ import type { ChatCall, ChatPipeline } from './chat-pipeline.js'
 import { chatCompletions } from './formats/chat-completions.js'
 import { responses } from './formats/responses.js'
 import type { Principal } from '../auth/principal.js'
+import type { Registry } from '../kernel/registry.js'
+import { personalBody, resolvePersonal, type PersonalModels } from './personal-upstream.js'
 
 /**
  * Only what the gateway itself needs is checked here; every other field goes to the upstream
@@ -52,6 +54,15 @@ const ResponsesBody = Type.Object(
   { additionalProperties: true },
 )
 
+/** The portal's body: an OpenAI request, optionally run through one of the caller's personal configs. */
+const PortalChatBody = Type.Object(
+  {
+    ...ChatCompletionBody.properties,
+    model_config_id: Type.Optional(Type.Integer({ minimum: 1, description: 'One of your personal model configs' })),
+  },
+  { additionalProperties: true },
+)
+
 /** The header with which the chat page marks its `/v1` calls as portal traffic. */
 export const PORTAL_HEADER = 'x-parley-chat'
 
@@ -60,7 +71,7 @@ export const PORTAL_HEADER = 'x-parley-chat'
  * chat endpoint (`/api/chat/completions`, guests included when guest access is on), all
  * served by one pipeline.
  */
-export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void {
+export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline, personal: Registry<PersonalModels>): void {
   const security: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }]
   app.post(
     '/v1/chat/completions',
@@ -92,18 +103,29 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline): void 
       schema: {
         tags: ['portal'],
         summary: 'Chat from the portal (guest or signed in); chat routes apply',
-        body: ChatCompletionBody,
+        body: PortalChatBody,
       },
     },
     async (request, reply) => {
       const principal = await request.principal()
       if (!principal) throw errors.PARLEY_ERR_AUTH_REQUIRED()
+      const { model_config_id: configId, ...body } = request.body
+      if (configId === undefined)
+        return pipeline.handle(request, reply, {
+          format: chatCompletions,
+          body,
+          principal,
+          portal: true,
+          endpoint: 'portal',
+        })
+      const upstream = await resolvePersonal(personal, principal, configId)
       return pipeline.handle(request, reply, {
         format: chatCompletions,
-        body: request.body as Record<string, unknown>,
+        body: personalBody(body, 'chat', upstream),
         principal,
         portal: true,
         endpoint: 'portal',
+        upstream,
       })
     },
   )

@@ -5,6 +5,7 @@ import { chatCompletions } from './formats/chat-completions.js'
 import { responses } from './formats/responses.js'
 import { detachedExchange, type ChatSink, type DetachedOutcome } from './detached-call.js'
 import type { CallWatch } from './lifecycle.js'
+import { personalBody, type PersonalUpstream } from './personal-upstream.js'
 
 /** A call a plugin's own route runs through the data plane. */
 export interface ChatServiceCall {
@@ -19,6 +20,8 @@ export interface ChatServiceCall {
   readonly portal?: boolean
   /** Told of each piece of the answer and of the end: keep the answer, close a transcript. */
   readonly watch?: CallWatch
+  /** A user's own upstream instead of routing (personal-upstream.ts); its parameters fill the body. */
+  readonly upstream?: PersonalUpstream
 }
 
 /** A call whose answer goes to a sink, not to a reply, and which only its signal stops. */
@@ -75,10 +78,11 @@ export function chatService(pipeline: ChatPipeline): ChatService {
 function chatCallOf(call: ChatServiceCall): ChatCall {
   return {
     format: call.format === 'responses' ? responses : chatCompletions,
-    body: call.body,
+    body: call.upstream ? personalBody(call.body, call.format ?? 'chat', call.upstream) : call.body,
     principal: call.principal,
     portal: call.portal === true,
     endpoint: call.endpoint,
     ...(call.watch ? { watch: call.watch } : {}),
+    ...(call.upstream ? { upstream: call.upstream } : {}),
   }
 }

@@ -5,6 +5,8 @@ import type { HttpScope } from '../http/server.js'
 import type { SettingsRegistry } from '../settings/registry.js'
 import { requireUser } from '../auth/authenticate.js'
 import { groupModelsOf, type Principal } from '../auth/principal.js'
+import type { Registry } from '../kernel/registry.js'
+import { personalModelName, type PersonalModels } from './personal-upstream.js'
 
 /** OpenAI lists no creation time we could know; a fixed one keeps answers stable. */
 const CREATED = 1_700_000_000
@@ -15,7 +17,12 @@ const CREATED = 1_700_000_000
  * group's chat route (the picker shows only what that channel serves). Both list only
  * what the group's model list allows, as the pipeline refuses the rest.
  */
-export function installModelRoutes(app: HttpScope, catalog: CatalogCache, settings: SettingsRegistry): void {
+export function installModelRoutes(
+  app: HttpScope,
+  catalog: CatalogCache,
+  settings: SettingsRegistry,
+  personal: Registry<PersonalModels>,
+): void {
   app.get(
     '/v1/models',
     {
@@ -41,12 +48,29 @@ export function installModelRoutes(app: HttpScope, catalog: CatalogCache, settin
     { schema: { tags: ['portal'], summary: 'Models the chat page offers you' } },
     async request => {
       const caller = await portalCaller(request)
-      const items = modelsFor(catalog.current(), caller.group, true, groupModelsOf(caller)).map(model => ({
+      const items: Array<Record<string, unknown>> = modelsFor(
+        catalog.current(),
+        caller.group,
+        true,
+        groupModelsOf(caller),
+      ).map(model => ({
         name: model.name,
         display_name: model.displayName,
         reasoning: model.reasoning,
         vision: model.vision,
       }))
+      // The caller's own configs after the catalog's, marked personal: sent back as `model_config_id`.
+      for (const source of personal.items())
+        for (const mine of await source.list(caller))
+          items.push({
+            name: personalModelName(mine.id),
+            display_name: mine.name,
+            reasoning: false,
+            vision: false,
+            personal: true,
+            model_config_id: mine.id,
+            upstream_model: mine.model,
+          })
       return { items, total: items.length, page: 1, page_size: items.length }
     },
   )

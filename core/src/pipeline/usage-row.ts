@@ -27,7 +27,8 @@ export class UsageRows {
       username: 'name' in principal ? principal.name : null,
       tokenId: principal.kind === 'api_token' ? Number(principal.tokenId) : null,
       model: call.model,
-      channelId: call.channel?.id ?? null,
+      // A personal upstream is no catalog channel: its row names the config, never the key.
+      channelId: call.personal ? null : (call.channel?.id ?? null),
       channelName: call.channel?.name ?? null,
       promptTokens: usage.promptTokens,
       completionTokens: usage.completionTokens,
@@ -46,7 +47,7 @@ export class UsageRows {
           status,
           errorType,
           produced,
-          channelId: call.channel?.id ?? null,
+          channelId: call.personal ? null : (call.channel?.id ?? null),
           promptTokens: usage.promptTokens,
           completionTokens: usage.completionTokens,
           estimated: usage.estimated,
