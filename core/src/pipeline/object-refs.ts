@@ -23,10 +23,14 @@ declare module '../events/bus.js' {
      */
     'objects.used': { readonly owner: string; readonly keys: readonly string[] }
     /**
-     * Conversations were deleted (emitted by the conversations plugin): their stored images go
-     * too. `owner` is `ObjectRefs.owner` of the caller; `ids` the conversation ids.
+     * Conversations were deleted (emitted by the conversations plugin, declared here too so the
+     * uploads plugin builds without it): their stored images go too. `owner` is the
+     * conversation's owner (`user`: the user id; `widget`: `<client_id>:<external_user_id>`).
      */
-    'conversation.deleted': { readonly owner: string; readonly ids: readonly string[] }
+    'conversation.deleted': {
+      readonly owner: { readonly kind: 'user' | 'widget'; readonly id: string }
+      readonly ids: readonly number[]
+    }
   }
 }
 
