@@ -1,4 +1,5 @@
-import { readdirSync, statSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { PassThrough } from 'node:stream'
 import t from 'tap'
@@ -73,6 +74,17 @@ t.test('PT002: engines.parley must include this core', async t => {
   const result = checkTheme(path.join(fixtures, 'override'), { coreVersion: '0.0.1' })
   t.same(brief(result.problems), ['PT002 error package.json'])
   t.match(result.problems[0]?.message, /">=0\.1\.0" does not include this Parley \(0\.0\.1\)/)
+})
+
+t.test("PT009: a partial block carries its fallback, so another plugin's partial may be absent", async t => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'parley-theme-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  cpSync(path.join(repo, 'themes/default'), dir, { recursive: true })
+  writeFileSync(
+    path.join(dir, 'pages/help.hbs'),
+    '{{!< default}}\n{{!-- Help. --}}\n{{#> admin/nav}}{{/admin/nav}}\n{{> portal/nav}}\n',
+  )
+  t.same(brief(checkTheme(dir).problems), ['PT009 warning pages/help.hbs:4'], 'only the plain partial is missing')
 })
 
 t.test('parley check-theme: exit codes and --json', async t => {

@@ -37,6 +37,9 @@ const ChannelFields = {
   weight: Type.Integer({ minimum: 1, maximum: 1000 }),
   enabled: Type.Boolean(),
   settings: Type.Record(Type.String(), Type.Unknown()),
+  image_delivery: Type.Union([Type.Literal('auto'), Type.Literal('url'), Type.Literal('inline')], {
+    description: 'How stored images reach the upstream: a presigned URL, inline as a data: URL, or auto',
+  }),
 }
 const CreateChannel = Type.Object(
   {
@@ -51,6 +54,7 @@ const CreateChannel = Type.Object(
     weight: Type.Optional(ChannelFields.weight),
     enabled: Type.Optional(ChannelFields.enabled),
     settings: Type.Optional(ChannelFields.settings),
+    image_delivery: Type.Optional(ChannelFields.image_delivery),
   },
   strict,
 )
@@ -136,6 +140,7 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
         weight: body.weight ?? 1,
         enabled: body.enabled ?? true,
         settings: body.settings ?? {},
+        image_delivery: body.image_delivery ?? 'auto',
       }
       if (input.keys.some(key => typeof key !== 'string'))
         throw errors.PARLEY_ERR_HTTP_VALIDATION({ reason: 'body/keys: a new channel takes keys as strings' })

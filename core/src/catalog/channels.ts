@@ -6,7 +6,7 @@ import type { Registry } from '../kernel/registry.js'
 import type { ChatProvider } from '../pipeline/provider.js'
 import { Channel, ChannelKey, ChannelModel, ChatRoute, Model } from './entities.js'
 import { maskSecret, type SecretBox } from './secret-box.js'
-import type { ChannelView, ProviderView } from './views.js'
+import type { ChannelView, ImageDelivery, ProviderView } from './views.js'
 
 /** What an admin sends to create a channel (Appendix A); on update every field is optional. */
 export interface ChannelInput {
@@ -22,6 +22,7 @@ export interface ChannelInput {
   weight: number
   enabled: boolean
   settings: Record<string, unknown>
+  image_delivery: ImageDelivery
 }
 
 /** What the API answers: keys only as hints, secret settings only as hints. */
@@ -71,6 +72,7 @@ export class ChannelStore {
       weight: input.weight,
       enabled: input.enabled,
       settings: '{}',
+      imageDelivery: input.image_delivery,
     })
     await em.flush()
     row.settings = JSON.stringify(this.sealSettings(provider, row.id, input.settings, {}))
@@ -99,6 +101,7 @@ export class ChannelStore {
     if (input.priority !== undefined) row.priority = input.priority
     if (input.weight !== undefined) row.weight = input.weight
     if (input.enabled !== undefined) row.enabled = input.enabled
+    if (input.image_delivery !== undefined) row.imageDelivery = input.image_delivery
     if (input.settings !== undefined)
       row.settings = JSON.stringify(this.sealSettings(provider, row.id, input.settings, parse(row.settings)))
     if (input.keys !== undefined) await this.replaceKeys(em, row.id, input.keys)
@@ -316,6 +319,7 @@ export class ChannelStore {
         weight: row.weight,
         enabled: row.enabled,
         settings,
+        image_delivery: imageDeliveryOf(row.imageDelivery),
         created_at: row.createdAt.toISOString(),
         updated_at: row.updatedAt.toISOString(),
       }
@@ -342,4 +346,9 @@ function parse<T = Record<string, unknown>>(text: string, fallback?: T): T {
   } catch {
     return (fallback ?? {}) as T
   }
+}
+
+/** The stored `image_delivery`, read leniently: anything unknown is the default. */
+export function imageDeliveryOf(value: string): ImageDelivery {
+  return value === 'url' || value === 'inline' ? value : 'auto'
 }

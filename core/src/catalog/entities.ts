@@ -22,6 +22,11 @@ export const Channel = defineEntity({
     enabled: p.boolean().default(true),
     /** JSON of the provider's own settings (secrets inside are sealed). */
     settings: p.text(),
+    /**
+     * How stored images (`parley-object://`) reach this upstream: `url` a presigned URL, `inline`
+     * a `data:` URL, `auto` a URL when it is absolute, else inline (object-delivery.ts).
+     */
+    imageDelivery: p.string().length(8).default('auto'),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

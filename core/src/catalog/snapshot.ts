@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/core'
 import type { KeyValueStore } from '../kv/port.js'
 import type { Logger } from '../logger.js'
-import type { ChannelStore } from './channels.js'
+import { imageDeliveryOf, type ChannelStore } from './channels.js'
+import type { ImageDelivery } from './views.js'
 import { Channel, ChannelKey, ChannelModel, ChatRoute, Model } from './entities.js'
 
 /** KV channel on which a catalog change is announced, so every instance reloads its snapshot. */
@@ -20,6 +21,8 @@ export interface RoutableChannel {
   readonly weight: number
   /** Provider settings, secret ones opened once per snapshot (memory only). */
   readonly settings: Readonly<Record<string, unknown>>
+  /** How stored images reach the upstream (object-delivery.ts); absent: `auto`. */
+  readonly imageDelivery?: ImageDelivery
   /** Enabled keys, opened once per snapshot, never per request. */
   readonly keys: ReadonlyArray<{ readonly id: number; readonly key: string }>
   /** Catalog model name → the upstream's name for it. */
@@ -101,6 +104,7 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?:
         priority: channel.priority,
         weight: channel.weight,
         settings: Object.freeze(settings),
+        imageDelivery: imageDeliveryOf(channel.imageDelivery),
         keys: Object.freeze(opened),
         models: new Map(bindings.filter(b => b.channelId === channel.id).map(b => [b.model, b.upstreamModel])),
       }),

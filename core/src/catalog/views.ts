@@ -3,6 +3,9 @@
  * type-checks against these same declarations.
  */
 
+/** How a channel's upstream gets stored images: see docs/catalog.md. */
+export type ImageDelivery = 'auto' | 'url' | 'inline'
+
 export interface ChannelView {
   id: number
   name: string
@@ -17,6 +20,8 @@ export interface ChannelView {
   enabled: boolean
   /** Provider settings; a secret one is `{ hint }`, never its value. */
   settings: Record<string, unknown>
+  /** How stored images reach the upstream: `auto`, `url` (presigned) or `inline` (`data:` URL). */
+  image_delivery: ImageDelivery
   created_at: string
   updated_at: string
 }

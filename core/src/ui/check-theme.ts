@@ -68,7 +68,7 @@ export function checkTheme(dir: string, options: ThemeCheckOptions = {}): ThemeC
   const used = new Set<string>()
   for (const [file, uses] of usage) {
     for (const use of uses.partials) {
-      if (!use.name.startsWith('@') && !partials.has(use.name))
+      if (!use.name.startsWith('@') && !use.fallback && !partials.has(use.name))
         problems.push(problem('PT009', file, `partial "${use.name}" is not in partials/`, use.line))
     }
     for (const use of uses.assets) {

@@ -233,7 +233,7 @@ export class ThemeEngine {
     const problems: ThemeProblem[] = [...scanned.problems]
     if (!scanned.ast) throw invalid(owner, problems)
     for (const use of scanned.usage.partials) {
-      if (!use.name.startsWith('@') && !knownPartials.has(use.name)) {
+      if (!use.name.startsWith('@') && !use.fallback && !knownPartials.has(use.name)) {
         problems.push({
           code: 'PT009',
           level: 'error',

@@ -14,9 +14,14 @@ export interface Use {
   readonly line: number
 }
 
+/** A partial a template includes; a partial block (`{{#> name}}fallback{{/name}}`) renders its fallback when none has the name. */
+export interface PartialUse extends Use {
+  readonly fallback: boolean
+}
+
 export interface TemplateUsage {
   readonly unescaped: Use[]
-  readonly partials: Use[]
+  readonly partials: PartialUse[]
   readonly translations: Use[]
   readonly assets: Use[]
   readonly custom: Use[]
@@ -75,7 +80,7 @@ export function scanTemplate(source: string, file: string): ScannedTemplate {
       case 'PartialStatement':
       case 'PartialBlockStatement': {
         const name = nameOf(node.name)
-        if (name !== undefined) usage.partials.push({ name, line })
+        if (name !== undefined) usage.partials.push({ name, line, fallback: node.type === 'PartialBlockStatement' })
         break
       }
       case 'PathExpression': {
