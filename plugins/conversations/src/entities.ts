@@ -52,6 +52,8 @@ export const ConversationMessage = defineEntity({
     completionTokens: p.integer().nullable(),
     /** The error type the caller saw (`upstream_error`, `timeout`, `interrupted`, ...). */
     errorType: p.string().length(64).nullable(),
+    /** The instance streaming an `in_progress` answer: the sweep fails those whose instance stopped beating. */
+    runner: p.string().length(36).nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   }),
   indexes: [

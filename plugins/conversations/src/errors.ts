@@ -45,10 +45,16 @@ export const conversationErrors = defineErrors({
     message: 'Conversation {id} has no question to answer again',
     zh: '对话 {id} 没有可以重新回答的问题',
   },
-  PARLEY_ERR_CONVERSATION_CONTENT: {
-    status: 400,
-    type: 'invalid_request',
-    message: 'content must be a non-empty string or a non-empty list of text and image_url parts',
-    zh: 'content 必须是非空字符串，或由 text 和 image_url 组成的非空列表',
+  PARLEY_ERR_CONVERSATION_MODEL_CONFIG_NOT_FOUND: {
+    status: 404,
+    type: 'not_found',
+    message: 'Model config {id} does not exist or is not yours',
+    zh: '模型配置 {id} 不存在或不属于你',
+  },
+  PARLEY_ERR_CONVERSATION_NOT_LAST_QUESTION: {
+    status: 409,
+    type: 'conflict',
+    message: 'Only the last question of a conversation can be edited and sent again; message {id} is not it',
+    zh: '只能编辑并重新发送对话中的最后一个问题；消息 {id} 不是最后一个问题',
   },
 })

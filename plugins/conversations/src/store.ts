@@ -33,6 +33,8 @@ export class ConversationStore implements ConversationsService {
   constructor(
     private readonly em: () => EntityManager,
     private readonly events: EventBus,
+    /** This instance's id, written on answers it streams (sweep.ts). */
+    private readonly runner: string,
   ) {}
 
   async create(owner: ConversationOwner, input: NewConversation): Promise<StoredConversation> {
@@ -53,6 +55,12 @@ export class ConversationStore implements ConversationsService {
 
   async find(owner: ConversationOwner, id: number): Promise<StoredConversation | undefined> {
     const row = await this.row(this.em(), owner, id)
+    return row ? conversationOf(row) : undefined
+  }
+
+  /** By id alone, for this plugin's jobs (their data names a conversation already checked). */
+  async byId(id: number): Promise<StoredConversation | undefined> {
+    const row = await this.em().findOne(Conversation, { id })
     return row ? conversationOf(row) : undefined
   }
 
@@ -169,6 +177,7 @@ export class ConversationStore implements ConversationsService {
       promptTokens: null,
       completionTokens: null,
       errorType: null,
+      runner: message.status === 'in_progress' ? this.runner : null,
     })
     conversation.updatedAt = new Date()
     await em.flush()
