@@ -543,8 +543,8 @@ export const KERNEL_ERROR_SPECS = {
   PARLEY_ERR_UPSTREAM_FAILED: {
     status: 502,
     type: 'upstream_error',
-    message: 'The upstream failed (HTTP {status})',
-    zh: '上游服务出错（HTTP {status}）',
+    message: 'The upstream answered with a server error (HTTP {status}); retry later',
+    zh: '上游服务器出错（HTTP {status}），请稍后重试',
   },
   PARLEY_ERR_UPSTREAM_BAD_ANSWER: {
     status: 502,
@@ -557,6 +557,31 @@ export const KERNEL_ERROR_SPECS = {
     type: 'upstream_error',
     message: 'The upstream sent a stream event larger than {limit} bytes; the answer was cut off there',
     zh: '上游发送的流式事件超过 {limit} 字节，回答在此处被截断',
+  },
+  PARLEY_ERR_UPSTREAM_BROKE_OFF: {
+    status: 502,
+    type: 'upstream_error',
+    message: 'The upstream broke off mid-answer',
+    zh: '上游在回答途中断开了连接',
+  },
+  PARLEY_ERR_UPSTREAM_CONNECTION_LOST: {
+    status: 502,
+    type: 'upstream_error',
+    message: 'The connection to the upstream broke before it answered',
+    zh: '与上游的连接在其回答之前中断了',
+  },
+  PARLEY_ERR_UPSTREAM_ENDED_EARLY: {
+    status: 502,
+    type: 'upstream_error',
+    message: 'The upstream ended the answer early',
+    zh: '上游提前结束了回答',
+  },
+  // A provider's own words about an error after the answer began (its message, secrets cut out).
+  PARLEY_ERR_UPSTREAM_STREAM_ERROR: {
+    status: 502,
+    type: 'upstream_error',
+    message: '{message}',
+    zh: '上游出错：{message}',
   },
   // Status and type are the upstream's for each instance: pass `{ status, type }` in the options.
   PARLEY_ERR_UPSTREAM_REFUSED: {

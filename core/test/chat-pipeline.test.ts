@@ -384,7 +384,7 @@ t.test('an error event before any output fails over; one after output ends the s
     rows.map(r => [r.status, r.error_type, r.channel_name]),
     [
       ['success', null, 'second'],
-      ['error', 'upstream_error', 'first'],
+      ['error', 'upstream_bad_request', 'first'],
       ['error', 'upstream_error', 'first'],
     ],
   )

@@ -12,10 +12,10 @@ import type { SettingsRegistry } from '../settings/registry.js'
 import { KeyHealth } from '../upstream/key-health.js'
 import type { UpstreamAgents } from '../upstream/upstream-agents.js'
 import type { UsageWriter } from '../usage/writer.js'
-import { AttemptCall, phaseText, Stop, type AbortReason } from './attempt.js'
+import { AttemptCall, Stop, type AbortReason } from './attempt.js'
 import { Call, type ChatCall } from './call.js'
 import { channelsBusy, checkCaller, checkChannel } from './caller-limits.js'
-import { describe, tooLarge, type Failure } from './failures.js'
+import { FAILURE_TYPES, thrownFailure, timeoutError, tooLarge, type Failure } from './failures.js'
 import type { CallObserver } from './lifecycle.js'
 import type { LimitPolicy, LimitRefusal } from './limits.js'
 import { relay, type AttemptResult } from './passthrough.js'
@@ -229,15 +229,18 @@ export class ChatPipeline {
       if (error instanceof Stop) {
         if (error.reason === 'client' || error.reason === 'total' || error.reason === 'shutdown') throw error
         return {
-          failure: { kind: 'upstream', error: stopError(error.reason), detail: error.reason, rowType: 'timeout' },
+          failure: {
+            kind: 'upstream',
+            error: stopError(error.reason),
+            detail: error.reason,
+            rowType: FAILURE_TYPES.timeout,
+          },
         }
       }
-      if (error instanceof ParleyError && error.code === 'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN') {
-        return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_UNREACHABLE(), detail: error.code } }
-      }
       // A provider's SseSplitter refused an event before any output: like a broken answer.
-      if (tooLarge(error)) return { failure: { kind: 'upstream', error, detail: error.code } }
-      return { failure: { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_UNREACHABLE(), detail: describe(error) } }
+      if (tooLarge(error))
+        return { failure: { kind: 'upstream', error, detail: error.code, rowType: 'upstream_error' } }
+      return { failure: thrownFailure(error) }
     }
   }
 
@@ -251,7 +254,13 @@ export class ChatPipeline {
     this.#attempts?.inc({ channel: candidate.channel.name, outcome: failure.kind })
     if (failure.kind !== 'final') this.health.failure(candidate.channel.id, key?.id, failure.kind, failure.retryAfterMs)
     call.request.log.warn(
-      { channel: candidate.channel.name, key_id: key?.id, failure: failure.kind, detail: failure.detail },
+      {
+        channel: candidate.channel.name,
+        key_id: key?.id,
+        failure: failure.kind,
+        type: failure.rowType ?? failure.error.type,
+        detail: failure.detail,
+      },
       'upstream attempt failed',
     )
     return failure
@@ -260,9 +269,7 @@ export class ChatPipeline {
 
 /** What the client gets when the call stopped before any answer. */
 function stopError(reason: AbortReason): ParleyError {
-  return reason === 'shutdown'
-    ? errors.PARLEY_ERR_HTTP_SHUTTING_DOWN()
-    : errors.PARLEY_ERR_UPSTREAM_TIMEOUT({ phase: phaseText(reason) })
+  return reason === 'shutdown' ? errors.PARLEY_ERR_HTTP_SHUTTING_DOWN() : timeoutError(reason)
 }
 
 /** The usage row's error type of a stop. */

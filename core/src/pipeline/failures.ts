@@ -1,8 +1,9 @@
 import { errors, ParleyError } from '../errors.js'
+import { languageOf, type Language } from '../i18n.js'
 import type { FailureKind } from '../upstream/key-health.js'
 import type { UpstreamHead } from '../upstream/upstream-exchange.js'
 import type { UsageStatus } from '../usage/entities.js'
-import { phaseText, Stop, type Attempt } from './attempt.js'
+import { phaseText, Stop, type AbortReason, type Attempt } from './attempt.js'
 import type { ChatEvent, UpstreamTarget } from './provider.js'
 import { parseJson } from './whole-answer.js'
 
@@ -15,6 +16,25 @@ import { parseJson } from './whole-answer.js'
 /** The largest upstream error body read to explain a failure. */
 const ERROR_BODY_LIMIT = 64 * 1024
 
+/**
+ * The usage row's `error_type` of each failure class (docs/usage.md "Error types"): the client
+ * reads the catalogue's message for it, the log and the row say which class it was.
+ */
+export const FAILURE_TYPES = {
+  /** 401/403, or a provider's key problem: the channel's key was refused. */
+  auth: 'upstream_auth',
+  /** 429: the upstream's own rate limit. */
+  rate: 'upstream_rate_limit',
+  /** 5xx, 408, an unexpected status: the upstream is unwell. */
+  server: 'upstream_server_error',
+  /** The first byte or the next one did not come in time. */
+  timeout: 'timeout',
+  /** No connection: refused, unresolvable, a forbidden address, the connect timeout. */
+  connect: 'upstream_connect',
+  /** Another 4xx: the request itself was refused; no other key would do better. */
+  badRequest: 'upstream_bad_request',
+} as const
+
 /** An attempt that produced nothing for the client: maybe another key or channel can do better. */
 export interface Failure {
   readonly kind: FailureKind | 'final'
@@ -23,7 +43,7 @@ export interface Failure {
   readonly retryAfterMs?: number
   /** Kept for the log only: an upstream code or class, never a body. */
   readonly detail: string
-  /** The usage row's error type when it differs from the client's (`timeout`). */
+  /** The usage row's error type (one of `FAILURE_TYPES`, or the error's type). */
   readonly rowType?: string
 }
 
@@ -60,7 +80,8 @@ export async function upstreamFailure(
     typeof value === 'string' && value !== '' ? scrub(value, target.apiKey, max) : undefined
   const code = field(upstreamError.code, 100)
   const detail = `HTTP ${status}${code ? ` ${code}` : ''}`
-  if (status === 401 || status === 403) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
+  if (status === 401 || status === 403)
+    return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail, rowType: FAILURE_TYPES.auth }
   if (status === 429) {
     const retryAfterMs = retryAfterOf(head.header('retry-after'))
     const details = retryAfterMs === undefined ? undefined : { retry_after: Math.ceil(retryAfterMs / 1000) }
@@ -69,10 +90,16 @@ export async function upstreamFailure(
       error: errors.PARLEY_ERR_UPSTREAM_BUSY({}, details ? { details } : {}),
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       detail,
+      rowType: FAILURE_TYPES.rate,
     }
   }
   if (status >= 500 || status === 408 || status < 400)
-    return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status }), detail }
+    return {
+      kind: 'upstream',
+      error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status }),
+      detail,
+      rowType: FAILURE_TYPES.server,
+    }
   // 400, 404, 422...: the request itself is wrong; another key would get the same answer.
   const message = field(upstreamError.message, 500) ?? `The upstream refused the request (HTTP ${status})`
   const error = errors.PARLEY_ERR_UPSTREAM_REFUSED(
@@ -83,7 +110,7 @@ export async function upstreamFailure(
       details: { param: field(upstreamError.param, 200) ?? null, code: code ?? null },
     },
   )
-  return { kind: 'final', error, detail }
+  return { kind: 'final', error, detail, rowType: FAILURE_TYPES.badRequest }
 }
 
 export function eventFailure(event: Extract<ChatEvent, { type: 'error' }>, apiKey: string): Failure {
@@ -92,7 +119,8 @@ export function eventFailure(event: Extract<ChatEvent, { type: 'error' }>, apiKe
   const retryable =
     event.retryable ?? (status === undefined || status < 400 || status === 408 || status === 429 || status >= 500)
   const detail = scrub(`${status ?? 'no status'}${event.upstreamCode ? ` ${event.upstreamCode}` : ''}`, apiKey, 120)
-  if (event.keyProblem) return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail }
+  if (event.keyProblem)
+    return { kind: 'auth', error: errors.PARLEY_ERR_UPSTREAM_CREDENTIALS(), detail, rowType: FAILURE_TYPES.auth }
   if (!retryable) {
     return {
       kind: 'final',
@@ -101,10 +129,76 @@ export function eventFailure(event: Extract<ChatEvent, { type: 'error' }>, apiKe
         { status: status !== undefined && status >= 400 && status < 500 ? status : 502, type: 'upstream_error' },
       ),
       detail,
+      // A provider's refusal without a 4xx is its own failure, not the request's.
+      rowType: status !== undefined && status >= 400 && status < 500 ? FAILURE_TYPES.badRequest : FAILURE_TYPES.server,
     }
   }
-  if (status === 429) return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY(), detail }
-  return { kind: 'upstream', error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status: status ?? 502 }), detail }
+  if (status === 429)
+    return { kind: 'rate', error: errors.PARLEY_ERR_UPSTREAM_BUSY(), detail, rowType: FAILURE_TYPES.rate }
+  return {
+    kind: 'upstream',
+    error: errors.PARLEY_ERR_UPSTREAM_FAILED({ status: status ?? 502 }),
+    detail,
+    rowType: FAILURE_TYPES.server,
+  }
+}
+
+/** Error codes of a connection that was never made (Node's and undici's). */
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN',
+])
+
+/**
+ * A provider or the exchange threw before any answer: no connection (`connect`), or one that
+ * broke before the head (a server problem).
+ */
+export function thrownFailure(error: unknown): Failure {
+  const code = (error as { code?: unknown; cause?: { code?: unknown } } | undefined)?.code
+  const causeCode = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code
+  const connect =
+    (typeof code === 'string' && CONNECT_CODES.has(code)) ||
+    (typeof causeCode === 'string' && CONNECT_CODES.has(causeCode))
+  return connect
+    ? {
+        kind: 'upstream',
+        error: errors.PARLEY_ERR_UPSTREAM_UNREACHABLE(),
+        detail: describe(error),
+        rowType: FAILURE_TYPES.connect,
+      }
+    : {
+        kind: 'upstream',
+        error: errors.PARLEY_ERR_UPSTREAM_CONNECTION_LOST(),
+        detail: describe(error),
+        rowType: FAILURE_TYPES.server,
+      }
+}
+
+/** The catalogue's timeout error, its Chinese message naming the phase in Chinese too. */
+export function timeoutError(reason: AbortReason): ParleyError {
+  const error = errors.PARLEY_ERR_UPSTREAM_TIMEOUT({ phase: phaseText(reason) })
+  return new ParleyError(error.code, error.statusCode, error.type, error.message, {
+    messageZh: `上游${PHASE_ZH[reason]}`,
+  })
+}
+
+const PHASE_ZH: Readonly<Record<AbortReason, string>> = {
+  first_byte: '未能按时开始回答',
+  idle: '在回答途中停止发送',
+  total: '用时超过了调用的最长时限',
+  client: '调用已被客户端取消',
+  shutdown: '调用被中断：服务器正在关闭',
+}
+
+/** The language of a call's caller, worked out only when a stream has to tell them of an error. */
+export function callerLanguage(headers: { readonly 'accept-language'?: string | string[] | undefined }): Language {
+  return languageOf(headers['accept-language'])
 }
 
 /** An upstream event past the SSE limit (`SseSplitter`): the attempt ends with this error. */
@@ -139,13 +233,13 @@ export interface Ending {
   readonly tell?: { readonly type: string; readonly message: string; readonly code?: string }
 }
 
-/** `broken`: what the client is told when the upstream broke off (a thrown error, not a stop). */
-export function endingOf(outcome: unknown, broken: string): Ending {
+/** How a stream under way ended other than whole; its message in the caller's `language`. */
+export function endingOf(outcome: unknown, language: Language): Ending {
   if (tooLarge(outcome))
     return {
       status: 'error',
       rowType: outcome.type,
-      tell: { type: outcome.type, message: outcome.message, code: outcome.code },
+      tell: { type: outcome.type, message: outcome.localized(language), code: outcome.code },
     }
   if (outcome instanceof Stop) {
     if (outcome.reason === 'client') return { status: 'aborted', rowType: 'client_closed' }
@@ -154,14 +248,19 @@ export function endingOf(outcome: unknown, broken: string): Ending {
       return {
         status: 'error',
         rowType: 'shutdown',
-        tell: { type: closing.type, message: closing.message, code: closing.code },
+        tell: { type: closing.type, message: closing.localized(language), code: closing.code },
       }
     }
     return {
       status: 'error',
       rowType: 'timeout',
-      tell: { type: 'timeout', message: `The upstream ${phaseText(outcome.reason)}` },
+      tell: { type: 'timeout', message: timeoutError(outcome.reason).localized(language) },
     }
   }
-  return { status: 'error', rowType: 'upstream_error', tell: { type: 'upstream_error', message: broken } }
+  const broken = errors.PARLEY_ERR_UPSTREAM_BROKE_OFF()
+  return {
+    status: 'error',
+    rowType: 'upstream_error',
+    tell: { type: 'upstream_error', message: broken.localized(language) },
+  }
 }

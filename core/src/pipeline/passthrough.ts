@@ -2,7 +2,7 @@ import { errors } from '../errors.js'
 import { sendWhole, streamAnswer } from './answer.js'
 import { control, type Attempt, type AttemptCall, type Stop } from './attempt.js'
 import type { Call } from './call.js'
-import { endingOf, scrub, upstreamFailure, type Failure } from './failures.js'
+import { callerLanguage, endingOf, scrub, upstreamFailure, type Failure } from './failures.js'
 import type { ChatProvider, Passthrough } from './provider.js'
 import { bytesOf, SSE_EVENT_LIMIT, SseSplitter, wholeEvents } from './sse.js'
 import { relayWholeEvents } from './stream-tap.js'
@@ -108,12 +108,13 @@ export async function relay(
     if (outcome === 'done') {
       if (result.error) rows.record(call, 'error', 'upstream_error', true)
       else if (!result.complete) {
-        tail += format.failFrame('upstream_error', 'The upstream ended the answer early')
+        const early = errors.PARLEY_ERR_UPSTREAM_ENDED_EARLY()
+        tail += format.failFrame(early.type, early.localized(callerLanguage(call.request.headers)))
         rows.record(call, 'error', 'upstream_error', true)
       } else rows.record(call, 'success', null, true)
       return tail
     }
-    const end = endingOf(outcome, 'The upstream connection broke off mid-answer')
+    const end = endingOf(outcome, callerLanguage(call.request.headers))
     if (end.tell) tail += format.failFrame(end.tell.type, end.tell.message, end.tell.code)
     rows.record(call, end.status, end.rowType, true)
     return tail

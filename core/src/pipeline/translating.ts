@@ -1,8 +1,9 @@
+import { errors } from '../errors.js'
 import type { CallOutput } from './lifecycle.js'
 import { sendWhole, streamAnswer } from './answer.js'
 import { control, type Attempt, type AttemptCall, type Stop } from './attempt.js'
 import type { Call } from './call.js'
-import { endingOf, eventFailure, scrub } from './failures.js'
+import { callerLanguage, endingOf, eventFailure, scrub } from './failures.js'
 import type { AttemptResult } from './passthrough.js'
 import type { ChatEvent, ChatProvider } from './provider.js'
 import { OutputTally, Transcript } from './transcript.js'
@@ -103,12 +104,15 @@ export async function translate(
     if (outcome === 'done') {
       if (failed) {
         rows.record(call, 'error', 'upstream_error', true)
-        return writer.fail('upstream_error', scrub(failed.message, providerCall.target.apiKey))
+        const said = errors.PARLEY_ERR_UPSTREAM_STREAM_ERROR({
+          message: scrub(failed.message, providerCall.target.apiKey),
+        })
+        return writer.fail(said.type, said.localized(callerLanguage(call.request.headers)))
       }
       rows.record(call, 'success', null, true)
       return writer.end(usageOf(call, true))
     }
-    const ending = endingOf(outcome, 'The upstream broke off mid-answer')
+    const ending = endingOf(outcome, callerLanguage(call.request.headers))
     rows.record(call, ending.status, ending.rowType, true)
     return ending.tell ? writer.fail(ending.tell.type, ending.tell.message, ending.tell.code) : ''
   }

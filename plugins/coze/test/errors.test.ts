@@ -32,7 +32,7 @@ t.test(
       'the Coze code is in the log',
     )
     t.match(await usageRows(gateway), [
-      { status: 'error', error_type: 'upstream_error', prompt_tokens: 0, completion_tokens: 0 },
+      { status: 'error', error_type: 'upstream_bad_request', prompt_tokens: 0, completion_tokens: 0 },
     ])
     assertNoSecrets(t, logs, [JSON.stringify(error.error)], [one, two])
   },
@@ -163,10 +163,10 @@ t.test(
     t.match(
       rows.map(row => [row.status, row.error_type, Boolean(row.estimated)]),
       [
-        ['error', 'upstream_error', false],
+        ['error', 'upstream_server_error', false],
         ['error', 'upstream_error', true],
         ['error', 'upstream_error', true],
-        ['error', 'upstream_error', false],
+        ['error', 'upstream_server_error', false],
       ],
     )
   },

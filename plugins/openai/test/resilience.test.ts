@@ -462,7 +462,7 @@ t.test('when every attempt fails the client gets an upstream_error envelope, nev
   t.test('the usage row of a call whose every attempt failed', async t => {
     const all = await rows(gateway, 10)
     const last = all.at(-1)
-    t.match(last, { status: 'error', error_type: 'upstream_error', channel_name: 'busy' })
+    t.match(last, { status: 'error', error_type: 'upstream_rate_limit', channel_name: 'busy' })
   })
 })
 
