@@ -14,6 +14,9 @@ export interface ChatModel {
   readonly display_name?: string | null
   readonly reasoning?: boolean
   readonly vision?: boolean
+  /** One of the user's own configs (My models): its `name` is `personal:<model_config_id>`. */
+  readonly personal?: boolean
+  readonly model_config_id?: number
 }
 
 export interface ChatMessage {
@@ -73,10 +76,13 @@ export async function* streamChat(
   messages: readonly ChatMessage[],
   signal: AbortSignal,
 ): AsyncGenerator<Delta> {
-  const response = await callAsCaller(user => (user ? '/v1/chat/completions' : '/api/chat/completions'), {
+  // A personal config goes to the portal's endpoint, which runs it for its owner only.
+  const personal = /^personal:(\d+)$/.exec(model)?.[1]
+  const extra = personal === undefined ? {} : { model_config_id: Number(personal) }
+  const response = await callAsCaller(user => (user && !personal ? '/v1/chat/completions' : '/api/chat/completions'), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({ model, messages, stream: true }),
+    body: JSON.stringify({ model, messages, stream: true, ...extra }),
     signal,
   })
   if (!response.ok || !response.body) throw await errorOf(response)

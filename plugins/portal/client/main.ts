@@ -41,6 +41,7 @@ async function start(): Promise<void> {
     if (page === 'account') return await startAccount(root)
     if (page === 'tokens') return await startTokens(root)
     if (page === 'usage') return await (await import('./usage.js')).startUsage(root)
+    if (page === 'model-configs') return await (await import('./model-configs.js')).startModelConfigs(root)
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return toLogin()
     if (error instanceof ApiError) return showErrorDialog(error)

@@ -1,5 +1,6 @@
 import { listModels } from './chat-api.js'
-import { element, role, text } from './dom.js'
+import { element, maybeRole, role, text } from './dom.js'
+import { loadSession } from './session.js'
 
 /*
  * The models page: what the catalog says of each model the caller may use (display name, id,
@@ -9,6 +10,8 @@ import { element, role, text } from './dom.js'
 export async function startModels(root: HTMLElement): Promise<void> {
   const list = role<HTMLUListElement>(root, 'models')
   const models = await listModels()
+  const mine = maybeRole(root, 'mine-link')
+  if (mine && loadSession()) mine.hidden = false
   role(root, 'empty').hidden = models.length > 0
   list.replaceChildren(
     ...models.map(model => {
@@ -26,6 +29,7 @@ export async function startModels(root: HTMLElement): Promise<void> {
       })
       if (model.reasoning) flags.append(flag('reasoning', text('reasoning'), text('reasoning_help')))
       if (model.vision) flags.append(flag('vision', text('vision'), text('vision_help')))
+      if (model.personal) flags.append(flag('personal', text('personal'), text('personal_help')))
       const actions = element('div', { className: 'model-actions' })
       actions.append(
         element('a', {
@@ -45,7 +49,8 @@ export async function startModels(root: HTMLElement): Promise<void> {
           () => (copy.textContent = text('copy_failed')),
         )
       })
-      actions.append(copy)
+      // A personal model's id works in the portal only: nothing to copy into another client.
+      if (!model.personal) actions.append(copy)
       item.append(title, id)
       if (flags.childElementCount > 0) item.append(flags)
       item.append(actions)

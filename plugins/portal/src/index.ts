@@ -18,6 +18,7 @@ const PAGES = [
   { id: 'tokens', path: '/tokens', template: 'tokens' },
   { id: 'models', path: '/models', template: 'models' },
   { id: 'usage', path: '/usage', template: 'usage' },
+  { id: 'model-configs', path: '/models/mine', template: 'model-configs' },
 ] as const
 
 /** The end-user portal (docs/portal.md): server-rendered shells, behaviour in one front-end bundle. */
