@@ -492,6 +492,12 @@ export const KERNEL_ERROR_SPECS = {
     message: 'Your group may not use model {model}',
     zh: '你所在的分组无权使用模型 {model}',
   },
+  PARLEY_ERR_ROUTE_TOKEN_MODEL_FORBIDDEN: {
+    status: 403,
+    type: 'model_not_allowed',
+    message: 'This API token may not use model {model}',
+    zh: '此 API 令牌无权使用模型 {model}',
+  },
   PARLEY_ERR_ROUTE_LISTING_OFF: {
     status: 404,
     type: 'not_found',

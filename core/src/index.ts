@@ -54,7 +54,7 @@ export type { HealthCheck } from './http/health.js'
 export type { ErrorEnvelope } from './http/errors.js'
 export type { RequestContext } from './http/context.js'
 
-export type { AuthStrategy, Principal } from './auth/principal.js'
+export type { AuthStrategy, Principal, UsageMeter } from './auth/principal.js'
 export type { FastifyReply, FastifyRequest } from 'fastify'
 export {
   principalOf,

@@ -33,6 +33,12 @@ export type Principal =
        * the group allows every model. Empty: no model at all. The pipeline refuses any other.
        */
       readonly groupModels?: readonly string[]
+      /** The models this token may use, on top of its group's list; absent: no list of its own. */
+      readonly tokenModels?: readonly string[]
+      /** The token's own requests per minute; the tighter of it and the user's limit applies. */
+      readonly tokenRpm?: number
+      /** Counts the tokens this token's calls use, when it has a quota (the data plane adds each call's). */
+      readonly meter?: UsageMeter
     }
   | {
       readonly kind: 'guest'
@@ -59,6 +65,17 @@ export type Principal =
 export interface AuthStrategy {
   /** May answer at once (a cached token) or with a promise (a database lookup). */
   authenticate(request: FastifyRequest): MaybePromise<Principal | undefined>
+}
+
+/** Told the usage of each call made with a principal that has one (an API token's quota). */
+export interface UsageMeter {
+  /** Prompt plus completion tokens of one call, as its usage row counts them. */
+  add(tokens: number): void
+}
+
+/** The models the caller's API token may use, or undefined when the token has no list of its own. */
+export function tokenModelsOf(principal: Principal): readonly string[] | undefined {
+  return principal.kind === 'api_token' ? principal.tokenModels : undefined
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Counter, type Registry as MetricsRegistry } from 'prom-client'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { groupModelsOf, type Principal } from '../auth/principal.js'
+import { groupModelsOf, tokenModelsOf, type Principal } from '../auth/principal.js'
 import { candidates, type RouteCandidate } from '../catalog/routing.js'
 import type { CatalogCache } from '../catalog/snapshot.js'
 import type { Config } from '../config/schema.js'
@@ -97,6 +97,10 @@ export class ChatPipeline {
       const allowed = groupModelsOf(call.principal)
       if (allowed !== undefined && !allowed.includes(call.model))
         throw errors.PARLEY_ERR_ROUTE_MODEL_FORBIDDEN({ model: call.model })
+      // An API token's own list, when it has one (docs/identity.md, API tokens).
+      const tokenModels = tokenModelsOf(call.principal)
+      if (tokenModels !== undefined && !tokenModels.includes(call.model))
+        throw errors.PARLEY_ERR_ROUTE_TOKEN_MODEL_FORBIDDEN({ model: call.model })
       const plan = candidates(this.options.catalog.current(), {
         model: call.model,
         group: call.principal.group,

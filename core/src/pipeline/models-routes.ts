@@ -4,7 +4,7 @@ import { errors } from '../errors.js'
 import type { HttpScope } from '../http/server.js'
 import type { SettingsRegistry } from '../settings/registry.js'
 import { requireUser } from '../auth/authenticate.js'
-import { groupModelsOf, type Principal } from '../auth/principal.js'
+import { groupModelsOf, tokenModelsOf, type Principal } from '../auth/principal.js'
 import type { Registry } from '../kernel/registry.js'
 import { personalModelName, type PersonalModels } from './personal-upstream.js'
 
@@ -35,7 +35,11 @@ export function installModelRoutes(
     async request => {
       const caller = await requireUser(request, { apiTokens: true })
       if (settings.get('model_passthrough')) throw errors.PARLEY_ERR_ROUTE_LISTING_OFF()
-      const models = modelsFor(catalog.current(), caller.group, false, caller.groupModels)
+      // An API token with a model list of its own lists only those (the pipeline refuses the rest).
+      const own = tokenModelsOf(caller)
+      const models = modelsFor(catalog.current(), caller.group, false, caller.groupModels).filter(
+        model => own === undefined || own.includes(model.name),
+      )
       return {
         object: 'list',
         data: models.map(model => ({ id: model.name, object: 'model', created: CREATED, owned_by: 'parley' })),

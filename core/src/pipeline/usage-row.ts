@@ -40,6 +40,9 @@ export class UsageRows {
       endpoint: call.endpoint,
       stream: call.stream,
     })
+    // An API token with a quota counts its calls' tokens (the principal has a meter only then).
+    if (principal.kind === 'api_token' && principal.meter !== undefined)
+      principal.meter.add(usage.promptTokens + usage.completionTokens)
     const ended = call.watch?.ended
     if (ended) {
       try {

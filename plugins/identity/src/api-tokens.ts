@@ -1,13 +1,14 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@parley/core'
 import { generateApiToken, sha256, tokenHint } from './api-token-format.js'
-import { ApiToken } from './entities.js'
+import { ApiToken, type ApiTokenRow } from './entities.js'
 import { identityErrors } from './errors.js'
 import type { Principals } from './principals.js'
+import { applyTokenSettings, tokenSettingsOf, type TokenSettings, type TokenSettingsInput } from './token-settings.js'
 
 export const CHAT_TOKEN_NAME = 'chat'
 
 /** What `GET /api/tokens` lists: never the token itself. */
-export interface TokenInfo {
+export interface TokenInfo extends TokenSettings {
   id: number
   name: string
   hint: string
@@ -29,11 +30,12 @@ export class ApiTokens {
     return rows.map(info)
   }
 
-  async create(em: EntityManager, userId: number, name: string): Promise<NewToken> {
+  async create(em: EntityManager, userId: number, name: string, settings: TokenSettingsInput = {}): Promise<NewToken> {
     if (await em.findOne(ApiToken, { userId, name }))
       throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name })
     const token = generateApiToken()
     const row = em.create(ApiToken, { userId, name, tokenHash: sha256(token), hint: tokenHint(token) })
+    applyTokenSettings(row, settings)
     try {
       await em.flush()
     } catch (error) {
@@ -59,6 +61,37 @@ export class ApiTokens {
     return { ...info(row), token }
   }
 
+  /**
+   * Changes a token's name or restrictions (fields left out keep their value); every instance
+   * applies them from its next call. The portal's `chat` token is the portal's: not here.
+   */
+  async update(
+    em: EntityManager,
+    userId: number,
+    id: number,
+    changes: TokenSettingsInput & { name?: string },
+  ): Promise<TokenInfo> {
+    const row = await em.findOne(ApiToken, { id, userId })
+    if (!row) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND()
+    if (row.name === CHAT_TOKEN_NAME) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_PROTECTED()
+    const { name, ...settings } = changes
+    if (name !== undefined && name !== row.name) {
+      if (name === CHAT_TOKEN_NAME || (await em.findOne(ApiToken, { userId, name })))
+        throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name })
+      row.name = name
+    }
+    applyTokenSettings(row, settings)
+    try {
+      await em.flush()
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException)
+        throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name: row.name })
+      throw error
+    }
+    await this.principals.forgetToken(row.tokenHash)
+    return info(row)
+  }
+
   async delete(em: EntityManager, userId: number, id: number): Promise<void> {
     const row = await em.findOne(ApiToken, { id, userId })
     if (!row) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND()
@@ -73,12 +106,13 @@ export class ApiTokens {
   }
 }
 
-function info(row: { id: number; name: string; hint: string; createdAt: Date; lastUsedAt?: Date | null }): TokenInfo {
+function info(row: ApiTokenRow): TokenInfo {
   return {
     id: row.id,
     name: row.name,
     hint: row.hint,
     created_at: row.createdAt.toISOString(),
     last_used_at: row.lastUsedAt ? row.lastUsedAt.toISOString() : null,
+    ...tokenSettingsOf(row),
   }
 }

@@ -1,4 +1,4 @@
-import { defineEntity } from '@parley/core'
+import { defineEntity, type InferEntity } from '@parley/core'
 
 /** A person who signs in. Email and username are unique; both are stored normalised. */
 export const User = defineEntity({
@@ -87,8 +87,24 @@ export const ApiToken = defineEntity({
     hint: p.string().length(32),
     createdAt: p.datetime().onCreate(() => new Date()),
     lastUsedAt: p.datetime().nullable(),
+    /** Off: refused on every call (`api_token_disabled`) without losing its settings. */
+    enabled: p.boolean().default(true),
+    /** After it: refused (`api_token_expired`); null never expires. */
+    expiresAt: p.datetime().nullable(),
+    /** JSON list of the catalog model names it may call; null: whatever the user's group may. */
+    models: p.text().nullable(),
+    /** JSON list of addresses and CIDR ranges it may be used from; null: anywhere. */
+    allowedIps: p.text().nullable(),
+    /** Its own requests per minute (capped by the user's); null: the user's. */
+    rpm: p.integer().nullable(),
+    /** Tokens (prompt + completion) it may use in all; null: no quota. */
+    quota: p.bigint('number').nullable(),
+    /** Tokens its calls used while it had a quota, from their usage figures. */
+    usedTokens: p.bigint('number').default(0),
   }),
   uniques: [{ properties: ['userId', 'name'] }],
 })
+
+export type ApiTokenRow = InferEntity<typeof ApiToken>
 
 export const identityEntities = [User, Group, RefreshToken, ApiToken]

@@ -175,6 +175,48 @@ export const identityErrors = defineErrors({
     message: 'You already have a token named {name}',
     zh: '您已有名为 {name} 的令牌',
   },
+  PARLEY_ERR_IDENTITY_API_TOKEN_DISABLED: {
+    status: 403,
+    type: 'api_token_disabled',
+    message: 'This API token is switched off; its owner can switch it on again on the tokens page',
+    zh: '此 API 令牌已停用，其所有者可在令牌页面重新启用',
+  },
+  PARLEY_ERR_IDENTITY_API_TOKEN_EXPIRED: {
+    status: 403,
+    type: 'api_token_expired',
+    message: 'This API token expired on {date}',
+    zh: '此 API 令牌已于 {date} 过期',
+  },
+  PARLEY_ERR_IDENTITY_API_TOKEN_IP: {
+    status: 403,
+    type: 'ip_not_allowed',
+    message: 'This API token may not be used from {ip}',
+    zh: '此 API 令牌不允许从 {ip} 使用',
+  },
+  PARLEY_ERR_IDENTITY_API_TOKEN_QUOTA: {
+    status: 403,
+    type: 'token_quota_exhausted',
+    message: 'This API token used its quota of {quota} tokens',
+    zh: '此 API 令牌已用完 {quota} 个 token 的额度',
+  },
+  PARLEY_ERR_IDENTITY_TOKEN_IP_INVALID: {
+    status: 400,
+    type: 'invalid_request',
+    message: '{value} is not an IP address or a CIDR range (such as 203.0.113.0/24)',
+    zh: '{value} 不是 IP 地址或 CIDR 网段（例如 203.0.113.0/24）',
+  },
+  PARLEY_ERR_IDENTITY_TOKEN_EXPIRY_INVALID: {
+    status: 400,
+    type: 'invalid_request',
+    message: 'The expiry must be a date and time in the future',
+    zh: '过期时间必须是将来的某个时间',
+  },
+  PARLEY_ERR_IDENTITY_TOKEN_PROTECTED: {
+    status: 409,
+    type: 'token_protected',
+    message: "The portal's chat token is managed by the portal and cannot be changed here",
+    zh: '聊天页面的 chat 令牌由门户管理，不能在此修改',
+  },
   PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such token', zh: '令牌不存在' },
   PARLEY_ERR_IDENTITY_USER_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such user', zh: '用户不存在' },
   PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: {

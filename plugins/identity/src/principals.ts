@@ -17,6 +17,7 @@ import { identityErrors } from './errors.js'
 import { looksLikeJwt, type AccessTokens } from './jwt.js'
 import { LookupCache } from './lookup-cache.js'
 import { Revocations } from './revocations.js'
+import { checkTokenLimits, QuotaCounter, tokenLimitsOf, type TokenLimits } from './token-limits.js'
 import type { Role } from './users.js'
 
 const CACHE_TTL_MS = 10_000
@@ -50,6 +51,8 @@ interface CachedToken {
   readonly userId: number
   /** The portal's own `chat` token. */
   readonly portal: boolean
+  /** Expiry, switch, addresses, models, RPM, quota: undefined when it has none (most tokens). */
+  readonly limits: TokenLimits | undefined
 }
 
 /**
@@ -69,6 +72,8 @@ export class Principals {
   #unsubscribe: (() => Promise<void>) | undefined
   /** Signed-out admin console tokens (in the KV store, so on every instance). */
   readonly revocations: Revocations
+  /** Tokens used by API tokens that have a quota, added to their rows once a second. */
+  readonly quotas: QuotaCounter
 
   constructor(
     private readonly em: () => EntityManager,
@@ -80,6 +85,7 @@ export class Principals {
     private readonly guestPasses?: { required(): boolean; valid(pass: string | undefined, ip: string): boolean },
   ) {
     this.revocations = new Revocations(kv)
+    this.quotas = new QuotaCounter(em, log)
   }
 
   readonly strategy: AuthStrategy = { authenticate: request => this.authenticate(request) }
@@ -95,6 +101,7 @@ export class Principals {
 
   async stop(): Promise<void> {
     await this.#unsubscribe?.()
+    await this.quotas.flush()
   }
 
   /** Drops a user's cached state here and on every other instance. */
@@ -145,7 +152,7 @@ export class Principals {
       }
       return andThen(this.group(guests.group), limits => guestPrincipal(ip, guests.group, limits))
     }
-    if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential)
+    if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential, request.ip)
     if (!looksLikeJwt(credential)) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
     return this.fromJwt(credential, false)
   }
@@ -183,10 +190,10 @@ export class Principals {
     }
   }
 
-  private fromApiToken(token: string): MaybePromise<Principal> {
+  private fromApiToken(token: string, ip: string): MaybePromise<Principal> {
     const hash = this.hashOf(token)
     return andThen(this.token(hash), found =>
-      andThen(found ? this.user(found.userId) : null, user => this.tokenPrincipal(found, user, hash)),
+      andThen(found ? this.user(found.userId) : null, user => this.tokenPrincipal(found, user, hash, ip)),
     )
   }
 
@@ -206,10 +213,12 @@ export class Principals {
     return hash
   }
 
-  private tokenPrincipal(found: CachedToken | null, user: CachedUser | null, hash: string): Principal {
+  private tokenPrincipal(found: CachedToken | null, user: CachedUser | null, hash: string, ip: string): Principal {
     if (!found || !user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
+    const limits = found.limits
+    if (limits !== undefined) checkTokenLimits(limits, ip)
     this.touch(found.id, hash)
-    return {
+    const principal: Extract<Principal, { kind: 'api_token' }> = {
       kind: 'api_token',
       tokenId: String(found.id),
       userId: String(user.id),
@@ -219,6 +228,7 @@ export class Principals {
       portal: found.portal,
       ...user.limits,
     }
+    return limits === undefined ? principal : { ...principal, ...limits.principal }
   }
 
   private user(id: number): MaybePromise<CachedUser | null> {
@@ -278,7 +288,14 @@ export class Principals {
   private token(hash: string): MaybePromise<CachedToken | null> {
     return this.#tokens.get(hash, async () => {
       const row = await this.em().findOne(ApiToken, { tokenHash: hash })
-      return row ? { id: row.id, userId: row.userId, portal: row.name === CHAT_TOKEN_NAME } : null
+      return row
+        ? {
+            id: row.id,
+            userId: row.userId,
+            portal: row.name === CHAT_TOKEN_NAME,
+            limits: tokenLimitsOf(row, this.quotas, this.log),
+          }
+        : null
     })
   }
 

@@ -74,7 +74,20 @@ for (const dialect of dialects) {
       const item = (listed.json() as { items: Array<Record<string, unknown>> }).items[0] ?? {}
       t.same(
         Object.keys(item).sort(),
-        ['created_at', 'hint', 'id', 'last_used_at', 'name'],
+        [
+          'allowed_ips',
+          'created_at',
+          'enabled',
+          'expires_at',
+          'hint',
+          'id',
+          'last_used_at',
+          'models',
+          'name',
+          'quota',
+          'rpm',
+          'used_tokens',
+        ],
         'no token and no hash in a list item',
       )
       // MySQL keeps whole seconds (datetime without fraction); the creation answer has milliseconds.

@@ -20,8 +20,9 @@ export interface CallerRates {
 
 /**
  * Guests per address, users per user (their group's RPM wins over `user_rpm`), API tokens per
- * token at their user's RPM, widget users per external id of their widget client. The portal's
- * own token is the user chatting in the portal, so it counts as the user, not as a token.
+ * token at their user's RPM (or the token's own, when lower), widget users per external id of
+ * their widget client. The portal's own token is the user chatting in the portal, so it counts
+ * as the user, not as a token.
  */
 export function callerLimit(principal: Principal, rates: CallerRates): CallerLimit {
   switch (principal.kind) {
@@ -32,7 +33,11 @@ export function callerLimit(principal: Principal, rates: CallerRates): CallerLim
     case 'api_token':
       return principal.portal
         ? { kind: 'user', key: `user:${principal.userId}`, rpm: principal.groupRpm ?? rates.user() }
-        : { kind: 'token', key: `token:${principal.tokenId}`, rpm: principal.groupRpm ?? rates.user() }
+        : {
+            kind: 'token',
+            key: `token:${principal.tokenId}`,
+            rpm: tokenRpm(principal.tokenRpm, principal.groupRpm ?? rates.user()),
+          }
     case 'widget_user':
       return {
         kind: 'widget',
@@ -40,6 +45,12 @@ export function callerLimit(principal: Principal, rates: CallerRates): CallerLim
         rpm: rates.widget(),
       }
   }
+}
+
+/** A token's own RPM binds only below its user's (0 is unlimited on either side). */
+function tokenRpm(own: number | undefined, user: number): number {
+  if (own === undefined || own === 0) return user
+  return user === 0 ? own : Math.min(own, user)
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Type } from '@parley/core'
+import { TokenSettingsSchema } from '../token-settings.js'
 
 /** Response schemas double as the OpenAPI document and as a guard: undeclared fields are never serialised. */
 
@@ -24,6 +25,7 @@ export const TokenInfoSchema = Type.Object({
   hint: Type.String(),
   created_at: Type.String(),
   last_used_at: Type.Union([Type.String(), Type.Null()]),
+  ...TokenSettingsSchema,
 })
 
 export const NewTokenSchema = Type.Composite([TokenInfoSchema, Type.Object({ token: Type.String() })])

@@ -1,8 +1,10 @@
 import { requireUser, Type } from '@parley/core'
 import type { Identity } from '../context.js'
+import { TokenSettingsBody } from '../token-settings.js'
 import { ErrorResponses, NewTokenSchema, TokenInfoSchema } from './schemas.js'
 
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) })
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) })
+const Name = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' })
 
 /** API tokens and the portal's chat token; always scoped to the caller. */
 export function installTokenRoutes(identity: Identity): void {
@@ -41,15 +43,36 @@ export function installTokenRoutes(identity: Identity): void {
         tags: ['tokens'],
         summary: 'Create an API token; the plaintext is in this answer only',
         security,
-        body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' }) },
-          { additionalProperties: false },
-        ),
+        body: Type.Object({ name: Name, ...TokenSettingsBody }, { additionalProperties: false }),
         response: { 201: NewTokenSchema, ...ErrorResponses },
       },
     },
-    async (request, reply) =>
-      reply.code(201).send(await apiTokens.create(identity.em(), await owner(request), request.body.name.trim())),
+    async (request, reply) => {
+      const { name, ...settings } = request.body
+      return reply.code(201).send(await apiTokens.create(identity.em(), await owner(request), name.trim(), settings))
+    },
+  )
+
+  http.patch(
+    '/api/tokens/:id',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary:
+          'Rename a token, switch it on or off, or change its restrictions (expiry, models, addresses, RPM, quota)',
+        security,
+        params: IdParams,
+        body: Type.Object({ name: Type.Optional(Name), ...TokenSettingsBody }, { additionalProperties: false }),
+        response: { 200: TokenInfoSchema, ...ErrorResponses },
+      },
+    },
+    async request => {
+      const { name, ...settings } = request.body
+      return apiTokens.update(identity.em(), await owner(request), request.params.id, {
+        ...settings,
+        ...(name === undefined ? {} : { name: name.trim() }),
+      })
+    },
   )
 
   http.post(
