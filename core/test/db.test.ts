@@ -30,6 +30,7 @@ for (const dialect of dialects) {
         'core/0003_usage_logs',
         'core/0004_blocklist',
         'core/0005_usage_stats',
+        'core/0006_channel_image_delivery',
         'notes/0001_notes',
       ],
       'core first, then plugins in order',

@@ -43,6 +43,7 @@ import { SystemConfig } from '../settings/entities.js'
 import { SettingsRegistry } from '../settings/registry.js'
 import { ActiveStorage } from '../storage/active.js'
 import { ObjectRefs } from '../pipeline/object-refs.js'
+import { ObjectDelivery } from '../pipeline/object-delivery.js'
 import { ThemeEngine } from '../ui/engine.js'
 import { installThemeRoutes } from '../ui/routes.js'
 import { registerAdminSections } from '../ui/sections.js'
@@ -219,6 +220,7 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       upstream: config.upstream,
       log,
       metrics,
+      objects: new ObjectDelivery(storage, objects, events),
     })
     installChatRoutes(app, pipeline, registries.personalModels)
     root.register(TOKENS.chat, { useValue: chatService(pipeline) })

@@ -5,6 +5,7 @@ import type { UsageEndpoint } from '../usage/entities.js'
 import type { TextSample } from '../usage/tokens.js'
 import { CallControl } from './attempt.js'
 import type { Json, WireFormat } from './formats/format.js'
+import type { CallObjects } from './object-delivery.js'
 import type { CallEnd, CallObserver, CallOutput, CallWatch } from './lifecycle.js'
 import type { PersonalUpstream } from './personal-upstream.js'
 import type { TokenUsage } from './stream-tap.js'
@@ -45,6 +46,10 @@ export class Call {
 
   channel: RoutableChannel | undefined
   upstreamModel: string
+  /** The stored images the call refers to (object-delivery.ts); undefined for nearly every call. */
+  objects: CallObjects | undefined
+  /** The body sent upstream when it differs from the client's (stored images resolved). */
+  sentBody: Json | undefined
   /** Milliseconds from arrival to the first byte sent. */
   ttfbMs: number | undefined
   usage: TokenUsage | undefined

@@ -18,6 +18,7 @@ import { channelsBusy, checkCaller, checkChannel } from './caller-limits.js'
 import { FAILURE_TYPES, thrownFailure, timeoutError, tooLarge, type Failure } from './failures.js'
 import type { CallObserver } from './lifecycle.js'
 import type { LimitPolicy, LimitRefusal } from './limits.js'
+import type { ObjectDelivery } from './object-delivery.js'
 import { relay, type AttemptResult } from './passthrough.js'
 import type { ChatProvider, UpstreamTarget } from './provider.js'
 import { translate } from './translating.js'
@@ -40,6 +41,8 @@ export interface ChatPipelineOptions {
   readonly health?: KeyHealth
   /** When given, upstream attempts are counted there by channel and outcome. */
   readonly metrics?: MetricsRegistry
+  /** Resolves stored-image references (`parley-object://`) per channel; inert with no storage driver. */
+  readonly objects?: ObjectDelivery
 }
 
 type Key = { readonly id: number; readonly key: string } | undefined
@@ -90,6 +93,9 @@ export class ChatPipeline {
     this.#running.add(call)
     control.onDone(() => this.#running.delete(call))
     try {
+      // Stored images: a body is scanned only when a storage driver is loaded, and only chat's.
+      const objects = this.options.objects
+      if (objects?.active && call.format.name === 'chat') call.objects = objects.prepare(call)
       // A user's own upstream: their model, so no group model list and no routing.
       if (call.personal !== undefined) return await this.#attemptPersonal(call, call.personal)
       // The group's model list, when it has one: checked before routing, so a refused model
@@ -214,6 +220,9 @@ export class ChatPipeline {
       settings: candidate.channel.settings,
     }
     const { upstream, agents, settings } = this.options
+    // Before the attempt's timers: a missing image is the client's 400, not an upstream failure.
+    if (call.objects)
+      call.sentBody = await (this.options.objects as ObjectDelivery).bodyFor(call, call.objects, candidate.channel)
     const attempt = call.control.attempt(upstream.first_byte_timeout_ms, upstream.idle_timeout_ms)
     const providerCall = new AttemptCall(
       target,

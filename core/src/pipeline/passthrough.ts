@@ -27,7 +27,7 @@ export async function relay(
   rows: UsageRows,
 ): Promise<AttemptResult> {
   const format = call.format
-  const body = format.upstreamBody(call.body, call.upstreamModel, call.stream)
+  const body = format.upstreamBody(call.sentBody ?? call.body, call.upstreamModel, call.stream)
   const prepared = (provider.passthrough as Passthrough).prepare({ path: format.path, body }, providerCall.target)
   const iterator = attempt.exchange(providerCall.dispatcher, prepared, JSON.stringify(body))
   const head = await iterator.head

@@ -22,7 +22,7 @@ export async function translate(
   rows: UsageRows,
 ): Promise<AttemptResult> {
   const format = call.format
-  const answer = provider.chat(format.chatRequest(call.body, call.upstreamModel), providerCall)
+  const answer = provider.chat(format.chatRequest(call.sentBody ?? call.body, call.upstreamModel), providerCall)
   const iterator = answer[Symbol.asyncIterator]()
   const buffered: ChatEvent[] = []
   // Read up to the first output: an error before it may still fail over.

@@ -14,6 +14,8 @@ export interface ChannelFields {
   readonly settings?: Record<string, unknown>
   readonly provider?: string
   readonly enabled?: boolean
+  /** How stored images (`parley-object://`) reach the upstream; `auto` by default. */
+  readonly image_delivery?: 'auto' | 'url' | 'inline'
 }
 
 /** Creates a channel through the admin API and waits until the routing snapshot has it. */

@@ -172,6 +172,11 @@ async function editChannel(
   const priority = h('input', { type: 'number', min: -1000, max: 1000, value: 0 })
   const weight = h('input', { type: 'number', min: 1, max: 1000, value: 1 })
   const enabled = h('input', { type: 'checkbox', checked: true })
+  const images = h(
+    'select',
+    {},
+    ...(['auto', 'url', 'inline'] as const).map(value => h('option', { value }, t(`channels.images_${value}`))),
+  )
   const keyRows = (channel?.keys ?? []).map(key => ({
     key,
     enabled: h('input', {
@@ -194,6 +199,7 @@ async function editChannel(
     priority.value = String(channel.priority)
     weight.value = String(channel.weight)
     enabled.checked = channel.enabled
+    images.value = channel.image_delivery
   }
   const settingsBox = h('fieldset', { class: 'admin-fieldset', 'data-role': 'provider-settings' })
   let settingFields: GeneratedField[] = []
@@ -253,6 +259,7 @@ async function editChannel(
       field('weight', t('channels.weight'), weight),
     ),
     field('enabled', t('common.enabled'), enabled),
+    field('image_delivery', t('channels.images'), images, t('channels.images_help')),
     settingsBox,
   ]
   dialogForm({
@@ -279,6 +286,7 @@ async function editChannel(
         priority: Number(priority.value || 0),
         weight: Number(weight.value || 1),
         enabled: enabled.checked,
+        image_delivery: images.value,
         settings,
       }
       if (channel)
