@@ -1,5 +1,6 @@
 import {
   errors,
+  type ChatService,
   objectKeysIn,
   requireUser,
   type FastifyRequest,
@@ -23,6 +24,7 @@ export interface Conversations {
   readonly sender: Sender
   readonly titles: Titles
   readonly targets: Targets
+  readonly chat: () => ChatService
   /** Resolved after setup (TOKENS.objects). */
   readonly objects: () => ObjectRefs
 }

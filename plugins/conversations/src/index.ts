@@ -11,6 +11,7 @@ import { ConversationStore } from './store.js'
 import { Sweep } from './sweep.js'
 import { MODEL_CONFIGS, Targets, type ModelConfigResolver } from './targets.js'
 import { Titles } from './titles.js'
+import { installWebSocket } from './ws.js'
 
 export { conversationErrors } from './errors.js'
 export {
@@ -44,7 +45,7 @@ export default definePlugin({
   description: 'Conversations on the server: history, titles, export, retention, WebSocket chat',
   optional: ['model-configs'],
   options: Options,
-  setup(ctx) {
+  async setup(ctx) {
     ctx.db.entities(conversationEntities)
     ctx.db.migrations(conversationMigrations)
     const titleModel = ctx.settings.define({
@@ -87,11 +88,13 @@ export default definePlugin({
       sender,
       titles,
       targets,
+      chat,
       objects: () => ctx.container.resolve<ObjectRefs>(TOKENS.objects),
     }
     installConversationRoutes(conversations)
     installMessageRoutes(conversations)
     installPrivacyRoutes(conversations)
+    await installWebSocket(conversations)
 
     ctx.jobs.define({
       name: 'conversations.sweep',
