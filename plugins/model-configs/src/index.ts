@@ -38,5 +38,16 @@ export default definePlugin({
     ctx.provide<ModelConfigs>(MODEL_CONFIGS, service)
     ctx.personalModels.register('model-configs', personalModels(store))
     installModelConfigRoutes(ctx.http, store, ctx.container.resolve<ChatService>(TOKENS.chat))
+    // `parley re-encrypt` covers channels (core); this covers the keys this plugin stores.
+    ctx.commands.register('re-encrypt-model-configs', {
+      description: 'seal every personal model config key with the current ENCRYPTION_KEY',
+      async run() {
+        const { resealed, unreadable } = await store.reencrypt()
+        process.stdout.write(`Re-encrypted ${resealed} model config key(s) with the current ENCRYPTION_KEY.\n`)
+        if (unreadable > 0)
+          process.stdout.write(`${unreadable} key(s) open with no configured key; their owners must save them again.\n`)
+        return unreadable > 0 ? 1 : 0
+      },
+    })
   },
 })

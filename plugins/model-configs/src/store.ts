@@ -129,6 +129,27 @@ export class ModelConfigStore {
     }
   }
 
+  /**
+   * Seals every stored key with the current ENCRYPTION_KEY (after a rotation, before the previous
+   * key leaves ENCRYPTION_KEY_PREVIOUS). A key that opens with no configured key is counted, kept.
+   */
+  async reencrypt(): Promise<{ resealed: number; unreadable: number }> {
+    const em = this.em()
+    let resealed = 0
+    let unreadable = 0
+    for (const row of await em.find(ModelConfig, {}, { orderBy: { id: 'asc' } })) {
+      if (this.box.isCurrent(row.sealedKey)) continue
+      try {
+        row.sealedKey = this.box.reseal(row.sealedKey, keyContext(row.uid))
+        resealed++
+      } catch {
+        unreadable++
+      }
+    }
+    await em.flush()
+    return { resealed, unreadable }
+  }
+
   async #checkedUrl(raw: string): Promise<string> {
     return (await checkBaseUrl(raw, this.policy())).toString()
   }

@@ -76,7 +76,7 @@ browserTest('my models: add, test, edit, chat with it, delete', async t => {
       await page.goto(`/models/mine?lang=${lang}`)
       await ready()
       await page.click('.model-card button[type="button"]:nth-of-type(2)') // Edit: the form shows too
-      const width = await page.evaluate(() => document.documentElement.scrollWidth)
+      const width = await page.evaluate<number>('document.documentElement.scrollWidth')
       t.ok(width <= viewport.width, `${device} ${lang}: ${width} px wide`)
       await page.screenshot({ path: `${SCREENSHOTS}model-configs-${device}-${lang}.png`, fullPage: true })
     }
