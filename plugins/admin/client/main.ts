@@ -1,6 +1,7 @@
 import { api } from './api.js'
 import { $ } from './dom.js'
 import { loginPage } from './login.js'
+import { accountSection } from './sections/account.js'
 import { blocklistSection } from './sections/blocklist.js'
 import { channelsSection } from './sections/channels.js'
 import { chatRoutesSection } from './sections/chat-routes.js'
@@ -28,6 +29,7 @@ const SECTIONS: Readonly<Record<string, (root: HTMLElement) => void>> = {
   '/admin/logs': logsSection,
   '/admin/jobs': jobsSection,
   '/admin/settings': settingsSection,
+  '/admin/account': accountSection,
 }
 
 function start(): void {

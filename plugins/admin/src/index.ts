@@ -24,6 +24,7 @@ export const SECTIONS = [
   { id: 'logs', path: '/admin/logs', label: 'admin.nav.logs' },
   { id: 'jobs', path: '/admin/jobs', label: 'admin.nav.jobs' },
   { id: 'settings', path: '/admin/settings', label: 'admin.nav.settings' },
+  { id: 'account', path: '/admin/account', label: 'admin.nav.account' },
 ] as const
 
 /** The admin console at /admin, for root and admin only. */

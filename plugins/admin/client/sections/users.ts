@@ -26,7 +26,7 @@ export interface Group {
 const PAGE_SIZE = 20
 const ROLES = ['user', 'admin', 'root'] as const
 
-/** Users: search and filter, create, change role, group and status. */
+/** Users: search and filter, create, change role, group and status, set a new password. */
 export function usersSection(root: HTMLElement): void {
   const filters = { q: '', role: '', status: '', page: 1 }
   const load = () =>
@@ -91,7 +91,13 @@ export function usersSection(root: HTMLElement): void {
             { label: t('users.last_login'), cell: u => when(u.last_login_at) },
             {
               label: t('common.actions'),
-              cell: u => button(t('common.edit'), 'edit', () => void editUser(u, groups, load)),
+              cell: u =>
+                h(
+                  'div',
+                  { class: 'admin-actions' },
+                  button(t('common.edit'), 'edit', () => void editUser(u, groups, load)),
+                  button(t('users.set_password'), 'set-password', () => setPassword(u)),
+                ),
             },
           ],
           list.items,
@@ -150,6 +156,29 @@ async function editUser(user: User, groups: readonly Group[], saved: () => Promi
       await api('PUT', `/api/admin/users/${user.id}`, { role: role.value, group: group.value, status: status.value })
       notify(t('users.saved', { name: user.username }))
       await saved()
+    },
+  })
+}
+
+/** A new password for someone who lost theirs: every session of theirs ends. */
+function setPassword(user: User): void {
+  const password = h('input', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password' })
+  dialogForm({
+    title: t('users.set_password_title', { name: user.username }),
+    role: 'password-form',
+    fields: [
+      h('p', {}, t('users.set_password_lead')),
+      field('password', t('users.password'), password, t('users.password_help')),
+    ],
+    saveLabel: t('users.set_password'),
+    fieldsOfCode: {
+      PARLEY_ERR_IDENTITY_PASSWORD_WEAK: 'password',
+      PARLEY_ERR_IDENTITY_PASSWORD_COMMON: 'password',
+      PARLEY_ERR_IDENTITY_PASSWORD_PERSONAL: 'password',
+    },
+    async save() {
+      await api('POST', `/api/admin/users/${user.id}/password`, { password: password.value })
+      notify(t('users.password_set', { name: user.username }))
     },
   })
 }

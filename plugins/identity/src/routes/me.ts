@@ -6,6 +6,8 @@ import {
   type FastifyRequest,
 } from '@parley/core'
 import type { Identity } from '../context.js'
+import { consoleCredential, setConsoleCookie } from '../console-session.js'
+import { endSessions } from '../session-end.js'
 import { User } from '../entities.js'
 import { identityErrors } from '../errors.js'
 import { checkPasswordStrength, hashPassword, verifyPassword } from '../passwords.js'
@@ -118,7 +120,7 @@ export function installMeRoutes(identity: Identity): void {
         response: { 200: TokenPairSchema, ...ErrorResponses },
       },
     },
-    async request => {
+    async (request, reply) => {
       const { em, user } = await currentUser(request)
       const body = request.body
       await identity.throttle.check('password', String(user.id), request.ip)
@@ -130,11 +132,16 @@ export function installMeRoutes(identity: Identity): void {
       checkPasswordStrength(body.password, { email: user.email, username: user.username })
       user.passwordHash = await hashPassword(body.password)
       // Every access token signed so far (portal and admin console) carries the old epoch.
-      user.sessionEpoch += 1
-      await em.flush()
-      await identity.sessions.revokeAll(em, user.id)
-      await identity.principals.forgetUser(user.id)
+      await endSessions(identity, em, user)
       request.log.info({ user_id: user.id }, 'password changed; sessions revoked')
+      // Changed in the console: its cookie gets a token of the new epoch, so it stays signed in.
+      if (user.role !== 'user' && request.headers.authorization === undefined && consoleCredential(request)) {
+        const token = await identity.accessTokens.sign(
+          { sub: String(user.id), scope: 'admin', epoch: user.sessionEpoch },
+          identity.adminTtlSeconds,
+        )
+        setConsoleCookie(request, reply, token, identity.adminTtlSeconds)
+      }
       return identity.sessions.issue(em, user)
     },
   )
