@@ -31,6 +31,7 @@ for (const dialect of dialects) {
         'core/0004_blocklist',
         'core/0005_usage_stats',
         'core/0006_channel_image_delivery',
+        'core/0007_channel_key_disable',
         'notes/0001_notes',
       ],
       'core first, then plugins in order',

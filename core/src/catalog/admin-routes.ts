@@ -9,6 +9,7 @@ import type { ChatRouteStore, ModelStore } from './models.js'
 import { checkBaseUrl, type AddressPolicy } from '../upstream/upstream-address.js'
 import type { ChannelTestView } from './views.js'
 import type { ChannelTester } from './channel-test.js'
+import type { KeyAutoDisable } from './key-disable.js'
 
 const strict = { additionalProperties: false } as const
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
@@ -85,6 +86,8 @@ export interface CatalogAdmin {
   readonly tester: ChannelTester
   /** Tells every instance to reload its catalog snapshot. */
   readonly changed: () => Promise<void>
+  /** Keys disabled after repeated auth refusals; a passing test enables them again. */
+  readonly keys: KeyAutoDisable
 }
 
 /** Channels, models and chat routes for root and admin (paths in docs/catalog.md). */
@@ -196,7 +199,8 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
       schema: {
         tags,
         security,
-        summary: 'A real round trip through each enabled key of a channel (disabled channels too)',
+        summary:
+          'A real round trip through each enabled key of a channel (disabled channels too, and keys the gateway disabled, which a pass enables again)',
         params: IdParams,
         body: Type.Optional(
           Type.Object({ model: Type.Optional(ModelName), key_id: Type.Optional(Type.Integer({ minimum: 1 })) }, strict),
@@ -204,7 +208,8 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
       },
     },
     async request => {
-      const { view, keys, settings } = await catalog.channels.open(catalog.em(), request.params.id)
+      const { view, settings } = await catalog.channels.open(catalog.em(), request.params.id)
+      const keys = await catalog.keys.testable(catalog.em(), catalog.channels, view.id)
       const wanted = request.body?.key_id
       const chosen = wanted === undefined ? keys : keys.filter(key => key.id === wanted)
       if (wanted !== undefined && chosen.length === 0) throw errors.PARLEY_ERR_CATALOG_KEY_NOT_FOUND({ id: wanted })
@@ -228,6 +233,8 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
         results.push({ key_id: key?.id ?? null, hint: view.keys.find(k => k.id === key?.id)?.hint ?? null, ...result })
       }
       request.log.info({ channel_id: view.id, ok: results.every(r => r.ok) }, 'channel tested')
+      const passed = results.filter(r => r.ok && r.key_id !== null).map(r => r.key_id as number)
+      await catalog.keys.reenable(view.id, passed)
       return { ok: results.every(r => r.ok), model, upstream_model: upstreamModel, results } satisfies ChannelTestView
     },
   )

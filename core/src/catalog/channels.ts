@@ -235,7 +235,12 @@ export class ChannelStore {
     for (const key of keys) if (typeof key !== 'string') kept.set(key.id, key.enabled)
     for (const row of existing) {
       if (!kept.has(row.id)) em.remove(row)
-      else if (kept.get(row.id) !== undefined) row.enabled = kept.get(row.id) as boolean
+      else if (kept.get(row.id) !== undefined) {
+        row.enabled = kept.get(row.id) as boolean
+        // An admin's say replaces the gateway's: no notice about a key they enabled or disabled.
+        row.disabledReason = null
+        row.disabledAt = null
+      }
     }
     for (const id of kept.keys()) {
       if (!existing.some(row => row.id === id)) throw errors.PARLEY_ERR_CATALOG_KEY_NOT_FOUND({ id })
@@ -309,7 +314,7 @@ export class ChannelStore {
         name: row.name,
         provider: row.provider,
         base_url: row.baseUrl,
-        keys: keys.filter(k => k.channelId === row.id).map(k => ({ id: k.id, hint: k.hint, enabled: k.enabled })),
+        keys: keys.filter(k => k.channelId === row.id).map(keyView),
         models: models
           .filter(m => m.channelId === row.id)
           .map(m => ({ model: m.model, upstream_model: m.upstreamModel })),
@@ -324,6 +329,16 @@ export class ChannelStore {
         updated_at: row.updatedAt.toISOString(),
       }
     })
+  }
+}
+
+function keyView(key: InferEntity<typeof ChannelKey>): ChannelView['keys'][number] {
+  return {
+    id: key.id,
+    hint: key.hint,
+    enabled: key.enabled,
+    disabled_reason: key.disabledReason ?? null,
+    disabled_at: key.disabledAt?.toISOString() ?? null,
   }
 }
 

@@ -49,6 +49,9 @@ export const ChannelKey = defineEntity({
     /** e.g. `sk-…abcd`, so an admin can tell keys apart. */
     hint: p.string().length(32),
     enabled: p.boolean().default(true),
+    /** `auth`: disabled by the gateway after repeated auth refusals (key-disable.ts); null otherwise. */
+    disabledReason: p.string().length(32).nullable(),
+    disabledAt: p.datetime().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
   }),
 })

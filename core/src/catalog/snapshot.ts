@@ -64,7 +64,7 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?:
     em.find(ChannelModel, {}),
     em.find(Model, { enabled: true }),
     em.find(ChatRoute, {}),
-    em.find(ChannelKey, { enabled: true }, { orderBy: { id: 'asc' } }),
+    em.find(ChannelKey, {}, { orderBy: { id: 'asc' } }),
   ])
   const routable: RoutableChannel[] = []
   const hint = 'was ENCRYPTION_KEY changed without `parley re-encrypt`?'
@@ -79,7 +79,8 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?:
       )
       continue
     }
-    const stored = keys.filter(key => key.channelId === channel.id)
+    const all = keys.filter(key => key.channelId === channel.id)
+    const stored = all.filter(key => key.enabled)
     const opened: Array<{ id: number; key: string }> = []
     for (const key of stored) {
       try {
@@ -91,8 +92,8 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?:
         )
       }
     }
-    // A channel whose every key is unreadable would be called with none: leave it out.
-    if (stored.length > 0 && opened.length === 0) continue
+    // A channel whose every key is unreadable or disabled would be called with none: leave it out.
+    if (all.length > 0 && opened.length === 0) continue
     routable.push(
       Object.freeze({
         id: channel.id,

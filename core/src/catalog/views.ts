@@ -11,7 +11,14 @@ export interface ChannelView {
   name: string
   provider: string
   base_url: string
-  keys: Array<{ id: number; hint: string; enabled: boolean }>
+  /** `disabled_reason` `auth`: the gateway disabled the key after repeated auth refusals, at `disabled_at`. */
+  keys: Array<{
+    id: number
+    hint: string
+    enabled: boolean
+    disabled_reason: string | null
+    disabled_at: string | null
+  }>
   models: Array<{ model: string; upstream_model: string }>
   rpm_limit: number
   groups: string[]

@@ -160,6 +160,15 @@ export const SettingsDefaultsSchema = Type.Object(
       title: 'Allow upstreams on private networks',
       description: 'Channels may point at LAN addresses (a model server on your network); off protects against SSRF',
     }),
+    /** Consecutive auth refusals (401/403) after which a channel key is disabled (catalog/key-disable.ts). */
+    key_auto_disable_after: Type.Integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 3,
+      title: 'Disable a key after auth failures',
+      description:
+        'A channel key the upstream refuses (401/403) this many times in a row is disabled; a passing channel test enables it again. 0: never',
+    }),
     /**
      * Days of the dashboard's stats start at midnight here. Its description completes the
      * refusal "expected …" (validation.ts); the console's help is in settings/core-texts.ts.

@@ -6,6 +6,7 @@ import { Blocklist, installBlocklistGuard } from '../blocklist/blocklist.js'
 import { blocklistEntities } from '../blocklist/entities.js'
 import { pruneBlockedAttempts } from '../blocklist/retention.js'
 import { installCatalogAdminRoutes } from '../catalog/admin-routes.js'
+import { KeyAutoDisable } from '../catalog/key-disable.js'
 import { ChannelStore } from '../catalog/channels.js'
 import { catalogEntities } from '../catalog/entities.js'
 import { ChatRouteStore, ModelStore } from '../catalog/models.js'
@@ -209,7 +210,11 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       allowLoopback,
     })
     cleanups.push(() => agents.close())
+    const catalogChanged = () =>
+      kv.publish(CATALOG_CHANGED, '1').catch(error => log.warn({ err: error }, 'could not announce a catalog change'))
+    const keyDisable = new KeyAutoDisable(openEm, catalogChanged, log.child({ component: 'catalog' }))
     const pipeline = new ChatPipeline({
+      keys: keyDisable,
       catalog,
       providers: registries.providers,
       limits: registries.limits,
@@ -248,11 +253,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         settings,
         upstream: config.upstream,
       }),
-      changed: () =>
-        kv
-          .publish(CATALOG_CHANGED, '1')
-          .catch(error => log.warn({ err: error }, 'could not announce a catalog change')),
+      changed: catalogChanged,
+      keys: keyDisable,
     })
+    keyDisable.onReenabled = (channelId, keyIds) => {
+      for (const keyId of keyIds) pipeline.health.success(channelId, keyId)
+    }
     registries.health.register(
       'database',
       { check: () => (database ? database.ping() : Promise.reject(new Error('not open'))) },

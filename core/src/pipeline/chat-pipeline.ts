@@ -2,6 +2,7 @@ import { Counter, type Registry as MetricsRegistry } from 'prom-client'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { groupModelsOf, tokenModelsOf, type Principal } from '../auth/principal.js'
 import { candidates, type RouteCandidate } from '../catalog/routing.js'
+import type { KeyAutoDisable } from '../catalog/key-disable.js'
 import type { CatalogCache } from '../catalog/snapshot.js'
 import type { Config } from '../config/schema.js'
 import { errors, ParleyError } from '../errors.js'
@@ -41,6 +42,8 @@ export interface ChatPipelineOptions {
   readonly health?: KeyHealth
   /** When given, upstream attempts are counted there by channel and outcome. */
   readonly metrics?: MetricsRegistry
+  /** Disables a channel key that keeps being refused (`key_auto_disable_after`); none: never. */
+  readonly keys?: Pick<KeyAutoDisable, 'disable'>
   /** Resolves stored-image references (`parley-object://`) per channel; inert with no storage driver. */
   readonly objects?: ObjectDelivery
 }
@@ -265,7 +268,10 @@ export class ChatPipeline {
 
   #failed(call: Call, candidate: RouteCandidate, key: Key, failure: Failure): Failure {
     this.#attempts?.inc({ channel: candidate.channel.name, outcome: failure.kind })
-    if (failure.kind !== 'final') this.health.failure(candidate.channel.id, key?.id, failure.kind, failure.retryAfterMs)
+    if (failure.kind !== 'final') {
+      const refused = this.health.failure(candidate.channel.id, key?.id, failure.kind, failure.retryAfterMs)
+      if (refused > 0 && key) this.#refused(candidate.channel.id, key.id, refused, call)
+    }
     call.request.log.warn(
       {
         channel: candidate.channel.name,
@@ -277,6 +283,18 @@ export class ChatPipeline {
       'upstream attempt failed',
     )
     return failure
+  }
+
+  /** A key refused `times` in a row: disabled once that reaches the setting (not awaited by the call). */
+  #refused(channelId: number, keyId: number, times: number, call: Call): void {
+    const after = this.options.settings.get('key_auto_disable_after')
+    const keys = this.options.keys
+    if (!keys || after === 0 || times < after) return
+    keys
+      .disable(channelId, keyId, times)
+      .catch((error: unknown) =>
+        call.request.log.error({ err: error, key_id: keyId }, 'could not disable a refused key'),
+      )
   }
 }
 

@@ -34,6 +34,12 @@ export const CORE_SETTING_LOCALES: Readonly<Record<string, SettingDefinition['lo
       description: '渠道可以指向局域网地址（如你网络中的模型服务器）；关闭时可防范 SSRF',
     },
   },
+  key_auto_disable_after: {
+    'zh-CN': {
+      title: '认证失败后停用密钥',
+      description: '上游连续这么多次拒绝（401/403）某个渠道密钥后将其停用；渠道测试通过后重新启用。0 表示从不停用',
+    },
+  },
   // The schema's description is worded to complete a refusal ("expected an IANA time zone …").
   time_zone: {
     en: { description: 'An IANA time zone such as UTC or Asia/Shanghai' },

@@ -16,6 +16,8 @@ const UPSTREAM_FAILURES_BEFORE_COOLDOWN = 3
 
 interface KeyState {
   failures: number
+  /** Auth refusals in a row: what the automatic disabling counts. */
+  authFailures: number
   coolUntil: number
 }
 
@@ -31,10 +33,12 @@ export class KeyHealth {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  failure(channelId: number, keyId: number | undefined, kind: FailureKind, retryAfterMs?: number): void {
+  /** Records a failure; answers the key's auth refusals in a row (0 after any other failure). */
+  failure(channelId: number, keyId: number | undefined, kind: FailureKind, retryAfterMs?: number): number {
     const id = keyOf(channelId, keyId)
-    const state = this.#keys.get(id) ?? { failures: 0, coolUntil: 0 }
+    const state = this.#keys.get(id) ?? { failures: 0, authFailures: 0, coolUntil: 0 }
     state.failures++
+    state.authFailures = kind === 'auth' ? state.authFailures + 1 : 0
     const backoff = (base: number, over: number) =>
       Math.min(MAX_COOLDOWN_MS, base * 2 ** Math.min(20, Math.max(0, over)))
     let wait = 0
@@ -45,6 +49,7 @@ export class KeyHealth {
       wait = backoff(UPSTREAM_COOLDOWN_MS, state.failures - UPSTREAM_FAILURES_BEFORE_COOLDOWN)
     if (wait > 0) state.coolUntil = this.now() + wait
     this.#keys.set(id, state)
+    return state.authFailures
   }
 
   success(channelId: number, keyId: number | undefined): void {

@@ -1,0 +1,14 @@
+import type { MigrationStep } from '../../migrations.js'
+
+/** Why and when the gateway disabled a channel key (repeated auth refusals); null for the others. */
+export const m0007ChannelKeyDisable: MigrationStep = {
+  name: '0007_channel_key_disable',
+  up: [
+    'alter table `catalog_channel_keys` add column `disabled_reason` text null;',
+    'alter table `catalog_channel_keys` add column `disabled_at` datetime null;',
+  ],
+  down: [
+    'alter table `catalog_channel_keys` drop column `disabled_at`;',
+    'alter table `catalog_channel_keys` drop column `disabled_reason`;',
+  ],
+}
