@@ -468,6 +468,25 @@ export const KERNEL_ERROR_SPECS = {
     message: 'The channel serves no model yet; name one to test with: {"model": "..."}',
     zh: '该渠道尚未提供任何模型；请指定一个用于测试的模型：{"model": "..."}',
   },
+  PARLEY_ERR_CATALOG_MODELS_UNSUPPORTED: {
+    status: 400,
+    type: 'invalid_request',
+    message: "Provider {provider} cannot list its upstream's models; type the model names instead",
+    zh: '提供商 {provider} 无法列出上游的模型；请手动填写模型名称',
+  },
+  PARLEY_ERR_CATALOG_MODELS_FETCH_FAILED: {
+    status: 502,
+    type: 'upstream_error',
+    message: "The upstream's model list could not be fetched: {reason}",
+    zh: '无法获取上游的模型列表：{reason}',
+  },
+  PARLEY_ERR_CATALOG_HEADER_RESERVED: {
+    status: 400,
+    type: 'invalid_request',
+    message:
+      'Header {name} cannot be set per channel: the gateway sets it (credentials, connection and framing headers)',
+    zh: '不能为渠道设置请求头 {name}：它由网关设置（凭据、连接和分帧相关的请求头）',
+  },
   PARLEY_ERR_ROUTE_MODEL_UNKNOWN: {
     status: 404,
     type: 'model_not_found',

@@ -4,6 +4,13 @@
  * of Node or of the server, so a browser build can type-check against the server's own
  * declarations.
  */
-export type { ChannelTestView, ChannelView, ChatRouteView, ModelView, ProviderView } from './catalog/views.js'
+export type {
+  ChannelTestView,
+  ChannelTimeouts,
+  ChannelView,
+  ChatRouteView,
+  ModelView,
+  ProviderView,
+} from './catalog/views.js'
 export type { UsageLogView, UsageStats, UsageTally, UserUsage } from './usage/views.js'
 export type { JobCounts, JobOverview, JobRunState, JobRunView } from './jobs/views.js'

@@ -32,6 +32,7 @@ for (const dialect of dialects) {
         'core/0005_usage_stats',
         'core/0006_channel_image_delivery',
         'core/0007_channel_key_disable',
+        'core/0008_channel_timeouts',
         'notes/0001_notes',
       ],
       'core first, then plugins in order',

@@ -7,15 +7,18 @@ import { requireRole } from '../auth/authenticate.js'
 import type { ChannelInput, ChannelStore } from './channels.js'
 import type { ChatRouteStore, ModelStore } from './models.js'
 import { checkBaseUrl, type AddressPolicy } from '../upstream/upstream-address.js'
-import type { ChannelTestView } from './views.js'
-import type { ChannelTester } from './channel-test.js'
+import type { ChannelTestView, ChannelTimeouts } from './views.js'
+import { probeChannelOf, type ChannelTester } from './channel-test.js'
 import type { KeyAutoDisable } from './key-disable.js'
+import { installUpstreamModelsRoute } from './upstream-models.js'
 
 const strict = { additionalProperties: false } as const
 const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
 const ModelName = Type.String({ minLength: 1, maxLength: 191, pattern: '^\\S+$' })
 const GroupName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' })
 const KeyText = Type.String({ minLength: 1, maxLength: 4096, pattern: '\\S' })
+const Timeout = (minimum: number, maximum: number) =>
+  Type.Optional(Type.Union([Type.Integer({ minimum, maximum }), Type.Null()]))
 
 const ChannelFields = {
   name: Name,
@@ -41,6 +44,14 @@ const ChannelFields = {
   image_delivery: Type.Union([Type.Literal('auto'), Type.Literal('url'), Type.Literal('inline')], {
     description: 'How stored images reach the upstream: a presigned URL, inline as a data: URL, or auto',
   }),
+  timeouts: Type.Object(
+    {
+      connect_ms: Timeout(100, 600_000),
+      first_byte_ms: Timeout(100, 3_600_000),
+      idle_ms: Timeout(100, 3_600_000),
+    },
+    { ...strict, description: "This channel's upstream timeouts in ms; null or absent: the gateway's" },
+  ),
 }
 const CreateChannel = Type.Object(
   {
@@ -56,6 +67,7 @@ const CreateChannel = Type.Object(
     enabled: Type.Optional(ChannelFields.enabled),
     settings: Type.Optional(ChannelFields.settings),
     image_delivery: Type.Optional(ChannelFields.image_delivery),
+    timeouts: Type.Optional(ChannelFields.timeouts),
   },
   strict,
 )
@@ -144,6 +156,7 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
         enabled: body.enabled ?? true,
         settings: body.settings ?? {},
         image_delivery: body.image_delivery ?? 'auto',
+        timeouts: timeoutsOf(body.timeouts),
       }
       if (input.keys.some(key => typeof key !== 'string'))
         throw errors.PARLEY_ERR_HTTP_VALIDATION({ reason: 'body/keys: a new channel takes keys as strings' })
@@ -176,7 +189,8 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
       const body: Partial<Static<typeof UpdateChannel>> = { ...request.body }
       if (body.base_url !== undefined) body.base_url = await baseUrl(body.base_url)
       if (body.name !== undefined) body.name = body.name.trim()
-      const channel = await catalog.channels.update(catalog.em(), request.params.id, body as Partial<ChannelInput>)
+      const input = { ...body, ...(body.timeouts ? { timeouts: timeoutsOf(body.timeouts) } : {}) }
+      const channel = await catalog.channels.update(catalog.em(), request.params.id, input as Partial<ChannelInput>)
       await catalog.changed()
       return channel
     },
@@ -218,18 +232,7 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
       if (upstreamModel === undefined) throw errors.PARLEY_ERR_CATALOG_TEST_NO_MODEL()
       const results = []
       for (const key of chosen.length > 0 ? chosen : [undefined]) {
-        const result = await catalog.tester.probe(
-          {
-            channelId: view.id,
-            channelName: view.name,
-            provider: view.provider,
-            baseUrl: view.base_url,
-            key,
-            settings,
-          },
-          upstreamModel,
-          request.log,
-        )
+        const result = await catalog.tester.probe(probeChannelOf(view, key, settings), upstreamModel, request.log)
         results.push({ key_id: key?.id ?? null, hint: view.keys.find(k => k.id === key?.id)?.hint ?? null, ...result })
       }
       request.log.info({ channel_id: view.id, ok: results.every(r => r.ok) }, 'channel tested')
@@ -238,6 +241,8 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
       return { ok: results.every(r => r.ok), model, upstream_model: upstreamModel, results } satisfies ChannelTestView
     },
   )
+
+  installUpstreamModelsRoute(app, catalog, { tags, security, onRequest: admin })
 
   app.get('/api/admin/models', { ...common, schema: { tags, security, summary: 'The model catalog' } }, async () => {
     const items = await catalog.models.list(catalog.em())
@@ -335,4 +340,13 @@ export function installCatalogAdminRoutes(app: HttpScope, catalog: CatalogAdmin)
       return reply.code(204).send()
     },
   )
+}
+
+/** The API's timeouts with each absent one null (the gateway's). */
+function timeoutsOf(timeouts: Partial<Record<keyof ChannelTimeouts, number | null>> | undefined): ChannelTimeouts {
+  return {
+    connect_ms: timeouts?.connect_ms ?? null,
+    first_byte_ms: timeouts?.first_byte_ms ?? null,
+    idle_ms: timeouts?.idle_ms ?? null,
+  }
 }

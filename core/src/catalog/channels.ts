@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { EntityManager, InferEntity } from '@mikro-orm/core'
 import { errors } from '../errors.js'
 import { validate } from '../validation.js'
+import { reservedUpstreamHeader } from '../upstream/reserved-headers.js'
 import type { Registry } from '../kernel/registry.js'
 import type { ChatProvider } from '../pipeline/provider.js'
 import { Channel, ChannelKey, ChannelModel, ChatRoute, Model } from './entities.js'
 import { maskSecret, type SecretBox } from './secret-box.js'
-import type { ChannelView, ImageDelivery, ProviderView } from './views.js'
+import type { ChannelTimeouts, ChannelView, ImageDelivery, ProviderView } from './views.js'
 
 /** What an admin sends to create a channel (Appendix A); on update every field is optional. */
 export interface ChannelInput {
@@ -23,6 +24,7 @@ export interface ChannelInput {
   enabled: boolean
   settings: Record<string, unknown>
   image_delivery: ImageDelivery
+  timeouts: ChannelTimeouts
 }
 
 /** What the API answers: keys only as hints, secret settings only as hints. */
@@ -73,6 +75,9 @@ export class ChannelStore {
       enabled: input.enabled,
       settings: '{}',
       imageDelivery: input.image_delivery,
+      connectTimeoutMs: input.timeouts.connect_ms,
+      firstByteTimeoutMs: input.timeouts.first_byte_ms,
+      idleTimeoutMs: input.timeouts.idle_ms,
     })
     await em.flush()
     row.settings = JSON.stringify(this.sealSettings(provider, row.id, input.settings, {}))
@@ -102,6 +107,11 @@ export class ChannelStore {
     if (input.weight !== undefined) row.weight = input.weight
     if (input.enabled !== undefined) row.enabled = input.enabled
     if (input.image_delivery !== undefined) row.imageDelivery = input.image_delivery
+    if (input.timeouts !== undefined) {
+      row.connectTimeoutMs = input.timeouts.connect_ms
+      row.firstByteTimeoutMs = input.timeouts.first_byte_ms
+      row.idleTimeoutMs = input.timeouts.idle_ms
+    }
     if (input.settings !== undefined)
       row.settings = JSON.stringify(this.sealSettings(provider, row.id, input.settings, parse(row.settings)))
     if (input.keys !== undefined) await this.replaceKeys(em, row.id, input.keys)
@@ -283,6 +293,11 @@ export class ChannelStore {
       }
       out = checked.value as Record<string, unknown>
     }
+    // By convention a provider's `headers` setting is the channel's extra request headers.
+    const headers = out.headers
+    if (typeof headers === 'object' && headers !== null)
+      for (const name of Object.keys(headers))
+        if (reservedUpstreamHeader(name)) throw errors.PARLEY_ERR_CATALOG_HEADER_RESERVED({ name })
     for (const key of provider.secretSettings ?? []) {
       const value = settings[key]
       if (value === undefined || value === null || value === '') {
@@ -325,6 +340,11 @@ export class ChannelStore {
         enabled: row.enabled,
         settings,
         image_delivery: imageDeliveryOf(row.imageDelivery),
+        timeouts: {
+          connect_ms: row.connectTimeoutMs ?? null,
+          first_byte_ms: row.firstByteTimeoutMs ?? null,
+          idle_ms: row.idleTimeoutMs ?? null,
+        },
         created_at: row.createdAt.toISOString(),
         updated_at: row.updatedAt.toISOString(),
       }

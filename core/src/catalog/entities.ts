@@ -27,6 +27,10 @@ export const Channel = defineEntity({
      * a `data:` URL, `auto` a URL when it is absolute, else inline (object-delivery.ts).
      */
     imageDelivery: p.string().length(8).default('auto'),
+    /** This channel's upstream timeouts; null: the config's `upstream.*_timeout_ms`. */
+    connectTimeoutMs: p.integer().nullable(),
+    firstByteTimeoutMs: p.integer().nullable(),
+    idleTimeoutMs: p.integer().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

@@ -23,6 +23,8 @@ export interface RoutableChannel {
   readonly settings: Readonly<Record<string, unknown>>
   /** How stored images reach the upstream (object-delivery.ts); absent: `auto`. */
   readonly imageDelivery?: ImageDelivery
+  /** The channel's own upstream timeouts; absent (the usual case): the config's. */
+  readonly timeouts?: ChannelTimeoutsMs
   /** Enabled keys, opened once per snapshot, never per request. */
   readonly keys: ReadonlyArray<{ readonly id: number; readonly key: string }>
   /** Catalog model name → the upstream's name for it. */
@@ -106,6 +108,7 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?:
         weight: channel.weight,
         settings: Object.freeze(settings),
         imageDelivery: imageDeliveryOf(channel.imageDelivery),
+        ...timeoutsOf(channel),
         keys: Object.freeze(opened),
         models: new Map(bindings.filter(b => b.channelId === channel.id).map(b => [b.model, b.upstreamModel])),
       }),
@@ -191,5 +194,28 @@ function parseList(text: string): string[] {
     return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []
   } catch {
     return []
+  }
+}
+
+/** A channel's own timeouts in ms; each absent one is the config's. */
+export interface ChannelTimeoutsMs {
+  readonly connectMs?: number
+  readonly firstByteMs?: number
+  readonly idleMs?: number
+}
+
+function timeoutsOf(channel: {
+  connectTimeoutMs?: number | null
+  firstByteTimeoutMs?: number | null
+  idleTimeoutMs?: number | null
+}): { timeouts?: ChannelTimeoutsMs } {
+  const { connectTimeoutMs: connect, firstByteTimeoutMs: firstByte, idleTimeoutMs: idle } = channel
+  if (connect == null && firstByte == null && idle == null) return {}
+  return {
+    timeouts: Object.freeze({
+      ...(connect == null ? {} : { connectMs: connect }),
+      ...(firstByte == null ? {} : { firstByteMs: firstByte }),
+      ...(idle == null ? {} : { idleMs: idle }),
+    }),
   }
 }

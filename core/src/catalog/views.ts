@@ -29,8 +29,16 @@ export interface ChannelView {
   settings: Record<string, unknown>
   /** How stored images reach the upstream: `auto`, `url` (presigned) or `inline` (`data:` URL). */
   image_delivery: ImageDelivery
+  /** This channel's upstream timeouts in ms; null: the gateway's `upstream.*_timeout_ms`. */
+  timeouts: ChannelTimeouts
   created_at: string
   updated_at: string
+}
+
+export interface ChannelTimeouts {
+  connect_ms: number | null
+  first_byte_ms: number | null
+  idle_ms: number | null
 }
 
 export interface ProviderView {

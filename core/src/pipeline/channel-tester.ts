@@ -1,11 +1,11 @@
 import type { ChannelTester, ProbeChannel, ProbeResult } from '../catalog/channel-test.js'
 import type { Config } from '../config/schema.js'
-import { ParleyError } from '../errors.js'
+import { errors, ParleyError } from '../errors.js'
 import type { Registry } from '../kernel/registry.js'
 import type { Logger } from '../logger.js'
 import type { SettingsRegistry } from '../settings/registry.js'
 import type { UpstreamAgents } from '../upstream/upstream-agents.js'
-import { CallControl, phaseText, Stop } from './attempt.js'
+import { CallControl, phaseText, Stop, type Attempt } from './attempt.js'
 import { describe, scrub } from './failures.js'
 import type { ChatProvider, ProviderCall } from './provider.js'
 import { Transcript } from './transcript.js'
@@ -19,8 +19,9 @@ export interface ChannelTesterOptions {
 
 /**
  * The channel test of the catalog's admin API: one short real chat through the provider with
- * this key, under the same timeouts and SSRF policy as traffic. Not a call of anyone's, so no
- * usage row.
+ * this key, under the same timeouts (the channel's own, if it has them) and SSRF policy as
+ * traffic. Not a call of anyone's, so no usage row. Also the upstream's model list, for the
+ * console to pick from.
  */
 export class ProviderChannelTester implements ChannelTester {
   constructor(private readonly options: ChannelTesterOptions) {}
@@ -30,24 +31,8 @@ export class ProviderChannelTester implements ChannelTester {
     const took = () => Math.round(performance.now() - started)
     const provider = this.options.providers.get(channel.provider)
     if (!provider) return { ok: false, latency_ms: 0, error: `provider ${channel.provider} is not installed` }
-    const { upstream } = this.options
-    const control = new CallControl(upstream.total_timeout_ms)
-    const attempt = control.attempt(upstream.first_byte_timeout_ms, upstream.idle_timeout_ms)
-    const apiKey = channel.key?.key ?? ''
-    const call: ProviderCall = {
-      target: {
-        channelId: channel.channelId,
-        channelName: channel.channelName,
-        baseUrl: channel.baseUrl.replace(/\/+$/, ''),
-        apiKey,
-        keyId: channel.key?.id,
-        settings: channel.settings,
-      },
-      signal: attempt.signal,
-      log: log.child({ channel: channel.channelName }),
-      userKey: 'parley-channel-test',
-      dispatcher: this.options.agents.for(this.options.settings.get('allow_private_upstreams')),
-    }
+    const { control, attempt, call } = this.#call(channel, log)
+    const apiKey = call.target.apiKey
     const transcript = new Transcript()
     try {
       const ping = {
@@ -74,16 +59,60 @@ export class ProviderChannelTester implements ChannelTester {
       }
       return { ok: true, latency_ms: took(), reply: transcript.text.slice(0, 200) }
     } catch (error) {
-      const reason =
-        error instanceof Stop
-          ? `the upstream ${phaseText(error.reason)}`
-          : error instanceof ParleyError
-            ? error.message
-            : `the upstream could not be reached (${describe(error)})`
-      return { ok: false, latency_ms: took(), error: scrub(reason, apiKey) }
+      return { ok: false, latency_ms: took(), error: scrub(reasonOf(error), apiKey) }
     } finally {
       attempt.release()
       control.done()
     }
   }
+
+  async listModels(channel: ProbeChannel, log: Logger): Promise<string[]> {
+    const provider = this.options.providers.get(channel.provider)
+    if (!provider?.listModels) throw errors.PARLEY_ERR_CATALOG_MODELS_UNSUPPORTED({ provider: channel.provider })
+    const { control, attempt, call } = this.#call(channel, log)
+    try {
+      const ids = await attempt.wait(provider.listModels(call))
+      return [...new Set(ids)].sort()
+    } catch (error) {
+      throw errors.PARLEY_ERR_CATALOG_MODELS_FETCH_FAILED({ reason: scrub(reasonOf(error), call.target.apiKey, 300) })
+    } finally {
+      attempt.release()
+      control.done()
+    }
+  }
+
+  #call(channel: ProbeChannel, log: Logger): { control: CallControl; attempt: Attempt; call: ProviderCall } {
+    const { upstream } = this.options
+    const own = channel.timeouts
+    const control = new CallControl(upstream.total_timeout_ms)
+    const attempt = control.attempt(
+      own?.firstByteMs ?? upstream.first_byte_timeout_ms,
+      own?.idleMs ?? upstream.idle_timeout_ms,
+    )
+    const call: ProviderCall = {
+      target: {
+        channelId: channel.channelId,
+        channelName: channel.channelName,
+        baseUrl: channel.baseUrl.replace(/\/+$/, ''),
+        apiKey: channel.key?.key ?? '',
+        keyId: channel.key?.id,
+        settings: channel.settings,
+      },
+      signal: attempt.signal,
+      log: log.child({ channel: channel.channelName }),
+      userKey: 'parley-channel-test',
+      dispatcher: this.options.agents.for(this.options.settings.get('allow_private_upstreams'), own?.connectMs),
+    }
+    return { control, attempt, call }
+  }
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Stop
+    ? `the upstream ${phaseText(error.reason)}`
+    : error instanceof ParleyError
+      ? error.message
+      : error instanceof Error && error.constructor === Error
+        ? error.message
+        : `the upstream could not be reached (${describe(error)})`
 }

@@ -226,11 +226,15 @@ export class ChatPipeline {
     // Before the attempt's timers: a missing image is the client's 400, not an upstream failure.
     if (call.objects)
       call.sentBody = await (this.options.objects as ObjectDelivery).bodyFor(call, call.objects, candidate.channel)
-    const attempt = call.control.attempt(upstream.first_byte_timeout_ms, upstream.idle_timeout_ms)
+    // A channel's own timeouts, when it has any (read from the snapshot, nothing else to pay).
+    const own = candidate.channel.timeouts
+    const attempt = own
+      ? call.control.attempt(own.firstByteMs ?? upstream.first_byte_timeout_ms, own.idleMs ?? upstream.idle_timeout_ms)
+      : call.control.attempt(upstream.first_byte_timeout_ms, upstream.idle_timeout_ms)
     const providerCall = new AttemptCall(
       target,
       userKeyOf(call.principal),
-      agents.for(settings.get('allow_private_upstreams')),
+      agents.for(settings.get('allow_private_upstreams'), own?.connectMs),
       attempt,
       call.request.log,
     )

@@ -1,5 +1,5 @@
 import type { Agent } from 'undici'
-import { createUpstreamAgent, type AddressPolicy } from './upstream-address.js'
+import { createUpstreamAgent } from './upstream-address.js'
 
 export interface UpstreamAgentsOptions {
   readonly connectTimeoutMs: number
@@ -18,23 +18,40 @@ export interface UpstreamAgentsOptions {
 export class UpstreamAgents {
   readonly #strict: Agent
   readonly #private: Agent
+  /** Pools of channels with their own connect timeout, by policy and timeout; made on first use. */
+  readonly #own = new Map<string, Agent>()
 
-  constructor(options: UpstreamAgentsOptions) {
-    const agentOptions = {
-      connectTimeoutMs: options.connectTimeoutMs,
-      keepAliveTimeoutMs: options.keepAliveTimeoutMs,
-      ...(options.connections > 0 ? { connections: options.connections } : {}),
-    }
-    const policy = (allowPrivate: boolean): AddressPolicy => ({ allowPrivate, allowLoopback: options.allowLoopback })
-    this.#strict = createUpstreamAgent(policy(false), agentOptions)
-    this.#private = createUpstreamAgent(policy(true), agentOptions)
+  constructor(private readonly options: UpstreamAgentsOptions) {
+    this.#strict = this.#create(false, options.connectTimeoutMs)
+    this.#private = this.#create(true, options.connectTimeoutMs)
   }
 
-  for(allowPrivate: boolean): Agent {
-    return allowPrivate ? this.#private : this.#strict
+  /** The pool for the policy; `connectTimeoutMs`: a channel's own connect timeout (a pool of its own). */
+  for(allowPrivate: boolean, connectTimeoutMs?: number): Agent {
+    if (connectTimeoutMs === undefined || connectTimeoutMs === this.options.connectTimeoutMs)
+      return allowPrivate ? this.#private : this.#strict
+    const id = `${allowPrivate ? 'private' : 'strict'}:${connectTimeoutMs}`
+    let agent = this.#own.get(id)
+    if (!agent) {
+      agent = this.#create(allowPrivate, connectTimeoutMs)
+      this.#own.set(id, agent)
+    }
+    return agent
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#strict.close(), this.#private.close()])
+    await Promise.all([this.#strict.close(), this.#private.close(), ...[...this.#own.values()].map(a => a.close())])
+  }
+
+  #create(allowPrivate: boolean, connectTimeoutMs: number): Agent {
+    const { options } = this
+    return createUpstreamAgent(
+      { allowPrivate, allowLoopback: options.allowLoopback },
+      {
+        connectTimeoutMs,
+        keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+        ...(options.connections > 0 ? { connections: options.connections } : {}),
+      },
+    )
   }
 }

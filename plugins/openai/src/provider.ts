@@ -7,20 +7,9 @@ import {
   type ProviderCall,
   type Static,
   type UpstreamTarget,
+  reservedUpstreamHeader,
 } from '@parley/core'
 import { request } from 'undici'
-
-/** Headers a channel's `headers` setting may not override: they carry the key and the framing. */
-const RESERVED_HEADERS = new Set([
-  'authorization',
-  'host',
-  'content-length',
-  'content-type',
-  'connection',
-  'transfer-encoding',
-  'accept',
-  'accept-encoding',
-])
 
 export const OpenAiSettings = Type.Object(
   {
@@ -36,7 +25,8 @@ export const OpenAiSettings = Type.Object(
     /** Extra request headers some upstreams want (OpenRouter's `HTTP-Referer`, a project id...). */
     headers: Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), Type.String({ maxLength: 1000 }), {
       default: {},
-      description: 'Extra request headers sent upstream (name → value)',
+      description:
+        'Extra request headers sent upstream (name → value), e.g. HTTP-Referer; stored in clear, so no credentials: the key goes in keys',
     }),
   },
   { additionalProperties: false },
@@ -114,7 +104,8 @@ const extraHeadersOf = new WeakMap<object, ReadonlyArray<readonly [string, strin
 function extraHeaders(settings: Readonly<Record<string, unknown>>): ReadonlyArray<readonly [string, string]> {
   let extra = extraHeadersOf.get(settings)
   if (!extra) {
-    extra = Object.entries(settingsOf(settings).headers).filter(([name]) => !RESERVED_HEADERS.has(name.toLowerCase()))
+    // Refused when the channel is saved; skipped here too for settings stored before that check.
+    extra = Object.entries(settingsOf(settings).headers).filter(([name]) => !reservedUpstreamHeader(name))
     extraHeadersOf.set(settings, extra)
   }
   return extra

@@ -860,18 +860,35 @@ t.test('errors the client can act on, never a 500', async t => {
 t.test("a channel's keys take turns, and its extra headers go upstream without overriding the key", async t => {
   const upstream = await bootUpstream(t, { keys: [KEY, OTHER_KEY] })
   const gateway = await bootGateway(t)
+  const extra = { 'HTTP-Referer': 'https://parley.example', 'X-Title': 'Parley' }
+  for (const reserved of ['Authorization', 'x-api-key', 'Connection', 'Transfer-Encoding', 'Host']) {
+    const refused = await gateway.inject({
+      method: 'POST',
+      url: '/api/admin/channels',
+      headers: { authorization: 'Bearer root' },
+      payload: {
+        provider: 'openai',
+        name: 'openrouter',
+        base_url: upstream.url,
+        keys: [KEY],
+        settings: { headers: { ...extra, [reserved]: 'Bearer sk-from-settings' } },
+      },
+    })
+    t.equal(refused.statusCode, 400, `${reserved} is refused`)
+    t.match(refused.json(), { error: { code: 'PARLEY_ERR_CATALOG_HEADER_RESERVED', message: new RegExp(reserved) } })
+  }
+  const listed = await gateway.inject({
+    method: 'GET',
+    url: '/api/admin/channels',
+    headers: { authorization: 'Bearer root' },
+  })
+  t.equal(listed.json().total, 0, 'nothing was saved')
   await createChannel(gateway, {
     name: 'openrouter',
     base_url: upstream.url,
     keys: [KEY, OTHER_KEY],
     models: ['gpt-4o-mini'],
-    settings: {
-      headers: {
-        'HTTP-Referer': 'https://parley.example',
-        'X-Title': 'Parley',
-        Authorization: 'Bearer sk-from-settings',
-      },
-    },
+    settings: { headers: extra },
   })
   const client = sdk(gateway, 'token-default')
   for (let i = 0; i < 4; i++)

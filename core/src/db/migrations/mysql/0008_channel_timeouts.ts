@@ -1,0 +1,12 @@
+import type { MigrationStep } from '../../migrations.js'
+
+/** Each channel's own upstream timeouts in ms; null: the gateway's `upstream.*_timeout_ms`. */
+export const m0008ChannelTimeouts: MigrationStep = {
+  name: '0008_channel_timeouts',
+  up: [
+    'alter table `catalog_channels` add `connect_timeout_ms` int null, add `first_byte_timeout_ms` int null, add `idle_timeout_ms` int null;',
+  ],
+  down: [
+    'alter table `catalog_channels` drop column `connect_timeout_ms`, drop column `first_byte_timeout_ms`, drop column `idle_timeout_ms`;',
+  ],
+}
