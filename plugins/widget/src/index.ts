@@ -1,8 +1,19 @@
-import { definePlugin, SecretBox, TOKENS, Type, type CatalogCache, type ChatService } from '@parley/core'
+import {
+  definePlugin,
+  readClientBundle,
+  SecretBox,
+  serveClientBundle,
+  TOKENS,
+  Type,
+  type CatalogCache,
+  type ChatService,
+} from '@parley/core'
 import { installAdminRoutes } from './admin-routes.js'
 import { AnswerLog } from './answers.js'
+import { FRAME_ASSETS_URL, FRAME_DIR, LOADER_DIR } from './bundle.js'
 import { installChatRoutes } from './chat-routes.js'
 import { WidgetClients } from './clients.js'
+import { installEmbedRoutes } from './embed-routes.js'
 import { WidgetClient } from './entities.js'
 import { widgetLimits } from './limits.js'
 import { widgetMigrations } from './migrations/index.js'
@@ -10,6 +21,7 @@ import { installSessionRoute } from './session-route.js'
 import { WidgetSessions } from './sessions.js'
 import { CONVERSATIONS, Transcripts, type TranscriptStore } from './transcripts.js'
 
+export { buildWidget } from './build-client.js'
 export { widgetErrors } from './errors.js'
 export { sign, signatureBase } from './signature.js'
 
@@ -57,6 +69,11 @@ export default definePlugin({
         : undefined
     const transcripts = new Transcripts(conversations, ctx.kv, ctx.log)
     const running = new Set<AbortController>()
+
+    const frame = readClientBundle(FRAME_DIR, 'widget')
+    const loader = readClientBundle(LOADER_DIR, 'widget').get('app.js')?.body ?? Buffer.alloc(0)
+    serveClientBundle(ctx.http, FRAME_ASSETS_URL, frame)
+    installEmbedRoutes(ctx.http, { clients, loader, frame })
 
     ctx.auth.register('session', sessions.strategy)
     ctx.limits.register(

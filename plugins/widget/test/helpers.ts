@@ -10,7 +10,11 @@ import {
   type MockUpstream,
   type TestGateway,
 } from '@parley/core/testing'
-import widget, { sign, signatureBase } from '../src/index.js'
+import widget, { buildWidget, sign, signatureBase } from '../src/index.js'
+
+let built: Promise<unknown> | undefined
+/** The front ends the widget serves, built once per test process (the plugin reads them at setup). */
+export const ensureBuilt = (): Promise<unknown> => (built ??= buildWidget())
 
 export interface WidgetFixture {
   readonly gateway: TestGateway
@@ -37,6 +41,7 @@ export async function widgetGateway(
     plugins?: unknown[]
   } = {},
 ): Promise<WidgetFixture> {
+  await ensureBuilt()
   const upstream = options.upstream ?? (await startMockUpstream())
   if (!options.upstream) t.teardown(upstream.close)
   const gateway = await createTestGateway({
