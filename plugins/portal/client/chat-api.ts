@@ -19,9 +19,14 @@ export interface ChatModel {
   readonly model_config_id?: number
 }
 
+/** A content part: text, or an image (a stored one as `parley-object://<key>`, chat-attach.ts). */
+export type ContentPart =
+  | { readonly type: 'text'; readonly text: string }
+  | { readonly type: 'image_url'; readonly image_url: { readonly url: string } }
+
 export interface ChatMessage {
   readonly role: 'user' | 'assistant' | 'system'
-  readonly content: string
+  readonly content: string | readonly ContentPart[]
 }
 
 export interface Delta {
@@ -62,6 +67,17 @@ function withGuestPass(init: RequestInit): RequestInit {
   const headers = new Headers(init.headers)
   headers.set('x-parley-guest-pass', pass)
   return { ...init, headers }
+}
+
+/** A JSON POST as the current caller (the chat token, or a guest), in the page's language. */
+export async function callerJson<T>(path: string, body: unknown): Promise<T> {
+  const response = await callAsCaller(() => path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'accept-language': document.documentElement.lang || 'en' },
+    body: JSON.stringify(body),
+  })
+  if (!response.ok) throw await errorOf(response)
+  return (await response.json()) as T
 }
 
 export async function listModels(): Promise<ChatModel[]> {

@@ -1,4 +1,5 @@
 import { listModels, streamChat, type ChatModel } from './chat-api.js'
+import { Attachments, imagesOf, withImages, type UploadLimits } from './chat-attach.js'
 import { showErrorDialog } from './dialog.js'
 import { element, role, text } from './dom.js'
 import { History, type Conversation, type HistoryMode, type StoredMessage } from './history.js'
@@ -17,6 +18,8 @@ const MODEL_KEY = 'parley.model'
 
 export interface ChatSettings {
   readonly chat_history_mode: HistoryMode
+  /** Image attachments; null (or absent) when the uploads plugin is not loaded. */
+  readonly uploads?: (UploadLimits & { readonly guests: boolean }) | null
 }
 
 export async function startChat(root: HTMLElement, settings: ChatSettings): Promise<void> {
@@ -36,6 +39,13 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   const stopButton = role<HTMLButtonElement>(root, 'stop')
   let current: Conversation | undefined
   let running: AbortController | undefined
+
+  // Images attached to the next message (chat-attach.ts), when uploads are on for this caller.
+  const uploads = settings.uploads
+  const attachments =
+    uploads && (session || uploads.guests)
+      ? new Attachments(root, uploads, () => (current ? `b-${current.id}` : undefined))
+      : undefined
 
   const privacy = role(root, 'privacy')
   role(privacy, 'privacy-text').textContent = history.persistent ? text('privacy_browser') : text('privacy_memory')
@@ -83,18 +93,24 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   }
 
   /** Sends `again` (a regenerated question) or what the box holds. */
-  const send = async (again?: string) => {
+  const send = async (again?: string, againImages?: string[]) => {
     const content = again ?? prompt.value.trim()
     const model = picker.value
-    if (content === '' || running || model === '') return
-    const conversation = current ?? history.create(model, content.slice(0, 60))
+    let images = againImages
+    if (again === undefined && attachments && !attachments.empty && !running && model !== '') {
+      images = await attachments.keys()
+      if (!images) return
+    }
+    if ((content === '' && !images?.length) || running || model === '') return
+    const conversation = current ?? history.create(model, content.slice(0, 60) || text('attach_image'))
     current = conversation
     conversation.model = model
     const request = [
-      ...conversation.messages.map(({ role: r, content: c }) => ({ role: r, content: c })),
-      { role: 'user' as const, content },
+      ...conversation.messages.map(({ role: r, content: c, images: i }) => ({ role: r, content: withImages(c, i) })),
+      { role: 'user' as const, content: withImages(content, images) },
     ]
-    const question: StoredMessage = { role: 'user', content }
+    const question: StoredMessage = { role: 'user', content, ...(images?.length ? { images } : {}) }
+    attachments?.clear()
     conversation.messages.push(question)
     const questionView = messageView(question, regenerate, scrollToEnd)
     log.append(questionView.item)
@@ -150,7 +166,7 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
     if (question?.role !== 'user') return
     messages.pop()
     log.lastElementChild?.remove()
-    void send(question.content)
+    void send(question.content, question.images)
   }
 
   composer.addEventListener('submit', event => {
@@ -239,6 +255,7 @@ function messageView(
   const body = element('div', { className: 'chat-message-body' })
   body.dataset.role = 'message-body'
   item.append(thinking, body)
+  if (message.images?.length) item.insertBefore(imagesOf(message.images), body)
   if (message.role === 'assistant') {
     // Regenerate shows on the last answer only (portal.css).
     const actions = element('div', { className: 'chat-message-actions' })

@@ -8,6 +8,8 @@ export interface StoredMessage {
   role: 'user' | 'assistant'
   content: string
   reasoning?: string
+  /** Keys of the images attached to a question (chat-attach.ts); sent as `parley-object://` parts. */
+  images?: string[]
 }
 
 export interface Conversation {
