@@ -90,7 +90,7 @@ async function errorOf(
 t.test('the kernel catalogue: every code has a zh message with the placeholders of the English one', async t => {
   const specs = Object.entries(KERNEL_ERROR_SPECS)
   t.same(Object.keys(errors).sort(), specs.map(([code]) => code).sort(), 'one factory per spec')
-  t.equal(specs.length, 100, 'the kernel codes, PARLEY_ERR_UPSTREAM_REFUSED and PARLEY_ERR_HTTP_NUL included')
+  t.equal(specs.length, 111, 'the kernel codes, PARLEY_ERR_CHAT_MODEL_CONFIG_NOT_FOUND included')
   for (const [code, spec] of specs) {
     t.type(spec.zh, 'string', `${code} has a zh message`)
     t.ok(HAN.test(spec.zh), `${code}: the zh message is Chinese`)
