@@ -29,6 +29,11 @@ export interface ChatMessage {
   readonly content: string | readonly ContentPart[]
 }
 
+/** A chat's own settings sent with each call: its sampling temperature, when the user set one. */
+export interface ChatOptions {
+  readonly temperature?: number
+}
+
 export interface Delta {
   readonly content?: string
   readonly reasoning?: string
@@ -91,14 +96,20 @@ export async function* streamChat(
   model: string,
   messages: readonly ChatMessage[],
   signal: AbortSignal,
+  options: ChatOptions = {},
 ): AsyncGenerator<Delta> {
   // A personal config goes to the portal's endpoint, which runs it for its owner only.
   const personal = /^personal:(\d+)$/.exec(model)?.[1]
   const extra = personal === undefined ? {} : { model_config_id: Number(personal) }
   const response = await callAsCaller(user => (user && !personal ? '/v1/chat/completions' : '/api/chat/completions'), {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-    body: JSON.stringify({ model, messages, stream: true, ...extra }),
+    // The page's language, not the browser's: a refusal reads in the language the dialog is in.
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      'accept-language': document.documentElement.lang || 'en',
+    },
+    body: JSON.stringify({ model, messages, stream: true, ...options, ...extra }),
     signal,
   })
   if (!response.ok || !response.body) throw await errorOf(response)

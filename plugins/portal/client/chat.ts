@@ -1,4 +1,5 @@
 import { listModels, streamChat, type ChatModel } from './chat-api.js'
+import { ChatSettingsPanel } from './chat-settings.js'
 import { Attachments, imagesOf, withImages, type UploadLimits } from './chat-attach.js'
 import { showErrorDialog } from './dialog.js'
 import { element, role, text } from './dom.js'
@@ -47,6 +48,14 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
       ? new Attachments(root, uploads, () => (current ? `b-${current.id}` : undefined))
       : undefined
 
+  // The chat's system prompt and temperature (chat-settings.ts), kept with the conversation.
+  const tuning = new ChatSettingsPanel(root)
+  tuning.onChange(() => {
+    if (!current) return
+    tuning.applyTo(current)
+    if (current.messages.length > 0) history.save(current)
+  })
+
   const privacy = role(root, 'privacy')
   role(privacy, 'privacy-text').textContent = history.persistent ? text('privacy_browser') : text('privacy_memory')
   privacy.hidden = false
@@ -76,6 +85,7 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   const open = (conversation: Conversation | undefined) => {
     if (running) return
     current = conversation
+    tuning.show(conversation)
     log.replaceChildren(
       ...(conversation?.messages ?? []).map(message => messageView(message, regenerate, scrollToEnd).item),
     )
@@ -105,7 +115,9 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
     const conversation = current ?? history.create(model, content.slice(0, 60) || text('attach_image'))
     current = conversation
     conversation.model = model
+    tuning.applyTo(conversation)
     const request = [
+      ...(conversation.system ? [{ role: 'system' as const, content: conversation.system }] : []),
       ...conversation.messages.map(({ role: r, content: c, images: i }) => ({ role: r, content: withImages(c, i) })),
       { role: 'user' as const, content: withImages(content, images) },
     ]
@@ -124,7 +136,8 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
     const controller = new AbortController()
     setRunning(controller)
     try {
-      for await (const delta of streamChat(model, request, controller.signal)) {
+      const options = conversation.temperature === undefined ? {} : { temperature: conversation.temperature }
+      for await (const delta of streamChat(model, request, controller.signal, options)) {
         if (delta.reasoning) answer.reasoning = (answer.reasoning ?? '') + delta.reasoning
         if (delta.content) answer.content += delta.content
         view.update()

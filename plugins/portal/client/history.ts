@@ -18,6 +18,9 @@ export interface Conversation {
   model: string
   updated: number
   messages: StoredMessage[]
+  /** The chat's own system prompt and temperature (chat-settings.ts); absent: not set. */
+  system?: string
+  temperature?: number
 }
 
 export type HistoryMode = 'browser' | 'memory' | 'server'
