@@ -26,12 +26,14 @@ export async function boot(
     config?: Record<string, unknown>
     plugins?: ReadonlyArray<AnyPluginDefinition | PluginEntry>
     uploadOptions?: Record<string, unknown>
+    /** The storage plugin; storage-local by default. */
+    storage?: AnyPluginDefinition | PluginEntry
   } = {},
 ): Promise<Booted> {
   const gateway = await createTestGateway({
     plugins: [
       fixtureAuth,
-      storageLocal,
+      options.storage ?? storageLocal,
       { plugin: uploads, options: options.uploadOptions ?? {} },
       ...(options.plugins ?? []),
     ],
