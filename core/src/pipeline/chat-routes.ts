@@ -109,15 +109,18 @@ export function installChatRoutes(app: HttpScope, pipeline: ChatPipeline, person
     async (request, reply) => {
       const principal = await request.principal()
       if (!principal) throw errors.PARLEY_ERR_AUTH_REQUIRED()
-      const { model_config_id: configId, ...body } = request.body
+      const configId = request.body.model_config_id
+      // The usual call: the body as it came, no copy.
       if (configId === undefined)
         return pipeline.handle(request, reply, {
           format: chatCompletions,
-          body,
+          body: request.body as Record<string, unknown>,
           principal,
           portal: true,
           endpoint: 'portal',
         })
+      // Our field stays with us; the upstream gets the rest.
+      const { model_config_id: _own, ...body } = request.body
       const upstream = await resolvePersonal(personal, principal, configId)
       return pipeline.handle(request, reply, {
         format: chatCompletions,
