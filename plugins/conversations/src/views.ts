@@ -49,6 +49,8 @@ export const ListQuery = Type.Object({ q: Type.Optional(Type.String({ maxLength:
 export const MessagesQuery = Type.Object({
   ...PageQuery,
   page_size: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  /** `urls` (default): stored images as short-lived URLs; `refs`: as stored, `parley-object://<key>` (the portal asks for read URLs itself). */
+  images: Type.Union([Type.Literal('urls'), Type.Literal('refs')], { default: 'urls' }),
 })
 
 export const Title = Type.String({ minLength: 1, maxLength: 255 })

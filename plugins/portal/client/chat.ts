@@ -27,6 +27,9 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   // The answer renderer is a chunk of its own: fetch it now, while the page asks for the models.
   void loadMarkdown()
   const session = loadSession()
+  // Server history (the conversations plugin) has its own controller, loaded only when used.
+  if (settings.chat_history_mode === 'server' && session)
+    return (await import('./chat-server.js')).startServerChat(root, { messageView, fillModels })
   const history = new History(
     settings.chat_history_mode,
     `parley.history.${session ? `user-${session.user.id}` : 'guest'}`,
@@ -226,7 +229,7 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   root.dataset.ready = 'true'
 }
 
-function fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): void {
+export function fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): void {
   picker.replaceChildren(
     ...models.map(model =>
       element('option', { text: model.display_name || model.name, attributes: { value: model.name } }),
@@ -245,7 +248,7 @@ function fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): vo
  * One message in the log. `update()` shows the (growing) message: the answer is rendered at the
  * next animation frame; `finish()` renders the complete answer at once.
  */
-function messageView(
+export function messageView(
   message: StoredMessage,
   regenerate: () => void,
   rendered: () => void,

@@ -5,6 +5,7 @@
  * uncaught exception or a CSP violation, unless the test names the message it expects.
  */
 import type { Page } from 'playwright-core'
+import type { AnyPluginDefinition } from '@parley/core'
 import type { Test } from 'tap'
 import { openPage as openBrowserPage, until, type WatchedPage } from '@parley/core/testing/browser'
 import {
@@ -39,12 +40,12 @@ export interface Portal {
 export async function bootPortal(
   t: Test,
   settings: Record<string, unknown> = {},
-  options: { readonly theme?: string } = {},
+  options: { readonly theme?: string; readonly plugins?: readonly AnyPluginDefinition[] } = {},
 ): Promise<Portal> {
   await ensureBundle()
   const provider = scriptedProvider()
   const gateway = await createTestGateway({
-    plugins: [identity, providerPlugin('scripted', provider), rateLimit, portal],
+    plugins: [identity, providerPlugin('scripted', provider), rateLimit, portal, ...(options.plugins ?? [])],
     listen: true,
     config: {
       admin: { username: 'admin', password: ADMIN_PASSWORD },

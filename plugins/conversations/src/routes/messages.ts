@@ -34,11 +34,12 @@ export function installMessageRoutes(c: Conversations): void {
     },
     async request => {
       const { owner, principal } = await callerOf(request)
-      const { page, page_size } = request.query
+      const { page, page_size, images } = request.query
       const found = await c.store.messages(owner, request.params.id, { page, pageSize: page_size })
-      const items = await Promise.all(
-        found.items.map(message => readable(c.objects(), principal, message, request.log)),
-      )
+      const items =
+        images === 'refs'
+          ? found.items
+          : await Promise.all(found.items.map(message => readable(c.objects(), principal, message, request.log)))
       return { items: items.map(messageJson), total: found.total, page, page_size }
     },
   )

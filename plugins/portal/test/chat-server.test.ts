@@ -1,0 +1,216 @@
+import { fileURLToPath } from 'node:url'
+import conversations from '@parley/conversations'
+import { bootPortal, browserTest, DESKTOP, openChat, openPage, PHONE, ready, registerUser, until } from './browser.js'
+
+/*
+ * The chat page in `server` history mode (the conversations plugin): the sidebar lists what the
+ * server stored, a title arrives without a reload, a reload (or another device) shows the same
+ * history, a stopped answer is stored `stopped`, regenerate and edit act on the last question.
+ */
+
+const SCREENSHOTS = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url))
+const title = {
+  events: [
+    { type: 'text', delta: 'Tides and the moon' },
+    { type: 'done', finishReason: 'stop' },
+  ],
+} as const
+
+async function storedMessages(portal: Awaited<ReturnType<typeof bootPortal>>, token: string, id: number) {
+  const response = await portal.gateway.inject({
+    method: 'GET',
+    url: `/api/conversations/${id}/messages`,
+    headers: { authorization: `Bearer ${token}` },
+  })
+  return (response.json() as { items: Array<{ role: string; content: unknown; status: string }> }).items
+}
+
+browserTest('server history: send, the title appears, reload keeps it, stop stores a stopped answer', async t => {
+  const portal = await bootPortal(t, { chat_history_mode: 'server' }, { plugins: [conversations] })
+  const { page, session } = await openChat(t, portal)
+  t.equal(await page.getAttribute('[data-portal-page="chat"]', 'data-history'), 'server')
+  t.match(await page.textContent('[data-role="privacy-text"]'), /stored on the server/)
+
+  portal.provider.reply(
+    {
+      events: [
+        { type: 'text', delta: 'The moon pulls the sea.' },
+        { type: 'done', finishReason: 'stop' },
+      ],
+    },
+    title,
+  )
+  await page.fill('[data-role="prompt"]', 'Why are there tides?')
+  await page.press('[data-role="prompt"]', 'Enter')
+  await page.waitForSelector('[data-role="message-assistant"][data-state="done"]')
+  await page.waitForSelector('.chat-list-item:text("Tides and the moon")', { timeout: 10_000 })
+  t.pass('the generated title replaced the first words without a reload')
+  const id = Number(new URL(page.url()).searchParams.get('c'))
+  t.ok(id > 0, 'the URL names the open conversation')
+
+  await page.reload()
+  await ready(page, 'chat')
+  await page.waitForSelector('[data-role="message-assistant"]')
+  t.match(
+    await page.textContent('[data-role="log"]'),
+    /Why are there tides\?[\s\S]*The moon pulls the sea\./,
+    'reload keeps the history',
+  )
+  t.equal(await page.textContent('.chat-list-item[aria-current="true"]'), 'Tides and the moon')
+
+  // Another device: a fresh browser context with the same account sees the same conversation.
+  const other = await openPage(t, { baseUrl: portal.url, session })
+  await other.page.goto('/chat')
+  await ready(other.page, 'chat')
+  await other.page.click('.chat-list-item:text("Tides and the moon")')
+  await other.page.waitForSelector('[data-role="message-assistant"]')
+  t.match(await other.page.textContent('[data-role="log"]'), /The moon pulls the sea\./)
+
+  portal.provider.reply({
+    events: [
+      ...Array.from({ length: 200 }, () => ({ type: 'text', delta: 'wave ' }) as const),
+      { type: 'done', finishReason: 'stop' } as const,
+    ],
+    delayMs: 40,
+  })
+  await page.fill('[data-role="prompt"]', 'Count the waves')
+  await page.press('[data-role="prompt"]', 'Enter')
+  await page.waitForSelector('[data-role="message-assistant"][data-state="streaming"]:has-text("wave")')
+  await page.click('[data-role="stop"]')
+  await page.waitForSelector('[data-role="message-assistant"][data-state="stopped"]')
+  await until(
+    async () => (await storedMessages(portal, session.access_token, id))[3]?.status === 'stopped',
+    'stored as stopped',
+  )
+  t.match((await storedMessages(portal, session.access_token, id))[3], {
+    role: 'assistant',
+    status: 'stopped',
+    content: /^(wave )+/,
+  })
+
+  // Edit and resend the last question: it and its answer are replaced.
+  portal.provider.reply({
+    events: [
+      { type: 'text', delta: 'Seven waves.' },
+      { type: 'done', finishReason: 'stop' },
+    ],
+  })
+  await page.click('[data-role="message-user"] [data-action="edit"]')
+  t.equal(await page.inputValue('[data-role="prompt"]'), 'Count the waves')
+  await page.fill('[data-role="prompt"]', 'Count seven waves')
+  await page.press('[data-role="prompt"]', 'Enter')
+  await page.waitForSelector('[data-role="message-assistant"][data-state="done"]:has-text("Seven waves.")')
+  await until(
+    async () => (await storedMessages(portal, session.access_token, id))[3]?.status === 'completed',
+    'edited answer stored',
+  )
+  t.match(await storedMessages(portal, session.access_token, id), [
+    { role: 'user' },
+    { role: 'assistant' },
+    { role: 'user', content: 'Count seven waves' },
+    { role: 'assistant', content: 'Seven waves.', status: 'completed' },
+  ])
+
+  // Regenerate the last answer.
+  portal.provider.reply({
+    events: [
+      { type: 'text', delta: 'Seven, again.' },
+      { type: 'done', finishReason: 'stop' },
+    ],
+  })
+  await page.click('[data-role="message-assistant"]:last-child [data-action="regenerate"]')
+  await page.waitForSelector('[data-role="message-assistant"][data-state="done"]:has-text("Seven, again.")')
+  await until(
+    async () => (await storedMessages(portal, session.access_token, id))[3]?.content === 'Seven, again.',
+    'regenerated',
+  )
+  t.equal((await storedMessages(portal, session.access_token, id)).length, 4)
+})
+
+browserTest('server history: search, load more, rename and delete in the sidebar', async t => {
+  const portal = await bootPortal(t, { chat_history_mode: 'server' }, { plugins: [conversations] })
+  const session = await registerUser(portal, 'lin')
+  const headers = { authorization: `Bearer ${session.access_token}` }
+  for (let index = 1; index <= 35; index++)
+    await portal.gateway.inject({
+      method: 'POST',
+      url: '/api/conversations',
+      headers,
+      payload: { model: 'slow-bot', title: `Topic ${index}` },
+    })
+  const { page } = await openPage(t, { baseUrl: portal.url, session })
+  page.on('dialog', dialog => void (dialog.type() === 'prompt' ? dialog.accept('Renamed topic') : dialog.accept()))
+  await page.goto('/chat')
+  await ready(page, 'chat')
+  t.equal(await page.locator('.chat-list-item').count(), 30, 'one page')
+  await page.click('[data-action="load-more"]')
+  await until(async () => (await page.locator('.chat-list-item').count()) === 35, 'the next page')
+  t.ok(await page.isHidden('[data-action="load-more"]'), 'nothing more to load')
+
+  await page.fill('[data-role="conversation-search"]', 'Topic 3')
+  await until(async () => (await page.locator('.chat-list-item').count()) === 7, 'Topic 3, 30 to 35')
+  await page.click('.chat-list-row:has-text("Topic 35") [data-action="rename"]')
+  await page.waitForSelector('.chat-list-item:text("Renamed topic")')
+  await page.fill('[data-role="conversation-search"]', '')
+  await until(async () => (await page.locator('.chat-list-item').count()) === 30, 'the first page again')
+  await page.click('.chat-list-row:has-text("Renamed topic") [data-action="delete"]')
+  await until(async () => (await page.locator('.chat-list-item:text("Renamed topic")').count()) === 0, 'deleted')
+  const listed = await portal.gateway.inject({ method: 'GET', url: '/api/conversations?q=Renamed', headers })
+  t.equal((listed.json() as { total: number }).total, 0, 'deleted on the server')
+})
+
+for (const language of ['en', 'zh-CN'] as const)
+  for (const [device, viewport] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const)
+    browserTest(`server history screenshots (${language}, ${device})`, async t => {
+      const portal = await bootPortal(t, { chat_history_mode: 'server' }, { plugins: [conversations] })
+      const session = await registerUser(portal, 'mei')
+      const headers = { authorization: `Bearer ${session.access_token}` }
+      const names =
+        language === 'en'
+          ? ['Tides and the moon', 'Trip to Lisbon', 'Tax return 2026']
+          : ['潮汐与月亮', '里斯本之旅', '2026 年报税']
+      for (const name of names)
+        await portal.gateway.inject({
+          method: 'POST',
+          url: '/api/conversations',
+          headers,
+          payload: { model: 'slow-bot', title: name },
+        })
+      const { page } = await openPage(t, { baseUrl: portal.url, session, viewport })
+      await page.goto(`/chat?lang=${language}`)
+      await ready(page, 'chat')
+      portal.provider.reply({
+        events: [
+          { type: 'text', delta: language === 'en' ? 'The moon pulls the oceans toward it.' : '月亮的引力拉动海水。' },
+          { type: 'done', finishReason: 'stop' },
+        ],
+      })
+      const named = language === 'en' ? 'Why the sea rises' : '海水为何涨落'
+      portal.provider.reply({
+        events: [
+          { type: 'text', delta: named },
+          { type: 'done', finishReason: 'stop' },
+        ],
+      })
+      await page.fill('[data-role="prompt"]', language === 'en' ? 'Why are there tides?' : '为什么会有潮汐？')
+      await page.press('[data-role="prompt"]', 'Enter')
+      await page.waitForSelector('[data-role="message-assistant"][data-state="done"]')
+      await page.waitForSelector(`.chat-list-item:text("${named}")`, { state: 'attached', timeout: 10_000 })
+      if (device === 'phone') {
+        t.ok(await page.isHidden('.chat-sidebar'), 'the sidebar is a closed drawer on a phone')
+        await page.click('[data-action="toggle-conversations"]')
+        await page.waitForSelector('.chat-sidebar:visible')
+        t.equal(await page.getAttribute('[data-action="toggle-conversations"]', 'aria-expanded'), 'true')
+      }
+      await page.screenshot({ path: `${SCREENSHOTS}chat-server-${device}-${language}.png` })
+      if (device === 'phone') {
+        await page.click('.chat-list-item >> nth=1')
+        t.ok(await page.isHidden('.chat-sidebar'), 'choosing a conversation closes the drawer')
+        await page.click('[data-action="toggle-conversations"]')
+        await page.mouse.click(345, 500)
+        t.ok(await page.isHidden('.chat-sidebar'), 'a tap beside the drawer closes it')
+      }
+    })
