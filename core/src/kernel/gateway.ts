@@ -295,7 +295,12 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
       log,
     })
     installThemeSettings(theme, settings, events, log)
-    installThemeRoutes(app, theme, { pages, nav: registries.uiNav.list(), settings })
+    installThemeRoutes(app, theme, {
+      pages,
+      nav: registries.uiNav.list(),
+      settings,
+      storageOrigin: () => storage.browserOrigin,
+    })
     await app.ready()
     inSetup = false
     sealAll(registries)
@@ -344,6 +349,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
         await settings.start(() => db.em())
         await catalog.start()
         await blocklist.start()
+        // Pages allow a bucket's origin in their CSP; signing a URL needs no network.
+        await storage.learnOrigin().catch((error: unknown) => log.warn({ err: error }, 'storage origin unknown'))
         await startJobs()
         for (const { plugin, hook } of kernel.startHooks) {
           try {

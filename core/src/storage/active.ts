@@ -22,6 +22,23 @@ export class ActiveStorage implements ObjectStorage {
   #driver: ObjectStorage | undefined
   #name: string | undefined
   #chosen = false
+  #origin: string | undefined
+
+  /**
+   * The origin browsers upload to and read objects from when the driver's URLs are absolute (a
+   * bucket: `https://bucket.s3.example.com`), learned at start by `learnOrigin`; pages allow it
+   * in their Content-Security-Policy. `undefined` for URLs on the gateway itself.
+   */
+  get browserOrigin(): string | undefined {
+    return this.#origin
+  }
+
+  /** Signs a download URL (nothing is sent) and keeps its origin when it is absolute. */
+  async learnOrigin(): Promise<void> {
+    if (!this.#driver) return
+    const { url } = await this.#driver.presignGet('parley-origin-probe.png', { expiresInSeconds: 60 })
+    this.#origin = /^https?:\/\//i.test(url) ? new URL(url).origin : undefined
+  }
 
   /** The chosen driver's name (`local`, `s3`), or `undefined` when none is loaded. */
   get driver(): string | undefined {

@@ -14,6 +14,15 @@ import type { PageContext, ThemeEngine } from './engine.js'
 /** No inline script or style anywhere: themes ship their code and styles as assets. */
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+
+/** The policy with `origin` (an object storage's, which browsers upload to and read images from) allowed for both. */
+export function contentSecurityPolicy(origin: string | undefined): string {
+  if (origin === undefined) return CONTENT_SECURITY_POLICY
+  return CONTENT_SECURITY_POLICY.replace("img-src 'self'", `img-src 'self' ${origin}`).replace(
+    "connect-src 'self'",
+    `connect-src 'self' ${origin}`,
+  )
+}
 export const LANGUAGE_COOKIE = 'lang'
 const LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 /** The visitor's light/dark choice: `?color_mode=` sets it, the portal's script too (and keeps a copy in localStorage). */
@@ -26,6 +35,8 @@ export interface ThemeRoutesOptions {
   /** Navigation links; a page sees those of its own area that its visitor may open. */
   readonly nav?: readonly Registered<UiNavItem>[]
   readonly settings: SettingsRegistry
+  /** The object storage's origin when browsers reach it directly (`ActiveStorage.browserOrigin`). */
+  readonly storageOrigin?: () => string | undefined
 }
 
 /** What a page's template gets as `nav`: its area's links, in order, the current one marked. */
@@ -62,7 +73,7 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
         page: { path: page.path, ...(page.title === undefined ? {} : { title: page.title }) },
         nav: links,
       }
-      return sendPage(reply, engine.render(page, context))
+      return sendPage(reply, engine.render(page, context), options.storageOrigin?.())
     })
   }
 
@@ -76,7 +87,7 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
       page: { path: readablePath(pathOf(request.url)), title: NOT_FOUND_TITLE[lang] },
       nav: [],
     }
-    void sendPage(reply.code(404), engine.renderNotFound(context))
+    void sendPage(reply.code(404), engine.renderNotFound(context), options.storageOrigin?.())
     return true
   })
 
@@ -119,10 +130,10 @@ function readablePath(path: string): string {
   }
 }
 
-function sendPage(reply: FastifyReply, html: string): FastifyReply {
+function sendPage(reply: FastifyReply, html: string, storageOrigin: string | undefined): FastifyReply {
   return reply
     .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', CONTENT_SECURITY_POLICY)
+    .header('content-security-policy', contentSecurityPolicy(storageOrigin))
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'same-origin')
     .header('cache-control', 'private, no-cache')

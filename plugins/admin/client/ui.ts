@@ -130,7 +130,18 @@ export function showError(form: HTMLElement, error: unknown, fields: Readonly<Re
   if (!slot) return notify(message, 'error')
   slot.textContent = message
   slot.hidden = false
-  wrapper?.querySelector('input, select, textarea')?.setAttribute('aria-invalid', 'true')
+  // The refusal is where the eyes go next: the field it is about, else the message itself
+  // (a long form's Save button is far below the top), scrolled into view with the focus.
+  const control = wrapper?.querySelector<HTMLElement>('input, select, textarea') ?? null
+  control?.setAttribute('aria-invalid', 'true')
+  if (control) {
+    slot.id ||= `err-${Math.random().toString(36).slice(2, 9)}`
+    control.setAttribute('aria-errormessage', slot.id)
+  }
+  const target = control ?? slot
+  if (target === slot) slot.tabIndex = -1
+  target.focus({ preventScroll: true })
+  target.scrollIntoView({ block: 'center' })
 }
 
 export function formError(): HTMLElement {

@@ -5,6 +5,7 @@
  * chooses it) or the bytes inline; the orphan sweep deletes from the bucket.
  */
 import t from 'tap'
+import { CONTENT_SECURITY_POLICY } from '@parley/core'
 import openai from '@parley/openai'
 import storageS3 from '@parley/storage-s3'
 import { createChannel, sdk, startMockUpstream, until } from '@parley/core/testing'
@@ -96,4 +97,16 @@ t.test('the orphan sweep deletes from the bucket', async t => {
   await until(async () => (await uploadRows(booted.gateway)).length === 1, 'one row swept')
   t.equal(await booted.storage.head(old.key), undefined, 'the old one is gone from the bucket')
   t.ok(await booted.storage.head(recent.key), 'the recent one stays')
+})
+
+t.test("pages allow the bucket's origin for uploads and images (their CSP), and nothing else", async t => {
+  const booted = await bootS3(t)
+  const page = await booted.gateway.inject({ method: 'GET', url: '/no-such-page', headers: { accept: 'text/html' } })
+  const policy = String(page.headers['content-security-policy'])
+  t.match(policy, `img-src 'self' ${s3.endpoint} data: blob:`)
+  t.match(policy, `connect-src 'self' ${s3.endpoint};`)
+  t.match(policy, "script-src 'self';", 'scripts stay on the site')
+  const local = await boot(t)
+  const plain = await local.gateway.inject({ method: 'GET', url: '/no-such-page', headers: { accept: 'text/html' } })
+  t.equal(plain.headers['content-security-policy'], CONTENT_SECURITY_POLICY, 'storage-local: the site alone')
 })

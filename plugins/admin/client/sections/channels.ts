@@ -1,22 +1,18 @@
-import type { ChannelTestView, ChannelView, ProviderView } from '@parley/core/wire'
+import type { ChannelView, ProviderView } from '@parley/core/wire'
 import { api, query, type Page } from '../api.js'
 import { h, replace } from '../dom.js'
 import { t } from '../i18n.js'
 import { objectFields, readFields, type GeneratedField, type JsonSchema } from '../schema-form.js'
 import {
-  badge,
-  button,
-  confirmAction,
-  dialogForm,
-  field,
-  header,
-  notify,
-  openDialog,
-  pager,
-  render,
-  submitRow,
-  table,
-} from '../ui.js'
+  autoDisabledNotice,
+  baseUrlExample,
+  keyState,
+  lines,
+  modelPicker,
+  testChannel,
+  timeoutFields,
+} from './channel-extras.js'
+import { badge, button, confirmAction, dialogForm, field, header, notify, pager, render, table } from '../ui.js'
 
 export type Channel = ChannelView
 
@@ -29,6 +25,7 @@ const FIELD_OF_CODE: Readonly<Record<string, string>> = {
   PARLEY_ERR_UPSTREAM_CONNECT_FORBIDDEN: 'base_url',
   PARLEY_ERR_CATALOG_MODEL_TWICE: 'models',
   PARLEY_ERR_CATALOG_PROVIDER_UNKNOWN: 'provider',
+  PARLEY_ERR_CATALOG_HEADER_RESERVED: 'headers',
 }
 
 export function channelsSection(root: HTMLElement): void {
@@ -47,7 +44,13 @@ export function channelsSection(root: HTMLElement): void {
         {
           label: t('channels.keys'),
           cell: (c: Channel) =>
-            t('channels.keys_count', { enabled: c.keys.filter(k => k.enabled).length, total: c.keys.length }),
+            h(
+              'span',
+              {},
+              t('channels.keys_count', { enabled: c.keys.filter(k => k.enabled).length, total: c.keys.length }),
+              c.keys.some(k => k.disabled_reason === 'auth') ? ' ' : null,
+              c.keys.some(k => k.disabled_reason === 'auth') ? badge(t('channels.keys_auto_disabled'), 'warn') : null,
+            ),
         },
         { label: t('channels.groups'), cell: (c: Channel) => c.groups.join(', ') },
         { label: t('channels.priority_weight'), cell: (c: Channel) => `${c.priority} / ${c.weight}` },
@@ -81,6 +84,7 @@ export function channelsSection(root: HTMLElement): void {
             'primary',
           ),
         ),
+        autoDisabledNotice(list.items),
         table(columns, list.items, { role: 'channels', rowKey: c => c.name }),
         pager(page, PAGE_SIZE, list.total, next => ((page = next), void load())),
       )
@@ -110,47 +114,6 @@ export function channelsSection(root: HTMLElement): void {
   void load()
 }
 
-/** A real round trip through each enabled key, with each key's result and latency. */
-async function testChannel(channel: Channel): Promise<void> {
-  const output = h(
-    'div',
-    { class: 'admin-test-result', 'data-role': 'test-result', 'aria-live': 'polite' },
-    h('p', { class: 'admin-muted' }, t('channels.testing')),
-  )
-  const dialog = openDialog(
-    t('channels.test_title', { name: channel.name }),
-    h('div', {}, output, submitRow(button(t('common.close'), 'close', () => dialog.close()))),
-  )
-  try {
-    const result = await api<ChannelTestView>('POST', `/api/admin/channels/${channel.id}/test`, {})
-    replace(
-      output,
-      h(
-        'p',
-        { 'data-role': 'test-verdict', 'data-ok': String(result.ok) },
-        result.ok ? badge(t('channels.test_ok')) : badge(t('channels.test_failed'), 'error'),
-        ' ',
-        t('channels.test_model', { model: result.upstream_model }),
-      ),
-      table(
-        [
-          { label: t('channels.key'), cell: r => r.hint ?? '—' },
-          {
-            label: t('channels.state'),
-            cell: r => (r.ok ? badge('OK') : badge(r.status ? `HTTP ${r.status}` : t('channels.test_failed'), 'error')),
-          },
-          { label: t('channels.latency'), cell: r => `${r.latency_ms} ms` },
-          { label: t('channels.detail'), cell: r => r.error ?? r.reply ?? '' },
-        ],
-        result.results,
-        { role: 'test-results' },
-      ),
-    )
-  } catch (error) {
-    replace(output, h('p', { class: 'admin-error', role: 'alert' }, (error as Error).message))
-  }
-}
-
 /** Create (no channel) or edit; provider settings are generated from the provider's schema. */
 async function editChannel(
   providers: readonly ProviderView[],
@@ -159,7 +122,7 @@ async function editChannel(
 ): Promise<void> {
   const name = h('input', { required: true, maxlength: 100 })
   const provider = h('select', {}, ...providers.map(p => h('option', { value: p.id }, p.id)))
-  const baseUrl = h('input', { type: 'url', required: true, maxlength: 500, placeholder: 'https://api.openai.com' })
+  const baseUrl = h('input', { type: 'url', required: true, maxlength: 500 })
   const newKeys = h('textarea', {
     rows: 3,
     spellcheck: 'false',
@@ -220,6 +183,19 @@ async function editChannel(
   }
   provider.addEventListener('change', drawSettings)
   drawSettings()
+  const placeholder = () => baseUrl.setAttribute('placeholder', baseUrlExample(provider.value))
+  provider.addEventListener('change', placeholder)
+  placeholder()
+  const timeouts = timeoutFields(channel)
+  const picker = modelPicker(models, () => {
+    const key = lines(newKeys.value)[0]
+    return {
+      ...(channel ? { channel_id: channel.id } : { provider: provider.value }),
+      ...(baseUrl.value.trim() ? { base_url: baseUrl.value.trim() } : {}),
+      ...(key ? { key } : {}),
+      settings: readFields(settingFields) ?? {},
+    }
+  })
 
   const existingKeys = keyRows.length
     ? h(
@@ -229,7 +205,7 @@ async function editChannel(
         table(
           [
             { label: t('channels.key'), cell: row => h('code', {}, row.key.hint) },
-            { label: t('common.enabled'), cell: row => row.enabled },
+            { label: t('common.enabled'), cell: row => h('span', {}, row.enabled, ' ', keyState(row.key)) },
             { label: t('channels.remove'), cell: row => row.remove },
           ],
           keyRows,
@@ -250,6 +226,7 @@ async function editChannel(
       t('channels.keys_help'),
     ),
     field('models', t('channels.models'), models, t('channels.models_help')),
+    picker,
     field('groups', t('channels.groups'), groups, t('channels.groups_help')),
     h(
       'div',
@@ -259,6 +236,7 @@ async function editChannel(
       field('weight', t('channels.weight'), weight),
     ),
     field('enabled', t('common.enabled'), enabled),
+    timeouts.element,
     field('image_delivery', t('channels.images'), images, t('channels.images_help')),
     settingsBox,
   ]
@@ -286,6 +264,7 @@ async function editChannel(
         priority: Number(priority.value || 0),
         weight: Number(weight.value || 1),
         enabled: enabled.checked,
+        timeouts: timeouts.read(),
         image_delivery: images.value,
         settings,
       }
@@ -303,11 +282,4 @@ async function editChannel(
       await saved()
     },
   })
-}
-
-function lines(text: string): string[] {
-  return text
-    .split('\n')
-    .map(line => line.trim())
-    .filter(Boolean)
 }
