@@ -3,6 +3,7 @@ import type { ApiTokens } from './api-tokens.js'
 import type { AccessTokens } from './jwt.js'
 import type { Challenges } from './challenges.js'
 import type { GuestPasses } from './guest-pass.js'
+import type { PasswordResets } from './password-resets.js'
 import type { TimingShield } from './passwords.js'
 import type { Principals } from './principals.js'
 import type { RegistrationLimit } from './register-limit.js'
@@ -29,4 +30,5 @@ export interface Identity {
   readonly challenges: Challenges
   readonly guestPasses: GuestPasses
   readonly adminTtlSeconds: number
+  readonly passwordResets: PasswordResets
 }

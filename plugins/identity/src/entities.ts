@@ -105,6 +105,27 @@ export const ApiToken = defineEntity({
   uniques: [{ properties: ['userId', 'name'] }],
 })
 
+/**
+ * A password reset link sent by mail: stored as the SHA-256 of its secret only, used once,
+ * expiring after `password_reset_ttl_minutes`.
+ */
+export const PasswordReset = defineEntity({
+  name: 'IdentityPasswordReset',
+  tableName: 'identity_password_resets',
+  properties: p => ({
+    id: p.integer().primary().autoincrement(),
+    /** Whose password the link sets. */
+    userId: p.integer().index(),
+    /** Hex SHA-256 of the secret in the link; the secret itself is only in the mail. */
+    tokenHash: p.string().length(64).unique(),
+    /** After it the link is refused; the retention job deletes rows past it. */
+    expiresAt: p.datetime().index(),
+    /** Set when it was used, or when another link of the user was used: single use. */
+    usedAt: p.datetime().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  }),
+})
+
 export type ApiTokenRow = InferEntity<typeof ApiToken>
 
-export const identityEntities = [User, Group, RefreshToken, ApiToken]
+export const identityEntities = [User, Group, RefreshToken, ApiToken, PasswordReset]

@@ -217,6 +217,24 @@ export const identityErrors = defineErrors({
     message: "The portal's chat token is managed by the portal and cannot be changed here",
     zh: '聊天页面的 chat 令牌由门户管理，不能在此修改',
   },
+  PARLEY_ERR_IDENTITY_RESET_INVALID: {
+    status: 400,
+    type: 'invalid_reset_token',
+    message: 'This reset link is invalid, expired or already used; ask for a new one',
+    zh: '此重置链接无效、已过期或已被使用，请重新申请',
+  },
+  PARLEY_ERR_IDENTITY_RESET_UNAVAILABLE: {
+    status: 503,
+    type: 'password_reset_unavailable',
+    message: 'Password reset by mail is not set up on this site; ask an administrator to set a new password',
+    zh: '本站未配置邮件重置密码，请联系管理员为您设置新密码',
+  },
+  PARLEY_ERR_IDENTITY_RESET_THROTTLED: {
+    status: 429,
+    type: 'rate_limit_exceeded',
+    message: 'Too many reset requests; try again in {seconds} s',
+    zh: '重置请求过多，请 {seconds} 秒后重试',
+  },
   PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such token', zh: '令牌不存在' },
   PARLEY_ERR_IDENTITY_USER_NOT_FOUND: { status: 404, type: 'not_found', message: 'No such user', zh: '用户不存在' },
   PARLEY_ERR_IDENTITY_GROUP_NOT_FOUND: {

@@ -6,9 +6,11 @@ export { GUEST_PASS_HEADER } from './guest-pass.js'
 import { createAdminCommand } from './cli.js'
 import { GuestPasses } from './guest-pass.js'
 import type { Identity } from './context.js'
-import { identityEntities, RefreshToken } from './entities.js'
+import { identityEntities, PasswordReset, RefreshToken } from './entities.js'
 import { IDENTITY_GROUPS, identityGroups, type IdentityGroups } from './groups.js'
 import { AccessTokens } from './jwt.js'
+import { mailTransportOf } from './mail.js'
+import { PasswordResets } from './password-resets.js'
 import { identityMigrations } from './migrations/index.js'
 import { TimingShield } from './passwords.js'
 import { Principals } from './principals.js'
@@ -17,6 +19,7 @@ import { installAdminRoutes } from './routes/admin.js'
 import { installAuthRoutes } from './routes/auth.js'
 import { installGuestPassRoute } from './routes/guest-pass.js'
 import { installMeRoutes } from './routes/me.js'
+import { installPasswordResetRoutes } from './routes/password-reset.js'
 import { installTokenRoutes } from './routes/tokens.js'
 import { Sessions } from './sessions.js'
 import { Throttle } from './throttle.js'
@@ -54,6 +57,25 @@ const Options = Type.Object({
   register_per_hour: Type.Integer({ minimum: 0, maximum: 100_000, default: 5 }),
   /** How long a guest pass lasts (what a guest gets for solving a challenge, when a challenge plugin is installed). */
   guest_pass_ttl_seconds: Type.Integer({ minimum: 60, maximum: 86_400, default: 3_600 }),
+  /**
+   * Mail for password reset links; off until both are set. `smtp_url` (else the SMTP_URL
+   * environment variable, the better place for its password): `smtp://user:pass@host:587`.
+   */
+  mail: Type.Optional(
+    Type.Object(
+      {
+        smtp_url: Type.Optional(Type.String({ pattern: '^smtps?://', maxLength: 2048 })),
+        from: Type.Optional(Type.String({ minLength: 3, maxLength: 320 })),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  /** How long a reset link works. */
+  password_reset_ttl_minutes: Type.Integer({ minimum: 5, maximum: 1_440, default: 30 }),
+  /** Reset mails one address (IPv6: its /64) may ask for per hour. */
+  password_reset_max_per_address: Type.Integer({ minimum: 1, maximum: 10_000, default: 5 }),
+  /** Reset mails one email may be asked for per hour, from all addresses together. */
+  password_reset_max_per_account: Type.Integer({ minimum: 1, maximum: 1_000, default: 3 }),
 })
 
 /** Users, groups, sessions, API tokens and the admin bootstrap (docs/identity.md). */
@@ -104,6 +126,7 @@ export default definePlugin({
       () => ({ allowed: ctx.settings.get('allow_guest') === true, group: ctx.settings.get('default_group') }),
       { required: () => challenges.active, valid: (pass, ip) => guestPasses.valid(pass, ip) },
     )
+    const mail = mailTransportOf(ctx.options.mail)
     const identity: Identity = {
       http: ctx.http,
       log: ctx.log,
@@ -131,6 +154,18 @@ export default definePlugin({
       challenges,
       guestPasses,
       adminTtlSeconds: ctx.options.admin_ttl_seconds,
+      passwordResets: new PasswordResets(
+        em,
+        ctx.kv,
+        ctx.log,
+        mail,
+        () => ({ name: ctx.settings.get('site_name'), baseUrl: ctx.settings.get('site_base_url') }),
+        {
+          ttlMinutes: ctx.options.password_reset_ttl_minutes,
+          maxPerAddress: ctx.options.password_reset_max_per_address,
+          maxPerAccount: ctx.options.password_reset_max_per_account,
+        },
+      ),
     }
 
     ctx.auth.register('identity', principals.strategy)
@@ -148,6 +183,7 @@ export default definePlugin({
     installAuthRoutes(identity)
     installGuestPassRoute(identity)
     installMeRoutes(identity)
+    installPasswordResetRoutes(identity)
     installTokenRoutes(identity)
     installAdminRoutes(identity)
 
@@ -163,6 +199,18 @@ export default definePlugin({
         await bootstrapAdmin(em(), spec, ctx.log, text => process.stderr.write(text))
       }
     })
-    ctx.onStop(() => principals.stop())
+    ctx.retention.register('expired-password-resets', {
+      prune: context =>
+        deleteInBatches(
+          em,
+          { entity: PasswordReset, where: { expiresAt: { $lt: context.before } }, orderBy: { expiresAt: 'asc' } },
+          context,
+        ),
+    })
+    ctx.onStop(async () => {
+      await identity.passwordResets.settle()
+      mail?.close()
+      await principals.stop()
+    })
   },
 })
