@@ -12,6 +12,7 @@ import t, { type Test } from 'tap'
 import { buildConsole } from '@parley/admin'
 import { createTempMysqlDatabase, freePort, missingService, testServices } from '@parley/core/testing'
 import { buildClient } from '@parley/portal'
+import { buildWidget } from '@parley/widget'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 /** The TypeScript loader tap uses: the CLI runs from its sources, as every test does. */
@@ -82,7 +83,7 @@ async function checkPages(t: Test, started: Started, docs: boolean): Promise<voi
 
 t.before(async () => {
   // What `npm run build` does for the front ends; the pages link these bundles.
-  await Promise.all([buildClient(), buildConsole()])
+  await Promise.all([buildClient(), buildConsole(), buildWidget()])
 })
 
 t.test('config/default.yaml: SQLite, every default plugin', async t => {

@@ -92,10 +92,10 @@ export const widgetErrors = defineErrors({
     message: 'This page may not embed the widget of this client',
     zh: '此页面无权嵌入该客户端的挂件',
   },
-  PARLEY_ERR_WIDGET_TOO_MANY_ANSWERS: {
-    status: 429,
-    type: 'rate_limit_exceeded',
-    message: 'An answer is still being written for this user; wait for it to finish',
-    zh: '该用户的上一条回答仍在生成中，请稍候',
+  PARLEY_ERR_WIDGET_TRANSCRIPTS_UNAVAILABLE: {
+    status: 404,
+    type: 'transcripts_unavailable',
+    message: 'Transcripts need the conversations plugin, which is not loaded',
+    zh: '对话记录需要 conversations 插件，但它未加载',
   },
 })

@@ -19,6 +19,7 @@ import { widgetLimits } from './limits.js'
 import { widgetMigrations } from './migrations/index.js'
 import { installSessionRoute } from './session-route.js'
 import { WidgetSessions } from './sessions.js'
+import { installTranscriptRoutes } from './transcript-routes.js'
 import { CONVERSATIONS, Transcripts, type TranscriptStore } from './transcripts.js'
 
 export { buildWidget } from './build-client.js'
@@ -87,6 +88,7 @@ export default definePlugin({
       catalog: ctx.container.resolve<CatalogCache>(TOKENS.catalog),
       overlapSeconds: ctx.options.rotation_overlap_seconds,
     })
+    installTranscriptRoutes(ctx.http, { em, store: conversations })
     installSessionRoute(ctx.http, { clients, sessions, kv: ctx.kv })
     installChatRoutes(ctx.http, {
       chat: ctx.container.resolve<ChatService>(TOKENS.chat),

@@ -26,6 +26,31 @@ export interface TranscriptStore {
       errorType?: string | null
     },
   ): Promise<boolean>
+  list(
+    filter: { ownerKind: 'widget'; ownerIdPrefix: string },
+    paging: { page: number; pageSize: number },
+  ): Promise<{ items: readonly StoredConversation[]; total: number }>
+  messages(
+    owner: Owner,
+    conversationId: number,
+    paging: { page: number; pageSize: number },
+  ): Promise<{ items: readonly StoredMessage[]; total: number }>
+}
+
+export interface StoredConversation {
+  readonly id: number
+  readonly owner: { readonly kind: string; readonly id: string }
+  readonly title: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+export interface StoredMessage {
+  readonly id: number
+  readonly role: string
+  readonly content: unknown
+  readonly status: string
+  readonly createdAt: Date
 }
 
 /** One exchange being written: the question stored, the answer `in_progress` until the call ends. */
