@@ -1,4 +1,5 @@
-import { callerJson, type ContentPart } from './chat-api.js'
+import { callerJson } from './chat-api.js'
+import { rememberPreview } from './chat-images.js'
 import { element, role, text } from './dom.js'
 import { ApiError } from './session.js'
 
@@ -6,11 +7,11 @@ import { ApiError } from './session.js'
  * Images attached to a message (the uploads plugin, docs/storage.md#uploads): chosen with the
  * button, pasted or dropped on the composer; each is presigned, then sent by the browser
  * straight to the storage URL with its progress shown, and may be removed until the message
- * goes. The message carries `parley-object://<key>` parts; stored images are shown again from
- * short-lived URLs that `POST /api/uploads/view` gives their owner.
+ * goes. The message carries `parley-object://<key>` parts (chat-images.ts shows them).
  */
 
-export const OBJECT_PREFIX = 'parley-object://'
+export { imagesOf, withImages } from './chat-images.js'
+
 const TYPES: Readonly<Record<string, string>> = {
   'image/png': 'png',
   'image/jpeg': 'jpg',
@@ -42,9 +43,6 @@ interface Attachment {
   failed?: string
   request?: XMLHttpRequest
 }
-
-/** Object URLs of the images this page uploaded: shown at once, without asking for a URL. */
-const previews = new Map<string, string>()
 
 /** The composer's attachments: the button, paste, drag-and-drop, previews, progress, removal. */
 export class Attachments {
@@ -206,7 +204,7 @@ export class Attachments {
         attachment.key = target.key
         attachment.progress.value = 100
         attachment.item.dataset.state = 'done'
-        previews.set(target.key, attachment.preview)
+        rememberPreview(target.key, attachment.preview)
         resolve()
       })
       request.addEventListener('error', () => reject(new Error('network error')))
@@ -262,44 +260,4 @@ function sizeText(bytes: number): string {
   const mb = bytes / 1024 / 1024
   if (mb >= 1) return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`
   return `${Math.floor(bytes / 1024)} KB`
-}
-
-/** A question with images: a text part (when there is text) and a `parley-object://` part per key. */
-export function withImages(content: string, keys: readonly string[] | undefined): string | ContentPart[] {
-  if (!keys || keys.length === 0) return content
-  return [
-    ...(content === '' ? [] : [{ type: 'text' as const, text: content }]),
-    ...keys.map(key => ({ type: 'image_url' as const, image_url: { url: `${OBJECT_PREFIX}${key}` } })),
-  ]
-}
-
-/**
- * Stored images of a message: this page's own previews at once, the others from short-lived
- * URLs (after a reload). An image that cannot be shown any more says so.
- */
-export function imagesOf(keys: readonly string[]): HTMLElement {
-  const list = element('div', { className: 'chat-message-images' })
-  list.dataset.role = 'message-images'
-  const images = keys.map(key => {
-    const image = element('img', { attributes: { alt: text('attach_image'), loading: 'lazy' } })
-    const known = previews.get(key)
-    if (known) image.src = known
-    list.append(image)
-    return { key, image, known }
-  })
-  const missing = images.filter(entry => !entry.known)
-  if (missing.length === 0) return list
-  callerJson<{ items: Array<{ key: string; url: string }> }>('/api/uploads/view', {
-    keys: missing.map(entry => entry.key),
-  }).then(
-    ({ items }) => {
-      const urls = new Map(items.map(item => [item.key, item.url]))
-      for (const entry of missing) entry.image.src = urls.get(entry.key) ?? ''
-    },
-    () => {
-      for (const entry of missing)
-        entry.image.replaceWith(element('span', { className: 'chat-image-gone', text: text('attach_gone') }))
-    },
-  )
-  return list
 }
