@@ -489,3 +489,21 @@ t.test('custom setting overrides are checked like the defaults', async t => {
   })
   t.throws(() => ThemeEngine.load({ theme: '../override', themesDir }), { code: 'PARLEY_ERR_THEME_NOT_FOUND' })
 })
+
+t.test('theme: a folder name under themes_dir, a path, or an installed package', async t => {
+  const byPath = ThemeEngine.load({ theme: path.join(themesDir, 'override'), themesDir: tmpdir() })
+  t.equal(byPath.dir, path.join(themesDir, 'override'), 'an absolute path')
+  t.equal(byPath.name, 'override', 'assets under /assets/<folder>/')
+  const relative = `./${path.relative(process.cwd(), path.join(themesDir, 'override'))}`
+  t.equal(ThemeEngine.load({ theme: relative, themesDir: tmpdir() }).dir, path.join(themesDir, 'override'))
+  const byPackage = ThemeEngine.load({ theme: '@parley/theme-ink', themesDir: tmpdir() })
+  t.equal(byPackage.manifest.name, '@parley/theme-ink', 'a package name, resolved from the working directory')
+  t.equal(byPackage.name, 'parley-theme-ink', 'a URL-safe name for its assets')
+  t.throws(() => ThemeEngine.load({ theme: '@parley/no-such-theme', themesDir }), {
+    code: 'PARLEY_ERR_THEME_NOT_FOUND',
+  })
+  t.throws(() => ThemeEngine.load({ theme: './no/such/folder', themesDir }), {
+    code: 'PARLEY_ERR_THEME_NOT_FOUND',
+    message: /no\/such\/folder/,
+  })
+})

@@ -268,8 +268,11 @@ export const ConfigSchema = Type.Object(
       { ...strict, default: {} },
     ),
     log: Type.Object({ level: LogLevel }, { ...strict, default: {} }),
-    /** Folder name of the active theme under `themes_dir`. */
-    theme: Type.String({ default: 'default', minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+    /**
+     * The active theme: a folder name under `themes_dir`, a path (`./my-theme`, from the working
+     * directory), or an installed package's name (`@acme/parley-theme-paper`).
+     */
+    theme: Type.String({ default: 'default', minLength: 1, maxLength: 500, pattern: '^[^\\u0000-\\u001f]+$' }),
     /** Where themes are found; relative to the working directory. Default: the repository's `themes/`. */
     themes_dir: Type.Optional(Type.String({ minLength: 1 })),
     plugins: Type.Array(PluginEntry, { default: [] }),

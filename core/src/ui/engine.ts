@@ -14,11 +14,11 @@ import { themeHelpers } from './helpers.js'
 import { checkCustomValue, type CustomValue, type ThemeManifest } from './manifest.js'
 import type { ThemeProblem } from './rules.js'
 import { scanTemplate } from './template-scan.js'
+import { findTheme } from './theme-source.js'
 import { partialName, readThemeFolder, templateName, type Messages } from './theme-folder.js'
 
 /** The repository's `themes/` folder, beside `core/` (from src/ui and dist/ui alike). */
 export const DEFAULT_THEMES_DIR = fileURLToPath(new URL('../../../themes/', import.meta.url))
-const THEME_NAME = /^[a-z0-9][a-z0-9._-]*$/i
 /** Generated from the colour settings; a dotfile name, so no file of the theme can clash. */
 const CUSTOM_CSS = '.custom.css'
 /** The theme's page for unknown paths: `pages/not-found.hbs`, else this one. */
@@ -100,9 +100,7 @@ export class ThemeEngine {
 
   static load(options: ThemeEngineOptions): ThemeEngine {
     const themesDir = options.themesDir ?? DEFAULT_THEMES_DIR
-    const dir = path.resolve(themesDir, options.theme)
-    if (!THEME_NAME.test(options.theme) || !existsSync(dir))
-      throw errors.PARLEY_ERR_THEME_NOT_FOUND({ theme: options.theme, dir: themesDir })
+    const { dir, name } = findTheme(options.theme, themesDir, process.cwd())
     const pluginPartials = options.partials ?? []
     const check = checkTheme(dir, {
       coreVersion: options.coreVersion ?? CORE_VERSION,
@@ -119,10 +117,10 @@ export class ThemeEngine {
 
     const manifest = check.manifest
     const custom = customValues(manifest, options.custom ?? {})
-    const assets = AssetTable.fromFolder(`/assets/${options.theme}`, path.join(dir, 'assets'), check.folder.assets)
+    const assets = AssetTable.fromFolder(`/assets/${name}`, path.join(dir, 'assets'), check.folder.assets)
     addCustomCss(assets, manifest, custom)
 
-    const engine = new ThemeEngine(options.theme, dir, manifest, custom, assets)
+    const engine = new ThemeEngine(name, dir, manifest, custom, assets)
     const messages = new Map<Language, Record<string, string>>(LANGUAGES.map(language => [language, {}]))
     const known = new Set([
       ...pluginPartials.map(p => p.item.name),
