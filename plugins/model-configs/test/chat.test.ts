@@ -202,3 +202,15 @@ t.test('the test button and the MODEL_CONFIGS service run through the data plane
   )
   t.equal((await usageRows(booted.gateway)).length, 2)
 })
+
+t.test('the same timeouts: a silent personal upstream ends in a timeout row', async t => {
+  const { booted, alice, upstream } = await setup(t, { config: { upstream: { first_byte_timeout_ms: 300 } } })
+  const id = await configFor(alice, upstream)
+  upstream.script([{ slowHeadersMs: 3000 }])
+  const started = Date.now()
+  const response = await alice.call('POST', '/api/chat/completions', { model: 'x', model_config_id: id, messages: ask })
+  t.equal(response.status, 504)
+  t.ok(Date.now() - started < 2500, 'cut at the first-byte timeout')
+  const [row] = await waitForRows(booted.gateway, 1)
+  t.match(row, { status: 'error', error_type: 'timeout', channel_name: `model-config:${id}` })
+})
