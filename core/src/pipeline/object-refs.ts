@@ -92,15 +92,25 @@ export function objectPartsOf(content: unknown): ImagePart[] | undefined {
   return found
 }
 
-/** Every key the messages refer to, each once; empty when none does. */
-export function objectKeysIn(messages: unknown): string[] {
-  const keys = new Set<string>()
-  if (!Array.isArray(messages)) return []
+const NO_KEYS: readonly string[] = Object.freeze([])
+
+/**
+ * Every key the messages refer to, each once; empty when none does. Runs for every chat call
+ * while a storage driver is loaded, so a call without one allocates nothing: string contents
+ * are skipped, and of parts only an `image_url` part's URL prefix is read.
+ */
+export function objectKeysIn(messages: unknown): readonly string[] {
+  if (!Array.isArray(messages)) return NO_KEYS
+  let keys: Set<string> | undefined
   for (const message of messages as unknown[]) {
-    const parts = objectPartsOf((message as { content?: unknown } | null)?.content)
-    for (const part of parts ?? []) keys.add(part.image_url.url.slice(OBJECT_REF_PREFIX.length))
+    const content = (message as { content?: unknown } | null)?.content
+    if (!Array.isArray(content)) continue
+    for (const part of content as unknown[]) {
+      if (isImagePart(part) && part.image_url.url.startsWith(OBJECT_REF_PREFIX))
+        (keys ??= new Set()).add(part.image_url.url.slice(OBJECT_REF_PREFIX.length))
+    }
   }
-  return [...keys]
+  return keys ? [...keys] : NO_KEYS
 }
 
 /**
