@@ -88,6 +88,7 @@ browserTest('my models: add, test, edit, chat with it, delete', async t => {
   await page.goto(`/chat?model=personal:${id}&lang=en`)
   await page.waitForSelector('[data-portal-page="chat"][data-ready="true"]')
   t.equal(await page.inputValue('[data-role="model"]'), `personal:${id}`)
+  t.equal(await page.textContent(`[data-role="model"] option[value="personal:${id}"]`), 'Renamed mock · Mine')
   await page.fill('[data-role="prompt"]', 'Hello')
   await page.keyboard.press('Enter')
   await page.waitForSelector('[data-role="message-assistant"][data-state="done"]', { timeout: 10_000 })

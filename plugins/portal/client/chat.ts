@@ -231,9 +231,12 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
 
 export function fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): void {
   picker.replaceChildren(
-    ...models.map(model =>
-      element('option', { text: model.display_name || model.name, attributes: { value: model.name } }),
-    ),
+    ...models.map(model => {
+      const label = model.display_name || model.name
+      // The user's own models (My models) say so: their names are the user's, not the catalog's.
+      const shown = model.personal ? `${label} · ${text('personal')}` : label
+      return element('option', { text: shown, attributes: { value: model.name } })
+    }),
   )
   if (models.length === 0) picker.append(element('option', { text: text('no_models'), attributes: { value: '' } }))
   // `/chat?model=…` (the models page's "Chat with it") wins over the model used last.
