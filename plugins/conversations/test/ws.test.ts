@@ -111,7 +111,7 @@ t.test('stop ends the answer stopped; closing the socket does too', async t => {
   frames.socket.close()
   await until(async () => {
     const answer = (await messagesOf(gateway, id))[1]
-    return answer?.id === again.message_id && answer.status === 'stopped'
+    return answer?.id === again.message_id && answer?.status === 'stopped'
   }, 'the regenerated answer stopped by the close')
   socket.close()
 })
