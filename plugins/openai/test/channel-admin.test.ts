@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import { missingService, testServices, type TestGateway } from '@parley/core/testing'
-import { bootGateway, bootUpstream, createChannel, post, ROOT, until, waitForRows } from './helpers.js'
+import { bootGateway, bootUpstream, createChannel, post, readSse, ROOT, until, waitForRows } from './helpers.js'
 
 const MODEL = 'gpt-4o-mini'
 const ask = { model: MODEL, messages: [{ role: 'user', content: 'Hello?' }] }
@@ -183,4 +183,24 @@ t.test("a channel's own timeouts are honoured, and checked when saved", async t 
   await until(() => gateway.catalog.current().channels.find(c => c.id === id)?.timeouts === undefined, 'reloaded')
   const patient = await post(gateway, '/v1/chat/completions', ask, CALLER)
   t.equal(patient.status, 200, 'with the gateway’s timeout the slow upstream answers')
+})
+
+t.test("a channel's own idle timeout ends a stream that pauses too long", async t => {
+  const upstream = await bootUpstream(t, { defaultBehaviour: { text: 'one two three four', chunkDelayMs: 1000 } })
+  const gateway = await bootGateway(t)
+  await createChannel(gateway, {
+    name: 'pauses',
+    base_url: upstream.url,
+    keys: [KEY],
+    models: [MODEL],
+    timeouts: { idle_ms: 300 },
+  } as never)
+  const started = Date.now()
+  const events = await readSse(await post(gateway, '/v1/chat/completions', { ...ask, stream: true }, CALLER))
+  const took = Date.now() - started
+  const error = events.map(event => event.data).find(data => data.includes('"error"'))
+  t.match(error, /stopped sending in the middle of the answer/, 'the stream ends with the timeout event')
+  t.ok(took < 2500, `within the channel's 300 ms pause, not the gateway's 60 s (${took} ms)`)
+  const [row] = await waitForRows(gateway, 1)
+  t.match(row, { status: 'error', error_type: 'timeout' })
 })
