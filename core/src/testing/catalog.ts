@@ -16,6 +16,12 @@ export interface ChannelFields {
   readonly enabled?: boolean
   /** How stored images (`parley-object://`) reach the upstream; `auto` by default. */
   readonly image_delivery?: 'auto' | 'url' | 'inline'
+  /** The channel's own upstream timeouts in ms; absent or null: the gateway's. */
+  readonly timeouts?: {
+    readonly connect_ms?: number | null
+    readonly first_byte_ms?: number | null
+    readonly idle_ms?: number | null
+  }
 }
 
 /** Creates a channel through the admin API and waits until the routing snapshot has it. */

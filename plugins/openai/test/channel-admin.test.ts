@@ -163,7 +163,7 @@ t.test("a channel's own timeouts are honoured, and checked when saved", async t 
     keys: [KEY],
     models: [MODEL],
     timeouts: { connect_ms: 2000, first_byte_ms: 300 },
-  } as never)
+  })
   const view = await gateway.inject({ method: 'GET', url: `/api/admin/channels/${id}`, headers: ADMIN })
   t.same(view.json().timeouts, { connect_ms: 2000, first_byte_ms: 300, idle_ms: null })
 
@@ -194,7 +194,7 @@ t.test("a channel's own idle timeout ends a stream that pauses too long", async 
     keys: [KEY],
     models: [MODEL],
     timeouts: { idle_ms: 300 },
-  } as never)
+  })
   const started = Date.now()
   const events = await readSse(await post(gateway, '/v1/chat/completions', { ...ask, stream: true }, CALLER))
   const took = Date.now() - started
