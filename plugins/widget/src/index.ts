@@ -10,7 +10,7 @@ import {
 } from '@parley/core'
 import { installAdminRoutes } from './admin-routes.js'
 import { AnswerLog } from './answers.js'
-import { FRAME_ASSETS_URL, FRAME_DIR, LOADER_DIR } from './bundle.js'
+import { CONSOLE_ASSETS_URL, CONSOLE_DIR, FRAME_ASSETS_URL, FRAME_DIR, LOADER_DIR, TEMPLATES_DIR } from './bundle.js'
 import { installChatRoutes } from './chat-routes.js'
 import { WidgetClients } from './clients.js'
 import { installEmbedRoutes } from './embed-routes.js'
@@ -74,6 +74,14 @@ export default definePlugin({
     const frame = readClientBundle(FRAME_DIR, 'widget')
     const loader = readClientBundle(LOADER_DIR, 'widget').get('app.js')?.body ?? Buffer.alloc(0)
     serveClientBundle(ctx.http, FRAME_ASSETS_URL, frame)
+    serveClientBundle(ctx.http, CONSOLE_ASSETS_URL, readClientBundle(CONSOLE_DIR, 'widget'))
+    ctx.ui.adminSections.register('clients', {
+      title: 'widget.title',
+      path: '/admin/widget-clients',
+      template: 'widget-clients',
+      templatesDir: TEMPLATES_DIR,
+      order: 65,
+    })
     installEmbedRoutes(ctx.http, { clients, loader, frame })
 
     ctx.auth.register('session', sessions.strategy)
