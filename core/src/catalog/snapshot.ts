@@ -108,7 +108,8 @@ export async function loadSnapshot(em: EntityManager, store: ChannelStore, log?:
         weight: channel.weight,
         settings: Object.freeze(settings),
         imageDelivery: imageDeliveryOf(channel.imageDelivery),
-        ...timeoutsOf(channel),
+        // Always present (undefined in the usual case): every channel object has one shape.
+        timeouts: timeoutsOf(channel),
         keys: Object.freeze(opened),
         models: new Map(bindings.filter(b => b.channelId === channel.id).map(b => [b.model, b.upstreamModel])),
       }),
@@ -208,14 +209,12 @@ function timeoutsOf(channel: {
   connectTimeoutMs?: number | null
   firstByteTimeoutMs?: number | null
   idleTimeoutMs?: number | null
-}): { timeouts?: ChannelTimeoutsMs } {
+}): ChannelTimeoutsMs | undefined {
   const { connectTimeoutMs: connect, firstByteTimeoutMs: firstByte, idleTimeoutMs: idle } = channel
-  if (connect == null && firstByte == null && idle == null) return {}
-  return {
-    timeouts: Object.freeze({
-      ...(connect == null ? {} : { connectMs: connect }),
-      ...(firstByte == null ? {} : { firstByteMs: firstByte }),
-      ...(idle == null ? {} : { idleMs: idle }),
-    }),
-  }
+  if (connect == null && firstByte == null && idle == null) return undefined
+  return Object.freeze({
+    ...(connect == null ? {} : { connectMs: connect }),
+    ...(firstByte == null ? {} : { firstByteMs: firstByte }),
+    ...(idle == null ? {} : { idleMs: idle }),
+  })
 }
