@@ -1,3 +1,4 @@
+import { Type } from '@parley/core'
 import { callerOf, type Conversations } from './context.js'
 import type { ConversationOwner, MessageContent, StoredConversation, StoredMessage } from './service.js'
 import type { ConversationStore } from './store.js'
@@ -84,7 +85,13 @@ export function installPrivacyRoutes(c: Conversations): void {
 
   c.http.post(
     '/api/conversations/delete-all',
-    { schema: { tags, summary: 'Delete every conversation of the caller, with their messages and images' } },
+    {
+      schema: {
+        tags,
+        summary: 'Delete every conversation of the caller, with their messages and images',
+        querystring: Type.Object({}),
+      },
+    },
     async request => {
       const { owner } = await callerOf(request)
       return { deleted: await c.store.removeAll(owner) }

@@ -43,7 +43,6 @@ export async function installWebSocket(c: Conversations): Promise<void> {
     '/api/chat/ws',
     {
       websocket: true,
-      schema: { tags: ['conversations'], summary: 'WebSocket chat on stored conversations (upgrade)', hide: true },
       preValidation: async request => {
         const offered = String(request.headers['sec-websocket-protocol'] ?? '')
         const bearer = offered
