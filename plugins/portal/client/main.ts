@@ -31,6 +31,8 @@ async function start(): Promise<void> {
   const page = root.dataset.portalPage
   try {
     if (page === 'login' || page === 'register') return startAuthForm(root, page)
+    if (page === 'forgot-password' || page === 'reset-password')
+      return (await import('./password-reset.js')).startPasswordReset(root, page)
     if (page === 'chat' || page === 'models') {
       const config = await publicJson<PortalConfig>('GET', '/api/portal/config')
       if (!loadSession() && !config.allow_guest) return toLogin()

@@ -14,6 +14,8 @@ const PAGES = [
   { id: 'chat-seed-000', path: '/chat', template: 'chat' },
   { id: 'login', path: '/login', template: 'login' },
   { id: 'register', path: '/register', template: 'register' },
+  { id: 'forgot-password', path: '/forgot-password', template: 'forgot-password' },
+  { id: 'reset-password', path: '/reset-password', template: 'reset-password' },
   { id: 'account', path: '/account', template: 'account' },
   { id: 'tokens', path: '/tokens', template: 'tokens' },
   { id: 'models', path: '/models', template: 'models' },
