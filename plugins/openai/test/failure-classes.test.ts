@@ -4,7 +4,7 @@
  * types"): auth, rate limit, server error, timeout, connect, bad request; mid-stream errors too.
  */
 import t from 'tap'
-import { freePort } from '@parley/core/testing'
+import { captureLogs, freePort } from '@parley/core/testing'
 import { bootGateway, bootUpstream, createChannel, post, readSse, usageRows, waitForRows } from './helpers.js'
 
 const MODEL = 'gpt-4o-mini'
@@ -78,7 +78,11 @@ const cases: Case[] = [
 for (const c of cases) {
   t.test(`${c.name}: status, message in en and zh-CN, the row's class`, async t => {
     const upstream = await bootUpstream(t)
-    const gateway = await bootGateway(t, { config: { upstream: { first_byte_timeout_ms: 400, max_attempts: 1 } } })
+    const logs = captureLogs('warn')
+    const gateway = await bootGateway(t, {
+      logger: logs.logger,
+      config: { upstream: { first_byte_timeout_ms: 400, max_attempts: 1 } },
+    })
     const baseUrl = c.unreachable ? `http://127.0.0.1:${await freePort()}/v1` : upstream.url
     await createChannel(gateway, {
       name: 'only',
@@ -103,6 +107,12 @@ for (const c of cases) {
         ['error', c.rowType],
         ['error', c.rowType],
       ],
+    )
+    const attempts = logs.containing('upstream attempt failed').map(line => JSON.parse(line) as { type?: string })
+    t.same(
+      attempts.map(line => line.type),
+      [c.rowType, c.rowType],
+      'the log line of each attempt names the class too',
     )
   })
 }
