@@ -4,7 +4,6 @@ import { startChat } from './chat.js'
 import { startColorMode } from './color-mode.js'
 import { showErrorDialog } from './dialog.js'
 import { ApiError, loadSession, publicJson } from './session.js'
-import { startTokens } from './tokens.js'
 import type { HistoryMode } from './history.js'
 
 /*
@@ -41,7 +40,7 @@ async function start(): Promise<void> {
     }
     if (!loadSession()) return toLogin()
     if (page === 'account') return await startAccount(root)
-    if (page === 'tokens') return await startTokens(root)
+    if (page === 'tokens') return await (await import('./tokens.js')).startTokens(root)
     if (page === 'usage') return await (await import('./usage.js')).startUsage(root)
     if (page === 'model-configs') return await (await import('./model-configs.js')).startModelConfigs(root)
   } catch (error) {

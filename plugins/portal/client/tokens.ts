@@ -1,9 +1,15 @@
 import { element, role, showError, text } from './dom.js'
 import { ApiError, sessionJson } from './session.js'
+import { expiresText, limitsDialog, limitsSummary, tokenText, type TokenLimits } from './token-limits.js'
 
-/* API tokens: the list (never the secrets), create and regenerate (plaintext shown once), delete. */
+/*
+ * API tokens: the list (never the secrets), create and regenerate (plaintext shown once), their
+ * limits, delete. The portal's own `chat` token is the chat page's: not listed here.
+ */
 
-interface TokenInfo {
+const CHAT_TOKEN = 'chat'
+
+interface TokenInfo extends TokenLimits {
   readonly id: number
   readonly name: string
   readonly hint: string
@@ -31,46 +37,58 @@ export async function startTokens(root: HTMLElement): Promise<void> {
   const refresh = async () => {
     const { items } = await sessionJson<{ items: TokenInfo[] }>('GET', '/api/tokens')
     rows.replaceChildren(
-      ...items.map(token => {
-        const row = element('tr')
-        row.append(
-          cell(0, token.name, 'token-name'),
-          cell(1, token.hint, 'token-hint'),
-          cell(2, token.last_used_at ? new Date(token.last_used_at).toLocaleString() : text('never')),
-        )
-        const actions = element('td', { className: 'token-actions' })
-        const regenerate = element('button', {
-          className: 'btn',
-          text: text('regenerate'),
-          attributes: { type: 'button' },
-        })
-        regenerate.addEventListener(
-          'click',
-          guarded(async () => {
-            reveal((await sessionJson<{ token: string }>('POST', `/api/tokens/${token.id}/regenerate`)).token)
-            await refresh()
-          }),
-        )
-        const remove = element('button', {
-          className: 'btn btn-quiet',
-          text: text('delete'),
-          attributes: { type: 'button' },
-        })
-        remove.addEventListener(
-          'click',
-          guarded(async () => {
-            if (!confirm(text('confirm_delete'))) return
-            await sessionJson('DELETE', `/api/tokens/${token.id}`)
-            await refresh()
-          }),
-        )
-        actions.append(regenerate, remove)
-        row.append(actions)
-        return row
-      }),
+      ...items
+        .filter(token => token.name !== CHAT_TOKEN)
+        .map(token => {
+          const row = element('tr', { attributes: { 'data-token': token.name, 'data-id': String(token.id) } })
+          if (!token.enabled) row.classList.add('token-off')
+          row.append(
+            cell(0, token.name, 'token-name'),
+            cell(1, token.hint, 'token-hint'),
+            cell(2, limitsSummary(token), 'token-limits'),
+            cell(3, expiresText(token)),
+            cell(4, token.last_used_at ? new Date(token.last_used_at).toLocaleString() : text('never')),
+          )
+          const actions = element('td', { className: 'token-actions' })
+          const limits = element('button', {
+            className: 'btn',
+            text: tokenText('edit'),
+            attributes: { type: 'button', 'data-action': 'limits' },
+          })
+          limits.addEventListener('click', () => openLimits(token))
+          const regenerate = element('button', {
+            className: 'btn',
+            text: text('regenerate'),
+            attributes: { type: 'button' },
+          })
+          regenerate.addEventListener(
+            'click',
+            guarded(async () => {
+              reveal((await sessionJson<{ token: string }>('POST', `/api/tokens/${token.id}/regenerate`)).token)
+              await refresh()
+            }),
+          )
+          const remove = element('button', {
+            className: 'btn btn-quiet',
+            text: text('delete'),
+            attributes: { type: 'button' },
+          })
+          remove.addEventListener(
+            'click',
+            guarded(async () => {
+              if (!confirm(text('confirm_delete'))) return
+              await sessionJson('DELETE', `/api/tokens/${token.id}`)
+              await refresh()
+            }),
+          )
+          actions.append(limits, regenerate, remove)
+          row.append(actions)
+          return row
+        }),
     )
   }
 
+  const openLimits = limitsDialog(() => refresh())
   const form = role<HTMLFormElement>(root, 'create-form')
   form.addEventListener('submit', event => {
     event.preventDefault()
