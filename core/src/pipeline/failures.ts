@@ -197,8 +197,11 @@ const PHASE_ZH: Readonly<Record<AbortReason, string>> = {
 }
 
 /** The language of a call's caller, worked out only when a stream has to tell them of an error. */
-export function callerLanguage(headers: { readonly 'accept-language'?: string | string[] | undefined }): Language {
-  return languageOf(headers['accept-language'])
+export function callerLanguage(
+  headers: { readonly 'accept-language'?: string | string[] | undefined } | undefined,
+): Language {
+  // A plugin's stand-in request may have no headers: English then.
+  return languageOf(headers?.['accept-language'])
 }
 
 /** An upstream event past the SSE limit (`SseSplitter`): the attempt ends with this error. */
