@@ -1,4 +1,7 @@
 import { listModels, type ChatModel } from './chat-api.js'
+import { Attachments } from './chat-attach.js'
+import { OBJECT_PREFIX, withImages } from './chat-images.js'
+import type { ChatSettings } from './chat.js'
 import { ConversationSidebar } from './chat-sidebar.js'
 import {
   allMessages,
@@ -33,10 +36,24 @@ export interface ChatParts {
 
 function textOf(content: ServerMessage['content']): string {
   if (typeof content === 'string') return content
-  return content.map(part => (part.type === 'text' ? part.text : '🖼')).join('\n\n')
+  return content
+    .map(part => (part.type === 'text' ? part.text : ''))
+    .filter(Boolean)
+    .join('\n\n')
 }
 
-export async function startServerChat(root: HTMLElement, parts: ChatParts): Promise<void> {
+/** The keys of a message's stored images (read with `images=refs`). */
+function imagesIn(content: ServerMessage['content']): string[] | undefined {
+  if (typeof content === 'string') return undefined
+  const keys = content.flatMap(part =>
+    part.type === 'image_url' && part.image_url.url.startsWith(OBJECT_PREFIX)
+      ? [part.image_url.url.slice(OBJECT_PREFIX.length)]
+      : [],
+  )
+  return keys.length > 0 ? keys : undefined
+}
+
+export async function startServerChat(root: HTMLElement, parts: ChatParts, settings: ChatSettings): Promise<void> {
   const picker = role<HTMLSelectElement>(root, 'model')
   const log = role<HTMLOListElement>(root, 'log')
   const composer = role<HTMLFormElement>(root, 'composer')
@@ -48,6 +65,12 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts): Prom
   /** The last question's id (edit and resend), once the server has said it. */
   let lastQuestion: { id: number; content: string; item: HTMLLIElement } | undefined
   let editing: number | undefined
+  // Images attached to the next question (chat-attach.ts), filed under the conversation's id.
+  const attachments = settings.uploads
+    ? new Attachments(root, settings.uploads, () => (current ? String(current.id) : undefined))
+    : undefined
+  // A chat's own system prompt and temperature are not stored on the server: no popover here.
+  root.querySelector<HTMLElement>('.chat-settings')?.setAttribute('hidden', '')
 
   const sidebar = new ConversationSidebar(root, {
     open: conversation => void open(conversation),
@@ -90,8 +113,9 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts): Prom
         .filter(message => message.role !== 'system')
         .map(message => {
           const content = textOf(message.content)
+          const images = imagesIn(message.content)
           const view = parts.messageView(
-            { role: message.role as 'user' | 'assistant', content },
+            { role: message.role as 'user' | 'assistant', content, ...(images ? { images } : {}) },
             regenerate,
             scrollToEnd,
           )
@@ -127,7 +151,7 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts): Prom
     prompt.focus()
   }
 
-  async function exchange(what: Send, question: string | undefined): Promise<void> {
+  async function exchange(what: Send, question: string | undefined, images?: string[]): Promise<void> {
     if (running) return
     const controller = new AbortController()
     setRunning(controller)
@@ -148,7 +172,11 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts): Prom
       if (what.kind === 'regenerate' && log.lastElementChild?.getAttribute('data-role') === 'message-assistant')
         log.lastElementChild.remove()
       if (question !== undefined) {
-        const view = parts.messageView({ role: 'user', content: question }, regenerate, scrollToEnd)
+        const view = parts.messageView(
+          { role: 'user', content: question, ...(images?.length ? { images } : {}) },
+          regenerate,
+          scrollToEnd,
+        )
         log.append(view.item)
       }
       const answer: StoredMessage = { role: 'assistant', content: '' }
@@ -193,16 +221,25 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts): Prom
     }
   }
 
-  const submit = () => {
-    const content = prompt.value.trim()
-    if (content === '' || running || picker.value === '') return
+  const submit = async () => {
+    const text = prompt.value.trim()
+    if (running || picker.value === '') return
+    let images: string[] | undefined
+    if (attachments && !attachments.empty) {
+      images = await attachments.keys()
+      if (!images) return
+    }
+    if (text === '' && !images?.length) return
+    const content = withImages(text, images)
     prompt.value = ''
+    attachments?.clear()
     const edited = editing
     editing = undefined
     delete root.dataset.editing
-    void exchange(
+    await exchange(
       edited !== undefined ? { kind: 'edit', messageId: edited, content } : { kind: 'send', content },
-      content,
+      text,
+      images,
     )
   }
 
@@ -212,12 +249,12 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts): Prom
 
   composer.addEventListener('submit', event => {
     event.preventDefault()
-    submit()
+    void submit()
   })
   prompt.addEventListener('keydown', event => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault()
-      submit()
+      void submit()
     }
   })
   stopButton.addEventListener('click', () => running?.abort())

@@ -29,7 +29,7 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   const session = loadSession()
   // Server history (the conversations plugin) has its own controller, loaded only when used.
   if (settings.chat_history_mode === 'server' && session)
-    return (await import('./chat-server.js')).startServerChat(root, { messageView, fillModels })
+    return (await import('./chat-server.js')).startServerChat(root, { messageView, fillModels }, settings)
   const history = new History(
     settings.chat_history_mode,
     `parley.history.${session ? `user-${session.user.id}` : 'guest'}`,

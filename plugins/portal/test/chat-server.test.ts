@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import conversations from '@parley/conversations'
+import storageLocal from '@parley/storage-local'
+import uploads from '@parley/uploads'
 import { bootPortal, browserTest, DESKTOP, openChat, openPage, PHONE, ready, registerUser, until } from './browser.js'
 
 /*
@@ -157,6 +159,58 @@ browserTest('server history: search, load more, rename and delete in the sidebar
   await until(async () => (await page.locator('.chat-list-item:text("Renamed topic")').count()) === 0, 'deleted')
   const listed = await portal.gateway.inject({ method: 'GET', url: '/api/conversations?q=Renamed', headers })
   t.equal((listed.json() as { total: number }).total, 0, 'deleted on the server')
+})
+
+/** A 1×1 red PNG. */
+const PIXEL = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC',
+  'base64',
+)
+
+browserTest('server history: an attached image is stored as a reference and shows after a reload', async t => {
+  const portal = await bootPortal(
+    t,
+    { chat_history_mode: 'server' },
+    { plugins: [storageLocal, uploads, conversations] },
+  )
+  const { page, session } = await openChat(t, portal)
+  await page.setInputFiles('[data-role="attach-input"]', { name: 'red.png', mimeType: 'image/png', buffer: PIXEL })
+  await page.waitForSelector('[data-role="attachments"] li[data-state="done"]')
+  portal.provider.reply(
+    {
+      events: [
+        { type: 'text', delta: 'A red dot.' },
+        { type: 'done', finishReason: 'stop' },
+      ],
+    },
+    title,
+  )
+  await page.fill('[data-role="prompt"]', 'What is this?')
+  await page.press('[data-role="prompt"]', 'Enter')
+  await page.waitForSelector('[data-role="message-assistant"][data-state="done"]')
+  const id = Number(new URL(page.url()).searchParams.get('c'))
+  await until(async () => (await storedMessages(portal, session.access_token, id)).length === 2, 'stored')
+  const [question] = await storedMessages(portal, session.access_token, id)
+  t.match(question?.content, [
+    { type: 'text', text: 'What is this?' },
+    { type: 'image_url', image_url: { url: /^\/storage\/local\/\d+\/b-[0-9a-f]+\/images\/.+\.png\?expires=/ } },
+  ])
+  const raw = (await portal.gateway.db
+    .em()
+    .getConnection()
+    .execute('select content from conversations_messages where conversation_id = ? order by id', [id])) as Array<{
+    content: string
+  }>
+  t.match(raw[0]?.content, /parley-object:\/\/\d+\/b-[0-9a-f]+\/images\/[^"?]+\.png"/, 'the reference is stored')
+
+  await page.reload()
+  await ready(page, 'chat')
+  const shown = '[data-role="message-user"] [data-role="message-images"] img'
+  await page.waitForFunction(selector => {
+    const images = [...document.querySelectorAll<HTMLImageElement>(selector)]
+    return images.length === 1 && images.every(image => image.complete && image.naturalWidth > 0)
+  }, shown)
+  t.match(await page.textContent('[data-role="message-user"]'), /What is this\?/)
 })
 
 for (const language of ['en', 'zh-CN'] as const)
