@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs'
 import type { IncomingMessage } from 'node:http'
 import { Session } from 'node:inspector'
 import { performance, PerformanceObserver } from 'node:perf_hooks'
+import { startHeap, stopHeap, type HeapFigures, type HeapOptions } from './heap.js'
 
 /** Child to runner. */
 export type ServerMessage =
@@ -16,12 +17,16 @@ export type ServerMessage =
   | { readonly type: 'profiling' }
   | { readonly type: 'profiled'; readonly file: string }
   | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'heap-counting' }
+  | { readonly type: 'heap'; readonly figures: HeapFigures }
 
 /** Runner to child. */
 export type RunnerMessage =
   | { readonly type: 'stop' }
   | { readonly type: 'profile-start' }
   | { readonly type: 'profile-stop'; readonly file: string }
+  | { readonly type: 'heap-start'; readonly options: HeapOptions }
+  | { readonly type: 'heap-stop' }
 
 function tell(message: ServerMessage): void {
   process.send?.(message)
@@ -40,13 +45,16 @@ function post(method: string, params?: object): Promise<unknown> {
   })
 }
 
-async function profile(
-  message: Extract<RunnerMessage, { type: 'profile-start' | 'profile-stop' }>,
-): Promise<ServerMessage> {
+async function profile(message: Exclude<RunnerMessage, { type: 'stop' }>): Promise<ServerMessage> {
+  if (message.type === 'heap-start') return startHeap(message.options).then(() => ({ type: 'heap-counting' }))
+  if (message.type === 'heap-stop') return { type: 'heap', figures: await stopHeap() }
   if (message.type === 'profile-start') {
     session ??= new Session()
     session.connect()
     await post('Profiler.enable')
+    // V8's default is one sample per millisecond; BENCH_PROFILE_INTERVAL_US asks for more.
+    const interval = Number(process.env.BENCH_PROFILE_INTERVAL_US)
+    if (interval > 0) await post('Profiler.setSamplingInterval', { interval })
     await post('Profiler.start')
     return { type: 'profiling' }
   }
