@@ -8,7 +8,7 @@ import path from 'node:path'
 import type { CpuUse } from './cpu.js'
 import type { Measurement } from './load.js'
 
-export type Target = 'mock' | 'proxy' | 'parley'
+export type Target = 'mock' | 'proxy' | 'fastify' | 'parley'
 export type Format = 'json' | 'sse'
 
 export interface Row extends Measurement {
@@ -17,6 +17,8 @@ export interface Row extends Measurement {
   readonly connections: number
   /** Cores each process used during the measurement (Linux only). */
   readonly cpu?: CpuUse | undefined
+  /** The target's resident memory at the end of the cell, in MB (Linux only). */
+  readonly rssMb?: number | undefined
 }
 
 export interface Check {
@@ -40,7 +42,12 @@ export function noisy(row: Row | undefined): boolean {
   return (row?.cpu?.other ?? 0) > NOISY_OTHER_CORES
 }
 
-const TARGET_NAMES: Record<Target, string> = { mock: 'mock (direct)', proxy: 'bare proxy', parley: 'Parley' }
+export const TARGET_NAMES: Record<Target, string> = {
+  mock: 'mock (direct)',
+  proxy: 'bare proxy',
+  fastify: 'Fastify proxy',
+  parley: 'Parley',
+}
 
 function find(rows: readonly Row[], target: Target, format: Format, connections: number): Row | undefined {
   return rows.find(row => row.target === target && row.format === format && row.connections === connections)
@@ -84,6 +91,7 @@ export function medians(rounds: readonly Row[]): Row[] {
       timeouts: sum(row => row.timeouts),
       durationS: sum(row => row.durationS),
       cpu,
+      rssMb: median(row => row.rssMb ?? Number.NaN),
     }
   })
 }
@@ -138,13 +146,14 @@ export function table(rows: readonly Row[]): string {
     'format',
     'c',
     'req/s',
-    'p50 ms',
-    'p99 ms',
-    'mean ms',
+    'p50 µs',
+    'p99 µs',
+    'mean µs',
     'requests',
     'failed',
     'cpu target',
     'µs cpu/req',
+    'RSS MB',
     'cpu mock',
     'cpu loadgen',
     'cpu other',
@@ -155,13 +164,14 @@ export function table(rows: readonly Row[]): string {
     row.format,
     String(row.connections),
     row.requestsPerSec.toFixed(0),
-    row.p50Ms.toFixed(3),
-    row.p99Ms.toFixed(3),
-    row.meanMs.toFixed(3),
+    (row.p50Ms * 1000).toFixed(0),
+    (row.p99Ms * 1000).toFixed(0),
+    (row.meanMs * 1000).toFixed(0),
     String(row.ok),
     String(row.non2xx + row.errors + row.timeouts),
     cores(row.cpu?.[row.target]),
     row.cpu?.[row.target] === undefined ? '-' : cpuPerRequestUs(row).toFixed(0),
+    row.rssMb === undefined || Number.isNaN(row.rssMb) ? '-' : row.rssMb.toFixed(0),
     row.target === 'mock' ? '-' : cores(row.cpu?.mock),
     cores(row.cpu?.loadgen),
     `${cores(row.cpu?.other)}${noisy(row) ? '*' : ''}`,
@@ -181,20 +191,39 @@ export function table(rows: readonly Row[]): string {
 }
 
 /**
- * Bare proxy CPU per request over Parley's, per format and concurrency: the throughput ratio the
- * two would reach if both were CPU-bound on the same CPU. Printed beside the targets because it
- * holds up better than req/s when other programs share the machine.
+ * Bare proxy CPU per request over each other server's (Fastify proxy, Parley), per format and
+ * concurrency: the throughput ratio the two would reach if both were CPU-bound on the same CPU.
+ * Printed beside the targets because it holds up better than req/s when other programs share
+ * the machine.
  */
-export function cpuRatios(rows: readonly Row[]): Array<{ format: Format; connections: number; value: number }> {
-  const out: Array<{ format: Format; connections: number; value: number }> = []
-  for (const parley of rows.filter(row => row.target === 'parley')) {
-    const proxy = find(rows, 'proxy', parley.format, parley.connections)
-    if (proxy?.cpu && parley.cpu)
+export interface CpuRatio {
+  readonly target: Target
+  readonly format: Format
+  readonly connections: number
+  readonly value: number
+}
+
+export function cpuRatios(rows: readonly Row[]): CpuRatio[] {
+  const out: CpuRatio[] = []
+  for (const row of rows.filter(row => row.target === 'fastify' || row.target === 'parley')) {
+    const proxy = find(rows, 'proxy', row.format, row.connections)
+    if (proxy?.cpu && row.cpu)
       out.push({
-        format: parley.format,
-        connections: parley.connections,
-        value: cpuPerRequestUs(proxy) / cpuPerRequestUs(parley),
+        target: row.target,
+        format: row.format,
+        connections: row.connections,
+        value: cpuPerRequestUs(proxy) / cpuPerRequestUs(row),
       })
+  }
+  return out
+}
+
+/** Parley's throughput over the Fastify proxy's at the highest concurrency: what Parley's own work costs. */
+export function fastifyRatios(rows: readonly Row[], high: number): Array<{ format: Format; value: number }> {
+  const out: Array<{ format: Format; value: number }> = []
+  for (const format of ['json', 'sse'] as const) {
+    const [parley, fastify] = [find(rows, 'parley', format, high), find(rows, 'fastify', format, high)]
+    if (parley && fastify) out.push({ format, value: parley.requestsPerSec / fastify.requestsPerSec })
   }
   return out
 }
@@ -208,13 +237,16 @@ export function verdicts(list: readonly Check[]): string {
     .join('\n')
 }
 
-export function cpuRatioLines(list: ReturnType<typeof cpuRatios>): string {
-  return list
-    .map(
+export function cpuRatioLines(list: readonly CpuRatio[], vsFastify: ReturnType<typeof fastifyRatios>): string {
+  return [
+    ...list.map(
       ratio =>
-        `info  ${ratio.format.padEnd(4)} CPU per request, bare proxy / Parley at c=${ratio.connections}: ${ratio.value.toFixed(3)}`,
-    )
-    .join('\n')
+        `info  ${ratio.format.padEnd(4)} CPU per request, bare proxy / ${TARGET_NAMES[ratio.target]} at c=${ratio.connections}: ${ratio.value.toFixed(3)}`,
+    ),
+    ...vsFastify.map(
+      ratio => `info  ${ratio.format.padEnd(4)} throughput, Parley / Fastify proxy: ${ratio.value.toFixed(3)}`,
+    ),
+  ].join('\n')
 }
 
 export function machine(): Record<string, unknown> {

@@ -1,8 +1,9 @@
 /**
- * `npm run bench`: the mock upstream, the bare proxy and Parley, each in a child process of its
- * own; Parley provisioned through its HTTP API; then autocannon against each target in turn
- * (mock direct, bare proxy, Parley) for JSON and SSE at each concurrency, with a warm-up before
- * every measurement. Prints the table and the PASS/MISS of each target and writes the figures
+ * `npm run bench`: the mock upstream, the bare proxy, the Fastify proxy and Parley, each in a
+ * child process of its own, the servers under test pinned to one core and the load generator
+ * and the mock to the others (placement.ts); Parley provisioned through its HTTP API; then
+ * autocannon against each target in turn (mock direct, bare proxy, Fastify proxy, Parley) for
+ * JSON and SSE at each concurrency, with a warm-up before every measurement. Prints the table and the PASS/MISS of each target and writes the figures
  * to bench/results/latest.json. Exits 0 whether the targets are met or not; it fails only when
  * the bench itself cannot run or a target answers wrongly. Settings: see settings.ts.
  */
@@ -18,6 +19,7 @@ import {
   checks,
   cpuRatioLines,
   cpuRatios,
+  fastifyRatios,
   machine,
   medians,
   table,
@@ -27,6 +29,8 @@ import {
   type Target,
 } from './report.js'
 import { requestBody, verify } from './requests.js'
+import { launchers } from './entries.js'
+import { pin, placeRunner, rssMb } from './placement.js'
 import { readSettings, RESULTS_DIR } from './settings.js'
 import { startServer, type RunningServer } from './servers.js'
 
@@ -49,6 +53,7 @@ function cpuText(row: Row): string {
   return `  cpu ${used.map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}`
 }
 
+const placement = placeRunner(settings.pin)
 const started: RunningServer[] = []
 // Parley first, the mock last: requests still queued in Parley when the load stops must not
 // meet a closed upstream (they would be logged as failures).
@@ -57,27 +62,42 @@ const stopAll = async () => {
 }
 try {
   const childEnv = { NODE_ENV: 'production' }
-  const mock = await startServer('mock upstream', './mock-upstream.ts', { env: childEnv })
+  const launch = await launchers(settings.parleyCode)
+  const mock = await startServer('mock upstream', launch['mock-upstream'].file, {
+    env: childEnv,
+    execArgv: launch['mock-upstream'].execArgv,
+  })
   started.push(mock)
-  const proxy = await startServer('bare proxy', './bare-proxy.ts', { args: [mock.url], env: childEnv })
+  pin(placement, mock.pid, 'mock')
+  const proxy = await startServer('bare proxy', launch['bare-proxy'].file, {
+    args: [mock.url],
+    env: childEnv,
+    execArgv: launch['bare-proxy'].execArgv,
+  })
   started.push(proxy)
-  // Without the `parley-source` condition the workspace packages resolve to their dist/ builds.
-  const inherited =
-    settings.parleyCode === 'dist'
-      ? process.execArgv.filter(flag => flag !== '--conditions=parley-source')
-      : process.execArgv
-  const parley = await startServer('Parley', './parley-server.ts', {
+  pin(placement, proxy.pid, 'target')
+  const fastify = await startServer('Fastify proxy', launch['fastify-proxy'].file, {
+    args: [mock.url],
+    env: childEnv,
+    execArgv: launch['fastify-proxy'].execArgv,
+  })
+  started.push(fastify)
+  pin(placement, fastify.pid, 'target')
+  const parley = await startServer('Parley', launch['parley-server'].file, {
     env: {
       ...childEnv,
       BENCH_ADMIN_USERNAME: admin.username,
       BENCH_ADMIN_PASSWORD: admin.password,
       BENCH_LOG_LEVEL: settings.parleyLog,
     },
-    execArgv: [...inherited, ...settings.parleyFlags],
+    execArgv: [...launch['parley-server'].execArgv, ...settings.parleyFlags],
   })
   started.push(parley)
-  const servers: Record<Target, RunningServer> = { mock, proxy, parley }
+  pin(placement, parley.pid, 'target')
+  const servers: Record<Target, RunningServer> = { mock, proxy, fastify, parley }
   const { apiToken } = await provision(parley.url, mock.url, admin)
+  // Resident memory before any load (Parley after its start and set-up, nothing else).
+  const idleRssMb = Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, rssMb(server.pid)]))
 
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiToken}` }
   const url = (target: Target) => `${servers[target].url}/v1/chat/completions`
@@ -86,7 +106,17 @@ try {
 
   const cells = settings.targets.length * settings.formats.length * settings.connections.length
   console.log(
-    `bench: ${settings.rounds} round(s) of ${cells} cells, ${settings.warmupS} s warm-up + ${settings.durationS} s each; pids: mock ${mock.pid}, proxy ${proxy.pid}, Parley ${parley.pid}`,
+    `bench: ${settings.rounds} round(s) of ${cells} cells, ${settings.warmupS} s warm-up + ${settings.durationS} s each; pids: mock ${mock.pid}, proxy ${proxy.pid}, Fastify proxy ${fastify.pid}, Parley ${parley.pid}`,
+  )
+  console.log(
+    placement.targetCore === undefined
+      ? 'bench: nothing pinned (BENCH_PIN=0, one core, or no taskset): every process may run on any core'
+      : `bench: servers under test on core ${placement.targetCore}; load generator and mock on ${placement.otherCores}`,
+  )
+  console.log(
+    `bench: idle RSS ${Object.entries(idleRssMb)
+      .map(([name, mb]) => `${name} ${mb.toFixed(0)} MB`)
+      .join(', ')}`,
   )
   const pids = new Map(Object.entries(servers).map(([name, server]) => [server.pid, name]))
   const rounds: Row[] = []
@@ -119,11 +149,18 @@ try {
             await profiled.stopProfile(file)
             profiles.push(file)
           }
-          const row: Row = { target, format, connections, ...measured, cpu: cpuUse(before, after, pids) }
+          const row: Row = {
+            target,
+            format,
+            connections,
+            ...measured,
+            cpu: cpuUse(before, after, pids),
+            rssMb: rssMb(servers[target].pid),
+          }
           rounds.push(row)
           const failed = row.non2xx + row.errors + row.timeouts
           console.log(
-            `  ${target.padEnd(6)} ${format.padEnd(4)} c=${String(connections).padEnd(3)} ${row.requestsPerSec.toFixed(0).padStart(6)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${cpuText(row)}`,
+            `  ${target.padEnd(7)} ${format.padEnd(4)} c=${String(connections).padEnd(3)} ${row.requestsPerSec.toFixed(0).padStart(6)} req/s  p50 ${(row.p50Ms * 1000).toFixed(0)} µs  p99 ${(row.p99Ms * 1000).toFixed(0)} µs  RSS ${row.rssMb?.toFixed(0)} MB${cpuText(row)}`,
           )
           if (failed > 0)
             throw new Error(
@@ -142,8 +179,9 @@ try {
   const rows = medians(rounds)
   const results = checks(rows, Math.max(...settings.connections), Math.min(...settings.connections))
   const efficiency = cpuRatios(rows)
+  const vsFastify = fastifyRatios(rows, Math.max(...settings.connections))
   console.log(
-    `\n${settings.rounds > 1 ? `medians of ${settings.rounds} rounds:\n` : ''}${table(rows)}\n\n${verdicts(results)}\n${cpuRatioLines(efficiency)}`,
+    `\n${settings.rounds > 1 ? `medians of ${settings.rounds} rounds:\n` : ''}${table(rows)}\n\n${verdicts(results)}\n${cpuRatioLines(efficiency, vsFastify)}`,
   )
   const loadAverage = { before: loadBefore, after: os.loadavg()[0] as number }
   writeResults(settings.out, {
@@ -154,6 +192,9 @@ try {
     rows,
     checks: results,
     cpu_ratios: efficiency,
+    parley_over_fastify: vsFastify,
+    idle_rss_mb: idleRssMb,
+    pinned: placement,
     rounds,
   })
   console.log(`\nresults written to ${path.relative(process.cwd(), settings.out)}`)

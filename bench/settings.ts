@@ -6,7 +6,7 @@
  *   are not counted (default 5: Parley's code needs a few seconds of load to be optimised).
  * - BENCH_CONNECTIONS: concurrencies, comma-separated (default "1,64"). The throughput target is
  *   checked at the highest, the latency target at the lowest.
- * - BENCH_TARGETS: any of "mock,proxy,parley" (default all three, in that order).
+ * - BENCH_TARGETS: any of "mock,proxy,fastify,parley" (default all four, in that order).
  * - BENCH_FORMATS: any of "json,sse" (default both).
  * - BENCH_ROUNDS: how many times the whole matrix runs (default 1). With more, each cell reports
  *   the median of its rounds, and rounds interleave the targets in time, so a noisy minute on a
@@ -19,6 +19,8 @@
  * - BENCH_PARLEY_LOG: Parley's log level (default "warn"). At "info" Parley logs a line per
  *   request to the runner's standard output.
  * - BENCH_OUT: where the JSON results go (default bench/results/latest.json).
+ * - BENCH_PIN: "0" leaves every process free to run on any core (default: the servers under
+ *   test on one core, the load generator and the mock on the others; placement.ts).
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,7 +30,7 @@ const DEFAULT_DURATION_S = 10
 const DEFAULT_WARMUP_S = 5
 const DEFAULT_CONNECTIONS = '1,64'
 const DEFAULT_ROUNDS = 1
-const TARGETS = ['mock', 'proxy', 'parley'] as const
+const TARGETS = ['mock', 'proxy', 'fastify', 'parley'] as const
 const FORMATS = ['json', 'sse'] as const
 const CODE = ['source', 'dist'] as const
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -47,6 +49,7 @@ export interface BenchSettings {
   readonly parleyFlags: readonly string[]
   readonly parleyLog: (typeof LOG_LEVELS)[number]
   readonly out: string
+  readonly pin: boolean
 }
 
 function list<T extends string>(env: NodeJS.ProcessEnv, name: string, fallback: string, allowed: readonly T[]): T[] {
@@ -86,5 +89,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     parleyFlags: (env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean),
     parleyLog: list(env, 'BENCH_PARLEY_LOG', 'warn', LOG_LEVELS)[0] ?? 'warn',
     out: path.resolve(env.BENCH_OUT ?? path.join(RESULTS_DIR, 'latest.json')),
+    pin: env.BENCH_PIN !== '0',
   })
 }

@@ -1,0 +1,45 @@
+/**
+ * How each server of the bench is started. From source (the default) every child runs its
+ * TypeScript through the same loader as the tests, which holds the TypeScript compiler: about
+ * 100 MB of each child's resident memory. With `BENCH_PARLEY_CODE=dist` the servers' entry
+ * files are bundled once by esbuild (their packages left as imports, so `@parley/*` resolves to
+ * the output of `npm run build`) and run by plain `node`, as in production: their RSS is then
+ * theirs alone.
+ */
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+import { RESULTS_DIR } from './settings.js'
+
+export const ENTRIES = ['mock-upstream', 'bare-proxy', 'fastify-proxy', 'parley-server'] as const
+export type Entry = (typeof ENTRIES)[number]
+
+export interface Launch {
+  readonly file: string
+  readonly execArgv: string[]
+}
+
+const OUT_DIR = path.join(RESULTS_DIR, 'build')
+
+/** Where each entry is and with which Node flags it runs; bundles them first for `dist`. */
+export async function launchers(code: 'source' | 'dist'): Promise<Record<Entry, Launch>> {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  if (code === 'source')
+    return Object.fromEntries(
+      ENTRIES.map(name => [name, { file: path.join(here, `${name}.ts`), execArgv: process.execArgv }]),
+    ) as Record<Entry, Launch>
+  await build({
+    entryPoints: ENTRIES.map(name => path.join(here, `${name}.ts`)),
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    outdir: OUT_DIR,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'warning',
+  })
+  return Object.fromEntries(
+    ENTRIES.map((name): [Entry, Launch] => [name, { file: path.join(OUT_DIR, `${name}.mjs`), execArgv: [] }]),
+  ) as Record<Entry, Launch>
+}
