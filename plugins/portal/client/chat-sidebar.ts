@@ -94,9 +94,10 @@ export class ConversationSidebar {
         'aria-expanded': 'false',
       },
     })
+    toggle.title = text('conversations')
     toggle.append(
       element('span', { text: '☰', attributes: { 'aria-hidden': 'true' } }),
-      element('span', { text: text('conversations') }),
+      element('span', { className: 'visually-hidden', text: text('conversations') }),
     )
     toggle.addEventListener('click', () => this.drawer(root.dataset.drawer !== 'open'))
     root.querySelector('.chat-toolbar')?.prepend(toggle)
