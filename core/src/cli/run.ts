@@ -8,6 +8,7 @@ import type { Secrets } from '../config/secrets.js'
 import { TOKENS } from '../kernel/tokens.js'
 import { runCheckTheme } from './check-theme.js'
 import { runDoctor } from './doctor.js'
+import { runNew } from './new.js'
 
 export interface CliIo {
   readonly out: NodeJS.WritableStream
@@ -25,6 +26,7 @@ Commands:
   doctor    check configuration, database, Redis and plugins; explain what is wrong
   re-encrypt  seal every stored upstream secret with the current ENCRYPTION_KEY
   check-theme [--json] <dir>...  check theme folders (rule codes in docs/themes.md)
+  new plugin|theme <name> [folder]  write a plugin or theme folder with a passing test
   help      show this text
 
 Plugins may add commands (for example create-admin); run them the same way.
@@ -52,6 +54,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         return await reencrypt(io)
       case 'check-theme':
         return runCheckTheme(rest, io)
+      case 'new':
+        return runNew(rest, io)
       default:
         return await pluginCommand(command, rest, io)
     }
