@@ -1,6 +1,7 @@
 import { listModels, streamChat, type ChatModel } from './chat-api.js'
 import { ChatSettingsPanel } from './chat-settings.js'
-import { Attachments, imagesOf, withImages, type UploadLimits } from './chat-attach.js'
+import type { UploadLimits } from './chat-attach.js'
+import { imagesOf, withImages } from './chat-images.js'
 import { showErrorDialog } from './dialog.js'
 import { element, role, text } from './dom.js'
 import { History, type Conversation, type HistoryMode, type StoredMessage } from './history.js'
@@ -44,11 +45,13 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
   let current: Conversation | undefined
   let running: AbortController | undefined
 
-  // Images attached to the next message (chat-attach.ts), when uploads are on for this caller.
+  // Images attached to the next message (chat-attach.ts, a chunk of its own), when uploads are on for this caller.
   const uploads = settings.uploads
   const attachments =
     uploads && (session || uploads.guests)
-      ? new Attachments(root, uploads, () => (current ? `b-${current.id}` : undefined))
+      ? new (await import('./chat-attach.js')).Attachments(root, uploads, () =>
+          current ? `b-${current.id}` : undefined,
+        )
       : undefined
 
   // The chat's system prompt and temperature (chat-settings.ts), kept with the conversation.

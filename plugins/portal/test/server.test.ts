@@ -133,6 +133,8 @@ t.test('GET /api/portal/config: the public settings the pages need', async t => 
     allow_guest: true,
     allow_registration: true,
     chat_history_mode: 'memory',
+    // The uploads plugin is not loaded here (plugins/portal/test/chat-attach.test.ts has it).
+    uploads: null,
   })
 })
 
