@@ -65,7 +65,9 @@ function serve(c: Conversations, socket: WebSocket, request: FastifyRequest, cal
   const say = (message: Record<string, unknown>) => {
     if (socket.readyState !== socket.OPEN) return
     if (socket.bufferedAmount > MAX_BUFFERED) {
-      // Back-pressure: the data plane does not wait for a socket, so a client this far behind is closed.
+      // Back-pressure: the data plane does not wait for a socket, so a client this far behind is
+      // closed, and its answers stop now (the close handshake may wait for a reader that is gone).
+      for (const stop of running.values()) stop.abort()
       socket.close(1013, 'client too slow')
       return
     }

@@ -136,3 +136,25 @@ t.test('the upgrade is authenticated; another user\u2019s conversation is not fo
   intruder.socket.close()
   t.same(await messagesOf(gateway, id), [], 'nothing stored')
 })
+
+t.test('a client that stops reading is closed (1013) and its answer ends stopped', async t => {
+  const { gateway, provider } = await boot(t)
+  const id = await newConversation(gateway)
+  const big = 'x'.repeat(32 * 1024)
+  provider.reply({
+    events: [
+      ...Array.from({ length: 600 }, () => ({ type: 'text', delta: big }) as const),
+      { type: 'done', finishReason: 'stop' } as const,
+    ],
+  })
+  const { socket, next } = await connect(gateway)
+  const closed = new Promise<number>(resolve => socket.once('close', code => resolve(code)))
+  socket.send(JSON.stringify({ type: 'send', conversation_id: id, content: 'Flood me' }))
+  await next('started')
+  // Stop reading: the server's buffer for this client grows past its limit.
+  ;(socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause()
+  await until(async () => (await messagesOf(gateway, id))[1]?.status === 'stopped', 'stopped', 20_000)
+  ;(socket as unknown as { _socket: { resume(): void } })._socket.resume()
+  t.equal(await closed, 1013, 'closed as too slow')
+  t.match((await messagesOf(gateway, id))[1], { status: 'stopped' })
+})
