@@ -27,6 +27,7 @@ import openai from '@parley/openai'
 import portal, { buildClient } from '@parley/portal'
 import rateLimit from '@parley/rate-limit'
 import storageLocal from '@parley/storage-local'
+import conversations from '@parley/conversations'
 
 const FUZZ_SECONDS = Number(process.env.FUZZ_SECONDS ?? 60)
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206)
@@ -705,7 +706,7 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
   const upstream = await startMockUpstream({ models: [MODEL] })
   t.teardown(() => upstream.close())
   const gateway = await createTestGateway({
-    plugins: [identity, openai, coze, rateLimit, storageLocal, portal, admin],
+    plugins: [identity, openai, coze, rateLimit, storageLocal, conversations, portal, admin],
     listen: true,
     // Limits high enough that the fuzz reaches the handlers rather than the rate limiter.
     // The harness signs in from its own address (behind the trusted loopback proxy): the fuzz's
