@@ -152,7 +152,7 @@ export class Principals {
       }
       return andThen(this.group(guests.group), limits => guestPrincipal(ip, guests.group, limits))
     }
-    if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential, request.ip)
+    if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential, request)
     if (!looksLikeJwt(credential)) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
     return this.fromJwt(credential, false)
   }
@@ -190,10 +190,10 @@ export class Principals {
     }
   }
 
-  private fromApiToken(token: string, ip: string): MaybePromise<Principal> {
+  private fromApiToken(token: string, request: FastifyRequest): MaybePromise<Principal> {
     const hash = this.hashOf(token)
     return andThen(this.token(hash), found =>
-      andThen(found ? this.user(found.userId) : null, user => this.tokenPrincipal(found, user, hash, ip)),
+      andThen(found ? this.user(found.userId) : null, user => this.tokenPrincipal(found, user, hash, request)),
     )
   }
 
@@ -213,10 +213,16 @@ export class Principals {
     return hash
   }
 
-  private tokenPrincipal(found: CachedToken | null, user: CachedUser | null, hash: string, ip: string): Principal {
+  private tokenPrincipal(
+    found: CachedToken | null,
+    user: CachedUser | null,
+    hash: string,
+    request: FastifyRequest,
+  ): Principal {
     if (!found || !user || !user.active) throw identityErrors.PARLEY_ERR_IDENTITY_API_TOKEN_INVALID()
     const limits = found.limits
-    if (limits !== undefined) checkTokenLimits(limits, ip)
+    // `request.ip` is read only for a restricted token: an unrestricted one costs nothing more.
+    if (limits !== undefined) checkTokenLimits(limits, request.ip)
     this.touch(found.id, hash)
     const principal: Extract<Principal, { kind: 'api_token' }> = {
       kind: 'api_token',
