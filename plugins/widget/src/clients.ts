@@ -88,12 +88,18 @@ export class WidgetClients {
 
   view(row: WidgetClientRow): ClientView {
     const context = secretContext(row.clientId)
-    const secrets = [{ secret: this.box.open(row.secretSealed, context), until: Infinity }]
+    const secrets: Array<{ secret: string; until: number }> = []
+    const open = (sealed: string, until: number) => {
+      try {
+        secrets.push({ secret: this.box.open(sealed, context), until })
+      } catch (error) {
+        // ENCRYPTION_KEY changed without re-encrypt-widget-clients: its signatures fail (401), never a 500.
+        this.log.error({ err: error, widget_client: row.clientId }, 'a widget client secret does not open')
+      }
+    }
+    open(row.secretSealed, Infinity)
     if (row.previousSecretSealed && row.previousSecretUntil && row.previousSecretUntil.getTime() > Date.now())
-      secrets.push({
-        secret: this.box.open(row.previousSecretSealed, context),
-        until: row.previousSecretUntil.getTime(),
-      })
+      open(row.previousSecretSealed, row.previousSecretUntil.getTime())
     return {
       id: row.id,
       clientId: row.clientId,

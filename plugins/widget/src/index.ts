@@ -17,6 +17,7 @@ import { installEmbedRoutes } from './embed-routes.js'
 import { WidgetClient } from './entities.js'
 import { widgetLimits } from './limits.js'
 import { widgetMigrations } from './migrations/index.js'
+import { reencryptSecrets } from './reencrypt.js'
 import { installSessionRoute } from './session-route.js'
 import { WidgetSessions } from './sessions.js'
 import { installTranscriptRoutes } from './transcript-routes.js'
@@ -105,6 +106,18 @@ export default definePlugin({
       answers,
       transcripts,
       running,
+    })
+
+    // `parley re-encrypt` covers channels (core); this covers the secrets this plugin stores.
+    ctx.commands.register('re-encrypt-widget-clients', {
+      description: 'seal every widget client secret with the current ENCRYPTION_KEY',
+      async run() {
+        const { resealed, unreadable } = await reencryptSecrets(em(), box)
+        process.stdout.write(`Re-encrypted ${resealed} widget client secret(s) with the current ENCRYPTION_KEY.\n`)
+        if (unreadable > 0)
+          process.stdout.write(`${unreadable} secret(s) open with no configured key; rotate those clients' secrets.\n`)
+        return unreadable > 0 ? 1 : 0
+      },
     })
 
     ctx.onStart(async () => {

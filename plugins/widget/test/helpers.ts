@@ -39,6 +39,9 @@ export async function widgetGateway(
     upstream?: MockUpstream
     sharedWith?: TestGateway
     plugins?: unknown[]
+    config?: Record<string, unknown>
+    /** false: the database already has the mock channel (a restarted gateway). */
+    channel?: boolean
   } = {},
 ): Promise<WidgetFixture> {
   await ensureBuilt()
@@ -51,9 +54,10 @@ export async function widgetGateway(
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     ...(options.env ? { env: options.env } : {}),
     ...(options.sharedWith ? { sharedWith: options.sharedWith } : {}),
+    ...(options.config ? { config: options.config } : {}),
   })
   t.teardown(gateway.close)
-  if (!options.sharedWith)
+  if (!options.sharedWith && options.channel !== false)
     await createChannel(gateway, {
       name: 'mock',
       base_url: upstream.url,
