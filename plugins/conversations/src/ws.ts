@@ -148,7 +148,12 @@ function serve(c: Conversations, socket: WebSocket, request: FastifyRequest, cal
           write: piece => {
             for (const event of splitter.push(encoder.encode(piece))) {
               if (event.data === '' || event.data === '[DONE]') continue
-              const chunk = JSON.parse(event.data) as Record<string, unknown>
+              let chunk: Record<string, unknown>
+              try {
+                chunk = JSON.parse(event.data) as Record<string, unknown>
+              } catch {
+                continue // not a chunk of the format (a comment the pipeline never sends today)
+              }
               say(chunk.error ? { type: 'error', ...ids, error: chunk.error } : { type: 'chunk', ...ids, data: chunk })
             }
           },
