@@ -24,11 +24,13 @@ export async function boot(
   t: Test,
   dialect: Dialect = 'sqlite',
   options: Record<string, unknown> = {},
+  redisUrl?: string,
 ): Promise<TestGateway> {
   const gateway = await createTestGateway({
     plugins: [callers, { plugin: tickets, options }],
     config: { plugins: ['@parley/storage-local'] },
     ...(dialect === 'mysql' ? { mysqlUrl: testServices.mysqlUrl } : {}),
+    ...(redisUrl ? { redisUrl } : {}),
   })
   t.teardown(gateway.close)
   return gateway
