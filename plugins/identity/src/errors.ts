@@ -224,7 +224,7 @@ export const identityErrors = defineErrors({
     zh: '此重置链接无效、已过期或已被使用，请重新申请',
   },
   PARLEY_ERR_IDENTITY_RESET_UNAVAILABLE: {
-    status: 503,
+    status: 403,
     type: 'password_reset_unavailable',
     message: 'Password reset by mail is not set up on this site; ask an administrator to set a new password',
     zh: '本站未配置邮件重置密码，请联系管理员为您设置新密码',
