@@ -7,7 +7,16 @@
 import t, { type Test } from 'tap'
 import OpenAI from 'openai'
 import openai from '@parley/openai'
-import { createChannel, sdk, startMockUpstream, until, waitForRows, type MockUpstream } from '@parley/core/testing'
+import {
+  createChannel,
+  createTestGateway,
+  fixtureAuth,
+  sdk,
+  startMockUpstream,
+  until,
+  waitForRows,
+  type MockUpstream,
+} from '@parley/core/testing'
 import { boot, png, storedPng, uploadRows, type Booted } from './helpers.js'
 
 async function withChannel(
@@ -121,4 +130,14 @@ t.test('text-only calls and plain image URLs pass as they were', async t => {
     ],
   })
   t.same(upstream.requests[0]?.images, ['https://example.com/cat.png'])
+})
+
+t.test('with no storage driver loaded nothing is scanned: a reference goes up as it came', async t => {
+  const gateway = await createTestGateway({ plugins: [fixtureAuth, openai], listen: true })
+  t.teardown(gateway.close)
+  const upstream = await startMockUpstream()
+  t.teardown(upstream.close)
+  await createChannel(gateway, { name: 'plain', base_url: upstream.url, keys: ['sk-test'], models: ['gpt-4o'] })
+  t.equal(await ask(sdk(gateway, 'token-default'), '1/c1/images/someone-elses.png'), 'ok')
+  t.same(upstream.requests[0]?.images, ['parley-object://1/c1/images/someone-elses.png'])
 })
