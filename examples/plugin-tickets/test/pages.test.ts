@@ -9,10 +9,11 @@ import { png } from './helpers.js'
 const SHOTS = path.resolve(import.meta.dirname, '../../../docs/screenshots')
 const USER = 'user-default'
 
-async function boot(t: Test) {
+async function boot(t: Test, withConsole = false) {
   const gateway = await createTestGateway({
     plugins: [fixtureAuth, tickets],
-    config: { plugins: ['@parley/storage-local'] },
+    // With the console, the section draws the admin plugin's menu and styles (partial blocks).
+    config: { plugins: ['@parley/storage-local', ...(withConsole ? ['@parley/identity', '@parley/admin'] : [])] },
     listen: true,
   })
   t.teardown(gateway.close)
@@ -60,10 +61,11 @@ for (const [lang, viewport, suffix] of [
   })
 
   browserTest(`console section (${lang}${suffix}): an admin answers and closes`, async t => {
-    const gateway = await boot(t)
+    const gateway = await boot(t, true)
     const { page, context } = await openPage(t, { baseUrl: gateway.url as string, viewport })
     await context.setExtraHTTPHeaders({ authorization: `Bearer ${ROOT}` })
     await page.goto(`/admin/tickets?lang=${lang}`)
+    await page.locator('.admin-nav a[href="/admin/tickets"][aria-current="page"]').waitFor()
     await page.selectOption('[data-role=status]', 'answered')
     await page.locator('.tickets-link').first().click()
     await page.locator('.tickets-from-admin').waitFor()
