@@ -106,3 +106,55 @@ for (const dialect of dialects) {
     t.equal((await adminLogin(gateway, 'boss', PASSWORD)).length > 0, true, "the admin's password is unchanged")
   })
 }
+
+t.test(
+  "two instances on MariaDB + Redis: the user's session ends on the other instance at once",
+  { skip: missingService('mysql') || missingService('redis') },
+  async t => {
+    const a = await createTestGateway({
+      plugins: [identity],
+      mysqlUrl: testServices.mysqlUrl,
+      redisUrl: testServices.redisUrl,
+      config: { admin: ROOT },
+    })
+    const b = await createTestGateway({ plugins: [identity], sharedWith: a, config: { admin: ROOT } })
+    t.teardown(async () => {
+      await b.close()
+      await a.close()
+    })
+    const root = (
+      (await a.inject({ method: 'POST', url: '/api/auth/admin/login', payload: ROOT })).json() as {
+        access_token: string
+      }
+    ).access_token
+    const created = await a.inject({
+      method: 'POST',
+      url: '/api/admin/users',
+      headers: { authorization: `Bearer ${root}` },
+      payload: { email: 'dora@example.com', username: 'dora', password: PASSWORD },
+    })
+    const userId = (created.json() as { id: number }).id
+    const session = (
+      (
+        await b.inject({
+          method: 'POST',
+          url: '/api/auth/login',
+          payload: { email: 'dora@example.com', password: PASSWORD },
+        })
+      ).json() as { access_token: string }
+    ).access_token
+    const me = () => b.inject({ method: 'GET', url: '/api/users/me', headers: { authorization: `Bearer ${session}` } })
+    t.equal((await me()).statusCode, 200, 'the session works on b (and its user is cached there)')
+    const set = await a.inject({
+      method: 'POST',
+      url: `/api/admin/users/${userId}/password`,
+      headers: { authorization: `Bearer ${root}` },
+      payload: { password: NEW_PASSWORD },
+    })
+    t.equal(set.statusCode, 200)
+    const started = Date.now()
+    while ((await me()).statusCode === 200 && Date.now() - started < 2000) await new Promise(r => setTimeout(r, 20))
+    t.equal((await me()).statusCode, 401, 'refused on b')
+    t.ok(Date.now() - started < 2000, 'at once, not when the 10 s cache expires')
+  },
+)
