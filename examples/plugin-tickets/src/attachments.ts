@@ -39,7 +39,10 @@ export function checkAttachments(inputs: readonly AttachmentInput[], options: Ti
   })
 }
 
-/** Writes the objects, then their rows (flushed by the caller with the message). */
+/**
+ * Writes the objects, then their rows (flushed by the caller with the message). When a write
+ * fails, the objects already written are deleted again: the caller's transaction drops the rows.
+ */
 export async function storeAttachments(
   storage: ObjectStorage,
   em: EntityManager,
@@ -47,9 +50,16 @@ export async function storeAttachments(
   messageId: number,
   checked: readonly Checked[],
 ): Promise<void> {
+  const written: string[] = []
   for (const { input, bytes } of checked) {
     const storageKey = `tickets/${ticketId}/${randomBytes(12).toString('hex')}`
-    await storage.put(storageKey, bytes, { contentType: input.content_type })
+    try {
+      await storage.put(storageKey, bytes, { contentType: input.content_type })
+    } catch (error) {
+      await Promise.allSettled(written.map(key => storage.delete(key)))
+      throw error
+    }
+    written.push(storageKey)
     em.create(TicketAttachment, {
       ticketId,
       messageId,

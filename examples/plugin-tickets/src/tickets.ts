@@ -34,22 +34,26 @@ export class Tickets {
     private readonly events: EventBus,
   ) {}
 
-  /** Opens a ticket, within the limits: open tickets per user, new tickets per UTC day. */
+  /**
+   * Opens a ticket, within the limits: open tickets per user, new tickets per UTC day. The rows
+   * are written in one transaction, so a failure (of the storage, say) leaves no half ticket.
+   */
   async open(author: Author, subject: string, first: NewMessage): Promise<Ticket> {
     const checked = this.#check(first)
-    const em = this.em()
-    const maxOpen = this.settings.maxOpen.get()
-    if ((await em.count(Ticket, { userId: author.userId, status: { $ne: 'closed' } })) >= maxOpen)
-      throw errors.PARLEY_ERR_TICKETS_TOO_MANY_OPEN({ max: maxOpen })
-    const today = new Date()
-    today.setUTCHours(0, 0, 0, 0)
-    const perDay = this.settings.perDay.get()
-    if ((await em.count(Ticket, { userId: author.userId, createdAt: { $gte: today } })) >= perDay)
-      throw errors.PARLEY_ERR_TICKETS_RATE({ max: perDay })
-    const ticket = em.create(Ticket, { userId: author.userId, userName: author.name, subject })
-    await em.flush()
-    await this.#write(em, ticket, author, first, checked)
-    return ticket
+    return this.em().transactional(async em => {
+      const maxOpen = this.settings.maxOpen.get()
+      if ((await em.count(Ticket, { userId: author.userId, status: { $ne: 'closed' } })) >= maxOpen)
+        throw errors.PARLEY_ERR_TICKETS_TOO_MANY_OPEN({ max: maxOpen })
+      const today = new Date()
+      today.setUTCHours(0, 0, 0, 0)
+      const perDay = this.settings.perDay.get()
+      if ((await em.count(Ticket, { userId: author.userId, createdAt: { $gte: today } })) >= perDay)
+        throw errors.PARLEY_ERR_TICKETS_RATE({ max: perDay })
+      const ticket = em.create(Ticket, { userId: author.userId, userName: author.name, subject })
+      await em.flush()
+      await this.#write(em, ticket, author, first, checked)
+      return ticket
+    })
   }
 
   /** A ticket the caller may see: its owner's, or any for an admin; 404 otherwise. */
@@ -75,12 +79,14 @@ export class Tickets {
   /** A reply: the owner's reopens an answered ticket, an admin's marks it answered and notifies. */
   async reply(id: number, author: Author, message: NewMessage): Promise<Ticket> {
     const checked = this.#check(message)
-    const em = this.em()
-    const ticket = await this.find(em, id, author.role === 'user' ? author.userId : undefined)
-    if (ticket.status === 'closed') throw errors.PARLEY_ERR_TICKETS_CLOSED()
-    ticket.status = author.role === 'admin' ? 'answered' : 'open'
-    ticket.unread = author.role === 'admin'
-    await this.#write(em, ticket, author, message, checked)
+    const ticket = await this.em().transactional(async em => {
+      const ticket = await this.find(em, id, author.role === 'user' ? author.userId : undefined)
+      if (ticket.status === 'closed') throw errors.PARLEY_ERR_TICKETS_CLOSED()
+      ticket.status = author.role === 'admin' ? 'answered' : 'open'
+      ticket.unread = author.role === 'admin'
+      await this.#write(em, ticket, author, message, checked)
+      return ticket
+    })
     if (author.role === 'admin') this.events.emit('tickets.answered', { ticketId: id, userId: ticket.userId })
     return ticket
   }

@@ -11,7 +11,7 @@ export const bob = { 'x-who': 'bob' }
 export const admin = { 'x-who': 'admin' }
 export const adaToken = { 'x-who': 'ada-token' }
 
-const callers = headerAuth({
+export const callers = headerAuth({
   ada: { kind: 'user', userId: '2', role: 'user', group: 'default', name: 'ada' },
   bob: { kind: 'user', userId: '3', role: 'user', group: 'default', name: 'bob' },
   admin: { kind: 'user', userId: '1', role: 'admin', group: 'default', name: 'grace' },
