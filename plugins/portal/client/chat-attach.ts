@@ -55,7 +55,12 @@ export class Attachments {
   constructor(
     root: HTMLElement,
     private readonly limits: UploadLimits,
-    private readonly namespace: () => string | undefined,
+    /**
+     * The folder the images go to: the conversation's id, or undefined for a chat that has none
+     * yet (a draft folder then). A promise may create the conversation first, so that deleting
+     * it reaches its first images too.
+     */
+    private readonly namespace: () => string | undefined | Promise<string | undefined>,
   ) {
     const composer = role<HTMLFormElement>(root, 'composer')
     const prompt = role<HTMLTextAreaElement>(root, 'prompt')
@@ -125,10 +130,13 @@ export class Attachments {
     })
     if (accepted.length === 0) return
     const added = accepted.map(file => this.#show(file))
-    const presigning = callerJson<{ items: Presigned[] }>('/api/uploads/presign', {
-      conversation_id: this.namespace() ?? this.#draft,
-      files: accepted.map(file => ({ extension: TYPES[file.type], content_type: file.type, size: file.size })),
-    })
+    const announced = accepted.map(file => ({ extension: TYPES[file.type], content_type: file.type, size: file.size }))
+    const presigning = Promise.resolve(this.namespace()).then(folder =>
+      callerJson<{ items: Presigned[] }>('/api/uploads/presign', {
+        conversation_id: folder ?? this.#draft,
+        files: announced,
+      }),
+    )
     added.forEach((attachment, index) => {
       attachment.done = presigning
         .then(({ items }) => this.#upload(attachment, items[index] as Presigned))
