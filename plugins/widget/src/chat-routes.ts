@@ -74,7 +74,13 @@ export function installChatRoutes(http: HttpScope, deps: ChatDeps): void {
           end: () => writer.end(owner),
         },
       })
-      void outcome.finally(() => deps.running.delete(stop)).catch(() => undefined)
+      // An answer stopped before it began (a shutdown) never ends its sink: end its log here.
+      void outcome
+        .finally(() => {
+          deps.running.delete(stop)
+          writer.end(owner)
+        })
+        .catch(() => undefined)
       try {
         await Promise.race([outcome, opening])
       } catch (error) {
