@@ -1,17 +1,19 @@
 import { listModels, type ChatModel } from './chat-api.js'
 import { Attachments } from './chat-attach.js'
-import { OBJECT_PREFIX, withImages } from './chat-images.js'
+import { withImages } from './chat-images.js'
 import type { ChatSettings } from './chat.js'
 import { ConversationSidebar } from './chat-sidebar.js'
 import {
   allMessages,
   createConversation,
   getConversation,
+  imagesIn,
   modelOf,
   streamSend,
   type Send,
   type ServerConversation,
   type ServerMessage,
+  textOf,
 } from './conversations-api.js'
 import { showErrorDialog } from './dialog.js'
 import { element, role, text } from './dom.js'
@@ -32,25 +34,6 @@ type View = { item: HTMLLIElement; update(): void; finish(): void }
 export interface ChatParts {
   messageView(message: StoredMessage, regenerate: () => void, rendered: () => void): View
   fillModels(picker: HTMLSelectElement, models: readonly ChatModel[]): void
-}
-
-function textOf(content: ServerMessage['content']): string {
-  if (typeof content === 'string') return content
-  return content
-    .map(part => (part.type === 'text' ? part.text : ''))
-    .filter(Boolean)
-    .join('\n\n')
-}
-
-/** The keys of a message's stored images (read with `images=refs`). */
-function imagesIn(content: ServerMessage['content']): string[] | undefined {
-  if (typeof content === 'string') return undefined
-  const keys = content.flatMap(part =>
-    part.type === 'image_url' && part.image_url.url.startsWith(OBJECT_PREFIX)
-      ? [part.image_url.url.slice(OBJECT_PREFIX.length)]
-      : [],
-  )
-  return keys.length > 0 ? keys : undefined
 }
 
 export async function startServerChat(root: HTMLElement, parts: ChatParts, settings: ChatSettings): Promise<void> {

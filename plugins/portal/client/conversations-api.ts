@@ -1,4 +1,5 @@
 import type { Delta } from './chat-api.js'
+import { OBJECT_PREFIX } from './chat-images.js'
 import { ApiError, errorOf, loadSession, send, sessionJson } from './session.js'
 import { sseData } from './sse.js'
 
@@ -75,6 +76,26 @@ export async function allMessages(id: number): Promise<ServerMessage[]> {
     messages.push(...found.items)
     if (messages.length >= found.total || found.items.length === 0) return messages
   }
+}
+
+/** The text of a stored message (its images left out). */
+export function textOf(content: ServerMessage['content']): string {
+  if (typeof content === 'string') return content
+  return content
+    .map(part => (part.type === 'text' ? part.text : ''))
+    .filter(Boolean)
+    .join('\n\n')
+}
+
+/** The keys of a message's stored images (read with `images=refs`). */
+export function imagesIn(content: ServerMessage['content']): string[] | undefined {
+  if (typeof content === 'string') return undefined
+  const keys = content.flatMap(part =>
+    part.type === 'image_url' && part.image_url.url.startsWith(OBJECT_PREFIX)
+      ? [part.image_url.url.slice(OBJECT_PREFIX.length)]
+      : [],
+  )
+  return keys.length > 0 ? keys : undefined
 }
 
 /** The picker's name for a conversation's model. */
