@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import t, { type Test } from 'tap'
 import {
   definePlugin,
@@ -190,6 +191,7 @@ t.test('a whole answer is one JSON piece; a refusal rejects and never opens the 
   t.ok(error instanceof ParleyError && error.type === 'rate_limit_exceeded', 'the refusal is the catalogue error')
   t.equal(run.opened, undefined)
   t.equal(run.ended, 0)
+  t.equal(getEventListeners(run.stop.signal, 'abort').length, 0, 'nothing is left on the caller signal')
 
   refuse.caller = undefined
   const unknown = await post(gateway, { model: 'nobody-serves-this', stream: true, text: 'hi' })

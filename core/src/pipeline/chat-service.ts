@@ -69,7 +69,13 @@ export function chatService(pipeline: ChatPipeline): ChatService {
     detached: async (request, call) => {
       if (call.signal.aborted) return { status: 'aborted' }
       const exchange = detachedExchange(request, call.sink, call.signal, call)
-      await pipeline.handle(exchange.request, exchange.reply, chatCallOf(call))
+      try {
+        await pipeline.handle(exchange.request, exchange.reply, chatCallOf(call))
+      } catch (error) {
+        // Refused before any answer: the caller's signal no longer needs our listener.
+        exchange.release()
+        throw error
+      }
       return exchange.outcome
     },
   }

@@ -96,7 +96,7 @@ export function detachedExchange(
   sink: ChatSink,
   signal: AbortSignal,
   own: { readonly requestId?: string; readonly startedAt?: bigint },
-): { request: FastifyRequest; reply: FastifyReply; outcome: Promise<DetachedOutcome> } {
+): { request: FastifyRequest; reply: FastifyReply; outcome: Promise<DetachedOutcome>; release(): void } {
   let settle!: (status: DetachedOutcome['status']) => void
   const outcome = new Promise<DetachedOutcome>(resolve => {
     settle = status => resolve({ status })
@@ -119,10 +119,11 @@ export function detachedExchange(
     id: { value: own.requestId ?? request.id, enumerable: true },
   }) as FastifyRequest
   const abort = () => raw.destroy()
+  const release = () => signal.removeEventListener('abort', abort)
   if (signal.aborted) queueMicrotask(abort)
   else {
     signal.addEventListener('abort', abort, { once: true })
-    void outcome.then(() => signal.removeEventListener('abort', abort))
+    void outcome.then(release)
   }
-  return { request: detached, reply: reply as unknown as FastifyReply, outcome }
+  return { request: detached, reply: reply as unknown as FastifyReply, outcome, release }
 }
