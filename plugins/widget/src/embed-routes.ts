@@ -19,13 +19,16 @@ export function installEmbedRoutes(
   http: HttpScope,
   deps: { clients: WidgetClients; loader: Buffer; frame: Bundle },
 ): void {
-  http.get('/widget.js', { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .header('content-type', 'text/javascript; charset=utf-8')
-      .header('cache-control', 'public, max-age=300')
-      .header('cross-origin-resource-policy', 'cross-origin')
-      .header('x-content-type-options', 'nosniff')
-      .send(deps.loader),
+  http.get(
+    '/widget.js',
+    { schema: { tags: ['widget'], summary: 'The widget loader for host pages', querystring: Type.Object({}) } },
+    async (_request, reply) =>
+      reply
+        .header('content-type', 'text/javascript; charset=utf-8')
+        .header('cache-control', 'public, max-age=300')
+        .header('cross-origin-resource-policy', 'cross-origin')
+        .header('x-content-type-options', 'nosniff')
+        .send(deps.loader),
   )
 
   http.get(
@@ -58,7 +61,8 @@ export function installEmbedRoutes(
     '/widget/frame',
     {
       schema: {
-        hide: true,
+        tags: ['widget'],
+        summary: 'The widget frame (launcher and panel) for an allowed page',
         querystring: Type.Object({
           client: Type.String({ maxLength: 64 }),
           lang: Type.Optional(Type.String({ maxLength: 16 })),

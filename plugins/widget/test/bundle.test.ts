@@ -3,6 +3,7 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
 import { buildWidget } from '../src/index.js'
+import { widgetGateway } from './helpers.js'
 
 /**
  * What a host page loads for the widget, gzipped: the loader, the frame page's script and
@@ -25,4 +26,15 @@ t.test('the host page loads under 40 KB gzipped before the panel opens', async t
   t.ok(loaderBytes + initial < BUDGET, `before the panel opens: ${loaderBytes + initial} B`)
   t.ok(lazy > 0, 'the Markdown renderer is a chunk of its own')
   t.notMatch(readFileSync(path.join(frame.dir, 'app.js'), 'utf8'), /DOMPurify|markdown-it/i, 'not in the first script')
+})
+
+t.test('/widget.js is served to any page, with or without a cache-busting query', async t => {
+  const { gateway } = await widgetGateway(t)
+  for (const url of ['/widget.js', '/widget.js?v=2']) {
+    const response = await gateway.inject({ method: 'GET', url })
+    t.equal(response.statusCode, 200, url)
+    t.match(response.headers['content-type'], /^text\/javascript/)
+    t.equal(response.headers['cross-origin-resource-policy'], 'cross-origin')
+    t.match(response.body, /data-client|dataset/, 'the loader')
+  }
 })
