@@ -71,7 +71,7 @@ function line(figures: HeapFigures): string {
         .map(([type, n]) => `${type} ${(n / requests).toFixed(2)}`)
         .join(', ')}`
     : ''
-  return `allocated ${per(figures.allocatedBytes)} KB/req, promoted ${(figures.promotedBytes / requests).toFixed(0)} B/req, kept young ${(figures.survivedBytes / requests).toFixed(0)} B/req, young collections ${figures.scavenges} (one per ${(requests / Math.max(1, figures.scavenges)).toFixed(0)} requests), full ${figures.fullCollections}; cpu ${(figures.cpuUs / requests).toFixed(1)} µs/req (main thread ${(figures.mainThreadCpuUs / requests).toFixed(1)})${resources}`
+  return `allocated ${per(figures.allocatedBytes)} KB/req, promoted ${(figures.promotedBytes / requests).toFixed(0)} B/req, kept young ${(figures.survivedBytes / requests).toFixed(0)} B/req, young collections ${figures.scavenges} (one per ${(requests / Math.max(1, figures.scavenges)).toFixed(0)} requests), full ${figures.fullCollections} (${(figures.youngCostUs / 1000).toFixed(0)} + ${(figures.fullCostUs / 1000).toFixed(0)} ms); cpu ${(figures.cpuUs / requests).toFixed(1)} µs/req (main thread ${(figures.mainThreadCpuUs / requests).toFixed(1)})${resources}`
 }
 
 /** A launcher that runs Node under callgrind, its instrumentation off until asked. */

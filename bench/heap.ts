@@ -24,6 +24,9 @@ export interface HeapFigures {
   readonly survivedBytes: number
   readonly scavenges: number
   readonly fullCollections: number
+  /** Main-thread time of the young and the full collections, in microseconds (load-dependent). */
+  readonly youngCostUs: number
+  readonly fullCostUs: number
   /** CPU time of the whole process and of its main thread, in microseconds (these do depend on load). */
   readonly cpuUs: number
   readonly mainThreadCpuUs: number
@@ -42,6 +45,7 @@ export interface HeapOptions {
 
 interface GcEntry {
   readonly gcType: string
+  readonly cost: number
   readonly beforeGC: { heapStatistics: { usedHeapSize: number }; heapSpaceStatistics: Space[] }
   readonly afterGC: { heapStatistics: { usedHeapSize: number }; heapSpaceStatistics: Space[] }
 }
@@ -82,7 +86,7 @@ export async function startHeap({ sample, resources: count = false }: HeapOption
     session.connect()
     await post('HeapProfiler.enable')
     await post('HeapProfiler.startSampling', {
-      samplingInterval: 256,
+      samplingInterval: Number(process.env.BENCH_HEAP_SAMPLE_BYTES ?? 256),
       includeObjectsCollectedByMajorGC: sample === 'all',
       includeObjectsCollectedByMinorGC: sample === 'all',
     })
@@ -111,6 +115,8 @@ export async function stopHeap(): Promise<HeapFigures> {
   let allocatedBytes = 0
   let promotedBytes = 0
   let survivedBytes = 0
+  let youngCostUs = 0
+  let fullCostUs = 0
   let scavenges = 0
   let fullCollections = 0
   let used = usedAtStart
@@ -119,9 +125,13 @@ export async function stopHeap(): Promise<HeapFigures> {
     used = gc.afterGC.heapStatistics.usedHeapSize
     if (gc.gcType === 'Scavenge' || gc.gcType === 'MinorMarkSweep') {
       scavenges++
+      youngCostUs += gc.cost
       promotedBytes += oldUsed(gc.afterGC.heapSpaceStatistics) - oldUsed(gc.beforeGC.heapSpaceStatistics)
       survivedBytes += gc.afterGC.heapStatistics.usedHeapSize - oldUsed(gc.afterGC.heapSpaceStatistics)
-    } else if (gc.gcType === 'MarkSweepCompact') fullCollections++
+    } else if (gc.gcType === 'MarkSweepCompact') {
+      fullCollections++
+      fullCostUs += gc.cost
+    }
   }
   allocatedBytes += usedAtEnd - used
   hook?.disable()
@@ -135,6 +145,8 @@ export async function stopHeap(): Promise<HeapFigures> {
       survivedBytes,
       scavenges,
       fullCollections,
+      youngCostUs,
+      fullCostUs,
       cpuUs,
       mainThreadCpuUs,
       resources: counted,
@@ -162,6 +174,8 @@ export async function stopHeap(): Promise<HeapFigures> {
     survivedBytes,
     scavenges,
     fullCollections,
+    youngCostUs,
+    fullCostUs,
     cpuUs,
     mainThreadCpuUs,
     sites,
