@@ -28,6 +28,8 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
     t.equal(download.headers['content-type'], 'image/png')
     t.match(download.headers['content-disposition'], /attachment; filename\*=UTF-8''screen\.png/)
 
+    const told: unknown[] = []
+    gateway.events.on('tickets.answered', event => void told.push(event))
     const listed = (await gateway.inject({ url: '/api/admin/tickets?status=open', headers: admin })).json()
     t.match(listed, { items: [{ id, status: 'open' }], total: 1, page: 1, page_size: 20 })
     const answered = await gateway.inject({
@@ -37,6 +39,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       payload: { body: 'Reset your password from the login page.' },
     })
     t.match(answered.json(), { status: 'answered', unread: true })
+    t.same(told, [{ ticketId: id, userId: '2' }], 'other plugins hear of the answer')
     t.same((await gateway.inject({ url: '/api/tickets/unread', headers: ada })).json(), { count: 1 }, 'ada is notified')
     const read = (await gateway.inject({ url: `/api/tickets/${id}`, headers: ada })).json()
     t.match(read.messages, [{ author: 'user' }, { author: 'admin', author_name: 'grace' }])
