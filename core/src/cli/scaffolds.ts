@@ -43,7 +43,7 @@ export function pluginScaffold(name: string, coreVersion: string): Scaffold {
     }),
     'README.md': `# parley-plugin-${name}
 
-A [Parley](https://github.com/) plugin, made with \`parley new plugin ${name}\`. It answers
+A Parley plugin, made with \`parley new plugin ${name}\`. It answers
 \`GET /api/${name}/hello\` with a greeting whose length an admin can limit (the setting
 \`${name}.max_length\`). Load it by listing this folder in the config's \`plugins\`:
 
@@ -135,7 +135,7 @@ export function themeScaffold(name: string, coreVersion: string): Scaffold {
     }),
     'README.md': `# parley-theme-${name}
 
-A [Parley](https://github.com/) theme, made with \`parley new theme ${name}\`: a layout, a header
+A Parley theme, made with \`parley new theme ${name}\`: a layout, a header
 and a footer; every page comes from the plugins. Use it with \`theme: ./${name}\` in the config
 (or its package name once installed), check it with \`npx parley check-theme ${name}\`, and
 test it with \`npm test\`. Parley's docs/themes.md has the rules; docs/tutorial-theme.md walks
