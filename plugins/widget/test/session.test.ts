@@ -1,6 +1,7 @@
 import t from 'tap'
+import { definePlugin } from '@parley/core'
 import { ROOT } from '@parley/core/testing'
-import { createClient, signedRequest, widgetGateway } from './helpers.js'
+import { createClient, createSession, signedRequest, widgetGateway } from './helpers.js'
 
 /** `POST /api/internal/session/create`: the signature matrix, each refusal with its status and type. */
 
@@ -131,4 +132,28 @@ t.test('a rotated secret: both verify inside the overlap, only the new one after
   t.equal(third.previous_secret_expires_at, null)
   t.equal((await post(second.secret)).statusCode, 401, 'no overlap: the old secret stops at once')
   t.equal((await post(third.secret)).statusCode, 200)
+})
+
+t.test('the auth strategy turns a session token into the widget_user principal', async t => {
+  const whoami = definePlugin({
+    id: 'whoami',
+    version: '1.0.0',
+    setup(ctx) {
+      ctx.http.get('/whoami', async request => ({ principal: (await request.principal()) ?? null }))
+    },
+  })
+  const { gateway } = await widgetGateway(t, { plugins: [whoami] })
+  const client = await createClient(gateway)
+  const token = await createSession(gateway, client, '+8613800000000')
+  const me = await gateway.inject({ method: 'GET', url: '/whoami', headers: { authorization: `Bearer ${token}` } })
+  t.same(me.json(), {
+    principal: { kind: 'widget_user', clientId: client.client_id, externalId: '+8613800000000', group: 'default' },
+  })
+  const forged = await gateway.inject({
+    method: 'GET',
+    url: '/whoami',
+    headers: { authorization: `Bearer pws_${'x'.repeat(43)}` },
+  })
+  t.equal(forged.statusCode, 401)
+  t.equal(forged.json().error.type, 'invalid_session')
 })
