@@ -49,7 +49,7 @@ export async function startTokens(root: HTMLElement): Promise<void> {
             cell(3, expiresText(token)),
             cell(4, token.last_used_at ? new Date(token.last_used_at).toLocaleString() : text('never')),
           )
-          const actions = element('td', { className: 'token-actions' })
+          const actions = element('div', { className: 'token-actions' })
           const limits = element('button', {
             className: 'btn',
             text: tokenText('edit'),
@@ -82,7 +82,9 @@ export async function startTokens(root: HTMLElement): Promise<void> {
             }),
           )
           actions.append(limits, regenerate, remove)
-          row.append(actions)
+          const actionsCell = element('td', { className: 'token-actions-cell' })
+          actionsCell.append(actions)
+          row.append(actionsCell)
           return row
         }),
     )

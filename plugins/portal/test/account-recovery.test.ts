@@ -4,7 +4,7 @@ import { createTestGateway, freePort, type TestGateway } from '@parley/core/test
 import identity from '@parley/identity'
 import portal from '@parley/portal'
 import rateLimit from '@parley/rate-limit'
-import { browserTest, ensureBundle, openPage, PHONE, ready, registerUser, until } from './browser.js'
+import { browserTest, DESKTOP, ensureBundle, openPage, PHONE, ready, registerUser, until } from './browser.js'
 
 // Forgot password → the mail (read from a real SMTP server) → reset password → sign in; every
 // session from before ends. Screenshots of both pages, desktop and phone, en and zh-CN.
@@ -144,3 +144,21 @@ browserTest('forgot and reset pages in Chinese on a phone', async t => {
 function shot(name: string): string {
   return new URL(`../../../docs/screenshots/${name}.png`, import.meta.url).pathname
 }
+
+browserTest('forgot and reset pages: Chinese on a desktop, English on a phone', async t => {
+  const { url } = await bootWithMail(t)
+  for (const [viewport, lang, suffix] of [
+    [DESKTOP, 'zh-CN', 'desktop-zh'],
+    [PHONE, 'en', 'phone-en'],
+  ] as const) {
+    const { page } = await openPage(t, { baseUrl: url, viewport })
+    await page.goto(`/forgot-password?lang=${lang}`)
+    await ready(page, 'forgot-password')
+    t.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= viewport.width, `${suffix}: fits`)
+    await page.screenshot({ path: shot(`portal-forgot-password-${suffix}`) })
+    await page.goto(`/reset-password?lang=${lang}#token=${'B'.repeat(43)}`)
+    await ready(page, 'reset-password')
+    t.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= viewport.width, `${suffix}: fits`)
+    await page.screenshot({ path: shot(`portal-reset-password-${suffix}`) })
+  }
+})

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core'
-import { bootPortal, browserTest, openPage, PHONE, ready, registerUser, type Portal } from './browser.js'
+import { bootPortal, browserTest, DESKTOP, openPage, PHONE, ready, registerUser, type Portal } from './browser.js'
 
 // The tokens page sets an API token's limits, and /v1 refuses the token outside them: a model
 // it may not call, an address outside its list, past its expiry, switched off, over its quota.
@@ -140,3 +140,27 @@ browserTest('the tokens page and its limits dialog on a phone, in Chinese', asyn
 function shot(name: string): string {
   return new URL(`../../../docs/screenshots/${name}.png`, import.meta.url).pathname
 }
+
+browserTest('the tokens page in Chinese on a desktop', async t => {
+  const portal = await bootPortal(t)
+  const session = await registerUser(portal, 'kai')
+  for (const payload of [
+    { name: 'ci', models: ['thinker', 'slow-bot'], rpm: 60 },
+    { name: 'laptop', enabled: false, expires_at: new Date(Date.now() + 30 * 86_400_000).toISOString() },
+    { name: 'batch', quota: 2_000_000, allowed_ips: ['10.0.0.0/8'] },
+  ]) {
+    const created = await portal.gateway.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: { authorization: `Bearer ${session.access_token}` },
+      payload,
+    })
+    t.equal(created.statusCode, 201)
+  }
+  const { page } = await openPage(t, { baseUrl: portal.url, session, viewport: DESKTOP })
+  await page.goto('/tokens?lang=zh-CN')
+  await ready(page, 'tokens')
+  await page.waitForSelector('tr[data-token="batch"]')
+  t.match(await page.textContent('tr[data-token="laptop"] .token-limits'), /已停用/)
+  await page.screenshot({ path: shot('portal-tokens-desktop-zh') })
+})
