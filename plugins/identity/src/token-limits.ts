@@ -163,7 +163,7 @@ export class QuotaCounter {
   add(tokenId: number, tokens: number): void {
     this.#pending.set(tokenId, (this.#pending.get(tokenId) ?? 0) + tokens)
     if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => void this.flush(), FLUSH_EVERY_MS)
+      this.#timer = setTimeout(() => this.flushSoon(), FLUSH_EVERY_MS)
       this.#timer.unref()
     }
   }
@@ -182,14 +182,20 @@ export class QuotaCounter {
     await this.#flushing
   }
 
+  /** A timer's flush: its failure is logged, never an unhandled rejection. */
+  private flushSoon(): void {
+    this.flush().catch((error: unknown) => this.log.warn({ err: error }, 'could not add used tokens to API tokens'))
+  }
+
   async #write(): Promise<void> {
-    const connection = this.em().getConnection()
     for (const [tokenId, tokens] of [...this.#pending]) {
       try {
-        await connection.execute('update `identity_api_tokens` set `used_tokens` = `used_tokens` + ? where `id` = ?', [
-          tokens,
-          tokenId,
-        ])
+        await this.em()
+          .getConnection()
+          .execute('update `identity_api_tokens` set `used_tokens` = `used_tokens` + ? where `id` = ?', [
+            tokens,
+            tokenId,
+          ])
         const left = (this.#pending.get(tokenId) ?? 0) - tokens
         if (left > 0) this.#pending.set(tokenId, left)
         else this.#pending.delete(tokenId)
@@ -197,7 +203,7 @@ export class QuotaCounter {
         // Kept for the next flush; the quota is still counted in this instance meanwhile.
         this.log.warn({ err: error, token_id: tokenId }, 'could not add used tokens to an API token')
         if (this.#timer === undefined) {
-          this.#timer = setTimeout(() => void this.flush(), FLUSH_EVERY_MS * 5)
+          this.#timer = setTimeout(() => this.flushSoon(), FLUSH_EVERY_MS * 5)
           this.#timer.unref()
         }
       }
