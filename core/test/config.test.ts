@@ -129,6 +129,7 @@ t.test('loadConfig', async t => {
       model_passthrough: false,
       allow_private_upstreams: false,
       time_zone: 'UTC',
+      key_auto_disable_after: 3,
     })
     t.same(config.plugins, [])
     t.same(config.sources, {})
