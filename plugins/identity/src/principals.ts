@@ -153,7 +153,12 @@ export class Principals {
       return andThen(this.group(guests.group), limits => guestPrincipal(ip, guests.group, limits))
     }
     if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential, request)
-    if (!looksLikeJwt(credential)) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+    if (!looksLikeJwt(credential)) {
+      // Another plugin's prefixed token (the widget's `pws_…` sessions): not ours, the next
+      // strategy decides; with none, the caller is anonymous and the route refuses it.
+      if (FOREIGN_TOKEN.test(credential)) return undefined
+      throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
+    }
     return this.fromJwt(credential, false)
   }
 
@@ -317,6 +322,9 @@ export class Principals {
 }
 
 /** `Authorization: Bearer <x>` or `x-api-key: <x>`; undefined when the request carries neither. */
+/** A prefixed token (`abc_…`) of some other plugin's auth strategy; identity's own is `prl_`. */
+const FOREIGN_TOKEN = /^[a-z]{2,8}_[A-Za-z0-9_-]{16,}$/
+
 function credentialOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization
   if (typeof header === 'string' && header.length > 0) {
