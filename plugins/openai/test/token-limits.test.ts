@@ -197,6 +197,14 @@ for (const { name: dialect, skip, mysqlUrl } of dialects) {
       })
       t.equal(response.statusCode, 404)
       t.match(await listed(gateway, owner), { enabled: true, models: null })
+      const chatNamed = await gateway.inject({
+        method: 'POST',
+        url: '/api/tokens',
+        headers: { authorization: `Bearer ${thief.session}` },
+        payload: { name: 'chat', models: [] },
+      })
+      t.equal(chatNamed.statusCode, 409, "the portal's chat token is made by the portal only")
+      t.match(chatNamed.json(), { error: { type: 'token_protected' } })
       t.equal((await chat(gateway, owner.token)).choices[0]?.message.content, 'ok')
     })
   })

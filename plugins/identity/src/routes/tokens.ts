@@ -1,5 +1,7 @@
 import { requireUser, Type } from '@parley/core'
+import { CHAT_TOKEN_NAME } from '../api-tokens.js'
 import type { Identity } from '../context.js'
+import { identityErrors } from '../errors.js'
 import { TokenSettingsBody } from '../token-settings.js'
 import { ErrorResponses, NewTokenSchema, TokenInfoSchema } from './schemas.js'
 
@@ -49,7 +51,10 @@ export function installTokenRoutes(identity: Identity): void {
     },
     async (request, reply) => {
       const { name, ...settings } = request.body
-      return reply.code(201).send(await apiTokens.create(identity.em(), await owner(request), name.trim(), settings))
+      const userId = await owner(request)
+      // The portal's own token is made by POST /api/chat/token only, never with limits.
+      if (name.trim() === CHAT_TOKEN_NAME) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_PROTECTED()
+      return reply.code(201).send(await apiTokens.create(identity.em(), userId, name.trim(), settings))
     },
   )
 
