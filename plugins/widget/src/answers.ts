@@ -1,4 +1,5 @@
 import type { KeyValueStore, Logger } from '@parley/core'
+import { kvGuard } from './kv-guard.js'
 
 /*
  * Each widget answer's events, kept in the KV store for a short time (Redis when configured) so
@@ -110,7 +111,7 @@ export class AnswerLog {
   }
 
   async owner(id: string): Promise<AnswerOwner | undefined> {
-    const stored = await this.kv.get(`widget:answer:${id}:meta`)
+    const stored = await kvGuard(this.kv.get(`widget:answer:${id}:meta`))
     return stored === null ? undefined : (JSON.parse(stored) as AnswerOwner)
   }
 

@@ -92,6 +92,12 @@ export const widgetErrors = defineErrors({
     message: 'This page may not embed the widget of this client',
     zh: '此页面无权嵌入该客户端的挂件',
   },
+  PARLEY_ERR_WIDGET_STORE_DOWN: {
+    status: 503,
+    type: 'service_unavailable',
+    message: 'Widget sessions cannot be read or written right now; try again shortly',
+    zh: '暂时无法读取或写入挂件会话，请稍后重试',
+  },
   PARLEY_ERR_WIDGET_TRANSCRIPTS_UNAVAILABLE: {
     status: 404,
     type: 'transcripts_unavailable',

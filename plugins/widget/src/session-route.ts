@@ -2,6 +2,7 @@ import { Type, type HttpScope, type KeyValueStore } from '@parley/core'
 import { addressAllowed } from './addresses.js'
 import type { WidgetClients } from './clients.js'
 import { widgetErrors } from './errors.js'
+import { kvGuard } from './kv-guard.js'
 import type { WidgetSessions } from './sessions.js'
 import {
   NONCE_PATTERN,
@@ -68,10 +69,12 @@ export function installSessionRoute(
           ({ secret, until }) => until > now && signatureMatches(secret, base, signature as string),
         )
         if (!signed || !NONCE_PATTERN.test(nonce as string)) throw widgetErrors.PARLEY_ERR_WIDGET_SIGNATURE()
-        const fresh = await deps.kv.set(`widget:nonce:${client.clientId}:${nonce as string}`, '1', {
-          ttlMs: NONCE_TTL_MS,
-          onlyIfAbsent: true,
-        })
+        const fresh = await kvGuard(
+          deps.kv.set(`widget:nonce:${client.clientId}:${nonce as string}`, '1', {
+            ttlMs: NONCE_TTL_MS,
+            onlyIfAbsent: true,
+          }),
+        )
         if (!fresh) throw widgetErrors.PARLEY_ERR_WIDGET_NONCE_REPLAYED()
         const fields = parseBody(body)
         request.log.info({ widget_client: client.clientId }, 'widget session created')

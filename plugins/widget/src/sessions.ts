@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { AuthStrategy, FastifyRequest, KeyValueStore, Principal } from '@parley/core'
 import { widgetErrors } from './errors.js'
+import { kvGuard } from './kv-guard.js'
 
 /** Session tokens: `pws_` and 43 base64url characters; only their SHA-256 is a KV key. */
 const TOKEN_PREFIX = 'pws_'
@@ -30,7 +31,7 @@ export class WidgetSessions {
   async create(session: WidgetSession): Promise<{ session_token: string; expires_in: number }> {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url')
     const value = JSON.stringify({ c: session.clientId, u: session.externalUserId, n: session.displayName })
-    await this.kv.set(keyOf(token), value, { ttlMs: this.ttlSeconds * 1000 })
+    await kvGuard(this.kv.set(keyOf(token), value, { ttlMs: this.ttlSeconds * 1000 }))
     return { session_token: token, expires_in: this.ttlSeconds }
   }
 
@@ -39,7 +40,7 @@ export class WidgetSessions {
     const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1]
     if (token === undefined || !token.startsWith(TOKEN_PREFIX)) return undefined
     if (!TOKEN.test(token)) throw widgetErrors.PARLEY_ERR_WIDGET_SESSION()
-    const stored = await this.kv.get(keyOf(token))
+    const stored = await kvGuard(this.kv.get(keyOf(token)))
     if (stored === null) throw widgetErrors.PARLEY_ERR_WIDGET_SESSION()
     const { c, u, n } = JSON.parse(stored) as { c: string; u: string; n: string | null }
     const principal: WidgetPrincipal = { kind: 'widget_user', clientId: c, externalId: u, group: this.group }
