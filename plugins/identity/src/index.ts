@@ -124,6 +124,7 @@ export default definePlugin({
       ctx.kv,
       ctx.log,
       () => ({ allowed: ctx.settings.get('allow_guest') === true, group: ctx.settings.get('default_group') }),
+      () => ctx.auth.list().length > 1,
       { required: () => challenges.active, valid: (pass, ip) => guestPasses.valid(pass, ip) },
     )
     const mail = mailTransportOf(ctx.options.mail)

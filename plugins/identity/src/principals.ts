@@ -81,6 +81,8 @@ export class Principals {
     private readonly kv: KeyValueStore,
     private readonly log: Logger,
     private readonly guests: () => { allowed: boolean; group: string },
+    /** Whether a plugin registered an auth strategy of its own (the widget's sessions). */
+    private readonly otherStrategies: () => boolean = () => false,
     /** Asks for a guest pass when a challenge plugin guards guest chat; `undefined`: no challenge. */
     private readonly guestPasses?: { required(): boolean; valid(pass: string | undefined, ip: string): boolean },
   ) {
@@ -154,9 +156,9 @@ export class Principals {
     }
     if (credential.startsWith(API_TOKEN_PREFIX)) return this.fromApiToken(credential, request)
     if (!looksLikeJwt(credential)) {
-      // Another plugin's prefixed token (the widget's `pws_…` sessions): not ours, the next
-      // strategy decides; with none, the caller is anonymous and the route refuses it.
-      if (FOREIGN_TOKEN.test(credential)) return undefined
+      // Another plugin's prefixed token (the widget's `pws_…` sessions): when another auth
+      // strategy is registered it decides (the caller is anonymous if none claims it).
+      if (FOREIGN_TOKEN.test(credential) && this.otherStrategies()) return undefined
       throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_INVALID()
     }
     return this.fromJwt(credential, false)

@@ -46,3 +46,15 @@ t.test("a foreign prefixed token goes to its plugin's strategy", async t => {
     "a malformed token of identity's own prefix is identity's to refuse",
   )
 })
+
+t.test('with no other strategy, a prefixed token identity does not know is an invalid token', async t => {
+  const gateway = await createTestGateway({ plugins: [identity], config: { admin: ADMIN } })
+  t.teardown(gateway.close)
+  const response = await gateway.inject({
+    method: 'GET',
+    url: '/api/users/me',
+    headers: { authorization: `Bearer ${SESSION}` },
+  })
+  t.equal(response.statusCode, 401)
+  t.match(response.json(), { error: { type: 'invalid_token' } })
+})
