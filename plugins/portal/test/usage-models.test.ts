@@ -42,6 +42,9 @@ async function seedMonth(
   userId: number,
 ): Promise<{ calls: number; prompt: number; completion: number }> {
   const totals = { calls: 0, prompt: 0, completion: 0 }
+  // Each day's calls fall between that date's midnight (UTC, the site's time zone) and the time
+  // of day it is now: none slips into the date before, whatever the hour the test runs.
+  const sinceMidnight = Date.now() % DAY
   for (let day = 0; day < 30; day++) {
     if (day % 7 === 3) continue // a quiet day now and then
     const calls = 1 + ((day * 7) % 5)
@@ -49,7 +52,8 @@ async function seedMonth(
       const model = n % 3 === 0 ? 'thinker' : 'slow-bot'
       const prompt = 200 + day * 13 + n * 31
       const completion = 400 + ((day * 97 + n * 53) % 900)
-      portal.gateway.usage.record(call(userId, model, day * DAY + n * HOUR + 60_000, prompt, completion))
+      const ago = day * DAY + Math.floor((sinceMidnight * (n + 1)) / (calls + 1))
+      portal.gateway.usage.record(call(userId, model, ago, prompt, completion))
       totals.calls += 1
       totals.prompt += prompt
       totals.completion += completion
