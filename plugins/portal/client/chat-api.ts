@@ -113,7 +113,16 @@ export async function* streamChat(
     signal,
   })
   if (!response.ok || !response.body) throw await errorOf(response)
-  for await (const data of sseData(response.body)) {
+  yield* answerDeltas(response.body)
+}
+
+/**
+ * The content and reasoning deltas of an answer in the OpenAI chat chunk format (SSE), until
+ * `[DONE]`; an error event ends it with an `ApiError`. The chat page and server history
+ * (conversations-api.ts) read their answers through it.
+ */
+export async function* answerDeltas(body: ReadableStream<Uint8Array>): AsyncGenerator<Delta> {
+  for await (const data of sseData(body)) {
     if (data === '[DONE]') return
     let chunk: {
       error?: { type?: string; message?: string }

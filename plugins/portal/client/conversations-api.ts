@@ -1,7 +1,6 @@
-import type { Delta } from './chat-api.js'
+import { answerDeltas, type Delta } from './chat-api.js'
 import { OBJECT_PREFIX } from './chat-images.js'
 import { ApiError, errorOf, loadSession, send, sessionJson } from './session.js'
-import { sseData } from './sse.js'
 
 /*
  * The conversations plugin's API (docs/conversations.md) for the chat page in `server` history
@@ -137,28 +136,5 @@ export async function* streamSend(id: number, what: Send, signal: AbortSignal): 
     if (response.status !== 401) break
   }
   if (!response?.ok || !response.body) throw await errorOf(response as Response)
-  for await (const data of sseData(response.body)) {
-    if (data === '[DONE]') return
-    let chunk: {
-      error?: { type?: string; message?: string }
-      choices?: Array<{ delta?: { content?: string | null; reasoning_content?: string | null } }>
-    }
-    try {
-      chunk = JSON.parse(data) as typeof chunk
-    } catch {
-      continue
-    }
-    if (chunk.error)
-      throw new ApiError(
-        502,
-        chunk.error.type ?? 'upstream_error',
-        chunk.error.message ?? 'The stream ended with an error',
-      )
-    const delta = chunk.choices?.[0]?.delta
-    const out: { content?: string; reasoning?: string } = {}
-    if (typeof delta?.content === 'string' && delta.content !== '') out.content = delta.content
-    if (typeof delta?.reasoning_content === 'string' && delta.reasoning_content !== '')
-      out.reasoning = delta.reasoning_content
-    if (out.content !== undefined || out.reasoning !== undefined) yield out
-  }
+  yield* answerDeltas(response.body)
 }
