@@ -20,6 +20,7 @@ import { element, role, text } from './dom.js'
 import type { StoredMessage } from './history.js'
 import { ApiError } from './session.js'
 import { installChatShortcuts } from './shortcuts.js'
+import { streamInto } from './stream-answer.js'
 
 /*
  * The chat page in `server` history mode (docs/portal.md, docs/conversations.md): what the page
@@ -164,27 +165,7 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts, setti
       }
       const answer: StoredMessage = { role: 'assistant', content: '' }
       const view = parts.messageView(answer, regenerate, scrollToEnd)
-      view.item.dataset.state = 'streaming'
-      view.item.setAttribute('aria-busy', 'true')
-      log.append(view.item)
-      try {
-        for await (const delta of streamSend(conversation.id, what, controller.signal)) {
-          if (delta.reasoning) answer.reasoning = (answer.reasoning ?? '') + delta.reasoning
-          if (delta.content) answer.content += delta.content
-          view.update()
-        }
-        view.finish()
-        view.item.dataset.state = 'done'
-      } catch (error) {
-        view.finish()
-        if (error instanceof DOMException && error.name === 'AbortError') view.item.dataset.state = 'stopped'
-        else {
-          view.item.dataset.state = 'error'
-          fail(error)
-        }
-      } finally {
-        view.item.removeAttribute('aria-busy')
-      }
+      await streamInto(log, view, answer, streamSend(conversation.id, what, controller.signal), fail)
       // The server's view of the exchange: its ids (edit), its title (first words, then the job's).
       const [fresh, messages] = await Promise.all([getConversation(conversation.id), allMessages(conversation.id)])
       Object.assign(conversation, fresh)

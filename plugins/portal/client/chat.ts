@@ -8,6 +8,7 @@ import { History, type Conversation, type HistoryMode, type StoredMessage } from
 import { loadMarkdown, MarkdownView } from './markdown.js'
 import { ApiError, loadSession } from './session.js'
 import { installChatShortcuts } from './shortcuts.js'
+import { streamInto } from './stream-answer.js'
 
 /*
  * The chat page: model picker, conversation list, streaming answers with a stop button and a
@@ -135,30 +136,14 @@ export async function startChat(root: HTMLElement, settings: ChatSettings): Prom
     if (again === undefined) prompt.value = ''
     const answer: StoredMessage = { role: 'assistant', content: '' }
     const view = messageView(answer, regenerate, scrollToEnd)
-    view.item.dataset.state = 'streaming'
-    // The log is a live region: screen readers wait for the finished answer, not every delta.
-    view.item.setAttribute('aria-busy', 'true')
-    log.append(view.item)
     const controller = new AbortController()
     setRunning(controller)
     try {
       const options = conversation.temperature === undefined ? {} : { temperature: conversation.temperature }
-      for await (const delta of streamChat(model, request, controller.signal, options)) {
-        if (delta.reasoning) answer.reasoning = (answer.reasoning ?? '') + delta.reasoning
-        if (delta.content) answer.content += delta.content
-        view.update()
-      }
-      view.finish()
-      view.item.dataset.state = 'done'
-    } catch (error) {
-      view.finish()
-      if (error instanceof DOMException && error.name === 'AbortError') view.item.dataset.state = 'stopped'
-      else {
-        view.item.dataset.state = 'error'
-        showErrorDialog(error instanceof ApiError ? error : new ApiError(0, 'client_error', String(error)))
-      }
+      await streamInto(log, view, answer, streamChat(model, request, controller.signal, options), error =>
+        showErrorDialog(error instanceof ApiError ? error : new ApiError(0, 'client_error', String(error))),
+      )
     } finally {
-      view.item.removeAttribute('aria-busy')
       setRunning(undefined)
       if (answer.content !== '' || answer.reasoning) conversation.messages.push(answer)
       else {
