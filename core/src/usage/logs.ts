@@ -53,28 +53,8 @@ export const LOG_COLUMNS: ReadonlyArray<keyof UsageLogView> = [
   'stream',
 ]
 
-const COLUMNS = [
-  'id',
-  'created_at',
-  'ip',
-  'user_id',
-  'username',
-  'model',
-  'channel_id',
-  'channel_name',
-  'prompt_tokens',
-  'completion_tokens',
-  'estimated',
-  'status',
-  'error_type',
-  'latency_ms',
-  'ttfb_ms',
-  'request_id',
-  'principal_kind',
-  'token_id',
-  'endpoint',
-  'stream',
-]
+/** The table's columns, in `LOG_COLUMNS` order (the view calls `ip` `ip_address`). */
+const COLUMNS = LOG_COLUMNS.map(column => (column === 'ip_address' ? 'ip' : column))
 const SELECT = `select ${COLUMNS.map(column => `\`${column}\``).join(', ')} from \`usage_logs\``
 /** Newest first; `id` breaks ties and is the last column of every index, so no sort is needed. */
 const ORDER = ' order by `created_at` desc, `id` desc'
