@@ -16,7 +16,7 @@ interface Exported {
 async function* everything(store: ConversationStore, owner: ConversationOwner): AsyncGenerator<Exported> {
   for (let page = 1; ; page++) {
     const found = await store.list(
-      { ownerKind: owner.kind, ownerId: owner.id, archived: true },
+      { ownerKind: owner.kind, ownerId: owner.id, archived: 'include' },
       { page, pageSize: PAGE },
     )
     for (const conversation of found.items) yield { conversation, messages: await store.allMessages(conversation.id) }

@@ -69,8 +69,8 @@ export interface ConversationFilter {
   readonly ownerIdPrefix?: string
   /** Part of the title, case-insensitive. */
   readonly q?: string
-  /** Archived ones too (default: not). */
-  readonly archived?: boolean
+  /** `exclude` (the default): active ones only; `include`: both; `only`: archived ones only. */
+  readonly archived?: 'exclude' | 'include' | 'only'
 }
 
 export interface NewConversation {
@@ -112,6 +112,8 @@ export interface ConversationsService {
   find(owner: ConversationOwner, id: number): Promise<StoredConversation | undefined>
   /** Sets a title chosen by the owner (`titleSource: 'user'`); the title job leaves it alone. */
   rename(owner: ConversationOwner, id: number, title: string): Promise<StoredConversation>
+  /** Moves a conversation out of the list (`archived: true`) or back; its messages stay. */
+  archive(owner: ConversationOwner, id: number, archived: boolean): Promise<StoredConversation>
   /** Deletes the owner's conversations among `ids` with their messages; others' are ignored. Emits `conversation.deleted`. */
   remove(owner: ConversationOwner, ids: readonly number[]): Promise<number>
   addMessage(owner: ConversationOwner, conversationId: number, message: NewMessage): Promise<StoredMessage>

@@ -76,11 +76,27 @@ export class ConversationStore implements ConversationsService {
     return row
   }
 
-  async rename(owner: ConversationOwner, id: number, title: string): Promise<StoredConversation> {
+  rename(owner: ConversationOwner, id: number, title: string): Promise<StoredConversation> {
+    return this.update(owner, id, { title })
+  }
+
+  archive(owner: ConversationOwner, id: number, archived: boolean): Promise<StoredConversation> {
+    return this.update(owner, id, { archived })
+  }
+
+  /** What the owner changes in one write: a title of their own (`titleSource: 'user'`), the archived flag. */
+  async update(
+    owner: ConversationOwner,
+    id: number,
+    changes: { readonly title?: string; readonly archived?: boolean },
+  ): Promise<StoredConversation> {
     const em = this.em()
     const row = await this.owned(em, owner, id)
-    row.title = title.trim().slice(0, TITLE_MAX)
-    row.titleSource = 'user'
+    if (changes.title !== undefined) {
+      row.title = changes.title.trim().slice(0, TITLE_MAX)
+      row.titleSource = 'user'
+    }
+    if (changes.archived !== undefined) row.archived = changes.archived
     await em.flush()
     return conversationOf(row)
   }
@@ -224,7 +240,8 @@ export class ConversationStore implements ConversationsService {
     else if (filter.ownerIdPrefix !== undefined)
       where[raw("(owner_id like ? escape '!')", [`${escapeLike(filter.ownerIdPrefix)}%`])] = true
     if (filter.q) where[raw('instr(lower(title), ?)', [filter.q.toLowerCase()])] = { $gt: 0 }
-    if (filter.archived !== true) where.archived = false
+    const archived = filter.archived ?? 'exclude'
+    if (archived !== 'include') where.archived = archived === 'only'
     const [rows, total] = await this.em().findAndCount(Conversation, where, {
       orderBy: { updatedAt: 'desc', id: 'desc' },
       limit: paging.pageSize,

@@ -45,7 +45,12 @@ export const PageQuery = {
   page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
   page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
 }
-export const ListQuery = Type.Object({ q: Type.Optional(Type.String({ maxLength: 200 })), ...PageQuery })
+export const ListQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 200 })),
+  /** `false` (default): the active list; `true`: the archived ones. */
+  archived: Type.Boolean({ default: false }),
+  ...PageQuery,
+})
 export const MessagesQuery = Type.Object({
   ...PageQuery,
   page_size: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
@@ -62,7 +67,10 @@ export const CreateBody = Type.Object(
   },
   { additionalProperties: false },
 )
-export const RenameBody = Type.Object({ title: Title }, { additionalProperties: false })
+export const UpdateBody = Type.Object(
+  { title: Type.Optional(Title), archived: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false, minProperties: 1 },
+)
 export const DeleteBody = Type.Object(
   { ids: Type.Array(Id, { minItems: 1, maxItems: 500 }) },
   { additionalProperties: false },

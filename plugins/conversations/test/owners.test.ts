@@ -35,6 +35,7 @@ t.test("another user's conversation is not found on every route, and nothing cha
   const attempts: Array<[method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown]> = [
     ['GET', `/api/conversations/${id}`],
     ['PUT', `/api/conversations/${id}`, { title: 'mine now' }],
+    ['PUT', `/api/conversations/${id}`, { archived: true }],
     ['GET', `/api/conversations/${id}/messages`],
     ['POST', `/api/conversations/${id}/messages`, { content: 'hijack', stream: false }],
     ['POST', `/api/conversations/${id}/regenerate`, { stream: false }],

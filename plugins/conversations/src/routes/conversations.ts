@@ -1,10 +1,10 @@
 import { callerOf, type Conversations } from '../context.js'
 import { conversationErrors } from '../errors.js'
-import { conversationJson, CreateBody, DeleteBody, IdParams, ListQuery, pageJson, RenameBody } from '../views.js'
+import { conversationJson, CreateBody, DeleteBody, IdParams, ListQuery, pageJson, UpdateBody } from '../views.js'
 
 const tags = ['conversations']
 
-/** The owner's conversations: list and search, create, read, rename, delete (docs/conversations.md). */
+/** The owner's conversations: list and search, create, read, rename and archive, delete (docs/conversations.md). */
 export function installConversationRoutes(c: Conversations): void {
   c.http.get(
     '/api/conversations',
@@ -17,9 +17,9 @@ export function installConversationRoutes(c: Conversations): void {
     },
     async request => {
       const { owner } = await callerOf(request)
-      const { q, page, page_size } = request.query
+      const { q, archived, page, page_size } = request.query
       const found = await c.store.list(
-        { ownerKind: owner.kind, ownerId: owner.id, ...(q ? { q } : {}) },
+        { ownerKind: owner.kind, ownerId: owner.id, archived: archived ? 'only' : 'exclude', ...(q ? { q } : {}) },
         { page, pageSize: page_size },
       )
       return pageJson(found, conversationJson)
@@ -73,14 +73,14 @@ export function installConversationRoutes(c: Conversations): void {
     {
       schema: {
         tags,
-        summary: 'Rename a conversation (the title job never overwrites it)',
+        summary: 'Rename a conversation (the title job never overwrites it), archive it or bring it back',
         params: IdParams,
-        body: RenameBody,
+        body: UpdateBody,
       },
     },
     async request => {
       const { owner } = await callerOf(request)
-      return conversationJson(await c.store.rename(owner, request.params.id, request.body.title))
+      return conversationJson(await c.store.update(owner, request.params.id, request.body))
     },
   )
 
