@@ -24,7 +24,7 @@ document.documentElement.style.setProperty('--accent', config.color)
 let token: string | undefined
 let waiting: Array<(token: string | undefined) => void> = []
 const history: Message[] = []
-let render: ((text: string) => string) | undefined
+let render: ((text: string) => DocumentFragment) | undefined
 let busy = false
 
 const el = <K extends keyof HTMLElementTagNameMap>(
@@ -116,7 +116,7 @@ function setOpen(open: boolean): void {
 
 function bubble(role: Message['role'] | 'error', text: string): HTMLElement {
   const node = el('div', `pw-bubble pw-${role}`)
-  if (role === 'assistant' && render) node.innerHTML = render(text)
+  if (role === 'assistant' && render) node.replaceChildren(render(text))
   else node.textContent = text
   log.append(node)
   log.scrollTop = log.scrollHeight
@@ -136,7 +136,7 @@ async function exchange(text: string): Promise<void> {
   const paint = () => {
     frame = 0
     answer.classList.remove('pw-pending', 'pw-reconnecting')
-    if (render) answer.innerHTML = render(content)
+    if (render) answer.replaceChildren(render(content))
     else answer.textContent = content
     log.scrollTop = log.scrollHeight
   }

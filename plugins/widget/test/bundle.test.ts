@@ -6,26 +6,39 @@ import { buildWidget } from '../src/index.js'
 import { widgetGateway } from './helpers.js'
 
 /**
- * What a host page loads for the widget, gzipped: the loader, the frame page's script and
- * stylesheet with the chunks they import at once. The Markdown renderer is a chunk of its own,
- * fetched when the panel first opens; it is measured too.
+ * Everything the widget ever loads into a host page, gzipped: the loader, the frame page's
+ * script and stylesheet with the chunks they import at once, and every chunk fetched later
+ * (the Markdown renderer, when the panel first opens). The issue promises under 40 KB.
  */
 
 const BUDGET = 40 * 1024
 
-t.test('the host page loads under 40 KB gzipped before the panel opens', async t => {
+t.test('everything the widget loads, lazy chunks included, is under 40 KB gzipped', async t => {
   const { loader, frame } = await buildWidget()
   const gz = (dir: string, name: string) => gzipSync(readFileSync(path.join(dir, name))).length
   const loaderBytes = gz(loader.dir, 'app.js')
   const initial = [...frame.initial, 'app.css'].reduce((sum, name) => sum + gz(frame.dir, name), 0)
-  const lazy = Object.keys(frame.files)
-    .filter(name => name.startsWith('chunk-') && !frame.initial.includes(name))
-    .reduce((sum, name) => sum + gz(frame.dir, name), 0)
-  t.comment(`widget.js ${loaderBytes} B, frame at first ${initial} B, Markdown renderer ${lazy} B (gzipped)`)
+  const lazyChunks = Object.keys(frame.files).filter(name => !frame.initial.includes(name) && name !== 'app.css')
+  const lazy = lazyChunks.reduce((sum, name) => sum + gz(frame.dir, name), 0)
+  const total = loaderBytes + initial + lazy
+  t.comment(`widget.js ${loaderBytes} B, frame at first ${initial} B, later ${lazy} B; in all ${total} B (gzipped)`)
+  t.ok(total < BUDGET, `everything: ${total} B`)
   t.ok(loaderBytes < 4 * 1024, `widget.js is small: ${loaderBytes} B`)
-  t.ok(loaderBytes + initial < BUDGET, `before the panel opens: ${loaderBytes + initial} B`)
-  t.ok(lazy > 0, 'the Markdown renderer is a chunk of its own')
-  t.notMatch(readFileSync(path.join(frame.dir, 'app.js'), 'utf8'), /DOMPurify|markdown-it/i, 'not in the first script')
+  t.ok(loaderBytes + initial < 8 * 1024, `before the panel opens: ${loaderBytes + initial} B`)
+  t.same(
+    lazyChunks.map(name => name.endsWith('.js')),
+    [true],
+    'the Markdown renderer is the one chunk fetched later',
+  )
+  const lazySource = readFileSync(path.join(frame.dir, lazyChunks[0] as string), 'utf8')
+  t.match(lazySource, /noopener noreferrer nofollow/, 'it is the renderer')
+  t.notMatch(
+    lazySource,
+    /innerHTML|outerHTML|insertAdjacentHTML|DOMParser|createContextualFragment/,
+    'it parses no HTML',
+  )
+  for (const name of frame.initial)
+    t.notMatch(readFileSync(path.join(frame.dir, name), 'utf8'), /noopener noreferrer nofollow/, `not in ${name}`)
 })
 
 t.test('/widget.js is served to any page, with or without a cache-busting query', async t => {
