@@ -148,17 +148,7 @@ async function exchange(text: string): Promise<void> {
     reconnecting: () => answer.classList.add('pw-reconnecting'),
   }
   try {
-    let session = await freshSession(false)
-    for (let tries = 0; ; tries++) {
-      if (!session) throw new RefusedError(t.noSession, 401, 'invalid_session')
-      try {
-        await ask(session, config.lang, history, handlers)
-        break
-      } catch (error) {
-        if (!(error instanceof RefusedError) || error.type !== 'invalid_session' || tries > 0) throw error
-        session = await freshSession(true)
-      }
-    }
+    await ask(freshSession, config.lang, history, handlers)
     if (frame) cancelAnimationFrame(frame)
     paint()
     history.push({ role: 'assistant', content })
@@ -167,11 +157,19 @@ async function exchange(text: string): Promise<void> {
     if (content) paint()
     else answer.remove()
     history.pop()
-    bubble('error', error instanceof RefusedError && error.message ? error.message : t.failed)
+    bubble('error', refusalText(error))
   } finally {
     busy = false
     send.disabled = false
   }
+}
+
+/** What the user is told when an answer fails: the gateway's refusal is already in their language. */
+function refusalText(error: unknown): string {
+  if (!(error instanceof RefusedError)) return t.failed
+  if (error.type === 'no_session') return t.noSession
+  if (error.type === 'session_expired') return t.sessionExpired
+  return error.message || t.failed
 }
 
 tell('parley:close')

@@ -23,18 +23,40 @@ export class RefusedError extends Error {
 
 const RETRIES = 6
 
+/**
+ * The frame's session token: the one it holds, or (`expired`) a fresh one from the host page;
+ * undefined when the host page has none to give.
+ */
+export type SessionSource = (expired: boolean) => Promise<string | undefined>
+
 export async function ask(
-  token: string,
+  session: SessionSource,
   lang: string,
   messages: ReadonlyArray<{ role: string; content: string }>,
   on: AnswerHandlers,
 ): Promise<void> {
-  const headers = { authorization: `Bearer ${token}`, 'accept-language': lang }
-  const response = await fetch('/api/widget/chat', {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ messages }),
-  })
+  /*
+   * Sends one request with the session token. A 401 means the token expired (or the gateway
+   * forgot it): the host page is asked for a fresh one and the request is sent once more. A
+   * resume does the same, so an answer outliving its session still completes, never asked twice.
+   */
+  const authorized = async (send: (headers: Record<string, string>) => Promise<Response>) => {
+    for (let refreshed = false; ; refreshed = true) {
+      const token = await session(refreshed)
+      if (!token) throw new RefusedError('', 401, refreshed ? 'session_expired' : 'no_session')
+      const response = await send({ authorization: `Bearer ${token}`, 'accept-language': lang })
+      if (response.status !== 401) return response
+      await response.body?.cancel()
+      if (refreshed) throw new RefusedError('', 401, 'session_expired')
+    }
+  }
+  const response = await authorized(headers =>
+    fetch('/api/widget/chat', {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages }),
+    }),
+  )
   if (!response.ok) throw await refusal(response)
   const answerId = response.headers.get('x-parley-answer-id') ?? ''
   const state = { last: '', ended: false }
@@ -53,10 +75,11 @@ export async function ask(
     on.reconnecting()
     await new Promise(resolve => setTimeout(resolve, Math.min(4_000, 250 * 2 ** attempt)))
     try {
-      current = await fetch(`/api/widget/chat/${answerId}/events`, {
-        headers: { ...headers, 'last-event-id': state.last },
-      })
-    } catch {
+      current = await authorized(headers =>
+        fetch(`/api/widget/chat/${answerId}/events`, { headers: { ...headers, 'last-event-id': state.last } }),
+      )
+    } catch (error) {
+      if (error instanceof RefusedError) throw error
       continue
     }
     if (!current.ok) throw await refusal(current)
