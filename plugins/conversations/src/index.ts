@@ -5,6 +5,7 @@ import { conversationMigrations } from './migrations/index.js'
 import { installPrivacyRoutes } from './privacy.js'
 import { installConversationRoutes } from './routes/conversations.js'
 import { installMessageRoutes } from './routes/messages.js'
+import { OneAnswer } from './one-answer.js'
 import { Sender } from './sender.js'
 import { CONVERSATIONS, type ConversationsService } from './service.js'
 import { ConversationStore } from './store.js'
@@ -80,7 +81,8 @@ export default definePlugin({
     const chat = () => ctx.container.resolve<ChatService>(TOKENS.chat)
     const titles = new Titles(ctx.jobs, store, chat, targets, () => titleModel.get(), ctx.log)
     titles.define()
-    const sender = new Sender(store, chat(), targets, titles, ctx.log)
+    const oneAnswer = new OneAnswer(em, ctx.kv, sweep, staleAfterMs, ctx.log)
+    const sender = new Sender(store, chat(), targets, titles, oneAnswer, ctx.log)
     const conversations: Conversations = {
       http: ctx.http,
       log: ctx.log,

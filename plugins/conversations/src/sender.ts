@@ -9,6 +9,7 @@ import type {
 } from '@parley/core'
 import { ParleyError } from '@parley/core'
 import { conversationErrors } from './errors.js'
+import type { OneAnswer } from './one-answer.js'
 import type { ConversationOwner, MessageContent, MessageStatus, StoredConversation, StoredMessage } from './service.js'
 import type { ConversationStore } from './store.js'
 import type { Targets } from './targets.js'
@@ -48,7 +49,7 @@ export interface Prepared {
  * Sends a question of a stored conversation through the data plane (docs/conversations.md):
  * the question is stored first, the answer at once as `in_progress`, and the call's watch ends
  * it `completed`, `failed` or `stopped` with its text and usage. One exchange at a time per
- * conversation on this instance.
+ * conversation: on this instance by its own map, across instances by `OneAnswer`.
  */
 export class Sender {
   readonly #busy = new Map<number, () => void>()
@@ -58,6 +59,7 @@ export class Sender {
     private readonly chat: ChatService,
     private readonly targets: Targets,
     private readonly titles: Titles,
+    private readonly oneAnswer: OneAnswer,
     private readonly log: Logger,
   ) {}
 
@@ -96,7 +98,9 @@ export class Sender {
       released = true
       if (this.#busy.get(conversation.id) === stop) this.#busy.delete(conversation.id)
     }
+    let unclaim: (() => Promise<void>) | undefined
     try {
+      unclaim = await this.oneAnswer.claim(conversation.id)
       const target = await this.targets.of(conversation, principal)
       const { history, question } = await this.#question(conversation, exchange)
       const first = !history.some(message => message.role === 'user' && message.id !== question.id)
@@ -107,6 +111,8 @@ export class Sender {
         content: '',
         status: 'in_progress',
       })
+      // The answer row now says the conversation is busy, to every instance.
+      await unclaim()
       const text: string[] = []
       let settle!: (status: MessageStatus) => void
       const finished = new Promise<MessageStatus>(resolve => (settle = resolve))
@@ -159,6 +165,7 @@ export class Sender {
           ),
       }
     } catch (error) {
+      await unclaim?.()
       release()
       throw error
     }

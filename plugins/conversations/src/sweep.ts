@@ -42,6 +42,13 @@ export class Sweep {
     })
   }
 
+  /** Whether the instance that wrote `runner` on an answer still beats (a store that fails: no). */
+  async alive(runner: string | null): Promise<boolean> {
+    if (runner === null) return false
+    if (runner === this.runner) return true
+    return (await this.kv.get(KEY + runner).catch(() => null)) !== null
+  }
+
   /** Fails stale answers; returns how many. */
   async sweep(now = new Date()): Promise<number> {
     const failed = { status: 'failed', errorType: 'interrupted' }
