@@ -43,6 +43,35 @@ for (const dialect of dialects) {
     t.same(await gateway.db.migrate(), [], 'a second run applies nothing')
   })
 
+  t.test(`${dialect.name}: a step added later is found and applied`, { skip: dialect.skip }, async t => {
+    // A deployment that already migrated, restarted with a plugin that brings a step: the plain
+    // read of the migrations table must report it, and the migrator must then apply only it.
+    const first = await createTestGateway({ plugins: [notes], mysqlUrl: dialect.mysqlUrl })
+    t.teardown(first.close)
+    t.same(await first.db.pending(), [], 'the first start applied everything')
+    const table = {
+      sqlite: 'create table `later_rows` (`id` integer not null primary key autoincrement);',
+      mysql: 'create table `later_rows` (`id` int unsigned not null auto_increment primary key) engine = InnoDB;',
+    }
+    const later = definePlugin({
+      id: 'later',
+      version: '1.0.0',
+      setup(ctx) {
+        ctx.db.migrations({
+          sqlite: [{ name: '0001_later', up: [table.sqlite], down: ['drop table `later_rows`'] }],
+          mysql: [{ name: '0001_later', up: [table.mysql], down: ['drop table `later_rows`'] }],
+        })
+      },
+    })
+    const second = await createTestGateway({ plugins: [notes, later], sharedWith: first, start: false })
+    t.teardown(second.close)
+    t.same(await second.db.pending(), ['later/0001_later'], 'only the new step is pending')
+    t.same(await second.db.migrate(), ['later/0001_later'], 'and only it is applied')
+    t.same(await second.db.pending(), [], 'nothing is left')
+    t.same(await second.db.migrate(), [], 'a second run applies nothing')
+    t.same(await first.db.pending(), [], 'the other instance, which does not know the step, sees nothing to do')
+  })
+
   t.test(`${dialect.name}: a missing migration is detected`, { skip: dialect.skip }, async t => {
     // Same entity as the fixture plus a column no migration creates: the check must notice.
     const drifted = defineEntity({

@@ -1,14 +1,13 @@
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { EntityManager, EntitySchema, MikroORM, Options } from '@mikro-orm/core'
+import type { EntityManager, EntitySchema, IMigrator, MikroORM, Options } from '@mikro-orm/core'
 import type { AbstractSqlConnection } from '@mikro-orm/knex'
-import { Migrator } from '@mikro-orm/migrations'
 import type { Config } from '../config/schema.js'
 import { errors } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { redactCredentials } from '../redact.js'
-import { toMigrationsList, type Dialect, type MigrationUnit } from './migrations.js'
+import { migrationNames, type Dialect, type MigrationUnit } from './migrations.js'
 
 export const MIGRATIONS_TABLE = 'parley_migrations'
 const MIGRATION_LOCK = 'parley_migrations'
@@ -54,9 +53,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const base: Options = {
     entities: [...options.entities],
     discovery: { warnWhenNoEntities: false },
-    extensions: [Migrator],
+    // The steps themselves are given to the migrator when it is loaded (`migrator.ts`).
     migrations: {
-      migrationsList: toMigrationsList(options.units, dialect),
       tableName: MIGRATIONS_TABLE,
       // MySQL commits DDL implicitly, so a transaction there would only pretend to protect.
       transactional: dialect === 'sqlite',
@@ -99,7 +97,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     })
     await waitForConnection(orm, config.database.connect_timeout_ms, log)
   }
-  return new OrmDatabase(dialect, orm)
+  return new OrmDatabase(dialect, orm, options.units)
 }
 
 async function waitForConnection(orm: MikroORM, timeoutMs: number, log: Logger): Promise<void> {
@@ -127,18 +125,26 @@ async function waitForConnection(orm: MikroORM, timeoutMs: number, log: Logger):
 }
 
 class OrmDatabase implements Database {
+  readonly #units: readonly MigrationUnit[]
+  #migrator: Promise<IMigrator> | undefined
+
   constructor(
     readonly dialect: Dialect,
     readonly orm: MikroORM,
-  ) {}
+    units: readonly MigrationUnit[],
+  ) {
+    this.#units = units
+  }
 
   em(): EntityManager {
     return this.orm.em.fork()
   }
 
   async migrate(): Promise<string[]> {
-    const migrator = this.orm.getMigrator()
+    // Most starts have nothing to apply: one query tells, and the migrator is never loaded.
+    if ((await this.unapplied())?.length === 0) return []
     try {
+      const migrator = await this.migrator()
       const up = async () => (await migrator.up()).map(migration => migration.name)
       return this.dialect === 'mysql' ? await this.withMigrationLock(up) : await up()
     } catch (error) {
@@ -172,8 +178,34 @@ class OrmDatabase implements Database {
   }
 
   async pending(): Promise<string[]> {
-    const pending = await this.orm.getMigrator().getPendingMigrations()
-    return pending.map(migration => migration.name)
+    const unapplied = await this.unapplied()
+    if (unapplied) return unapplied
+    return (await (await this.migrator()).getPendingMigrations()).map(migration => migration.name)
+  }
+
+  /**
+   * The known steps the migrations table does not list, in the order they run, read with a
+   * plain query; undefined when the table cannot be read (a new database, or an error the
+   * migrator will then report). It can only err towards "pending": a name the table spells
+   * differently sends the start to the migrator, which decides exactly, as it always did.
+   */
+  private async unapplied(): Promise<string[] | undefined> {
+    let rows: Array<{ name: string }>
+    try {
+      rows = await this.orm.em.getConnection().execute(`select \`name\` from \`${MIGRATIONS_TABLE}\``)
+    } catch {
+      return undefined
+    }
+    const applied = new Set(rows.map(row => row.name))
+    return migrationNames(this.#units, this.dialect).filter(name => !applied.has(name))
+  }
+
+  /** MikroORM's migrator, loaded on first use (`migrator.ts`: it weighs about 27 MB). */
+  private migrator(): Promise<IMigrator> {
+    this.#migrator ??= import('./migrator.js').then(({ attachMigrator }) =>
+      attachMigrator(this.orm, this.#units, this.dialect),
+    )
+    return this.#migrator
   }
 
   async ping(timeoutMs = 2000): Promise<void> {

@@ -1,6 +1,3 @@
-import type { Constructor } from '@mikro-orm/core'
-import { Migration } from '@mikro-orm/migrations'
-
 /**
  * One migration step as plain data: raw SQL for one dialect. Each data-owning unit (core, a
  * plugin) keeps `migrations/sqlite/` and `migrations/mysql/` with the same step names, so both
@@ -44,24 +41,10 @@ export function checkDialectsAgree(unit: string, migrations: DialectMigrations):
   return undefined
 }
 
-/** MikroORM's `migrationsList` for one dialect, in unit order (core first, then plugins). */
-export function toMigrationsList(
-  units: readonly MigrationUnit[],
-  dialect: Dialect,
-): Array<{ name: string; class: Constructor<Migration> }> {
-  return units.flatMap(({ unit, migrations }) =>
-    migrations[dialect].map(step => ({ name: `${unit}/${step.name}`, class: toMigrationClass(step) })),
-  )
-}
-
-function toMigrationClass(step: MigrationStep): Constructor<Migration> {
-  return class extends Migration {
-    override async up(): Promise<void> {
-      for (const sql of step.up) this.addSql(sql)
-    }
-
-    override async down(): Promise<void> {
-      for (const sql of step.down ?? []) this.addSql(sql)
-    }
-  }
+/**
+ * The names the migrations table records, in the order they run: core first, then plugins.
+ * MikroORM's migrator (loaded only when one is due, `migrator.ts`) runs the same list.
+ */
+export function migrationNames(units: readonly MigrationUnit[], dialect: Dialect): string[] {
+  return units.flatMap(({ unit, migrations }) => migrations[dialect].map(step => `${unit}/${step.name}`))
 }
