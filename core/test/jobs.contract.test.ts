@@ -6,7 +6,8 @@ import { CronExpressionParser } from 'cron-parser'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import t from 'tap'
-import { BullMqJobQueue, InProcessJobQueue, type JobQueue, type JobRun } from '../src/jobs/index.js'
+import { BullMqJobQueue } from '../src/jobs/bullmq.js'
+import { createJobQueue, InProcessJobQueue, type JobQueue, type JobRun } from '../src/jobs/index.js'
 import type { Logger } from '../src/logger.js'
 import { missingService, testServices } from '../src/testing/services.js'
 
@@ -518,3 +519,13 @@ t.test(
     t.equal(new Set(runs.map(run => run.second)).size, counted, 'one run per second across both gateways')
   },
 )
+
+t.test('the factory picks the in-process runner without a Redis URL, BullMQ with one', async t => {
+  const local = await createJobQueue({ logger: silent })
+  t.teardown(() => local.close())
+  t.equal(local.kind, 'in-process')
+  if (missingService('redis')) return
+  const shared = await createJobQueue({ redisUrl, prefix: uniquePrefix(), logger: silent })
+  t.teardown(() => shared.close())
+  t.equal(shared.kind, 'bullmq')
+})

@@ -11,7 +11,8 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import type { Logger } from '../src/logger.js'
-import { createKeyValueStore, RedisKeyValueStore, type KeyValueStore } from '../src/kv/index.js'
+import { createKeyValueStore, MemoryKeyValueStore, type KeyValueStore } from '../src/kv/index.js'
+import { RedisKeyValueStore } from '../src/kv/redis.js'
 import { missingService, testServices } from '../src/testing/services.js'
 import { freePort } from '../src/testing/net.js'
 
@@ -299,9 +300,9 @@ function contract(t: Test, makeStore: MakeStore, driver: { runPrefix: string; sh
 }
 
 t.test('memory driver', async t => {
-  contract(t, options => createKeyValueStore(options), { runPrefix: 'test:', shared: false })
+  contract(t, options => new MemoryKeyValueStore(options), { runPrefix: 'test:', shared: false })
   t.test('is what the factory picks without a Redis URL', async t => {
-    const kv = createKeyValueStore({})
+    const kv = await createKeyValueStore({})
     t.teardown(() => kv.close())
     t.equal(kv.kind, 'memory')
   })
@@ -321,7 +322,17 @@ t.test('redis driver', { skip: missingService('redis') }, async t => {
     await admin.quit()
   })
 
-  contract(t, ({ prefix, logger }) => createKeyValueStore({ redisUrl, prefix, logger }), { runPrefix, shared: true })
+  contract(t, ({ prefix, logger }) => new RedisKeyValueStore({ url: redisUrl, prefix, logger }), {
+    runPrefix,
+    shared: true,
+  })
+
+  t.test('is what the factory picks with a Redis URL', async t => {
+    const kv = await createKeyValueStore({ redisUrl, prefix: runPrefix, logger: pino({ level: 'silent' }) })
+    t.teardown(() => kv.close())
+    t.equal(kv.kind, 'redis')
+    await t.resolves(kv.ping())
+  })
 
   t.test('fails fast and quietly while Redis is down', async t => {
     const { logger, logs } = captureLogger()

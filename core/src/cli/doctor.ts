@@ -137,7 +137,7 @@ async function checkRedis(config: Config, report: Report): Promise<void> {
     return
   }
   const where = redactCredentials(config.redis.url)
-  const kv = createKeyValueStore({
+  const kv = await createKeyValueStore({
     redisUrl: config.redis.url,
     prefix: config.redis.prefix,
     logger: createLogger({ log: { level: 'silent' } }),

@@ -20,7 +20,6 @@ import type { MigrationUnit } from '../db/migrations.js'
 import { coreMigrations } from '../db/migrations/index.js'
 import { errors, ParleyError } from '../errors.js'
 import { EventBus } from '../events/bus.js'
-import { installDocs } from '../http/docs.js'
 import { health, type Lifecycle } from '../http/health.js'
 import { createMetricsRegistry, httpMetrics } from '../http/metrics.js'
 import { createHttpServer, type HttpScope } from '../http/server.js'
@@ -128,10 +127,10 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
 
   const cleanups: Array<() => Promise<void>> = []
   try {
-    const kv = createKeyValueStore({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger: log })
+    const kv = await createKeyValueStore({ redisUrl: config.redis.url, prefix: config.redis.prefix, logger: log })
     cleanups.push(() => kv.close())
     // Jobs live under the KV prefix but in a namespace of their own, so their keys never meet.
-    const jobs = createJobQueue({ redisUrl: config.redis.url, prefix: `${config.redis.prefix}jobs`, logger: log })
+    const jobs = await createJobQueue({ redisUrl: config.redis.url, prefix: `${config.redis.prefix}jobs`, logger: log })
     cleanups.push(() => jobs.close())
     const events = new EventBus(log)
     const settings = new SettingsRegistry(kv, events, log)
@@ -185,7 +184,8 @@ export async function createGateway(options: GatewayOptions = {}): Promise<Gatew
     const blocklist = new Blocklist({ em: () => openEm(), kv, log: log.child({ component: 'blocklist' }), metrics })
     installBlocklistGuard(app, blocklist)
     cleanups.push(() => blocklist.attempts.close())
-    if (config.server.docs) await installDocs(app, CORE_VERSION)
+    // Swagger and its UI only where the docs are on (not in production by default).
+    if (config.server.docs) await (await import('../http/docs.js')).installDocs(app, CORE_VERSION)
     if (config.server.metrics.enabled) await app.register(httpMetrics, { registry: metrics, ...config.server.metrics })
     await app.register(health, { state: () => state, checks: () => registries.health.list() })
     installAuthentication(app, registries.auth)

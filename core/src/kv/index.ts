@@ -1,16 +1,22 @@
 import type { Logger } from '../logger.js'
 import { MemoryKeyValueStore } from './memory.js'
 import type { KeyValueStore } from './port.js'
-import { RedisKeyValueStore } from './redis.js'
 
 export type { KeyValueStore } from './port.js'
 export { MemoryKeyValueStore, type MemoryKeyValueStoreOptions } from './memory.js'
-export { RedisKeyValueStore, type RedisKeyValueStoreOptions } from './redis.js'
+export type { RedisKeyValueStoreOptions } from './redis.js'
 
-/** Redis when a URL is configured (N instances share state), memory otherwise (one process). */
-export function createKeyValueStore(options: { redisUrl?: string; prefix?: string; logger?: Logger }): KeyValueStore {
+/**
+ * Redis when a URL is configured (N instances share state), memory otherwise (one process).
+ * The Redis driver (and ioredis) is imported only then: a single instance never loads it.
+ */
+export async function createKeyValueStore(options: {
+  redisUrl?: string
+  prefix?: string
+  logger?: Logger
+}): Promise<KeyValueStore> {
   const { redisUrl, prefix, logger } = options
-  return redisUrl
-    ? new RedisKeyValueStore({ url: redisUrl, prefix, logger })
-    : new MemoryKeyValueStore({ prefix, logger })
+  if (!redisUrl) return new MemoryKeyValueStore({ prefix, logger })
+  const { RedisKeyValueStore } = await import('./redis.js')
+  return new RedisKeyValueStore({ url: redisUrl, prefix, logger })
 }
