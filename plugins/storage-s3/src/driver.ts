@@ -1,14 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3'
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import type { GetObjectCommand, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
+import type { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import {
   checkContentType,
   checkExpiry,
@@ -31,6 +24,28 @@ const FALLBACK_TYPE = 'application/octet-stream'
 const CONNECT_TIMEOUT_MS = 5_000
 /** Silence on an open connection before the SDK gives up (a slow download keeps it busy). */
 const SOCKET_TIMEOUT_MS = 30_000
+
+type Sdk = typeof import('@aws-sdk/client-s3') & { readonly getSignedUrl: typeof getSignedUrl }
+let sdk: Promise<Sdk> | undefined
+
+/**
+ * The AWS SDK is about 18 MB of resident memory (bench/NOTES.md, "Memory at start"): it is
+ * imported with the first operation, so a gateway that lists this plugin but stores its objects
+ * elsewhere (`storage.driver`) never loads it.
+ */
+function loadSdk(): Promise<Sdk> {
+  sdk ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]).then(
+    ([client, presigner]) => ({ ...client, getSignedUrl: presigner.getSignedUrl }),
+  )
+  return sdk
+}
+
+interface Clients {
+  readonly sdk: Sdk
+  readonly client: S3Client
+  /** Signs for the endpoint browsers use; the same client unless `publicEndpoint` differs. */
+  readonly presigner: S3Client
+}
 
 export interface S3StorageOptions {
   /** Omit for AWS S3 itself; otherwise the service's URL (`https://cos.ap-guangzhou.myqcloud.com`). */
@@ -68,28 +83,16 @@ export interface S3StorageOptions {
 export class S3Storage implements ObjectStorage {
   readonly bucket: string
   readonly keyPrefix: string
-  readonly #client: S3Client
-  /** Signs for the endpoint browsers use; the same client unless `publicEndpoint` differs. */
-  readonly #presigner: S3Client
+  readonly #options: S3StorageOptions
+  #clients: Promise<Clients> | undefined
   readonly #where: string
   readonly #now: () => number
 
   constructor(options: S3StorageOptions) {
     this.bucket = options.bucket
     this.keyPrefix = options.keyPrefix
+    this.#options = options
     this.#now = options.now ?? Date.now
-    const common = {
-      region: options.region,
-      forcePathStyle: options.forcePathStyle,
-      ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
-    } as const
-    this.#client = new S3Client({ ...common, ...(options.endpoint ? { endpoint: options.endpoint } : {}) })
-    this.#presigner = options.publicEndpoint
-      ? new S3Client({ ...common, endpoint: options.publicEndpoint })
-      : this.#client
     const endpoint = options.endpoint ?? `AWS S3 (${options.region})`
     this.#where = `bucket ${options.bucket} at ${endpoint}${options.publicEndpoint ? ` (browsers: ${options.publicEndpoint})` : ''}${options.keyPrefix ? `, keys under ${options.keyPrefix}` : ''}`
   }
@@ -99,7 +102,8 @@ export class S3Storage implements ObjectStorage {
     const { contentType, contentLength, expiresInSeconds } = checkPresignPut(options)
     const signingDate = this.#signingDate()
     const url = await this.#sign(
-      new PutObjectCommand({ Bucket: this.bucket, Key, ContentType: contentType, ContentLength: contentLength }),
+      sdk =>
+        new sdk.PutObjectCommand({ Bucket: this.bucket, Key, ContentType: contentType, ContentLength: contentLength }),
       { expiresIn: expiresInSeconds, signingDate, signableHeaders: new Set(['content-type', 'content-length']) },
     )
     return {
@@ -114,19 +118,19 @@ export class S3Storage implements ObjectStorage {
     const Key = this.#key(key)
     const expiresIn = checkExpiry(options.expiresInSeconds)
     const signingDate = this.#signingDate()
-    const url = await this.#sign(new GetObjectCommand({ Bucket: this.bucket, Key, ResponseCacheControl: 'private' }), {
-      expiresIn,
-      signingDate,
-    })
+    const url = await this.#sign(
+      sdk => new sdk.GetObjectCommand({ Bucket: this.bucket, Key, ResponseCacheControl: 'private' }),
+      { expiresIn, signingDate },
+    )
     return { url, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) }
   }
 
   async put(key: string, body: Uint8Array, options: { readonly contentType: string }): Promise<void> {
     const Key = this.#key(key)
     const contentType = checkContentType(options.contentType)
-    await this.#call('writing an object', () =>
-      this.#client.send(
-        new PutObjectCommand({
+    await this.#call('writing an object', ({ sdk, client }) =>
+      client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.bucket,
           Key,
           Body: body,
@@ -141,7 +145,7 @@ export class S3Storage implements ObjectStorage {
     const Key = this.#key(key)
     const answer = await this.#call(
       'reading an object',
-      () => this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key })),
+      ({ sdk, client }) => client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key })),
       { missing: true },
     )
     if (!answer) return undefined
@@ -157,7 +161,7 @@ export class S3Storage implements ObjectStorage {
     const Key = this.#key(key)
     const answer = await this.#call(
       'reading an object',
-      () => this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key })),
+      ({ sdk, client }) => client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key })),
       { missing: true },
     )
     if (!answer) return undefined
@@ -168,7 +172,7 @@ export class S3Storage implements ObjectStorage {
     const Key = this.#key(key)
     await this.#call(
       'deleting an object',
-      () => this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key })),
+      ({ sdk, client }) => client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key })),
       { missing: true },
     )
   }
@@ -198,10 +202,38 @@ export class S3Storage implements ObjectStorage {
     return this.#where
   }
 
-  /** Closes the pooled connections. */
+  /** Closes the pooled connections (none when no operation ever ran). */
   close(): void {
-    this.#client.destroy()
-    if (this.#presigner !== this.#client) this.#presigner.destroy()
+    const clients = this.#clients
+    this.#clients = undefined
+    void clients?.then(
+      ({ client, presigner }) => {
+        client.destroy()
+        if (presigner !== client) presigner.destroy()
+      },
+      () => undefined,
+    )
+  }
+
+  /** The SDK and this bucket's clients, made with the first operation. */
+  #open(): Promise<Clients> {
+    this.#clients ??= loadSdk().then(sdk => {
+      const options = this.#options
+      const common: S3ClientConfig = {
+        region: options.region,
+        forcePathStyle: options.forcePathStyle,
+        ...(options.credentials ? { credentials: { ...options.credentials } } : {}),
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+      }
+      const client = new sdk.S3Client({ ...common, ...(options.endpoint ? { endpoint: options.endpoint } : {}) })
+      const presigner = options.publicEndpoint
+        ? new sdk.S3Client({ ...common, endpoint: options.publicEndpoint })
+        : client
+      return { sdk, client, presigner }
+    })
+    return this.#clients
   }
 
   #key(key: string): string {
@@ -214,11 +246,12 @@ export class S3Storage implements ObjectStorage {
   }
 
   async #sign(
-    command: PutObjectCommand | GetObjectCommand,
+    command: (sdk: Sdk) => PutObjectCommand | GetObjectCommand,
     options: Parameters<typeof getSignedUrl>[2],
   ): Promise<string> {
     try {
-      return await getSignedUrl(this.#presigner, command, options)
+      const { sdk, presigner } = await this.#open()
+      return await sdk.getSignedUrl(presigner, command(sdk), options)
     } catch (error) {
       throw errors.PARLEY_ERR_STORAGE_FAILED(
         { reason: `signing a URL for ${this.#where}: ${(error as Error).message}` },
@@ -232,29 +265,34 @@ export class S3Storage implements ObjectStorage {
    * missing bucket stays an error). Anything else becomes PARLEY_ERR_STORAGE_FAILED naming the
    * bucket and S3's error code, never a credential.
    */
-  async #call<T>(what: string, call: () => Promise<T>, { missing = false } = {}): Promise<T | undefined> {
+  async #call<T>(
+    what: string,
+    call: (clients: Clients) => Promise<T>,
+    { missing = false } = {},
+  ): Promise<T | undefined> {
+    const clients = await this.#open()
     try {
-      return await call()
+      return await call(clients)
     } catch (error) {
-      if (missing && isMissingKey(error)) return undefined
+      if (missing && isMissingKey(clients.sdk, error)) return undefined
       throw errors.PARLEY_ERR_STORAGE_FAILED(
-        { reason: `${what} in ${this.#where}: ${explain(error)}` },
+        { reason: `${what} in ${this.#where}: ${explain(clients.sdk, error)}` },
         { cause: error },
       )
     }
   }
 }
 
-function isMissingKey(error: unknown): boolean {
-  if (!(error instanceof S3ServiceException)) return false
+function isMissingKey(sdk: Sdk, error: unknown): boolean {
+  if (!(error instanceof sdk.S3ServiceException)) return false
   if (error.name === 'NoSuchBucket') return false
   return error.name === 'NoSuchKey' || error.name === 'NotFound' || error.$metadata.httpStatusCode === 404
 }
 
 /** S3's error code with a hint for the ones an operator can fix. */
-function explain(error: unknown): string {
+function explain(sdk: Sdk, error: unknown): string {
   if (error instanceof ParleyError) return error.message
-  if (error instanceof S3ServiceException) {
+  if (error instanceof sdk.S3ServiceException) {
     const status = error.$metadata.httpStatusCode
     const hint =
       HINTS[error.name] ??
