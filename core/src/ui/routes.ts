@@ -39,11 +39,16 @@ export interface ThemeRoutesOptions {
   readonly storageOrigin?: () => string | undefined
 }
 
-/** What a page's template gets as `nav`: its area's links, in order, the current one marked. */
+/**
+ * What a page's template gets as `nav`: its area's links, in order, the current one marked.
+ * `signed_in`: a portal link for signed-in users on a page whose visitor the server does not
+ * know (the portal keeps its session in the browser); the page's script shows it after sign-in.
+ */
 export interface NavLink {
   readonly label: string
   readonly href: string
   readonly current: boolean
+  readonly signed_in: boolean
 }
 
 /**
@@ -64,9 +69,16 @@ export function installThemeRoutes(app: HttpScope, engine: ThemeEngine, options:
       const lang = languageFor(request, reply)
       const visible = (access: UiNavItem['access']) =>
         access === 'public' || (access === 'user' && user !== undefined) || (access === 'admin' && admin)
+      // The portal's session lives in the browser, so its `user` links go out marked, not dropped.
+      const browserSession = (access: UiNavItem['access']) => area === 'portal' && access === 'user' && !user
       const links: NavLink[] = nav
-        .filter(item => item.area === area && visible(item.access))
-        .map(item => ({ label: item.label, href: item.href, current: item.href === page.path }))
+        .filter(item => item.area === area && (visible(item.access) || browserSession(item.access)))
+        .map(item => ({
+          label: item.label,
+          href: item.href,
+          current: item.href === page.path,
+          signed_in: browserSession(item.access),
+        }))
       const context: PageContext = {
         site: { title: options.settings.get('site_name'), lang, color_mode: colorModeFor(request, reply, engine) },
         ...(user ? { user } : {}),

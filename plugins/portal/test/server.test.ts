@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib'
 import t from 'tap'
-import { CONTENT_SECURITY_POLICY } from '@parley/core'
+import { CONTENT_SECURITY_POLICY, definePlugin } from '@parley/core'
 import { createTestGateway } from '@parley/core/testing'
 import identity from '@parley/identity'
 import portal from '@parley/portal'
@@ -25,6 +25,27 @@ t.test('pages are server-rendered shells with the CSP and one hashed bundle; no 
   }
   const zh = await gateway.inject({ method: 'GET', url: '/login', headers: { 'accept-language': 'zh-CN' } })
   t.match(zh.body, '<h1>登录</h1>')
+})
+
+t.test("the portal's menu lists the links plugins add, signed-in ones hidden until sign-in", async t => {
+  const links = definePlugin({
+    id: 'nav-fixture',
+    version: '1.0.0',
+    setup(ctx) {
+      ctx.ui.nav.register('help', { label: 'Help desk', href: '/help', area: 'portal', access: 'public', order: 1 })
+      ctx.ui.nav.register('mine', { label: 'My tickets', href: '/mine', area: 'portal', access: 'user', order: 2 })
+      ctx.ui.nav.register('ops', { label: 'Operations', href: '/ops', area: 'portal', access: 'admin', order: 3 })
+      ctx.ui.nav.register('console', { label: 'Console page', href: '/admin/x', area: 'admin', access: 'admin' })
+    },
+  })
+  const gateway = await createTestGateway({ plugins: [identity, portal, links] })
+  t.teardown(gateway.close)
+  const nav = (await gateway.inject({ method: 'GET', url: '/models' })).body.match(
+    /<nav class="portal-nav"[\s\S]*?<\/nav>/,
+  )?.[0]
+  t.match(nav, /<a href="\/help">Help desk<\/a>/, 'a public link, shown')
+  t.match(nav, /<a href="\/mine" data-when="user" hidden>My tickets<\/a>/, 'a signed-in link, shown after sign-in')
+  t.notMatch(nav, /\/ops|\/admin\/x/, "admin-only and the console's links are not in the portal")
 })
 
 t.test('the ink theme: its own layout and colours around the portal pages it does not have', async t => {
