@@ -22,7 +22,8 @@ export function registerUi(ctx: TicketsContext): void {
     label: 'tickets.title',
     href: '/tickets',
     area: 'portal',
-    access: 'public',
+    // Shown in the portal's menu once the visitor has signed in.
+    access: 'user',
     order: 60,
   })
   ctx.ui.adminSections.register('tickets', {

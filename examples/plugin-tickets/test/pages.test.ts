@@ -9,11 +9,13 @@ import { png } from './helpers.js'
 const SHOTS = path.resolve(import.meta.dirname, '../../../docs/screenshots')
 const USER = 'user-default'
 
-async function boot(t: Test, withConsole = false) {
+async function boot(t: Test, area: 'portal' | 'console') {
   const gateway = await createTestGateway({
     plugins: [fixtureAuth, tickets],
-    // With the console, the section draws the admin plugin's menu and styles (partial blocks).
-    config: { plugins: ['@parley/storage-local', ...(withConsole ? ['@parley/identity', '@parley/admin'] : [])] },
+    // The pages draw the portal's or the console's menu and styles (partial blocks).
+    config: {
+      plugins: ['@parley/storage-local', '@parley/identity', area === 'portal' ? '@parley/portal' : '@parley/admin'],
+    },
     listen: true,
   })
   t.teardown(gateway.close)
@@ -41,7 +43,7 @@ for (const [lang, viewport, suffix] of [
   ['zh-CN', PHONE, '-phone'],
 ] as const) {
   browserTest(`portal page (${lang}${suffix}): the answer is marked, opening it shows the thread`, async t => {
-    const gateway = await boot(t)
+    const gateway = await boot(t, 'portal')
     const { page } = await openPage(t, {
       baseUrl: gateway.url as string,
       viewport,
@@ -49,6 +51,9 @@ for (const [lang, viewport, suffix] of [
     })
     await page.goto(`/tickets?lang=${lang}`)
     await page.locator('.tickets-unread').waitFor()
+    const link = page.locator('.portal-nav a[href="/tickets"]')
+    t.ok(await link.isVisible(), "the portal's menu links the page once signed in")
+    t.equal(await link.getAttribute('aria-current'), 'page')
     await page.locator('.tickets-link').first().click()
     await page.locator('.tickets-from-admin').waitFor()
     t.match(await page.locator('.tickets-thread').innerText(), /clear the cache/)
@@ -61,7 +66,7 @@ for (const [lang, viewport, suffix] of [
   })
 
   browserTest(`console section (${lang}${suffix}): an admin answers and closes`, async t => {
-    const gateway = await boot(t, true)
+    const gateway = await boot(t, 'console')
     const { page, context } = await openPage(t, { baseUrl: gateway.url as string, viewport })
     await context.setExtraHTTPHeaders({ authorization: `Bearer ${ROOT}` })
     await page.goto(`/admin/tickets?lang=${lang}`)
