@@ -4,6 +4,7 @@ import type { AnswerLog, AnswerOwner } from './answers.js'
 import type { WidgetClients } from './clients.js'
 import { widgetErrors } from './errors.js'
 import { eventsOf, frame, resumeFrom } from './events.js'
+import type { RunningAnswers } from './running-answers.js'
 import type { WidgetSessions } from './sessions.js'
 import type { Transcripts } from './transcripts.js'
 
@@ -32,7 +33,7 @@ export interface ChatDeps {
   readonly answers: AnswerLog
   readonly transcripts: Transcripts
   /** Answers running on this instance: a shutdown waits for them, then stops them. */
-  readonly running: Set<AbortController>
+  readonly running: RunningAnswers
 }
 
 /**
@@ -61,7 +62,6 @@ export function installChatRoutes(http: HttpScope, deps: ChatDeps): void {
       const transcript = client.transcripts ? await deps.transcripts.begin(session, client.model, question) : undefined
       let opened!: () => void
       const opening = new Promise<void>(resolve => (opened = resolve))
-      deps.running.add(stop)
       const outcome = deps.chat.detached(request, {
         body: { model: client.model, messages, stream: true },
         principal: session.principal,
@@ -75,12 +75,14 @@ export function installChatRoutes(http: HttpScope, deps: ChatDeps): void {
         },
       })
       // An answer stopped before it began (a shutdown) never ends its sink: end its log here.
-      void outcome
-        .finally(() => {
-          deps.running.delete(stop)
-          writer.end(owner)
-        })
-        .catch(() => undefined)
+      // It counts as running until its last event is stored, which is what a shutdown waits for.
+      const stored = outcome
+        .finally(() => writer.end(owner))
+        .then(
+          () => writer.settled(),
+          () => writer.settled(),
+        )
+      deps.running.track(stop, stored)
       try {
         await Promise.race([outcome, opening])
       } catch (error) {

@@ -18,6 +18,7 @@ import { WidgetClient } from './entities.js'
 import { widgetLimits } from './limits.js'
 import { widgetMigrations } from './migrations/index.js'
 import { reencryptSecrets } from './reencrypt.js'
+import { RunningAnswers } from './running-answers.js'
 import { installSessionRoute } from './session-route.js'
 import { WidgetSessions } from './sessions.js'
 import { installTranscriptRoutes } from './transcript-routes.js'
@@ -26,6 +27,9 @@ import { CONVERSATIONS, Transcripts, type TranscriptStore } from './transcripts.
 export { buildWidget } from './build-client.js'
 export { widgetErrors } from './errors.js'
 export { sign, signatureBase } from './signature.js'
+
+/** How long a stopped answer gets to store its last events, after the drain time. */
+const STOPPED_ANSWER_FLUSH_MS = 2_000
 
 const Options = Type.Object({
   /** Lifetime of a session token; the host page asks its backend for a new one after it. */
@@ -70,7 +74,7 @@ export default definePlugin({
         ? ctx.container.resolve<TranscriptStore>(CONVERSATIONS)
         : undefined
     const transcripts = new Transcripts(conversations, ctx.kv, ctx.log)
-    const running = new Set<AbortController>()
+    const running = new RunningAnswers()
 
     const frame = readClientBundle(FRAME_DIR, 'widget')
     const loader = readClientBundle(LOADER_DIR, 'widget').get('app.js')?.body ?? Buffer.alloc(0)
@@ -125,10 +129,11 @@ export default definePlugin({
       await answers.start()
     })
     ctx.onStop(async () => {
-      // HTTP has drained; answers whose browser left may still run: give them the drain time, then stop them.
-      const deadline = Date.now() + ctx.config.server.shutdown_timeout_ms
-      while (running.size > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
-      for (const stop of running) stop.abort()
+      // HTTP has drained; answers whose browser left may still run: give them the drain time,
+      // then stop them, and let the stopped ones write their end before the KV store closes.
+      await running.drained(ctx.config.server.shutdown_timeout_ms)
+      running.stopAll()
+      await running.drained(STOPPED_ANSWER_FLUSH_MS)
       await answers.stop()
       await clients.stop()
     })
