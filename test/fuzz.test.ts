@@ -28,6 +28,9 @@ import portal, { buildClient } from '@parley/portal'
 import rateLimit from '@parley/rate-limit'
 import storageLocal from '@parley/storage-local'
 import conversations from '@parley/conversations'
+import modelConfigs from '@parley/model-configs'
+import uploads from '@parley/uploads'
+import widget, { buildWidget } from '@parley/widget'
 
 const FUZZ_SECONDS = Number(process.env.FUZZ_SECONDS ?? 60)
 const SEED = Number(process.env.FUZZ_SEED ?? 20261206)
@@ -699,14 +702,27 @@ async function refreshCredentials(url: string, credentials: Credentials): Promis
 
 t.before(async () => {
   // What `npm run build` does for the front ends; the pages link these bundles.
-  await Promise.all([buildClient(), buildConsole()])
+  await Promise.all([buildClient(), buildConsole(), buildWidget()])
 })
 
 t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => {
   const upstream = await startMockUpstream({ models: [MODEL] })
   t.teardown(() => upstream.close())
   const gateway = await createTestGateway({
-    plugins: [identity, openai, coze, rateLimit, storageLocal, conversations, portal, admin],
+    // config/default.yaml's plugins, in its order.
+    plugins: [
+      identity,
+      openai,
+      coze,
+      rateLimit,
+      storageLocal,
+      uploads,
+      modelConfigs,
+      conversations,
+      widget,
+      portal,
+      admin,
+    ],
     listen: true,
     // Limits high enough that the fuzz reaches the handlers rather than the rate limiter.
     // The harness signs in from its own address (behind the trusted loopback proxy): the fuzz's
@@ -740,6 +756,16 @@ t.test(`fuzz every route for ${FUZZ_SECONDS} s (FUZZ_SEED=${SEED})`, async t => 
     routes.some(r => r.pattern === '/metrics'),
     'hidden routes are listed',
   )
+  for (const pattern of [
+    '/api/uploads/presign',
+    '/api/model-configs',
+    '/api/conversations',
+    '/api/internal/session/create',
+  ])
+    t.ok(
+      routes.some(r => r.pattern === pattern),
+      `${pattern} is listed`,
+    )
 
   // The watchdog: its own connection, /healthz every 50 ms, and the event loop's own delay.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 })
