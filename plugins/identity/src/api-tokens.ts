@@ -63,18 +63,20 @@ export class ApiTokens {
 
   /**
    * Changes a token's name or restrictions (fields left out keep their value); every instance
-   * applies them from its next call. The portal's `chat` token is the portal's: not here.
+   * applies them from its next call. `resetUsed` starts its quota's count again from 0 (what this
+   * instance counted is written first; another instance's last second of calls may still be
+   * added). The portal's `chat` token is the portal's: not here.
    */
   async update(
     em: EntityManager,
     userId: number,
     id: number,
-    changes: TokenSettingsInput & { name?: string },
+    changes: TokenSettingsInput & { name?: string; resetUsed?: boolean },
   ): Promise<TokenInfo> {
     const row = await em.findOne(ApiToken, { id, userId })
     if (!row) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NOT_FOUND()
     if (row.name === CHAT_TOKEN_NAME) throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_PROTECTED()
-    const { name, ...settings } = changes
+    const { name, resetUsed, ...settings } = changes
     if (name !== undefined && name !== row.name) {
       if (name === CHAT_TOKEN_NAME || (await em.findOne(ApiToken, { userId, name })))
         throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name })
@@ -87,6 +89,12 @@ export class ApiTokens {
       if (error instanceof UniqueConstraintViolationException)
         throw identityErrors.PARLEY_ERR_IDENTITY_TOKEN_NAME_TAKEN({ name: row.name })
       throw error
+    }
+    if (resetUsed) {
+      await this.principals.quotas.flush()
+      // A statement, not the entity: the counter's own statements changed the row behind it.
+      await em.nativeUpdate(ApiToken, { id: row.id }, { usedTokens: 0 })
+      row.usedTokens = 0
     }
     await this.principals.forgetToken(row.tokenHash)
     return info(row)

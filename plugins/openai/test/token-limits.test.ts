@@ -177,6 +177,24 @@ for (const { name: dialect, skip, mysqlUrl } of dialects) {
       t.equal((await chat(gateway, user.token)).choices[0]?.message.content, 'ok', 'a larger quota lets it call')
     })
 
+    t.test('quota: used_tokens 0 starts the count again; no other value is taken', async t => {
+      const user = await member(gateway, 'monthly', { quota: 10 })
+      await chat(gateway, user.token)
+      await chat(gateway, user.token)
+      t.equal((await refusal(t, chat(gateway, user.token))).status, 403, 'used up')
+      const reset = await change(gateway, user, { used_tokens: 0 })
+      t.equal(reset.statusCode, 200)
+      t.match(reset.json(), { quota: 10, used_tokens: 0 }, 'the answer says 0, what this instance counted included')
+      t.equal((await listed(gateway, user)).used_tokens, 0)
+      t.equal((await chat(gateway, user.token)).choices[0]?.message.content, 'ok', 'it calls again')
+      await until(async () => (await listed(gateway, user)).used_tokens === 7)
+      for (const used_tokens of [5, -1, '0']) {
+        const refused = await change(gateway, user, { used_tokens })
+        t.equal(refused.statusCode, 400, `used_tokens ${JSON.stringify(used_tokens)}`)
+      }
+      t.equal((await listed(gateway, user)).used_tokens, 7, 'a refused change changes nothing')
+    })
+
     t.test("rpm: the token's own limit, with the rate-limit plugin's message", async t => {
       const user = await member(gateway, 'hasty', { rpm: 2 })
       await chat(gateway, user.token)

@@ -64,18 +64,26 @@ export function installTokenRoutes(identity: Identity): void {
       schema: {
         tags: ['tokens'],
         summary:
-          'Rename a token, switch it on or off, or change its restrictions (expiry, models, addresses, RPM, quota)',
+          'Rename a token, switch it on or off, change its restrictions (expiry, models, addresses, RPM, quota) or reset its used tokens',
         security,
         params: IdParams,
-        body: Type.Object({ name: Type.Optional(Name), ...TokenSettingsBody }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            name: Type.Optional(Name),
+            ...TokenSettingsBody,
+            used_tokens: Type.Optional(Type.Literal(0, { description: '0 starts the quota count again' })),
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: TokenInfoSchema, ...ErrorResponses },
       },
     },
     async request => {
-      const { name, ...settings } = request.body
+      const { name, used_tokens, ...settings } = request.body
       return apiTokens.update(identity.em(), await owner(request), request.params.id, {
         ...settings,
         ...(name === undefined ? {} : { name: name.trim() }),
+        ...(used_tokens === 0 ? { resetUsed: true } : {}),
       })
     },
   )
