@@ -10,6 +10,10 @@ import t, { type Test } from 'tap'
 import { checkTheme } from '@parley/core'
 import { runCli } from '../src/cli/run.js'
 
+// Four runs of a scaffold's own test, each booting a gateway through the TypeScript loader: on a
+// busy machine they took 50 s each, past the runner's 180 s for a file.
+t.setTimeout(600_000)
+
 const repo = path.resolve(import.meta.dirname, '../..')
 const TS_LOADER = path.join(repo, 'node_modules/@tapjs/typescript/dist/esm/import.mjs')
 
@@ -36,7 +40,7 @@ function runTest(file: string) {
     cwd: repo,
     env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1' },
     encoding: 'utf8',
-    timeout: 120_000,
+    timeout: 240_000,
   })
 }
 
