@@ -33,6 +33,7 @@ for (const dialect of dialects) {
         'core/0006_channel_image_delivery',
         'core/0007_channel_key_disable',
         'core/0008_channel_timeouts',
+        'core/0009_usage_log_filters',
         'notes/0001_notes',
       ],
       'core first, then plugins in order',

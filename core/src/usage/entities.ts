@@ -62,6 +62,8 @@ export const UsageLog = defineEntity({
     { properties: ['ip', 'createdAt'] },
     { properties: ['channelId', 'createdAt'] },
     { properties: ['status', 'createdAt'] },
+    { properties: ['channelName', 'createdAt'] },
+    { properties: ['endpoint', 'createdAt'] },
   ],
 })
 
