@@ -24,7 +24,8 @@ interface PoolClient {
   releaseConnection(connection: unknown): unknown
 }
 
-function isSqlite(em: EntityManager): boolean {
+/** True on SQLite, false on MySQL/MariaDB. */
+export function isSqlite(em: EntityManager): boolean {
   return em.getPlatform() instanceof BaseSqlitePlatform
 }
 

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core'
 import { addDays, formatDate, isoWeekday, ZonedCalendar, type LocalDate } from './calendar.js'
 import { bucketOf } from './rollups.js'
+import { isSqlite } from './sql.js'
 import type { UsageStats, UserUsage } from './views.js'
 
 /** Days in the `daily` series, today included. */
@@ -110,10 +111,15 @@ export async function computeUserUsage(
           .slice(1, -1)
           .map((_, index) => `when \`created_at\` < ? then ${index}`)
           .join(' ')} else ${options.days - 1} end`
+  // The index is named: over a window that holds every row, MariaDB without fresh statistics
+  // read the whole table instead (1.3 s for the heaviest of 2000 users on a million rows).
+  const from = isSqlite(em)
+    ? '`usage_logs` indexed by `usage_logs_user_id_created_at_index`'
+    : '`usage_logs` force index (`usage_logs_user_id_created_at_index`)'
   const rows = (await em
     .getConnection()
     .execute(
-      `select ${day} as \`day\`, \`model\`, count(*) as \`calls\`, sum(\`prompt_tokens\`) as \`prompt\`, sum(\`completion_tokens\`) as \`completion\` from \`usage_logs\` where \`user_id\` = ? and \`created_at\` >= ? and \`created_at\` < ? group by \`day\`, \`model\``,
+      `select ${day} as \`day\`, \`model\`, count(*) as \`calls\`, sum(\`prompt_tokens\`) as \`prompt\`, sum(\`completion_tokens\`) as \`completion\` from ${from} where \`user_id\` = ? and \`created_at\` >= ? and \`created_at\` < ? group by \`day\`, \`model\``,
       [...starts.slice(1, -1), options.userId, starts[0], starts[options.days]],
     )) as Row[]
   const tally = () => ({ calls: 0, prompt_tokens: 0, completion_tokens: 0 })
