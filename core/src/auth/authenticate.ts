@@ -18,21 +18,31 @@ export type Role = 'root' | 'admin' | 'user'
 export type SessionUser = Extract<Principal, { kind: 'user' }>
 export type TokenUser = Extract<Principal, { kind: 'api_token' }>
 
+/** The request's principal once asked for; `NOT_ASKED` before. */
+const RESOLVED = Symbol('parley.principal')
+const NOT_ASKED = null
+type Memo = { [RESOLVED]: MaybePromise<Principal | undefined> | typeof NOT_ASKED }
+
 /**
  * Gives every request a lazy, memoised `principal()`: strategies run in registration order
  * only when a route asks, so public routes never pay for a token lookup.
  */
 export function installAuthentication(app: FastifyInstance, strategies: Registry<AuthStrategy>): void {
-  const resolved = new WeakMap<FastifyRequest, MaybePromise<Principal | undefined>>()
+  // The answer is kept on the request itself, not in a WeakMap keyed by it: an entry there gave
+  // every request an identity hash and an ephemeron in an old table, 0.6-0.9% of the CPU of a
+  // data-plane call (bench/NOTES.md, "Later: what each request still paid for").
+  app.decorateRequest(RESOLVED, NOT_ASKED)
   app.decorateRequest('principal', function (this: FastifyRequest) {
-    if (resolved.has(this)) return resolved.get(this)
+    const memo = this as FastifyRequest & Memo
+    const known = memo[RESOLVED]
+    if (known !== NOT_ASKED) return known
     let principal: MaybePromise<Principal | undefined>
     try {
       principal = ask(this, strategies.items(), 0)
     } catch (error) {
       principal = Promise.reject(error as Error)
     }
-    resolved.set(this, principal)
+    memo[RESOLVED] = principal
     return principal
   })
 }
