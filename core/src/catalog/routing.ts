@@ -52,6 +52,8 @@ export function candidates(
 }
 
 function orderByPriorityThenWeight(list: RouteCandidate[], random: () => number): RouteCandidate[] {
+  // One channel (the usual case) has one order: no tiers to build on every call.
+  if (list.length === 1) return list
   const tiers = new Map<number, RouteCandidate[]>()
   for (const candidate of list) {
     const tier = tiers.get(candidate.channel.priority) ?? []
