@@ -9,7 +9,8 @@
  * ALLOC_CONNECTIONS (64), ALLOC_WARMUP (20000 requests), ALLOC_REQUESTS (20000), ALLOC_ROUNDS
  * (3: measured windows one after the other, each printed), ALLOC_SAMPLE=1 to name the sites
  * that allocate most (a slower run: V8's sampling heap profiler; `live` for what is still
- * alive at the end of each window), ALLOC_RESOURCES=1 to count
+ * alive at the end of each window; `survivors` for what young collections kept, dead or
+ * alive), ALLOC_RESOURCES=1 to count
  * promises, ticks and timers per request (an async hook: byte figures of that run are spoiled).
  * ALLOC_CODE=dist runs Parley from its build (`npm run build`). ALLOC_CALLGRIND=1 runs the
  * target under valgrind's callgrind, instrumented only during the measured windows, and prints
@@ -36,7 +37,12 @@ const warmup = Number(env.ALLOC_WARMUP ?? 20_000)
 const requests = Number(env.ALLOC_REQUESTS ?? 20_000)
 const rounds = Number(env.ALLOC_ROUNDS ?? 3)
 const options = {
-  sample: env.ALLOC_SAMPLE === 'live' ? ('live' as const) : env.ALLOC_SAMPLE === '1' ? ('all' as const) : undefined,
+  sample:
+    env.ALLOC_SAMPLE === 'live' || env.ALLOC_SAMPLE === 'survivors'
+      ? (env.ALLOC_SAMPLE as 'live' | 'survivors')
+      : env.ALLOC_SAMPLE === '1'
+        ? ('all' as const)
+        : undefined,
   resources: env.ALLOC_RESOURCES === '1',
 }
 const callgrind = env.ALLOC_CALLGRIND === '1'

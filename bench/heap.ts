@@ -38,8 +38,11 @@ export interface HeapFigures {
 }
 
 export interface HeapOptions {
-  /** `all`: every sampled allocation; `live`: only what is still alive when counting stops. */
-  readonly sample?: 'all' | 'live'
+  /**
+   * `all`: every sampled allocation; `live`: only what is still alive when counting stops;
+   * `survivors`: what young collections did not free (promoted, then alive or freed by a full one).
+   */
+  readonly sample?: 'all' | 'live' | 'survivors'
   readonly resources?: boolean
 }
 
@@ -87,7 +90,7 @@ export async function startHeap({ sample, resources: count = false }: HeapOption
     await post('HeapProfiler.enable')
     await post('HeapProfiler.startSampling', {
       samplingInterval: Number(process.env.BENCH_HEAP_SAMPLE_BYTES ?? 256),
-      includeObjectsCollectedByMajorGC: sample === 'all',
+      includeObjectsCollectedByMajorGC: sample !== 'live',
       includeObjectsCollectedByMinorGC: sample === 'all',
     })
   }
