@@ -51,6 +51,8 @@ for (const run of [
     await page.click('[data-role=form] button[type=submit]')
     await page.waitForSelector('[data-role=secret]:not([hidden])')
     t.match(await page.textContent('[data-role=secret]'), /wsk_[A-Za-z0-9_-]{43}/, 'the secret, once')
+    // The list is fetched again after the create: wait for the new row, then read it.
+    await page.waitForSelector('[data-role=rows] tr:has-text("wc_")')
     t.match(await page.textContent('[data-role=rows]'), /Shop.*wc_[0-9a-f]{20}.*gpt-4o-mini.*https:\/\/shop\.example/s)
     await page.evaluate(() => window.scrollTo(0, 0))
     await page.screenshot({ path: `docs/screenshots/${run.shot}.png` })
