@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
+import type * as ClientS3 from '@aws-sdk/client-s3'
 import type { GetObjectCommand, PutObjectCommand, S3Client, S3ClientConfig } from '@aws-sdk/client-s3'
 import type { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import {
@@ -25,7 +26,7 @@ const CONNECT_TIMEOUT_MS = 5_000
 /** Silence on an open connection before the SDK gives up (a slow download keeps it busy). */
 const SOCKET_TIMEOUT_MS = 30_000
 
-type Sdk = typeof import('@aws-sdk/client-s3') & { readonly getSignedUrl: typeof getSignedUrl }
+type Sdk = typeof ClientS3 & { readonly getSignedUrl: typeof getSignedUrl }
 let sdk: Promise<Sdk> | undefined
 
 /**
