@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto'
 import { BlockList, isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { RequestMetrics } from './counted-series.js'
 import { errors } from '../errors.js'
 
 /** A registry per gateway (never prom-client's global one), so test gateways stay independent. */
@@ -22,27 +23,22 @@ export interface HttpMetricsOptions {
 export const httpMetrics = fp(
   function httpMetrics(app: FastifyInstance, options: HttpMetricsOptions, ready: () => void) {
     const { registry } = options
-    const requests = new Counter({
-      name: 'parley_http_requests_total',
-      help: 'HTTP requests by method, route and status code',
-      labelNames: ['method', 'route', 'status_code'] as const,
-      registers: [registry],
-    })
-    const duration = new Histogram({
-      name: 'parley_http_request_duration_seconds',
-      help: 'Time from request arrival to response end',
-      labelNames: ['method', 'route', 'status_code'] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers: [registry],
+    const metrics = new RequestMetrics(registry, {
+      requests: { name: 'parley_http_requests_total', help: 'HTTP requests by method, route and status code' },
+      duration: {
+        name: 'parley_http_request_duration_seconds',
+        help: 'Time from request arrival to response end',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      },
     })
     app.addHook('onResponse', (request, reply, done) => {
-      const labels = {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status_code: String(reply.statusCode),
-      }
-      requests.inc(labels)
-      if (request.parley) duration.observe(labels, Number(process.hrtime.bigint() - request.parley.startedAt) / 1e9)
+      const started = request.parley?.startedAt
+      metrics.record(
+        request.method,
+        request.routeOptions.url ?? 'unmatched',
+        reply.statusCode,
+        started === undefined ? undefined : Number(process.hrtime.bigint() - started) / 1e9,
+      )
       done()
     })
 

@@ -1,10 +1,11 @@
-import { Counter, type Registry as MetricsRegistry } from 'prom-client'
+import type { Registry as MetricsRegistry } from 'prom-client'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { groupModelsOf, tokenModelsOf, type Principal } from '../auth/principal.js'
 import { candidates, type RouteCandidate } from '../catalog/routing.js'
 import type { KeyAutoDisable } from '../catalog/key-disable.js'
 import type { CatalogCache } from '../catalog/snapshot.js'
 import type { Config } from '../config/schema.js'
+import { PairCounter } from '../http/counted-series.js'
 import { errors, ParleyError } from '../errors.js'
 import type { Registry } from '../kernel/registry.js'
 import type { Logger } from '../logger.js'
@@ -60,22 +61,19 @@ type Key = { readonly id: number; readonly key: string } | undefined
 export class ChatPipeline {
   readonly health: KeyHealth
   readonly #rows: UsageRows
-  readonly #attempts: Counter | undefined
+  readonly #attempts: PairCounter | undefined
   readonly #running = new Set<Call>()
 
   constructor(private readonly options: ChatPipelineOptions) {
     this.health = options.health ?? new KeyHealth()
     this.#rows = new UsageRows(options.usage)
-    if (options.metrics) {
-      this.#attempts =
-        (options.metrics.getSingleMetric('parley_upstream_attempts_total') as Counter | undefined) ??
-        new Counter({
-          name: 'parley_upstream_attempts_total',
-          help: 'Upstream attempts by channel and outcome (success, auth, rate, upstream, final)',
-          labelNames: ['channel', 'outcome'],
-          registers: [options.metrics],
-        })
-    }
+    if (options.metrics)
+      this.#attempts = PairCounter.in(
+        options.metrics,
+        'parley_upstream_attempts_total',
+        'Upstream attempts by channel and outcome (success, auth, rate, upstream, final)',
+        ['channel', 'outcome'],
+      )
   }
 
   async handle(request: FastifyRequest, reply: FastifyReply, chat: ChatCall): Promise<unknown> {
@@ -265,13 +263,13 @@ export class ChatPipeline {
   }
 
   #answered(candidate: RouteCandidate, key: Key, result: { sent: unknown }): { sent: unknown } {
-    this.#attempts?.inc({ channel: candidate.channel.name, outcome: 'success' })
+    this.#attempts?.inc(candidate.channel.name, 'success')
     this.health.success(candidate.channel.id, key?.id)
     return result
   }
 
   #failed(call: Call, candidate: RouteCandidate, key: Key, failure: Failure): Failure {
-    this.#attempts?.inc({ channel: candidate.channel.name, outcome: failure.kind })
+    this.#attempts?.inc(candidate.channel.name, failure.kind)
     if (failure.kind !== 'final') {
       const refused = this.health.failure(candidate.channel.id, key?.id, failure.kind, failure.retryAfterMs)
       if (refused > 0 && key) this.#refused(candidate.channel.id, key.id, refused, call)
