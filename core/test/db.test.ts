@@ -34,6 +34,7 @@ for (const dialect of dialects) {
         'core/0007_channel_key_disable',
         'core/0008_channel_timeouts',
         'core/0009_usage_log_filters',
+        'core/0010_usage_user_totals',
         'notes/0001_notes',
       ],
       'core first, then plugins in order',

@@ -64,6 +64,11 @@ export const UsageLog = defineEntity({
     { properties: ['status', 'createdAt'] },
     { properties: ['channelName', 'createdAt'] },
     { properties: ['endpoint', 'createdAt'] },
+    // A user's own usage and the count of a user's calls read this alone (see migration 0010).
+    {
+      name: 'usage_logs_user_totals_index',
+      properties: ['userId', 'createdAt', 'model', 'promptTokens', 'completionTokens'],
+    },
   ],
 })
 
