@@ -3,14 +3,14 @@
  * identity, openai and rate-limit plugins, auth on, limits on (every call counted per user and
  * per channel in memory, as without Redis; the user limit set high enough never to refuse),
  * usage logging on (it always is), metrics on (the default), V8 set up as the `parley` command
- * sets it (`tuneProcessForGateway`). Loopback upstreams are admitted (`upstream.allow_loopback`)
- * because the mock listens on 127.0.0.1.
+ * sets it (`tuneProcessForGateway`, and `releaseStartupMemory` before it listens). Loopback
+ * upstreams are admitted (`upstream.allow_loopback`) because the mock listens on 127.0.0.1.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createGateway, loadConfig, tuneProcessForGateway } from '@parley/core'
+import { createGateway, loadConfig, releaseStartupMemory, tuneProcessForGateway } from '@parley/core'
 import identity from '@parley/identity'
 import openai from '@parley/openai'
 import rateLimit from '@parley/rate-limit'
@@ -44,6 +44,9 @@ const config = loadConfig({
   },
 })
 const gateway = await createGateway({ config, plugins: [identity, openai, rateLimit] })
+// As `parley start` does between start and listen.
+await gateway.start()
+await releaseStartupMemory()
 announce(await gateway.listen({ port: 0, host: '127.0.0.1' }))
 onStop(async () => {
   try {

@@ -22,7 +22,7 @@ export type { PluginRegistry, Registered, Registry } from './kernel/registry.js'
 export type { Registries } from './kernel/registries.js'
 export { TOKENS } from './kernel/tokens.js'
 export { CORE_VERSION } from './kernel/version.js'
-export { GATEWAY_V8_FLAGS, tuneProcessForGateway } from './runtime.js'
+export { GATEWAY_V8_FLAGS, releaseStartupMemory, tuneProcessForGateway } from './runtime.js'
 
 export { loadConfig, type LoadConfigOptions } from './config/load.js'
 export type { Config, DeepReadonly, SettingsDefaults } from './config/schema.js'

@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.js'
 import type { Config } from '../config/schema.js'
 import { ParleyError } from '../errors.js'
+import { releaseStartupMemory } from '../runtime.js'
 import { createGateway, type Gateway } from '../kernel/gateway.js'
 import { ChannelStore } from '../catalog/channels.js'
 import { SecretBox } from '../catalog/secret-box.js'
@@ -100,6 +101,9 @@ async function start(io: CliIo): Promise<number> {
     signals.on('SIGINT', () => onSignal('SIGINT'))
   })
   try {
+    await gateway.start()
+    // What the start allocated goes back before the first request can wait on the collection.
+    await releaseStartupMemory()
     await gateway.listen()
   } catch (error) {
     await gateway.stop().catch(() => undefined)
