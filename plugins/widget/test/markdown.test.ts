@@ -1,7 +1,7 @@
 import type { Frame, Page } from 'playwright-core'
 import type { Test } from 'tap'
 import { browserTest, openPage } from '@parley/core/testing/browser'
-import { ROOT } from '@parley/core/testing'
+import { ROOT, XSS_HTML, XSS_MARKDOWN } from '@parley/core/testing'
 import { createClient, widgetGateway, type WidgetFixture } from './helpers.js'
 import { hostSite } from './host-page.js'
 
@@ -152,32 +152,8 @@ browserTest('a streamed answer is Markdown while it streams, and whole once at t
   t.ok(page, 'the page stayed up')
 })
 
-/**
- * The portal's XSS vectors (plugins/portal/test/xss.test.ts; the KaTeX ones do not apply here),
- * which would run script, load something or leave markup behind if they reached the page as HTML.
- */
-const CORPUS = [
-  '<script>window.__xss = "script"</script>',
-  '<img src=x onerror="window.__xss = \'img\'">',
-  '<svg onload="window.__xss = \'svg\'"></svg>',
-  '<iframe src="javascript:window.parent.__xss = \'iframe\'"></iframe>',
-  '"><img src=x onerror=alert(1)>',
-  "'-alert(1)-'",
-  '[click me](javascript:window.__xss=1)',
-  '**<b onmouseover=alert(1)>bold</b>**',
-  '```html\n<script>window.__xss = "fence"</script>\n```',
-  '<a href="javascript:window.__xss=1">link</a>',
-  '{{constructor.constructor("window.__xss=1")()}}',
-  '<style>body{display:none}</style>',
-  '[plain](javascript:window.__xss=1) [upper](JaVaScRiPt:window.__xss=1) [spaced](  javascript:window.__xss=1) [entity](java&#115;cript:window.__xss=1) [tab](java\tscript:window.__xss=1)',
-  '[vb](vbscript:msgbox(1)) [data](data:text/html;base64,PHNjcmlwdD53aW5kb3cuX194c3M9MTwvc2NyaXB0Pg==) [file](file:///etc/passwd) [rel](/api/admin) <javascript:window.__xss=1>',
-  '![svg](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9IndpbmRvdy5fX3hzcz0xIi8+) ![png](data:image/png;base64,iVBORw0KGgo=) ![js](javascript:window.__xss=1) ![remote](https://tracker.example/pixel.png)',
-  '[title](https://example.com "\\" onmouseover=\\"window.__xss=1")',
-  '- <img src=x onerror="window.__xss=1">\n- <details open ontoggle="window.__xss=1">x</details>\n\n> <iframe src="javascript:window.__xss=1"></iframe>\n\n| a | <svg onload="window.__xss=1"> |\n|---|---|\n| <script>window.__xss=1</script> | <a href="javascript:window.__xss=1">x</a> |',
-  '```" onmouseover="window.__xss=1\ncode\n```\n\n```<img src=x onerror=window.__xss=1>\ncode\n```',
-  // The widget's own: character references hiding a scheme, and a reference-style link.
-  '[hex](&#x6A;avascript:window.__xss=1) [ref][x]\n\n[x]: javascript:window.__xss=1',
-]
+/** The kit's XSS vectors (`@parley/core/testing`; the KaTeX ones do not apply to this renderer). */
+const CORPUS: readonly string[] = [...XSS_HTML, ...XSS_MARKDOWN]
 
 browserTest('an XSS corpus, as questions and as streamed answers, runs no script and makes no markup', async t => {
   const { page, frame, ask } = await openWidget(t)
