@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { Type, type ChatService, type FastifyReply, type FastifyRequest, type HttpScope } from '@parley/core'
+import {
+  languageOf,
+  Type,
+  type ChatService,
+  type Language,
+  type FastifyReply,
+  type FastifyRequest,
+  type HttpScope,
+} from '@parley/core'
 import type { AnswerLog, AnswerOwner } from './answers.js'
 import type { WidgetClients } from './clients.js'
 import { widgetErrors } from './errors.js'
@@ -62,6 +70,13 @@ export function installChatRoutes(http: HttpScope, deps: ChatDeps): void {
       const transcript = client.transcripts ? await deps.transcripts.begin(session, client.model, question) : undefined
       let opened!: () => void
       const opening = new Promise<void>(resolve => (opened = resolve))
+      // Only a shutdown stops an answer here (a browser that leaves does not): the log says so
+      // before it ends, so a reconnect shows why the answer stops short.
+      const language = languageOf(request.headers['accept-language'])
+      const endLog = () => {
+        if (stop.signal.aborted) writer.push(interrupted(language))
+        writer.end(owner)
+      }
       const outcome = deps.chat.detached(request, {
         body: { model: client.model, messages, stream: true },
         principal: session.principal,
@@ -71,17 +86,15 @@ export function installChatRoutes(http: HttpScope, deps: ChatDeps): void {
         sink: {
           open: () => opened(),
           write: piece => eventsOf(piece).forEach(event => writer.push(event)),
-          end: () => writer.end(owner),
+          end: endLog,
         },
       })
       // An answer stopped before it began (a shutdown) never ends its sink: end its log here.
       // It counts as running until its last event is stored, which is what a shutdown waits for.
-      const stored = outcome
-        .finally(() => writer.end(owner))
-        .then(
-          () => writer.settled(),
-          () => writer.settled(),
-        )
+      const stored = outcome.finally(endLog).then(
+        () => writer.settled(),
+        () => writer.settled(),
+      )
       deps.running.track(stop, stored)
       try {
         await Promise.race([outcome, opening])
@@ -117,6 +130,11 @@ export function installChatRoutes(http: HttpScope, deps: ChatDeps): void {
       return reply
     },
   )
+}
+
+function interrupted(language: Language): string {
+  const error = widgetErrors.PARLEY_ERR_WIDGET_ANSWER_INTERRUPTED()
+  return `data: ${JSON.stringify({ error: { type: error.type, message: error.localized(language), code: error.code } })}`
 }
 
 type Follow = (send: (event: string, n: number) => void, signal: AbortSignal) => Promise<void>

@@ -86,6 +86,12 @@ export const widgetErrors = defineErrors({
     message: 'No answer {id} for this session (answers are kept for {seconds} seconds)',
     zh: '本会话没有回答 {id}（回答保留 {seconds} 秒）',
   },
+  PARLEY_ERR_WIDGET_ANSWER_INTERRUPTED: {
+    status: 503,
+    type: 'service_unavailable',
+    message: 'The answer was cut off because the server restarted; ask again',
+    zh: '服务器重启，回答被中断；请重新提问',
+  },
   PARLEY_ERR_WIDGET_ORIGIN_FORBIDDEN: {
     status: 403,
     type: 'origin_not_allowed',

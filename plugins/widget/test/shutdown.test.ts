@@ -117,6 +117,10 @@ t.test(
     const events = await replay()
     const text = textOf(events).trim()
     t.ok(text.length > 0 && text.length < WORDS.length && WORDS.startsWith(text), 'what was said before the stop')
-    t.not(events.at(-1)?.data, '[DONE]')
+    t.match(
+      JSON.parse(events.at(-1)?.data ?? '{}'),
+      { error: { type: 'service_unavailable', code: 'PARLEY_ERR_WIDGET_ANSWER_INTERRUPTED', message: /restarted/ } },
+      'then why it stops there, which the frame shows',
+    )
   },
 )
