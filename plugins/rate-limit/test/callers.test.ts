@@ -10,6 +10,9 @@ t.test('guests are limited per address at guest_rpm; the answers carry the remai
   const { gateway, provider } = await bootGateway(t, { config: { settings: { guest_rpm: 3 } } })
   await channel(gateway, 'main')
 
+  // The window opens with the first call; a loaded machine may take seconds to reach the checks.
+  const opened = Date.now()
+  const rest = () => 59 - Math.ceil((Date.now() - opened) / 1000)
   const answers = []
   for (let i = 0; i < 3; i++) answers.push(await call(gateway, { ip: '203.0.113.7' }))
   t.same(
@@ -26,14 +29,14 @@ t.test('guests are limited per address at guest_rpm; the answers carry the remai
     ['2', '1', '0'],
   )
   const reset = Number(answers[2]?.headers['x-ratelimit-reset'])
-  t.ok(reset >= 59 && reset <= 60, `the window ends within a minute (X-RateLimit-Reset ${reset})`)
+  t.ok(reset >= rest() && reset <= 60, `the window ends within a minute (X-RateLimit-Reset ${reset})`)
 
   const refused = await call(gateway, { ip: '203.0.113.7' })
   t.equal(refused.statusCode, 429, 'the next call is refused')
   const body = refused.json()
   t.equal(body.error.type, 'rate_limit_exceeded')
   const retryAfter = Number(refused.headers['retry-after'])
-  t.ok(retryAfter >= 59 && retryAfter <= 60, `Retry-After is the rest of the window (${retryAfter} s)`)
+  t.ok(retryAfter >= rest() && retryAfter <= 60, `Retry-After is the rest of the window (${retryAfter} s)`)
   t.equal(body.error.retry_after, retryAfter, 'the body says the same as the header')
   t.equal(refused.headers['x-ratelimit-limit'], '3')
   t.equal(refused.headers['x-ratelimit-remaining'], '0')

@@ -14,6 +14,8 @@ t.test('a channel at its rpm_limit is skipped for another; when none can serve, 
     return response.statusCode === 200 ? (provider.calls.at(-1)?.target.channelName ?? 'none') : response.statusCode
   }
 
+  // The busy channel's window opens with its first call; a loaded machine may take seconds after it.
+  const opened = Date.now()
   const first = []
   for (let i = 0; i < 6; i++) first.push(await served())
   t.same(
@@ -26,7 +28,8 @@ t.test('a channel at its rpm_limit is skipped for another; when none can serve, 
   t.equal(refused.statusCode, 429)
   t.equal(refused.json().error.type, 'rate_limit_exceeded')
   const retryAfter = Number(refused.headers['retry-after'])
-  t.ok(retryAfter >= 59 && retryAfter <= 60, `Retry-After is when the first channel frees up (${retryAfter} s)`)
+  const rest = 59 - Math.ceil((Date.now() - opened) / 1000)
+  t.ok(retryAfter >= rest && retryAfter <= 60, `Retry-After is when the first channel frees up (${retryAfter} s)`)
   t.equal(refused.json().error.retry_after, retryAfter)
   t.equal(provider.calls.length, 5, 'no provider was called for the refused calls')
   t.match(refused.json().error.message, /^Every channel serving this model is at its rate limit/)
