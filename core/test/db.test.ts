@@ -35,6 +35,7 @@ for (const dialect of dialects) {
         'core/0008_channel_timeouts',
         'core/0009_usage_log_filters',
         'core/0010_usage_user_totals',
+        'core/0011_usage_user_index',
         'notes/0001_notes',
       ],
       'core first, then plugins in order',

@@ -54,9 +54,8 @@ export const UsageLog = defineEntity({
     stream: p.boolean(),
   }),
   // Each filter of the admin log list is an index range followed by the time order the list and
-  // the export read in (newest first); the stats count active users with (userId, createdAt).
+  // the export read in (newest first).
   indexes: [
-    { properties: ['userId', 'createdAt'] },
     { properties: ['model', 'createdAt'] },
     { properties: ['username', 'createdAt'] },
     { properties: ['ip', 'createdAt'] },
@@ -64,7 +63,8 @@ export const UsageLog = defineEntity({
     { properties: ['status', 'createdAt'] },
     { properties: ['channelName', 'createdAt'] },
     { properties: ['endpoint', 'createdAt'] },
-    // A user's own usage and the count of a user's calls read this alone (see migration 0010).
+    // The user filter's range, and all a user's own usage and the count of a user's calls read
+    // (migrations 0010, 0011): the user's rows, scattered over the table, are never read one by one.
     {
       name: 'usage_logs_user_totals_index',
       properties: ['userId', 'createdAt', 'model', 'promptTokens', 'completionTokens'],

@@ -56,7 +56,10 @@ export const LOG_COLUMNS: ReadonlyArray<keyof UsageLogView> = [
 
 /** The table's columns, in `LOG_COLUMNS` order (the view calls `ip` `ip_address`). */
 const COLUMNS = LOG_COLUMNS.map(column => (column === 'ip_address' ? 'ip' : column))
-/** Newest first; `id` breaks ties and is the last column of every index, so no sort is needed. */
+/**
+ * Newest first; `id` breaks ties. It is the last column of every index but the user's, so no sort
+ * is needed; the user's holds model and tokens before it, so its ties (calls of one second) are sorted.
+ */
 const ORDER = ' order by `created_at` desc, `id` desc'
 /** Rows a deep page of a time or model filter may skip by offset before it is found from the rollups instead. */
 const SEEK_FROM = 2000
@@ -71,7 +74,7 @@ const BUCKETS_PER_DAY = 96
  * (MariaDB) for a user and a model, where the user's index takes a few milliseconds.
  */
 const INDEXES: ReadonlyArray<readonly [keyof LogFilter, string]> = [
-  ['userId', 'usage_logs_user_id_created_at_index'],
+  ['userId', 'usage_logs_user_totals_index'],
   ['username', 'usage_logs_username_created_at_index'],
   ['ip', 'usage_logs_ip_created_at_index'],
   ['channelName', 'usage_logs_channel_name_created_at_index'],
@@ -82,7 +85,6 @@ const INDEXES: ReadonlyArray<readonly [keyof LogFilter, string]> = [
 ]
 const TIME_INDEX = 'usage_logs_created_at_index'
 const STATUS_INDEX = 'usage_logs_status_created_at_index'
-const USER_TOTALS_INDEX = 'usage_logs_user_totals_index'
 
 type RawRow = Record<string, unknown>
 
@@ -185,9 +187,7 @@ async function countLogs(
 
 async function countRows(em: EntityManager, filter: LogFilter): Promise<number> {
   const where = whereOf(filter)
-  const sqlite = isSqlite(em)
-  // A user's calls are counted on the index that also holds their model (migration 0010): no row is read.
-  const from = filter.userId === undefined ? table(sqlite, filter) : reading(sqlite, USER_TOTALS_INDEX)
+  const from = table(isSqlite(em), filter)
   const [row] = (await em
     .getConnection()
     .execute(`select count(*) as \`total\` from ${from}${where.sql}`, where.params)) as RawRow[]
