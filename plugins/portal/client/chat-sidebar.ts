@@ -1,4 +1,5 @@
 import {
+  archiveConversation,
   deleteAllConversations,
   deleteConversations,
   getConversation,
@@ -12,8 +13,10 @@ import { ApiError, loadSession, send } from './session.js'
 
 /*
  * The conversation sidebar of the chat page in `server` history mode: the signed-in user's
- * stored conversations (search, load more, rename, delete, delete all, export), a drawer on
- * phones, and titles that arrive from the server's title job without a reload (polled).
+ * stored conversations (search, load more, rename, archive, delete, delete all, export), the
+ * archived ones behind a toggle at its foot (unarchive, delete; they open and continue like any
+ * other), a drawer on phones, and titles that arrive from the server's title job without a
+ * reload (polled).
  */
 
 const TITLE_POLL_MS = 1500
@@ -25,9 +28,14 @@ export class ConversationSidebar {
   #page = 1
   #query = ''
   #current: number | undefined
+  /** Which list shows: the active conversations (`false`) or the archived ones. */
+  #archived = false
   readonly #list: HTMLUListElement
   readonly #more: HTMLButtonElement
   readonly #search: HTMLInputElement
+  readonly #heading: HTMLElement
+  readonly #empty: HTMLElement
+  readonly #view: HTMLButtonElement
 
   constructor(
     private readonly root: HTMLElement,
@@ -60,6 +68,21 @@ export class ConversationSidebar {
     this.#more.hidden = true
     this.#more.addEventListener('click', () => void this.load(false))
     this.#list.after(this.#more)
+    // The archived list: a heading above it, a line when it is empty, the toggle at the foot.
+    this.#heading = element('h2', { className: 'chat-list-heading', text: text('archived_heading') })
+    this.#heading.hidden = true
+    this.#list.before(this.#heading)
+    this.#empty = element('p', { className: 'chat-list-empty', text: text('archived_none') })
+    this.#empty.dataset.role = 'conversations-empty'
+    this.#empty.hidden = true
+    this.#list.after(this.#empty)
+    this.#view = element('button', {
+      className: 'btn btn-quiet chat-view-toggle',
+      text: text('archived'),
+      attributes: { type: 'button', 'data-action': 'toggle-archived' },
+    })
+    this.#view.addEventListener('click', () => void this.showArchived(!this.#archived))
+    this.#more.after(this.#view)
 
     const privacy = role(root, 'privacy')
     role(privacy, 'privacy-text').textContent = text('privacy_server')
@@ -116,12 +139,24 @@ export class ConversationSidebar {
     this.root.querySelector('[data-action="toggle-conversations"]')?.setAttribute('aria-expanded', String(open))
   }
 
+  /** Switches between the active list and the archived one (the search applies to either). */
+  async showArchived(archived: boolean): Promise<void> {
+    this.#archived = archived
+    this.root.dataset.sidebarList = archived ? 'archived' : 'active'
+    this.items = []
+    this.#total = 0
+    this.render()
+    await this.load(true)
+  }
+
   /** The first page again (`reset`, e.g. a new search) or the next one. */
   async load(reset: boolean): Promise<void> {
     this.#query = this.#search.value.trim()
     const page = reset ? 1 : this.#page + 1
+    const archived = this.#archived
     try {
-      const found = await listConversations(this.#query, page)
+      const found = await listConversations(this.#query, page, archived)
+      if (archived !== this.#archived) return // the other list was chosen meanwhile
       this.items = reset
         ? found.items
         : [...this.items, ...found.items.filter(item => !this.items.some(known => known.id === item.id))]
@@ -138,8 +173,15 @@ export class ConversationSidebar {
     this.render()
   }
 
-  /** A conversation just created or answered: first in the list. */
+  /**
+   * A conversation just created or answered: first in its list. An active one while the archived
+   * list shows (a new chat) brings the active list back; an archived one stays where it is.
+   */
   touch(conversation: ServerConversation): void {
+    if (conversation.archived !== this.#archived) {
+      if (!conversation.archived) void this.showArchived(false)
+      return
+    }
     const known = this.items.filter(item => item.id !== conversation.id)
     if (known.length === this.items.length) this.#total++
     this.items = [conversation, ...known]
@@ -165,6 +207,16 @@ export class ConversationSidebar {
   render(): void {
     this.#list.replaceChildren(...this.items.map(conversation => this.#item(conversation)))
     this.#more.hidden = this.items.length >= this.#total
+    this.#heading.hidden = !this.#archived
+    this.#empty.hidden = !this.#archived || this.items.length > 0
+    this.#view.textContent = text(this.#archived ? 'back_to_conversations' : 'archived')
+  }
+
+  /** Drops a conversation from the list shown (archived, unarchived or deleted). */
+  #drop(conversation: ServerConversation): void {
+    this.items = this.items.filter(known => known.id !== conversation.id)
+    this.#total = Math.max(0, this.#total - 1)
+    this.render()
   }
 
   #item(conversation: ServerConversation): HTMLLIElement {
@@ -194,6 +246,22 @@ export class ConversationSidebar {
         this.render()
       }, fail)
     })
+    // Archive (or, in the archived list, unarchive); archiving the open conversation starts a new chat.
+    const action = this.#archived ? 'unarchive' : 'archive'
+    const archive = element('button', {
+      className: 'chat-list-action',
+      text: this.#archived ? '⤒' : '⤓',
+      attributes: { type: 'button', 'data-action': action, 'aria-label': text(action), title: text(action) },
+    })
+    archive.addEventListener('click', () => {
+      const archived = !this.#archived
+      if (archived && conversation.id === this.#current && this.actions.busy()) return
+      void archiveConversation(conversation.id, archived).then(fresh => {
+        conversation.archived = fresh.archived
+        if (archived && conversation.id === this.#current) this.actions.open(undefined)
+        this.#drop(conversation)
+      }, fail)
+    })
     const remove = element('button', {
       className: 'chat-list-action',
       text: '×',
@@ -202,13 +270,12 @@ export class ConversationSidebar {
     remove.addEventListener('click', () => {
       if (this.actions.busy() || !confirm(text('confirm_delete_conversation'))) return
       void deleteConversations([conversation.id]).then(() => {
-        this.items = this.items.filter(known => known.id !== conversation.id)
-        this.#total = Math.max(0, this.#total - 1)
         if (conversation.id === this.#current) this.actions.open(undefined)
-        this.render()
+        this.#drop(conversation)
       }, fail)
     })
-    item.append(open, rename, remove)
+    if (this.#archived) item.append(open, archive, remove)
+    else item.append(open, rename, archive, remove)
     return item
   }
 }

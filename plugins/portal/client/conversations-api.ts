@@ -14,6 +14,8 @@ export interface ServerConversation {
   title_source: 'none' | 'question' | 'generated' | 'user'
   readonly model: string | null
   readonly model_config_id: number | null
+  /** Out of the main list (it shows under "Archived"); its messages stay and it can be continued. */
+  archived: boolean
   readonly updated_at: string
 }
 
@@ -36,9 +38,11 @@ interface Page<T> {
 
 export const PAGE_SIZE = 30
 
-export function listConversations(q: string, page: number): Promise<Page<ServerConversation>> {
+/** The active conversations, or (`archived`) the archived ones. */
+export function listConversations(q: string, page: number, archived = false): Promise<Page<ServerConversation>> {
   const query = new URLSearchParams({ page: String(page), page_size: String(PAGE_SIZE) })
   if (q !== '') query.set('q', q)
+  if (archived) query.set('archived', 'true')
   return sessionJson('GET', `/api/conversations?${query}`)
 }
 
@@ -54,6 +58,11 @@ export function createConversation(model: string): Promise<ServerConversation> {
 
 export function renameConversation(id: number, title: string): Promise<ServerConversation> {
   return sessionJson('PUT', `/api/conversations/${id}`, { title })
+}
+
+/** Takes a conversation out of the list (`true`) or brings it back (`false`). */
+export function archiveConversation(id: number, archived: boolean): Promise<ServerConversation> {
+  return sessionJson('PUT', `/api/conversations/${id}`, { archived })
 }
 
 export function deleteConversations(ids: readonly number[]): Promise<{ deleted: number }> {

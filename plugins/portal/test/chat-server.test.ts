@@ -161,6 +161,91 @@ browserTest('server history: search, load more, rename and delete in the sidebar
   t.equal((listed.json() as { total: number }).total, 0, 'deleted on the server')
 })
 
+async function listed(portal: Awaited<ReturnType<typeof bootPortal>>, token: string, archived: boolean) {
+  const response = await portal.gateway.inject({
+    method: 'GET',
+    url: `/api/conversations?archived=${archived}`,
+    headers: { authorization: `Bearer ${token}` },
+  })
+  return (response.json() as { items: Array<{ title: string; archived: boolean }> }).items.map(item => item.title)
+}
+
+browserTest('server history: archive, the archived list, continue one there, unarchive and delete', async t => {
+  const portal = await bootPortal(t, { chat_history_mode: 'server' }, { plugins: [conversations] })
+  const session = await registerUser(portal, 'ana')
+  const headers = { authorization: `Bearer ${session.access_token}` }
+  for (const name of ['Old trip', 'Recipes', 'Garden plans'])
+    await portal.gateway.inject({
+      method: 'POST',
+      url: '/api/conversations',
+      headers,
+      payload: { model: 'slow-bot', title: name },
+    })
+  const { page } = await openPage(t, { baseUrl: portal.url, session })
+  page.on('dialog', dialog => void dialog.accept())
+  await page.goto('/chat')
+  await ready(page, 'chat')
+  const titles = () => page.$$eval('.chat-list-item', items => items.map(item => item.textContent))
+  t.same(await titles(), ['Garden plans', 'Recipes', 'Old trip'])
+  t.equal(await page.textContent('[data-action="toggle-archived"]'), 'Archived')
+  t.ok(await page.isHidden('.chat-list-heading'), 'no heading over the active list')
+
+  // Archiving the open conversation starts a new chat; archiving another leaves the open one.
+  await page.click('.chat-list-item:text("Old trip")')
+  await page.waitForURL(/\?c=\d+$/)
+  await page.click('.chat-list-row:has-text("Old trip") [data-action="archive"]')
+  await until(async () => (await titles()).length === 2, 'Old trip left the list')
+  t.equal(new URL(page.url()).search, '', 'a new chat: the URL names no conversation')
+  await page.click('.chat-list-item:text("Garden plans")')
+  await page.waitForURL(/\?c=\d+$/)
+  const garden = page.url()
+  await page.click('.chat-list-row:has-text("Recipes") [data-action="archive"]')
+  await until(async () => (await titles()).length === 1, 'Recipes left the list')
+  t.equal(page.url(), garden, 'the open conversation stays open')
+  t.equal(await page.getAttribute('.chat-list-item:text("Garden plans")', 'aria-current'), 'true')
+  t.same(await listed(portal, session.access_token, true), ['Recipes', 'Old trip'], 'archived on the server')
+  t.same(await listed(portal, session.access_token, false), ['Garden plans'])
+
+  // The archived list: unarchive and delete, no rename; it opens and continues like any other.
+  await page.click('[data-action="toggle-archived"]')
+  await until(async () => (await titles()).length === 2, 'the archived list')
+  t.same(await titles(), ['Recipes', 'Old trip'])
+  t.ok(await page.isVisible('.chat-list-heading:text("Archived conversations")'))
+  t.equal(await page.textContent('[data-action="toggle-archived"]'), '← Conversations')
+  t.equal(await page.locator('.chat-list-row [data-action="rename"]').count(), 0)
+  t.equal(await page.locator('.chat-list-row [data-action="unarchive"]').count(), 2)
+  await page.click('.chat-list-item:text("Old trip")')
+  await page.waitForURL(/\?c=\d+$/)
+  portal.provider.reply({
+    events: [
+      { type: 'text', delta: 'Lisbon, still.' },
+      { type: 'done', finishReason: 'stop' },
+    ],
+  })
+  await page.fill('[data-role="prompt"]', 'Where did we go?')
+  await page.press('[data-role="prompt"]', 'Enter')
+  await page.waitForSelector('[data-role="message-assistant"][data-state="done"]:has-text("Lisbon, still.")')
+  // The page re-reads the conversation after the answer, then moves it up.
+  await until(async () => (await titles())[0] === 'Old trip', 'answered: first in the archived list')
+  t.same(await titles(), ['Old trip', 'Recipes'], 'still archived')
+  t.same(await listed(portal, session.access_token, true), ['Old trip', 'Recipes'])
+
+  await page.click('.chat-list-row:has-text("Recipes") [data-action="unarchive"]')
+  await until(async () => (await titles()).length === 1, 'Recipes left the archived list')
+  t.same((await listed(portal, session.access_token, false)).sort(), ['Garden plans', 'Recipes'], 'back in the list')
+  await page.click('.chat-list-row:has-text("Old trip") [data-action="delete"]')
+  await page.waitForSelector('[data-role="conversations-empty"]:visible')
+  t.equal(await page.textContent('[data-role="conversations-empty"]'), 'No archived conversations.')
+  t.equal(new URL(page.url()).search, '', 'deleting the open one starts a new chat')
+  t.equal(await page.locator('[data-role="log"] > *').count(), 0)
+  t.same(await listed(portal, session.access_token, true), [], 'deleted on the server')
+
+  await page.click('[data-action="toggle-archived"]')
+  await until(async () => (await titles()).length === 2, 'the active list again')
+  t.same((await titles()).sort(), ['Garden plans', 'Recipes'])
+  t.ok(await page.isHidden('[data-role="conversations-empty"]'))
+})
+
 /** A 1×1 red PNG. */
 const PIXEL = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC',
@@ -226,13 +311,23 @@ for (const language of ['en', 'zh-CN'] as const)
         language === 'en'
           ? ['Tides and the moon', 'Trip to Lisbon', 'Tax return 2026']
           : ['潮汐与月亮', '里斯本之旅', '2026 年报税']
-      for (const name of names)
-        await portal.gateway.inject({
+      const archived =
+        language === 'en' ? ['Old packing list', 'Quarterly report draft'] : ['旧的行李清单', '季度报告草稿']
+      for (const name of [...archived, ...names]) {
+        const created = await portal.gateway.inject({
           method: 'POST',
           url: '/api/conversations',
           headers,
           payload: { model: 'slow-bot', title: name },
         })
+        if (archived.includes(name))
+          await portal.gateway.inject({
+            method: 'PUT',
+            url: `/api/conversations/${(created.json() as { id: number }).id}`,
+            headers,
+            payload: { archived: true },
+          })
+      }
       const { page } = await openPage(t, { baseUrl: portal.url, session, viewport })
       await page.goto(`/chat?lang=${language}`)
       await ready(page, 'chat')
@@ -269,5 +364,11 @@ for (const language of ['en', 'zh-CN'] as const)
         await page.click('[data-action="toggle-conversations"]')
         await page.mouse.click(345, 500)
         t.ok(await page.isHidden('.chat-sidebar'), 'a tap beside the drawer closes it')
+        await page.click('[data-action="toggle-conversations"]')
       }
+      await page.click('[data-action="toggle-archived"]')
+      await page.waitForSelector(`.chat-list-row:has-text("${archived[0]}") [data-action="unarchive"]`)
+      const width = await page.evaluate(() => document.documentElement.scrollWidth)
+      t.ok(width <= viewport.width, `the archived list fits the screen (${width})`)
+      await page.screenshot({ path: `${SCREENSHOTS}chat-server-archived-${device}-${language}.png` })
     })
