@@ -41,15 +41,41 @@ type EditedToken = TokenLimits & { readonly id: number; readonly name: string }
 
 /**
  * Wires the limits dialog once; the answer opens it for one token. `saved` runs after the server
- * accepted a change (a refusal stays in the dialog, beside the Save button).
+ * accepted a change (a refusal stays in the dialog, beside the Save button). A token with a quota
+ * shows its used tokens there, with **Reset usage** (`PATCH {used_tokens: 0}`, after a confirmation).
  */
 export function limitsDialog(saved: () => Promise<void>): (token: EditedToken) => void {
   const dialog = role<HTMLDialogElement>(document, 'limits-dialog')
   const form = role<HTMLFormElement>(dialog, 'limits-form')
   const error = role(dialog, 'limits-error')
   const input = (name: string) => form.elements.namedItem(name) as HTMLInputElement
+  const usage = role(dialog, 'limits-usage')
   let current: EditedToken | undefined
+  const showUsage = (token: EditedToken) => {
+    usage.hidden = token.quota === null
+    role(usage, 'limits-used').textContent =
+      token.quota === null
+        ? ''
+        : tokenText('used', { used: token.used_tokens.toLocaleString(), quota: token.quota.toLocaleString() })
+  }
   form.querySelector('[data-action="cancel-limits"]')?.addEventListener('click', () => dialog.close())
+  usage.querySelector('[data-action="reset-usage"]')?.addEventListener('click', () => {
+    const token = current
+    if (!token || !confirm(tokenText('confirm_reset'))) return
+    void (async () => {
+      showError(error, '')
+      try {
+        current = {
+          ...token,
+          ...(await sessionJson<EditedToken>('PATCH', `/api/tokens/${token.id}`, { used_tokens: 0 })),
+        }
+        showUsage(current)
+        await saved()
+      } catch (failure) {
+        showError(error, failure instanceof ApiError ? failure.message : String(failure))
+      }
+    })()
+  })
   form.addEventListener('submit', event => {
     event.preventDefault()
     const token = current
@@ -90,6 +116,7 @@ export function limitsDialog(saved: () => Promise<void>): (token: EditedToken) =
     input('allowed_ips').value = (token.allowed_ips ?? []).join('\n')
     input('rpm').value = token.rpm === null ? '' : String(token.rpm)
     input('quota').value = token.quota === null ? '' : String(token.quota)
+    showUsage(token)
     showError(error, '')
     dialog.showModal()
   }

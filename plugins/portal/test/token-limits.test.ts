@@ -1,8 +1,19 @@
 import type { Page } from 'playwright-core'
-import { bootPortal, browserTest, DESKTOP, openPage, PHONE, ready, registerUser, type Portal } from './browser.js'
+import {
+  bootPortal,
+  browserTest,
+  DESKTOP,
+  openPage,
+  PHONE,
+  ready,
+  registerUser,
+  until,
+  type Portal,
+} from './browser.js'
 
 // The tokens page sets an API token's limits, and /v1 refuses the token outside them: a model
-// it may not call, an address outside its list, past its expiry, switched off, over its quota.
+// it may not call, an address outside its list, past its expiry, switched off, over its quota
+// (until its usage is reset in the dialog).
 // The portal's own chat token is not listed. Screenshots: desktop and phone, en and zh-CN.
 
 const ask = (model: string) => ({ model, messages: [{ role: 'user', content: 'Hello?' }] })
@@ -37,6 +48,8 @@ browserTest('token limits set on the tokens page: each refusal on /v1, and the c
     headers: { authorization: `Bearer ${session.access_token}` },
   })
   const { page } = await openPage(t, { baseUrl: portal.url, session, expected: [/status of 400/] })
+  let confirmReset = false
+  page.on('dialog', dialog => void (confirmReset ? dialog.accept() : dialog.dismiss()))
   await page.goto('/tokens')
   await ready(page, 'tokens')
   await page.fill('#token-name', 'ci')
@@ -84,6 +97,28 @@ browserTest('token limits set on the tokens page: each refusal on /v1, and the c
   t.equal((await call(portal, token, 'thinker')).status, 200, 'the call within the quota')
   t.match(await call(portal, token, 'thinker'), { status: 403, type: 'token_quota_exhausted' }, 'then refused')
 
+  // Reset usage: the count the list shows (written within a second) goes back to 0, calls go through.
+  const limitsText = () => page.textContent('tr[data-token="ci"] .token-limits')
+  await until(async () => {
+    await page.reload()
+    await ready(page, 'tokens')
+    return !/\b0 \/ 1 tokens/.test((await limitsText()) ?? '')
+  }, 'the used tokens listed')
+  const used = /([\d,]+) \/ 1 tokens/.exec((await limitsText()) ?? '')?.[1] ?? ''
+  t.ok(Number(used.replace(/,/g, '')) >= 1, `the list shows the used tokens (${used})`)
+  await openLimits(page, 'ci')
+  t.equal(await page.textContent('[data-role="limits-used"]'), `${used} / 1 tokens`, 'and so does the dialog')
+  await page.click('[data-action="reset-usage"]')
+  t.equal(await page.textContent('[data-role="limits-used"]'), `${used} / 1 tokens`, 'dismissed: nothing reset')
+  t.match(await call(portal, token, 'thinker'), { status: 403, type: 'token_quota_exhausted' })
+  confirmReset = true
+  await page.click('[data-action="reset-usage"]')
+  await page.waitForSelector('[data-role="limits-used"]:text("0 / 1 tokens")')
+  await page.waitForSelector('tr[data-token="ci"] .token-limits:has-text("0 / 1 tokens")')
+  t.pass('the dialog and the row show 0 used')
+  await page.click('[data-action="cancel-limits"]')
+  t.equal((await call(portal, token, 'thinker')).status, 200, 'the quota counts from 0 again')
+
   // An expiry a moment away.
   await openLimits(page, 'ci')
   await page.fill('#token-quota', '')
@@ -107,6 +142,13 @@ browserTest('token limits set on the tokens page: each refusal on /v1, and the c
   await new Promise(resolve => setTimeout(resolve, 1600))
   const expired = await call(portal, token, 'thinker')
   t.match(expired, { status: 403, type: 'api_token_expired' }, 'refused after its expiry')
+  // A quota again, so the screenshots show the usage and its Reset button.
+  await portal.gateway.inject({
+    method: 'PATCH',
+    url: `/api/tokens/${id}`,
+    headers: { authorization: `Bearer ${session.access_token}` },
+    payload: { quota: 100_000 },
+  })
   await page.reload()
   await ready(page, 'tokens')
   t.match(await page.textContent('tr[data-token="ci"]'), /Expired/, 'the list says so')
@@ -134,6 +176,8 @@ browserTest('the tokens page and its limits dialog on a phone, in Chinese', asyn
   await page.screenshot({ path: shot('portal-tokens-phone-zh') })
   await openLimits(page, 'scripts')
   t.equal(await page.inputValue('#token-quota'), '100000')
+  t.equal(await page.textContent('[data-role="limits-used"]'), '已用 0 / 100,000 token')
+  t.equal(await page.textContent('[data-action="reset-usage"]'), '重置用量')
   await page.screenshot({ path: shot('portal-token-limits-phone-zh') })
 })
 
