@@ -1,6 +1,7 @@
 /*
  * What `parley start` loads with the shipped config: the packages that only some deployments
- * use (the migrator, BullMQ, the AWS SDK, nodemailer) and the development tools must not be
+ * or moments use (the migrator, BullMQ, the AWS SDK, nodemailer, the common-password list) and
+ * the development tools must not be
  * in a gateway that does not use them; each costs megabytes of resident memory for its life
  * (bench/NOTES.md, "Memory at start"). A module hook in the started process records the
  * package of every module it loads and writes them out when the process exits.
@@ -39,6 +40,8 @@ const NOT_AT_START = [
   '@aws-sdk/client-s3',
   '@aws-sdk/s3-request-presigner',
   'nodemailer',
+  // Read when a password is set: the first start's admin, not a restart.
+  '@zxcvbn-ts/language-common',
   'playwright-core',
   'esbuild',
   'tap',

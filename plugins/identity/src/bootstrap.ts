@@ -22,7 +22,7 @@ export async function createAdmin(
 ): Promise<{ user: UserRow; password: string; generated: boolean }> {
   const { username, key } = normaliseUsername(spec.username)
   const password = spec.password ?? generatePassword()
-  checkPasswordStrength(password)
+  await checkPasswordStrength(password)
   const user = em.create(User, {
     // `.invalid` is reserved (RFC 2606): a placeholder the admin replaces with a real address.
     email: spec.email === undefined ? `${key}@parley.invalid` : normaliseEmail(spec.email),

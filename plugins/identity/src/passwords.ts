@@ -1,5 +1,4 @@
 import argon2 from 'argon2'
-import { dictionary } from '@zxcvbn-ts/language-common'
 import { identityErrors } from './errors.js'
 
 /** OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane. */
@@ -25,11 +24,14 @@ export async function verifyPassword(hash: string, password: string): Promise<{ 
 
 /**
  * The common-password list of zxcvbn-ts (`@zxcvbn-ts/language-common`, MIT, about 49,000
- * passwords from breach corpora, most frequent first), lower-cased. Built on first use.
+ * passwords from breach corpora, most frequent first), lower-cased. Imported and built on first
+ * use: the package holds about 11 MB that a gateway whose passwords are all set never needs.
  */
-let common: ReadonlySet<string> | undefined
-function commonPasswords(): ReadonlySet<string> {
-  common ??= new Set(dictionary['passwords-common'].map(entry => entry.toLowerCase()))
+let common: Promise<ReadonlySet<string>> | undefined
+function commonPasswords(): Promise<ReadonlySet<string>> {
+  common ??= import('@zxcvbn-ts/language-common').then(
+    ({ dictionary }) => new Set(dictionary['passwords-common'].map(entry => entry.toLowerCase())),
+  )
   return common
 }
 
@@ -41,12 +43,16 @@ const PERSONAL_MIN = 3
  * or that contains the account's username or its email's local part (case-insensitive), or is
  * the email. Called wherever a password is set: register, password change, admin-created users.
  */
-export function checkPasswordStrength(password: string, account: { email?: string; username?: string } = {}): void {
+export async function checkPasswordStrength(
+  password: string,
+  account: { email?: string; username?: string } = {},
+): Promise<void> {
   if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX || password.trim().length === 0) {
     throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_WEAK({ min: PASSWORD_MIN, max: PASSWORD_MAX })
   }
   const folded = password.normalize('NFKC').toLowerCase()
-  if (commonPasswords().has(password.toLowerCase()) || commonPasswords().has(folded)) {
+  const listed = await commonPasswords()
+  if (listed.has(password.toLowerCase()) || listed.has(folded)) {
     throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_COMMON()
   }
   const email = account.email?.toLowerCase()

@@ -34,7 +34,7 @@ export function installAdminPasswordRoutes(identity: Identity): void {
       const user = await em.findOne(User, { id: request.params.id })
       if (!user) throw identityErrors.PARLEY_ERR_IDENTITY_USER_NOT_FOUND()
       if (user.role === 'root' && caller.role !== 'root') throw identityErrors.PARLEY_ERR_IDENTITY_ROOT_ONLY()
-      checkPasswordStrength(request.body.password, { email: user.email, username: user.username })
+      await checkPasswordStrength(request.body.password, { email: user.email, username: user.username })
       user.passwordHash = await hashPassword(request.body.password)
       await endSessions(identity, em, user)
       request.log.info({ user_id: user.id, by: caller.userId }, 'admin set a password; sessions revoked')

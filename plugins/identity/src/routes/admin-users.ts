@@ -98,7 +98,7 @@ export function installAdminUserRoutes(identity: Identity): void {
       if (role === 'root' && caller.role !== 'root') throw identityErrors.PARLEY_ERR_IDENTITY_ROOT_ONLY()
       const email = normaliseEmail(body.email)
       const { username, key } = normaliseUsername(body.username)
-      checkPasswordStrength(body.password, { email, username })
+      await checkPasswordStrength(body.password, { email, username })
       const em = identity.em()
       const group =
         body.group === undefined ? identity.settings.get('default_group') : (await requireGroup(em, body.group)).name

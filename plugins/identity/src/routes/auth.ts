@@ -41,7 +41,7 @@ export function installAuthRoutes(identity: Identity): void {
       const email = normaliseEmail(body.email)
       const { username, key } = normaliseUsername(body.username)
       if (body.password !== body.password_confirm) throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_MISMATCH()
-      checkPasswordStrength(body.password, { email, username })
+      await checkPasswordStrength(body.password, { email, username })
       const em = identity.em()
       await assertAvailable(em, { email, usernameKey: key })
       // Only a request that would create an account counts, and only once a challenge passed:

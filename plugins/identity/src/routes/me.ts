@@ -129,7 +129,7 @@ export function installMeRoutes(identity: Identity): void {
         throw identityErrors.PARLEY_ERR_IDENTITY_CURRENT_PASSWORD()
       }
       if (body.password !== body.password_confirm) throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_MISMATCH()
-      checkPasswordStrength(body.password, { email: user.email, username: user.username })
+      await checkPasswordStrength(body.password, { email: user.email, username: user.username })
       user.passwordHash = await hashPassword(body.password)
       // Every access token signed so far (portal and admin console) carries the old epoch.
       await endSessions(identity, em, user)

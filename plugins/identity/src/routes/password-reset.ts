@@ -67,7 +67,7 @@ export function installPasswordResetRoutes(identity: Identity): void {
       if (!user || user.status !== 'active') throw identityErrors.PARLEY_ERR_IDENTITY_RESET_INVALID()
       if (body.password !== body.password_confirm) throw identityErrors.PARLEY_ERR_IDENTITY_PASSWORD_MISMATCH()
       // Checked before the link is used up: a refused password leaves it working.
-      checkPasswordStrength(body.password, { email: user.email, username: user.username })
+      await checkPasswordStrength(body.password, { email: user.email, username: user.username })
       const passwordHash = await hashPassword(body.password)
       await passwordResets.claim(em, link)
       user.passwordHash = passwordHash
