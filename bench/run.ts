@@ -89,6 +89,8 @@ try {
       BENCH_ADMIN_USERNAME: admin.username,
       BENCH_ADMIN_PASSWORD: admin.password,
       BENCH_LOG_LEVEL: settings.parleyLog,
+      // As `npm start` and the image run Parley (docs/getting-started.md, "Memory").
+      MALLOC_MMAP_THRESHOLD_: '131072',
     },
     execArgv: [...launch['parley-server'].execArgv, ...settings.parleyFlags],
   })
