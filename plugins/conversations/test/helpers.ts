@@ -9,7 +9,25 @@ import {
   type TestGateway,
   type TestGatewayOptions,
 } from '@parley/core/testing'
-import conversations from '../src/index.js'
+import { definePlugin } from '@parley/core'
+import conversations, { CONVERSATIONS, type ConversationsService } from '../src/index.js'
+
+/**
+ * A plugin that resolves the conversations service the way other plugins do (it requires
+ * `conversations`); `found.service` is set once the gateway has set it up.
+ */
+export function serviceConsumer(id = 'service-consumer') {
+  const found: { service?: ConversationsService } = {}
+  const plugin = definePlugin({
+    id,
+    version: '1.0.0',
+    requires: ['conversations'],
+    setup(ctx) {
+      found.service = ctx.container.resolve<ConversationsService>(CONVERSATIONS)
+    },
+  })
+  return { plugin, found }
+}
 
 /** ada (user 2) through the fixture auth plugin; root is user 1. */
 export const ADA = { authorization: 'Bearer user-default' }

@@ -1,8 +1,6 @@
 import t from 'tap'
-import { definePlugin } from '@parley/core'
 import storageLocal from '@parley/storage-local'
-import { CONVERSATIONS, type ConversationsService } from '../src/index.js'
-import { ADA, boot, json, newConversation } from './helpers.js'
+import { ADA, boot, json, newConversation, serviceConsumer } from './helpers.js'
 
 /**
  * Stored images: a message keeps `parley-object://<key>`; its owner reads it back as a
@@ -10,15 +8,7 @@ import { ADA, boot, json, newConversation } from './helpers.js'
  * is refused and nothing is stored.
  */
 t.test('image references are stored, read back as short-lived URLs, and only the owner’s', async t => {
-  const found: { service?: ConversationsService } = {}
-  const grab = definePlugin({
-    id: 'grab-conversations',
-    version: '1.0.0',
-    requires: ['conversations'],
-    setup(ctx) {
-      found.service = ctx.container.resolve<ConversationsService>(CONVERSATIONS)
-    },
-  })
+  const { plugin: grab, found } = serviceConsumer()
   const { gateway } = await boot(t, { plugins: [storageLocal, grab] })
   const id = await newConversation(gateway)
   const reference = 'parley-object://2/c1/images/0b8e4a52-6a0c-4d8e-9d7e-2f1f6c1f7a10.png'

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { definePlugin } from '@parley/core'
 import {
   createTestGateway,
   fixtureAuth,
@@ -9,8 +8,8 @@ import {
   testServices,
   until,
 } from '@parley/core/testing'
-import conversations, { CONVERSATIONS, type ConversationsService } from '../src/index.js'
-import { ADA, boot, json, messagesOf, newConversation } from './helpers.js'
+import conversations from '../src/index.js'
+import { ADA, boot, json, messagesOf, newConversation, serviceConsumer } from './helpers.js'
 
 const skip = missingService('mysql') || missingService('redis')
 
@@ -72,15 +71,7 @@ t.test('an answer left in progress by a stopped instance does not block the conv
     mysqlUrl: testServices.mysqlUrl,
     redisUrl: testServices.redisUrl,
   })
-  const found: { service?: ConversationsService } = {}
-  const consumer = definePlugin({
-    id: 'service-fixture',
-    version: '1.0.0',
-    requires: ['conversations'],
-    setup(ctx) {
-      found.service = ctx.container.resolve<ConversationsService>(CONVERSATIONS)
-    },
-  })
+  const { plugin: consumer, found } = serviceConsumer()
   const second = await createTestGateway({
     listen: true,
     sharedWith: first,

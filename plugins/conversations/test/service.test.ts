@@ -1,24 +1,13 @@
 import t from 'tap'
-import { definePlugin } from '@parley/core'
 import { createTestGateway, missingService, pendingSchemaChanges, testServices } from '@parley/core/testing'
-import conversations, { CONVERSATIONS, type ConversationOwner, type ConversationsService } from '../src/index.js'
+import conversations, { type ConversationOwner } from '../src/index.js'
+import { serviceConsumer } from './helpers.js'
 
 /**
  * The service other plugins use (the widget's transcripts): resolved the way they resolve it,
  * from a plugin that requires `conversations`, on both dialects.
  */
-function consumer() {
-  const found: { service?: ConversationsService } = {}
-  const plugin = definePlugin({
-    id: 'transcripts-fixture',
-    version: '1.0.0',
-    requires: ['conversations'],
-    setup(ctx) {
-      found.service = ctx.container.resolve<ConversationsService>(CONVERSATIONS)
-    },
-  })
-  return { plugin, found }
-}
+const consumer = () => serviceConsumer('transcripts-fixture')
 
 const dialects = [
   { name: 'sqlite', skip: false as string | false, mysqlUrl: undefined as string | undefined },
