@@ -1,7 +1,8 @@
 /**
  * Parley as a deployment runs it, in a child process: SQLite in a temporary directory, the
  * identity, openai and rate-limit plugins, auth on, limits on (every call counted per user and
- * per channel in memory, as without Redis; the user limit set high enough never to refuse),
+ * per channel in memory, as without Redis, or in Redis with `BENCH_REDIS_URL`; the user limit
+ * set high enough never to refuse),
  * usage logging on (it always is), metrics on (the default), V8 set up as the `parley` command
  * sets it (`tuneProcessForGateway`, and `releaseStartupMemory` before it listens). Loopback
  * upstreams are admitted (`upstream.allow_loopback`) because the mock listens on 127.0.0.1.
@@ -26,6 +27,9 @@ const admin = {
 if (admin.password === '') throw new Error('BENCH_ADMIN_PASSWORD is required')
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-bench-'))
+// The runner deletes what is left under the prefix when the bench ends.
+const redisUrl = process.env.BENCH_REDIS_URL
+const redisPrefix = process.env.BENCH_REDIS_PREFIX ?? 'parley-bench:'
 const config = loadConfig({
   file: false,
   env: {},
@@ -41,6 +45,7 @@ const config = loadConfig({
     settings: { user_rpm: 1_000_000 },
     // The mock upstream listens on 127.0.0.1.
     upstream: { allow_loopback: true },
+    ...(redisUrl ? { redis: { url: redisUrl, prefix: redisPrefix } } : {}),
   },
 })
 const gateway = await createGateway({ config, plugins: [identity, openai, rateLimit] })

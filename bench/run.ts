@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { deleteRedisKeys } from '@parley/core/testing'
 import { cpuUse, sample } from './cpu.js'
 import { measure } from './load.js'
 import { summarize } from './profile-summary.js'
@@ -57,8 +58,10 @@ const placement = placeRunner(settings.pin)
 const started: RunningServer[] = []
 // Parley first, the mock last: requests still queued in Parley when the load stops must not
 // meet a closed upstream (they would be logged as failures).
+const redisPrefix = `parley-bench-${randomBytes(4).toString('hex')}:`
 const stopAll = async () => {
   for (const server of started.splice(0).reverse()) await server.stop()
+  if (settings.parleyRedis) await deleteRedisKeys(settings.parleyRedis, redisPrefix)
 }
 try {
   const childEnv = { NODE_ENV: 'production' }
@@ -89,6 +92,7 @@ try {
       BENCH_ADMIN_USERNAME: admin.username,
       BENCH_ADMIN_PASSWORD: admin.password,
       BENCH_LOG_LEVEL: settings.parleyLog,
+      ...(settings.parleyRedis ? { BENCH_REDIS_URL: settings.parleyRedis, BENCH_REDIS_PREFIX: redisPrefix } : {}),
       // As `npm start` and the image run Parley (docs/getting-started.md, "Memory").
       MALLOC_MMAP_THRESHOLD_: '131072',
     },

@@ -48,6 +48,8 @@ export interface BenchSettings {
   readonly parleyCode: (typeof CODE)[number]
   readonly parleyFlags: readonly string[]
   readonly parleyLog: (typeof LOG_LEVELS)[number]
+  /** A Redis URL: Parley's limit counters, KV and jobs on it (a deployment of several instances). */
+  readonly parleyRedis: string | undefined
   readonly out: string
   readonly pin: boolean
 }
@@ -88,6 +90,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     parleyCode: list(env, 'BENCH_PARLEY_CODE', 'source', CODE)[0] ?? 'source',
     parleyFlags: (env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean),
     parleyLog: list(env, 'BENCH_PARLEY_LOG', 'warn', LOG_LEVELS)[0] ?? 'warn',
+    parleyRedis: env.BENCH_PARLEY_REDIS || undefined,
     out: path.resolve(env.BENCH_OUT ?? path.join(RESULTS_DIR, 'latest.json')),
     pin: env.BENCH_PIN !== '0',
   })

@@ -112,7 +112,7 @@ export async function createTestGateway(options: TestGatewayOptions = {}): Promi
           await gateway.stop()
         } finally {
           await temp?.drop().catch(() => undefined)
-          if (options.redisUrl && !shared) await deleteKeys(options.redisUrl, redisPrefix).catch(() => undefined)
+          if (options.redisUrl && !shared) await deleteRedisKeys(options.redisUrl, redisPrefix).catch(() => undefined)
           rmSync(dataDir, { recursive: true, force: true })
         }
       })())
@@ -146,8 +146,8 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
   return out
 }
 
-/** Removes what a test gateway left in Redis (KV keys, BullMQ queues) under its own prefix. */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
+/** Removes what a test gateway (or a bench) left in Redis (KV keys, BullMQ queues) under its own prefix. */
+export async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
   const { Redis } = await import('ioredis')
   const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true })
   try {

@@ -1,7 +1,7 @@
 /**
  * The test kit (`@parley/core/testing`): boot a real gateway in-process for a plugin's tests.
  */
-export { createTestGateway, type TestGateway, type TestGatewayOptions } from './gateway.js'
+export { createTestGateway, deleteRedisKeys, type TestGateway, type TestGatewayOptions } from './gateway.js'
 export { createTempMysqlDatabase, type TempDatabase } from './mysql.js'
 export { freePort } from './net.js'
 export { pendingSchemaChanges } from './schema.js'
