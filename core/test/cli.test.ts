@@ -39,7 +39,7 @@ t.test('migrate applies pending migrations once', async t => {
   t.equal(await runCli(['migrate'], first.io), 0)
   t.match(
     first.text().stdout,
-    /Applied 8 migration\(s\):\n\s+core\/0001_system_config\n\s+core\/0002_catalog\n\s+core\/0003_usage_logs\n\s+core\/0004_blocklist\n\s+core\/0005_usage_stats\n\s+core\/0006_channel_image_delivery\n\s+core\/0007_channel_key_disable\n\s+core\/0008_channel_timeouts/,
+    /Applied 11 migration\(s\):\n\s+core\/0001_system_config\n\s+core\/0002_catalog\n\s+core\/0003_usage_logs\n\s+core\/0004_blocklist\n\s+core\/0005_usage_stats\n\s+core\/0006_channel_image_delivery\n\s+core\/0007_channel_key_disable\n\s+core\/0008_channel_timeouts\n\s+core\/0009_usage_log_filters\n\s+core\/0010_usage_user_totals\n\s+core\/0011_usage_user_index/,
   )
   const second = io(env)
   t.equal(await runCli(['migrate'], second.io), 0)
