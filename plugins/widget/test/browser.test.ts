@@ -1,6 +1,5 @@
 import { browserTest, DESKTOP, openPage, PHONE, until } from '@parley/core/testing/browser'
-import { ROOT } from '@parley/core/testing'
-import { createClient, widgetGateway } from './helpers.js'
+import { allowOrigin, createClient, widgetGateway } from './helpers.js'
 import { cuttableProxy, hostSite } from './host-page.js'
 
 /**
@@ -18,13 +17,10 @@ browserTest('a shop embeds the widget; a cut mid-answer is resumed with nothing 
   const proxy = await cuttableProxy(t, Number(new URL(gateway.url as string).port))
   const placeholder = await createClient(gateway, { allowed_origins: ['http://localhost:1'] })
   const shop = await hostSite(t, { gatewayUrl: gateway.url as string, scriptBase: proxy.url, client: placeholder })
-  const updated = await gateway.inject({
-    method: 'PUT',
-    url: `/api/admin/widget-clients/${placeholder.id}`,
-    headers: { authorization: `Bearer ${ROOT}` },
-    payload: { allowed_origins: [shop.url], greeting: 'Hi! Ask me about our products.', theme_color: '#0f766e' },
+  await allowOrigin(gateway, placeholder, shop.url, {
+    greeting: 'Hi! Ask me about our products.',
+    theme_color: '#0f766e',
   })
-  t.equal(updated.statusCode, 200)
 
   const { page } = await openPage(t, {
     baseUrl: shop.url,
@@ -63,12 +59,7 @@ browserTest('phone and Chinese: the panel fills the screen; a refusal is shown i
     client,
     lang: 'zh-CN',
   })
-  await gateway.inject({
-    method: 'PUT',
-    url: `/api/admin/widget-clients/${client.id}`,
-    headers: { authorization: `Bearer ${ROOT}` },
-    payload: { allowed_origins: [shop.url], greeting: '您好！有什么可以帮您？' },
-  })
+  await allowOrigin(gateway, client, shop.url, { greeting: '您好！有什么可以帮您？' })
   const { page } = await openPage(t, { baseUrl: shop.url, viewport: PHONE, expected: [/429/] })
   await page.goto('/')
   const frame = page.frameLocator('iframe')
@@ -122,12 +113,7 @@ for (const shot of [
       client,
       lang: shot.lang,
     })
-    await gateway.inject({
-      method: 'PUT',
-      url: `/api/admin/widget-clients/${client.id}`,
-      headers: { authorization: `Bearer ${ROOT}` },
-      payload: { allowed_origins: [shop.url], greeting: shot.greeting },
-    })
+    await allowOrigin(gateway, client, shop.url, { greeting: shot.greeting })
     const { page } = await openPage(t, { baseUrl: shop.url, viewport: shot.viewport })
     await page.goto('/')
     const frame = page.frameLocator('iframe')

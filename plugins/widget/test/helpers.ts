@@ -84,6 +84,25 @@ export async function createClient(gateway: TestGateway, fields: Record<string, 
   return response.json() as CreatedClient
 }
 
+/**
+ * Lets a client be embedded by `origin` (a host site started after the client, which it needs),
+ * with any other fields changed at the same time.
+ */
+export async function allowOrigin(
+  gateway: TestGateway,
+  client: CreatedClient,
+  origin: string,
+  fields: Record<string, unknown> = {},
+): Promise<void> {
+  const response = await gateway.inject({
+    method: 'PUT',
+    url: `/api/admin/widget-clients/${client.id}`,
+    headers: { authorization: `Bearer ${ROOT}` },
+    payload: { allowed_origins: [origin], ...fields },
+  })
+  if (response.statusCode !== 200) throw new Error(`allow ${origin}: HTTP ${response.statusCode} ${response.body}`)
+}
+
 /** Headers and body of a signed session request, as a business backend sends them. */
 export function signedRequest(
   clientId: string,

@@ -1,8 +1,8 @@
 import type { Frame, Page } from 'playwright-core'
 import type { Test } from 'tap'
 import { browserTest, openPage } from '@parley/core/testing/browser'
-import { ROOT, XSS_HTML, XSS_MARKDOWN } from '@parley/core/testing'
-import { createClient, widgetGateway, type WidgetFixture } from './helpers.js'
+import { XSS_HTML, XSS_MARKDOWN } from '@parley/core/testing'
+import { allowOrigin, createClient, widgetGateway, type WidgetFixture } from './helpers.js'
 import { hostSite } from './host-page.js'
 
 /**
@@ -26,13 +26,7 @@ async function openWidget(t: Test): Promise<Widget & { fixture: WidgetFixture }>
     scriptBase: fixture.gateway.url as string,
     client,
   })
-  const updated = await fixture.gateway.inject({
-    method: 'PUT',
-    url: `/api/admin/widget-clients/${client.id}`,
-    headers: { authorization: `Bearer ${ROOT}` },
-    payload: { allowed_origins: [shop.url] },
-  })
-  t.equal(updated.statusCode, 200)
+  await allowOrigin(fixture.gateway, client, shop.url)
   const { page } = await openPage(t, { baseUrl: shop.url })
   await page.goto('/')
   const frames = page.frameLocator('iframe')

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Page } from 'playwright-core'
 import type { Test } from 'tap'
 import { browserTest, openPage, until } from '@parley/core/testing/browser'
-import { ROOT } from '@parley/core/testing'
-import { createClient, createSession, widgetGateway, type CreatedClient, type WidgetFixture } from './helpers.js'
+import { allowOrigin, createClient, createSession, widgetGateway, type WidgetFixture } from './helpers.js'
 import { cuttableProxy, hostSite } from './host-page.js'
 
 /**
@@ -18,16 +17,6 @@ const WORDS = Array.from({ length: 40 }, (_, index) => `word${index}`).join(' ')
 /** What a session token's expiry does: the gateway's KV store forgets it. */
 const expire = (fixture: WidgetFixture, token: string) =>
   fixture.gateway.kv.delete(`widget:session:${createHash('sha256').update(token).digest('hex')}`)
-
-async function allow(fixture: WidgetFixture, client: CreatedClient, origin: string): Promise<void> {
-  const updated = await fixture.gateway.inject({
-    method: 'PUT',
-    url: `/api/admin/widget-clients/${client.id}`,
-    headers: { authorization: `Bearer ${ROOT}` },
-    payload: { allowed_origins: [origin] },
-  })
-  if (updated.statusCode !== 200) throw new Error(`allow: HTTP ${updated.statusCode}`)
-}
 
 /** Opens the shop, asks one question in the widget; answers the page and the chat POSTs it made. */
 async function askInShop(t: Test, url: string, question = 'When do you open?', expected: RegExp[] = []) {
@@ -57,7 +46,7 @@ browserTest('data-session-callback: the page names a function and the widget cha
     client,
     callback: 'fetch',
   })
-  await allow(fixture, client, shop.url)
+  await allowOrigin(fixture.gateway, client, shop.url)
   fixture.upstream.reply({ text: ANSWER })
   const { page, frame, posts } = await askInShop(t, shop.url)
   await frame.locator('.pw-send:not([disabled])').waitFor()
@@ -79,7 +68,7 @@ browserTest('an expired data-session: the frame gets a fresh one through the cal
     callback: 'fetch',
     session: stale,
   })
-  await allow(fixture, client, shop.url)
+  await allowOrigin(fixture.gateway, client, shop.url)
   fixture.upstream.reply({ text: ANSWER })
   const { page, frame, posts } = await askInShop(t, shop.url, 'When do you open?', [/401/])
   await frame.locator('.pw-send:not([disabled])').waitFor()
@@ -107,7 +96,7 @@ for (const broken of [
       session: stale,
       lang: broken.lang,
     })
-    await allow(fixture, client, shop.url)
+    await allowOrigin(fixture.gateway, client, shop.url)
     const { page, frame, posts } = await askInShop(t, shop.url, 'Hello?', [/401/])
     await frame.locator('.pw-error').waitFor()
     t.match(await lastText(page, '.pw-error'), broken.message, `told in ${broken.lang}`)
@@ -129,7 +118,7 @@ browserTest('a session that expires mid-answer: the resume gets a fresh one and 
     client,
     callback: 'fetch',
   })
-  await allow(fixture, client, shop.url)
+  await allowOrigin(fixture.gateway, client, shop.url)
   fixture.upstream.reply({ text: WORDS, chunkDelayMs: 60 })
   const { page, frame } = await askInShop(t, shop.url, 'Forty words, please', [
     /401|ERR_INCOMPLETE_CHUNKED_ENCODING|ERR_CONNECTION|ERR_EMPTY_RESPONSE/,
