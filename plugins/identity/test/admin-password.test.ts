@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import identity from '@parley/identity'
 import { createTestGateway, missingService, testServices, type TestGateway } from '@parley/core/testing'
+import { twoInstances } from './instances.js'
 
 // POST /api/admin/users/:id/password: an admin sets a user's password; every session of that
 // user ends; only root may set a root's; refusals change nothing. Both dialects.
@@ -111,17 +112,7 @@ t.test(
   "two instances on MariaDB + Redis: the user's session ends on the other instance at once",
   { skip: missingService('mysql') || missingService('redis') },
   async t => {
-    const a = await createTestGateway({
-      plugins: [identity],
-      mysqlUrl: testServices.mysqlUrl,
-      redisUrl: testServices.redisUrl,
-      config: { admin: ROOT },
-    })
-    const b = await createTestGateway({ plugins: [identity], sharedWith: a, config: { admin: ROOT } })
-    t.teardown(async () => {
-      await b.close()
-      await a.close()
-    })
+    const { a, b } = await twoInstances(t, ROOT)
     const root = (
       (await a.inject({ method: 'POST', url: '/api/auth/admin/login', payload: ROOT })).json() as {
         access_token: string

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
 import identity from '@parley/identity'
-import { createTestGateway, missingService, testServices, type TestGateway } from '@parley/core/testing'
+import { createTestGateway, missingService, type TestGateway } from '@parley/core/testing'
 import type { Gateway } from '@parley/core'
+import { twoInstances } from './instances.js'
 
 // The admin console's 24 h token ends at sign-out, and a password change ends every session of
 // the user (admin console and portal access tokens), on every instance.
@@ -29,17 +30,7 @@ for (const deployment of deployments) {
       t.teardown(a.close)
       return { a, b: a }
     }
-    const a = await createTestGateway({
-      plugins: [identity],
-      mysqlUrl: testServices.mysqlUrl,
-      redisUrl: testServices.redisUrl,
-      config: { admin: ADMIN },
-    })
-    const b = await createTestGateway({ plugins: [identity], sharedWith: a, config: { admin: ADMIN } })
-    t.teardown(async () => {
-      await b.close()
-      await a.close()
-    })
+    const { a, b } = await twoInstances(t, ADMIN)
     t.equal(b.kv.kind, 'redis')
     return { a, b }
   }

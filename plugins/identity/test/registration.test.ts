@@ -1,13 +1,8 @@
 import t, { type Test } from 'tap'
 import identity, { IDENTITY_CHALLENGES, type ChallengeInput, type IdentityChallenges } from '@parley/identity'
 import { definePlugin, type Gateway } from '@parley/core'
-import {
-  createTestGateway,
-  freePort,
-  missingService,
-  testServices,
-  type TestGatewayOptions,
-} from '@parley/core/testing'
+import { createTestGateway, freePort, missingService, type TestGatewayOptions } from '@parley/core/testing'
+import { twoInstances } from './instances.js'
 
 // Registration abuse: accounts per address per hour (an IPv6 client by its /64), a setting to
 // change it, and the hook through which a challenge plugin (Turnstile, hCaptcha) verifies a
@@ -114,17 +109,7 @@ t.test(
   'the count is shared by instances on one database and Redis',
   { skip: missingService('mysql') || missingService('redis') },
   async t => {
-    const a = await createTestGateway({
-      plugins: [identity],
-      mysqlUrl: testServices.mysqlUrl,
-      redisUrl: testServices.redisUrl,
-      config: { admin: ADMIN },
-    })
-    const b = await createTestGateway({ plugins: [identity], sharedWith: a, config: { admin: ADMIN } })
-    t.teardown(async () => {
-      await b.close()
-      await a.close()
-    })
+    const { a, b } = await twoInstances(t, ADMIN)
     const ip = '198.51.100.77'
     for (let i = 1; i <= 5; i++) t.equal((await register(i % 2 === 0 ? a : b, ip)).statusCode, 201, `account ${i}`)
     t.equal((await register(a, ip)).statusCode, 429, 'A refuses the sixth')
