@@ -68,11 +68,9 @@ function block(token: Token): Node {
       return table(token as Tokens.Table)
     case 'hr':
       return element('hr')
-    case 'text': {
+    case 'text':
       // A tight list item's text: inline tokens without a paragraph around them.
-      const { tokens, text } = token as Tokens.Text
-      return tokens ? inline(document.createDocumentFragment(), tokens) : document.createTextNode(decode(text))
-    }
+      return span(token)
     case 'space':
     case 'def':
       return document.createDocumentFragment()
