@@ -15,4 +15,4 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "core/dist/cli/main.js", "start"]
+CMD ["node", "--max-semi-space-size=8", "core/dist/cli/main.js", "start"]

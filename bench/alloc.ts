@@ -27,6 +27,7 @@ import { Pool } from 'undici'
 import type { HeapFigures } from './heap.js'
 import { provision } from './provision.js'
 import { requestBody, verify } from './requests.js'
+import { PARLEY_ENV, PARLEY_NODE_FLAGS } from './entries.js'
 import { startServer, type RunningServer } from './servers.js'
 
 const env = process.env
@@ -111,8 +112,13 @@ try {
     target === 'proxy'
       ? await startServer('bare proxy', './bare-proxy.ts', { args: [mock.url], env: childEnv })
       : await startServer('Parley', './parley-server.ts', {
-          env: { ...childEnv, BENCH_ADMIN_USERNAME: admin.username, BENCH_ADMIN_PASSWORD: admin.password },
-          execArgv: [...execArgv, ...(env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean)],
+          env: {
+            ...childEnv,
+            ...PARLEY_ENV,
+            BENCH_ADMIN_USERNAME: admin.username,
+            BENCH_ADMIN_PASSWORD: admin.password,
+          },
+          execArgv: [...execArgv, ...PARLEY_NODE_FLAGS, ...(env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean)],
           ...(callgrind ? { execPath: callgrindNode(), readyTimeoutMs: 900_000 } : {}),
         })
   started.push(server)

@@ -19,6 +19,14 @@ export interface Launch {
   readonly execArgv: string[]
 }
 
+/**
+ * What Parley's process gets besides its code, as `npm start` and the image run it
+ * (docs/getting-started.md, "Memory"): the Node flags go before any of `BENCH_PARLEY_FLAGS`,
+ * which can therefore override them; the environment is added to the child's.
+ */
+export const PARLEY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8']
+export const PARLEY_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' }
+
 const OUT_DIR = path.join(RESULTS_DIR, 'build')
 
 /** Where each entry is and with which Node flags it runs; bundles them first for `dist`. */

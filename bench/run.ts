@@ -30,7 +30,7 @@ import {
   type Target,
 } from './report.js'
 import { requestBody, verify } from './requests.js'
-import { launchers } from './entries.js'
+import { launchers, PARLEY_ENV, PARLEY_NODE_FLAGS } from './entries.js'
 import { pin, placeRunner, rssMb } from './placement.js'
 import { readSettings, RESULTS_DIR } from './settings.js'
 import { startServer, type RunningServer } from './servers.js'
@@ -93,10 +93,9 @@ try {
       BENCH_ADMIN_PASSWORD: admin.password,
       BENCH_LOG_LEVEL: settings.parleyLog,
       ...(settings.parleyRedis ? { BENCH_REDIS_URL: settings.parleyRedis, BENCH_REDIS_PREFIX: redisPrefix } : {}),
-      // As `npm start` and the image run Parley (docs/getting-started.md, "Memory").
-      MALLOC_MMAP_THRESHOLD_: '131072',
+      ...PARLEY_ENV,
     },
-    execArgv: [...launch['parley-server'].execArgv, ...settings.parleyFlags],
+    execArgv: [...launch['parley-server'].execArgv, ...PARLEY_NODE_FLAGS, ...settings.parleyFlags],
   })
   started.push(parley)
   pin(placement, parley.pid, 'target')

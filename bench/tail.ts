@@ -22,6 +22,7 @@ import autocannon from 'autocannon'
 import type { TailRecord } from './child.js'
 import { provision } from './provision.js'
 import { requestBody } from './requests.js'
+import { PARLEY_ENV, PARLEY_NODE_FLAGS } from './entries.js'
 import { startServer, type RunningServer } from './servers.js'
 
 const target = process.env.TAIL_TARGET ?? 'parley'
@@ -48,11 +49,12 @@ try {
       ? await startServer('Parley', './parley-server.ts', {
           env: {
             ...env,
+            ...PARLEY_ENV,
             BENCH_TAIL_FILE: tailFile,
             BENCH_ADMIN_USERNAME: admin.username,
             BENCH_ADMIN_PASSWORD: admin.password,
           },
-          execArgv: [...process.execArgv, ...flags],
+          execArgv: [...process.execArgv, ...PARLEY_NODE_FLAGS, ...flags],
         })
       : await startServer('bare proxy', './bare-proxy.ts', {
           args: [mock.url],
