@@ -3,7 +3,9 @@
  * child process of its own, the servers under test pinned to one core and the load generator
  * and the mock to the others (placement.ts); Parley provisioned through its HTTP API; then
  * autocannon against each target in turn (mock direct, bare proxy, Fastify proxy, Parley) for
- * JSON and SSE at each concurrency, with a warm-up before every measurement. Prints the table and the PASS/MISS of each target and writes the figures
+ * JSON and SSE at each concurrency, with a warm-up before every measurement, and after the
+ * lowest concurrency's cell a sequential time-to-first-byte probe (ttfb.ts). Prints the table,
+ * a PASS/MISS line per goal of the issue (report.ts) and the info lines, and writes the figures
  * to bench/results/latest.json. Exits 0 whether the targets are met or not; it fails only when
  * the bench itself cannot run or a target answers wrongly. Settings: see settings.ts.
  */
@@ -18,14 +20,16 @@ import { summarize } from './profile-summary.js'
 import { provision, usageRowsDropped } from './provision.js'
 import {
   checks,
-  cpuRatioLines,
   cpuRatios,
   fastifyRatios,
+  infoLines,
   machine,
   medians,
+  memoryChecks,
   table,
   verdicts,
   writeResults,
+  type Format,
   type Row,
   type Target,
 } from './report.js'
@@ -34,6 +38,7 @@ import { launchers, PARLEY_ENV, PARLEY_NODE_FLAGS } from './entries.js'
 import { pin, placeRunner, rssMb } from './placement.js'
 import { readSettings, RESULTS_DIR } from './settings.js'
 import { startServer, type RunningServer } from './servers.js'
+import { probeTtfb, type Ttfb } from './ttfb.js'
 
 const settings = readSettings()
 const profileDir = path.join(RESULTS_DIR, 'profiles', new Date().toISOString().replace(/[:.]/g, '-'))
@@ -52,6 +57,20 @@ function cpuText(row: Row): string {
     ([name, cores]) => name === 'loadgen' || name === 'other' || cores >= 0.01,
   )
   return `  cpu ${used.map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}`
+}
+
+/** The TTFB probe on one target and format, with the cores other programs used meanwhile. */
+async function ttfbOf(url: string, headers: Record<string, string>, format: Format, pids: number[]): Promise<Ttfb> {
+  const before = sample(pids)
+  const ttfb = await probeTtfb({
+    url,
+    headers,
+    body: requestBody(format),
+    format,
+    warmup: settings.ttfbWarmup,
+    requests: settings.ttfbRequests,
+  })
+  return { ...ttfb, otherCores: cpuUse(before, sample(pids), new Map(pids.map(pid => [pid, String(pid)])))?.other }
 }
 
 const placement = placeRunner(settings.pin)
@@ -126,6 +145,7 @@ try {
   const pids = new Map(Object.entries(servers).map(([name, server]) => [server.pid, name]))
   const rounds: Row[] = []
   const profiles: string[] = []
+  const [lowest, highest] = [Math.min(...settings.connections), Math.max(...settings.connections)]
   for (let round = 1; round <= settings.rounds; round++) {
     if (settings.rounds > 1) console.log(`round ${round}`)
     for (const target of settings.targets) {
@@ -147,6 +167,10 @@ try {
             before = sample([...pids.keys()])
           })
           const after = sample([...pids.keys()])
+          const ttfb =
+            connections === lowest && settings.ttfbRequests > 0
+              ? await ttfbOf(url(target), headers, format, [...pids.keys()])
+              : undefined
           const dropped = target === 'parley' ? (await usageRowsDropped(parley.url)) - droppedBefore : 0
           if (profiled) {
             mkdirSync(profileDir, { recursive: true })
@@ -161,12 +185,17 @@ try {
             ...measured,
             cpu: cpuUse(before, after, pids),
             rssMb: rssMb(servers[target].pid),
+            ttfb,
           }
           rounds.push(row)
           const failed = row.non2xx + row.errors + row.timeouts
           console.log(
             `  ${target.padEnd(7)} ${format.padEnd(4)} c=${String(connections).padEnd(3)} ${row.requestsPerSec.toFixed(0).padStart(6)} req/s  p50 ${(row.p50Ms * 1000).toFixed(0)} µs  p99 ${(row.p99Ms * 1000).toFixed(0)} µs  RSS ${row.rssMb?.toFixed(0)} MB${cpuText(row)}`,
           )
+          if (ttfb)
+            console.log(
+              `  ${target.padEnd(7)} ${format.padEnd(4)} TTFB  p50 ${(ttfb.p50Ms * 1000).toFixed(0)} µs  p99 ${(ttfb.p99Ms * 1000).toFixed(0)} µs  (${ttfb.requests} requests one at a time)`,
+            )
           if (failed > 0)
             throw new Error(
               `${target} ${format} c=${connections}: ${failed} requests failed; the figures would be meaningless`,
@@ -182,11 +211,16 @@ try {
   await stopAll()
 
   const rows = medians(rounds)
-  const results = checks(rows, Math.max(...settings.connections), Math.min(...settings.connections))
+  // Under load: the highest of any Parley cell of any round, not a median.
+  const loadedRssMb = Math.max(...rounds.filter(row => row.target === 'parley').map(row => row.rssMb ?? Number.NaN))
+  const results = [
+    ...checks(rows, { high: highest, low: lowest, redis: settings.parleyRedis !== undefined }),
+    ...memoryChecks(idleRssMb.parley ?? Number.NaN, loadedRssMb, settings.parleyCode),
+  ]
   const efficiency = cpuRatios(rows)
-  const vsFastify = fastifyRatios(rows, Math.max(...settings.connections))
+  const vsFastify = fastifyRatios(rows, highest)
   console.log(
-    `\n${settings.rounds > 1 ? `medians of ${settings.rounds} rounds:\n` : ''}${table(rows)}\n\n${verdicts(results)}\n${cpuRatioLines(efficiency, vsFastify)}`,
+    `\n${settings.rounds > 1 ? `medians of ${settings.rounds} rounds:\n` : ''}${table(rows)}\n\n${verdicts(results)}\n${infoLines(results, efficiency, vsFastify)}`,
   )
   const loadAverage = { before: loadBefore, after: os.loadavg()[0] as number }
   writeResults(settings.out, {
@@ -199,6 +233,7 @@ try {
     cpu_ratios: efficiency,
     parley_over_fastify: vsFastify,
     idle_rss_mb: idleRssMb,
+    parley_loaded_rss_mb: loadedRssMb,
     pinned: placement,
     rounds,
   })

@@ -19,6 +19,10 @@
  * - BENCH_PARLEY_LOG: Parley's log level (default "warn"). At "info" Parley logs a line per
  *   request to the runner's standard output.
  * - BENCH_OUT: where the JSON results go (default bench/results/latest.json).
+ * - BENCH_TTFB_REQUESTS: requests timed by the time-to-first-byte probe that follows each
+ *   target's cell at the lowest concurrency (ttfb.ts; default 2000, 0 leaves the probe out).
+ * - BENCH_TTFB_WARMUP: requests the probe sends first on its new connection, not counted
+ *   (default 200).
  * - BENCH_PIN: "0" leaves every process free to run on any core (default: the servers under
  *   test on one core, the load generator and the mock on the others; placement.ts).
  */
@@ -30,6 +34,8 @@ const DEFAULT_DURATION_S = 10
 const DEFAULT_WARMUP_S = 5
 const DEFAULT_CONNECTIONS = '1,64'
 const DEFAULT_ROUNDS = 1
+const DEFAULT_TTFB_REQUESTS = 2000
+const DEFAULT_TTFB_WARMUP = 200
 const TARGETS = ['mock', 'proxy', 'fastify', 'parley'] as const
 const FORMATS = ['json', 'sse'] as const
 const CODE = ['source', 'dist'] as const
@@ -50,6 +56,9 @@ export interface BenchSettings {
   readonly parleyLog: (typeof LOG_LEVELS)[number]
   /** A Redis URL: Parley's limit counters, KV and jobs on it (a deployment of several instances). */
   readonly parleyRedis: string | undefined
+  /** Requests timed by the TTFB probe after each lowest-concurrency cell; 0: no probe. */
+  readonly ttfbRequests: number
+  readonly ttfbWarmup: number
   readonly out: string
   readonly pin: boolean
 }
@@ -68,6 +77,12 @@ function list<T extends string>(env: NodeJS.ProcessEnv, name: string, fallback: 
 function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(env[name] ?? fallback)
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name}: a number of seconds, not "${env[name]}"`)
+  return value
+}
+
+function count(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = Number(env[name] ?? fallback)
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name}: a number of requests, not "${env[name]}"`)
   return value
 }
 
@@ -91,6 +106,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     parleyFlags: (env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean),
     parleyLog: list(env, 'BENCH_PARLEY_LOG', 'warn', LOG_LEVELS)[0] ?? 'warn',
     parleyRedis: env.BENCH_PARLEY_REDIS || undefined,
+    ttfbRequests: count(env, 'BENCH_TTFB_REQUESTS', DEFAULT_TTFB_REQUESTS),
+    ttfbWarmup: count(env, 'BENCH_TTFB_WARMUP', DEFAULT_TTFB_WARMUP),
     out: path.resolve(env.BENCH_OUT ?? path.join(RESULTS_DIR, 'latest.json')),
     pin: env.BENCH_PIN !== '0',
   })
