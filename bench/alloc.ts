@@ -5,7 +5,7 @@
  * concurrency while the target counts, in its own process (bench/heap.ts), the bytes it
  * allocated, the bytes its young collections had to keep (promoted), and its collections.
  *
- * Settings: ALLOC_TARGET (`parley` or `proxy`), ALLOC_FORMAT (`json` or `sse`),
+ * Settings: ALLOC_TARGET (`parley`, `proxy` or `fastify`), ALLOC_FORMAT (`json` or `sse`),
  * ALLOC_CONNECTIONS (64), ALLOC_WARMUP (20000 requests), ALLOC_REQUESTS (20000), ALLOC_ROUNDS
  * (3: measured windows one after the other, each printed), ALLOC_SAMPLE=1 to name the sites
  * that allocate most (a slower run: V8's sampling heap profiler; `live` for what is still
@@ -31,7 +31,7 @@ import { PARLEY_ENV, PARLEY_NODE_FLAGS } from './entries.js'
 import { startServer, type RunningServer } from './servers.js'
 
 const env = process.env
-const target = env.ALLOC_TARGET === 'proxy' ? 'proxy' : 'parley'
+const target = env.ALLOC_TARGET === 'proxy' || env.ALLOC_TARGET === 'fastify' ? env.ALLOC_TARGET : 'parley'
 const format = env.ALLOC_FORMAT === 'sse' ? 'sse' : 'json'
 const connections = Number(env.ALLOC_CONNECTIONS ?? 64)
 const warmup = Number(env.ALLOC_WARMUP ?? 20_000)
@@ -111,16 +111,22 @@ try {
   const server =
     target === 'proxy'
       ? await startServer('bare proxy', './bare-proxy.ts', { args: [mock.url], env: childEnv })
-      : await startServer('Parley', './parley-server.ts', {
-          env: {
-            ...childEnv,
-            ...PARLEY_ENV,
-            BENCH_ADMIN_USERNAME: admin.username,
-            BENCH_ADMIN_PASSWORD: admin.password,
-          },
-          execArgv: [...execArgv, ...PARLEY_NODE_FLAGS, ...(env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean)],
-          ...(callgrind ? { execPath: callgrindNode(), readyTimeoutMs: 900_000 } : {}),
-        })
+      : target === 'fastify'
+        ? await startServer('Fastify proxy', './fastify-proxy.ts', { args: [mock.url], env: childEnv })
+        : await startServer('Parley', './parley-server.ts', {
+            env: {
+              ...childEnv,
+              ...PARLEY_ENV,
+              BENCH_ADMIN_USERNAME: admin.username,
+              BENCH_ADMIN_PASSWORD: admin.password,
+            },
+            execArgv: [
+              ...execArgv,
+              ...PARLEY_NODE_FLAGS,
+              ...(env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean),
+            ],
+            ...(callgrind ? { execPath: callgrindNode(), readyTimeoutMs: 900_000 } : {}),
+          })
   started.push(server)
   const token = target === 'parley' ? (await provision(server.url, mock.url, admin)).apiToken : 'sk-bench'
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` }
