@@ -43,7 +43,8 @@ export async function translate(
 
   if (!call.stream) {
     const transcript = new Transcript()
-    call.output = () => transcript.outputText()
+    // Bound, not a closure here: that would hold this function's scope through the call (passthrough.ts).
+    call.output = transcript.outputText.bind(transcript)
     for (const event of buffered) transcript.add(event)
     attempt.flowing()
     for (;;) {
@@ -71,7 +72,7 @@ export async function translate(
   const writer = format.streamWriter(meta, call.body)
   // Streamed, the answer is not kept whole: only its usage and a bounded sample of its text.
   const tally = new OutputTally()
-  call.output = () => tally.outputText()
+  call.output = tally.outputText.bind(tally)
   let failed: Extract<ChatEvent, { type: 'error' }> | undefined
   const write = (event: ChatEvent): string => {
     if (failed) return ''
