@@ -58,6 +58,9 @@ export class Call {
   /** The estimate, once made: the row and the answer's own usage must agree. */
   estimate: (TokenUsage & { estimated: true }) | undefined
   recorded = false
+  /** The pipeline's list of running calls (running-calls.ts). */
+  runningPrev: Call | undefined = undefined
+  runningNext: Call | undefined = undefined
 
   constructor(
     readonly request: FastifyRequest,

@@ -22,6 +22,7 @@ import type { CallObserver } from './lifecycle.js'
 import type { LimitPolicy, LimitRefusal } from './limits.js'
 import type { ObjectDelivery } from './object-delivery.js'
 import { relay, type AttemptResult } from './passthrough.js'
+import { RunningCalls } from './running-calls.js'
 import type { ChatProvider, UpstreamTarget } from './provider.js'
 import { translate } from './translating.js'
 import { UsageRows } from './usage-row.js'
@@ -62,7 +63,7 @@ export class ChatPipeline {
   readonly health: KeyHealth
   readonly #rows: UsageRows
   readonly #attempts: PairCounter | undefined
-  readonly #running = new Set<Call>()
+  readonly #running = new RunningCalls<Call>()
 
   constructor(private readonly options: ChatPipelineOptions) {
     this.health = options.health ?? new KeyHealth()
@@ -132,7 +133,7 @@ export class ChatPipeline {
    * error event and each row says it was cut by the shutdown.
    */
   stopAll(reason: Extract<AbortReason, 'shutdown'>): void {
-    for (const call of this.#running) call.control.stop(reason)
+    for (const call of this.#running.list()) call.control.stop(reason)
   }
 
   get running(): number {
