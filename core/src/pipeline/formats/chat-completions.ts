@@ -72,25 +72,23 @@ const MARKERS = ['"usage":{', '"usage": {', '"error"', '[DONE]'].map(text => Buf
 export function chatCompletionsTap(clientWantsUsage: boolean): StreamTap {
   let usage: TokenUsage | undefined
   let error: TapResult['error']
-  let complete = false
   // Data payloads are kept raw and parsed only if usage never comes: the common path parses
   // just the one usage chunk.
   const payloads = new Kept()
-  return {
+  // `ended` is a plain property, not a getter: see `StreamTap.ended`.
+  const tap: StreamTap & { ended: boolean } = {
     markers: MARKERS,
-    get ended() {
-      return complete
-    },
+    ended: false,
     plain: bytes => wellFormed(bytes, () => false),
     skip(bytes) {
       payloads.add(bytes)
     },
     forward(event: SseEvent) {
-      if (complete) return false
+      if (tap.ended) return false
       const data = event.data
       if (event.name !== undefined || event.extra) return false
       if (data === '[DONE]') {
-        complete = true
+        tap.ended = true
         return true
       }
       if (data === '') return event.comment
@@ -113,9 +111,16 @@ export function chatCompletionsTap(clientWantsUsage: boolean): StreamTap {
     },
     result: () => {
       const outputText = usage ? '' : chatStreamText(dataOf(payloads.seen))
-      return { usage, outputText, unseenChars: usage ? 0 : payloads.unseen(outputText.length), error, complete }
+      return {
+        usage,
+        outputText,
+        unseenChars: usage ? 0 : payloads.unseen(outputText.length),
+        error,
+        complete: tap.ended,
+      }
     },
   }
+  return tap
 }
 
 /** Usage in a chat completion (`usage.prompt_tokens`, `usage.completion_tokens`). */

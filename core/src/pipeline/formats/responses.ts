@@ -62,20 +62,18 @@ export function responsesTap(): StreamTap {
   let usage: TokenUsage | undefined
   let error: TapResult['error']
   let complete = false
-  let ended = false
   // Text deltas are kept raw and parsed only at the end (for an estimate, when usage is missing).
   const deltas = new Kept()
-  return {
+  // `ended` is a plain property, not a getter: see `StreamTap.ended`.
+  const tap: StreamTap & { ended: boolean } = {
     markers: MARKERS,
-    get ended() {
-      return ended
-    },
+    ended: false,
     plain: bytes => wellFormed(bytes, isResponsesEvent),
     skip(bytes) {
       deltas.add(bytes)
     },
     forward(event: SseEvent) {
-      if (ended) return false
+      if (tap.ended) return false
       if (event.data === '' && event.name === undefined) return event.comment
       const type = typeOf(event)
       if (type === undefined || !isResponsesEvent(type) || event.extra || event.data.charCodeAt(0) !== 0x7b)
@@ -86,7 +84,7 @@ export function responsesTap(): StreamTap {
       }
       if (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed') {
         complete = type !== 'response.failed'
-        ended = true
+        tap.ended = true
         const response = parseJson(event.data)?.response as Json | undefined
         const found = responsesUsage(response?.usage)
         if (found) usage = found
@@ -101,6 +99,7 @@ export function responsesTap(): StreamTap {
       return { usage, outputText, unseenChars: deltas.unseen(outputText.length), error, complete }
     },
   }
+  return tap
 }
 
 function typeOf(event: SseEvent): string | undefined {
