@@ -25,11 +25,12 @@ interface Started {
   readonly output: () => string
 }
 
-/** `node <script> start` from the repository root, as `npm start` and the image run it. */
-async function start(script: string, env: Record<string, string>): Promise<Started> {
+/** `node [flags] <script> start` from the repository root, as `npm start` and the image run it. */
+async function start(script: string, env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<Started> {
   const port = await freePort()
   const source = script.replace(/^core\/dist\/(.*)\.js$/, 'core/src/$1.ts')
-  const child = spawn(process.execPath, ['--conditions=parley-source', '--import', TS_LOADER, source, 'start'], {
+  const args = [...nodeFlags, '--conditions=parley-source', '--import', TS_LOADER, source, 'start']
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1', ...env, APP_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -127,7 +128,16 @@ t.test("the Dockerfile's command with its environment", async t => {
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '))
   const command = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)?.[1] ?? '[]') as string[]
   t.same(command.slice(0, 1), ['node'], 'the image runs node')
-  t.same(command.slice(2), ['start'])
+  // Node's own flags (the memory settings, docs/getting-started.md), then the CLI and `start`.
+  const flags = command.slice(1).filter(arg => arg.startsWith('--'))
+  t.same(command.slice(1 + flags.length), ['core/dist/cli/main.js', 'start'])
+  const npmStart = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } })
+    .scripts.start
+  t.match(
+    npmStart,
+    `node ${[...flags, 'core/dist/cli/main.js', 'start'].join(' ')}`,
+    'npm start gives Node the same flags',
+  )
   const env = Object.fromEntries(
     [...(/^ENV (.*)$/m.exec(runtime)?.[1] ?? '').matchAll(/(\w+)=(\S+)/g)].map(m => [m[1], m[2]]),
   )
@@ -135,12 +145,16 @@ t.test("the Dockerfile's command with its environment", async t => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-shipped-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   // As `docker run -e SECRET_KEY=… -e ENCRYPTION_KEY=…` with a volume on /data (here a temp dir).
-  const started = await start(command[1] as string, {
-    ...env,
-    DATA_DIR: dataDir,
-    SECRET_KEY: randomBytes(32).toString('hex'),
-    ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-  })
+  const started = await start(
+    command[1 + flags.length] as string,
+    {
+      ...env,
+      DATA_DIR: dataDir,
+      SECRET_KEY: randomBytes(32).toString('hex'),
+      ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    },
+    flags,
+  )
   t.teardown(() => started.child.kill('SIGKILL'))
   await checkPages(t, started, false)
   t.equal(await stop(started.child), 0, 'SIGTERM stops it cleanly')
