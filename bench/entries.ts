@@ -29,6 +29,16 @@ export const PARLEY_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESH
 
 const OUT_DIR = path.join(RESULTS_DIR, 'build')
 
+const BUNDLE = {
+  bundle: true,
+  packages: 'external',
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  outExtension: { '.js': '.mjs' },
+  logLevel: 'warning',
+} as const
+
 /** Where each entry is and with which Node flags it runs; bundles them first for `dist`. */
 export async function launchers(code: 'source' | 'dist'): Promise<Record<Entry, Launch>> {
   const here = path.dirname(fileURLToPath(import.meta.url))
@@ -37,17 +47,21 @@ export async function launchers(code: 'source' | 'dist'): Promise<Record<Entry, 
       ENTRIES.map(name => [name, { file: path.join(here, `${name}.ts`), execArgv: process.execArgv }]),
     ) as Record<Entry, Launch>
   await build({
+    ...BUNDLE,
     entryPoints: ENTRIES.map(name => path.join(here, `${name}.ts`)),
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
     outdir: OUT_DIR,
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'warning',
   })
   return Object.fromEntries(
     ENTRIES.map((name): [Entry, Launch] => [name, { file: path.join(OUT_DIR, `${name}.mjs`), execArgv: [] }]),
   ) as Record<Entry, Launch>
+}
+
+/**
+ * Another checkout's Parley (BENCH_BEFORE): its own bench/parley-server.ts, bundled into its own
+ * bench/results/build, so that its `@parley/*` imports resolve to that checkout's build.
+ */
+export async function beforeLauncher(checkout: string): Promise<Launch> {
+  const outdir = path.join(checkout, 'bench', 'results', 'build')
+  await build({ ...BUNDLE, entryPoints: [path.join(checkout, 'bench', 'parley-server.ts')], outdir })
+  return { file: path.join(outdir, 'parley-server.mjs'), execArgv: [] }
 }

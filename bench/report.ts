@@ -9,7 +9,9 @@ import type { CpuUse } from './cpu.js'
 import type { Measurement } from './load.js'
 import type { Ttfb } from './ttfb.js'
 
-export type Target = 'mock' | 'proxy' | 'fastify' | 'parley'
+export type Target = 'mock' | 'proxy' | 'fastify' | 'parley' | 'before'
+/** The targets held to Parley's goals: Parley, and another checkout's Parley (BENCH_BEFORE). */
+export type Subject = 'parley' | 'before'
 export type Format = 'json' | 'sse'
 
 export interface Row extends Measurement {
@@ -66,6 +68,7 @@ export const TARGET_NAMES: Record<Target, string> = {
   proxy: 'bare proxy',
   fastify: 'Fastify proxy',
   parley: 'Parley',
+  before: 'Parley before',
 }
 
 function find(rows: readonly Row[], target: Target, format: Format, connections: number): Row | undefined {
@@ -133,9 +136,10 @@ function verdict(pass: boolean): 'PASS' | 'MISS' {
   return pass ? 'PASS' : 'MISS'
 }
 
-/** Each goal that compares Parley with the bare proxy of the same run, per format. */
-export function checks(rows: readonly Row[], options: CheckOptions): Check[] {
+/** Each goal that compares Parley (or the checkout before it) with the bare proxy of the same run, per format. */
+export function checks(rows: readonly Row[], options: CheckOptions, subject: Subject = 'parley'): Check[] {
   const { high, low } = options
+  const name = TARGET_NAMES[subject]
   const minThroughput = options.redis ? MIN_THROUGHPUT_RATIO_REDIS : MIN_THROUGHPUT_RATIO
   const out: Check[] = []
   const check = (
@@ -148,13 +152,13 @@ export function checks(rows: readonly Row[], options: CheckOptions): Check[] {
     note?: string,
   ) => out.push({ name, format, value, goal, pass, verdict: verdict(pass), noisy: skewed, note })
   for (const format of ['json', 'sse'] as const) {
-    const [parleyHigh, proxyHigh] = [find(rows, 'parley', format, high), find(rows, 'proxy', format, high)]
+    const [parleyHigh, proxyHigh] = [find(rows, subject, format, high), find(rows, 'proxy', format, high)]
     if (parleyHigh && proxyHigh) {
       const skewed = noisy(parleyHigh) || noisy(proxyHigh)
       const throughput = parleyHigh.requestsPerSec / proxyHigh.requestsPerSec
       const redis = options.redis ? ' (limits in Redis)' : ''
       check(
-        `throughput Parley / bare proxy at c=${high}${redis}`,
+        `throughput ${name} / bare proxy at c=${high}${redis}`,
         format,
         throughput,
         `>= ${minThroughput}`,
@@ -164,7 +168,7 @@ export function checks(rows: readonly Row[], options: CheckOptions): Check[] {
       if (parleyHigh.cpu && proxyHigh.cpu) {
         const cpu = cpuPerRequestUs(parleyHigh) / cpuPerRequestUs(proxyHigh)
         check(
-          `CPU per request Parley / bare proxy at c=${high}`,
+          `CPU per request ${name} / bare proxy at c=${high}`,
           format,
           cpu,
           `<= ${MAX_CPU_PER_REQUEST_RATIO}`,
@@ -174,12 +178,12 @@ export function checks(rows: readonly Row[], options: CheckOptions): Check[] {
       }
     }
     // The latency goal is about one request at a time: a run at c=64 only has no cell for it.
-    const [parleyLow, proxyLow] = [find(rows, 'parley', format, low), find(rows, 'proxy', format, low)]
+    const [parleyLow, proxyLow] = [find(rows, subject, format, low), find(rows, 'proxy', format, low)]
     if (low === 1 && parleyLow && proxyLow) {
       const p99 = parleyLow.p99Ms - proxyLow.p99Ms
       const skewed = noisy(parleyLow) || noisy(proxyLow)
       check(
-        `p99 Parley - bare proxy at c=${low} (ms)`,
+        `p99 ${name} - bare proxy at c=${low} (ms)`,
         format,
         p99,
         `<= ${MAX_P99_DELTA_MS}`,
@@ -190,7 +194,7 @@ export function checks(rows: readonly Row[], options: CheckOptions): Check[] {
         const ttfb = parleyLow.ttfb.p50Ms - proxyLow.ttfb.p50Ms
         const busy = (ttfb: Ttfb) => (ttfb.otherCores ?? 0) > NOISY_OTHER_CORES
         check(
-          'TTFB p50 Parley - bare proxy, one request at a time (ms)',
+          `TTFB p50 ${name} - bare proxy, one request at a time (ms)`,
           format,
           ttfb,
           `<= ${MAX_TTFB_P50_DELTA_MS}`,
@@ -208,18 +212,24 @@ export function checks(rows: readonly Row[], options: CheckOptions): Check[] {
  * source each server also holds the TypeScript loader (about 100 MB), so only a run of the
  * build (BENCH_PARLEY_CODE=dist) is held to them; from source the lines are `info`.
  */
-export function memoryChecks(idleMb: number, loadedMb: number, code: 'source' | 'dist'): Check[] {
+export function memoryChecks(
+  idleMb: number,
+  loadedMb: number,
+  code: 'source' | 'dist',
+  subject: Subject = 'parley',
+): Check[] {
+  const name = TARGET_NAMES[subject]
   const note =
     code === 'dist'
       ? 'from the build'
       : 'meaningful only with BENCH_PARLEY_CODE=dist: from source the TypeScript loader adds ~100 MB'
   return [
-    { name: 'Parley RSS idle, after start and set-up (MB)', value: idleMb, goal: MAX_IDLE_RSS_MB },
-    { name: 'Parley RSS under load, highest at the end of a cell (MB)', value: loadedMb, goal: MAX_LOADED_RSS_MB },
+    { what: 'RSS idle, after start and set-up (MB)', value: idleMb, goal: MAX_IDLE_RSS_MB },
+    { what: 'RSS under load, highest at the end of a cell (MB)', value: loadedMb, goal: MAX_LOADED_RSS_MB },
   ]
     .filter(({ value }) => Number.isFinite(value))
-    .map(({ name, value, goal }): Check => ({
-      name,
+    .map(({ what, value, goal }): Check => ({
+      name: `${name} ${what}`,
       value,
       goal: `<= ${goal}`,
       pass: value <= goal,
@@ -311,7 +321,7 @@ export interface CpuRatio {
 
 export function cpuRatios(rows: readonly Row[]): CpuRatio[] {
   const out: CpuRatio[] = []
-  for (const row of rows.filter(row => row.target === 'fastify' || row.target === 'parley')) {
+  for (const row of rows.filter(row => row.target !== 'mock' && row.target !== 'proxy')) {
     const proxy = find(rows, 'proxy', row.format, row.connections)
     if (proxy?.cpu && row.cpu)
       out.push({
@@ -334,6 +344,24 @@ export function fastifyRatios(rows: readonly Row[], high: number): Array<{ forma
   return out
 }
 
+/**
+ * Parley over the checkout before it (BENCH_BEFORE), per format and concurrency: throughput
+ * (above 1: Parley answers more) and CPU per request (below 1: Parley costs less).
+ */
+export function beforeRatios(
+  rows: readonly Row[],
+): Array<{ format: Format; connections: number; throughput: number; cpu: number }> {
+  return rows
+    .filter(row => row.target === 'parley')
+    .flatMap(parley => {
+      const before = find(rows, 'before', parley.format, parley.connections)
+      if (!before) return []
+      const cpu = parley.cpu && before.cpu ? cpuPerRequestUs(parley) / cpuPerRequestUs(before) : Number.NaN
+      const throughput = parley.requestsPerSec / before.requestsPerSec
+      return [{ format: parley.format, connections: parley.connections, throughput, cpu }]
+    })
+}
+
 function checkLine(check: Check): string {
   const digits = check.name.endsWith('(MB)') ? 0 : 3
   const note = check.note ? `; ${check.note}` : ''
@@ -354,6 +382,7 @@ export function infoLines(
   list: readonly Check[],
   ratios: readonly CpuRatio[],
   vsFastify: ReturnType<typeof fastifyRatios>,
+  vsBefore: ReturnType<typeof beforeRatios> = [],
 ): string {
   return [
     ...list.filter(check => check.verdict === 'info').map(checkLine),
@@ -363,6 +392,10 @@ export function infoLines(
     ),
     ...vsFastify.map(
       ratio => `info  ${ratio.format.padEnd(4)} throughput, Parley / Fastify proxy: ${ratio.value.toFixed(3)}`,
+    ),
+    ...vsBefore.map(
+      ratio =>
+        `info  ${ratio.format.padEnd(4)} Parley / Parley before at c=${ratio.connections}: throughput ${ratio.throughput.toFixed(3)}, CPU per request ${ratio.cpu.toFixed(3)}`,
     ),
   ].join('\n')
 }

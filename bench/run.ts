@@ -19,6 +19,7 @@ import { measure } from './load.js'
 import { summarize } from './profile-summary.js'
 import { provision, usageRowsDropped } from './provision.js'
 import {
+  beforeRatios,
   checks,
   cpuRatios,
   fastifyRatios,
@@ -31,10 +32,11 @@ import {
   writeResults,
   type Format,
   type Row,
+  type Subject,
   type Target,
 } from './report.js'
 import { requestBody, verify } from './requests.js'
-import { launchers, PARLEY_ENV, PARLEY_NODE_FLAGS } from './entries.js'
+import { beforeLauncher, launchers, PARLEY_ENV, PARLEY_NODE_FLAGS, type Launch } from './entries.js'
 import { pin, placeRunner, rssMb } from './placement.js'
 import { readSettings, RESULTS_DIR } from './settings.js'
 import { startServer, type RunningServer } from './servers.js'
@@ -105,32 +107,52 @@ try {
   })
   started.push(fastify)
   pin(placement, fastify.pid, 'target')
-  const parley = await startServer('Parley', launch['parley-server'].file, {
-    env: {
-      ...childEnv,
-      BENCH_ADMIN_USERNAME: admin.username,
-      BENCH_ADMIN_PASSWORD: admin.password,
-      BENCH_LOG_LEVEL: settings.parleyLog,
-      ...(settings.parleyRedis ? { BENCH_REDIS_URL: settings.parleyRedis, BENCH_REDIS_PREFIX: redisPrefix } : {}),
-      ...PARLEY_ENV,
-    },
-    execArgv: [...launch['parley-server'].execArgv, ...PARLEY_NODE_FLAGS, ...settings.parleyFlags],
-  })
-  started.push(parley)
-  pin(placement, parley.pid, 'target')
-  const servers: Record<Target, RunningServer> = { mock, proxy, fastify, parley }
+  // Parley, and with BENCH_BEFORE another checkout's Parley, started and run the same way.
+  const startParley = async (name: string, entry: Launch) => {
+    const server = await startServer(name, entry.file, {
+      env: {
+        ...childEnv,
+        BENCH_ADMIN_USERNAME: admin.username,
+        BENCH_ADMIN_PASSWORD: admin.password,
+        BENCH_LOG_LEVEL: settings.parleyLog,
+        ...(settings.parleyRedis ? { BENCH_REDIS_URL: settings.parleyRedis, BENCH_REDIS_PREFIX: redisPrefix } : {}),
+        ...PARLEY_ENV,
+      },
+      execArgv: [...entry.execArgv, ...PARLEY_NODE_FLAGS, ...settings.parleyFlags],
+    })
+    started.push(server)
+    pin(placement, server.pid, 'target')
+    return server
+  }
+  const parley = await startParley('Parley', launch['parley-server'])
+  const before = settings.before
+    ? await startParley(`Parley before (${settings.before})`, await beforeLauncher(settings.before))
+    : undefined
+  const servers: Partial<Record<Target, RunningServer>> &
+    Record<'mock' | 'proxy' | 'fastify' | 'parley', RunningServer> = {
+    mock,
+    proxy,
+    fastify,
+    parley,
+    ...(before ? { before } : {}),
+  }
   const { apiToken } = await provision(parley.url, mock.url, admin)
+  const beforeToken = before ? (await provision(before.url, mock.url, admin)).apiToken : undefined
   // Resident memory before any load (Parley after its start and set-up, nothing else).
   const idleRssMb = Object.fromEntries(Object.entries(servers).map(([name, server]) => [name, rssMb(server.pid)]))
 
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiToken}` }
-  const url = (target: Target) => `${servers[target].url}/v1/chat/completions`
+  const headersOf = (target: Target) => ({
+    'content-type': 'application/json',
+    authorization: `Bearer ${target === 'before' ? beforeToken : apiToken}`,
+  })
+  const serverOf = (target: Target) => servers[target] as RunningServer
+  const url = (target: Target) => `${serverOf(target).url}/v1/chat/completions`
   for (const target of settings.targets)
-    for (const format of settings.formats) await verify(url(target), headers, format)
+    for (const format of settings.formats) await verify(url(target), headersOf(target), format)
 
   const cells = settings.targets.length * settings.formats.length * settings.connections.length
   console.log(
-    `bench: ${settings.rounds} round(s) of ${cells} cells, ${settings.warmupS} s warm-up + ${settings.durationS} s each; pids: mock ${mock.pid}, proxy ${proxy.pid}, Fastify proxy ${fastify.pid}, Parley ${parley.pid}`,
+    `bench: ${settings.rounds} round(s) of ${cells} cells, ${settings.warmupS} s warm-up + ${settings.durationS} s each; pids: mock ${mock.pid}, proxy ${proxy.pid}, Fastify proxy ${fastify.pid}, Parley ${parley.pid}${before ? `, Parley before ${before.pid}` : ''}`,
   )
   console.log(
     placement.targetCore === undefined
@@ -153,13 +175,13 @@ try {
         for (const connections of settings.connections) {
           const load = {
             url: url(target),
-            headers,
+            headers: headersOf(target),
             body: requestBody(format),
             connections,
             durationS: settings.durationS,
             warmupS: settings.warmupS,
           }
-          const profiled = settings.profile.includes(target) ? servers[target] : undefined
+          const profiled = settings.profile.includes(target) ? serverOf(target) : undefined
           let before = sample([...pids.keys()])
           const droppedBefore = target === 'parley' ? await usageRowsDropped(parley.url) : 0
           const measured = await measure(load, async () => {
@@ -169,7 +191,7 @@ try {
           const after = sample([...pids.keys()])
           const ttfb =
             connections === lowest && settings.ttfbRequests > 0
-              ? await ttfbOf(url(target), headers, format, [...pids.keys()])
+              ? await ttfbOf(url(target), headersOf(target), format, [...pids.keys()])
               : undefined
           const dropped = target === 'parley' ? (await usageRowsDropped(parley.url)) - droppedBefore : 0
           if (profiled) {
@@ -184,7 +206,7 @@ try {
             connections,
             ...measured,
             cpu: cpuUse(before, after, pids),
-            rssMb: rssMb(servers[target].pid),
+            rssMb: rssMb(serverOf(target).pid),
             ttfb,
           }
           rounds.push(row)
@@ -212,15 +234,25 @@ try {
 
   const rows = medians(rounds)
   // Under load: the highest of any Parley cell of any round, not a median.
-  const loadedRssMb = Math.max(...rounds.filter(row => row.target === 'parley').map(row => row.rssMb ?? Number.NaN))
+  const loadedRssOf = (subject: Subject) =>
+    Math.max(...rounds.filter(row => row.target === subject).map(row => row.rssMb ?? Number.NaN))
+  const loadedRssMb = loadedRssOf('parley')
+  const options = { high: highest, low: lowest, redis: settings.parleyRedis !== undefined }
   const results = [
-    ...checks(rows, { high: highest, low: lowest, redis: settings.parleyRedis !== undefined }),
+    ...checks(rows, options),
     ...memoryChecks(idleRssMb.parley ?? Number.NaN, loadedRssMb, settings.parleyCode),
+    ...(before
+      ? [
+          ...checks(rows, options, 'before'),
+          ...memoryChecks(idleRssMb.before ?? Number.NaN, loadedRssOf('before'), settings.parleyCode, 'before'),
+        ]
+      : []),
   ]
   const efficiency = cpuRatios(rows)
   const vsFastify = fastifyRatios(rows, highest)
+  const vsBefore = beforeRatios(rows)
   console.log(
-    `\n${settings.rounds > 1 ? `medians of ${settings.rounds} rounds:\n` : ''}${table(rows)}\n\n${verdicts(results)}\n${infoLines(results, efficiency, vsFastify)}`,
+    `\n${settings.rounds > 1 ? `medians of ${settings.rounds} rounds:\n` : ''}${table(rows)}\n\n${verdicts(results)}\n${infoLines(results, efficiency, vsFastify, vsBefore)}`,
   )
   const loadAverage = { before: loadBefore, after: os.loadavg()[0] as number }
   writeResults(settings.out, {
@@ -232,6 +264,7 @@ try {
     checks: results,
     cpu_ratios: efficiency,
     parley_over_fastify: vsFastify,
+    parley_over_before: vsBefore,
     idle_rss_mb: idleRssMb,
     parley_loaded_rss_mb: loadedRssMb,
     pinned: placement,

@@ -6,7 +6,8 @@
  *   are not counted (default 5: Parley's code needs a few seconds of load to be optimised).
  * - BENCH_CONNECTIONS: concurrencies, comma-separated (default "1,64"). The throughput target is
  *   checked at the highest, the latency target at the lowest.
- * - BENCH_TARGETS: any of "mock,proxy,fastify,parley" (default all four, in that order).
+ * - BENCH_TARGETS: any of "mock,proxy,fastify,parley,before" (default all four, in that order,
+ *   and "before" after them when BENCH_BEFORE is set).
  * - BENCH_FORMATS: any of "json,sse" (default both).
  * - BENCH_ROUNDS: how many times the whole matrix runs (default 1). With more, each cell reports
  *   the median of its rounds, and rounds interleave the targets in time, so a noisy minute on a
@@ -23,6 +24,11 @@
  *   target's cell at the lowest concurrency (ttfb.ts; default 2000, 0 leaves the probe out).
  * - BENCH_TTFB_WARMUP: requests the probe sends first on its new connection, not counted
  *   (default 200).
+ * - BENCH_BEFORE: the folder of another checkout of Parley (an earlier commit), installed and
+ *   built (`npm ci && npm run build` there): it runs as a fifth target, "before", from its own
+ *   bench/parley-server.ts and its own build, with the settings Parley gets, so the code of two
+ *   commits is compared in one run on the same machine. Needs BENCH_PARLEY_CODE=dist: both run
+ *   from their builds.
  * - BENCH_PIN: "0" leaves every process free to run on any core (default: the servers under
  *   test on one core, the load generator and the mock on the others; placement.ts).
  */
@@ -36,7 +42,7 @@ const DEFAULT_CONNECTIONS = '1,64'
 const DEFAULT_ROUNDS = 1
 const DEFAULT_TTFB_REQUESTS = 2000
 const DEFAULT_TTFB_WARMUP = 200
-const TARGETS = ['mock', 'proxy', 'fastify', 'parley'] as const
+const TARGETS = ['mock', 'proxy', 'fastify', 'parley', 'before'] as const
 const FORMATS = ['json', 'sse'] as const
 const CODE = ['source', 'dist'] as const
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -56,6 +62,8 @@ export interface BenchSettings {
   readonly parleyLog: (typeof LOG_LEVELS)[number]
   /** A Redis URL: Parley's limit counters, KV and jobs on it (a deployment of several instances). */
   readonly parleyRedis: string | undefined
+  /** Another checkout of Parley, run as the target "before" (BENCH_BEFORE). */
+  readonly before: string | undefined
   /** Requests timed by the TTFB probe after each lowest-concurrency cell; 0: no probe. */
   readonly ttfbRequests: number
   readonly ttfbWarmup: number
@@ -94,18 +102,25 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
   if (durationS === 0) throw new Error('BENCH_DURATION: at least one second')
   const rounds = Number(env.BENCH_ROUNDS ?? DEFAULT_ROUNDS)
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('BENCH_ROUNDS: a positive integer')
+  const before = env.BENCH_BEFORE ? path.resolve(env.BENCH_BEFORE) : undefined
+  const targets = list(env, 'BENCH_TARGETS', TARGETS.slice(0, before ? 5 : 4).join(','), TARGETS)
+  if (targets.includes('before') && !before) throw new Error('BENCH_TARGETS: "before" needs BENCH_BEFORE')
+  const parleyCode = list(env, 'BENCH_PARLEY_CODE', 'source', CODE)[0] ?? 'source'
+  if (before && parleyCode !== 'dist')
+    throw new Error('BENCH_BEFORE: set BENCH_PARLEY_CODE=dist too (both from their builds)')
   return Object.freeze({
     durationS,
     warmupS: seconds(env, 'BENCH_WARMUP', DEFAULT_WARMUP_S),
     connections,
-    targets: list(env, 'BENCH_TARGETS', TARGETS.join(','), TARGETS),
+    targets,
     formats: list(env, 'BENCH_FORMATS', FORMATS.join(','), FORMATS),
     rounds,
     profile: env.BENCH_PROFILE === '1' ? ['parley' as const] : list(env, 'BENCH_PROFILE', '', TARGETS),
-    parleyCode: list(env, 'BENCH_PARLEY_CODE', 'source', CODE)[0] ?? 'source',
+    parleyCode,
     parleyFlags: (env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean),
     parleyLog: list(env, 'BENCH_PARLEY_LOG', 'warn', LOG_LEVELS)[0] ?? 'warn',
     parleyRedis: env.BENCH_PARLEY_REDIS || undefined,
+    before,
     ttfbRequests: count(env, 'BENCH_TTFB_REQUESTS', DEFAULT_TTFB_REQUESTS),
     ttfbWarmup: count(env, 'BENCH_TTFB_WARMUP', DEFAULT_TTFB_WARMUP),
     out: path.resolve(env.BENCH_OUT ?? path.join(RESULTS_DIR, 'latest.json')),
