@@ -1,6 +1,6 @@
 import t from 'tap'
 import { SseSplitter, wholeEvents } from '../src/pipeline/sse.js'
-import { relayWholeEvents, type StreamTap } from '../src/pipeline/stream-tap.js'
+import { markerPattern, relayWholeEvents, wellFormed, type StreamTap } from '../src/pipeline/stream-tap.js'
 import { framedAsObject, usageInAnswer } from '../src/pipeline/whole-answer.js'
 import { chatCompletionsTap, chatUsage } from '../src/pipeline/formats/chat-completions.js'
 import { responsesTap, responsesUsage } from '../src/pipeline/formats/responses.js'
@@ -204,4 +204,29 @@ t.test('the usage of a whole JSON answer is read from its own bytes, as a full p
   t.notOk(framedAsObject(Buffer.from('<html>502</html>')))
   t.notOk(framedAsObject(Buffer.from('')))
   t.ok(framedAsObject(Buffer.from(' \n{}\n')))
+})
+
+t.test('the fast path takes only chunks of what the format sends', async t => {
+  const chat = (text: string) => wellFormed(text, () => false)
+  const responses = (text: string) => wellFormed(text, name => name.startsWith('response.') || name === 'error')
+  const cases: Array<[string, string, boolean]> = [
+    ['JSON data, with and without the space', 'data: {"a":1}\n\ndata:{"b":2}\n\n', true],
+    ['the end', 'data: {"a":1}\n\ndata: [DONE]\n\ndata:[DONE]\n\n', true],
+    ['a comment and an unknown field', ': keep-alive\n\nfoo: bar\ndata: {}\n\n', true],
+    ['two spaces before the JSON', 'data:  {"a":1}\n\n', false],
+    ['data that is not JSON', 'data: {"a":1}\n\ndata: hello\n\n', false],
+    ['an empty data line', 'data:\n\n', false],
+    ['data cut at the end', 'data: {}\n\ndata:', false],
+    ['an id line', 'id: 7\ndata: {}\n\n', false],
+    ['a retry line after a carriage return', 'data: {}\r\rretry: 10\n\n', false],
+    ['"data:" inside a value is not a line', 'data: {"t":"x data: y id: z"}\n\n', true],
+  ]
+  for (const [name, text, expected] of cases) t.equal(chat(text), expected, `chat completions: ${name}`)
+  t.notOk(chat('event: message\ndata: {}\n\n'), 'chat completions names no events')
+  t.ok(responses('event: response.created\ndata: {}\n\nevent:  error \ndata: {}\n\n'), 'Responses events')
+  t.notOk(responses('event: response.created\ndata: {}\n\nevent: ping\ndata: {}\n\n'), 'an event Responses lacks')
+
+  const markers = markerPattern(['[DONE]', 'a.b'])
+  t.equal('x [DONE]'.search(markers), 2, 'markers are literal text')
+  t.equal('axb a.b'.search(markers), 4, 'a dot is a dot')
 })

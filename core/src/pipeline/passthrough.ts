@@ -5,8 +5,8 @@ import type { Call } from './call.js'
 import { callerLanguage, endingOf, scrub, upstreamFailure, type Failure } from './failures.js'
 import type { Json, WireFormat } from './formats/format.js'
 import type { ChatProvider, Passthrough } from './provider.js'
-import { bytesOf, SSE_EVENT_LIMIT, SseSplitter, wholeEvents } from './sse.js'
-import { relayWholeEvents, type TapResult } from './stream-tap.js'
+import { SSE_EVENT_LIMIT, SseSplitter, wholeEvents } from './sse.js'
+import { latin1Of, relayWholeEvents, type TapResult } from './stream-tap.js'
 import { framedAsObject, parseJson, usageInAnswer } from './whole-answer.js'
 import type { UsageRows } from './usage-row.js'
 import type { TextSample } from '../usage/tokens.js'
@@ -64,23 +64,17 @@ export async function relay(
   const tap = format.tap(call.body)
   const splitter = new SseSplitter()
   const key = providerCall.target.apiKey
-  const keyBytes = key.length >= 8 ? Buffer.from(key) : undefined
+  // Searched for in the chunk's latin1 text, where it appears as its UTF-8 bytes read as latin1.
+  const keyText = key.length >= 8 ? Buffer.from(key).toString('latin1') : undefined
   // A watch that wants the answer's text has every event decoded; nobody else pays for that.
   const output = call.watch?.output
   const relayChunk = (chunk: Uint8Array): Uint8Array | string => {
     if (tap.ended) return ''
     // The common case: whole events of the format, of which only those the tap acts on are
     // decoded. (A chunk past the event limit goes through the splitter, which measures it.)
-    const bytes = bytesOf(chunk)
-    if (
-      !output &&
-      splitter.idle &&
-      wholeEvents(chunk) &&
-      chunk.length <= SSE_EVENT_LIMIT &&
-      tap.plain(bytes) &&
-      !(keyBytes && bytes.includes(keyBytes))
-    ) {
-      return relayWholeEvents(chunk, tap, splitter)
+    if (!output && splitter.idle && wholeEvents(chunk) && chunk.length <= SSE_EVENT_LIMIT) {
+      const text = latin1Of(chunk)
+      if (tap.plain(text) && !(keyText && text.includes(keyText))) return relayWholeEvents(chunk, tap, splitter, text)
     }
     const events = splitter.push(chunk)
     const kept = events.filter(event => tap.forward(event))

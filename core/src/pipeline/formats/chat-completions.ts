@@ -7,6 +7,7 @@ import {
   dataOf,
   errorOf,
   Kept,
+  markerPattern,
   wellFormed,
   type StreamTap,
   type TapResult,
@@ -61,7 +62,7 @@ function clientWantsUsage(body: Json): boolean {
   return (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
 }
 
-const MARKERS = ['"usage":{', '"usage": {', '"error"', '[DONE]'].map(text => Buffer.from(text))
+const MARKERS = markerPattern(['"usage":{', '"usage": {', '"error"', '[DONE]'])
 
 /**
  * Chat completions: usage comes on the extra last chunk that `stream_options.include_usage`
@@ -79,7 +80,7 @@ export function chatCompletionsTap(clientWantsUsage: boolean): StreamTap {
   const tap: StreamTap & { ended: boolean } = {
     markers: MARKERS,
     ended: false,
-    plain: bytes => wellFormed(bytes, () => false),
+    plain: text => wellFormed(text, () => false),
     skip(bytes) {
       payloads.add(bytes)
     },

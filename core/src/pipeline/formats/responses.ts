@@ -6,6 +6,7 @@ import {
   dataOf,
   errorOf,
   Kept,
+  markerPattern,
   wellFormed,
   type StreamTap,
   type TapResult,
@@ -49,7 +50,7 @@ export const responses: WireFormat = {
     `event: error\ndata: ${JSON.stringify({ type: 'error', code, message, param: null })}\n\n`,
 }
 
-const MARKERS = ['response.completed', 'response.incomplete', 'response.failed', 'error'].map(text => Buffer.from(text))
+const MARKERS = markerPattern(['response.completed', 'response.incomplete', 'response.failed', 'error'])
 /** The events a Responses stream has: `response.*` and `error`. */
 const isResponsesEvent = (name: string): boolean => name.startsWith('response.') || name === 'error'
 
@@ -68,7 +69,7 @@ export function responsesTap(): StreamTap {
   const tap: StreamTap & { ended: boolean } = {
     markers: MARKERS,
     ended: false,
-    plain: bytes => wellFormed(bytes, isResponsesEvent),
+    plain: text => wellFormed(text, isResponsesEvent),
     skip(bytes) {
       deltas.add(bytes)
     },
