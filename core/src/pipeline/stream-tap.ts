@@ -60,8 +60,8 @@ export interface StreamTap {
  * The fast path searches each chunk as a latin1 string (one character per byte, so an index in
  * it is an index in the bytes) with regular expressions: one pass each. The first version made
  * a native `Buffer.indexOf` call per pattern and per line (about 18 scans of a 4 KB chunk of 26
- * events): 13.6% of Parley's CPU per streamed call, where these passes take a tenth of it
- * (bench/NOTES.md, "Byte searches").
+ * events), 13.6% of Parley's CPU per streamed call; on such a chunk the two passes take 2 µs
+ * where those searches took 30 (bench/NOTES.md, "Later: byte searches").
  */
 
 /** The chunk's bytes as a latin1 string: a copy, but searched by V8 without a native call per pattern. */
