@@ -108,14 +108,16 @@ try {
   started.push(fastify)
   pin(placement, fastify.pid, 'target')
   // Parley, and with BENCH_BEFORE another checkout's Parley, started and run the same way.
-  const startParley = async (name: string, entry: Launch) => {
+  // Each with keys of its own in Redis (under the run's prefix, which is deleted at the end):
+  // they must not share counters or take each other's jobs.
+  const startParley = async (name: string, entry: Launch, prefix: string) => {
     const server = await startServer(name, entry.file, {
       env: {
         ...childEnv,
         BENCH_ADMIN_USERNAME: admin.username,
         BENCH_ADMIN_PASSWORD: admin.password,
         BENCH_LOG_LEVEL: settings.parleyLog,
-        ...(settings.parleyRedis ? { BENCH_REDIS_URL: settings.parleyRedis, BENCH_REDIS_PREFIX: redisPrefix } : {}),
+        ...(settings.parleyRedis ? { BENCH_REDIS_URL: settings.parleyRedis, BENCH_REDIS_PREFIX: prefix } : {}),
         ...PARLEY_ENV,
       },
       execArgv: [...entry.execArgv, ...PARLEY_NODE_FLAGS, ...settings.parleyFlags],
@@ -124,9 +126,13 @@ try {
     pin(placement, server.pid, 'target')
     return server
   }
-  const parley = await startParley('Parley', launch['parley-server'])
+  const parley = await startParley('Parley', launch['parley-server'], redisPrefix)
   const before = settings.before
-    ? await startParley(`Parley before (${settings.before})`, await beforeLauncher(settings.before))
+    ? await startParley(
+        `Parley before (${settings.before})`,
+        await beforeLauncher(settings.before),
+        `${redisPrefix}before:`,
+      )
     : undefined
   const servers: Partial<Record<Target, RunningServer>> &
     Record<'mock' | 'proxy' | 'fastify' | 'parley', RunningServer> = {
