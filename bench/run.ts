@@ -134,14 +134,7 @@ try {
         `${redisPrefix}before:`,
       )
     : undefined
-  const servers: Partial<Record<Target, RunningServer>> &
-    Record<'mock' | 'proxy' | 'fastify' | 'parley', RunningServer> = {
-    mock,
-    proxy,
-    fastify,
-    parley,
-    ...(before ? { before } : {}),
-  }
+  const servers: Partial<Record<Target, RunningServer>> = { mock, proxy, fastify, parley, ...(before && { before }) }
   const { apiToken } = await provision(parley.url, mock.url, admin)
   const beforeToken = before ? (await provision(before.url, mock.url, admin)).apiToken : undefined
   // Resident memory before any load (Parley after its start and set-up, nothing else).
@@ -151,7 +144,11 @@ try {
     'content-type': 'application/json',
     authorization: `Bearer ${target === 'before' ? beforeToken : apiToken}`,
   })
-  const serverOf = (target: Target) => servers[target] as RunningServer
+  const serverOf = (target: Target): RunningServer => {
+    const server = servers[target]
+    if (!server) throw new Error(`${target}: no such server in this run (BENCH_BEFORE unset?)`)
+    return server
+  }
   const url = (target: Target) => `${serverOf(target).url}/v1/chat/completions`
   for (const target of settings.targets)
     for (const format of settings.formats) await verify(url(target), headersOf(target), format)

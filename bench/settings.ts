@@ -103,7 +103,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
   const rounds = Number(env.BENCH_ROUNDS ?? DEFAULT_ROUNDS)
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('BENCH_ROUNDS: a positive integer')
   const before = env.BENCH_BEFORE ? path.resolve(env.BENCH_BEFORE) : undefined
-  const targets = list(env, 'BENCH_TARGETS', TARGETS.slice(0, before ? 5 : 4).join(','), TARGETS)
+  const defaults = TARGETS.filter(target => target !== 'before' || before !== undefined)
+  const targets = list(env, 'BENCH_TARGETS', defaults.join(','), TARGETS)
   if (targets.includes('before') && !before) throw new Error('BENCH_TARGETS: "before" needs BENCH_BEFORE')
   const parleyCode = list(env, 'BENCH_PARLEY_CODE', 'source', CODE)[0] ?? 'source'
   if (before && parleyCode !== 'dist')
