@@ -110,7 +110,7 @@ try {
   // Parley, and with BENCH_BEFORE another checkout's Parley, started and run the same way.
   // Each with keys of its own in Redis (under the run's prefix, which is deleted at the end):
   // they must not share counters or take each other's jobs.
-  const startParley = async (name: string, entry: Launch, prefix: string) => {
+  const startParley = async (name: string, entry: Launch, prefix: string, flags: readonly string[]) => {
     const server = await startServer(name, entry.file, {
       env: {
         ...childEnv,
@@ -120,18 +120,19 @@ try {
         ...(settings.parleyRedis ? { BENCH_REDIS_URL: settings.parleyRedis, BENCH_REDIS_PREFIX: prefix } : {}),
         ...PARLEY_ENV,
       },
-      execArgv: [...entry.execArgv, ...PARLEY_NODE_FLAGS, ...settings.parleyFlags],
+      execArgv: [...entry.execArgv, ...PARLEY_NODE_FLAGS, ...flags],
     })
     started.push(server)
     pin(placement, server.pid, 'target')
     return server
   }
-  const parley = await startParley('Parley', launch['parley-server'], redisPrefix)
+  const parley = await startParley('Parley', launch['parley-server'], redisPrefix, settings.parleyFlags)
   const before = settings.before
     ? await startParley(
         `Parley before (${settings.before})`,
         await beforeLauncher(settings.before),
         `${redisPrefix}before:`,
+        settings.beforeFlags,
       )
     : undefined
   const servers: Partial<Record<Target, RunningServer>> = { mock, proxy, fastify, parley, ...(before && { before }) }

@@ -29,6 +29,9 @@
  *   bench/parley-server.ts and its own build, with the settings Parley gets, so the code of two
  *   commits is compared in one run on the same machine. Needs BENCH_PARLEY_CODE=dist: both run
  *   from their builds.
+ * - BENCH_BEFORE_FLAGS: extra Node flags for the "before" target instead of BENCH_PARLEY_FLAGS
+ *   (default: the same). With BENCH_BEFORE pointing at this very checkout, two Node settings
+ *   of the same code run side by side, e.g. BENCH_BEFORE_FLAGS=--max-semi-space-size=16.
  * - BENCH_PIN: "0" leaves every process free to run on any core (default: the servers under
  *   test on one core, the load generator and the mock on the others; placement.ts).
  */
@@ -64,6 +67,8 @@ export interface BenchSettings {
   readonly parleyRedis: string | undefined
   /** Another checkout of Parley, run as the target "before" (BENCH_BEFORE). */
   readonly before: string | undefined
+  /** Extra Node flags for the "before" target (BENCH_BEFORE_FLAGS; default `parleyFlags`). */
+  readonly beforeFlags: readonly string[]
   /** Requests timed by the TTFB probe after each lowest-concurrency cell; 0: no probe. */
   readonly ttfbRequests: number
   readonly ttfbWarmup: number
@@ -80,6 +85,11 @@ function list<T extends string>(env: NodeJS.ProcessEnv, name: string, fallback: 
     if (!allowed.includes(value as T))
       throw new Error(`${name}: unknown value "${value}" (one of ${allowed.join(', ')})`)
   return values as T[]
+}
+
+/** Node flags separated by white space. */
+function flagsOf(value: string | undefined): string[] {
+  return (value ?? '').split(/\s+/).filter(Boolean)
 }
 
 function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -118,7 +128,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     rounds,
     profile: env.BENCH_PROFILE === '1' ? ['parley' as const] : list(env, 'BENCH_PROFILE', '', TARGETS),
     parleyCode,
-    parleyFlags: (env.BENCH_PARLEY_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    parleyFlags: flagsOf(env.BENCH_PARLEY_FLAGS),
+    beforeFlags: flagsOf(env.BENCH_BEFORE_FLAGS ?? env.BENCH_PARLEY_FLAGS),
     parleyLog: list(env, 'BENCH_PARLEY_LOG', 'warn', LOG_LEVELS)[0] ?? 'warn',
     parleyRedis: env.BENCH_PARLEY_REDIS || undefined,
     before,
