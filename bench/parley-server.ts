@@ -1,9 +1,9 @@
 /**
- * Parley as a deployment runs it, in a child process: SQLite in a temporary directory, the
- * identity, openai and rate-limit plugins, auth on, limits on (every call counted per user and
- * per channel in memory, as without Redis, or in Redis with `BENCH_REDIS_URL`; the user limit
- * set high enough never to refuse),
- * usage logging on (it always is), metrics on (the default), V8 set up as the `parley` command
+ * Parley as a deployment runs it, in a child process: SQLite in a temporary directory (or a
+ * MySQL/MariaDB database with `BENCH_DATABASE_URL`), the identity, openai and rate-limit
+ * plugins, auth on, limits on (every call counted per user and per channel in memory, as
+ * without Redis, or in Redis with `BENCH_REDIS_URL`; the user limit set high enough never to
+ * refuse), usage logging on (it always is), metrics on (the default), V8 set up as the `parley` command
  * sets it (`tuneProcessForGateway`, and `releaseStartupMemory` before it listens). Loopback
  * upstreams are admitted (`upstream.allow_loopback`) because the mock listens on 127.0.0.1.
  */
@@ -30,6 +30,8 @@ const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-bench-'))
 // The runner deletes what is left under the prefix when the bench ends.
 const redisUrl = process.env.BENCH_REDIS_URL
 const redisPrefix = process.env.BENCH_REDIS_PREFIX ?? 'parley-bench:'
+// A MySQL/MariaDB database the runner made for this process (and drops); else SQLite in dataDir.
+const databaseUrl = process.env.BENCH_DATABASE_URL
 const config = loadConfig({
   file: false,
   env: {},
@@ -46,6 +48,7 @@ const config = loadConfig({
     // The mock upstream listens on 127.0.0.1.
     upstream: { allow_loopback: true },
     ...(redisUrl ? { redis: { url: redisUrl, prefix: redisPrefix } } : {}),
+    ...(databaseUrl ? { database: { url: databaseUrl } } : {}),
   },
 })
 const gateway = await createGateway({ config, plugins: [identity, openai, rateLimit] })

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { deleteRedisKeys } from '@parley/core/testing'
+import { createTempMysqlDatabase, deleteRedisKeys, type TempDatabase } from '@parley/core/testing'
 import { cpuUse, sample } from './cpu.js'
 import { measure } from './load.js'
 import { summarize } from './profile-summary.js'
@@ -80,9 +80,12 @@ const started: RunningServer[] = []
 // Parley first, the mock last: requests still queued in Parley when the load stops must not
 // meet a closed upstream (they would be logged as failures).
 const redisPrefix = `parley-bench-${randomBytes(4).toString('hex')}:`
+// With BENCH_PARLEY_DATABASE each Parley gets a database of its own, dropped at the end.
+const databases: TempDatabase[] = []
 const stopAll = async () => {
   for (const server of started.splice(0).reverse()) await server.stop()
   if (settings.parleyRedis) await deleteRedisKeys(settings.parleyRedis, redisPrefix)
+  for (const database of databases.splice(0)) await database.drop()
 }
 try {
   const childEnv = { NODE_ENV: 'production' }
@@ -111,6 +114,8 @@ try {
   // Each with keys of its own in Redis (under the run's prefix, which is deleted at the end):
   // they must not share counters or take each other's jobs.
   const startParley = async (name: string, entry: Launch, prefix: string, flags: readonly string[]) => {
+    const database = settings.parleyDatabase ? await createTempMysqlDatabase(settings.parleyDatabase) : undefined
+    if (database) databases.push(database)
     const server = await startServer(name, entry.file, {
       env: {
         ...childEnv,
@@ -118,6 +123,7 @@ try {
         BENCH_ADMIN_PASSWORD: admin.password,
         BENCH_LOG_LEVEL: settings.parleyLog,
         ...(settings.parleyRedis ? { BENCH_REDIS_URL: settings.parleyRedis, BENCH_REDIS_PREFIX: prefix } : {}),
+        ...(database ? { BENCH_DATABASE_URL: database.url } : {}),
         ...PARLEY_ENV,
       },
       execArgv: [...entry.execArgv, ...PARLEY_NODE_FLAGS, ...flags],

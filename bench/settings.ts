@@ -19,6 +19,11 @@
  * - BENCH_PARLEY_FLAGS: extra Node flags for the Parley process, e.g. "--max-semi-space-size=32".
  * - BENCH_PARLEY_LOG: Parley's log level (default "warn"). At "info" Parley logs a line per
  *   request to the runner's standard output.
+ * - BENCH_PARLEY_REDIS: a Redis URL for Parley's limit counters, KV and jobs (several instances'
+ *   way); the throughput goal is then the lower one.
+ * - BENCH_PARLEY_DATABASE: a MySQL/MariaDB server URL: each Parley gets a database of its own
+ *   there (made before it starts, dropped at the end) instead of SQLite in its process, so its
+ *   usage rows are written by the database server. The server is not pinned.
  * - BENCH_OUT: where the JSON results go (default bench/results/latest.json).
  * - BENCH_TTFB_REQUESTS: requests timed by the time-to-first-byte probe that follows each
  *   target's cell at the lowest concurrency (ttfb.ts; default 2000, 0 leaves the probe out).
@@ -65,6 +70,8 @@ export interface BenchSettings {
   readonly parleyLog: (typeof LOG_LEVELS)[number]
   /** A Redis URL: Parley's limit counters, KV and jobs on it (a deployment of several instances). */
   readonly parleyRedis: string | undefined
+  /** A MySQL/MariaDB server URL: each Parley keeps its data (usage rows too) in a database of its own there. */
+  readonly parleyDatabase: string | undefined
   /** Another checkout of Parley, run as the target "before" (BENCH_BEFORE). */
   readonly before: string | undefined
   /** Extra Node flags for the "before" target (BENCH_BEFORE_FLAGS; default `parleyFlags`). */
@@ -132,6 +139,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     beforeFlags: flagsOf(env.BENCH_BEFORE_FLAGS ?? env.BENCH_PARLEY_FLAGS),
     parleyLog: list(env, 'BENCH_PARLEY_LOG', 'warn', LOG_LEVELS)[0] ?? 'warn',
     parleyRedis: env.BENCH_PARLEY_REDIS || undefined,
+    parleyDatabase: env.BENCH_PARLEY_DATABASE || undefined,
     before,
     ttfbRequests: count(env, 'BENCH_TTFB_REQUESTS', DEFAULT_TTFB_REQUESTS),
     ttfbWarmup: count(env, 'BENCH_TTFB_WARMUP', DEFAULT_TTFB_WARMUP),
