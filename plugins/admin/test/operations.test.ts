@@ -63,7 +63,8 @@ browserTest(
     const before = await page.getAttribute('link[href*=".custom.css"]', 'href')
     await page.fill('[data-owner="theme:default"] [data-field="theme.accent_color"] input', '#aa3355')
     await page.click('[data-owner="theme:default"] [data-action=save-settings]')
-    await page.waitForSelector('[data-role=notice]:has-text("Settings saved")')
+    // The core form's "Settings saved" may still be shown: wait for this save itself.
+    await until(() => c.gateway.settings.get('theme.accent_color') === '#aa3355', 'the theme setting saved')
     await page.reload()
     await page.waitForSelector(core)
     const after = await page.getAttribute('link[href*=".custom.css"]', 'href')
