@@ -49,6 +49,11 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts, setti
   /** The last question's id (edit and resend), once the server has said it. */
   let lastQuestion: { id: number; content: string; item: HTMLLIElement } | undefined
   let editing: number | undefined
+  /**
+   * The open conversation's history while it loads: a question sent meanwhile waits for it, or
+   * the history, arriving after, would replace the log and the answer streaming into it.
+   */
+  let loading: Promise<void> | undefined
   // Images attached to the next question (chat-attach.ts), filed under the conversation's id.
   const attachments = settings.uploads
     ? new Attachments(root, settings.uploads, () => (current ? String(current.id) : undefined))
@@ -127,11 +132,18 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts, setti
     }
     const model = modelOf(conversation)
     if ([...picker.options].some(option => option.value === model)) picker.value = model
-    try {
-      render(await allMessages(conversation.id))
-    } catch (error) {
-      fail(error)
-    }
+    const load = (async () => {
+      try {
+        const messages = await allMessages(conversation.id)
+        // Another conversation opened meanwhile: its view is not this history's.
+        if (current === conversation) render(messages)
+      } catch (error) {
+        fail(error)
+      }
+    })()
+    loading = load
+    await load
+    if (loading === load) loading = undefined
     prompt.focus()
   }
 
@@ -140,6 +152,7 @@ export async function startServerChat(root: HTMLElement, parts: ChatParts, setti
     const controller = new AbortController()
     setRunning(controller)
     try {
+      await loading
       if (!current) {
         current = await createConversation(picker.value)
         sidebar.touch(current)
